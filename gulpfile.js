@@ -1,0 +1,12 @@
+// Copies what tsc does not: node/credential icons and codex files, SQL migrations, and the static dashboard.
+// Globs are explicit so nothing outside these folders ends up in the published package.
+const { src, dest, parallel } = require('gulp');
+
+const icons = () =>
+	src(['nodes/**/*.{png,svg,json}', 'credentials/**/*.{png,svg}', '!**/__tests__/**'], { base: '.', encoding: false }).pipe(dest('dist'));
+const sharedIcons = () => src('icons/*.svg', { base: '.', encoding: false }).pipe(dest('dist'));
+const migrations = () => src('service/migrations/*.sql', { base: '.' }).pipe(dest('dist'));
+const dashboard = () => src('dashboard/**/*', { base: '.', encoding: false }).pipe(dest('dist'));
+
+exports['build:icons'] = parallel(icons, sharedIcons);
+exports['build:assets'] = parallel(icons, sharedIcons, migrations, dashboard);

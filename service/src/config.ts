@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+// The environment is read here and only here, once, at start-up.
+const EnvSchema = z.object({
+	PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+	HOST: z.string().min(1).default('127.0.0.1'),
+	DATABASE_URL: z
+		.string()
+		.regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
+		.optional(),
+	DATA_DIR: z.string().min(1).default('./.data'),
+	API_KEY: z.string().min(16, 'API_KEY must be at least 16 characters').optional(),
+	DASHBOARD_TOKEN: z.string().min(16, 'DASHBOARD_TOKEN must be at least 16 characters').optional(),
+	PUBLIC_URL: z.string().url('PUBLIC_URL must be a URL such as http://127.0.0.1:3001').optional(),
+	BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
+	TOOL_OUTPUT_MAX_BYTES: z.coerce.number().int().min(256).default(64 * 1024),
+	HOOK_ACK_TIMEOUT_MS: z.coerce.number().int().min(10).default(1500),
+	HOOK_QUEUE_MAX: z.coerce.number().int().min(100).default(20_000),
+	DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+	DELIVERY_ALLOWED_HOSTS: z.string().optional(),
+});
+
+export interface Config {
+	port: number;
+	host: string;
+	databaseUrl?: string;
+	dataDir: string;
+	apiKey?: string;
+	dashboardToken?: string;
+	publicUrl?: string;
+	bodyLimitBytes: number;
+	toolOutputMaxBytes: number;
+	hookAckTimeoutMs: number;
+	hookQueueMax: number;
+	dbPoolSize: number;
+	/** Hosts a subscription may deliver to; empty = any public host (private and loopback addresses refused). */
+	deliveryAllowedHosts: string[];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+	const parsed = EnvSchema.safeParse(env);
+	if (!parsed.success) {
+		const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+		throw new Error(`invalid configuration: ${problems}`);
+	}
+	const e = parsed.data;
+	return Object.freeze({
+		port: e.PORT,
+		host: e.HOST,
+		databaseUrl: e.DATABASE_URL,
+		dataDir: path.resolve(e.DATA_DIR),
+		apiKey: e.API_KEY,
+		dashboardToken: e.DASHBOARD_TOKEN,
+		publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+		bodyLimitBytes: e.BODY_LIMIT_BYTES,
+		toolOutputMaxBytes: e.TOOL_OUTPUT_MAX_BYTES,
+		hookAckTimeoutMs: e.HOOK_ACK_TIMEOUT_MS,
+		hookQueueMax: e.HOOK_QUEUE_MAX,
+		dbPoolSize: e.DB_POOL_SIZE,
+		deliveryAllowedHosts: (e.DELIVERY_ALLOWED_HOSTS ?? '')
+			.split(',')
+			.map((h) => h.trim().toLowerCase())
+			.filter(Boolean),
+	});
+}

@@ -1,0 +1,20 @@
+// The one interface the rest of the service uses for SQL. Two implementations:
+// PostgreSQL through `pg` (postgres.ts) and embedded PGlite (pglite.ts). Same SQL, same migrations.
+
+export interface QueryResult<T> {
+	rows: T[];
+	rowCount: number;
+}
+
+export interface Queryable {
+	query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+	/** Runs a script of several statements without parameters (migrations). */
+	exec(sql: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+	readonly kind: 'postgres' | 'pglite';
+	/** Runs `fn` in one transaction on one connection; commits, or rolls back if it throws. */
+	transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+	close(): Promise<void>;
+}

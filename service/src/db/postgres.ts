@@ -1,0 +1,48 @@
+import { Pool, types, type PoolClient } from 'pg';
+import type { Database, Queryable, QueryResult } from './database';
+import { logger } from '../logger';
+
+// int8 (counts, bigserial ids) as numbers: ids stay far below 2^53 and PGlite parses them the same way.
+const typeParsers = {
+	getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+		oid === types.builtins.INT8 ? Number : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+};
+
+function wrap(client: Pool | PoolClient): Queryable {
+	return {
+		async query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
+			const res = await client.query({ text: sql, values: params, types: typeParsers });
+			return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
+		},
+		async exec(sql: string) {
+			await client.query(sql);
+		},
+	};
+}
+
+export function createPostgresDatabase(connectionString: string, max = 10): Database {
+	const pool = new Pool({ connectionString, max, connectionTimeoutMillis: 5000 });
+	// An idle client losing its connection (database restarted) must not crash the process; the pool replaces it.
+	pool.on('error', (err) => logger.warn('postgres idle client error', { error: err.message }));
+	const base = wrap(pool);
+	return {
+		kind: 'postgres',
+		query: base.query,
+		exec: base.exec,
+		async transaction(fn) {
+			const client = await pool.connect();
+			try {
+				await client.query('BEGIN');
+				const result = await fn(wrap(client));
+				await client.query('COMMIT');
+				return result;
+			} catch (err) {
+				await client.query('ROLLBACK').catch(() => undefined);
+				throw err;
+			} finally {
+				client.release();
+			}
+		},
+		close: () => pool.end(),
+	};
+}

@@ -1,0 +1,116 @@
+import type { Database } from '../db';
+import { logger } from '../logger';
+import type { HookEvent } from './hook-event';
+import { insertHookEvents, type Origin, type StoredEvent } from './hooks.repository';
+
+interface Pending {
+	event: HookEvent;
+	origin: Origin;
+	resolve: (stored: StoredEvent | undefined) => void;
+	reject: (err: unknown) => void;
+}
+
+export type AfterInsert = (tx: Parameters<Parameters<Database['transaction']>[0]>[0], stored: StoredEvent[]) => Promise<void>;
+
+export class QueueFullError extends Error {}
+
+/**
+ * Group commit for hook events: requests that arrive while a batch is being written wait for the next one,
+ * so one transaction carries many events under load and a lone event is written at once.
+ * Events stay queued across database outages and are written when it comes back.
+ */
+export class HookIngestor {
+	private queue: Pending[] = [];
+	private flushing = false;
+	private retryDelayMs = 0;
+	private closed = false;
+	private retryTimer?: NodeJS.Timeout;
+
+	constructor(
+		private readonly db: Database,
+		private readonly opts: { maxQueue: number; maxBatch?: number; afterInsert?: AfterInsert },
+	) {}
+
+	get depth(): number {
+		return this.queue.length;
+	}
+
+	/** Resolves once the event is committed (with its stored id, or undefined for a redelivery). */
+	submit(event: HookEvent, origin: Origin): Promise<StoredEvent | undefined> {
+		if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new QueueFullError('hook queue is full'));
+		return new Promise((resolve, reject) => {
+			this.queue.push({ event, origin, resolve, reject });
+			this.schedule();
+		});
+	}
+
+	private schedule() {
+		if (this.flushing || this.retryTimer || !this.queue.length) return;
+		this.flushing = true;
+		setImmediate(() => void this.flush());
+	}
+
+	private async flush() {
+		const batch = this.queue.splice(0, this.opts.maxBatch ?? 500);
+		try {
+			const stored = await this.write(batch);
+			const byEvent = new Map(stored.map((s) => [s.event, s]));
+			for (const p of batch) p.resolve(byEvent.get(p.event));
+			this.retryDelayMs = 0;
+		} catch (err) {
+			if (isConnectionError(err)) {
+				// The database is away: keep the events, in order, and try again with backoff.
+				this.queue.unshift(...batch);
+				this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 5000);
+				logger.warn('hook batch not written; will retry', { events: batch.length, retryInMs: this.retryDelayMs, error: errMessage(err) });
+				this.retryTimer = setTimeout(() => {
+					this.retryTimer = undefined;
+					this.schedule();
+				}, this.retryDelayMs);
+				this.retryTimer.unref();
+			} else if (batch.length > 1) {
+				// One event the database refuses must not take its batch with it: write them one by one.
+				for (const p of batch) {
+					try {
+						const [s] = await this.write([p]);
+						p.resolve(s);
+					} catch (e) {
+						logger.error('hook event refused by the database', { session: p.event.sessionId, event: p.event.eventName, error: errMessage(e) });
+						p.reject(e);
+					}
+				}
+			} else {
+				logger.error('hook event refused by the database', { error: errMessage(err) });
+				batch[0]?.reject(err);
+			}
+		} finally {
+			this.flushing = false;
+			if (!this.closed || this.queue.length) this.schedule();
+		}
+	}
+
+	private write(batch: Pending[]): Promise<StoredEvent[]> {
+		return this.db.transaction(async (tx) => {
+			const stored = await insertHookEvents(tx, batch.map((p) => ({ event: p.event, origin: p.origin })));
+			if (stored.length && this.opts.afterInsert) await this.opts.afterInsert(tx, stored);
+			return stored;
+		});
+	}
+
+	/** Writes what is queued (bounded by `timeoutMs`), then stops accepting. */
+	async drain(timeoutMs: number): Promise<void> {
+		this.closed = true;
+		const deadline = Date.now() + timeoutMs;
+		while ((this.queue.length || this.flushing) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+		if (this.retryTimer) clearTimeout(this.retryTimer);
+		if (this.queue.length) logger.warn('shutting down with hook events not written', { events: this.queue.length });
+	}
+}
+
+const errMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+function isConnectionError(err: unknown): boolean {
+	const e = err as { code?: string; message?: string };
+	if (e?.code && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[123]|08\d{3}|53300)$/.test(e.code)) return true;
+	return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e?.message ?? '');
+}

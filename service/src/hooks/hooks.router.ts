@@ -1,0 +1,82 @@
+import crypto from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import type { Auth, Principal } from '../http/auth';
+import { badRequest, forbidden, HttpError } from '../http/errors';
+import type { Metrics } from '../metrics/metrics';
+import { parseHookEvent, type HookEvent } from './hook-event';
+import { QueueFullError, type HookIngestor } from './hook-ingestor';
+
+export interface HookDeps {
+	auth: Auth;
+	ingestor: HookIngestor;
+	metrics: Metrics;
+	toolOutputMaxBytes: number;
+	ackTimeoutMs: number;
+}
+
+/**
+ * POST /api/v1/hooks takes Claude Code's native hook JSON for any event. It answers as soon as the event is
+ * committed, or after ackTimeoutMs with 202 while the event stays queued: a slow database never stalls the agent.
+ */
+export function hooksRouter(deps: HookDeps): Router {
+	const r = Router();
+	r.post('/', deps.auth.requireHookWriter, async (req, res) => {
+		await accept(deps, req, res, parseHookEvent(req.body, deps.toolOutputMaxBytes));
+	});
+	return r;
+}
+
+/** The seed's hook routes: a simplified body, turned into the native event it stands for. */
+export function legacyHooksRouter(deps: HookDeps): Router {
+	const r = Router();
+	const legacy = (eventName: 'PostToolUse' | 'Notification') => async (req: Request, res: Response) => {
+		const body = req.body as Record<string, unknown> | undefined;
+		if (body && typeof body === 'object' && 'hook_event_name' in body) {
+			return accept(deps, req, res, parseHookEvent(body, deps.toolOutputMaxBytes));
+		}
+		if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('expected a JSON object body');
+		const sessionId = body.session ?? body.session_id ?? body.sessionId;
+		const native: Record<string, unknown> =
+			eventName === 'PostToolUse'
+				? {
+						session_id: sessionId,
+						hook_event_name: 'PostToolUse',
+						tool_name: body.tool ?? body.tool_name,
+						tool_input: body.input ?? body.tool_input,
+						tool_response: body.result ?? body.tool_response,
+						duration_ms: body.duration ?? body.duration_ms,
+						tool_use_id:
+							body.tool_use_id ?? `legacy_${crypto.createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 24)}`,
+					}
+				: { session_id: sessionId, hook_event_name: 'Notification', message: body.message, title: body.title, notification_type: body.type };
+		return accept(deps, req, res, parseHookEvent(native, deps.toolOutputMaxBytes));
+	};
+	r.post('/tool-complete', deps.auth.requireHookWriter, legacy('PostToolUse'));
+	r.post('/notification', deps.auth.requireHookWriter, legacy('Notification'));
+	return r;
+}
+
+async function accept(deps: HookDeps, _req: Request, res: Response, event: HookEvent) {
+	const principal = res.locals.principal as Principal;
+	if (principal.kind === 'hook' && principal.sessionId !== event.sessionId) {
+		throw forbidden(`this hook token belongs to session ${principal.sessionId}, not ${event.sessionId}`);
+	}
+	const started = process.hrtime.bigint();
+	const stored = deps.ingestor.submit(event, principal.kind === 'hook' ? 'orchestrator' : 'external');
+	let timer: NodeJS.Timeout | undefined;
+	const outcome = await Promise.race([
+		stored.then((s) => (s ? 'stored' : 'duplicate')),
+		new Promise<'queued'>((resolve) => {
+			timer = setTimeout(() => resolve('queued'), deps.ackTimeoutMs);
+		}),
+	]).catch((err) => {
+		if (err instanceof QueueFullError) throw new HttpError(503, 'the service is overloaded; the event was not stored', 'overloaded');
+		throw err;
+	}).finally(() => clearTimeout(timer));
+	// A queued event may still fail later; that is logged by the ingestor, not left as an unhandled rejection.
+	stored.catch(() => undefined);
+	deps.metrics.hookEvent(event.eventName, outcome, Number(process.hrtime.bigint() - started) / 1e6);
+	if (outcome === 'queued') res.status(202);
+	// The body is read by Claude Code as hook output: `{}` means "no decision, carry on".
+	res.json({});
+}

@@ -1,0 +1,41 @@
+import type { z } from 'zod';
+import type { Queryable } from '../db';
+import type { MessageInput } from './messages.schema';
+import { scrubText } from '../scrub';
+
+export async function insertMessages(db: Queryable, sessionId: string, messages: Array<z.output<typeof MessageInput>>) {
+	if (!messages.length) return 0;
+	const rows = messages.map((m) => ({
+		direction: m.direction,
+		content: scrubText(m.content),
+		source: m.source,
+		externalId: m.externalId,
+		createdAt: m.createdAt,
+	}));
+	const res = await db.query(
+		`INSERT INTO session_messages (session_id, direction, content, source, external_id, created_at)
+		SELECT $1, r->>'direction', r->>'content', r->>'source', r->>'externalId', COALESCE((r->>'createdAt')::timestamptz, now())
+		FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(r, ord)
+		ORDER BY ord
+		ON CONFLICT (session_id, external_id) DO NOTHING`,
+		[sessionId, JSON.stringify(rows)],
+	);
+	await db.query('UPDATE sessions SET last_activity_at = now() WHERE id = $1', [sessionId]);
+	return res.rowCount;
+}
+
+export async function listMessages(db: Queryable, sessionId: string, limit: number, afterId = 0) {
+	const { rows } = await db.query<Record<string, any>>(
+		`SELECT id, direction, content, source, external_id, created_at FROM session_messages
+		WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		[sessionId, afterId, limit],
+	);
+	return rows.map((r) => ({
+		id: r.id,
+		direction: r.direction,
+		content: r.content,
+		source: r.source,
+		externalId: r.external_id,
+		timestamp: r.created_at,
+	}));
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { storableText } from '../http/validate';
+
+export const MessageInput = z
+	.object({
+		direction: z.enum(['user', 'assistant', 'system']),
+		content: storableText(1_000_000),
+		source: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'source is a short lowercase name such as n8n, slack, email or stream').default('api'),
+		externalId: z.string().min(1).max(512).optional(),
+		createdAt: z.string().datetime({ offset: true }).optional(),
+	})
+	.strict();
+
+// One message, or a batch of them under `messages`.
+export const PostMessagesBody = z.union([
+	z.object({ messages: z.array(MessageInput).min(1).max(500) }).strict(),
+	MessageInput.transform((m) => ({ messages: [m] })),
+]);

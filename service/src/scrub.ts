@@ -1,0 +1,78 @@
+// Everything stored from the outside world passes through here first: secrets are masked, text PostgreSQL
+// cannot hold (NUL, lone surrogates) is replaced, and oversized strings are cut with an explicit marker.
+
+const SECRET_PATTERNS: Array<[RegExp, string]> = [
+	[/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '[REDACTED:private-key]'],
+	[/\bsk-ant-[A-Za-z0-9_-]{10,}/g, '[REDACTED:anthropic-key]'],
+	[/\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}/g, '[REDACTED:api-key]'],
+	[/\bgithub_pat_[A-Za-z0-9_]{20,}/g, '[REDACTED:github-token]'],
+	[/\bgh[pousr]_[A-Za-z0-9]{20,}/g, '[REDACTED:github-token]'],
+	[/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, '[REDACTED:aws-access-key]'],
+	[/\bxox[abposr]-[A-Za-z0-9-]{10,}/g, '[REDACTED:slack-token]'],
+	[/\bxapp-[A-Za-z0-9-]{10,}/g, '[REDACTED:slack-token]'],
+	[/\bht1\.[0-9a-f-]{36}\.[A-Za-z0-9_-]{20,}/g, '[REDACTED:hook-token]'],
+	[/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, '[REDACTED:jwt]'],
+	[/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{12,}/gi, '$1 [REDACTED]'],
+	[/(:\/\/[^\s:/@]+:)[^\s@/]+@/g, '$1[REDACTED]@'],
+	[
+		/\b((?:aws_secret_access_key|password|passwd|pwd|secret|client_secret|api[_-]?key|access[_-]?token|auth[_-]?token|token)["']?\s*[:=]\s*["']?)([^\s"'&,;]{4,})/gi,
+		'$1[REDACTED]',
+	],
+];
+
+/** Object keys whose string values are secrets whatever they look like. */
+const SECRET_KEY = /^(?:.*[_-])?(?:password|passwd|secret|client_secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|token|auth[_-]?token|access[_-]?token|refresh[_-]?token|session[_-]?token)$/i;
+
+export const MAX_DEPTH = 64;
+
+export interface ScrubResult<T> {
+	value: T;
+	truncated: boolean;
+}
+
+export function scrubText(text: string): string {
+	let out = text.replace(/\u0000/g, '\uFFFD').toWellFormed();
+	for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
+	return out;
+}
+
+export function capText(text: string, maxBytes: number): ScrubResult<string> {
+	const bytes = Buffer.byteLength(text);
+	if (bytes <= maxBytes) return { value: text, truncated: false };
+	const kept = Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+	return { value: `${kept}\n…[truncated: ${bytes} bytes in total, first ${maxBytes} kept]`, truncated: true };
+}
+
+/** Returns a scrubbed deep copy. Uses Object.fromEntries so keys such as `__proto__` stay plain data. */
+export function scrubValue<T>(value: T, maxStringBytes: number): ScrubResult<T> {
+	let truncated = false;
+	const visit = (v: unknown, depth: number): unknown => {
+		if (typeof v === 'string') {
+			const capped = capText(scrubText(v), maxStringBytes);
+			truncated ||= capped.truncated;
+			return capped.value;
+		}
+		if (v === null || typeof v !== 'object') return v;
+		if (depth >= MAX_DEPTH) return '[REDACTED:too-deep]';
+		if (Array.isArray(v)) return v.map((item) => visit(item, depth + 1));
+		return Object.fromEntries(
+			Object.entries(v).map(([k, item]) => [
+				scrubText(k),
+				typeof item === 'string' && SECRET_KEY.test(k) && item.length > 0 ? '[REDACTED]' : visit(item, depth + 1),
+			]),
+		);
+	};
+	return { value: visit(value, 0) as T, truncated };
+}
+
+/** Depth of nested arrays/objects, stopping early once past `limit`. */
+export function depthExceeds(value: unknown, limit = MAX_DEPTH): boolean {
+	const stack: Array<[unknown, number]> = [[value, 0]];
+	while (stack.length) {
+		const [v, d] = stack.pop()!;
+		if (v === null || typeof v !== 'object') continue;
+		if (d >= limit) return true;
+		for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+	}
+	return false;
+}

@@ -1,0 +1,75 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createApp, DASHBOARD_DIR } from './app';
+import type { Config } from './config';
+import { openDatabase, type Database } from './db';
+import { HookIngestor } from './hooks/hook-ingestor';
+import { createAuth } from './http/auth';
+import { logger } from './logger';
+import { Metrics } from './metrics/metrics';
+
+export interface RunningService {
+	url: string;
+	apiKey: string;
+	db: Database;
+	server: http.Server;
+	/** Stops accepting, drains queued hook events, closes the database. */
+	close(): Promise<void>;
+}
+
+/** API_KEY from the environment, or one generated on first start and kept in DATA_DIR. */
+export function resolveApiKey(config: Config): { apiKey: string; generated: boolean } {
+	if (config.apiKey) return { apiKey: config.apiKey, generated: false };
+	const file = path.join(config.dataDir, 'api-key');
+	if (fs.existsSync(file)) return { apiKey: fs.readFileSync(file, 'utf8').trim(), generated: false };
+	fs.mkdirSync(config.dataDir, { recursive: true });
+	const apiKey = `co_${crypto.randomBytes(24).toString('base64url')}`;
+	fs.writeFileSync(file, apiKey + '\n', { mode: 0o600 });
+	return { apiKey, generated: true };
+}
+
+export async function startService(config: Config, opts: { db?: Database } = {}): Promise<RunningService> {
+	const { apiKey, generated } = resolveApiKey(config);
+	const db = opts.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
+	const metrics = new Metrics();
+	const ingestor = new HookIngestor(db, { maxQueue: config.hookQueueMax });
+	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken });
+	const app = createApp({
+		db,
+		auth,
+		ingestor,
+		metrics,
+		bodyLimitBytes: config.bodyLimitBytes,
+		toolOutputMaxBytes: config.toolOutputMaxBytes,
+		hookAckTimeoutMs: config.hookAckTimeoutMs,
+		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
+	});
+	const server = http.createServer(app);
+	server.keepAliveTimeout = 65_000;
+	await new Promise<void>((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(config.port, config.host, () => resolve());
+	});
+	const { port } = server.address() as AddressInfo;
+	const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+	logger.info('service listening', { url, database: db.kind });
+	if (generated) {
+		// Printed once, on the run that created it; afterwards it is read from DATA_DIR/api-key.
+		process.stdout.write(`\nAPI key (generated, stored in ${path.join(config.dataDir, 'api-key')}):\n  ${apiKey}\n\n`);
+	}
+
+	let closing: Promise<void> | undefined;
+	const close = () =>
+		(closing ??= (async () => {
+			await new Promise<void>((resolve) => {
+				server.close(() => resolve());
+				server.closeIdleConnections();
+			});
+			await ingestor.drain(5000);
+			if (!opts.db) await db.close();
+		})());
+	return { url, apiKey, db, server, close };
+}

@@ -1,0 +1,217 @@
+import type { Queryable } from '../db';
+import type { z } from 'zod';
+import type { CreateSessionBody, RunBody, UpdateSessionBody } from './sessions.schema';
+import { scrubValue } from '../scrub';
+
+type Row = Record<string, any>;
+
+const SESSION_COLUMNS = `s.id, s.origin, s.status, s.workspace_type, s.workspace_path, s.workspace_branch, s.sandbox_id, s.repository,
+	s.model, s.prompt, s.cli_version, s.thread_key, s.result, s.is_error, s.subtype, s.terminal_reason, s.error_message,
+	s.permission_denials, s.cost_usd, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
+	s.num_turns, s.duration_ms, s.run_count, s.hook_event_count, s.hooks_missing, s.metadata, s.created_at, s.updated_at,
+	s.started_at, s.ended_at, s.last_activity_at, s.created_at::text AS cursor_t`;
+
+export function toSession(r: Row) {
+	return {
+		id: r.id,
+		origin: r.origin,
+		status: r.status,
+		workspace: { type: r.workspace_type, path: r.workspace_path, branch: r.workspace_branch, sandboxId: r.sandbox_id },
+		repository: r.repository,
+		model: r.model,
+		prompt: r.prompt,
+		cliVersion: r.cli_version,
+		threadKey: r.thread_key,
+		result: r.result,
+		isError: r.is_error,
+		subtype: r.subtype,
+		terminalReason: r.terminal_reason,
+		errorMessage: r.error_message,
+		permissionDenials: r.permission_denials,
+		costUsd: r.cost_usd,
+		usage: {
+			inputTokens: r.input_tokens,
+			outputTokens: r.output_tokens,
+			cacheReadInputTokens: r.cache_read_tokens,
+			cacheCreationInputTokens: r.cache_creation_tokens,
+		},
+		numTurns: r.num_turns,
+		durationMs: r.duration_ms,
+		runCount: r.run_count,
+		hookEventCount: r.hook_event_count,
+		hooksHealth: r.hooks_missing ? 'missing' : r.hook_event_count > 0 ? 'ok' : 'none',
+		metadata: r.metadata,
+		createdAt: r.created_at,
+		updatedAt: r.updated_at,
+		startedAt: r.started_at,
+		endedAt: r.ended_at,
+		lastActivityAt: r.last_activity_at,
+	};
+}
+
+export async function createSession(db: Queryable, id: string, b: z.output<typeof CreateSessionBody>) {
+	const { rows } = await db.query(
+		`INSERT INTO sessions AS s (id, status, workspace_type, workspace_path, workspace_branch, sandbox_id, repository, model,
+			prompt, cli_version, thread_key, metadata)
+		VALUES ($1, COALESCE($2, 'created'), $3, $4, $5, $6, $7, $8, $9, $10, $11, COALESCE($12::jsonb, '{}'::jsonb))
+		ON CONFLICT (id) DO NOTHING
+		RETURNING ${SESSION_COLUMNS}`,
+		[id, b.status, b.workspaceType, b.workspacePath, b.workspaceBranch, b.sandboxId, b.repository, b.model, b.prompt,
+			b.cliVersion, b.threadKey, b.metadata ? JSON.stringify(scrubValue(b.metadata, 64 * 1024).value) : null],
+	);
+	return rows[0] ? toSession(rows[0]) : undefined;
+}
+
+export async function getSession(db: Queryable, id: string) {
+	const { rows } = await db.query(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = $1`, [id]);
+	return rows[0] ? toSession(rows[0]) : undefined;
+}
+
+/** A session with the totals the detail view shows: tool calls, failures, messages. */
+export async function getSessionDetail(db: Queryable, id: string) {
+	const { rows } = await db.query(
+		`SELECT ${SESSION_COLUMNS},
+			(SELECT count(*)::int FROM tool_calls t WHERE t.session_id = s.id) AS tool_calls,
+			(SELECT count(*)::int FROM tool_calls t WHERE t.session_id = s.id AND t.status IN ('failed', 'denied')) AS tool_errors,
+			(SELECT count(*)::int FROM session_messages m WHERE m.session_id = s.id) AS messages
+		FROM sessions s WHERE s.id = $1`,
+		[id],
+	);
+	const r = rows[0];
+	if (!r) return undefined;
+	return { ...toSession(r), totals: { toolCalls: r.tool_calls, toolErrors: r.tool_errors, messages: r.messages, hookEvents: r.hook_event_count } };
+}
+
+export async function updateSession(db: Queryable, id: string, b: z.output<typeof UpdateSessionBody>) {
+	// Each field maps to one column; absent fields keep their value (COALESCE on a flag, so null can clear).
+	const cols: Array<[keyof typeof b, string]> = [
+		['status', 'status'], ['workspaceType', 'workspace_type'], ['workspacePath', 'workspace_path'],
+		['workspaceBranch', 'workspace_branch'], ['sandboxId', 'sandbox_id'], ['repository', 'repository'], ['model', 'model'],
+		['prompt', 'prompt'], ['cliVersion', 'cli_version'], ['result', 'result'], ['isError', 'is_error'], ['subtype', 'subtype'],
+		['terminalReason', 'terminal_reason'], ['errorMessage', 'error_message'], ['hooksMissing', 'hooks_missing'],
+	];
+	const sets: string[] = [];
+	const params: unknown[] = [id];
+	for (const [key, col] of cols) {
+		if (b[key] === undefined) continue;
+		params.push(b[key]);
+		sets.push(`${col} = $${params.length}`);
+	}
+	if (b.metadata) {
+		params.push(JSON.stringify(scrubValue(b.metadata, 64 * 1024).value));
+		sets.push(`metadata = s.metadata || $${params.length}::jsonb`);
+	}
+	const { rows } = await db.query(
+		`UPDATE sessions s SET ${sets.join(', ')}, updated_at = now(), last_activity_at = now() WHERE s.id = $1 RETURNING ${SESSION_COLUMNS}`,
+		params,
+	);
+	return rows[0] ? toSession(rows[0]) : undefined;
+}
+
+export interface ListFilter {
+	status?: string[];
+	workspaceType?: string;
+	q?: string;
+	limit: number;
+	after?: { t: string; id: string };
+}
+
+export async function listSessions(db: Queryable, f: ListFilter) {
+	const where: string[] = [];
+	const params: unknown[] = [];
+	const add = (sql: (p: string) => string, value: unknown) => {
+		params.push(value);
+		where.push(sql(`$${params.length}`));
+	};
+	if (f.status?.length) {
+		// 'external' as a status filter means sessions that came from someone's own Claude Code.
+		const statuses = f.status.filter((s) => s !== 'external');
+		const external = f.status.includes('external');
+		params.push(statuses);
+		where.push(`(s.status = ANY($${params.length}::text[])${external ? " OR s.origin = 'external'" : ''})`);
+	}
+	if (f.workspaceType) add((p) => `s.workspace_type = ${p}`, f.workspaceType);
+	if (f.q) {
+		const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+		add((p) => `(s.prompt ILIKE ${p} OR s.repository ILIKE ${p} OR s.thread_key ILIKE ${p} OR s.id::text ILIKE ${p})`, like);
+	}
+	if (f.after) {
+		params.push(f.after.t, f.after.id);
+		where.push(`(s.created_at, s.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+	}
+	params.push(f.limit + 1);
+	const { rows } = await db.query(
+		`SELECT ${SESSION_COLUMNS} FROM sessions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+		ORDER BY s.created_at DESC, s.id DESC LIMIT $${params.length}`,
+		params,
+	);
+	const page = rows.slice(0, f.limit);
+	const last = page[page.length - 1];
+	return {
+		items: page.map(toSession),
+		next: rows.length > f.limit && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
+	};
+}
+
+/** Records a run and recomputes the session's totals and latest outcome from all its runs, in one transaction. */
+export async function upsertRun(tx: Queryable, sessionId: string, runId: string, b: z.output<typeof RunBody>) {
+	const usage = (b.usage ?? {}) as Record<string, unknown>;
+	const inserted = await tx.query(
+		`INSERT INTO session_runs AS r (id, session_id, kind, status, prompt, result, is_error, subtype, terminal_reason,
+			error_message, cost_usd, usage, model_usage, num_turns, duration_ms, permission_denials, cli_version, exit_code,
+			started_at, ended_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16::jsonb, $17, $18,
+			COALESCE($19::timestamptz, now()), $20::timestamptz)
+		ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, result = EXCLUDED.result, is_error = EXCLUDED.is_error,
+			subtype = EXCLUDED.subtype, terminal_reason = EXCLUDED.terminal_reason, error_message = EXCLUDED.error_message,
+			cost_usd = EXCLUDED.cost_usd, usage = EXCLUDED.usage, model_usage = EXCLUDED.model_usage,
+			num_turns = EXCLUDED.num_turns, duration_ms = EXCLUDED.duration_ms, permission_denials = EXCLUDED.permission_denials,
+			cli_version = COALESCE(EXCLUDED.cli_version, r.cli_version), exit_code = EXCLUDED.exit_code,
+			ended_at = EXCLUDED.ended_at, prompt = COALESCE(r.prompt, EXCLUDED.prompt)
+		WHERE r.session_id = EXCLUDED.session_id
+		RETURNING id`,
+		[runId, sessionId, b.kind, b.status, b.prompt, b.result, b.isError, b.subtype, b.terminalReason, b.errorMessage,
+			b.costUsd, b.usage ? JSON.stringify(usage) : null, b.modelUsage ? JSON.stringify(b.modelUsage) : null, b.numTurns,
+			b.durationMs, JSON.stringify(scrubValue(b.permissionDenials, 64 * 1024).value), b.cliVersion, b.exitCode,
+			b.startedAt, b.endedAt],
+	);
+	if (!inserted.rows.length) return 'run-belongs-to-another-session' as const;
+	const { rows } = await tx.query(
+		`WITH totals AS (
+			SELECT count(*)::int AS runs, COALESCE(sum(cost_usd), 0) AS cost, COALESCE(sum(num_turns), 0)::int AS turns,
+				COALESCE(sum(duration_ms), 0)::bigint AS duration,
+				COALESCE(sum((usage->>'input_tokens')::bigint), 0) AS input_tokens,
+				COALESCE(sum((usage->>'output_tokens')::bigint), 0) AS output_tokens,
+				COALESCE(sum((usage->>'cache_read_input_tokens')::bigint), 0) AS cache_read,
+				COALESCE(sum((usage->>'cache_creation_input_tokens')::bigint), 0) AS cache_creation,
+				min(started_at) AS first_start
+			FROM session_runs WHERE session_id = $1),
+		latest AS (SELECT * FROM session_runs WHERE session_id = $1 ORDER BY started_at DESC, id DESC LIMIT 1)
+		UPDATE sessions s SET run_count = t.runs, cost_usd = t.cost, num_turns = t.turns, duration_ms = t.duration,
+			input_tokens = t.input_tokens, output_tokens = t.output_tokens, cache_read_tokens = t.cache_read,
+			cache_creation_tokens = t.cache_creation, started_at = COALESCE(s.started_at, t.first_start),
+			status = l.status, result = l.result, is_error = l.is_error, subtype = l.subtype, terminal_reason = l.terminal_reason,
+			error_message = l.error_message, permission_denials = l.permission_denials,
+			cli_version = COALESCE(l.cli_version, s.cli_version), ended_at = l.ended_at,
+			prompt = COALESCE(s.prompt, l.prompt), updated_at = now(), last_activity_at = now()
+		FROM totals t, latest l WHERE s.id = $1
+		RETURNING ${SESSION_COLUMNS}`,
+		[sessionId],
+	);
+	return rows[0] ? toSession(rows[0]) : undefined;
+}
+
+export async function listRuns(db: Queryable, sessionId: string) {
+	const { rows } = await db.query(
+		`SELECT id, kind, status, prompt, result, is_error, subtype, terminal_reason, error_message, cost_usd, usage, model_usage,
+			num_turns, duration_ms, permission_denials, cli_version, exit_code, started_at, ended_at
+		FROM session_runs WHERE session_id = $1 ORDER BY started_at, id`,
+		[sessionId],
+	);
+	return rows.map((r) => ({
+		id: r.id, kind: r.kind, status: r.status, prompt: r.prompt, result: r.result, isError: r.is_error, subtype: r.subtype,
+		terminalReason: r.terminal_reason, errorMessage: r.error_message, costUsd: r.cost_usd, usage: r.usage,
+		modelUsage: r.model_usage, numTurns: r.num_turns, durationMs: r.duration_ms, permissionDenials: r.permission_denials,
+		cliVersion: r.cli_version, exitCode: r.exit_code, startedAt: r.started_at, endedAt: r.ended_at,
+	}));
+}

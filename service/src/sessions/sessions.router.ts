@@ -1,0 +1,144 @@
+import crypto from 'node:crypto';
+import { Router } from 'express';
+import type { Database } from '../db';
+import type { Auth } from '../http/auth';
+import { conflict, notFound } from '../http/errors';
+import { decodeCursor, encodeCursor, PageQuery, parse, SessionParams } from '../http/validate';
+import { z } from 'zod';
+import { listHookEvents } from '../hooks/hooks.repository';
+import { insertMessages, listMessages } from '../messages/messages.repository';
+import { PostMessagesBody } from '../messages/messages.schema';
+import { scrubValue } from '../scrub';
+import { listToolCalls, upsertToolCalls } from '../tool-calls/tool-calls.repository';
+import { PostToolCallsBody } from '../tool-calls/tool-calls.schema';
+import { putThread } from '../threads/threads.repository';
+import {
+	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession, upsertRun,
+} from './sessions.repository';
+import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SessionCursor, UpdateSessionBody } from './sessions.schema';
+
+const IdCursor = z.object({ after: z.number().int().nonnegative() });
+
+export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBytes: number }): Router {
+	const { db, auth } = deps;
+	const r = Router();
+
+	const requireSession = async (id: string) => {
+		const s = await getSession(db, id);
+		if (!s) throw notFound(`no session ${id}`);
+		return s;
+	};
+	/** Pages over rows with increasing ids: the cursor is the last id seen. */
+	const idPage = (query: unknown) => {
+		const q = parse(PageQuery, query, 'query');
+		return { limit: q.limit, after: decodeCursor(IdCursor, q.cursor)?.after ?? 0 };
+	};
+	const pageOf = <T extends { id: number }>(items: T[], limit: number) => ({
+		items,
+		nextCursor: items.length === limit ? encodeCursor({ after: items[items.length - 1].id }) : null,
+	});
+
+	r.post('/', auth.requireAdmin, async (req, res) => {
+		const body = parse(CreateSessionBody, req.body, 'session');
+		const id = body.id ?? crypto.randomUUID();
+		const session = await db.transaction(async (tx) => {
+			const created = await createSession(tx, id, body);
+			if (!created) throw conflict(`session ${id} already exists`);
+			if (body.threadKey) await putThread(tx, body.threadKey, id, undefined);
+			return created;
+		});
+		res.status(201).json({ ...session, hookToken: auth.hookTokenFor(id) });
+	});
+
+	r.get('/', auth.requireReader, async (req, res) => {
+		const q = parse(ListSessionsQuery, req.query, 'query');
+		const page = await listSessions(db, { ...q, after: decodeCursor(SessionCursor, q.cursor) });
+		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
+	});
+
+	r.get('/:id', auth.requireReader, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		const s = await getSessionDetail(db, id);
+		if (!s) throw notFound(`no session ${id}`);
+		res.json(s);
+	});
+
+	r.patch('/:id', auth.requireAdmin, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		const body = parse(UpdateSessionBody, req.body, 'session update');
+		const s = await updateSession(db, id, body);
+		if (!s) throw notFound(`no session ${id}`);
+		res.json(s);
+	});
+
+	r.get('/:id/runs', auth.requireReader, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		await requireSession(id);
+		res.json({ items: await listRuns(db, id) });
+	});
+
+	r.put('/:id/runs/:runId', auth.requireAdmin, async (req, res) => {
+		const { id, runId } = parse(RunParams, req.params, 'path');
+		const body = parse(RunBody, req.body, 'run');
+		const session = await db.transaction(async (tx) => {
+			if (!(await getSession(tx, id))) throw notFound(`no session ${id}`);
+			const s = await upsertRun(tx, id, runId, body);
+			if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
+			return s;
+		});
+		res.json(session);
+	});
+
+	r.get('/:id/messages', auth.requireReader, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		const { limit, after } = idPage(req.query);
+		await requireSession(id);
+		res.json(pageOf(await listMessages(db, id, limit, after), limit));
+	});
+
+	r.post('/:id/messages', auth.requireAdmin, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		const { messages } = parse(PostMessagesBody, req.body, 'messages');
+		await requireSession(id);
+		const stored = await db.transaction((tx) => insertMessages(tx, id, messages));
+		res.status(201).json({ stored, duplicates: messages.length - stored });
+	});
+
+	r.get('/:id/logs', auth.requireReader, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		const { limit, after } = idPage(req.query);
+		await requireSession(id);
+		res.json(pageOf(await listToolCalls(db, id, limit, after), limit));
+	});
+
+	r.post('/:id/tool-calls', auth.requireAdmin, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		const { toolCalls } = parse(PostToolCallsBody, req.body, 'tool calls');
+		await requireSession(id);
+		const pieces = toolCalls.map((c) => {
+			const input = scrubValue(c.input, deps.toolOutputMaxBytes);
+			const response = scrubValue(c.response, deps.toolOutputMaxBytes);
+			return {
+				...c,
+				sessionId: id,
+				input: input.value,
+				response: response.value,
+				error: c.error === undefined ? undefined : scrubValue(c.error, deps.toolOutputMaxBytes).value,
+				seenInHooks: false,
+				seenInStream: true,
+				truncated: input.truncated || response.truncated,
+			};
+		});
+		await db.transaction((tx) => upsertToolCalls(tx, pieces));
+		res.status(200).json({ stored: pieces.length });
+	});
+
+	r.get('/:id/events', auth.requireReader, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		const { limit, after } = idPage(req.query);
+		await requireSession(id);
+		res.json(pageOf(await listHookEvents(db, id, limit, after), limit));
+	});
+
+	return r;
+}

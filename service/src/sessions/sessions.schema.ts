@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { storableText, uuidParam } from '../http/validate';
+
+export const SESSION_STATUSES = [
+	'created',
+	'running',
+	'waiting',
+	'waiting_approval',
+	'completed',
+	'failed',
+	'timed_out',
+	'cancelled',
+] as const;
+export const WORKSPACE_TYPES = ['local', 'worktree', 'github', 'e2b', 'external'] as const;
+
+export const ThreadKey = z
+	.string()
+	.min(3)
+	.max(512)
+	.regex(/^[a-z][a-z0-9_-]{0,31}:\S/, 'thread keys look like slack:<channel>:<thread_ts> or email:<message-id>');
+
+const metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 64 * 1024, 'metadata is limited to 64 KB');
+
+const sessionFields = {
+	prompt: storableText(200_000).optional(),
+	status: z.enum(SESSION_STATUSES).optional(),
+	workspaceType: z.enum(WORKSPACE_TYPES).optional(),
+	workspacePath: storableText(4096).optional(),
+	workspaceBranch: storableText(255).optional(),
+	sandboxId: storableText(255).optional(),
+	repository: storableText(512).optional(),
+	model: storableText(255).optional(),
+	cliVersion: storableText(100).optional(),
+	metadata: metadata.optional(),
+};
+
+// The seed's clients post projectType / githubRepo / initialPrompt; they are read as their current names.
+const legacyCreate = (body: unknown) => {
+	if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+	const b = { ...(body as Record<string, unknown>) };
+	const rename = (from: string, to: string) => {
+		if (from in b) {
+			if (!(to in b)) b[to] = b[from];
+			delete b[from];
+		}
+	};
+	rename('projectType', 'workspaceType');
+	rename('githubRepo', 'repository');
+	rename('initialPrompt', 'prompt');
+	rename('projectPath', 'workspacePath');
+	return b;
+};
+
+export const CreateSessionBody = z.preprocess(
+	legacyCreate,
+	z.object({ id: uuidParam.optional(), threadKey: ThreadKey.optional(), ...sessionFields }).strict(),
+);
+
+export const UpdateSessionBody = z
+	.object({
+		...sessionFields,
+		result: storableText(1_000_000).nullable().optional(),
+		isError: z.boolean().optional(),
+		subtype: storableText(100).optional(),
+		terminalReason: storableText(100).optional(),
+		errorMessage: storableText(10_000).nullable().optional(),
+		hooksMissing: z.boolean().optional(),
+	})
+	.strict()
+	.refine((b) => Object.keys(b).length > 0, 'send at least one field to change');
+
+export const ListSessionsQuery = z.object({
+	status: z
+		.string()
+		.transform((s) => s.split(',').filter(Boolean))
+		.pipe(z.array(z.enum([...SESSION_STATUSES, 'external'])))
+		.optional(),
+	workspaceType: z.enum(WORKSPACE_TYPES).optional(),
+	q: z.string().max(200).optional(),
+	limit: z.coerce.number().int().min(1).max(200).default(50),
+	cursor: z.string().max(512).optional(),
+});
+
+export const SessionCursor = z.object({ t: z.string().min(1).max(64), id: uuidParam });
+
+export const RunBody = z
+	.object({
+		kind: z.enum(['start', 'resume']),
+		status: z.enum(SESSION_STATUSES),
+		prompt: storableText(200_000).nullable().optional(),
+		result: storableText(1_000_000).nullable().optional(),
+		isError: z.boolean().nullable().optional(),
+		subtype: storableText(100).nullable().optional(),
+		terminalReason: storableText(100).nullable().optional(),
+		errorMessage: storableText(10_000).nullable().optional(),
+		costUsd: z.number().nonnegative().finite().default(0),
+		usage: z.record(z.string(), z.unknown()).nullable().optional(),
+		modelUsage: z.record(z.string(), z.unknown()).nullable().optional(),
+		numTurns: z.number().int().nonnegative().default(0),
+		durationMs: z.number().int().nonnegative().default(0),
+		permissionDenials: z.array(z.unknown()).max(1000).default([]),
+		cliVersion: storableText(100).nullable().optional(),
+		exitCode: z.number().int().nullable().optional(),
+		startedAt: z.string().datetime({ offset: true }).optional(),
+		endedAt: z.string().datetime({ offset: true }).nullable().optional(),
+	})
+	.strict();
+
+export const RunParams = z.object({ id: uuidParam, runId: uuidParam });

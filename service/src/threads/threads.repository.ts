@@ -1,0 +1,25 @@
+import type { Queryable } from '../db';
+
+export async function getThread(db: Queryable, key: string) {
+	const { rows } = await db.query<Record<string, any>>(
+		`SELECT t.key, t.session_id, t.metadata, t.created_at, t.updated_at, s.status
+		FROM threads t JOIN sessions s ON s.id = t.session_id WHERE t.key = $1`,
+		[key],
+	);
+	const r = rows[0];
+	return r
+		? { key: r.key, sessionId: r.session_id, sessionStatus: r.status, metadata: r.metadata, createdAt: r.created_at, updatedAt: r.updated_at }
+		: undefined;
+}
+
+/** Binds a thread to a session (re-binding moves it) and records the key on the session. */
+export async function putThread(db: Queryable, key: string, sessionId: string, metadata: Record<string, unknown> | undefined) {
+	await db.query(
+		`INSERT INTO threads (key, session_id, metadata) VALUES ($1, $2, COALESCE($3::jsonb, '{}'::jsonb))
+		ON CONFLICT (key) DO UPDATE SET session_id = EXCLUDED.session_id,
+			metadata = threads.metadata || COALESCE($3::jsonb, '{}'::jsonb), updated_at = now()`,
+		[key, sessionId, metadata ? JSON.stringify(metadata) : null],
+	);
+	await db.query('UPDATE sessions SET thread_key = $2, updated_at = now() WHERE id = $1', [sessionId, key]);
+	return getThread(db, key);
+}

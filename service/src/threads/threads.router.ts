@@ -1,0 +1,35 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Database } from '../db';
+import type { Auth } from '../http/auth';
+import { notFound } from '../http/errors';
+import { parse, uuidParam } from '../http/validate';
+import { getSession } from '../sessions/sessions.repository';
+import { ThreadKey } from '../sessions/sessions.schema';
+import { getThread, putThread } from './threads.repository';
+
+const KeyParams = z.object({ key: ThreadKey });
+const PutThreadBody = z
+	.object({ sessionId: uuidParam, metadata: z.record(z.string(), z.unknown()).optional() })
+	.strict();
+
+export function threadsRouter(deps: { db: Database; auth: Auth }): Router {
+	const { db, auth } = deps;
+	const r = Router();
+	r.get('/:key', auth.requireReader, async (req, res) => {
+		const { key } = parse(KeyParams, req.params, 'thread key');
+		const thread = await getThread(db, key);
+		if (!thread) throw notFound(`no session is bound to thread ${key}`);
+		res.json(thread);
+	});
+	r.put('/:key', auth.requireAdmin, async (req, res) => {
+		const { key } = parse(KeyParams, req.params, 'thread key');
+		const body = parse(PutThreadBody, req.body, 'thread');
+		const thread = await db.transaction(async (tx) => {
+			if (!(await getSession(tx, body.sessionId))) throw notFound(`no session ${body.sessionId}`);
+			return putThread(tx, key, body.sessionId, body.metadata);
+		});
+		res.json(thread);
+	});
+	return r;
+}

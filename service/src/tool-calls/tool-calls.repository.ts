@@ -1,0 +1,71 @@
+import type { Queryable } from '../db';
+import { mergeAll, type ToolCallUpsert } from './tool-call';
+
+const RANK_SQL = (col: string) => `CASE ${col} WHEN 'denied' THEN 3 WHEN 'failed' THEN 2 WHEN 'succeeded' THEN 1 ELSE 0 END`;
+
+/** Upserts pieces of tool calls in one statement; pieces for the same call are merged first. */
+export async function upsertToolCalls(db: Queryable, pieces: ToolCallUpsert[]): Promise<void> {
+	if (!pieces.length) return;
+	const rows = mergeAll(pieces).sort((a, b) => (a.sessionId + a.toolUseId < b.sessionId + b.toolUseId ? -1 : 1));
+	await db.query(
+		`INSERT INTO tool_calls AS t (session_id, tool_use_id, tool_name, input, response, error, status, duration_ms,
+			started_at, finished_at, seen_in_hooks, seen_in_stream, truncated)
+		SELECT (r->>'sessionId')::uuid, r->>'toolUseId', r->>'toolName', r->'input', r->'response', r->>'error', r->>'status',
+			(r->>'durationMs')::integer, (r->>'startedAt')::timestamptz, (r->>'finishedAt')::timestamptz,
+			(r->>'seenInHooks')::boolean, (r->>'seenInStream')::boolean, (r->>'truncated')::boolean
+		FROM jsonb_array_elements($1::jsonb) r
+		ON CONFLICT (session_id, tool_use_id) DO UPDATE SET
+			tool_name = COALESCE(t.tool_name, EXCLUDED.tool_name),
+			input = COALESCE(t.input, EXCLUDED.input),
+			response = COALESCE(EXCLUDED.response, t.response),
+			error = COALESCE(EXCLUDED.error, t.error),
+			status = CASE WHEN ${RANK_SQL('EXCLUDED.status')} >= ${RANK_SQL('t.status')} THEN EXCLUDED.status ELSE t.status END,
+			duration_ms = CASE WHEN EXCLUDED.seen_in_hooks AND EXCLUDED.duration_ms IS NOT NULL THEN EXCLUDED.duration_ms
+				ELSE COALESCE(t.duration_ms, EXCLUDED.duration_ms) END,
+			started_at = LEAST(t.started_at, EXCLUDED.started_at),
+			finished_at = GREATEST(t.finished_at, EXCLUDED.finished_at),
+			seen_in_hooks = t.seen_in_hooks OR EXCLUDED.seen_in_hooks,
+			seen_in_stream = t.seen_in_stream OR EXCLUDED.seen_in_stream,
+			truncated = t.truncated OR EXCLUDED.truncated`,
+		[JSON.stringify(rows)],
+	);
+}
+
+export interface ToolCallRow {
+	id: number;
+	tool_use_id: string;
+	tool_name: string | null;
+	input: unknown;
+	response: unknown;
+	error: string | null;
+	status: string;
+	duration_ms: number | null;
+	started_at: Date | null;
+	finished_at: Date | null;
+	seen_in_hooks: boolean;
+	seen_in_stream: boolean;
+	truncated: boolean;
+}
+
+export async function listToolCalls(db: Queryable, sessionId: string, limit: number, afterId = 0) {
+	const { rows } = await db.query<ToolCallRow>(
+		`SELECT id, tool_use_id, tool_name, input, response, error, status, duration_ms, started_at, finished_at,
+			seen_in_hooks, seen_in_stream, truncated
+		FROM tool_calls WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		[sessionId, afterId, limit],
+	);
+	return rows.map((r) => ({
+		id: r.id,
+		toolUseId: r.tool_use_id,
+		tool: r.tool_name,
+		input: r.input,
+		result: r.response,
+		error: r.error,
+		status: r.status,
+		durationMs: r.duration_ms,
+		startedAt: r.started_at,
+		finishedAt: r.finished_at,
+		sources: [...(r.seen_in_hooks ? ['hooks'] : []), ...(r.seen_in_stream ? ['stream'] : [])],
+		truncated: r.truncated,
+	}));
+}

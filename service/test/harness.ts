@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config';
+import { createScratchDatabase } from '../src/db/scratch';
+import { startService, type RunningService } from '../src/service';
+
+export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
+
+/** Every database kind the suites run against: always the embedded one, PostgreSQL when TEST_DATABASE_URL is set. */
+export const DATABASE_KINDS: Array<'pglite' | 'postgres'> = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+if (!process.env.TEST_DATABASE_URL && !process.env.__ORCH_WARNED) {
+	process.env.__ORCH_WARNED = '1';
+	process.stderr.write('TEST_DATABASE_URL is not set: service suites run on the embedded database only.\n');
+}
+
+export interface TestService extends RunningService {
+	dataDir: string;
+	auth: { Authorization: string };
+	stop(): Promise<void>;
+}
+
+/** Starts the real service on a free port with a fresh database of the given kind. */
+export async function startTestService(kind: 'pglite' | 'postgres', env: Record<string, string> = {}): Promise<TestService> {
+	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-test-'));
+	const scratch = kind === 'postgres' ? await createScratchDatabase(process.env.TEST_DATABASE_URL!) : undefined;
+	const config = loadConfig({
+		PORT: '0',
+		DATA_DIR: dataDir,
+		API_KEY: TEST_API_KEY,
+		...(scratch ? { DATABASE_URL: scratch.url } : {}),
+		...env,
+	});
+	const service = await startService(config);
+	return {
+		...service,
+		dataDir,
+		auth: { Authorization: `Bearer ${TEST_API_KEY}` },
+		async stop() {
+			await service.close();
+			await scratch?.drop();
+			fs.rmSync(dataDir, { recursive: true, force: true });
+		},
+	};
+}
+
+/** fetch against the service with the API key unless other headers are given. */
+export async function api(svc: { url: string }, method: string, route: string, body?: unknown, headers: Record<string, string> = { Authorization: `Bearer ${TEST_API_KEY}` }) {
+	const res = await fetch(svc.url + route, {
+		method,
+		headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+		body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+	});
+	const text = await res.text();
+	let json: any;
+	try {
+		json = text ? JSON.parse(text) : undefined;
+	} catch {
+		json = text;
+	}
+	return { status: res.status, body: json, headers: res.headers };
+}
