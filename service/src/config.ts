@@ -39,7 +39,9 @@ export interface Config {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-	const parsed = EnvSchema.safeParse(env);
+	// An empty variable (API_KEY= in an env file) means "not set", not "set to nothing".
+	const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+	const parsed = EnvSchema.safeParse(present);
 	if (!parsed.success) {
 		const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 		throw new Error(`invalid configuration: ${problems}`);

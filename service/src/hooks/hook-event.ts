@@ -39,7 +39,8 @@ export function parseHookEvent(body: unknown, maxStringBytes: number, now = new 
 	if (depthExceeds(body)) throw badRequest(`payload is nested deeper than ${MAX_DEPTH} levels`);
 	const parsed = HookPayloadSchema.safeParse(body);
 	if (!parsed.success) throw badRequest(`invalid hook payload: ${describeZodError(parsed.error)}`);
-	const { value: payload, truncated } = scrubValue(parsed.data as Record<string, unknown>, maxStringBytes);
+	// The posted object, not zod's copy: the copy loses own keys such as `__proto__`, which are stored as data.
+	const { value: payload, truncated } = scrubValue(body as Record<string, unknown>, maxStringBytes);
 	const raw = JSON.stringify(payload);
 	return {
 		sessionId: parsed.data.session_id.toLowerCase(),

@@ -12,7 +12,7 @@ export const MessageInput = z
 	.strict();
 
 // One message, or a batch of them under `messages`.
-export const PostMessagesBody = z.union([
+export const PostMessagesBody = z.preprocess(
+	(b) => (b && typeof b === 'object' && !Array.isArray(b) && 'messages' in b ? b : { messages: [b] }),
 	z.object({ messages: z.array(MessageInput).min(1).max(500) }).strict(),
-	MessageInput.transform((m) => ({ messages: [m] })),
-]);
+);
