@@ -31,7 +31,7 @@ export interface ScrubResult<T> {
 }
 
 export function scrubText(text: string): string {
-	let out = text.replace(/\u0000/g, '\uFFFD').toWellFormed();
+	let out = text.replaceAll('\u0000', '\uFFFD').toWellFormed();
 	for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
 	return out;
 }

@@ -35,4 +35,4 @@ export const storableText = (max: number) =>
 	z
 		.string()
 		.max(max)
-		.transform((s) => s.replace(/\u0000/g, '\uFFFD').toWellFormed());
+		.transform((s) => s.replaceAll('\u0000', '\uFFFD').toWellFormed());

@@ -1,0 +1,141 @@
+// Drives POST /api/v1/hooks over loopback with realistic Claude Code payloads at increasing concurrency and
+// reports sustained events/s and p50/p99 latency, then counts the stored rows (nothing may be lost).
+// The service runs as its own process on PostgreSQL (BENCH_DATABASE_URL, default the machine's `test` database;
+// a scratch database is created next to it and dropped afterwards).
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createScratchDatabase } from '../service/src/db/scratch';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,8,32,64,128').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const API_KEY = 'bench-api-key-0123456789abcdef';
+const PORT = 3900 + Math.floor(Math.random() * 90);
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+
+function post(pathname: string, body: unknown, token: string): Promise<{ status: number; text: string }> {
+	const data = JSON.stringify(body);
+	return new Promise((resolve, reject) => {
+		const req = http.request(
+			{ host: '127.0.0.1', port: PORT, path: pathname, method: 'POST', agent, timeout: 10_000,
+				headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), authorization: `Bearer ${token}` } },
+			(res) => {
+				let text = '';
+				res.setEncoding('utf8');
+				res.on('data', (c) => (text += c));
+				res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+			},
+		);
+		req.on('timeout', () => req.destroy(new Error('request timed out')));
+		req.on('error', reject);
+		req.end(data);
+	});
+}
+
+/** One turn of a session as Claude Code reports it: prompt, tool calls with their batch and display events, stop. */
+function* turnEvents(sessionId: string, cwd: string): Generator<Record<string, unknown>> {
+	const base = { session_id: sessionId, transcript_path: `/home/user/.claude/projects/-bench/${sessionId}.jsonl`, cwd };
+	const promptId = crypto.randomUUID();
+	const withPrompt = { ...base, prompt_id: promptId, permission_mode: 'acceptEdits' };
+	yield { ...withPrompt, hook_event_name: 'UserPromptSubmit', prompt: 'Run the tests and fix what fails [[bash:npm test]]' };
+	for (let i = 0; i < 3; i++) {
+		const toolUseId = `toolu_${crypto.randomBytes(12).toString('hex')}`;
+		const input = { command: `npm test -- --shard=${i}/3`, description: 'Run a shard of the tests' };
+		const tool = { ...withPrompt, effort: { level: 'medium' }, tool_name: 'Bash', tool_input: input, tool_use_id: toolUseId };
+		yield { ...tool, hook_event_name: 'PreToolUse' };
+		yield { ...tool, hook_event_name: 'PostToolUse', duration_ms: 40 + i,
+			tool_response: { stdout: `PASS src/a.test.ts\nPASS src/b.test.ts\nTests: ${20 + i} passed`, stderr: '', interrupted: false, isImage: false } };
+		yield { ...withPrompt, hook_event_name: 'PostToolBatch', tool_calls: [{ tool_name: 'Bash', tool_input: input, tool_use_id: toolUseId, tool_response: 'ok' }] };
+		yield { ...base, prompt_id: promptId, hook_event_name: 'MessageDisplay', turn_id: crypto.randomUUID(), message_id: crypto.randomUUID(), index: i, final: true, delta: `Shard ${i} passed.` };
+	}
+	yield { ...withPrompt, hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: 'All tests pass.', background_tasks: [], session_crons: [] };
+}
+
+function percentile(sorted: number[], p: number) {
+	return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+}
+
+async function waitHealthy(deadline: number) {
+	while (Date.now() < deadline) {
+		try {
+			const res = await fetch(`http://127.0.0.1:${PORT}/api/v1/health`);
+			if (res.ok) return;
+		} catch {
+			// not listening yet
+		}
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	throw new Error('service did not become healthy within 30 s');
+}
+
+async function main() {
+	const scratch = await createScratchDatabase(ADMIN_URL, 'orch_bench');
+	const service = spawn(process.execPath, [path.resolve(__dirname, '../service/src/index.js')], {
+		env: { ...process.env, PORT: String(PORT), DATABASE_URL: scratch.url, API_KEY, LOG_LEVEL: 'warn', DATA_DIR: path.resolve(__dirname, '../../.data/bench') },
+		stdio: ['ignore', 'ignore', 'inherit'],
+	});
+	try {
+		await waitHealthy(Date.now() + 30_000);
+		console.log(`service pid ${service.pid} on PostgreSQL ${new URL(ADMIN_URL).host}; ${SECONDS} s per level\n`);
+		console.log('concurrency  events/s   p50 ms   p99 ms   max ms   errors');
+		let acknowledged = 0;
+		for (const concurrency of LEVELS) {
+			const latencies: number[] = [];
+			let errors = 0;
+			const end = Date.now() + SECONDS * 1000;
+			const worker = async () => {
+				// Each worker is one Claude Code session posting with its own hook token, as the runner sets it up.
+				const created = await post('/api/v1/sessions', { prompt: 'bench', workspaceType: 'local' }, API_KEY);
+				const { id, hookToken } = JSON.parse(created.text);
+				while (Date.now() < end) {
+					for (const event of turnEvents(id, '/srv/bench')) {
+						const t0 = performance.now();
+						try {
+							const res = await post('/api/v1/hooks', event, hookToken);
+							latencies.push(performance.now() - t0);
+							if (res.status === 200 || res.status === 202) acknowledged++;
+							else errors++;
+						} catch {
+							errors++;
+						}
+						if (Date.now() >= end) break;
+					}
+				}
+			};
+			const started = performance.now();
+			await Promise.all(Array.from({ length: concurrency }, worker));
+			const seconds = (performance.now() - started) / 1000;
+			latencies.sort((a, b) => a - b);
+			console.log(
+				`${String(concurrency).padStart(11)}  ${String(Math.round(latencies.length / seconds)).padStart(8)}  ${percentile(latencies, 50).toFixed(2).padStart(7)}  ${percentile(latencies, 99).toFixed(2).padStart(7)}  ${latencies[latencies.length - 1].toFixed(1).padStart(7)}  ${String(errors).padStart(7)}`,
+			);
+		}
+		// Everything acknowledged must be in the database (202s are written shortly after: give them a moment).
+		const db = new Client({ connectionString: scratch.url });
+		await db.connect();
+		let stored = 0;
+		for (let i = 0; i < 50; i++) {
+			stored = Number((await db.query('SELECT count(*) AS n FROM hook_events')).rows[0].n);
+			if (stored >= acknowledged) break;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		const toolCalls = Number((await db.query('SELECT count(*) AS n FROM tool_calls')).rows[0].n);
+		await db.end();
+		console.log(`\nacknowledged ${acknowledged} events; stored ${stored} hook_events rows and ${toolCalls} tool_calls; lost ${acknowledged - stored}`);
+		if (stored < acknowledged) process.exitCode = 1;
+	} finally {
+		service.kill('SIGTERM');
+		await new Promise((r) => service.once('exit', r));
+		agent.destroy();
+		await scratch.drop();
+	}
+}
+
+main().catch((err) => {
+	console.error(err);
+	process.exit(1);
+});
