@@ -183,3 +183,27 @@ describe('embedded database', () => {
 		}
 	});
 });
+
+describe.each(DATABASE_KINDS)('session lease (%s)', (kind) => {
+	let svc: TestService;
+	beforeAll(async () => {
+		svc = await startTestService(kind);
+	});
+	afterAll(() => svc?.stop());
+
+	it('lets one run hold a session at a time, until released or expired', async () => {
+		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
+		const lease = (owner: string, ttlSeconds = 60) => api(svc, 'POST', `/api/v1/sessions/${body.id}/lease`, { owner, ttlSeconds });
+		const results = await Promise.all(['a', 'b', 'c'].map((o) => lease(o)));
+		expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+		const winner = results.find((r) => r.status === 200)!.body.owner;
+		const loser = results.find((r) => r.status === 409)!;
+		expect(loser.body.message).toMatch(/is busy: another run/);
+		expect((await lease(winner)).status).toBe(200);
+		expect((await api(svc, 'DELETE', `/api/v1/sessions/${body.id}/lease?owner=${winner}`)).status).toBe(204);
+		expect((await lease('d', 5)).status).toBe(200);
+		await svc.db.query(`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [body.id]);
+		expect((await lease('e')).status).toBe(200);
+		expect((await api(svc, 'POST', `/api/v1/sessions/${crypto.randomUUID()}/lease`, { owner: 'x' })).status).toBe(404);
+	});
+});

@@ -15,9 +15,14 @@ import { putThread } from '../threads/threads.repository';
 import {
 	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession, upsertRun,
 } from './sessions.repository';
+import { acquireLease, releaseLease } from './lease.repository';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
 const IdCursor = z.object({ after: z.number().int().nonnegative() });
+const LeaseBody = z
+	.object({ owner: z.string().min(1).max(200), ttlSeconds: z.number().int().min(5).max(3600).default(60) })
+	.strict();
+const LeaseQuery = z.object({ owner: z.string().min(1).max(200) });
 
 export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBytes: number }): Router {
 	const { db, auth } = deps;
@@ -69,6 +74,23 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 		const s = await updateSession(db, id, body);
 		if (!s) throw notFound(`no session ${id}`);
 		res.json(s);
+	});
+
+	// A run's claim on the session: 409 while another run holds it (the caller waits and retries, bounded).
+	r.post('/:id/lease', auth.requireAdmin, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		const { owner, ttlSeconds } = parse(LeaseBody, req.body, 'lease');
+		const lease = await acquireLease(db, id, owner, ttlSeconds);
+		if (lease.ok) return void res.json({ owner: lease.owner, expiresAt: lease.expiresAt });
+		if (lease.reason === 'not-found') throw notFound(`no session ${id}`);
+		throw conflict(`session ${id} is busy: another run (${lease.owner}) holds it until ${lease.expiresAt.toISOString()}`);
+	});
+
+	r.delete('/:id/lease', auth.requireAdmin, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		const { owner } = parse(LeaseQuery, req.query, 'query');
+		await releaseLease(db, id, owner);
+		res.status(204).end();
 	});
 
 	r.get('/:id/runs', auth.requireReader, async (req, res) => {
