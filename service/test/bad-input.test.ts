@@ -54,7 +54,7 @@ describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
 
 	it('answers 401 without credentials or with a wrong key, everywhere but health', async () => {
 		const sessionId = crypto.randomUUID();
-		for (const headers of [{}, { Authorization: 'Bearer wrong-key-0123456789' }, { 'x-api-key': 'nope' }, { Authorization: 'Basic abc' }]) {
+		for (const headers of [{}, { Authorization: 'Bearer wrong-key-0123456789' }, { 'x-api-key': 'nope' }, { Authorization: 'Basic abc' }] as Array<Record<string, string>>) {
 			expect((await api(svc, 'POST', '/api/v1/hooks', hook(sessionId), headers)).status).toBe(401);
 			expect((await api(svc, 'GET', '/api/v1/sessions', undefined, headers)).status).toBe(401);
 			expect((await api(svc, 'GET', '/metrics', undefined, headers)).status).toBe(401);

@@ -11,6 +11,7 @@ import { PostMessagesBody } from '../messages/messages.schema';
 import { scrubValue } from '../scrub';
 import { listToolCalls, upsertToolCalls } from '../tool-calls/tool-calls.repository';
 import { PostToolCallsBody } from '../tool-calls/tool-calls.schema';
+import { recordRunDenials } from '../deliveries/run-denials';
 import { putThread } from '../threads/threads.repository';
 import {
 	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession, upsertRun,
@@ -76,6 +77,13 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 		res.json(s);
 	});
 
+	// The session's hook token again, for a Resume run (it is derived, not stored, so it can be handed out again).
+	r.post('/:id/hook-token', auth.requireAdmin, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		await requireSession(id);
+		res.json({ hookToken: auth.hookTokenFor(id) });
+	});
+
 	// A run's claim on the session: 409 while another run holds it (the caller waits and retries, bounded).
 	r.post('/:id/lease', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
@@ -106,6 +114,7 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 			if (!(await getSession(tx, id))) throw notFound(`no session ${id}`);
 			const s = await upsertRun(tx, id, runId, body);
 			if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
+			await recordRunDenials(tx, id, runId, body.permissionDenials);
 			return s;
 		});
 		res.json(session);

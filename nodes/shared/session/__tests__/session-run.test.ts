@@ -1,0 +1,164 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
+import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
+import { fetchClient } from '../../../../test/orchestrator-client';
+import { parseRunOptions } from '../run-options';
+import { resumeSession, startSession, type SessionOutput } from '../session-run';
+import type { OrchestratorClient } from '../client';
+
+// The real claude CLI against the loopback fake API, the real service, real git, real folders.
+const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, stdio: 'pipe' }).toString().trim();
+
+describe(`sessions run by the real claude CLI (${kind})`, () => {
+	let svc: TestService;
+	let fake: FakeAnthropic;
+	let client: OrchestratorClient;
+	let root: string;
+	let baseRepo: string;
+	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string; worktreesDir: string; remoteBaseUrl: string };
+	// One claude home for the suite, as n8n has one: Resume finds the transcript the start wrote there.
+	let claudeEnv: Record<string, string>;
+	const options = (extra: Record<string, unknown> = {}) => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
+
+	beforeAll(async () => {
+		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
+		client = fetchClient(svc.url, svc.apiKey);
+		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-run-')));
+		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
+		baseRepo = path.join(root, 'projects', 'app');
+		fs.mkdirSync(baseRepo, { recursive: true });
+		git(baseRepo, 'init', '-q', '-b', 'main');
+		fs.writeFileSync(path.join(baseRepo, 'README.md'), '# app\n');
+		git(baseRepo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '.');
+		git(baseRepo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init');
+		// A bare repository stands in for GitHub: owner "acme", repository "app".
+		const remotes = path.join(root, 'remotes');
+		fs.mkdirSync(path.join(remotes, 'acme'), { recursive: true });
+		git(root, 'clone', '-q', '--bare', baseRepo, path.join(remotes, 'acme', 'app.git'));
+		deps = {
+			allowedRoots: [path.join(root, 'projects')],
+			workspacesDir: path.join(root, 'workspaces'),
+			cacheDir: path.join(root, 'cache'),
+			worktreesDir: path.join(root, 'projects', '.worktrees'),
+			remoteBaseUrl: `file://${remotes}`,
+		};
+	}, 60_000);
+	afterAll(async () => {
+		await Promise.all([svc?.stop(), fake?.close()]);
+		if (root) fs.rmSync(root, { recursive: true, force: true });
+	});
+
+	const prompt = '[[bash:echo hello > out.txt]] [[write:w.txt::written by fake]] [[read:w.txt]]';
+
+	async function expectRecorded(out: SessionOutput, toolCalls = 3) {
+		const detail = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
+		expect(detail).toMatchObject({ status: 'completed', runCount: 1, cliVersion: '2.1.331', hooksHealth: 'ok' });
+		expect(detail.costUsd).toBeGreaterThan(0);
+		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+		expect(logs.items).toHaveLength(toolCalls);
+		for (const call of logs.items) {
+			expect(call).toMatchObject({ status: 'succeeded', sources: ['hooks', 'stream'] });
+			expect(call.durationMs).toEqual(expect.any(Number));
+		}
+		expect(logs.items.map((c: any) => c.tool)).toEqual(['Bash', 'Write', 'Read']);
+		const events = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=200`);
+		const names = events.items.map((e: any) => e.event);
+		for (const name of ['UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'PostToolBatch', 'Stop', 'SessionEnd']) expect(names).toContain(name);
+		const messages = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/messages?limit=100`);
+		expect(messages.items[0]).toMatchObject({ direction: 'user', content: prompt, source: 'n8n' });
+		expect(messages.items.some((m: any) => m.direction === 'assistant' && m.source === 'stream')).toBe(true);
+	}
+
+	it('runs in a local folder: tools change the folder and everything is recorded', async () => {
+		const folder = path.join(root, 'projects', 'local-one');
+		fs.mkdirSync(folder);
+		const out = await startSession(client, { prompt, workspace: { type: 'local', workspacePath: folder }, options: options(), deps });
+		expect(out).toMatchObject({ status: 'completed', isError: false, numTurns: 4, workspace: { type: 'local', path: folder }, hooksReceived: true });
+		expect(out.costUsd).toBeGreaterThan(0);
+		expect(fs.readFileSync(path.join(folder, 'out.txt'), 'utf8')).toBe('hello\n');
+		expect(fs.readFileSync(path.join(folder, 'w.txt'), 'utf8')).toBe('written by fake');
+		await expectRecorded(out);
+	});
+
+	it('refuses a folder outside the allowed roots', async () => {
+		await expect(
+			startSession(client, { prompt, workspace: { type: 'local', workspacePath: path.join(root, 'projects', '..', '..') }, options: options(), deps }),
+		).rejects.toThrow(/allowed|outside/i);
+	});
+
+	it('runs in a new git worktree and branch', async () => {
+		const out = await startSession(client, { prompt, workspace: { type: 'worktree', baseRepository: baseRepo }, options: options(), deps });
+		expect(out.workspace.branch).toMatch(/^claude\//);
+		expect(out.workspace.path).not.toBe(baseRepo);
+		expect(git(out.workspace.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(out.workspace.branch);
+		expect(fs.existsSync(path.join(out.workspace.path, 'w.txt'))).toBe(true);
+		expect(fs.existsSync(path.join(baseRepo, 'w.txt'))).toBe(false);
+		await expectRecorded(out);
+	});
+
+	it('runs in a clone of a GitHub repository (a local bare repository as the remote)', async () => {
+		const out = await startSession(client, { prompt, workspace: { type: 'github', repository: 'acme/app', branch: 'feature/x' }, options: options(), deps });
+		expect(out.workspace).toMatchObject({ type: 'github', branch: 'feature/x' });
+		expect(fs.readFileSync(path.join(out.workspace.path, 'README.md'), 'utf8')).toBe('# app\n');
+		expect(fs.existsSync(path.join(out.workspace.path, 'out.txt'))).toBe(true);
+		await expectRecorded(out);
+	});
+
+	it('resumes the same conversation by session id and by thread key', async () => {
+		const folder = path.join(root, 'projects', 'resume');
+		fs.mkdirSync(folder);
+		const threadKey = `slack:C42:${Date.now()}.000100`;
+		const first = await startSession(client, { prompt: 'first question [[bash:echo 1 > one.txt]]', workspace: { type: 'local', workspacePath: folder }, threadKey, options: options(), deps });
+		expect(first.threadKey).toBe(threadKey);
+		const second = await resumeSession(client, { sessionId: first.sessionId, prompt: 'second question', options: options() , deps });
+		const third = await resumeSession(client, { threadKey, prompt: 'third question', options: options(), deps });
+		expect([second.sessionId, third.sessionId]).toEqual([first.sessionId, first.sessionId]);
+		expect(third.result).toBe('fake: third question');
+		// The last request of the third turn carries the whole conversation.
+		const requests = fake.requestsFor(first.sessionId);
+		const texts = JSON.stringify(requests[requests.length - 1].body.messages);
+		for (const earlier of ['first question', 'second question', 'third question', 'echo 1 > one.txt']) expect(texts).toContain(earlier);
+		const detail = await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`);
+		expect(detail.runCount).toBe(3);
+		await expect(resumeSession(client, { threadKey: 'slack:C42:nope', prompt: 'x', options: options(), deps })).rejects.toThrow(/Unknown thread key/);
+		await expect(resumeSession(client, { sessionId: '00000000-0000-4000-8000-000000000000', prompt: 'x', options: options(), deps })).rejects.toThrow(/Unknown session/);
+	});
+
+	it('runs one turn at a time per session: a second Resume waits, or fails clearly past its bound', async () => {
+		const folder = path.join(root, 'projects', 'busy');
+		fs.mkdirSync(folder);
+		const first = await startSession(client, { prompt: 'start', workspace: { type: 'local', workspacePath: folder }, options: options(), deps });
+		const slow = resumeSession(client, { sessionId: first.sessionId, prompt: 'slow [[delay:4000]]', options: options(), deps });
+		await new Promise((r) => setTimeout(r, 1000));
+		await expect(
+			resumeSession(client, { sessionId: first.sessionId, prompt: 'impatient', options: options({ queueTimeoutSeconds: 1 }), deps }),
+		).rejects.toThrow(/busy with another run/);
+		const patient = await resumeSession(client, { sessionId: first.sessionId, prompt: 'patient', options: options({ queueTimeoutSeconds: 60 }), deps });
+		expect((await slow).status).toBe('completed');
+		expect(patient).toMatchObject({ status: 'completed', result: 'fake: patient' });
+	});
+
+	it('says what to do when claude is missing or there are no Anthropic credentials', async () => {
+		const folder = path.join(root, 'projects', 'errors');
+		fs.mkdirSync(folder);
+		await expect(
+			startSession(client, { prompt: 'x', workspace: { type: 'local', workspacePath: folder }, options: options({ claudePath: '/nonexistent/claude' }), deps }),
+		).rejects.toThrow(/npm install -g @anthropic-ai\/claude-code@2\.1\.331/);
+		const env = isolatedClaudeEnv(fs.mkdtempSync(path.join(root, 'nokey-')), fake.url);
+		delete (env as Record<string, string | undefined>).ANTHROPIC_API_KEY;
+		const saved = process.env.ANTHROPIC_API_KEY;
+		delete process.env.ANTHROPIC_API_KEY;
+		try {
+			await expect(
+				startSession(client, { prompt: 'x', workspace: { type: 'local', workspacePath: folder }, options: { ...options(), env }, deps }),
+			).rejects.toThrow(/No Anthropic credentials/);
+		} finally {
+			if (saved !== undefined) process.env.ANTHROPIC_API_KEY = saved;
+		}
+	});
+});

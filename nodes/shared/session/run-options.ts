@@ -1,0 +1,104 @@
+import { ClaudeOptionError, PERMISSION_MODES } from '../runner';
+
+/** The `options` collection shared by Claude Session Start and Claude Resume, validated. */
+export interface RunOptions {
+	model?: string;
+	fallbackModel?: string;
+	maxTurns?: number;
+	permissionMode?: string;
+	allowedTools?: string;
+	disallowedTools?: string;
+	appendSystemPrompt?: string;
+	mcpConfig?: string;
+	maxBudgetUsd?: number;
+	timeoutSeconds: number;
+	claudePath?: string;
+	env: Record<string, string>;
+	concurrency: number;
+	trustProjectSettings: boolean;
+	/** How long a Resume waits for another run of the same session to finish. */
+	queueTimeoutSeconds: number;
+	shallowClone: boolean;
+	e2bTemplate?: string;
+	e2bIdleTimeoutMinutes?: number;
+}
+
+export const DEFAULT_TIMEOUT_SECONDS = 30 * 60;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function positive(value: unknown, name: string, integer: boolean): number | undefined {
+	if (value === undefined || value === null || value === '' || value === 0) return undefined;
+	const n = Number(value);
+	if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+		throw new ClaudeOptionError(name, `must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(value)}`);
+	}
+	return n;
+}
+
+const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+
+/** Accepts `{"NAME":"value"}` JSON, `NAME=value` lines, or n8n's fixedCollection `{ variables: [{ name, value }] }`. */
+export function parseEnvOption(value: unknown): Record<string, string> {
+	if (value === undefined || value === null || value === '') return {};
+	let entries: Array<[string, unknown]>;
+	if (typeof value === 'string') {
+		const trimmed = value.trim();
+		if (trimmed.startsWith('{')) {
+			try {
+				entries = Object.entries(JSON.parse(trimmed) as Record<string, unknown>);
+			} catch {
+				throw new ClaudeOptionError('Environment Variables', 'not valid JSON; use {"NAME":"value"} or NAME=value lines');
+			}
+		} else {
+			entries = trimmed
+				.split('\n')
+				.map((l) => l.trim())
+				.filter((l) => l && !l.startsWith('#'))
+				.map((l) => {
+					const eq = l.indexOf('=');
+					if (eq < 1) throw new ClaudeOptionError('Environment Variables', `"${l}" is not NAME=value`);
+					return [l.slice(0, eq).trim(), l.slice(eq + 1)];
+				});
+		}
+	} else if (typeof value === 'object' && Array.isArray((value as { variables?: unknown }).variables)) {
+		entries = ((value as { variables: Array<{ name?: unknown; value?: unknown }> }).variables).map((v) => [String(v.name ?? ''), v.value]);
+	} else if (typeof value === 'object') {
+		entries = Object.entries(value as Record<string, unknown>);
+	} else {
+		throw new ClaudeOptionError('Environment Variables', 'use JSON or NAME=value lines');
+	}
+	const env: Record<string, string> = {};
+	for (const [name, v] of entries) {
+		if (!ENV_NAME.test(name)) throw new ClaudeOptionError('Environment Variables', `"${name}" is not a valid variable name`);
+		env[name] = v === undefined || v === null ? '' : String(v);
+	}
+	return env;
+}
+
+export function parseRunOptions(raw: Record<string, unknown>): RunOptions {
+	const permissionMode = text(raw.permissionMode);
+	if (permissionMode && !(PERMISSION_MODES as readonly string[]).includes(permissionMode)) {
+		throw new ClaudeOptionError('Permission Mode', `"${permissionMode}" is not one of ${PERMISSION_MODES.join(', ')}`);
+	}
+	return {
+		model: text(raw.model),
+		fallbackModel: text(raw.fallbackModel),
+		maxTurns: positive(raw.maxTurns, 'Max Turns', true),
+		permissionMode,
+		allowedTools: text(raw.allowedTools),
+		disallowedTools: text(raw.disallowedTools),
+		appendSystemPrompt: text(raw.appendSystemPrompt),
+		mcpConfig: text(typeof raw.mcpConfig === 'object' && raw.mcpConfig !== null ? JSON.stringify(raw.mcpConfig) : raw.mcpConfig),
+		maxBudgetUsd: positive(raw.maxBudgetUsd, 'Max Budget (USD)', false),
+		timeoutSeconds: positive(raw.timeoutSeconds, 'Timeout', false) ?? DEFAULT_TIMEOUT_SECONDS,
+		claudePath: text(raw.claudePath),
+		env: parseEnvOption(raw.env),
+		concurrency: positive(raw.concurrency, 'Concurrency', true) ?? 4,
+		trustProjectSettings: raw.trustProjectSettings === true,
+		queueTimeoutSeconds: positive(raw.queueTimeoutSeconds, 'Queue Timeout', false) ?? 120,
+		shallowClone: raw.shallowClone !== false,
+		e2bTemplate: text(raw.e2bTemplate),
+		e2bIdleTimeoutMinutes: positive(raw.e2bIdleTimeoutMinutes, 'E2B Idle Timeout', false),
+	};
+}

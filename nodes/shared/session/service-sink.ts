@@ -1,0 +1,41 @@
+import type { RunSink, StreamInit, StreamMessage, ToolCallUpsert } from '../runner';
+import type { OrchestratorClient } from './client';
+
+/** Writes what the run's stream shows into the service, where it merges with hook events by tool_use_id. */
+export function serviceSink(client: OrchestratorClient, sessionId: string): RunSink {
+	const base = `/api/v1/sessions/${sessionId}`;
+	return {
+		async onInit(init: StreamInit) {
+			await client.request('PATCH', base, {
+				status: 'running',
+				...(init.cliVersion ? { cliVersion: init.cliVersion } : {}),
+				...(init.model ? { model: init.model } : {}),
+			});
+		},
+		async onMessages(messages: StreamMessage[]) {
+			await client.request('POST', `${base}/messages`, {
+				messages: messages.map((m) => ({
+					direction: m.direction,
+					content: m.content,
+					source: 'stream',
+					externalId: m.uuid,
+					createdAt: m.createdAt,
+				})),
+			});
+		},
+		async onToolCalls(calls: ToolCallUpsert[]) {
+			await client.request('POST', `${base}/tool-calls`, {
+				toolCalls: calls.map((c) => ({
+					toolUseId: c.toolUseId,
+					toolName: c.toolName,
+					input: c.input,
+					response: c.response,
+					status: c.status,
+					startedAt: c.startedAt,
+					finishedAt: c.finishedAt,
+					durationMs: c.durationMs === undefined ? undefined : Math.round(c.durationMs),
+				})),
+			});
+		},
+	};
+}

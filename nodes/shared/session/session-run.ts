@@ -1,0 +1,277 @@
+import crypto from 'node:crypto';
+import {
+	buildClaudeArgs,
+	buildHookSettings,
+	findClaude,
+	localLauncher,
+	runClaude,
+	type PreparedWorkspace,
+	type RunOutcome,
+	type WorkspaceType,
+} from '../runner';
+import { hookUrlForSandbox, prepareWorkspace, reopenWorkspace, type WorkspaceDeps, type WorkspaceRequest } from '../workspaces';
+import { assertAnthropicCredentials } from './anthropic-credentials';
+import { httpStatusOf, type OrchestratorClient } from './client';
+import { claimSession } from './lease';
+import type { RunOptions } from './run-options';
+import { serviceSink } from './service-sink';
+import { orchestratorSettings } from './settings';
+
+export const HOOK_TOKEN_ENV = 'CLAUDE_ORCHESTRATOR_HOOK_TOKEN';
+
+/** One output item of Claude Session Start / Claude Resume (public: workflows read these fields). */
+export interface SessionOutput {
+	sessionId: string;
+	status: string;
+	result: string | null;
+	isError: boolean;
+	costUsd: number;
+	usage: Record<string, unknown> | null;
+	numTurns: number;
+	durationMs: number;
+	permissionDenials: unknown[];
+	workspace: { type: WorkspaceType; path: string; branch: string | null; sandboxId?: string };
+	threadKey: string | null;
+	errorMessage?: string;
+	hooksReceived: boolean;
+	cliVersion?: string;
+}
+
+interface StoredSession {
+	id: string;
+	status: string;
+	workspace: { type: WorkspaceType | 'external'; path: string | null; branch: string | null; sandboxId: string | null };
+	repository: string | null;
+	threadKey: string | null;
+	hookEventCount: number;
+}
+
+export interface StartRequest {
+	prompt: string;
+	workspace: Omit<WorkspaceRequest, 'sessionId' | 'shallow' | 'e2b'>;
+	threadKey?: string;
+	options: RunOptions;
+	signal?: AbortSignal;
+	/** Overrides for tests; by default from n8n's environment (settings.ts). */
+	deps?: Partial<WorkspaceDeps>;
+}
+
+export interface ResumeRequest {
+	sessionId?: string;
+	threadKey?: string;
+	prompt?: string;
+	options: RunOptions;
+	githubToken?: string;
+	signal?: AbortSignal;
+	deps?: Partial<WorkspaceDeps>;
+}
+
+function workspaceDeps(client: OrchestratorClient, overrides: Partial<WorkspaceDeps> = {}): WorkspaceDeps {
+	const s = orchestratorSettings();
+	return {
+		allowedRoots: s.allowedRoots,
+		workspacesDir: s.workspacesDir,
+		cacheDir: s.cacheDir,
+		worktreesDir: s.worktreesDir,
+		remoteBaseUrl: s.githubBaseUrl,
+		publicUrl: client.publicUrl,
+		localLauncher,
+		...overrides,
+	};
+}
+
+function e2bSettings(options: RunOptions) {
+	const apiKey = options.env.E2B_API_KEY || orchestratorSettings().e2bApiKey;
+	return apiKey
+		? { apiKey, template: options.e2bTemplate, idleTimeoutMs: options.e2bIdleTimeoutMinutes ? options.e2bIdleTimeoutMinutes * 60_000 : undefined }
+		: undefined;
+}
+
+export async function startSession(client: OrchestratorClient, req: StartRequest): Promise<SessionOutput> {
+	if (!req.prompt?.trim()) throw new Error('Prompt is empty: Claude Session Start needs a prompt.');
+	const sessionId = crypto.randomUUID();
+	const deps = workspaceDeps(client, req.deps);
+	const workspace = await prepareWorkspace(
+		{ ...req.workspace, sessionId, shallow: req.options.shallowClone, e2b: req.workspace.type === 'e2b' ? e2bSettings(req.options) : undefined },
+		deps,
+	);
+	const created = await client.request<StoredSession & { hookToken: string }>('POST', '/api/v1/sessions', {
+		id: sessionId,
+		prompt: req.prompt,
+		status: 'running',
+		workspaceType: workspace.type,
+		workspacePath: workspace.path,
+		workspaceBranch: workspace.branch,
+		sandboxId: workspace.sandboxId,
+		repository: workspace.repository ?? req.workspace.repository,
+		model: req.options.model,
+		threadKey: req.threadKey,
+	});
+	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
+	try {
+		return await runTurn(client, { session: created, hookToken: created.hookToken, workspace, prompt: req.prompt, kind: 'start', options: req.options, signal: req.signal });
+	} finally {
+		await lease.release();
+	}
+}
+
+export async function resumeSession(client: OrchestratorClient, req: ResumeRequest): Promise<SessionOutput> {
+	const sessionId = req.sessionId?.trim() || (await sessionForThread(client, req.threadKey));
+	const session = await client.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}`).catch((error: unknown) => {
+		if (httpStatusOf(error) === 404) throw new Error(`Unknown session ${sessionId}: the service has no session with this id.`);
+		throw error;
+	});
+	const ws = session.workspace;
+	if (!ws.type || ws.type === 'external' || !ws.path) {
+		throw new Error(`Session ${sessionId} was not started by Claude Session Start (it has no workspace recorded), so it cannot be resumed here.`);
+	}
+	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
+	try {
+		const workspace = await reopenWorkspace(
+			{
+				type: ws.type,
+				path: ws.path,
+				branch: ws.branch ?? undefined,
+				repository: session.repository ?? undefined,
+				sandboxId: ws.sandboxId ?? undefined,
+				e2b: ws.type === 'e2b' ? e2bSettings(req.options) : undefined,
+			},
+			workspaceDeps(client, req.deps),
+		);
+		const { hookToken } = await client.request<{ hookToken: string }>('POST', `/api/v1/sessions/${sessionId}/hook-token`);
+		return await runTurn(client, { session, hookToken, workspace, prompt: req.prompt?.trim() || undefined, kind: 'resume', options: req.options, signal: req.signal });
+	} finally {
+		await lease.release();
+	}
+}
+
+async function sessionForThread(client: OrchestratorClient, threadKey: string | undefined): Promise<string> {
+	if (!threadKey?.trim()) throw new Error('Resume needs a session id or a thread key; both are empty.');
+	try {
+		const thread = await client.request<{ sessionId: string }>('GET', `/api/v1/threads/${encodeURIComponent(threadKey.trim())}`);
+		return thread.sessionId;
+	} catch (error) {
+		if (httpStatusOf(error) === 404) throw new Error(`Unknown thread key ${threadKey}: no session is bound to it. Start a session for this thread first.`);
+		throw error;
+	}
+}
+
+interface Turn {
+	session: StoredSession;
+	hookToken: string;
+	workspace: PreparedWorkspace;
+	prompt?: string;
+	kind: 'start' | 'resume';
+	options: RunOptions;
+	signal?: AbortSignal;
+}
+
+async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionOutput> {
+	const { session, workspace, options } = turn;
+	const sessionPath = `/api/v1/sessions/${session.id}`;
+	const runId = crypto.randomUUID();
+	const startedAt = new Date().toISOString();
+	const inSandbox = workspace.type === 'e2b';
+
+	const env: Record<string, string> = {};
+	for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
+	Object.assign(env, options.env, { [HOOK_TOKEN_ENV]: turn.hookToken });
+
+	const record = (body: Record<string, unknown>) => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body });
+	let outcome: RunOutcome;
+	try {
+		assertAnthropicCredentials(env);
+		const command = inSandbox ? options.claudePath || 'claude' : findClaude({ claudePath: options.claudePath, env });
+		const hookUrl = `${client.baseUrl}/api/v1/hooks`;
+		const settings = buildHookSettings({
+			hookUrl: inSandbox ? hookUrlForSandbox(hookUrl, { publicUrl: client.publicUrl, serviceBaseUrl: client.baseUrl }) : hookUrl,
+			tokenEnvVar: HOOK_TOKEN_ENV,
+		});
+		const args = buildClaudeArgs({
+			prompt: turn.prompt,
+			sessionId: session.id,
+			resume: turn.kind === 'resume',
+			settings: settings as unknown as Record<string, unknown>,
+			model: options.model,
+			fallbackModel: options.fallbackModel,
+			maxTurns: options.maxTurns,
+			permissionMode: options.permissionMode,
+			allowedTools: options.allowedTools,
+			disallowedTools: options.disallowedTools,
+			appendSystemPrompt: options.appendSystemPrompt,
+			mcpConfig: options.mcpConfig,
+			maxBudgetUsd: options.maxBudgetUsd,
+			trustProjectSettings: options.trustProjectSettings,
+		});
+		await record({ status: 'running', prompt: turn.prompt ?? null });
+		if (turn.prompt) {
+			await client.request('POST', `${sessionPath}/messages`, { direction: 'user', content: turn.prompt, source: 'n8n', externalId: `run:${runId}` });
+		}
+		outcome = await runClaude({
+			launcher: workspace.launcher,
+			command,
+			args,
+			cwd: workspace.path,
+			env,
+			sink: serviceSink(client, session.id),
+			timeoutMs: options.timeoutSeconds * 1000,
+			signal: turn.signal,
+		});
+	} catch (error) {
+		const message = error instanceof Error ? error.message : String(error);
+		await record({ status: 'failed', isError: true, errorMessage: message, endedAt: new Date().toISOString() }).catch(() => undefined);
+		throw error;
+	}
+
+	const status = outcome.status;
+	await record({
+		status,
+		result: outcome.result ?? null,
+		isError: outcome.isError,
+		subtype: outcome.subtype ?? null,
+		terminalReason: outcome.terminalReason ?? null,
+		errorMessage: outcome.errorMessage ?? null,
+		costUsd: outcome.costUsd ?? 0,
+		usage: outcome.usage ?? null,
+		modelUsage: outcome.modelUsage ?? null,
+		numTurns: outcome.numTurns ?? 0,
+		durationMs: Math.round(outcome.durationMs ?? 0),
+		permissionDenials: outcome.permissionDenials,
+		cliVersion: outcome.cliVersion ?? null,
+		exitCode: outcome.exitCode,
+		endedAt: new Date().toISOString(),
+	});
+	const hooksReceived = await hooksArrived(client, sessionPath, session.hookEventCount);
+	if (!hooksReceived) await client.request('PATCH', sessionPath, { hooksMissing: true });
+
+	return {
+		sessionId: session.id,
+		status,
+		result: outcome.result ?? null,
+		isError: outcome.isError || status !== 'completed',
+		costUsd: outcome.costUsd ?? 0,
+		usage: outcome.usage ?? null,
+		numTurns: outcome.numTurns ?? 0,
+		durationMs: Math.round(outcome.durationMs ?? 0),
+		permissionDenials: outcome.permissionDenials,
+		workspace: { type: workspace.type, path: workspace.path, branch: workspace.branch ?? null, ...(workspace.sandboxId ? { sandboxId: workspace.sandboxId } : {}) },
+		threadKey: session.threadKey,
+		...(outcome.errorMessage ? { errorMessage: outcome.errorMessage } : {}),
+		hooksReceived,
+		cliVersion: outcome.cliVersion,
+	};
+}
+
+/**
+ * Every run fires HTTP hooks (UserPromptSubmit, Stop, …). If none reached the service, hooks are broken for this
+ * session (service unreachable from claude, --bare, an old CLI): the stream still recorded everything, but say so.
+ */
+async function hooksArrived(client: OrchestratorClient, sessionPath: string, before: number): Promise<boolean> {
+	// An event answered 202 is written a moment later; look twice before calling hooks missing.
+	for (let attempt = 0; attempt < 3; attempt++) {
+		const s = await client.request<{ hookEventCount: number }>('GET', sessionPath);
+		if (s.hookEventCount > before) return true;
+		await new Promise((r) => setTimeout(r, 300));
+	}
+	return false;
+}

@@ -1,0 +1,22 @@
+import type { OrchestratorClient } from '../nodes/shared/session/client';
+
+/** The service client the nodes get from their credential, as a plain fetch client for tests. */
+export function fetchClient(baseUrl: string, apiKey: string, publicUrl?: string): OrchestratorClient {
+	return {
+		baseUrl,
+		publicUrl,
+		async request(method, path, body, qs) {
+			const url = new URL(baseUrl + path);
+			for (const [k, v] of Object.entries(qs ?? {})) url.searchParams.set(k, String(v));
+			const res = await fetch(url, {
+				method,
+				headers: { Authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+				body: body === undefined ? undefined : JSON.stringify(body),
+				signal: AbortSignal.timeout(15_000),
+			});
+			const text = await res.text();
+			if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${text}`), { status: res.status });
+			return (text ? JSON.parse(text) : undefined) as never;
+		},
+	};
+}
