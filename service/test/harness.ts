@@ -17,6 +17,8 @@ if (!process.env.TEST_DATABASE_URL && !process.env.__ORCH_WARNED) {
 export interface TestService extends RunningService {
 	dataDir: string;
 	auth: { Authorization: string };
+	/** Closes the service (as a crash or deploy would) and starts it again on the same port and database. */
+	restart(downMs?: number): Promise<void>;
 	stop(): Promise<void>;
 }
 
@@ -31,17 +33,25 @@ export async function startTestService(kind: 'pglite' | 'postgres', env: Record<
 		...(scratch ? { DATABASE_URL: scratch.url } : {}),
 		...env,
 	});
-	const service = await startService(config);
-	return {
+	let service = await startService(config);
+	const handle: TestService = {
 		...service,
 		dataDir,
 		auth: { Authorization: `Bearer ${TEST_API_KEY}` },
+		async restart(downMs = 0) {
+			const port = new URL(service.url).port;
+			await service.close();
+			await new Promise((r) => setTimeout(r, downMs));
+			service = await startService({ ...config, port: Number(port) });
+			Object.assign(handle, { db: service.db, server: service.server, close: service.close });
+		},
 		async stop() {
 			await service.close();
 			await scratch?.drop();
 			fs.rmSync(dataDir, { recursive: true, force: true });
 		},
 	};
+	return handle;
 }
 
 /** fetch against the service with the API key unless other headers are given. */

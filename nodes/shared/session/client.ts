@@ -17,3 +17,21 @@ export function httpStatusOf(error: unknown): number | undefined {
 	}
 	return undefined;
 }
+
+/**
+ * Retries a bookkeeping call while the service is unreachable or answers 5xx (a restart, a failover), bounded:
+ * about 15 s in all. A 4xx is the caller's mistake and is thrown at once.
+ */
+export async function withRetry<T>(call: () => Promise<T>, attempts = 8): Promise<T> {
+	let delay = 250;
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await call();
+		} catch (error) {
+			const status = httpStatusOf(error);
+			if ((status !== undefined && status < 500) || attempt >= attempts) throw error;
+			await new Promise((r) => setTimeout(r, delay));
+			delay = Math.min(delay * 2, 3000);
+		}
+	}
+}

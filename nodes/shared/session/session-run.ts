@@ -11,7 +11,7 @@ import {
 } from '../runner';
 import { hookUrlForSandbox, prepareWorkspace, reopenWorkspace, type WorkspaceDeps, type WorkspaceRequest } from '../workspaces';
 import { assertAnthropicCredentials } from './anthropic-credentials';
-import { httpStatusOf, type OrchestratorClient } from './client';
+import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimSession } from './lease';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
@@ -177,7 +177,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
 	Object.assign(env, options.env, { [HOOK_TOKEN_ENV]: turn.hookToken });
 
-	const record = (body: Record<string, unknown>) => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body });
+	const record = (body: Record<string, unknown>) =>
+		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body }));
 	let outcome: RunOutcome;
 	try {
 		assertAnthropicCredentials(env);
@@ -241,8 +242,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		exitCode: outcome.exitCode,
 		endedAt: new Date().toISOString(),
 	});
-	const hooksReceived = await hooksArrived(client, sessionPath, session.hookEventCount);
-	if (!hooksReceived) await client.request('PATCH', sessionPath, { hooksMissing: true });
+	const hooksReceived = await withRetry(() => hooksArrived(client, sessionPath, session.hookEventCount));
+	if (!hooksReceived) await withRetry(() => client.request('PATCH', sessionPath, { hooksMissing: true }));
 
 	return {
 		sessionId: session.id,

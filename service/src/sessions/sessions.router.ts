@@ -20,6 +20,7 @@ import { acquireLease, releaseLease } from './lease.repository';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
 const IdCursor = z.object({ after: z.number().int().nonnegative() });
+const ToolCallCursor = z.object({ t: z.string().min(1).max(64), id: z.number().int().nonnegative() });
 const LeaseBody = z
 	.object({ owner: z.string().min(1).max(200), ttlSeconds: z.number().int().min(5).max(3600).default(60) })
 	.strict();
@@ -137,9 +138,14 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 
 	r.get('/:id/logs', auth.requireReader, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
-		const { limit, after } = idPage(req.query);
+		const q = parse(PageQuery, req.query, 'query');
 		await requireSession(id);
-		res.json(pageOf(await listToolCalls(db, id, limit, after), limit));
+		const calls = await listToolCalls(db, id, q.limit, decodeCursor(ToolCallCursor, q.cursor));
+		const last = calls[calls.length - 1];
+		res.json({
+			items: calls.map(({ cursor: _cursor, ...call }) => call),
+			nextCursor: calls.length === q.limit && last ? encodeCursor(last.cursor) : null,
+		});
 	});
 
 	r.post('/:id/tool-calls', auth.requireAdmin, async (req, res) => {

@@ -47,15 +47,19 @@ export interface ToolCallRow {
 	truncated: boolean;
 }
 
-export async function listToolCalls(db: Queryable, sessionId: string, limit: number, afterId = 0) {
-	const { rows } = await db.query<ToolCallRow>(
+/** A session's tool calls in the order they started (pieces can be written out of order), keyset-paged. */
+export async function listToolCalls(db: Queryable, sessionId: string, limit: number, after?: { t: string; id: number }) {
+	const { rows } = await db.query<ToolCallRow & { sort_t: string }>(
 		`SELECT id, tool_use_id, tool_name, input, response, error, status, duration_ms, started_at, finished_at,
-			seen_in_hooks, seen_in_stream, truncated
-		FROM tool_calls WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-		[sessionId, afterId, limit],
+			seen_in_hooks, seen_in_stream, truncated, COALESCE(started_at, finished_at, 'epoch')::text AS sort_t
+		FROM tool_calls WHERE session_id = $1
+			AND ($2::timestamptz IS NULL OR (COALESCE(started_at, finished_at, 'epoch'), id) > ($2::timestamptz, $3::bigint))
+		ORDER BY COALESCE(started_at, finished_at, 'epoch'), id LIMIT $4`,
+		[sessionId, after?.t ?? null, after?.id ?? 0, limit],
 	);
 	return rows.map((r) => ({
 		id: r.id,
+		cursor: { t: r.sort_t, id: r.id },
 		toolUseId: r.tool_use_id,
 		tool: r.tool_name,
 		input: r.input,

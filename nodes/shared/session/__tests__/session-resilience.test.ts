@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
+import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
+import { fetchClient } from '../../../../test/orchestrator-client';
+import type { OrchestratorClient } from '../client';
+import { parseRunOptions } from '../run-options';
+import { startSession } from '../session-run';
+
+const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, stdio: 'pipe' }).toString().trim();
+
+describe(`parallel sessions and service restarts (${kind})`, () => {
+	let svc: TestService;
+	let fake: FakeAnthropic;
+	let client: OrchestratorClient;
+	let root: string;
+	let baseRepo: string;
+	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string; worktreesDir: string };
+	let claudeEnv: Record<string, string>;
+	const options = () => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 120 });
+
+	beforeAll(async () => {
+		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
+		client = fetchClient(svc.url, svc.apiKey);
+		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-par-')));
+		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
+		baseRepo = path.join(root, 'projects', 'app');
+		fs.mkdirSync(baseRepo, { recursive: true });
+		git(baseRepo, 'init', '-q', '-b', 'main');
+		fs.writeFileSync(path.join(baseRepo, 'README.md'), '# app\n');
+		git(baseRepo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '.');
+		git(baseRepo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init');
+		deps = { allowedRoots: [path.join(root, 'projects')], workspacesDir: path.join(root, 'ws'), cacheDir: path.join(root, 'cache'), worktreesDir: path.join(root, 'projects', '.wt') };
+	}, 60_000);
+	afterAll(async () => {
+		await Promise.all([svc?.stop(), fake?.close()]);
+		if (root) fs.rmSync(root, { recursive: true, force: true });
+	});
+
+	const promptFor = (n: number) => `[[bash:echo session-${n} > who.txt]] [[write:mine-${n}.txt::${n}]] [[read:who.txt]]`;
+
+	it('runs 8 sessions at once in worktrees without mixing files or events', async () => {
+		let t0 = Date.now();
+		await startSession(client, { prompt: promptFor(0), workspace: { type: 'worktree', baseRepository: baseRepo }, options: options(), deps });
+		const single = Date.now() - t0;
+
+		t0 = Date.now();
+		const outs = await Promise.all(
+			Array.from({ length: 8 }, (_, i) => startSession(client, { prompt: promptFor(i + 1), workspace: { type: 'worktree', baseRepository: baseRepo }, options: options(), deps })),
+		);
+		const parallel = Date.now() - t0;
+		process.stdout.write(`8 worktree sessions at once: ${parallel} ms wall; one session alone: ${single} ms\n`);
+
+		expect(new Set(outs.map((o) => o.workspace.path)).size).toBe(8);
+		expect(new Set(outs.map((o) => o.workspace.branch)).size).toBe(8);
+		for (const [i, out] of outs.entries()) {
+			const n = i + 1;
+			expect(out.status).toBe('completed');
+			expect(fs.readFileSync(path.join(out.workspace.path, 'who.txt'), 'utf8')).toBe(`session-${n}\n`);
+			expect(fs.readdirSync(out.workspace.path).filter((f) => f.startsWith('mine-'))).toEqual([`mine-${n}.txt`]);
+			const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+			expect(logs.items.map((c: any) => c.input?.command ?? c.input?.file_path)).toEqual([
+				`echo session-${n} > who.txt`, path.join(out.workspace.path, `mine-${n}.txt`), path.join(out.workspace.path, 'who.txt'),
+			]);
+			const events = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=200`);
+			expect(events.items.every((e: any) => e.payload.session_id === out.sessionId && e.payload.cwd.startsWith(out.workspace.path))).toBe(true);
+		}
+	}, 180_000);
+
+	it('loses no tool call when the service goes down in the middle of a run and comes back', async () => {
+		const folder = path.join(root, 'projects', 'restart');
+		fs.mkdirSync(folder);
+		const run = startSession(client, {
+			prompt: '[[bash:echo one > 1.txt]] [[delay:2500]] [[bash:echo two > 2.txt]] [[write:3.txt::three]] [[read:3.txt]]',
+			workspace: { type: 'local', workspacePath: folder },
+			options: options(),
+			deps,
+		});
+		// Once the first tool call is visible, take the service away for 3 s (hooks and stream writes fail meanwhile).
+		let sessionId: string | undefined;
+		for (let i = 0; i < 100 && !sessionId; i++) {
+			await new Promise((r) => setTimeout(r, 100));
+			const list = await client.request<any>('GET', '/api/v1/sessions?q=delay%3A2500');
+			const s = list.items[0];
+			if (s && (await client.request<any>('GET', `/api/v1/sessions/${s.id}/logs`)).items.length > 0) sessionId = s.id;
+		}
+		expect(sessionId).toBeDefined();
+		await svc.restart(3000);
+		const out = await run;
+		expect(out.status).toBe('completed');
+		expect(fs.readFileSync(path.join(folder, '2.txt'), 'utf8')).toBe('two\n');
+		const logs = await client.request<any>('GET', `/api/v1/sessions/${sessionId}/logs`);
+		expect(logs.items.map((c: any) => c.tool)).toEqual(['Bash', 'Bash', 'Write', 'Read']);
+		expect(logs.items.every((c: any) => c.status === 'succeeded' && c.sources.includes('stream'))).toBe(true);
+	}, 120_000);
+});
