@@ -1,0 +1,49 @@
+import type { INodeProperties } from 'n8n-workflow';
+import { DEFAULT_PERMISSION_MODE, PERMISSION_MODES } from './runner';
+
+const PERMISSION_MODE_NAMES: Record<(typeof PERMISSION_MODES)[number], string> = {
+	default: 'Default (Denies What Needs Approval)',
+	acceptEdits: 'Accept Edits',
+	plan: 'Plan',
+	auto: 'Auto',
+	dontAsk: "Don't Ask",
+	bypassPermissions: 'Bypass Permissions',
+};
+
+/** The `options` collection of Claude Session Start and Claude Resume (public names: workflows depend on them). */
+export const runOptions: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add Option',
+	default: {},
+	options: [
+		{ displayName: 'Allowed Tools', name: 'allowedTools', type: 'string', default: '', placeholder: 'Bash(git *),Edit,Write', description: 'Permission rules for tools that run without asking, comma-separated' },
+		{ displayName: 'Append System Prompt', name: 'appendSystemPrompt', type: 'string', typeOptions: { rows: 3 }, default: '', description: "Text added to Claude Code's system prompt" },
+		{ displayName: 'Claude Path', name: 'claudePath', type: 'string', default: '', placeholder: '/usr/local/bin/claude', description: 'The claude executable; empty means `claude` on the PATH of n8n' },
+		{ displayName: 'Concurrency', name: 'concurrency', type: 'number', typeOptions: { minValue: 1, maxValue: 32 }, default: 4, description: 'How many input items run at once, each in its own session' },
+		{ displayName: 'Disallowed Tools', name: 'disallowedTools', type: 'string', default: '', placeholder: 'WebFetch,Bash(rm *)', description: 'Permission rules for tools that never run, comma-separated' },
+		{ displayName: 'E2B Idle Timeout (Minutes)', name: 'e2bIdleTimeoutMinutes', type: 'number', typeOptions: { minValue: 1 }, default: 15, description: 'An E2B sandbox is kept this long after a turn so Claude Resume can continue in it, then it is killed' },
+		{ displayName: 'E2B Template', name: 'e2bTemplate', type: 'string', default: '', description: 'E2B sandbox template with the claude CLI installed; empty uses the default template' },
+		{ displayName: 'Environment Variables', name: 'env', type: 'json', default: '{}', description: 'Extra environment for claude, as {"NAME":"value"}; for example ANTHROPIC_API_KEY or E2B_API_KEY' },
+		{ displayName: 'Fallback Model', name: 'fallbackModel', type: 'string', default: '', description: 'Model to use when the main model is overloaded' },
+		{ displayName: 'Max Budget (USD)', name: 'maxBudgetUsd', type: 'number', typeOptions: { minValue: 0, numberPrecision: 2 }, default: 0, description: 'Stop the run once it has cost this much; 0 means no limit' },
+		{ displayName: 'Max Turns', name: 'maxTurns', type: 'number', typeOptions: { minValue: 0 }, default: 0, description: 'Stop after this many agent turns; 0 means no limit' },
+		{ displayName: 'MCP Config', name: 'mcpConfig', type: 'json', default: '', description: 'MCP servers for this run, as {"mcpServers":{…}}' },
+		{ displayName: 'Model', name: 'model', type: 'string', default: '', placeholder: 'claude-sonnet-4-5', description: "Model name or alias; empty uses Claude Code's default" },
+		{
+			displayName: 'Permission Mode',
+			name: 'permissionMode',
+			type: 'options',
+			options: PERMISSION_MODES.map((value) => ({ name: PERMISSION_MODE_NAMES[value], value })),
+			default: DEFAULT_PERMISSION_MODE,
+			description: 'How Claude Code decides on tool calls nobody is there to approve. Bypass Permissions needs IS_SANDBOX=1 when n8n runs as root.',
+		},
+		{ displayName: 'Queue Timeout (Seconds)', name: 'queueTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 120, description: 'One turn runs at a time per session: how long to wait for a running turn of the same session before failing' },
+		{ displayName: 'Shallow Clone', name: 'shallowClone', type: 'boolean', default: true, description: 'Whether GitHub repositories are cloned with only the latest commit' },
+		{ displayName: 'Timeout (Seconds)', name: 'timeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 1800, description: 'Stop the run (SIGINT, then SIGTERM, then SIGKILL) after this long' },
+		{ displayName: 'Trust Project Settings', name: 'trustProjectSettings', type: 'boolean', default: false, description: "Whether to load the workspace's own .claude settings (its hooks run, and it could switch the orchestrator's hooks off). Off for cloned and sandboxed repositories." },
+	],
+};
+
+export const githubCredential = { name: 'githubApi', required: false, displayName: 'GitHub (for Private Repositories)' };

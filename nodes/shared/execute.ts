@@ -1,0 +1,32 @@
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+
+/**
+ * The one execute loop: each input item is processed by `task`, at most `concurrency` at a time, and yields one
+ * output item paired with it. A failed item becomes an error item when "Continue On Fail" is set.
+ */
+export async function executeItems(
+	ctx: IExecuteFunctions,
+	concurrency: number,
+	task: (itemIndex: number) => Promise<IDataObject>,
+): Promise<INodeExecutionData[][]> {
+	const items = ctx.getInputData();
+	const results: INodeExecutionData[] = new Array(items.length);
+	let next = 0;
+	const worker = async () => {
+		while (next < items.length) {
+			const i = next++;
+			try {
+				results[i] = { json: await task(i), pairedItem: { item: i } };
+			} catch (error) {
+				if (ctx.continueOnFail()) {
+					results[i] = { json: { ...items[i].json, error: (error as Error).message }, pairedItem: { item: i } };
+					continue;
+				}
+				if (error instanceof NodeOperationError) throw error;
+				throw new NodeOperationError(ctx.getNode(), error as Error, { itemIndex: i });
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+	return [results];
+}
