@@ -2,7 +2,7 @@ import type { RunSink, StreamInit, StreamMessage, ToolCallUpsert } from '../runn
 import type { OrchestratorClient } from './client';
 
 /** Writes what the run's stream shows into the service, where it merges with hook events by tool_use_id. */
-export function serviceSink(client: OrchestratorClient, sessionId: string): RunSink {
+export function serviceSink(client: OrchestratorClient, sessionId: string, run: { id: string; kind: 'start' | 'resume' }): RunSink {
 	const base = `/api/v1/sessions/${sessionId}`;
 	return {
 		async onInit(init: StreamInit) {
@@ -10,6 +10,19 @@ export function serviceSink(client: OrchestratorClient, sessionId: string): RunS
 				status: 'running',
 				...(init.cliVersion ? { cliVersion: init.cliVersion } : {}),
 				...(init.model ? { model: init.model } : {}),
+			});
+			// Claude Code sends no HTTP hook for SessionStart; the stream's init line stands in for it, so the
+			// event list is complete and Hook Trigger workflows can react to it.
+			await client.request('POST', '/api/v1/hooks', {
+				session_id: sessionId,
+				hook_event_name: 'SessionStart',
+				source: run.kind === 'start' ? 'startup' : 'resume',
+				cwd: init.cwd,
+				model: init.model,
+				permission_mode: init.permissionMode,
+				claude_code_version: init.cliVersion,
+				recorded_from: 'stream_init',
+				run_id: run.id,
 			});
 		},
 		async onMessages(messages: StreamMessage[]) {

@@ -214,7 +214,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			args,
 			cwd: workspace.path,
 			env,
-			sink: serviceSink(client, session.id),
+			sink: serviceSink(client, session.id, { id: runId, kind: turn.kind }),
 			timeoutMs: options.timeoutSeconds * 1000,
 			signal: turn.signal,
 		});
@@ -242,7 +242,9 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		exitCode: outcome.exitCode,
 		endedAt: new Date().toISOString(),
 	});
-	const hooksReceived = await withRetry(() => hooksArrived(client, sessionPath, session.hookEventCount));
+	// The SessionStart event written from the stream's init line is ours, not a hook: it does not count.
+	const fromStream = outcome.cliVersion !== undefined && outcome.undelivered.init === 0 ? 1 : 0;
+	const hooksReceived = await withRetry(() => hooksArrived(client, sessionPath, session.hookEventCount + fromStream));
 	if (!hooksReceived) await withRetry(() => client.request('PATCH', sessionPath, { hooksMissing: true }));
 
 	return {

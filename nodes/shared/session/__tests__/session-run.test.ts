@@ -68,7 +68,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		expect(logs.items.map((c: any) => c.tool)).toEqual(['Bash', 'Write', 'Read']);
 		const events = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=200`);
 		const names = events.items.map((e: any) => e.event);
-		for (const name of ['UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'PostToolBatch', 'Stop', 'SessionEnd']) expect(names).toContain(name);
+		for (const name of ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'PostToolBatch', 'Stop', 'SessionEnd']) expect(names).toContain(name);
 		const messages = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/messages?limit=100`);
 		expect(messages.items[0]).toMatchObject({ direction: 'user', content: prompt, source: 'n8n' });
 		expect(messages.items.some((m: any) => m.direction === 'assistant' && m.source === 'stream')).toBe(true);
@@ -141,6 +141,21 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		const patient = await resumeSession(client, { sessionId: first.sessionId, prompt: 'patient', options: options({ queueTimeoutSeconds: 60 }), deps });
 		expect((await slow).status).toBe('completed');
 		expect(patient).toMatchObject({ status: 'completed', result: 'fake: patient' });
+	});
+
+	it('records every tool call from the stream and flags the session when its hooks never arrive', async () => {
+		const folder = path.join(root, 'projects', 'nohooks');
+		fs.mkdirSync(folder);
+		// Hooks go to a closed port (as when claude cannot reach the service); the API calls still work.
+		const blind = { ...client, baseUrl: 'http://127.0.0.1:9' };
+		const out = await startSession(blind, { prompt, workspace: { type: 'local', workspacePath: folder }, options: options(), deps });
+		expect(out).toMatchObject({ status: 'completed', hooksReceived: false });
+		const detail = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
+		expect(detail.hooksHealth).toBe('missing');
+		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+		expect(logs.items.map((c: any) => [c.tool, c.status, c.sources])).toEqual([
+			['Bash', 'succeeded', ['stream']], ['Write', 'succeeded', ['stream']], ['Read', 'succeeded', ['stream']],
+		]);
 	});
 
 	it('says what to do when claude is missing or there are no Anthropic credentials', async () => {
