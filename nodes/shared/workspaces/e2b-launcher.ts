@@ -3,7 +3,7 @@ import type { E2bCommandHandle, E2bSandbox } from './e2b-sdk';
 import { exitResultOf } from './e2b-sdk';
 import { WorkspaceError } from './errors';
 import { hookUrlForSandbox } from './hook-url';
-import { LineSplitter } from './line-splitter';
+import { LineSplitter } from '../runner/line-splitter';
 import { commandLine } from './shell-quote';
 import { validateSandboxPath } from './validate';
 

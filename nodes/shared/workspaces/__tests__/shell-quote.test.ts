@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { WorkspaceError } from '../errors';
-import { LineSplitter } from '../line-splitter';
+import { LineSplitter } from '../../runner/line-splitter';
 import { commandLine, shellQuote } from '../shell-quote';
 import { pwnedMarker } from './git-fixtures';
 import { hostileArguments } from './hostile-strings';
