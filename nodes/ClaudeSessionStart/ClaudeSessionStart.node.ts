@@ -48,6 +48,7 @@ export class ClaudeSessionStart implements INodeType {
 			{ displayName: 'Base Repository', name: 'baseRepository', type: 'string', default: '', required: true, placeholder: '/home/n8n/projects/app', description: 'A local git repository to branch from; it must be inside CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS', displayOptions: { show: { workspaceType: ['worktree'] } } },
 			{ displayName: 'Repository', name: 'repository', type: 'string', default: '', placeholder: 'owner/repo', description: 'GitHub repository to clone', displayOptions: { show: { workspaceType: ['github', 'e2b'] } } },
 			{ displayName: 'Branch', name: 'branch', type: 'string', default: '', description: 'Worktree: the new branch (default claude/&lt;session&gt;). GitHub: checked out, or created when the remote has none.', displayOptions: { show: { workspaceType: ['worktree', 'github', 'e2b'] } } },
+			{ displayName: 'Session ID', name: 'sessionId', type: 'string', default: '', placeholder: '1783e529-b137-4c6a-bc9b-97b1e0374b55', description: 'Optional uuid for the new session, so a workflow can answer with it before the run ends; empty generates one' },
 			{ displayName: 'Thread Key', name: 'threadKey', type: 'string', default: '', placeholder: 'slack:C0123:1700000000.000100', description: 'Binds the session to a conversation (slack:&lt;channel&gt;:&lt;thread_ts&gt; or email:&lt;message-id&gt;) so Claude Resume can find it' },
 			runOptions,
 		],
@@ -70,6 +71,7 @@ export class ClaudeSessionStart implements INodeType {
 					githubToken: type === 'github' || type === 'e2b' ? await githubToken(this, i) : undefined,
 				},
 				threadKey: param('threadKey'),
+				sessionId: param('sessionId'),
 				options: parseRunOptions(this.getNodeParameter('options', i, {}) as IDataObject),
 				signal: this.getExecutionCancelSignal(),
 			});

@@ -18,6 +18,7 @@ import { serviceSink } from './service-sink';
 import { orchestratorSettings } from './settings';
 
 export const HOOK_TOKEN_ENV = 'CLAUDE_ORCHESTRATOR_HOOK_TOKEN';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** One output item of Claude Session Start / Claude Resume (public: workflows read these fields). */
 export interface SessionOutput {
@@ -48,6 +49,8 @@ interface StoredSession {
 
 export interface StartRequest {
 	prompt: string;
+	/** A uuid chosen by the workflow (to answer a webhook before the run ends); generated when absent. */
+	sessionId?: string;
 	workspace: Omit<WorkspaceRequest, 'sessionId' | 'shallow' | 'e2b'>;
 	threadKey?: string;
 	options: RunOptions;
@@ -89,7 +92,8 @@ function e2bSettings(options: RunOptions) {
 
 export async function startSession(client: OrchestratorClient, req: StartRequest): Promise<SessionOutput> {
 	if (!req.prompt?.trim()) throw new Error('Prompt is empty: Claude Session Start needs a prompt.');
-	const sessionId = crypto.randomUUID();
+	const sessionId = req.sessionId?.trim().toLowerCase() || crypto.randomUUID();
+	if (!UUID.test(sessionId)) throw new Error(`Session ID "${req.sessionId}" is not a uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55.`);
 	const deps = workspaceDeps(client, req.deps);
 	const workspace = await prepareWorkspace(
 		{ ...req.workspace, sessionId, shallow: req.options.shallowClone, e2b: req.workspace.type === 'e2b' ? e2bSettings(req.options) : undefined },
