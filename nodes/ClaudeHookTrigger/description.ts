@@ -1,0 +1,104 @@
+import type { INodeProperties } from 'n8n-workflow';
+import { DEFAULT_TOLERANCE_SECONDS } from '../shared/signature';
+import { ANY_EVENT, EVENT_OPTIONS } from './hook-events';
+
+export const properties: INodeProperties[] = [
+	{
+		displayName: 'Trigger On',
+		name: 'preset',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'Hook Events',
+				value: 'custom',
+				description: 'The events chosen below',
+			},
+			{
+				name: 'Permission Denied',
+				value: 'permissionDenied',
+				description: 'A PermissionDenied hook, or a permission denial reported in a run result',
+			},
+			{
+				name: 'Session Finished',
+				value: 'sessionFinished',
+				description: 'Stop, SessionEnd or StopFailure, with the session result',
+			},
+			{
+				name: 'Tool Failed',
+				value: 'toolFailed',
+				description: 'PostToolUseFailure: a tool call that ran and failed',
+			},
+		],
+		default: 'custom',
+	},
+	{
+		displayName: 'Events',
+		name: 'events',
+		type: 'multiOptions',
+		noDataExpression: true,
+		options: EVENT_OPTIONS,
+		default: [ANY_EVENT],
+		description: 'Claude Code hook events that start the workflow',
+		displayOptions: { show: { preset: ['custom'] } },
+	},
+	{
+		displayName: 'Tool Filter',
+		name: 'toolFilter',
+		type: 'string',
+		default: '',
+		placeholder: 'Edit|Write',
+		description:
+			'Only events about these tools, written like a Claude Code hook matcher: a tool name (Bash), alternatives (Edit|Write) or a regular expression (mcp__github__.*). Events without a tool are then left out. Empty: any tool.',
+		displayOptions: { hide: { preset: ['sessionFinished'] } },
+	},
+	{
+		displayName: 'Session ID',
+		name: 'sessionId',
+		type: 'string',
+		default: '',
+		placeholder: '1783e529-b137-4c6a-bc9b-97b1e0374b55',
+		description: 'Only events of this Claude session. Empty: every session.',
+	},
+	{
+		displayName: 'Thread Key',
+		name: 'threadKey',
+		type: 'string',
+		default: '',
+		placeholder: 'slack:C0123456789:1712345678.000100',
+		description: 'Only events of the session bound to this conversation thread. Empty: every session.',
+	},
+	{
+		displayName: 'Workspace Type',
+		name: 'workspaceType',
+		type: 'options',
+		options: [
+			{ name: 'Any', value: '' },
+			{ name: 'E2B Sandbox', value: 'e2b' },
+			{ name: 'External (Own Claude Code)', value: 'external' },
+			{ name: 'Git Worktree', value: 'worktree' },
+			{ name: 'GitHub Clone', value: 'github' },
+			{ name: 'Local Folder', value: 'local' },
+		],
+		default: '',
+		description: 'Only events of sessions running in this kind of workspace',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Signature Tolerance (Seconds)',
+				name: 'toleranceSeconds',
+				type: 'number',
+				typeOptions: { minValue: 10 },
+				default: DEFAULT_TOLERANCE_SECONDS,
+				description:
+					'Deliveries signed longer ago than this are refused as replays. Raise it only if the clocks of n8n and the service differ.',
+			},
+		],
+	},
+];

@@ -1,0 +1,61 @@
+import type { INodePropertyOptions } from 'n8n-workflow';
+
+/** The 33 hook events Claude Code 2.1 knows (its HOOK_EVENTS), in alphabetical order for the picker. */
+export const HOOK_EVENTS = [
+	'ConfigChange',
+	'CwdChanged',
+	'DirectoryAdded',
+	'Elicitation',
+	'ElicitationResult',
+	'FileChanged',
+	'InstructionsLoaded',
+	'MessageDisplay',
+	'Notification',
+	'PermissionDenied',
+	'PermissionRequest',
+	'PostCompact',
+	'PostModelSwitch',
+	'PostToolBatch',
+	'PostToolUse',
+	'PostToolUseFailure',
+	'PreCompact',
+	'PreModelSwitch',
+	'PreToolUse',
+	'SessionEnd',
+	'SessionStart',
+	'Setup',
+	'Stop',
+	'StopFailure',
+	'SubagentStart',
+	'SubagentStop',
+	'TaskCompleted',
+	'TaskCreated',
+	'TeammateIdle',
+	'UserPromptExpansion',
+	'UserPromptSubmit',
+	'WorktreeCreate',
+	'WorktreeRemove',
+] as const;
+
+export const ANY_EVENT = '*';
+
+// SessionStart and Setup never reach the service: Claude Code skips HTTP hooks for them.
+const NOT_DELIVERED: readonly string[] = ['SessionStart', 'Setup'];
+
+export const EVENT_OPTIONS: INodePropertyOptions[] = [
+	{ name: 'Any Event', value: ANY_EVENT, description: 'Every event the service receives, including ones added by newer Claude Code versions' },
+	...HOOK_EVENTS.map((e) => ({
+		name: e,
+		value: e,
+		...(NOT_DELIVERED.includes(e) ? { description: 'Only from sessions whose hooks post it with a command hook' } : {}),
+	})),
+];
+
+export type Preset = 'custom' | 'sessionFinished' | 'toolFailed' | 'permissionDenied';
+
+/** The events each preset subscribes to. "Permission denied" also covers a run's permission_denials, which the service stores as PermissionDenied events. */
+export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
+	sessionFinished: ['Stop', 'SessionEnd', 'StopFailure'],
+	toolFailed: ['PostToolUseFailure'],
+	permissionDenied: ['PermissionDenied'],
+};
