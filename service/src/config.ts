@@ -19,6 +19,14 @@ const EnvSchema = z.object({
 	HOOK_QUEUE_MAX: z.coerce.number().int().min(100).default(20_000),
 	DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 	DELIVERY_ALLOWED_HOSTS: z.string().optional(),
+	DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+	DELIVERY_BASE_DELAY_MS: z.coerce.number().int().min(10).default(1000),
+	DELIVERY_MAX_DELAY_MS: z.coerce.number().int().min(10).default(5 * 60_000),
+	DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+	DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+	DELIVERY_PER_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+	DELIVERY_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+	DELIVERY_RETENTION_HOURS: z.coerce.number().min(0).default(7 * 24),
 });
 
 export interface Config {
@@ -36,6 +44,16 @@ export interface Config {
 	dbPoolSize: number;
 	/** Hosts a subscription may deliver to; empty = any public host (private and loopback addresses refused). */
 	deliveryAllowedHosts: string[];
+	/** Hook Trigger outbox: attempts before a delivery is dead, backoff (base doubles per attempt, capped), limits. */
+	deliveryMaxAttempts: number;
+	deliveryBaseDelayMs: number;
+	deliveryMaxDelayMs: number;
+	deliveryTimeoutMs: number;
+	deliveryConcurrency: number;
+	deliveryPerSubscriptionConcurrency: number;
+	deliveryPollIntervalMs: number;
+	/** Delivered outbox rows are kept this long (0 = forever); dead ones stay until retried or their subscription goes. */
+	deliveryRetentionHours: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -64,5 +82,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 			.split(',')
 			.map((h) => h.trim().toLowerCase())
 			.filter(Boolean),
+		deliveryMaxAttempts: e.DELIVERY_MAX_ATTEMPTS,
+		deliveryBaseDelayMs: e.DELIVERY_BASE_DELAY_MS,
+		deliveryMaxDelayMs: e.DELIVERY_MAX_DELAY_MS,
+		deliveryTimeoutMs: e.DELIVERY_TIMEOUT_MS,
+		deliveryConcurrency: e.DELIVERY_CONCURRENCY,
+		deliveryPerSubscriptionConcurrency: e.DELIVERY_PER_SUBSCRIPTION_CONCURRENCY,
+		deliveryPollIntervalMs: e.DELIVERY_POLL_INTERVAL_MS,
+		deliveryRetentionHours: e.DELIVERY_RETENTION_HOURS,
 	});
 }

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, DASHBOARD_DIR } from './app';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db';
+import { createDeliveries } from './deliveries';
 import { HookIngestor } from './hooks/hook-ingestor';
 import { createAuth } from './http/auth';
 import { logger } from './logger';
@@ -35,8 +36,9 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 	const { apiKey, generated } = resolveApiKey(config);
 	const db = opts.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
 	const metrics = new Metrics();
-	const ingestor = new HookIngestor(db, { maxQueue: config.hookQueueMax });
 	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken });
+	const deliveries = createDeliveries(db, auth, config);
+	const ingestor = new HookIngestor(db, { maxQueue: config.hookQueueMax, afterInsert: deliveries.afterInsert });
 	const app = createApp({
 		db,
 		auth,
@@ -46,6 +48,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		toolOutputMaxBytes: config.toolOutputMaxBytes,
 		hookAckTimeoutMs: config.hookAckTimeoutMs,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
+		extraRouters: deliveries.routers,
 	});
 	const server = http.createServer(app);
 	server.keepAliveTimeout = 65_000;
@@ -53,6 +56,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		server.once('error', reject);
 		server.listen(config.port, config.host, () => resolve());
 	});
+	deliveries.start();
 	const { port } = server.address() as AddressInfo;
 	const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 	logger.info('service listening', { url, database: db.kind });
@@ -69,6 +73,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 				server.closeIdleConnections();
 			});
 			await ingestor.drain(5000);
+			await deliveries.stop(5000);
 			if (!opts.db) await db.close();
 		})());
 	return { url, apiKey, db, server, close };
