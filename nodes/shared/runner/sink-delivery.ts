@@ -45,8 +45,6 @@ export interface DeliveryTimings {
 	/** First retry delay after a failure; doubles up to retryMaxMs. */
 	retryBaseMs: number;
 	retryMaxMs: number;
-	/** Attempts in the final drain. */
-	finalAttempts: number;
 }
 
 export const DEFAULT_BATCH: BatchOptions = { maxItems: 20, maxDelayMs: 250 };
@@ -54,7 +52,6 @@ export const DEFAULT_DELIVERY_TIMINGS: DeliveryTimings = {
 	callTimeoutMs: 3_000,
 	retryBaseMs: 200,
 	retryMaxMs: 1_000,
-	finalAttempts: 6,
 };
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -218,12 +215,12 @@ export class SinkDelivery {
 		const remaining = () => deadline - Date.now();
 
 		if (this.inFlight) await within(this.inFlight, remaining(), false);
-		for (let attempt = 0; attempt < this.timings.finalAttempts && this.pendingCount() > 0; attempt++) {
-			if (remaining() <= 0) break;
+		// Bounded by the deadline, not a count: a service restart can take longer than a few quick retries.
+		while (this.pendingCount() > 0 && remaining() > 0) {
 			const ok = await within(this.flush(), remaining(), false);
 			if (ok || this.pendingCount() === 0) break;
 			const wait = Math.min(this.backoff(), remaining());
-			if (wait <= 0 || attempt === this.timings.finalAttempts - 1) break;
+			if (wait <= 0) break;
 			await sleep(wait);
 		}
 		const undelivered: Undelivered = {

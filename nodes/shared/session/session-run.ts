@@ -221,6 +221,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			sink: serviceSink(client, session.id, { id: runId, kind: turn.kind }),
 			timeoutMs: options.timeoutSeconds * 1000,
 			signal: turn.signal,
+			// What the stream showed is the record of the run: wait out a service restart before giving up on it.
+			drainMs: 30_000,
 		});
 	} catch (error) {
 		const message = error instanceof Error ? error.message : String(error);

@@ -63,10 +63,12 @@ export async function insertHookEvents(
 		stored.map((s) => toolCallFromEvent(s.event)).filter((c) => c !== undefined),
 	);
 
-	const activity = new Map<string, { id: string; n: number; at: string; status: string }>();
+	const activity = new Map<string, { id: string; n: number; at: string; status: string; hooks: boolean }>();
 	for (const { event } of stored) {
-		const a = activity.get(event.sessionId) ?? { id: event.sessionId, n: 0, at: event.receivedAt, status: 'running' };
+		const a = activity.get(event.sessionId) ?? { id: event.sessionId, n: 0, at: event.receivedAt, status: 'running', hooks: false };
 		a.n++;
+		// The runner writes SessionStart from the stream's init line; only real hook deliveries prove hooks work.
+		a.hooks ||= event.payload.recorded_from !== 'stream_init';
 		a.at = event.receivedAt > a.at ? event.receivedAt : a.at;
 		a.status = externalStatusAfter(event.eventName);
 		activity.set(event.sessionId, a);
@@ -74,11 +76,12 @@ export async function insertHookEvents(
 	await tx.query(
 		`UPDATE sessions s SET
 			hook_event_count = s.hook_event_count + c.n,
-			hooks_missing = false,
+			hooks_missing = s.hooks_missing AND NOT c.hooks,
 			last_activity_at = GREATEST(s.last_activity_at, c.at),
 			status = CASE WHEN s.origin = 'external' THEN c.status ELSE s.status END,
 			updated_at = now()
-		FROM (SELECT (r->>'id')::uuid AS id, (r->>'n')::integer AS n, (r->>'at')::timestamptz AS at, r->>'status' AS status
+		FROM (SELECT (r->>'id')::uuid AS id, (r->>'n')::integer AS n, (r->>'at')::timestamptz AS at, r->>'status' AS status,
+				(r->>'hooks')::boolean AS hooks
 			FROM jsonb_array_elements($1::jsonb) r) c
 		WHERE s.id = c.id`,
 		[JSON.stringify([...activity.values()].sort((a, b) => (a.id < b.id ? -1 : 1)))],
