@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import fixtures from '../../test/fixtures/hook-payloads.json';
 import { TriggerReceiver, waitFor } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
 import { loadConfig } from '../src/config';
+import { backoffMs } from '../src/deliveries/deliverer';
 import { postDelivery } from '../src/deliveries/post-delivery';
 import { startService } from '../src/service';
 import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
@@ -345,5 +346,15 @@ describe('delivery target checks at send time', () => {
 		const res = await postDelivery(`http://127.0.0.1:${port}/redirect`, '{}', {}, { timeoutMs: 1000, allowedHosts: ['127.0.0.1'] });
 		expect(res).toMatchObject({ ok: false, statusCode: 302 });
 		expect(res.ok ? '' : res.error).toContain('not followed');
+	});
+});
+
+describe('retry backoff', () => {
+	it('doubles from the base per attempt, adds at most 10% jitter and stops at the cap', () => {
+		const none = () => 0;
+		expect([1, 2, 3, 4, 5].map((a) => backoffMs(a, 1000, 300_000, none))).toEqual([1000, 2000, 4000, 8000, 16_000]);
+		expect(backoffMs(30, 1000, 300_000, none)).toBe(300_000);
+		expect(backoffMs(2, 1000, 300_000, () => 0.999)).toBe(2200);
+		expect(backoffMs(30, 1000, 300_000, () => 0.999)).toBe(300_000);
 	});
 });

@@ -39,6 +39,7 @@ export class Deliverer {
 	private timer?: NodeJS.Timeout;
 	private timerAt = Infinity;
 	private ticking = false;
+	private tickDone: Promise<void> = Promise.resolve();
 	private again = false;
 	private stopped = true;
 	private lastHint = 0;
@@ -71,6 +72,8 @@ export class Deliverer {
 		this.stopped = true;
 		outboxSignal.off('queued', this.onQueued);
 		clearTimeout(this.timer);
+		// A poll under way may still hand out rows; let it finish so they are sent or given back.
+		await this.tickDone;
 		const all = Promise.allSettled([...this.running]);
 		let t: NodeJS.Timeout | undefined;
 		await Promise.race([all, new Promise((r) => (t = setTimeout(r, timeoutMs)))]);
@@ -93,7 +96,7 @@ export class Deliverer {
 		this.timer = setTimeout(() => {
 			this.timer = undefined;
 			this.timerAt = Infinity;
-			void this.tick();
+			this.tickDone = this.tick();
 		}, delayMs);
 		this.timer.unref();
 	}
@@ -112,7 +115,8 @@ export class Deliverer {
 					inFlight: this.inFlight,
 					leaseMs: this.opts.timeoutMs + 30_000,
 				});
-				for (const d of claimed) this.launch(d);
+				if (this.stopped) await Promise.all(claimed.map((d) => releaseClaim(this.db, d.id, d.attempts)));
+				else for (const d of claimed) this.launch(d);
 				// A full batch means more may be due right now.
 				if (claimed.length === free) next = 0;
 			}
