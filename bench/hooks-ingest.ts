@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
-import { Client } from 'pg';
+import { createPostgresDatabase } from '../service/src/db/postgres';
 import { createScratchDatabase } from '../service/src/db/scratch';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -115,16 +115,17 @@ async function main() {
 			);
 		}
 		// Everything acknowledged must be in the database (202s are written shortly after: give them a moment).
-		const db = new Client({ connectionString: scratch.url });
-		await db.connect();
+		const db = createPostgresDatabase(scratch.url, 1);
+		const count = async (table: 'hook_events' | 'tool_calls') =>
+			(await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
 		let stored = 0;
 		for (let i = 0; i < 50; i++) {
-			stored = Number((await db.query('SELECT count(*) AS n FROM hook_events')).rows[0].n);
+			stored = await count('hook_events');
 			if (stored >= acknowledged) break;
 			await new Promise((r) => setTimeout(r, 100));
 		}
-		const toolCalls = Number((await db.query('SELECT count(*) AS n FROM tool_calls')).rows[0].n);
-		await db.end();
+		const toolCalls = await count('tool_calls');
+		await db.close();
 		console.log(`\nacknowledged ${acknowledged} events; stored ${stored} hook_events rows and ${toolCalls} tool_calls; lost ${acknowledged - stored}`);
 		if (stored < acknowledged) process.exitCode = 1;
 	} finally {
