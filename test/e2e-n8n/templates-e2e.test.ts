@@ -2,7 +2,6 @@
 // real n8n, driven the way Slack, a mail server and an HTTP client would drive them.
 import { api } from '../../service/test/harness';
 import { nodeOutput, type N8nExecution } from '../n8n/n8n-instance';
-import { pollUntil } from './poll';
 import { SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
 import { triggerWebhookPath } from './templates';
 
@@ -14,6 +13,8 @@ type Json = Record<string, any>;
 
 const suiteStarted = Date.now();
 let stack: E2eStack;
+// The webhook-started session; the Slack scenario continues it in its thread.
+let started: { sessionId: string; rootTs: string } | undefined;
 
 beforeAll(async () => {
 	stack = await startStack();
@@ -73,8 +74,72 @@ describe('Session Initializer (webhook → Claude Session Start → Slack thread
 		const messages = await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/messages`);
 		expect(JSON.stringify(messages.body)).toContain('Say hello from the webhook');
 
+		started = { sessionId, rootTs: root.ts };
 		const [execution] = await finishedExecutions(WORKFLOW_IDS.start, 1);
 		expect(execution.status).toBe('success');
 		expect(nodeOutput(execution, 'Claude Session Start')[0]).toMatchObject({ sessionId, status: 'completed', isError: false });
+	}, 180_000);
+});
+
+/** Every user prompt text the fake Anthropic API saw in one request, in order. */
+function promptsIn(body: { messages?: Array<{ role: string; content: unknown }> }): string[] {
+	return (body.messages ?? [])
+		.filter((m) => m.role === 'user')
+		.flatMap((m) => (typeof m.content === 'string' ? [m.content] : Array.isArray(m.content) ? m.content : []))
+		.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : ''))
+		.filter((t) => t && !t.trimStart().startsWith('<system-reminder>'));
+}
+
+describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Start → reply in the thread)', () => {
+	const triggerUrl = () => `${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
+
+	it('continues the webhook-started session from a reply in its thread and answers in that thread', async () => {
+		if (!started) throw new Error('needs the Session Initializer scenario first');
+		const { sessionId, rootTs } = started;
+		const sent = await stack.slack.sendUserMessage(triggerUrl(), { channel: SLACK_CHANNEL, threadTs: rootTs, text: 'What did you say before? [[text:continued in the Slack thread]]' });
+		expect(sent.status).toBe(200);
+
+		const reply = await stack.slack.waitForBotMessage((m) => m.threadTs === rootTs && m.text.includes('continued in the Slack thread'), RUN_TIMEOUT_MS, 'the resumed answer in the thread');
+		expect(reply.channel).toBe(SLACK_CHANNEL);
+
+		// Same session: the resumed turn's request to the model carries the first turn's prompt before the new one.
+		const requests = stack.anthropic.requestsFor(sessionId);
+		const last = promptsIn(requests[requests.length - 1].body);
+		expect(last.some((p) => p.includes('Say hello from the webhook'))).toBe(true);
+		expect(last[last.length - 1]).toContain('What did you say before?');
+		const messages = await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/messages`);
+		expect(JSON.stringify(messages.body)).toContain('What did you say before?');
+
+		const executions = await finishedExecutions(WORKFLOW_IDS.slack, 1);
+		const execution = executions[executions.length - 1];
+		expect(execution.status).toBe('success');
+		expect(nodeOutput(execution, 'Claude Resume')[0]).toMatchObject({ sessionId, status: 'completed' });
+	}, 180_000);
+
+	it('starts a new session bound to the thread a mention opens, and ignores the bot\'s own messages', async () => {
+		const before = (await stack.n8n.executions(WORKFLOW_IDS.slack)).length;
+		const sent = await stack.slack.sendUserMessage(triggerUrl(), { channel: SLACK_CHANNEL, mention: true, text: `<@${stack.slack.api.bot.userId}> please start fresh [[text:a new session for this thread]]` });
+		expect(sent.status).toBe(200);
+		const threadTs = sent.message.ts;
+		await stack.slack.waitForBotMessage((m) => m.threadTs === threadTs && m.text.includes('a new session for this thread'), RUN_TIMEOUT_MS, 'the new session\'s answer');
+
+		const thread = await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`);
+		expect(thread.status).toBe(200);
+		expect(thread.body.sessionId).toMatch(UUID);
+		expect(thread.body.sessionId).not.toBe(started?.sessionId);
+
+		const executions = await finishedExecutions(WORKFLOW_IDS.slack, before + 1);
+		const execution = executions[executions.length - 1];
+		expect(execution.status).toBe('success');
+		expect(nodeOutput(execution, 'Claude Session Start')[0]).toMatchObject({ sessionId: thread.body.sessionId, threadKey: `slack:${SLACK_CHANNEL}:${threadTs}` });
+
+		// Real Slack echoes the bot's own replies back as message events: they must not start another turn.
+		const echo = await stack.slack.sendUserMessage(triggerUrl(), { channel: SLACK_CHANNEL, threadTs, asBot: true, text: 'bot echo [[text:must never be answered]]' });
+		expect(echo.status).toBe(200);
+		const afterEcho = await finishedExecutions(WORKFLOW_IDS.slack, before + 2);
+		const ignored = afterEcho[afterEcho.length - 1];
+		expect(ignored.status).toBe('success');
+		expect(Object.keys(ignored.data?.resultData.runData ?? {})).not.toContain('Claude Resume');
+		expect(stack.slack.api.messages.filter((m) => m.text.includes('must never be answered'))).toHaveLength(1);
 	}, 180_000);
 });

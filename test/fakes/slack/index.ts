@@ -31,11 +31,12 @@ export interface FakeSlack {
 	waitForBotMessage(predicate: (m: SlackMessage) => boolean, timeoutMs: number, what?: string): Promise<SlackMessage>;
 	/**
 	 * A person writes in Slack: the message is stored (so replies can thread on it) and its Events API body is
-	 * POSTed, signed, to a Slack Trigger URL. `mention` sends Slack's app_mention event instead of message.
+	 * POSTed, signed, to a Slack Trigger URL. `mention` sends Slack's app_mention event instead of message; `asBot`
+	 * sends it as the bot's own message, which real Slack echoes back to the app.
 	 */
 	sendUserMessage(
 		triggerUrl: string,
-		msg: { channel: string; text: string; threadTs?: string; user?: string; mention?: boolean },
+		msg: { channel: string; text: string; threadTs?: string; user?: string; mention?: boolean; asBot?: boolean },
 	): Promise<{ status: number; body: string; message: SlackMessage }>;
 	close(): Promise<void>;
 }
@@ -89,7 +90,14 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 			}
 		},
 		async sendUserMessage(triggerUrl, msg) {
-			const message: SlackMessage = { channel: msg.channel, ts: webApi.nextTs(), threadTs: msg.threadTs, text: msg.text, user: msg.user ?? 'U0PERSON' };
+			const message: SlackMessage = {
+				channel: msg.channel,
+				ts: webApi.nextTs(),
+				threadTs: msg.threadTs,
+				text: msg.text,
+				user: msg.asBot ? webApi.bot.userId : (msg.user ?? 'U0PERSON'),
+				...(msg.asBot ? { botId: webApi.bot.botId } : {}),
+			};
 			webApi.messages.push(message);
 			const event = {
 				type: msg.mention ? 'app_mention' : 'message',
@@ -101,6 +109,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 				event_ts: message.ts,
 				team: webApi.team.id,
 				...(msg.threadTs ? { thread_ts: msg.threadTs } : {}),
+				...(msg.asBot ? { bot_id: webApi.bot.botId } : {}),
 			};
 			const res = await postSignedEvent(triggerUrl, signingSecret, eventEnvelope(event, webApi.team.id));
 			return { ...res, message };
