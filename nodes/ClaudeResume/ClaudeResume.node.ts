@@ -1,15 +1,13 @@
 import {
 	NodeConnectionTypes,
-	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 import { githubCredential, runOptions } from '../shared/descriptions';
-import { executeItems } from '../shared/execute';
-import { githubToken, n8nClient } from '../shared/session/n8n-client';
-import { parseRunOptions } from '../shared/session/run-options';
+import { executeSessionItems } from '../shared/execute';
+import { githubToken } from '../shared/session/n8n-client';
 import { resumeSession } from '../shared/session/session-run';
 
 export class ClaudeResume implements INodeType {
@@ -45,19 +43,16 @@ export class ClaudeResume implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const client = await n8nClient(this);
-		const concurrency = parseRunOptions(this.getNodeParameter('options', 0, {}) as IDataObject).concurrency;
-		return executeItems(this, concurrency, async (i) => {
+		return executeSessionItems(this, async (i, options, client) => {
 			const by = this.getNodeParameter('resumeBy', i) as 'sessionId' | 'threadKey';
-			const output = await resumeSession(client, {
+			return resumeSession(client, {
 				sessionId: by === 'sessionId' ? (this.getNodeParameter('sessionId', i) as string) : undefined,
 				threadKey: by === 'threadKey' ? (this.getNodeParameter('threadKey', i) as string) : undefined,
 				prompt: this.getNodeParameter('prompt', i, '') as string,
-				options: parseRunOptions(this.getNodeParameter('options', i, {}) as IDataObject),
+				options,
 				githubToken: await githubToken(this, i),
 				signal: this.getExecutionCancelSignal(),
 			});
-			return output as unknown as IDataObject;
 		});
 	}
 }

@@ -1,15 +1,13 @@
 import {
 	NodeConnectionTypes,
-	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 import { githubCredential, runOptions } from '../shared/descriptions';
-import { executeItems } from '../shared/execute';
-import { githubToken, n8nClient } from '../shared/session/n8n-client';
-import { parseRunOptions } from '../shared/session/run-options';
+import { executeSessionItems } from '../shared/execute';
+import { githubToken } from '../shared/session/n8n-client';
 import { startSession } from '../shared/session/session-run';
 import type { WorkspaceType } from '../shared/runner';
 
@@ -55,12 +53,10 @@ export class ClaudeSessionStart implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const client = await n8nClient(this);
-		const concurrency = parseRunOptions(this.getNodeParameter('options', 0, {}) as IDataObject).concurrency;
-		return executeItems(this, concurrency, async (i) => {
+		return executeSessionItems(this, async (i, options, client) => {
 			const type = this.getNodeParameter('workspaceType', i) as WorkspaceType;
 			const param = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim() || undefined;
-			const output = await startSession(client, {
+			return startSession(client, {
 				prompt: this.getNodeParameter('prompt', i) as string,
 				workspace: {
 					type,
@@ -72,10 +68,9 @@ export class ClaudeSessionStart implements INodeType {
 				},
 				threadKey: param('threadKey'),
 				sessionId: param('sessionId'),
-				options: parseRunOptions(this.getNodeParameter('options', i, {}) as IDataObject),
+				options,
 				signal: this.getExecutionCancelSignal(),
 			});
-			return output as unknown as IDataObject;
 		});
 	}
 }

@@ -1,4 +1,7 @@
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { OrchestratorClient } from './session/client';
+import { n8nClient } from './session/n8n-client';
+import { parseRunOptions, type RunOptions } from './session/run-options';
 
 /**
  * The one execute loop: each input item is processed by `task`, at most `concurrency` at a time, and yields one
@@ -29,4 +32,14 @@ export async function executeItems(
 	};
 	await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
 	return [results];
+}
+
+/** executeItems for the session nodes: one service client, each item's options parsed, the first item's concurrency. */
+export async function executeSessionItems(
+	ctx: IExecuteFunctions,
+	task: (itemIndex: number, options: RunOptions, client: OrchestratorClient) => Promise<object>,
+): Promise<INodeExecutionData[][]> {
+	const client = await n8nClient(ctx);
+	const options = (i: number) => parseRunOptions(ctx.getNodeParameter('options', i, {}) as IDataObject);
+	return executeItems(ctx, options(0).concurrency, async (i) => (await task(i, options(i), client)) as IDataObject);
 }

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,10 +7,10 @@ import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-c
 import { fetchClient } from '../../../../test/orchestrator-client';
 import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';
+import { makeRepo } from './git-fixture';
 import { startSession } from '../session-run';
 
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, stdio: 'pipe' }).toString().trim();
 
 describe(`parallel sessions and service restarts (${kind})`, () => {
 	let svc: TestService;
@@ -29,11 +28,7 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-par-')));
 		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
 		baseRepo = path.join(root, 'projects', 'app');
-		fs.mkdirSync(baseRepo, { recursive: true });
-		git(baseRepo, 'init', '-q', '-b', 'main');
-		fs.writeFileSync(path.join(baseRepo, 'README.md'), '# app\n');
-		git(baseRepo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '.');
-		git(baseRepo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init');
+		makeRepo(baseRepo);
 		deps = { allowedRoots: [path.join(root, 'projects')], workspacesDir: path.join(root, 'ws'), cacheDir: path.join(root, 'cache'), worktreesDir: path.join(root, 'projects', '.wt') };
 	}, 60_000);
 	afterAll(async () => {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,12 +6,12 @@ import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/a
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
 import { fetchClient } from '../../../../test/orchestrator-client';
 import { parseRunOptions } from '../run-options';
+import { git, makeRepo } from './git-fixture';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
 import type { OrchestratorClient } from '../client';
 
 // The real claude CLI against the loopback fake API, the real service, real git, real folders.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, stdio: 'pipe' }).toString().trim();
 
 describe(`sessions run by the real claude CLI (${kind})`, () => {
 	let svc: TestService;
@@ -31,11 +30,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-run-')));
 		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
 		baseRepo = path.join(root, 'projects', 'app');
-		fs.mkdirSync(baseRepo, { recursive: true });
-		git(baseRepo, 'init', '-q', '-b', 'main');
-		fs.writeFileSync(path.join(baseRepo, 'README.md'), '# app\n');
-		git(baseRepo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'add', '.');
-		git(baseRepo, '-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'init');
+		makeRepo(baseRepo);
 		// A bare repository stands in for GitHub: owner "acme", repository "app".
 		const remotes = path.join(root, 'remotes');
 		fs.mkdirSync(path.join(remotes, 'acme'), { recursive: true });
