@@ -27,7 +27,18 @@ const EnvSchema = z.object({
 	DELIVERY_PER_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
 	DELIVERY_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
 	DELIVERY_RETENTION_HOURS: z.coerce.number().min(0).default(7 * 24),
+	// How long an approval request waits for a person before it counts as a deny: seconds, or 90s / 30m / 24h / 7d.
+	APPROVAL_TTL: z
+		.string()
+		.regex(/^\d+(\.\d+)?\s*(s|m|h|d)?$/i, 'APPROVAL_TTL is a duration such as 3600, 30m, 24h or 7d')
+		.default('24h'),
 });
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const durationMs = (text: string) => {
+	const m = /^(\d+(?:\.\d+)?)\s*([smhd])?$/i.exec(text.trim())!;
+	return Math.max(1000, Math.round(Number(m[1]) * UNIT_MS[(m[2] ?? 's').toLowerCase()]));
+};
 
 export interface Config {
 	port: number;
@@ -54,6 +65,8 @@ export interface Config {
 	deliveryPollIntervalMs: number;
 	/** Delivered outbox rows are kept this long (0 = forever); dead ones stay until retried or their subscription goes. */
 	deliveryRetentionHours: number;
+	/** An approval request not decided within this long is settled as expired, which counts as a deny. */
+	approvalTtlMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -90,5 +103,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		deliveryPerSubscriptionConcurrency: e.DELIVERY_PER_SUBSCRIPTION_CONCURRENCY,
 		deliveryPollIntervalMs: e.DELIVERY_POLL_INTERVAL_MS,
 		deliveryRetentionHours: e.DELIVERY_RETENTION_HOURS,
+		approvalTtlMs: durationMs(e.APPROVAL_TTL),
 	});
 }
