@@ -1,0 +1,62 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Database } from '../db';
+import type { Auth } from '../http/auth';
+import { notFound } from '../http/errors';
+import { decodeCursor, encodeCursor, parse, storableText, uuidParam } from '../http/validate';
+import { APPROVAL_STATUSES, getApproval, listApprovals } from './approvals.repository';
+import { decideApproval } from './decide';
+
+const Params = z.object({ id: z.string().uuid('must be an approval id (a uuid)') });
+const ListQuery = z.object({
+	sessionId: uuidParam.optional(),
+	status: z.enum(APPROVAL_STATUSES, { message: `status must be one of ${APPROVAL_STATUSES.join(', ')}` }).optional(),
+	toolUseId: z.string().min(1).max(256).optional(),
+	limit: z.coerce.number().int().min(1).max(200).default(50),
+	cursor: z.string().max(512).optional(),
+});
+const Cursor = z.object({ t: z.string().min(1).max(64), id: z.string().uuid() });
+
+export const DecisionBody = z
+	.object({
+		// Buttons and replies say it in many ways; the word is what counts.
+		decision: z.preprocess(
+			(v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+			z.enum(['approve', 'deny'], { message: 'decision must be "approve" or "deny"' }),
+		),
+		decidedBy: z.string().trim().min(1, 'decidedBy names who decided: a Slack user id or an email address').max(320),
+		channel: z.string().trim().min(1).max(64).default('api'),
+		note: storableText(2000).optional(),
+	})
+	.strict();
+
+/**
+ * Pending and settled approvals: readable with the dashboard token; deciding needs the API key (the workflow
+ * that checked the Slack signature or read the reply holds it, and says who decided).
+ */
+export function approvalsRouter(deps: { db: Database; auth: Auth }): Router {
+	const { db, auth } = deps;
+	const r = Router();
+
+	r.get('/', auth.requireReader, async (req, res) => {
+		const q = parse(ListQuery, req.query, 'query');
+		const page = await listApprovals(db, { ...q, after: decodeCursor(Cursor, q.cursor) });
+		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
+	});
+
+	r.get('/:id', auth.requireReader, async (req, res) => {
+		const { id } = parse(Params, req.params, 'path');
+		const a = await getApproval(db, id);
+		if (!a) throw notFound(`no approval ${id}`);
+		res.json(a);
+	});
+
+	// Idempotent: a decision on a settled approval answers 200 with `changed: false` and the first decision.
+	r.post('/:id/decision', auth.requireAdmin, async (req, res) => {
+		const { id } = parse(Params, req.params, 'path');
+		const body = parse(DecisionBody, req.body, 'decision');
+		res.json(await decideApproval(db, id, body));
+	});
+
+	return r;
+}
