@@ -1,5 +1,6 @@
 import path from 'node:path';
 import express, { type Express } from 'express';
+import type { HookAnswerer } from './approvals';
 import type { Database } from './db';
 import type { Auth } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
@@ -17,6 +18,8 @@ export interface AppDeps {
 	bodyLimitBytes: number;
 	toolOutputMaxBytes: number;
 	hookAckTimeoutMs: number;
+	/** Answers PreToolUse for sessions under an approval policy (allow / deny / defer). */
+	hookAnswer?: HookAnswerer;
 	/** Extra routers mounted under /api/v1 (and /api), e.g. subscriptions. */
 	extraRouters?: Record<string, express.Router>;
 	dashboardDir?: string;
@@ -60,6 +63,7 @@ export function createApp(deps: AppDeps): Express {
 		metrics: deps.metrics,
 		toolOutputMaxBytes: deps.toolOutputMaxBytes,
 		ackTimeoutMs: deps.hookAckTimeoutMs,
+		answer: deps.hookAnswer,
 	};
 	// /api/... are the seed's documented routes; they answer exactly like /api/v1/....
 	for (const base of ['/api/v1', '/api']) {

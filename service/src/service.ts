@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp, DASHBOARD_DIR } from './app';
+import { createApprovals } from './approvals';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db';
 import { createDeliveries } from './deliveries';
@@ -39,6 +40,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken });
 	const deliveries = createDeliveries(db, auth, config);
 	const ingestor = new HookIngestor(db, { maxQueue: config.hookQueueMax, afterInsert: deliveries.afterInsert });
+	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs });
 	const app = createApp({
 		db,
 		auth,
@@ -48,7 +50,8 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		toolOutputMaxBytes: config.toolOutputMaxBytes,
 		hookAckTimeoutMs: config.hookAckTimeoutMs,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
-		extraRouters: deliveries.routers,
+		hookAnswer: approvals.answer,
+		extraRouters: { ...deliveries.routers, ...approvals.routers },
 	});
 	const server = http.createServer(app);
 	server.keepAliveTimeout = 65_000;

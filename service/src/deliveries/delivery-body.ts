@@ -22,8 +22,8 @@ export function deliveryBody(d: ClaimedDelivery) {
 		toolResponse: p.tool_response ?? null,
 		// PostToolUseFailure carries `error`, PermissionDenied a `reason`.
 		error: str(p.error) ?? str(p.reason),
-		// 'run': a permission denial from a run's result rather than from a hook.
-		source: p.source === 'run' ? 'run' : 'hook',
+		// 'run': a permission denial from a run's result rather than from a hook; 'service': an approval event.
+		source: p.source === 'run' || p.source === 'service' ? p.source : 'hook',
 		payload: p,
 		session: {
 			status: d.session.status,

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
+import type { HookAnswerContext, HookAnswerer } from '../approvals';
 import type { Auth, Principal } from '../http/auth';
 import { badRequest, forbidden, HttpError } from '../http/errors';
 import type { Metrics } from '../metrics/metrics';
@@ -12,6 +13,8 @@ export interface HookDeps {
 	metrics: Metrics;
 	toolOutputMaxBytes: number;
 	ackTimeoutMs: number;
+	/** Decides what the answer body says (PreToolUse under an approval policy); absent or undefined: `{}`. */
+	answer?: HookAnswerer;
 }
 
 /**
@@ -21,7 +24,8 @@ export interface HookDeps {
 export function hooksRouter(deps: HookDeps): Router {
 	const r = Router();
 	r.post('/', deps.auth.requireHookWriter, async (req, res) => {
-		await accept(deps, req, res, parseHookEvent(req.body, deps.toolOutputMaxBytes));
+		const answerContext = { toolInput: (req.body as Record<string, unknown>).tool_input, required: req.query.approvals === 'required' };
+		await accept(deps, req, res, parseHookEvent(req.body, deps.toolOutputMaxBytes), answerContext);
 	});
 	return r;
 }
@@ -56,12 +60,14 @@ export function legacyHooksRouter(deps: HookDeps): Router {
 	return r;
 }
 
-async function accept(deps: HookDeps, _req: Request, res: Response, event: HookEvent) {
+async function accept(deps: HookDeps, _req: Request, res: Response, event: HookEvent, answerContext?: HookAnswerContext) {
 	const principal = res.locals.principal as Principal;
 	if (principal.kind === 'hook' && principal.sessionId !== event.sessionId) {
 		throw forbidden(`this hook token belongs to session ${principal.sessionId}, not ${event.sessionId}`);
 	}
 	const started = process.hrtime.bigint();
+	// Computed beside the write, not after it: the answer must not wait for the group commit.
+	const answer = answerContext && deps.answer?.(event, answerContext);
 	const stored = deps.ingestor.submit(event, principal.kind === 'hook' ? 'orchestrator' : 'external');
 	let timer: NodeJS.Timeout | undefined;
 	const outcome = await Promise.race([
@@ -75,8 +81,9 @@ async function accept(deps: HookDeps, _req: Request, res: Response, event: HookE
 	}).finally(() => clearTimeout(timer));
 	// A queued event may still fail later; that is logged by the ingestor, not left as an unhandled rejection.
 	stored.catch(() => undefined);
+	const decision = await answer;
 	deps.metrics.hookEvent(event.eventName, outcome, Number(process.hrtime.bigint() - started) / 1e6);
-	if (outcome === 'queued') res.status(202);
+	if (outcome === 'queued' && !decision) res.status(202);
 	// The body is read by Claude Code as hook output: `{}` means "no decision, carry on".
-	res.json({});
+	res.json(decision ?? {});
 }
