@@ -129,6 +129,8 @@ export async function startStack(): Promise<E2eStack> {
 			CLAUDE_ORCHESTRATOR_HOME: path.join(baseDir, 'orchestrator'),
 			// The email template's reply node needs nodemailer (workflows/README.md).
 			NODE_FUNCTION_ALLOW_EXTERNAL: 'nodemailer',
+			// Kept in test-artifacts/e2e-n8n/n8n.log: the IMAP trigger and webhook registration only say what they do at debug.
+			N8N_LOG_LEVEL: 'debug',
 		};
 
 		const workflows: Record<TemplateName, Template> = {
@@ -163,9 +165,12 @@ export async function startStack(): Promise<E2eStack> {
 			fs.rmSync(n8n.userFolder, { recursive: true, force: true });
 		});
 		// Activation is asynchronous for webhooks, and the IMAP trigger connects in the background.
-		await timed('webhooks + imap login', async () => {
+		await timed('webhooks + imap trigger watching', async () => {
 			await n8n.waitForWebhook('claude/start', { method: 'POST' });
-			await pollUntil(() => (/Login: user=<claude@example\.test>/.test(dovecot.log()) ? true : undefined), 30_000, "the Email Trigger's IMAP login");
+			// Mail that arrives before the trigger has opened INBOX counts as old and is only read after the next
+			// arrival (n8n's IMAP trigger has no catch-up on its first start): wait until it is watching.
+			const watching = /imap\(claude@example\.test\)[^\n]*Mailbox INBOX: Mailbox opened/;
+			await pollUntil(() => (watching.test(dovecot.log()) ? true : undefined), 60_000, 'the Email Trigger to open INBOX');
 		});
 		return { n8n, service, anthropic, slack, dovecot, smtp, baseRepository, workflows, databaseKind, timings, stop };
 	} catch (error) {

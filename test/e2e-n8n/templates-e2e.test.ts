@@ -2,7 +2,8 @@
 // real n8n, driven the way Slack, a mail server and an HTTP client would drive them.
 import { api } from '../../service/test/harness';
 import { nodeOutput, type N8nExecution } from '../n8n/n8n-instance';
-import { SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
+import { imapAppend, imapSearch } from '../fakes/mail';
+import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
 import { triggerWebhookPath } from './templates';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -142,4 +143,75 @@ describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Star
 		expect(Object.keys(ignored.data?.resultData.runData ?? {})).not.toContain('Claude Resume');
 		expect(stack.slack.api.messages.filter((m) => m.text.includes('must never be answered'))).toHaveLength(1);
 	}, 180_000);
+});
+
+function email(h: { messageId: string; subject: string; text: string; inReplyTo?: string; references?: string[] }): string {
+	return [
+		'From: Alice Customer <alice@example.test>',
+		`To: ${MAIL.from} <${MAIL.address}>`,
+		`Subject: ${h.subject}`,
+		`Message-ID: ${h.messageId}`,
+		...(h.inReplyTo ? [`In-Reply-To: ${h.inReplyTo}`] : []),
+		...(h.references ? [`References: ${h.references.join(' ')}`] : []),
+		`Date: ${new Date().toUTCString()}`,
+		'MIME-Version: 1.0',
+		'Content-Type: text/plain; charset=utf-8',
+		'',
+		h.text,
+		'',
+	].join('\r\n');
+}
+
+describe('Email Handler (Email Trigger → Claude Resume or Session Start → threaded reply over SMTP)', () => {
+	const mailbox = () => ({ host: stack.dovecot.host, port: stack.dovecot.port, user: MAIL.address, password: MAIL.password });
+	// n8n's IMAP trigger fires 9-15 s after delivery (imapflow idles 15 s after its last command), then claude runs.
+	const MAIL_TIMEOUT_MS = 120_000;
+
+	it('answers a new email in a new session, then continues that session from the reply, keeping the thread headers', async () => {
+		const firstId = '<e2e-first.alice@example.test>';
+		await imapAppend(mailbox(), email({ messageId: firstId, subject: 'Build question', text: 'Is the build green? [[text:the build is green]]' }));
+		const answer = await stack.smtp.waitForMail((m) => m.inReplyTo === firstId, MAIL_TIMEOUT_MS, 'the answer to the first email');
+		expect(answer).toMatchObject({
+			subject: 'Re: Build question',
+			references: [firstId],
+			from: MAIL.address,
+			envelope: { to: ['alice@example.test'] },
+		});
+		expect(answer.text).toContain('the build is green');
+		expect(answer.messageId).toMatch(/^<.+@.+>$/);
+		const thread = await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent('email:e2e-first.alice@example.test')}`);
+		expect(thread.status).toBe(200);
+		const sessionId = thread.body.sessionId as string;
+
+		// Alice answers Claude's reply from her mail client: In-Reply-To names Claude's message, References the chain.
+		const secondId = '<e2e-second.alice@example.test>';
+		await imapAppend(
+			mailbox(),
+			email({
+				messageId: secondId,
+				subject: 'Re: Build question',
+				inReplyTo: answer.messageId,
+				references: [firstId, answer.messageId!],
+				text: `And the tests? [[text:the tests pass too]]\r\n\r\nOn ${new Date().toUTCString()}, ${MAIL.from} wrote:\r\n> the build is green`,
+			}),
+		);
+		const second = await stack.smtp.waitForMail((m) => m.inReplyTo === secondId, MAIL_TIMEOUT_MS, 'the answer to the reply');
+		expect(second.subject).toBe('Re: Build question');
+		expect(second.references).toEqual([firstId, answer.messageId, secondId]);
+		expect(second.text).toContain('the tests pass too');
+
+		// The same session continued: the model saw the first email's turn, and only the new text of the reply.
+		const requests = stack.anthropic.requestsFor(sessionId);
+		const prompts = promptsIn(requests[requests.length - 1].body);
+		expect(prompts.some((p) => p.includes('Is the build green?'))).toBe(true);
+		expect(prompts[prompts.length - 1]).toContain('And the tests?');
+		expect(prompts[prompts.length - 1]).not.toContain('> the build is green');
+
+		const executions = (await stack.n8n.executions(WORKFLOW_IDS.email)).filter((e) => e.status === 'success');
+		expect(executions.length).toBeGreaterThanOrEqual(2);
+		const resumed = executions.find((e) => nodeOutput(e, 'Claude Resume')[0]?.sessionId === sessionId);
+		expect(resumed).toBeDefined();
+		// The trigger marked both messages read, so a restart does not answer them again.
+		expect(await imapSearch(mailbox(), 'UNSEEN')).toEqual([]);
+	}, 300_000);
 });

@@ -94,6 +94,8 @@ service imap-login {
 }
 # New mail reaches an IDLE client within a second (n8n's IMAP trigger idles).
 mailbox_idle_check_interval = 1 secs
+# Logs "Mailbox INBOX: Mailbox opened because: SELECT": how tests know a reader is watching the mailbox.
+mail_debug = yes
 `;
 }
 
