@@ -24,6 +24,13 @@ export function createPostgresDatabase(connectionString: string, max = 10): Data
 	const pool = new Pool({ connectionString, max, connectionTimeoutMillis: 5000 });
 	// An idle client losing its connection (database restarted) must not crash the process; the pool replaces it.
 	pool.on('error', (err) => logger.warn('postgres idle client error', { error: err.message }));
+	// pg-pool takes its own listener off a client while the client is checked out, and hands a client over in
+	// the same tick as the message that freed it. A connection cut in that window (the database restarting) was
+	// an unhandled 'error' event, which ends the process. With a listener for the client's whole life, the next
+	// statement on it fails instead (a connection error the callers retry) and the pool drops the dead client.
+	pool.on('connect', (client) => {
+		client.on('error', (err) => logger.debug('postgres connection lost', { error: err.message }));
+	});
 	const base = wrap(pool);
 	return {
 		kind: 'postgres',
