@@ -1,4 +1,5 @@
 import { ClaudeOptionError, PERMISSION_MODES } from '../runner';
+import { parseApprovalPolicy, type ApprovalPolicy } from './approvals';
 
 /** The `options` collection shared by Claude Session Start and Claude Resume, validated. */
 export interface RunOptions {
@@ -21,6 +22,8 @@ export interface RunOptions {
 	shallowClone: boolean;
 	e2bTemplate?: string;
 	e2bIdleTimeoutMinutes?: number;
+	/** Tool calls that wait for a person (PreToolUse defer), and who may decide. */
+	approvalPolicy?: ApprovalPolicy;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 30 * 60;
@@ -100,5 +103,6 @@ export function parseRunOptions(raw: Record<string, unknown>): RunOptions {
 		shallowClone: raw.shallowClone !== false,
 		e2bTemplate: text(raw.e2bTemplate),
 		e2bIdleTimeoutMinutes: positive(raw.e2bIdleTimeoutMinutes, 'E2B Idle Timeout', false),
+		approvalPolicy: parseApprovalPolicy(raw.approvalPolicy, text(raw.allowedTools)),
 	};
 }

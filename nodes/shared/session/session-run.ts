@@ -11,6 +11,7 @@ import {
 } from '../runner';
 import { hookUrlForSandbox, prepareWorkspace, reopenWorkspace, type WorkspaceDeps, type WorkspaceRequest } from '../workspaces';
 import { assertAnthropicCredentials } from './anthropic-credentials';
+import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimSession } from './lease';
 import type { RunOptions } from './run-options';
@@ -36,6 +37,8 @@ export interface SessionOutput {
 	errorMessage?: string;
 	hooksReceived: boolean;
 	cliVersion?: string;
+	/** With status `waiting_approval`: the call that waits for a person. Resume the session once they decided. */
+	pendingApproval?: PendingApproval;
 }
 
 interface StoredSession {
@@ -111,9 +114,17 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 		model: req.options.model,
 		threadKey: req.threadKey,
 	});
+	const policy = req.options.approvalPolicy;
+	if (policy) {
+		await sendApprovalPolicy(client, sessionId, policy).catch(async (error: unknown) => {
+			// Nothing ran: say so on the session rather than leave it "running".
+			await client.request('PATCH', `/api/v1/sessions/${sessionId}`, { status: 'failed', errorMessage: (error as Error).message }).catch(() => undefined);
+			throw error;
+		});
+	}
 	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
 	try {
-		return await runTurn(client, { session: created, hookToken: created.hookToken, workspace, prompt: req.prompt, kind: 'start', options: req.options, signal: req.signal });
+		return await runTurn(client, { session: created, hookToken: created.hookToken, workspace, prompt: req.prompt, kind: 'start', options: req.options, gated: Boolean(policy), signal: req.signal });
 	} finally {
 		await lease.release();
 	}
@@ -143,7 +154,12 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 			workspaceDeps(client, req.deps),
 		);
 		const { hookToken } = await client.request<{ hookToken: string }>('POST', `/api/v1/sessions/${sessionId}/hook-token`);
-		return await runTurn(client, { session, hookToken, workspace, prompt: req.prompt?.trim() || undefined, kind: 'resume', options: req.options, signal: req.signal });
+		// A Resume's own policy replaces the stored one; without one the session keeps the policy it has.
+		const policy = req.options.approvalPolicy;
+		if (policy) await sendApprovalPolicy(client, sessionId, policy);
+		// A call deferred earlier is answered from its recorded decision even if the policy has gone since.
+		const gated = Boolean(policy) || session.status === 'waiting_approval' || (await hasApprovalPolicy(client, sessionId));
+		return await runTurn(client, { session, hookToken, workspace, prompt: req.prompt?.trim() || undefined, kind: 'resume', options: req.options, gated, signal: req.signal });
 	} finally {
 		await lease.release();
 	}
@@ -167,6 +183,8 @@ interface Turn {
 	prompt?: string;
 	kind: 'start' | 'resume';
 	options: RunOptions;
+	/** The session runs under an approval policy: its PreToolUse hook is marked so the service fails closed. */
+	gated: boolean;
 	signal?: AbortSignal;
 }
 
@@ -188,10 +206,11 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		assertAnthropicCredentials(env);
 		const command = inSandbox ? options.claudePath || 'claude' : findClaude({ claudePath: options.claudePath, env });
 		const hookUrl = `${client.baseUrl}/api/v1/hooks`;
-		const settings = buildHookSettings({
+		const built = buildHookSettings({
 			hookUrl: inSandbox ? hookUrlForSandbox(hookUrl, { publicUrl: client.publicUrl, serviceBaseUrl: client.baseUrl }) : hookUrl,
 			tokenEnvVar: HOOK_TOKEN_ENV,
 		});
+		const settings = turn.gated ? markGatedPreToolUse(built) : built;
 		const args = buildClaudeArgs({
 			prompt: turn.prompt,
 			sessionId: session.id,
@@ -230,7 +249,9 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		throw error;
 	}
 
-	const status = outcome.status;
+	// A PreToolUse hook deferred a call: claude has exited and nothing waits; a person decides, then a Resume runs it.
+	const waiting = outcome.status === 'completed' && outcome.deferredToolUse !== undefined;
+	const status = waiting ? 'waiting_approval' : outcome.status;
 	await record({
 		status,
 		result: outcome.result ?? null,
@@ -252,12 +273,13 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	const fromStream = outcome.cliVersion !== undefined && outcome.undelivered.init === 0 ? 1 : 0;
 	const hooksReceived = await withRetry(() => hooksArrived(client, sessionPath, session.hookEventCount + fromStream));
 	if (!hooksReceived) await withRetry(() => client.request('PATCH', sessionPath, { hooksMissing: true }));
+	const pendingApproval = waiting ? await pendingApprovalFor(client, session.id, outcome.deferredToolUse!) : undefined;
 
 	return {
 		sessionId: session.id,
 		status,
 		result: outcome.result ?? null,
-		isError: outcome.isError || status !== 'completed',
+		isError: outcome.isError || (status !== 'completed' && status !== 'waiting_approval'),
 		costUsd: outcome.costUsd ?? 0,
 		usage: outcome.usage ?? null,
 		numTurns: outcome.numTurns ?? 0,
@@ -268,6 +290,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		...(outcome.errorMessage ? { errorMessage: outcome.errorMessage } : {}),
 		hooksReceived,
 		cliVersion: outcome.cliVersion,
+		...(pendingApproval ? { pendingApproval } : {}),
 	};
 }
 

@@ -1,0 +1,170 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
+import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
+import { fetchClient } from '../../../../test/orchestrator-client';
+import { parseApprovalPolicy } from '../approvals';
+import type { OrchestratorClient } from '../client';
+import { parseRunOptions } from '../run-options';
+import { resumeSession, startSession } from '../session-run';
+
+// The real claude CLI against the loopback fake API and the real service: a gated call really ends the run
+// (PreToolUse answers "defer"), and the resumed run really gets the recorded decision.
+const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+
+/** The processes whose command line names the session: none once a run stopped to wait for a person. */
+function processesOf(sessionId: string): string[] {
+	const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+	return out.split('\n').filter((l) => l.includes(sessionId) && !/\bps -eo\b/.test(l));
+}
+
+describe(`approvals with the real claude CLI (${kind})`, () => {
+	let svc: TestService;
+	let fake: FakeAnthropic;
+	let client: OrchestratorClient;
+	let root: string;
+	let claudeEnv: Record<string, string>;
+	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string };
+	const options = (extra: Record<string, unknown> = {}) => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
+	const policy = (p: Record<string, unknown>) => ({ approvalPolicy: { policy: p } });
+	let n = 0;
+	const folder = () => {
+		const dir = path.join(root, 'projects', `ws-${++n}`);
+		fs.mkdirSync(dir, { recursive: true });
+		return dir;
+	};
+	const decide = (id: string, decision: 'approve' | 'deny', decidedBy = 'U0ALICE') =>
+		client.request<any>('POST', `/api/v1/approvals/${id}/decision`, { decision, decidedBy, channel: 'slack' });
+
+	beforeAll(async () => {
+		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
+		client = fetchClient(svc.url, svc.apiKey);
+		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-approvals-')));
+		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
+		deps = { allowedRoots: [path.join(root, 'projects')], workspacesDir: path.join(root, 'workspaces'), cacheDir: path.join(root, 'cache') };
+	}, 60_000);
+	afterAll(async () => {
+		await Promise.all([svc?.stop(), fake?.close()]);
+		if (root) fs.rmSync(root, { recursive: true, force: true });
+	});
+
+	it('stops a gated call as waiting_approval with nothing running, then an approval runs it and Claude goes on', async () => {
+		const dir = folder();
+		const prompt = '[[bash:echo ok > plain.txt]] [[bash:echo shipped > shipped.txt]] [[bash:echo after > after.txt]]';
+		const threadKey = `slack:C0APPROVE:${Date.now()}.000100`;
+		const out = await startSession(client, {
+			prompt,
+			threadKey,
+			workspace: { type: 'local', workspacePath: dir },
+			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash(echo shipped *)', deciders: 'U0ALICE, alice@example.com' }) }),
+			deps,
+		});
+		expect(out).toMatchObject({ status: 'waiting_approval', isError: false, threadKey });
+		expect(out.pendingApproval).toMatchObject({
+			id: expect.any(String),
+			toolName: 'Bash',
+			toolInput: { command: 'echo shipped > shipped.txt' },
+			toolUseId: expect.stringMatching(/^toolu_/),
+			requestedAt: expect.any(String),
+			rule: 'Bash(echo shipped *)',
+			deciders: ['U0ALICE', 'alice@example.com'],
+			threadKey,
+		});
+		expect(fs.existsSync(path.join(dir, 'plain.txt'))).toBe(true);
+		expect(fs.existsSync(path.join(dir, 'shipped.txt'))).toBe(false);
+		expect(processesOf(out.sessionId)).toEqual([]);
+		const waiting = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
+		expect(waiting).toMatchObject({ status: 'waiting_approval', terminalReason: 'tool_deferred' });
+		expect((await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/runs`)).items.map((r: any) => r.status)).toEqual(['waiting_approval']);
+		const requestsBefore = fake.requestsFor(out.sessionId).length;
+
+		// A Resume before anyone decided stops again on the same call, without asking the model anything.
+		const early = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
+		expect(early).toMatchObject({ status: 'waiting_approval', pendingApproval: { id: out.pendingApproval!.id } });
+		expect(fake.requestsFor(out.sessionId).length).toBe(requestsBefore);
+
+		expect((await decide(out.pendingApproval!.id!, 'approve')).changed).toBe(true);
+		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
+		expect(resumed).toMatchObject({ status: 'completed', isError: false, result: 'Done: 3 tool call(s). Last result: (Bash completed with no output)' });
+		expect(resumed.pendingApproval).toBeUndefined();
+		expect(fs.readFileSync(path.join(dir, 'shipped.txt'), 'utf8')).toBe('shipped\n');
+		expect(fs.readFileSync(path.join(dir, 'after.txt'), 'utf8')).toBe('after\n');
+		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+		expect(logs.items.map((c: any) => c.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+		expect((await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`)).status).toBe('completed');
+	});
+
+	it('a denial refuses the call, lists it as denied, and Claude continues', async () => {
+		const dir = folder();
+		const out = await startSession(client, {
+			prompt: '[[bash:echo pushed > pushed.txt]] [[bash:echo next > next.txt]]',
+			workspace: { type: 'local', workspacePath: dir },
+			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash(echo pushed *)' }) }),
+			deps,
+		});
+		expect(out.status).toBe('waiting_approval');
+		await decide(out.pendingApproval!.id!, 'deny', 'bob@example.com');
+		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
+		expect(resumed).toMatchObject({ status: 'completed', result: 'Done: 2 tool call(s). Last result: (Bash completed with no output)' });
+		expect(resumed.permissionDenials).toEqual([expect.objectContaining({ tool_name: 'Bash', tool_use_id: out.pendingApproval!.toolUseId })]);
+		expect(fs.existsSync(path.join(dir, 'pushed.txt'))).toBe(false);
+		expect(fs.existsSync(path.join(dir, 'next.txt'))).toBe(true);
+		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+		expect(logs.items[0]).toMatchObject({ toolUseId: out.pendingApproval!.toolUseId, status: 'denied', error: expect.stringMatching(/^Denied by bob@example.com via slack/) });
+		// The model was told why.
+		const lastRequest = JSON.stringify(fake.requestsFor(out.sessionId).at(-1)!.body.messages);
+		expect(lastRequest).toContain('Denied by bob@example.com via slack');
+	});
+
+	it('an approval nobody decides expires as a deny on the next Resume', async () => {
+		const dir = folder();
+		const out = await startSession(client, {
+			prompt: '[[bash:echo late > late.txt]]',
+			workspace: { type: 'local', workspacePath: dir },
+			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash', expiresAfterMinutes: 0.02 }) }),
+			deps,
+		});
+		expect(out.status).toBe('waiting_approval');
+		expect(Date.parse(out.pendingApproval!.expiresAt!) - Date.parse(out.pendingApproval!.requestedAt!)).toBe(1000);
+		await new Promise((r) => setTimeout(r, 1500));
+		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
+		expect(resumed.status).toBe('completed');
+		expect(resumed.result).toMatch(/Last result \(error\): .*request expired/);
+		expect(fs.existsSync(path.join(dir, 'late.txt'))).toBe(false);
+		expect(await client.request<any>('GET', `/api/v1/approvals/${out.pendingApproval!.id}`)).toMatchObject({ status: 'expired' });
+	});
+
+	it('gates anything outside the allowed tools, and a Resume keeps the stored policy', async () => {
+		const dir = folder();
+		const out = await startSession(client, {
+			prompt: '[[bash:ls]] [[write:new.txt::hello]]',
+			workspace: { type: 'local', workspacePath: dir },
+			options: options({ allowedTools: 'Bash(ls *)', ...policy({ outsideAllowedTools: true }) }),
+			deps,
+		});
+		expect(out).toMatchObject({ status: 'waiting_approval', pendingApproval: { toolName: 'Write', rule: 'outside allowed tools' } });
+		await decide(out.pendingApproval!.id!, 'approve');
+		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options(), deps });
+		expect(resumed.status).toBe('completed');
+		expect(fs.readFileSync(path.join(dir, 'new.txt'), 'utf8')).toBe('hello');
+		// A later turn is still under the policy.
+		const again = await resumeSession(client, { sessionId: out.sessionId, prompt: '[[write:other.txt::x]]', options: options(), deps });
+		expect(again).toMatchObject({ status: 'waiting_approval', pendingApproval: { toolName: 'Write' } });
+	});
+
+	it('reads the option from the node or from JSON, and says what is wrong with a bad rule', async () => {
+		expect(parseApprovalPolicy({ policy: { tools: 'Bash(git push *), Write', deciders: 'U1\nbob@example.com', expiresAfterMinutes: 30 } }, undefined)).toEqual({
+			rules: ['Bash(git push *)', 'Write'], outsideAllowedTools: false, allowedTools: [], deciders: ['U1', 'bob@example.com'], expiresInSeconds: 1800,
+		});
+		expect(parseApprovalPolicy('{"rules":["Bash"],"outsideAllowedTools":true}', 'Read, Bash(ls *)')).toMatchObject({ allowedTools: ['Read', 'Bash(ls *)'] });
+		expect(parseApprovalPolicy({}, undefined)).toBeUndefined();
+		expect(parseApprovalPolicy({ policy: { tools: '', deciders: 'U1' } }, undefined)).toBeUndefined();
+		expect(() => parseApprovalPolicy('{nope', undefined)).toThrow(/Approval Policy: not valid JSON/);
+		await expect(
+			startSession(client, { prompt: 'x', workspace: { type: 'local', workspacePath: folder() }, options: options(policy({ tools: 'Bash(git push *' })), deps }),
+		).rejects.toThrow(/Invalid Approval Policy: .*rules\.0: .*does not end with/);
+	});
+});
