@@ -20,6 +20,27 @@ export const runOptions: INodeProperties = {
 	options: [
 		{ displayName: 'Allowed Tools', name: 'allowedTools', type: 'string', default: '', placeholder: 'Bash(git *),Edit,Write', description: 'Permission rules for tools that run without asking, comma-separated' },
 		{ displayName: 'Append System Prompt', name: 'appendSystemPrompt', type: 'string', typeOptions: { rows: 3 }, default: '', description: "Text added to Claude Code's system prompt" },
+		{
+			displayName: 'Approval Policy',
+			name: 'approvalPolicy',
+			type: 'fixedCollection',
+			placeholder: 'Add Policy',
+			default: {},
+			description:
+				'Tool calls that wait for a person: the run stops (no process, no execution held open) with status waiting_approval, a Claude Hook Trigger "Approval Requested" workflow asks in Slack or by email, and Claude Resume continues once they decided',
+			options: [
+				{
+					name: 'policy',
+					displayName: 'Policy',
+					values: [
+						{ displayName: 'Tools Needing Approval', name: 'tools', type: 'string', default: '', placeholder: 'Bash(git push *),Write', description: 'Claude Code permission rules, comma-separated: a tool name (Write), a command pattern (Bash(git push *)), a path pattern (Edit(/src/**))' },
+						{ displayName: 'Anything Outside Allowed Tools', name: 'outsideAllowedTools', type: 'boolean', default: false, description: 'Whether every call that Allowed Tools does not cover also needs a person' },
+						{ displayName: 'Deciders', name: 'deciders', type: 'string', default: '', placeholder: 'U0123ABCD, alice@example.com', description: 'Slack user IDs and email addresses of the people who may approve or deny, comma-separated; empty lets anyone the workflow passes on decide' },
+						{ displayName: 'Expires After (Minutes)', name: 'expiresAfterMinutes', type: 'number', typeOptions: { minValue: 0, numberPrecision: 2 }, default: 0, description: "A request nobody decided counts as denied after this long; 0 uses the service's APPROVAL_TTL (default 24 hours)" },
+					],
+				},
+			],
+		},
 		{ displayName: 'Claude Path', name: 'claudePath', type: 'string', default: '', placeholder: '/usr/local/bin/claude', description: 'The claude executable; empty means `claude` on the PATH of n8n' },
 		{ displayName: 'Concurrency', name: 'concurrency', type: 'number', typeOptions: { minValue: 1, maxValue: 32 }, default: 4, description: 'How many input items run at once, each in its own session' },
 		{ displayName: 'Disallowed Tools', name: 'disallowedTools', type: 'string', default: '', placeholder: 'WebFetch,Bash(rm *)', description: 'Permission rules for tools that never run, comma-separated' },
