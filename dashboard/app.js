@@ -1,0 +1,81 @@
+// Entry point: sign-in gate, hash routing, the live indicator. Read-only: every request is a GET (lib/api.js).
+import { ApiError, checkToken, createApi } from './lib/api.js';
+import { forgetToken, readToken, signInView } from './lib/auth.js';
+import { overviewView } from './views/overview.js';
+import { sessionView } from './views/session.js';
+import { sessionsView } from './views/sessions.js';
+
+const main = document.getElementById('main');
+const live = document.getElementById('live');
+const banner = document.getElementById('banner');
+const signOutButton = document.getElementById('sign-out');
+let view;
+let controller;
+
+const api = createApi({ token: readToken, onUnauthorized: () => signOut('The service no longer accepts this token. Sign in again.') });
+
+/** live: polled just now; paused: tab hidden, nothing is polled; error: the last poll failed, retrying. */
+function setLive(state, err) {
+	live.dataset.state = state;
+	if (state === 'live') {
+		live.textContent = `Live · ${new Date().toLocaleTimeString()}`;
+		banner.hidden = true;
+	} else if (state === 'paused') live.textContent = 'Paused while hidden';
+	else if (state === 'error') {
+		if (err instanceof ApiError && err.status === 401) return;
+		live.textContent = 'Reconnecting…';
+		banner.textContent = `Could not refresh: ${err?.message ?? err}. Trying again every few seconds.`;
+		banner.hidden = false;
+	} else live.textContent = '';
+}
+
+function stopView() {
+	view?.stop();
+	controller?.abort();
+	view = undefined;
+}
+
+function signOut(message) {
+	forgetToken();
+	stopView();
+	route(message);
+}
+
+const ROUTES = [
+	[/^\/sessions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, 'sessions', (ctx, m, q) => sessionView(ctx, m[1].toLowerCase(), q)],
+	[/^\/sessions$/, 'sessions', (ctx, _m, q) => sessionsView(ctx, q)],
+	[/^\/overview$/, 'overview', (ctx) => overviewView(ctx)],
+];
+
+function route(message) {
+	stopView();
+	banner.hidden = true;
+	if (!readToken()) {
+		setLive('idle');
+		signOutButton.hidden = true;
+		view = signInView({ check: checkToken, message, onSignedIn: () => route() });
+		main.replaceChildren(view.el);
+		document.title = 'Sign in · Claude Orchestrator';
+		return;
+	}
+	signOutButton.hidden = false;
+	const [path, qs] = location.hash.slice(1).split('?');
+	const found = ROUTES.map(([re, nav, make]) => [re.exec(path), nav, make]).find(([m]) => m);
+	if (!found) {
+		history.replaceState(null, '', '#/sessions');
+		return route();
+	}
+	const [m, nav, make] = found;
+	// Aborting on leave drops answers meant for a page no longer shown.
+	controller = new AbortController();
+	const { signal } = controller;
+	const ctx = { get: (p, params) => api.get(p, params, signal), setLive };
+	view = make(ctx, m, new URLSearchParams(qs ?? ''));
+	main.replaceChildren(view.el);
+	document.title = `${view.title} · Claude Orchestrator`;
+	for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('current', a.dataset.nav === nav);
+}
+
+signOutButton.addEventListener('click', () => signOut());
+window.addEventListener('hashchange', () => route());
+route();

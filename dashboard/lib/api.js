@@ -1,0 +1,45 @@
+// The dashboard's only way to the service. It can GET and nothing else: there is no method for writing.
+
+export class ApiError extends Error {
+	constructor(status, message) {
+		super(message);
+		this.status = status;
+	}
+}
+
+/**
+ * token(): the credential the user signed in with. It travels in the Authorization header, never in a URL,
+ * so it stays out of server logs, proxies, browser history and Referer headers.
+ * onUnauthorized(): called when the service refuses it (rotated key, wrong token).
+ */
+export function createApi({ token, onUnauthorized }) {
+	async function get(path, params = {}, signal) {
+		const url = new URL(path, location.origin);
+		for (const [key, value] of Object.entries(params)) {
+			if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, String(value));
+		}
+		let res;
+		try {
+			res = await fetch(url, { headers: { Authorization: `Bearer ${token()}`, Accept: 'application/json' }, cache: 'no-store', signal });
+		} catch (err) {
+			if (err?.name === 'AbortError') throw err;
+			throw new ApiError(0, 'the service does not answer');
+		}
+		if (res.status === 401) {
+			onUnauthorized();
+			throw new ApiError(401, 'the credential was not accepted');
+		}
+		const body = await res.json().catch(() => undefined);
+		if (!res.ok) throw new ApiError(res.status, body?.message ?? `HTTP ${res.status}`);
+		return body;
+	}
+	return { get };
+}
+
+/** Whether the service accepts `token` for reading (sign-in), without keeping it anywhere. */
+export async function checkToken(token) {
+	const res = await fetch('/api/v1/sessions?limit=1', { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+	if (res.status === 401 || res.status === 403) return false;
+	if (!res.ok) throw new Error(`the service answered HTTP ${res.status}`);
+	return true;
+}

@@ -1,0 +1,47 @@
+// Live updates by polling, which keeps the service stateless (no connections to hold across replicas).
+// A setTimeout chain, not setInterval: the next poll is armed only after the previous one settled, so requests
+// never pile up behind a slow service. Nothing is polled while the tab is hidden; coming back polls at once.
+
+export function startPolling(task, { intervalMs = 2000, onState = () => {} } = {}) {
+	let timer;
+	let inFlight = false;
+	let stopped = false;
+	const visible = () => document.visibilityState === 'visible';
+
+	async function tick() {
+		timer = undefined;
+		if (stopped || inFlight) return;
+		if (!visible()) return onState('paused');
+		inFlight = true;
+		try {
+			await task();
+			if (!stopped) onState('live');
+		} catch (err) {
+			if (!stopped && err?.name !== 'AbortError') onState('error', err);
+		} finally {
+			inFlight = false;
+			if (!stopped && visible()) timer = setTimeout(tick, intervalMs);
+		}
+	}
+
+	function onVisibility() {
+		if (stopped) return;
+		if (visible()) {
+			if (!timer && !inFlight) tick();
+		} else {
+			clearTimeout(timer);
+			timer = undefined;
+			onState('paused');
+		}
+	}
+
+	document.addEventListener('visibilitychange', onVisibility);
+	timer = setTimeout(tick, intervalMs);
+	return {
+		stop() {
+			stopped = true;
+			clearTimeout(timer);
+			document.removeEventListener('visibilitychange', onVisibility);
+		},
+	};
+}
