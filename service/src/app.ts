@@ -1,6 +1,7 @@
 import path from 'node:path';
 import express, { type Express } from 'express';
 import type { HookAnswerer } from './approvals';
+import { statsRouter } from './dashboard/stats.router';
 import type { Database } from './db';
 import type { Auth } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps): Express {
 		app.use(`${base}/hooks`, legacyHooksRouter(hookDeps), hooksRouter(hookDeps));
 		app.use(`${base}/sessions`, sessionsRouter({ db: deps.db, auth: deps.auth, toolOutputMaxBytes: deps.toolOutputMaxBytes }));
 		app.use(`${base}/threads`, threadsRouter({ db: deps.db, auth: deps.auth }));
+		app.use(`${base}/stats`, statsRouter({ db: deps.db, auth: deps.auth }));
 		for (const [mount, router] of Object.entries(deps.extraRouters ?? {})) app.use(`${base}/${mount}`, router);
 	}
 
