@@ -10,6 +10,12 @@ export const properties: INodeProperties[] = [
 		noDataExpression: true,
 		options: [
 			{
+				name: 'Approval Requested',
+				value: 'approvalRequested',
+				description:
+					"A tool call waits for a person (the session's approval policy gated it): the approval ID, the call and the session's thread, to ask in Slack or by email",
+			},
+			{
 				name: 'Hook Events',
 				value: 'custom',
 				description: 'The events chosen below',

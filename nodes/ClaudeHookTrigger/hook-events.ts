@@ -51,11 +51,13 @@ export const EVENT_OPTIONS: INodePropertyOptions[] = [
 	})),
 ];
 
-export type Preset = 'custom' | 'sessionFinished' | 'toolFailed' | 'permissionDenied';
+export type Preset = 'custom' | 'sessionFinished' | 'toolFailed' | 'permissionDenied' | 'approvalRequested';
 
 /** The events each preset subscribes to. "Permission denied" also covers a run's permission_denials, which the service stores as PermissionDenied events. */
 export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
 	sessionFinished: ['Stop', 'SessionEnd', 'StopFailure'],
 	toolFailed: ['PostToolUseFailure'],
 	permissionDenied: ['PermissionDenied'],
+	// Not a Claude Code hook: the service's own event when an approval policy made a call wait for a person.
+	approvalRequested: ['ApprovalRequested'],
 };
