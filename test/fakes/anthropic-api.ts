@@ -14,7 +14,6 @@ export interface RecordedRequest {
 	/** The `x-claude-code-session-id` header: the CLI's session uuid. */
 	sessionId: string | undefined;
 	// The raw request body: tests inspect whatever part of the CLI's request they care about.
-	// eslint-disable-next-line @typescript-eslint/no-explicit-any
 	body: any;
 	at: number;
 }
