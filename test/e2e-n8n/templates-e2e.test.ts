@@ -3,6 +3,7 @@
 import { api } from '../../service/test/harness';
 import { nodeOutput, type N8nExecution } from '../n8n/n8n-instance';
 import { imapAppend, imapSearch } from '../fakes/mail';
+import type { SlackMessage } from '../fakes/slack';
 import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
 import { triggerWebhookPath } from './templates';
 
@@ -38,6 +39,11 @@ async function startViaWebhook(body: unknown): Promise<{ status: number; json: J
 	return { status: res.status, json: text ? JSON.parse(text) : {}, ms: Date.now() - t0 };
 }
 
+/** A template's answer to a person, not the hook workflow's notice that quotes the same result. */
+function isAnswer(m: SlackMessage, text: string): boolean {
+	return m.text.includes(text) && !m.text.startsWith(':checkered_flag:');
+}
+
 async function session(id: string): Promise<Json> {
 	const res = await api(stack.service, 'GET', `/api/v1/sessions/${id}`);
 	if (res.status !== 200) throw new Error(`GET session ${id}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -61,7 +67,7 @@ describe('Session Initializer (webhook → Claude Session Start → Slack thread
 		const root = await stack.slack.waitForBotMessage((m) => !m.threadTs && m.text.includes(sessionId), 30_000, 'thread root naming the session');
 		expect(root.channel).toBe(SLACK_CHANNEL);
 		const outcome = await stack.slack.waitForBotMessage(
-			(m) => m.threadTs === root.ts && m.text.includes('hello from Claude via the webhook'),
+			(m) => m.threadTs === root.ts && isAnswer(m, 'hello from Claude via the webhook'),
 			RUN_TIMEOUT_MS,
 			'the outcome in the thread',
 		);
@@ -100,7 +106,7 @@ describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Star
 		const sent = await stack.slack.sendUserMessage(triggerUrl(), { channel: SLACK_CHANNEL, threadTs: rootTs, text: 'What did you say before? [[text:continued in the Slack thread]]' });
 		expect(sent.status).toBe(200);
 
-		const reply = await stack.slack.waitForBotMessage((m) => m.threadTs === rootTs && m.text.includes('continued in the Slack thread'), RUN_TIMEOUT_MS, 'the resumed answer in the thread');
+		const reply = await stack.slack.waitForBotMessage((m) => m.threadTs === rootTs && isAnswer(m, 'continued in the Slack thread'), RUN_TIMEOUT_MS, 'the resumed answer in the thread');
 		expect(reply.channel).toBe(SLACK_CHANNEL);
 
 		// Same session: the resumed turn's request to the model carries the first turn's prompt before the new one.
@@ -122,7 +128,7 @@ describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Star
 		const sent = await stack.slack.sendUserMessage(triggerUrl(), { channel: SLACK_CHANNEL, mention: true, text: `<@${stack.slack.api.bot.userId}> please start fresh [[text:a new session for this thread]]` });
 		expect(sent.status).toBe(200);
 		const threadTs = sent.message.ts;
-		await stack.slack.waitForBotMessage((m) => m.threadTs === threadTs && m.text.includes('a new session for this thread'), RUN_TIMEOUT_MS, 'the new session\'s answer');
+		await stack.slack.waitForBotMessage((m) => m.threadTs === threadTs && isAnswer(m, 'a new session for this thread'), RUN_TIMEOUT_MS, 'the new session\'s answer');
 
 		const thread = await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`);
 		expect(thread.status).toBe(200);
@@ -214,4 +220,47 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 		// The trigger marked both messages read, so a restart does not answer them again.
 		expect(await imapSearch(mailbox(), 'UNSEEN')).toEqual([]);
 	}, 300_000);
+});
+
+describe('Hook notifications (Claude Hook Trigger → a message in the session\'s Slack thread)', () => {
+	it('registered one subscription per trigger with the service when n8n activated the workflow', async () => {
+		const subs = await api(stack.service, 'GET', `/api/v1/subscriptions?workflowId=${WORKFLOW_IDS.hooks}`);
+		expect(subs.status).toBe(200);
+		const byNode = Object.fromEntries((subs.body.items as Json[]).map((s) => [s.nodeName, s]));
+		const expected: Record<string, string[]> = {
+			'Session Finished': ['SessionEnd', 'Stop', 'StopFailure'],
+			'Tool Failed': ['PostToolUseFailure'],
+			'Permission Denied': ['PermissionDenied'],
+		};
+		for (const [node, events] of Object.entries(expected)) {
+			expect([...byNode[node].events].sort()).toEqual(events);
+			expect(byNode[node].url).toBe(`${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.hooks, node, 'claude-hook')}`);
+		}
+	});
+
+	it('tells the session\'s thread that a tool failed, a tool was denied and the session finished', async () => {
+		const before = (await stack.n8n.executions(WORKFLOW_IDS.hooks)).length;
+		// A read-only command inside the workspace that runs and fails, then a network call acceptEdits mode refuses.
+		const res = await startViaWebhook({ prompt: 'Use two tools [[bash:ls nonexistent-e2e-dir]] [[bash:curl -s http://127.0.0.1:9/never]] [[text:done with the tools]]' });
+		expect(res.status).toBe(202);
+		const sessionId = res.json.sessionId as string;
+		const root = await stack.slack.waitForBotMessage((m) => !m.threadTs && m.text.includes(sessionId), 30_000, 'the thread root');
+		const inThread = (needle: string, what: string) =>
+			stack.slack.waitForBotMessage((m) => m.threadTs === root.ts && m.text.includes(needle), RUN_TIMEOUT_MS, what);
+
+		const failed = await inThread(':warning: Bash failed', 'the tool-failed notice');
+		expect(failed.text).toContain('nonexistent-e2e-dir');
+		const denied = await inThread(':no_entry: Claude was not allowed to run Bash', 'the permission-denied notice');
+		expect(denied.text).toContain('curl');
+		await inThread(':checkered_flag: Claude finished a turn', 'the session-finished notice');
+
+		// Each notice came from an execution of the hook workflow that ran its Slack node.
+		const executions = await finishedExecutions(WORKFLOW_IDS.hooks, before + 3);
+		const posted = executions.slice(before).filter((e) => e.status === 'success' && e.data?.resultData.runData['Post In Session Thread']);
+		const events = posted
+			.flatMap((e) => nodeOutput(e, 'Format Notification'))
+			.filter((item) => item.sessionId === sessionId)
+			.map((item) => item.event);
+		expect(events).toEqual(expect.arrayContaining(['PostToolUseFailure', 'PermissionDenied', 'Stop']));
+	}, 180_000);
 });
