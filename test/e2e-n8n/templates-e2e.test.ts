@@ -86,6 +86,15 @@ describe('Session Initializer (webhook → Claude Session Start → Slack thread
 		expect(execution.status).toBe('success');
 		expect(nodeOutput(execution, 'Claude Session Start')[0]).toMatchObject({ sessionId, status: 'completed', isError: false });
 	}, 180_000);
+
+	it('refuses a request without a prompt with 400 and starts nothing', async () => {
+		const roots = () => stack.slack.botMessages().filter((m) => !m.threadTs).length;
+		const before = roots();
+		const res = await startViaWebhook({ workspace: stack.baseRepository });
+		expect(res.status).toBe(400);
+		expect(res.json.error).toContain('prompt');
+		expect(roots()).toBe(before);
+	});
 });
 
 /** Every user prompt text the fake Anthropic API saw in one request, in order. */
