@@ -9,7 +9,7 @@ import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
 import { startDovecot, startSmtpSink, type Dovecot, type SmtpSink } from '../fakes/mail';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack';
-import { n8nCachePaths, startN8n, type N8nCredential, type N8nInstance } from '../n8n/n8n-instance';
+import { ensureN8nCache, startN8n, type N8nCredential, type N8nInstance } from '../n8n/n8n-instance';
 import { createBaseRepository } from './base-repository';
 import { pollUntil } from './poll';
 import { configuredTemplate, CREDENTIAL_NAMES, type Template, type TemplateName } from './templates';
@@ -89,6 +89,8 @@ export async function startStack(): Promise<E2eStack> {
 			timings[label] = Date.now() - t0;
 		}
 	};
+	// Installs Node 24 + n8n into the cache outside the repo when missing (minutes, once); instant when warm.
+	const cache = await timed('n8n cache', () => ensureN8nCache());
 	const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'claude-e2e-n8n-'));
 	const stops: Array<() => Promise<void>> = [];
 	const stop = async () => {
@@ -119,7 +121,6 @@ export async function startStack(): Promise<E2eStack> {
 		const binDir = path.join(baseDir, 'bin');
 		fs.mkdirSync(binDir);
 		fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
-		const cache = await n8nCachePaths();
 		const claudeEnv = isolatedClaudeEnv(path.join(baseDir, 'claude'), anthropic.url);
 		const env: Record<string, string> = {
 			...claudeEnv,

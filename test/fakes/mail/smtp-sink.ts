@@ -34,6 +34,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
 		disabledCommands: ['STARTTLS'],
 		authOptional: true,
 		logger: false,
+		// close() waits for clients to hang up; a client that does not must not hold a test's teardown for 30 s.
+		closeTimeout: 2_000,
 		onAuth(auth, _session, callback) {
 			callback(null, { user: auth.username });
 		},
