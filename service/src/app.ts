@@ -5,9 +5,11 @@ import { statsRouter } from './dashboard/stats.router';
 import type { Database } from './db';
 import type { Auth } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
+import { badRequest } from './http/errors';
 import type { HookIngestor } from './hooks/hook-ingestor';
 import { hooksRouter, legacyHooksRouter } from './hooks/hooks.router';
 import type { Metrics } from './metrics/metrics';
+import { depthExceeds, MAX_DEPTH } from './scrub';
 import { sessionsRouter } from './sessions/sessions.router';
 import { threadsRouter } from './threads/threads.router';
 
@@ -38,6 +40,9 @@ export function createApp(deps: AppDeps): Express {
 		next();
 	});
 	app.use(express.json({ limit: deps.bodyLimitBytes, strict: true }));
+	// Nesting deeper than any hook payload or workflow sends is refused before a handler recurses into it:
+	// JSON.stringify of a 50 000-level body overflowed the stack and answered 500.
+	app.use((req, _res, next) => next(depthExceeds(req.body) ? badRequest(`request body is nested deeper than ${MAX_DEPTH} levels`) : undefined));
 
 	app.get('/api/v1/health', async (_req, res) => {
 		try {

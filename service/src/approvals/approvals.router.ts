@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { decodeCursor, encodeCursor, parse, storableText, uuidParam } from '../http/validate';
+import { cursorTime, decodeCursor, encodeCursor, parse, storableText, uuidParam } from '../http/validate';
 import { APPROVAL_STATUSES, getApproval, listApprovals } from './approvals.repository';
 import { decideApproval } from './decide';
 
@@ -15,7 +15,7 @@ const ListQuery = z.object({
 	limit: z.coerce.number().int().min(1).max(200).default(50),
 	cursor: z.string().max(512).optional(),
 });
-const Cursor = z.object({ t: z.string().min(1).max(64), id: z.string().uuid() });
+const Cursor = z.object({ t: cursorTime, id: z.string().uuid() });
 
 export const DecisionBody = z
 	.object({

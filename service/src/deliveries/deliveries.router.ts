@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
-import { decodeCursor, encodeCursor, parse, uuidParam } from '../http/validate';
+import { cursorId, decodeCursor, encodeCursor, parse, uuidParam } from '../http/validate';
 import { getDelivery, listDeliveries, retryDead, DELIVERY_STATUSES } from './deliveries.repository';
 import { outboxSignal } from './outbox';
 
@@ -14,7 +14,7 @@ const ListQuery = z.object({
 	limit: z.coerce.number().int().min(1).max(500).default(50),
 	cursor: z.string().max(512).optional(),
 });
-const Cursor = z.object({ e: z.number().int().nonnegative(), id: z.string().uuid() });
+const Cursor = z.object({ e: cursorId, id: z.string().uuid() });
 const Params = z.object({ id: z.string().uuid('must be a delivery id (a uuid)') });
 const RetryQuery = z.object({ subscriptionId: z.string().uuid('subscriptionId must be a subscription id (a uuid)') });
 

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { badRequest } from '../http/errors';
 import { describeZodError } from '../http/error-handler';
+import { storableText } from '../http/validate';
 import { depthExceeds, MAX_DEPTH, scrubValue } from '../scrub';
 import type { ToolCallUpsert } from '../tool-calls/tool-call';
 
@@ -11,10 +12,11 @@ const HookPayloadSchema = z
 	.object({
 		session_id: z.string().uuid('session_id must be the session uuid'),
 		hook_event_name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'hook_event_name must be an event name such as PreToolUse'),
-		tool_name: z.string().max(256).optional(),
-		tool_use_id: z.string().max(256).optional(),
-		prompt_id: z.string().max(256).optional(),
-		duration_ms: z.number().nonnegative().finite().optional(),
+		tool_name: storableText(256).optional(),
+		tool_use_id: storableText(256).optional(),
+		prompt_id: storableText(256).optional(),
+		// tool_calls.duration_ms is an integer column: 2^31 ms (24 days) is far beyond any tool call.
+		duration_ms: z.number().nonnegative().max(2_147_483_647, 'duration_ms must be a number of milliseconds below 2^31').optional(),
 		cwd: z.string().optional(),
 	})
 	.passthrough();

@@ -24,7 +24,8 @@ export interface HookDeps {
 export function hooksRouter(deps: HookDeps): Router {
 	const r = Router();
 	r.post('/', deps.auth.requireHookWriter, async (req, res) => {
-		const answerContext = { toolInput: (req.body as Record<string, unknown>).tool_input, required: req.query.approvals === 'required' };
+		// Optional chaining: a body that is not a JSON object (or none at all) is refused by parseHookEvent, not a TypeError.
+		const answerContext = { toolInput: (req.body as Record<string, unknown> | null | undefined)?.tool_input, required: req.query.approvals === 'required' };
 		await accept(deps, req, res, parseHookEvent(req.body, deps.toolOutputMaxBytes), answerContext);
 	});
 	return r;

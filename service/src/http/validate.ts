@@ -2,11 +2,23 @@ import { z, type ZodTypeAny } from 'zod';
 import { badRequest } from './errors';
 import { describeZodError } from './error-handler';
 
-/** Parses `value` with `schema` or throws a 400 naming the fields that are wrong. */
+/**
+ * Parses `value` with `schema` or throws a 400 naming the fields that are wrong. Every string of the result is
+ * made storable (NUL and lone surrogates replaced): PostgreSQL refuses both in text and in jsonb, and a field
+ * without storableText() would otherwise turn a client's odd byte into a 500.
+ */
 export function parse<S extends ZodTypeAny>(schema: S, value: unknown, what: string): z.output<S> {
 	const result = schema.safeParse(value);
 	if (!result.success) throw badRequest(`invalid ${what}: ${describeZodError(result.error)}`, result.error.issues);
-	return result.data;
+	return storable(result.data) as z.output<S>;
+}
+
+/** A deep copy with every string (object keys too) storable; own keys such as `__proto__` stay plain data. */
+export function storable(value: unknown): unknown {
+	if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD').toWellFormed();
+	if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+	if (Array.isArray(value)) return value.map(storable);
+	return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)]));
 }
 
 export const uuidParam = z.string().uuid('must be a session uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55');
@@ -20,6 +32,14 @@ export const PageQuery = z.object({
 export function encodeCursor(value: unknown): string {
 	return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
+
+/**
+ * A timestamp as PostgreSQL prints timestamptz::text (what keyset cursors carry): checked before it reaches a
+ * `::timestamptz` cast, where anything else was a 500 instead of "invalid cursor".
+ */
+export const cursorTime = z.string().regex(/^(?!0000)\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/);
+/** A bigserial id in a cursor: beyond 2^53 it is no longer the number that was sent. */
+export const cursorId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export function decodeCursor<S extends ZodTypeAny>(schema: S, cursor: string | undefined): z.output<S> | undefined {
 	if (!cursor) return undefined;
@@ -36,3 +56,19 @@ export const storableText = (max: number) =>
 		.string()
 		.max(max)
 		.transform((s) => s.replaceAll('\u0000', '\uFFFD').toWellFormed());
+
+/**
+ * An ISO 8601 timestamp PostgreSQL accepts: zod's datetime() also lets through year 0000 and offsets such as
+ * +99:99, which timestamptz refuses (a 500 before this).
+ */
+export const timestamp = () =>
+	z
+		.string()
+		.datetime({ offset: true, message: 'must be an ISO 8601 timestamp such as 2025-01-31T12:00:00Z' })
+		.refine((s) => {
+			const m = /^(\d{4})-.*(?:Z|[+-](\d{2})(?::?\d{2})?)$/i.exec(s);
+			return m !== null && m[1] !== '0000' && (m[2] === undefined || Number(m[2]) <= 15);
+		}, 'must be a timestamp from year 0001 with a UTC offset within ±15:59');
+
+/** Whole numbers that fit the integer and bigint columns they are stored in. */
+export const INT4_MAX = 2_147_483_647;

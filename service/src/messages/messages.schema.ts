@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storableText } from '../http/validate';
+import { storableText, timestamp } from '../http/validate';
 
 export const MessageInput = z
 	.object({
@@ -7,7 +7,7 @@ export const MessageInput = z
 		content: storableText(1_000_000),
 		source: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'source is a short lowercase name such as n8n, slack, email or stream').default('api'),
 		externalId: z.string().min(1).max(512).optional(),
-		createdAt: z.string().datetime({ offset: true }).optional(),
+		createdAt: timestamp().optional(),
 	})
 	.strict();
 

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
-import { decodeCursor, encodeCursor, PageQuery, parse, SessionParams } from '../http/validate';
+import { cursorId, cursorTime, decodeCursor, encodeCursor, PageQuery, parse, SessionParams } from '../http/validate';
 import { z } from 'zod';
 import { listHookEvents } from '../hooks/hooks.repository';
 import { insertMessages, listMessages } from '../messages/messages.repository';
@@ -19,8 +19,8 @@ import {
 import { acquireLease, releaseLease } from './lease.repository';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
-const IdCursor = z.object({ after: z.number().int().nonnegative() });
-const ToolCallCursor = z.object({ t: z.string().min(1).max(64), id: z.number().int().nonnegative() });
+const IdCursor = z.object({ after: cursorId });
+const ToolCallCursor = z.object({ t: cursorTime, id: cursorId });
 const LeaseBody = z
 	.object({ owner: z.string().min(1).max(200), ttlSeconds: z.number().int().min(5).max(3600).default(60) })
 	.strict();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storableText, uuidParam } from '../http/validate';
+import { cursorTime, INT4_MAX, storableText, timestamp, uuidParam } from '../http/validate';
 
 export const SESSION_STATUSES = [
 	'created',
@@ -81,7 +81,9 @@ export const ListSessionsQuery = z.object({
 	cursor: z.string().max(512).optional(),
 });
 
-export const SessionCursor = z.object({ t: z.string().min(1).max(64), id: uuidParam });
+export const SessionCursor = z.object({ t: cursorTime, id: uuidParam });
+
+const tokens = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
 
 export const RunBody = z
 	.object({
@@ -94,15 +96,25 @@ export const RunBody = z
 		terminalReason: storableText(100).nullable().optional(),
 		errorMessage: storableText(10_000).nullable().optional(),
 		costUsd: z.number().nonnegative().finite().default(0),
-		usage: z.record(z.string(), z.unknown()).nullable().optional(),
+		// The token counts are summed as bigint in SQL: a string or a fraction there failed the cast (a 500).
+		usage: z
+			.object({
+				input_tokens: tokens,
+				output_tokens: tokens,
+				cache_read_input_tokens: tokens,
+				cache_creation_input_tokens: tokens,
+			})
+			.passthrough()
+			.nullable()
+			.optional(),
 		modelUsage: z.record(z.string(), z.unknown()).nullable().optional(),
-		numTurns: z.number().int().nonnegative().default(0),
-		durationMs: z.number().int().nonnegative().default(0),
+		numTurns: z.number().int().nonnegative().max(INT4_MAX).default(0),
+		durationMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
 		permissionDenials: z.array(z.unknown()).max(1000).default([]),
 		cliVersion: storableText(100).nullable().optional(),
-		exitCode: z.number().int().nullable().optional(),
-		startedAt: z.string().datetime({ offset: true }).optional(),
-		endedAt: z.string().datetime({ offset: true }).nullable().optional(),
+		exitCode: z.number().int().min(-INT4_MAX - 1).max(INT4_MAX).nullable().optional(),
+		startedAt: timestamp().optional(),
+		endedAt: timestamp().nullable().optional(),
 	})
 	.strict();
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timestamp } from '../http/validate';
 
 const ToolCallPiece = z
 	.object({
@@ -9,8 +10,8 @@ const ToolCallPiece = z
 		error: z.string().max(1_000_000).optional(),
 		status: z.enum(['running', 'succeeded', 'failed', 'denied']),
 		durationMs: z.number().int().nonnegative().max(2_147_483_647).optional(),
-		startedAt: z.string().datetime({ offset: true }).optional(),
-		finishedAt: z.string().datetime({ offset: true }).optional(),
+		startedAt: timestamp().optional(),
+		finishedAt: timestamp().optional(),
 	})
 	.strict();
 
