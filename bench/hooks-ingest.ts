@@ -74,7 +74,7 @@ async function waitHealthy(deadline: number) {
 
 async function main() {
 	const scratch = await createScratchDatabase(ADMIN_URL, 'orch_bench');
-	const service = spawn(process.execPath, [path.resolve(__dirname, '../service/src/index.js')], {
+	const service = spawn(process.execPath, [...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), path.resolve(__dirname, '../service/src/index.js')], {
 		env: { ...process.env, PORT: String(PORT), DATABASE_URL: scratch.url, API_KEY, LOG_LEVEL: 'warn', DATA_DIR: path.resolve(__dirname, '../../.data/bench') },
 		stdio: ['ignore', 'ignore', 'inherit'],
 	});

@@ -34,6 +34,8 @@ export const DASHBOARD_DIR = path.resolve(__dirname, '../../dashboard');
 export function createApp(deps: AppDeps): Express {
 	const app = express();
 	app.disable('x-powered-by');
+	// Answers are small JSON read once; hashing each one for an ETag is wasted work on the hook path.
+	app.set('etag', false);
 	app.set('query parser', 'simple');
 	app.use((req, res, next) => {
 		res.on('finish', () => deps.metrics.httpResponse(req.method, res.statusCode));

@@ -39,7 +39,12 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 	const metrics = new Metrics();
 	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken });
 	const deliveries = createDeliveries(db, auth, config);
-	const ingestor = new HookIngestor(db, { maxQueue: config.hookQueueMax, afterInsert: deliveries.afterInsert });
+	// PGlite has one connection: its transactions run one after another whatever is asked.
+	const ingestor = new HookIngestor(db, {
+		maxQueue: config.hookQueueMax,
+		maxInFlight: db.kind === 'postgres' ? Math.max(1, Math.min(4, config.dbPoolSize - 2)) : 1,
+		afterInsert: deliveries.afterInsert,
+	});
 	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs });
 	const app = createApp({
 		db,

@@ -7,7 +7,11 @@ export interface QueryResult<T> {
 }
 
 export interface Queryable {
-	query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+	/**
+	 * `name` makes PostgreSQL parse and plan the statement once per connection (hot paths only; the text for a
+	 * name must never change). PGlite ignores it.
+	 */
+	query<T = Record<string, unknown>>(sql: string, params?: unknown[], name?: string): Promise<QueryResult<T>>;
 	/** Runs a script of several statements without parameters (migrations). */
 	exec(sql: string): Promise<void>;
 }

@@ -10,8 +10,8 @@ const typeParsers = {
 
 function wrap(client: Pool | PoolClient): Queryable {
 	return {
-		async query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
-			const res = await client.query({ text: sql, values: params, types: typeParsers });
+		async query<T>(sql: string, params: unknown[] = [], name?: string): Promise<QueryResult<T>> {
+			const res = await client.query({ text: sql, values: params, types: typeParsers, ...(name ? { name } : {}) });
 			return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
 		},
 		async exec(sql: string) {

@@ -15,20 +15,22 @@ export type AfterInsert = (tx: Parameters<Parameters<Database['transaction']>[0]
 export class QueueFullError extends Error {}
 
 /**
- * Group commit for hook events: requests that arrive while a batch is being written wait for the next one,
- * so one transaction carries many events under load and a lone event is written at once.
+ * Group commit for hook events: requests that arrive while batches are being written wait for the next one,
+ * so one transaction carries many events under load and a lone event is written at once. A commit waits for
+ * the WAL to reach disk (milliseconds here), so a few batches are written at once (`maxInFlight`) to overlap
+ * those waits; one session's events arrive one at a time (Claude Code waits for each hook), so their order holds.
  * Events stay queued across database outages and are written when it comes back.
  */
 export class HookIngestor {
 	private queue: Pending[] = [];
-	private flushing = false;
+	private inFlight = 0;
 	private retryDelayMs = 0;
 	private closed = false;
 	private retryTimer?: NodeJS.Timeout;
 
 	constructor(
 		private readonly db: Database,
-		private readonly opts: { maxQueue: number; maxBatch?: number; afterInsert?: AfterInsert },
+		private readonly opts: { maxQueue: number; maxBatch?: number; maxInFlight?: number; afterInsert?: AfterInsert },
 	) {}
 
 	get depth(): number {
@@ -45,21 +47,25 @@ export class HookIngestor {
 	}
 
 	private schedule() {
-		if (this.flushing || this.retryTimer || !this.queue.length) return;
-		this.flushing = true;
+		if (this.inFlight >= (this.opts.maxInFlight ?? 1) || this.retryTimer || !this.queue.length) return;
+		this.inFlight++;
 		setImmediate(() => void this.flush());
 	}
 
 	private async flush() {
 		const batch = this.queue.splice(0, this.opts.maxBatch ?? 500);
+		if (!batch.length) {
+			this.inFlight--;
+			return;
+		}
 		try {
 			const stored = await this.write(batch);
 			const byEvent = new Map(stored.map((s) => [s.event, s]));
 			for (const p of batch) p.resolve(byEvent.get(p.event));
 			this.retryDelayMs = 0;
 		} catch (err) {
-			if (isConnectionError(err)) {
-				// The database is away: keep the events, in order, and try again with backoff.
+			if (isRetryable(err)) {
+				// The database is away (or two batches collided): keep the events, in order, and try again with backoff.
 				this.queue.unshift(...batch);
 				this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 5000);
 				logger.warn('hook batch not written; will retry', { events: batch.length, retryInMs: this.retryDelayMs, error: errMessage(err) });
@@ -84,7 +90,7 @@ export class HookIngestor {
 				batch[0]?.reject(err);
 			}
 		} finally {
-			this.flushing = false;
+			this.inFlight--;
 			if (!this.closed || this.queue.length) this.schedule();
 		}
 	}
@@ -101,7 +107,7 @@ export class HookIngestor {
 	async drain(timeoutMs: number): Promise<void> {
 		this.closed = true;
 		const deadline = Date.now() + timeoutMs;
-		while ((this.queue.length || this.flushing) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+		while ((this.queue.length || this.inFlight) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 		if (this.retryTimer) clearTimeout(this.retryTimer);
 		if (this.queue.length) logger.warn('shutting down with hook events not written', { events: this.queue.length });
 	}
@@ -109,8 +115,10 @@ export class HookIngestor {
 
 const errMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-function isConnectionError(err: unknown): boolean {
+function isRetryable(err: unknown): boolean {
 	const e = err as { code?: string; message?: string };
-	if (e?.code && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[123]|08\d{3}|53300)$/.test(e.code)) return true;
+	// Connection loss, server shutdown, too many clients, and a deadlock or serialization failure between two
+	// concurrent batches: all pass if the batch is simply written again.
+	if (e?.code && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[123]|08\d{3}|53300|40P01|40001)$/.test(e.code)) return true;
 	return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e?.message ?? '');
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { upsertToolCalls } from '../tool-calls/tool-calls.repository';
+import { toolCallRows, toolCallUpsertSql } from '../tool-calls/tool-calls.repository';
 import { externalStatusAfter, toolCallFromEvent, type HookEvent } from './hook-event';
 
 export interface StoredEvent {
@@ -9,43 +9,84 @@ export interface StoredEvent {
 
 export type Origin = 'orchestrator' | 'external';
 
+interface SessionActivity {
+	id: string;
+	origin: Origin;
+	cwd?: string;
+	/** Distinct events in the batch: what a session that did not exist before starts with. */
+	n: number;
+	at: string;
+	/** An external session's status after the batch's last event. */
+	status: string;
+	/** Whether a real hook delivery is among them (the runner writes SessionStart from the stream itself). */
+	hooks: boolean;
+}
+
 /**
- * Writes a batch of events in the caller's transaction: sessions they name (unknown ones become rows),
- * the events themselves (a redelivered one is skipped), the tool calls they report and session activity.
- * Returns the events actually inserted, with their ids.
+ * Writes a batch of events in one statement (one round trip, atomic on its own): sessions they name (unknown ones
+ * become rows), the events themselves (a redelivered one is skipped), the tool calls they report and session
+ * activity. Returns the events actually inserted, with their ids.
+ *
+ * Sibling CTEs share one snapshot, so the activity UPDATE cannot see sessions inserted by this statement: a new
+ * session is inserted with its counts already set, and the UPDATE only reaches sessions that existed before.
  */
-export async function insertHookEvents(
-	tx: Queryable,
-	batch: Array<{ event: HookEvent; origin: Origin }>,
-): Promise<StoredEvent[]> {
+export async function insertHookEvents(tx: Queryable, batch: Array<{ event: HookEvent; origin: Origin }>): Promise<StoredEvent[]> {
 	if (!batch.length) return [];
-	const sessions = new Map<string, { id: string; origin: Origin; cwd?: string }>();
+	const sessions = new Map<string, SessionActivity>();
+	const seen = new Set<string>();
 	for (const { event, origin } of batch) {
-		if (!sessions.has(event.sessionId)) {
+		const key = `${event.sessionId}/${event.hash}`;
+		const first = !seen.has(key);
+		seen.add(key);
+		let a = sessions.get(event.sessionId);
+		if (!a) {
 			const cwd = typeof event.payload.cwd === 'string' ? event.payload.cwd : undefined;
-			sessions.set(event.sessionId, { id: event.sessionId, origin, cwd });
+			a = { id: event.sessionId, origin, cwd, n: 0, at: event.receivedAt, status: 'running', hooks: false };
+			sessions.set(event.sessionId, a);
 		}
+		if (first) a.n++;
+		if (event.receivedAt > a.at) a.at = event.receivedAt;
+		a.status = externalStatusAfter(event.eventName);
+		a.hooks ||= event.payload.recorded_from !== 'stream_init';
 	}
+	const toolCalls = batch.map((b) => toolCallFromEvent(b.event)).filter((c) => c !== undefined);
 	// Sorted so concurrent batches (several replicas) lock session rows in the same order.
 	const sessionRows = [...sessions.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-	await tx.query(
-		`INSERT INTO sessions (id, origin, status, workspace_type, workspace_path)
-		SELECT (r->>'id')::uuid, r->>'origin', CASE WHEN r->>'origin' = 'external' THEN 'running' ELSE 'created' END,
-			CASE WHEN r->>'origin' = 'external' THEN 'external' END, r->>'cwd'
-		FROM jsonb_array_elements($1::jsonb) r
-		ON CONFLICT (id) DO NOTHING`,
-		[JSON.stringify(sessionRows)],
-	);
 
 	const { rows } = await tx.query<{ id: number; hash: string; session_id: string }>(
-		`INSERT INTO hook_events (session_id, event_name, tool_name, tool_use_id, prompt_id, payload, payload_hash, received_at)
-		SELECT (r->>'sessionId')::uuid, r->>'eventName', r->>'toolName', r->>'toolUseId', r->>'promptId', r->'payload',
-			r->>'hash', (r->>'receivedAt')::timestamptz
-		FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(r, ord)
-		ORDER BY ord
-		ON CONFLICT (session_id, payload_hash) DO NOTHING
-		RETURNING id, payload_hash AS hash, session_id`,
-		[JSON.stringify(batch.map((b) => b.event))],
+		`WITH new_sessions AS (
+			INSERT INTO sessions (id, origin, status, workspace_type, workspace_path, hook_event_count, last_activity_at)
+			SELECT (r->>'id')::uuid, r->>'origin', CASE WHEN r->>'origin' = 'external' THEN r->>'status' ELSE 'created' END,
+				CASE WHEN r->>'origin' = 'external' THEN 'external' END, r->>'cwd', (r->>'n')::integer, (r->>'at')::timestamptz
+			FROM jsonb_array_elements($1::jsonb) r
+			ON CONFLICT (id) DO NOTHING
+			RETURNING id
+		), ev AS (
+			INSERT INTO hook_events (session_id, event_name, tool_name, tool_use_id, prompt_id, payload, payload_hash, received_at)
+			SELECT (r->>'sessionId')::uuid, r->>'eventName', r->>'toolName', r->>'toolUseId', r->>'promptId', r->'payload',
+				r->>'hash', (r->>'receivedAt')::timestamptz
+			FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(r, ord)
+			ORDER BY ord
+			ON CONFLICT (session_id, payload_hash) DO NOTHING
+			RETURNING id, payload_hash, session_id
+		), tc AS (
+			${toolCallUpsertSql('$3')}
+			RETURNING 1
+		), activity AS (
+			UPDATE sessions s SET
+				hook_event_count = s.hook_event_count + c.n,
+				hooks_missing = s.hooks_missing AND NOT (a->>'hooks')::boolean,
+				last_activity_at = GREATEST(s.last_activity_at, (a->>'at')::timestamptz),
+				status = CASE WHEN s.origin = 'external' THEN a->>'status' ELSE s.status END,
+				updated_at = now()
+			FROM (SELECT session_id, count(*)::integer AS n FROM ev GROUP BY session_id) c,
+				jsonb_array_elements($1::jsonb) a
+			WHERE s.id = c.session_id AND (a->>'id')::uuid = c.session_id
+			RETURNING 1
+		)
+		SELECT id, payload_hash AS hash, session_id FROM ev`,
+		[JSON.stringify(sessionRows), JSON.stringify(batch.map((b) => b.event)), JSON.stringify(toolCallRows(toolCalls))],
+		'insert-hook-events',
 	);
 	const inserted = new Map(rows.map((r) => [`${r.session_id}/${r.hash}`, r.id]));
 	const stored: StoredEvent[] = [];
@@ -56,36 +97,6 @@ export async function insertHookEvents(
 			inserted.delete(`${event.sessionId}/${event.hash}`); // the same payload twice in one batch counts once
 		}
 	}
-	if (!stored.length) return stored;
-
-	await upsertToolCalls(
-		tx,
-		stored.map((s) => toolCallFromEvent(s.event)).filter((c) => c !== undefined),
-	);
-
-	const activity = new Map<string, { id: string; n: number; at: string; status: string; hooks: boolean }>();
-	for (const { event } of stored) {
-		const a = activity.get(event.sessionId) ?? { id: event.sessionId, n: 0, at: event.receivedAt, status: 'running', hooks: false };
-		a.n++;
-		// The runner writes SessionStart from the stream's init line; only real hook deliveries prove hooks work.
-		a.hooks ||= event.payload.recorded_from !== 'stream_init';
-		a.at = event.receivedAt > a.at ? event.receivedAt : a.at;
-		a.status = externalStatusAfter(event.eventName);
-		activity.set(event.sessionId, a);
-	}
-	await tx.query(
-		`UPDATE sessions s SET
-			hook_event_count = s.hook_event_count + c.n,
-			hooks_missing = s.hooks_missing AND NOT c.hooks,
-			last_activity_at = GREATEST(s.last_activity_at, c.at),
-			status = CASE WHEN s.origin = 'external' THEN c.status ELSE s.status END,
-			updated_at = now()
-		FROM (SELECT (r->>'id')::uuid AS id, (r->>'n')::integer AS n, (r->>'at')::timestamptz AS at, r->>'status' AS status,
-				(r->>'hooks')::boolean AS hooks
-			FROM jsonb_array_elements($1::jsonb) r) c
-		WHERE s.id = c.id`,
-		[JSON.stringify([...activity.values()].sort((a, b) => (a.id < b.id ? -1 : 1)))],
-	);
 	return stored;
 }
 

@@ -3,17 +3,17 @@ import { mergeAll, type ToolCallUpsert } from './tool-call';
 
 const RANK_SQL = (col: string) => `CASE ${col} WHEN 'denied' THEN 3 WHEN 'failed' THEN 2 WHEN 'succeeded' THEN 1 ELSE 0 END`;
 
-/** Upserts pieces of tool calls in one statement; pieces for the same call are merged first. */
-export async function upsertToolCalls(db: Queryable, pieces: ToolCallUpsert[]): Promise<void> {
-	if (!pieces.length) return;
-	const rows = mergeAll(pieces).sort((a, b) => (a.sessionId + a.toolUseId < b.sessionId + b.toolUseId ? -1 : 1));
-	await db.query(
-		`INSERT INTO tool_calls AS t (session_id, tool_use_id, tool_name, input, response, error, status, duration_ms,
+/**
+ * The upsert of merged tool-call pieces read from the jsonb array parameter `param`; also used as a CTE inside
+ * the hook-ingestion statement, so it is SQL text rather than a query.
+ */
+export function toolCallUpsertSql(param: string): string {
+	return `INSERT INTO tool_calls AS t (session_id, tool_use_id, tool_name, input, response, error, status, duration_ms,
 			started_at, finished_at, seen_in_hooks, seen_in_stream, truncated)
 		SELECT (r->>'sessionId')::uuid, r->>'toolUseId', r->>'toolName', r->'input', r->'response', r->>'error', r->>'status',
 			(r->>'durationMs')::integer, (r->>'startedAt')::timestamptz, (r->>'finishedAt')::timestamptz,
 			(r->>'seenInHooks')::boolean, (r->>'seenInStream')::boolean, (r->>'truncated')::boolean
-		FROM jsonb_array_elements($1::jsonb) r
+		FROM jsonb_array_elements(${param}::jsonb) r
 		ON CONFLICT (session_id, tool_use_id) DO UPDATE SET
 			tool_name = COALESCE(t.tool_name, EXCLUDED.tool_name),
 			input = COALESCE(t.input, EXCLUDED.input),
@@ -26,9 +26,18 @@ export async function upsertToolCalls(db: Queryable, pieces: ToolCallUpsert[]): 
 			finished_at = GREATEST(t.finished_at, EXCLUDED.finished_at),
 			seen_in_hooks = t.seen_in_hooks OR EXCLUDED.seen_in_hooks,
 			seen_in_stream = t.seen_in_stream OR EXCLUDED.seen_in_stream,
-			truncated = t.truncated OR EXCLUDED.truncated`,
-		[JSON.stringify(rows)],
-	);
+			truncated = t.truncated OR EXCLUDED.truncated`;
+}
+
+/** Pieces merged per call and sorted, so concurrent writers lock rows in the same order. */
+export function toolCallRows(pieces: ToolCallUpsert[]): ToolCallUpsert[] {
+	return mergeAll(pieces).sort((a, b) => (a.sessionId + a.toolUseId < b.sessionId + b.toolUseId ? -1 : 1));
+}
+
+/** Upserts pieces of tool calls in one statement; pieces for the same call are merged first. */
+export async function upsertToolCalls(db: Queryable, pieces: ToolCallUpsert[]): Promise<void> {
+	if (!pieces.length) return;
+	await db.query(toolCallUpsertSql('$1'), [JSON.stringify(toolCallRows(pieces))]);
 }
 
 export interface ToolCallRow {
