@@ -1,0 +1,187 @@
+// What the approval scenarios run against: the real n8n with this package, the approval templates
+// (workflows/approval-slack.json, workflows/approval-email.json) configured as workflows/README.md says, and a
+// small workflow that starts a gated session from a webhook (what a team's own start workflow would do); the
+// service, the real claude CLI against the fake Anthropic API, the fake Slack, a private dovecot and an SMTP sink.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startTestService, TEST_API_KEY, type TestService } from '../../service/test/harness';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
+import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
+import { startDovecot, startSmtpSink, type Dovecot, type SmtpSink } from '../fakes/mail';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack';
+import { n8nCachePaths, startN8n, type N8nInstance, type N8nWorkflow } from '../n8n/n8n-instance';
+import { createBaseRepository } from './base-repository';
+import { pollUntil } from './poll';
+import { WORKFLOWS_DIR, type Template } from './templates';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-n8n');
+
+export const APPROVALS_MAIL = { address: 'approvals@example.test', password: 'imap-approvals-pass', bot: 'claude@example.test' };
+export const SLACK_SIGNING_SECRET = 'e2e-approvals-signing-secret';
+export const FALLBACK_CHANNEL = 'C0APPROVALS';
+export const START_PATH = 'claude/approvals-e2e-start';
+
+export const APPROVAL_WORKFLOW_IDS = { slack: 'e2eApprovalSlack', email: 'e2eApprovalMail1', start: 'e2eApprovalStart' } as const;
+
+export interface ApprovalsStack {
+	n8n: N8nInstance;
+	service: TestService;
+	anthropic: FakeAnthropic;
+	slack: FakeSlack;
+	dovecot: Dovecot;
+	smtp: SmtpSink;
+	baseRepository: string;
+	stop(): Promise<void>;
+}
+
+/** A template from workflows/ with an id for the harness and its Settings values filled in. */
+export function approvalTemplate(file: string, id: string, settings: Record<string, string | number | boolean>): Template {
+	const wf = JSON.parse(fs.readFileSync(path.join(WORKFLOWS_DIR, file), 'utf8')) as Template;
+	const node = wf.nodes.find((n) => n.name === 'Settings');
+	if (!node) throw new Error(`${file} has no Settings node`);
+	const assignments = (node.parameters.assignments as { assignments: Array<{ name: string; value: unknown }> }).assignments;
+	for (const [key, value] of Object.entries(settings)) {
+		const field = assignments.find((a) => a.name === key);
+		if (!field) throw new Error(`the Settings node of ${file} has no field "${key}"`);
+		field.value = value;
+	}
+	return { ...wf, id };
+}
+
+/**
+ * Webhook → Claude Session Start with an approval policy from the request → the node's output as the answer.
+ * Bash is in Allowed Tools so ungated commands run; the policy decides which ones wait for a person.
+ */
+function startWorkflow(baseRepository: string): N8nWorkflow {
+	const orchestrator = { claudeOrchestratorApi: { id: 'e2eApprovalsOrch', name: 'Claude Orchestrator API' } };
+	return {
+		id: APPROVAL_WORKFLOW_IDS.start,
+		name: 'E2E: start a gated session',
+		nodes: [
+			{
+				id: 'start-1',
+				name: 'Webhook',
+				type: 'n8n-nodes-base.webhook',
+				typeVersion: 2,
+				position: [0, 0],
+				webhookId: 'e2e-approvals-start',
+				parameters: { httpMethod: 'POST', path: START_PATH, responseMode: 'lastNode', options: {} },
+			},
+			{
+				id: 'start-2',
+				name: 'Claude Session Start',
+				type: 'n8n-nodes-claude-orchestrator.claudeSessionStart',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: {
+					prompt: '={{ $json.body.prompt }}',
+					workspaceType: 'worktree',
+					baseRepository,
+					threadKey: '={{ $json.body.threadKey }}',
+					options: {
+						allowedTools: 'Bash',
+						approvalPolicy: {
+							policy: {
+								tools: '={{ $json.body.tools }}',
+								deciders: '={{ $json.body.deciders }}',
+								expiresAfterMinutes: '={{ $json.body.expiresAfterMinutes ?? 0 }}',
+							},
+						},
+					},
+				},
+				credentials: orchestrator,
+			},
+		],
+		connections: { Webhook: { main: [[{ node: 'Claude Session Start', type: 'main', index: 0 }]] } },
+		settings: { executionOrder: 'v1' },
+	};
+}
+
+export async function startApprovalsStack(): Promise<ApprovalsStack> {
+	const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'claude-e2e-approvals-'));
+	const stops: Array<() => Promise<void>> = [];
+	const stop = async () => {
+		for (const fn of stops.reverse()) await fn().catch((e: unknown) => process.stderr.write(`e2e stop: ${String(e)}\n`));
+		fs.rmSync(baseDir, { recursive: true, force: true });
+	};
+	try {
+		const projects = path.join(baseDir, 'projects');
+		const baseRepository = createBaseRepository(path.join(projects, 'app'));
+		const anthropic = await startFakeAnthropic();
+		stops.push(() => anthropic.close());
+		const slack = await startFakeSlack({ signingSecret: SLACK_SIGNING_SECRET });
+		stops.push(() => slack.close());
+		const dovecot = await startDovecot([{ user: APPROVALS_MAIL.address, password: APPROVALS_MAIL.password }]);
+		stops.push(() => dovecot.stop());
+		const smtp = await startSmtpSink();
+		stops.push(() => smtp.close());
+		const databaseKind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+		const service = await startTestService(databaseKind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '200', DELIVERY_BASE_DELAY_MS: '250' });
+		stops.push(() => service.stop());
+
+		const binDir = path.join(baseDir, 'bin');
+		fs.mkdirSync(binDir);
+		fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
+		const cache = await n8nCachePaths();
+		const env: Record<string, string> = {
+			...isolatedClaudeEnv(path.join(baseDir, 'claude'), anthropic.url),
+			PATH: [cache.nodeBinDir, binDir, process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter),
+			...slack.env,
+			CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: projects,
+			CLAUDE_ORCHESTRATOR_HOME: path.join(baseDir, 'orchestrator'),
+			// The two settings workflows/README.md names: crypto for the Slack signature, nodemailer for threaded mail.
+			NODE_FUNCTION_ALLOW_BUILTIN: 'crypto',
+			NODE_FUNCTION_ALLOW_EXTERNAL: 'nodemailer',
+			N8N_LOG_LEVEL: 'debug',
+		};
+		const smtpSettings = {
+			serviceUrl: service.url,
+			fromAddress: APPROVALS_MAIL.bot,
+			fromName: 'Claude E2E',
+			approvalsAddress: APPROVALS_MAIL.address,
+			approvers: '',
+			smtpHost: smtp.host,
+			smtpPort: smtp.port,
+			smtpSecure: false,
+			smtpUser: APPROVALS_MAIL.bot,
+			smtpPassword: 'smtp-e2e-pass',
+		};
+		const n8n = await startN8n({
+			packageDir: REPO_ROOT,
+			env,
+			credentials: [
+				{ id: 'e2eApprovalsOrch', name: 'Claude Orchestrator API', type: 'claudeOrchestratorApi', data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' } },
+				{ id: 'e2eApprovalsSlck', name: 'Slack Bot', type: 'slackApi', data: slack.credentialData },
+				{
+					id: 'e2eApprovalsImap',
+					name: 'IMAP Approvals Mailbox',
+					type: 'imap',
+					data: { user: APPROVALS_MAIL.address, password: APPROVALS_MAIL.password, host: dovecot.host, port: dovecot.port, secure: false, allowUnauthorizedCerts: false },
+				},
+			],
+			workflows: [
+				approvalTemplate('approval-slack.json', APPROVAL_WORKFLOW_IDS.slack, { slackChannel: FALLBACK_CHANNEL, signingSecret: SLACK_SIGNING_SECRET, serviceUrl: service.url }),
+				approvalTemplate('approval-email.json', APPROVAL_WORKFLOW_IDS.email, smtpSettings),
+				startWorkflow(baseRepository),
+			],
+			keepUserFolder: true,
+		});
+		stops.push(async () => {
+			fs.mkdirSync(ARTIFACTS, { recursive: true });
+			fs.writeFileSync(path.join(ARTIFACTS, 'approvals-n8n.log'), n8n.logs());
+			await n8n.stop();
+			fs.rmSync(n8n.userFolder, { recursive: true, force: true });
+		});
+		await n8n.waitForWebhook(START_PATH, { method: 'POST' });
+		await n8n.waitForWebhook('claude/slack-interactions', { method: 'POST' });
+		// Mail that arrives before the IMAP trigger has opened INBOX is only read after the next one arrives.
+		const watching = /imap\(approvals@example\.test\)[^\n]*Mailbox INBOX: Mailbox opened/;
+		await pollUntil(() => (watching.test(dovecot.log()) ? true : undefined), 60_000, 'the approvals Email Trigger to open INBOX');
+		return { n8n, service, anthropic, slack, dovecot, smtp, baseRepository, stop };
+	} catch (error) {
+		await stop();
+		throw error;
+	}
+}
