@@ -2,6 +2,7 @@ import { h, markPainted } from '../lib/dom.js';
 import { Feed } from '../lib/feed.js';
 import { count } from '../lib/format.js';
 import { startPolling } from '../lib/poller.js';
+import { approvalHistory } from './approvals.js';
 import { messageRow } from './conversation.js';
 import { hookEventRow } from './events.js';
 import { feedList } from './feed-list.js';
@@ -26,6 +27,7 @@ const changeKey = (s) => [s.status, s.updatedAt, s.lastActivityAt, s.hookEventCo
 export function sessionView(ctx, id, query) {
 	const base = `/api/v1/sessions/${id}`;
 	const summary = sessionSummary();
+	const approvals = approvalHistory();
 	const lists = new Map();
 	const tabButtons = new Map();
 	let active = TABS.find((t) => t.key === query.get('tab')) ?? TABS[0];
@@ -38,7 +40,7 @@ export function sessionView(ctx, id, query) {
 	const tabBar = h('div', { class: 'tabs', role: 'tablist' });
 	const panel = h('div', { class: 'tab-panel', role: 'tabpanel' });
 	const notice = h('p', { class: 'muted' }, 'Loading session…');
-	const el = h('div', { class: 'session-view' }, h('p', { class: 'back' }, h('a', { href: '#/sessions' }, '← All sessions')), notice, summary.el, tabBar, panel);
+	const el = h('div', { class: 'session-view' }, h('p', { class: 'back' }, h('a', { href: '#/sessions' }, '← All sessions')), notice, summary.el, approvals.el, tabBar, panel);
 
 	for (const tab of TABS) {
 		const button = h('button', { type: 'button', role: 'tab', dataset: { tab: tab.key }, on: { click: () => show(tab) } }, tab.label);
@@ -89,8 +91,13 @@ export function sessionView(ctx, id, query) {
 		lastKey = key;
 		const reread = changed || ++quietPolls % REREAD_EVERY === 0;
 		// Runs and the open list are read side by side: a new event shows one round trip after it is noticed.
-		const [newRuns] = await Promise.all([changed ? ctx.get(`${base}/runs`) : undefined, reread ? lists.get(active.key)?.refresh() : undefined]);
+		const [newRuns, newApprovals] = await Promise.all([
+			changed ? ctx.get(`${base}/runs`) : undefined,
+			changed ? ctx.get('/api/v1/approvals', { sessionId: id, limit: 200 }) : undefined,
+			reread ? lists.get(active.key)?.refresh() : undefined,
+		]);
 		if (newRuns) runs = newRuns.items;
+		if (newApprovals) approvals.update(newApprovals.items);
 		summary.update(session, runs);
 		labelTabs();
 		el.dataset.status = session.status;
@@ -98,9 +105,10 @@ export function sessionView(ctx, id, query) {
 
 	async function first() {
 		try {
-			const [s, r] = await Promise.all([ctx.get(base), ctx.get(`${base}/runs`)]);
+			const [s, r, a] = await Promise.all([ctx.get(base), ctx.get(`${base}/runs`), ctx.get('/api/v1/approvals', { sessionId: id, limit: 200 })]);
 			session = s;
 			runs = r.items;
+			approvals.update(a.items);
 			loaded = true;
 			lastKey = changeKey(s);
 			notice.remove();

@@ -1,6 +1,7 @@
 import { badge, h, markPainted } from '../lib/dom.js';
 import { ago, count, duration, money, oneLine, shortId, threadLabel, when } from '../lib/format.js';
 import { startPolling } from '../lib/poller.js';
+import { pendingApprovals } from './approvals.js';
 
 // The four states people ask about, each standing for the service statuses it covers.
 const STATUS_FILTERS = [
@@ -108,9 +109,12 @@ export function sessionsView(ctx, query) {
 		h('thead', null, h('tr', null, ['Status', 'Session', 'Workspace', 'Repository', 'Thread', 'Started', 'Duration', 'Turns', 'Cost', 'Last activity', 'Hooks'].map((c) => h('th', { scope: 'col' }, c)))),
 		tbody,
 	);
+	// Calls that wait for a person, across all sessions: the sessions stopped as waiting_approval and why.
+	const waiting = pendingApprovals();
 	const el = h(
 		'div',
 		{ class: 'sessions-view' },
+		waiting.el,
 		h(
 			'div',
 			{ class: 'toolbar' },
@@ -143,8 +147,12 @@ export function sessionsView(ctx, query) {
 
 	async function load() {
 		const mine = ++generation;
-		const res = await ctx.get('/api/v1/sessions', { ...filters, limit: PAGE_SIZE, cursor: cursors[cursors.length - 1] });
+		const [res, pending] = await Promise.all([
+			ctx.get('/api/v1/sessions', { ...filters, limit: PAGE_SIZE, cursor: cursors[cursors.length - 1] }),
+			ctx.get('/api/v1/approvals', { status: 'pending', limit: 20 }),
+		]);
 		if (mine !== generation) return; // filters or page changed while this was in flight
+		waiting.update(pending.items);
 		render(res.items);
 		nextCursor = res.nextCursor;
 		newer.disabled = cursors.length === 1;
