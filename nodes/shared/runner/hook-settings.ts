@@ -52,6 +52,8 @@ export interface HttpHook {
 	headers: Record<string, string>;
 	allowedEnvVars: string[];
 	timeout: number;
+	/** `block`: if the hook cannot be delivered, the tool call does not run (default: it runs). */
+	onFailure?: 'continue' | 'block';
 }
 
 export interface HookMatcher {

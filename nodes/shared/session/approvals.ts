@@ -94,7 +94,12 @@ export async function hasApprovalPolicy(client: OrchestratorClient, sessionId: s
  */
 export function markGatedPreToolUse(settings: HookSettings): HookSettings {
 	for (const matcher of settings.hooks.PreToolUse ?? []) {
-		for (const hook of matcher.hooks) hook.url += `${hook.url.includes('?') ? '&' : '?'}approvals=required`;
+		for (const hook of matcher.hooks) {
+			hook.url += `${hook.url.includes('?') ? '&' : '?'}approvals=required`;
+			// Fail closed: a gated session whose PreToolUse cannot reach the service runs no tool at all,
+			// rather than running the very call a person was meant to approve (measured: claude-code-cli.md §6.4).
+			hook.onFailure = 'block';
+		}
 	}
 	return settings;
 }

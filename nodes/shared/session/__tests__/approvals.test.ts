@@ -137,6 +137,21 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		expect(await client.request<any>('GET', `/api/v1/approvals/${out.pendingApproval!.id}`)).toMatchObject({ status: 'expired' });
 	});
 
+	it('fails closed: with the service out of reach of the hooks, a gated session runs no tool', async () => {
+		const dir = folder();
+		// The API calls reach the service; the hooks claude sends go to a closed port.
+		const blind = { ...client, baseUrl: 'http://127.0.0.1:9' };
+		const out = await startSession(blind, {
+			prompt: '[[bash:echo shipped > shipped.txt]]',
+			workspace: { type: 'local', workspacePath: dir },
+			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash(echo shipped *)' }) }),
+			deps,
+		});
+		expect(out.status).toBe('completed');
+		expect(fs.existsSync(path.join(dir, 'shipped.txt'))).toBe(false);
+		expect(out.result).toMatch(/blocking because onFailure is "block"|hook error/i);
+	});
+
 	it('gates anything outside the allowed tools, and a Resume keeps the stored policy', async () => {
 		const dir = folder();
 		const out = await startSession(client, {
