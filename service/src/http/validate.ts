@@ -1,6 +1,7 @@
 import { z, type ZodTypeAny } from 'zod';
 import { badRequest } from './errors';
 import { describeZodError } from './error-handler';
+import { scrubText } from '../scrub';
 
 /**
  * Parses `value` with `schema` or throws a 400 naming the fields that are wrong. Every string of the result is
@@ -49,6 +50,13 @@ export function decodeCursor<S extends ZodTypeAny>(schema: S, cursor: string | u
 		throw badRequest('invalid cursor: pass back the nextCursor value of a previous page unchanged');
 	}
 }
+
+/**
+ * Free text a client writes and the dashboard and Hook Triggers show (prompts, results, error messages):
+ * storable, and with secrets masked like every hook payload (scrub.ts). Not for identifiers a later run reads
+ * back (paths, branches, ids), which must stay exactly as given.
+ */
+export const scrubbedText = (max: number) => z.string().max(max).transform(scrubText);
 
 /** A JSON text value without characters PostgreSQL cannot store. */
 export const storableText = (max: number) =>

@@ -171,7 +171,8 @@ export async function upsertRun(tx: Queryable, sessionId: string, runId: string,
 		WHERE r.session_id = EXCLUDED.session_id
 		RETURNING id`,
 		[runId, sessionId, b.kind, b.status, b.prompt, b.result, b.isError, b.subtype, b.terminalReason, b.errorMessage,
-			b.costUsd, b.usage ? JSON.stringify(usage) : null, b.modelUsage ? JSON.stringify(b.modelUsage) : null, b.numTurns,
+			b.costUsd, b.usage ? JSON.stringify(scrubValue(usage, 64 * 1024).value) : null,
+			b.modelUsage ? JSON.stringify(scrubValue(b.modelUsage, 64 * 1024).value) : null, b.numTurns,
 			b.durationMs, JSON.stringify(scrubValue(b.permissionDenials, 64 * 1024).value), b.cliVersion, b.exitCode,
 			b.startedAt, b.endedAt],
 	);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorTime, INT4_MAX, storableText, timestamp, uuidParam } from '../http/validate';
+import { cursorTime, INT4_MAX, scrubbedText, storableText, timestamp, uuidParam } from '../http/validate';
 
 export const SESSION_STATUSES = [
 	'created',
@@ -22,7 +22,7 @@ export const ThreadKey = z
 const metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 64 * 1024, 'metadata is limited to 64 KB');
 
 const sessionFields = {
-	prompt: storableText(200_000).optional(),
+	prompt: scrubbedText(200_000).optional(),
 	status: z.enum(SESSION_STATUSES).optional(),
 	workspaceType: z.enum(WORKSPACE_TYPES).optional(),
 	workspacePath: storableText(4096).optional(),
@@ -59,11 +59,11 @@ export const CreateSessionBody = z.preprocess(
 export const UpdateSessionBody = z
 	.object({
 		...sessionFields,
-		result: storableText(1_000_000).nullable().optional(),
+		result: scrubbedText(1_000_000).nullable().optional(),
 		isError: z.boolean().optional(),
-		subtype: storableText(100).optional(),
-		terminalReason: storableText(100).optional(),
-		errorMessage: storableText(10_000).nullable().optional(),
+		subtype: scrubbedText(100).optional(),
+		terminalReason: scrubbedText(100).optional(),
+		errorMessage: scrubbedText(10_000).nullable().optional(),
 		hooksMissing: z.boolean().optional(),
 	})
 	.strict()
@@ -89,12 +89,12 @@ export const RunBody = z
 	.object({
 		kind: z.enum(['start', 'resume']),
 		status: z.enum(SESSION_STATUSES),
-		prompt: storableText(200_000).nullable().optional(),
-		result: storableText(1_000_000).nullable().optional(),
+		prompt: scrubbedText(200_000).nullable().optional(),
+		result: scrubbedText(1_000_000).nullable().optional(),
 		isError: z.boolean().nullable().optional(),
-		subtype: storableText(100).nullable().optional(),
-		terminalReason: storableText(100).nullable().optional(),
-		errorMessage: storableText(10_000).nullable().optional(),
+		subtype: scrubbedText(100).nullable().optional(),
+		terminalReason: scrubbedText(100).nullable().optional(),
+		errorMessage: scrubbedText(10_000).nullable().optional(),
 		costUsd: z.number().nonnegative().finite().default(0),
 		// The token counts are summed as bigint in SQL: a string or a fraction there failed the cast (a 500).
 		usage: z
