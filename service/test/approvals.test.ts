@@ -231,6 +231,7 @@ describe('the PreToolUse answer when the database does not answer in time', () =
 		toolName: 'Bash',
 		toolUseId: 'toolu_1',
 		payload: { tool_input: { command: 'git push' } },
+		raw: '{"tool_input":{"command":"git push"}}',
 		hash: 'h',
 		truncated: false,
 		receivedAt: new Date().toISOString(),

@@ -28,6 +28,8 @@ export interface HookEvent {
 	toolUseId?: string;
 	promptId?: string;
 	payload: Record<string, unknown>;
+	/** The scrubbed payload as JSON text: hashed, and sent to the database as is (not serialised twice). */
+	raw: string;
 	hash: string;
 	truncated: boolean;
 	receivedAt: string;
@@ -51,6 +53,7 @@ export function parseHookEvent(body: unknown, maxStringBytes: number, now = new 
 		toolUseId: parsed.data.tool_use_id,
 		promptId: parsed.data.prompt_id,
 		payload,
+		raw,
 		hash: crypto.createHash('sha256').update(raw).digest('base64url'),
 		truncated,
 		receivedAt: now.toISOString(),

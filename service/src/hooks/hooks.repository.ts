@@ -85,7 +85,7 @@ export async function insertHookEvents(tx: Queryable, batch: Array<{ event: Hook
 			RETURNING 1
 		)
 		SELECT id, payload_hash AS hash, session_id FROM ev`,
-		[JSON.stringify(sessionRows), JSON.stringify(batch.map((b) => b.event)), JSON.stringify(toolCallRows(toolCalls))],
+		[JSON.stringify(sessionRows), eventsJson(batch.map((b) => b.event)), JSON.stringify(toolCallRows(toolCalls))],
 		'insert-hook-events',
 	);
 	const inserted = new Map(rows.map((r) => [`${r.session_id}/${r.hash}`, r.id]));
@@ -98,6 +98,15 @@ export async function insertHookEvents(tx: Queryable, batch: Array<{ event: Hook
 		}
 	}
 	return stored;
+}
+
+/** The batch as the statement reads it; each payload goes in as the JSON text it was hashed from. */
+function eventsJson(events: HookEvent[]): string {
+	return `[${events
+		.map(({ sessionId, eventName, toolName, toolUseId, promptId, hash, receivedAt, raw }) =>
+			`${JSON.stringify({ sessionId, eventName, toolName, toolUseId, promptId, hash, receivedAt }).slice(0, -1)},"payload":${raw}}`,
+		)
+		.join(',')}]`;
 }
 
 export interface HookEventRow {
