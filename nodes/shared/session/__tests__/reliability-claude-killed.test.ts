@@ -1,0 +1,90 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startTestService, type TestService } from '../../../../service/test/harness';
+import { claudeFixture, git, toolCalls, waitUntil, type ClaudeFixture } from '../../../../service/test/reliability/session-fixture';
+import { fetchClient } from '../../../../test/orchestrator-client';
+import type { OrchestratorClient } from '../client';
+import { resumeSession, startSession } from '../session-run';
+
+// The claude process dies mid-run from outside (the OOM killer, an operator's kill -9): no result line, no
+// SessionEnd hook. The session must end as failed with the reason, and its worktree must be left as it was:
+// the files and the branch there, nothing removed, and Resume able to continue in it.
+const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+
+/** The pid of the claude process running this session, found by its --session-id argument. */
+function claudePidFor(sessionId: string): number | undefined {
+	for (const entry of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+			const i = argv.indexOf('--session-id');
+			if (i >= 0 && argv[i + 1] === sessionId) return Number(entry);
+		} catch {
+			// Gone while we looked.
+		}
+	}
+	return undefined;
+}
+
+describe(`claude killed mid-run (${kind})`, () => {
+	let svc: TestService;
+	let fx: ClaudeFixture;
+	let client: OrchestratorClient;
+
+	beforeAll(async () => {
+		[svc, fx] = await Promise.all([startTestService(kind), claudeFixture('orch-killed')]);
+		client = fetchClient(svc.url, svc.apiKey);
+	}, 60_000);
+	afterAll(async () => {
+		await svc?.stop();
+		await fx?.close();
+	});
+
+	it('ends the session as failed with the reason and leaves the worktree intact', async () => {
+		const repo = fx.repo('app');
+		const sessionId = crypto.randomUUID();
+		const run = startSession(client, {
+			sessionId,
+			prompt: '[[bash:echo before > before.txt]] [[write:notes.md::work in progress]] [[delay:30000]] [[bash:echo after > after.txt]]',
+			workspace: { type: 'worktree', baseRepository: repo.path },
+			options: fx.options(),
+			deps: fx.deps,
+		});
+		// Both tool calls done: claude now waits for the (slow) next model answer.
+		expect(await waitUntil(async () => (await toolCalls(client, sessionId).catch(() => [])).filter((c) => c.status === 'succeeded').length === 2, 60_000)).toBe(true);
+		const pid = await waitUntil(() => claudePidFor(sessionId), 10_000);
+		expect(pid).toBeDefined();
+		process.kill(pid!, 'SIGKILL');
+
+		const out = await run;
+		expect(out).toMatchObject({ sessionId, status: 'failed', isError: true, workspace: { type: 'worktree' } });
+		expect(out.errorMessage).toMatch(/claude was killed by SIGKILL without printing a result line/);
+
+		const stored = await client.request<any>('GET', `/api/v1/sessions/${sessionId}`);
+		expect(stored).toMatchObject({ status: 'failed', isError: true, errorMessage: out.errorMessage, runCount: 1 });
+		expect(stored.endedAt).toEqual(expect.any(String));
+		const calls = await toolCalls(client, sessionId);
+		expect(calls.map((c) => [c.tool, c.status])).toEqual([['Bash', 'succeeded'], ['Write', 'succeeded']]);
+		// The lease is released: nothing holds the session any more.
+		const lease = await client.request<{ owner: string }>('POST', `/api/v1/sessions/${sessionId}/lease`, { owner: 'probe', ttlSeconds: 5 });
+		expect(lease.owner).toBe('probe');
+		await client.request('DELETE', `/api/v1/sessions/${sessionId}/lease`, undefined, { owner: 'probe' });
+
+		// The worktree is as the killed run left it: its files, its branch, git's record of it.
+		const wt = out.workspace.path;
+		expect(fs.readFileSync(path.join(wt, 'before.txt'), 'utf8')).toBe('before\n');
+		expect(fs.readFileSync(path.join(wt, 'notes.md'), 'utf8')).toBe('work in progress');
+		expect(fs.existsSync(path.join(wt, 'after.txt'))).toBe(false);
+		expect(git(wt, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(out.workspace.branch);
+		expect(git(wt, 'status', '--porcelain').split('\n').sort()).toEqual(['?? before.txt', '?? notes.md']);
+		expect(git(repo.path, 'worktree', 'list', '--porcelain')).toContain(`worktree ${wt}`);
+		expect(claudePidFor(sessionId)).toBeUndefined();
+
+		// And the session goes on from there.
+		const resumed = await resumeSession(client, { sessionId, prompt: '[[read:notes.md]] [[bash:echo again > after.txt]]', options: fx.options(), deps: fx.deps });
+		expect(resumed).toMatchObject({ status: 'completed', workspace: { path: wt } });
+		expect(fs.readFileSync(path.join(wt, 'after.txt'), 'utf8')).toBe('again\n');
+		expect((await client.request<any>('GET', `/api/v1/sessions/${sessionId}`)).runCount).toBe(2);
+	}, 120_000);
+});

@@ -1,0 +1,163 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { OrchestratorClient } from '../../../nodes/shared/session/client';
+import { parseRunOptions, type RunOptions } from '../../../nodes/shared/session/run-options';
+import { startFakeAnthropic, type FakeAnthropic } from '../../../test/fakes/anthropic-api';
+import { claudeBinary, isolatedClaudeEnv } from '../../../test/fakes/claude-cli';
+
+// What the reliability suites share to run the real claude CLI against the loopback fake API: one claude home
+// (as n8n has one), folders under one allowed root, and helpers that read back what the service recorded.
+
+export interface ClaudeFixture {
+	fake: FakeAnthropic;
+	root: string;
+	/** The allowed root; folders() and repo() make things inside it. */
+	projects: string;
+	deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string; worktreesDir: string };
+	options(extra?: Record<string, unknown>): RunOptions;
+	folder(name: string): string;
+	/** A git repository with one commit (and a bare "origin" it is pushed to), for worktree sessions. */
+	repo(name: string): { path: string; origin: string };
+	close(): Promise<void>;
+}
+
+export const git = (cwd: string, ...args: string[]) =>
+	execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd, stdio: 'pipe' }).toString().trim();
+
+export async function claudeFixture(prefix: string): Promise<ClaudeFixture> {
+	const fake = await startFakeAnthropic();
+	const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`)));
+	const projects = path.join(root, 'projects');
+	fs.mkdirSync(projects);
+	const claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
+	const deps = {
+		allowedRoots: [projects],
+		workspacesDir: path.join(root, 'workspaces'),
+		cacheDir: path.join(root, 'cache'),
+		worktreesDir: path.join(projects, '.worktrees'),
+	};
+	return {
+		fake,
+		root,
+		projects,
+		deps,
+		options: (extra = {}) => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 180, queueTimeoutSeconds: 60, ...extra }),
+		folder(name) {
+			const dir = path.join(projects, name);
+			fs.mkdirSync(dir, { recursive: true });
+			return dir;
+		},
+		repo(name) {
+			const dir = path.join(projects, name);
+			const origin = path.join(root, 'origins', `${name}.git`);
+			fs.mkdirSync(dir, { recursive: true });
+			git(dir, 'init', '-q', '-b', 'main');
+			fs.writeFileSync(path.join(dir, 'README.md'), `# ${name}\n`);
+			git(dir, 'add', '.');
+			git(dir, 'commit', '-qm', 'init');
+			fs.mkdirSync(path.dirname(origin), { recursive: true });
+			git(root, 'init', '-q', '--bare', origin);
+			git(dir, 'remote', 'add', 'origin', origin);
+			git(dir, 'push', '-q', 'origin', 'main');
+			return { path: dir, origin };
+		},
+		async close() {
+			await fake.close();
+			fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 });
+		},
+	};
+}
+
+/** Every hook event name stored for a session, in arrival order (all pages). */
+export async function eventNames(client: OrchestratorClient, sessionId: string): Promise<string[]> {
+	const names: string[] = [];
+	let cursor: string | null = null;
+	do {
+		const page: { items: Array<{ event: string }>; nextCursor: string | null } = await client.request(
+			'GET',
+			`/api/v1/sessions/${sessionId}/events`,
+			undefined,
+			{ limit: 500, ...(cursor ? { cursor } : {}) },
+		);
+		names.push(...page.items.map((e) => e.event));
+		cursor = page.nextCursor;
+	} while (cursor);
+	return names;
+}
+
+/** `{ PreToolUse: 3, Stop: 1, … }`: order-free, so runs can be compared whatever order hooks raced in. */
+export function countByName(names: string[]): Record<string, number> {
+	const out: Record<string, number> = {};
+	for (const n of [...names].sort()) out[n] = (out[n] ?? 0) + 1;
+	return out;
+}
+
+export interface ToolCallLog {
+	tool: string;
+	status: string;
+	sources: string[];
+	toolUseId: string;
+	input: Record<string, unknown> | null;
+}
+
+export async function toolCalls(client: OrchestratorClient, sessionId: string): Promise<ToolCallLog[]> {
+	const page = await client.request<{ items: ToolCallLog[] }>('GET', `/api/v1/sessions/${sessionId}/logs`, undefined, { limit: 500 });
+	return page.items;
+}
+
+/** The service's Prometheus text as `name{labels}` → value. */
+export async function scrapeMetrics(url: string, apiKey: string): Promise<Map<string, number>> {
+	const res = await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(10_000) });
+	const text = await res.text();
+	const out = new Map<string, number>();
+	for (const line of text.split('\n')) {
+		if (!line || line.startsWith('#')) continue;
+		const i = line.lastIndexOf(' ');
+		out.set(line.slice(0, i), Number(line.slice(i + 1)));
+	}
+	return out;
+}
+
+/** Hook events the service answered, by outcome (stored / duplicate / queued), summed over event names. */
+export function hookOutcomes(metrics: Map<string, number>): { stored: number; duplicate: number; queued: number } {
+	const out = { stored: 0, duplicate: 0, queued: 0 };
+	for (const [key, v] of metrics) {
+		const m = /^orchestrator_hook_events_total\{event="[^"]*",outcome="(stored|duplicate|queued)"\}$/.exec(key);
+		if (m) out[m[1] as keyof typeof out] += v;
+	}
+	return out;
+}
+
+/**
+ * The smallest histogram bucket holding at least p of the hook acknowledgements, between two scrapes: an upper
+ * bound for the p-quantile (the buckets are 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 2500 ms).
+ */
+export function hookAckQuantileMs(before: Map<string, number>, after: Map<string, number>, p: number): { le: number; count: number; meanMs: number } {
+	const val = (m: Map<string, number>, k: string) => m.get(k) ?? 0;
+	const count = val(after, 'orchestrator_hook_ack_ms_count') - val(before, 'orchestrator_hook_ack_ms_count');
+	const sum = val(after, 'orchestrator_hook_ack_ms_sum') - val(before, 'orchestrator_hook_ack_ms_sum');
+	const buckets = [...after.keys()]
+		.map((k) => /^orchestrator_hook_ack_ms_bucket\{le="([^"]+)"\}$/.exec(k))
+		.filter((m): m is RegExpExecArray => m !== null)
+		.map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), key: m[0] }))
+		.sort((a, b) => a.le - b.le);
+	for (const b of buckets) {
+		if (count > 0 && val(after, b.key) - val(before, b.key) >= p * count) return { le: b.le, count, meanMs: sum / count };
+	}
+	return { le: Infinity, count, meanMs: count ? sum / count : 0 };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every 100 ms until it is truthy or `timeoutMs` passes; returns the last value. */
+export async function waitUntil<T>(check: () => Promise<T> | T, timeoutMs: number, everyMs = 100): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let value = await check();
+	while (!value && Date.now() < deadline) {
+		await sleep(everyMs);
+		value = await check();
+	}
+	return value;
+}
