@@ -14,14 +14,17 @@ const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,8,32,64,128').split(',').map
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const API_KEY = 'bench-api-key-0123456789abcdef';
 const PORT = 3900 + Math.floor(Math.random() * 90);
+// Service replicas on one database (DESIGN.md scale-out); sessions are spread over them.
+const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1);
+const ports = Array.from({ length: REPLICAS }, (_, i) => PORT + 100 * i);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
-function post(pathname: string, body: unknown, token: string): Promise<{ status: number; text: string }> {
+function post(pathname: string, body: unknown, token: string, port = PORT): Promise<{ status: number; text: string }> {
 	const data = JSON.stringify(body);
 	return new Promise((resolve, reject) => {
 		const req = http.request(
-			{ host: '127.0.0.1', port: PORT, path: pathname, method: 'POST', agent, timeout: 10_000,
+			{ host: '127.0.0.1', port, path: pathname, method: 'POST', agent, timeout: 10_000,
 				headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), authorization: `Bearer ${token}` } },
 			(res) => {
 				let text = '';
@@ -59,10 +62,10 @@ function percentile(sorted: number[], p: number) {
 	return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
 }
 
-async function waitHealthy(deadline: number) {
+async function waitHealthy(port: number, deadline: number) {
 	while (Date.now() < deadline) {
 		try {
-			const res = await fetch(`http://127.0.0.1:${PORT}/api/v1/health`);
+			const res = await fetch(`http://127.0.0.1:${port}/api/v1/health`);
 			if (res.ok) return;
 		} catch {
 			// not listening yet
@@ -74,28 +77,32 @@ async function waitHealthy(deadline: number) {
 
 async function main() {
 	const scratch = await createScratchDatabase(ADMIN_URL, 'orch_bench');
-	const service = spawn(process.execPath, [...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), path.resolve(__dirname, '../service/src/index.js')], {
-		env: { ...process.env, PORT: String(PORT), DATABASE_URL: scratch.url, API_KEY, LOG_LEVEL: 'warn', DATA_DIR: path.resolve(__dirname, '../../.data/bench') },
-		stdio: ['ignore', 'ignore', 'inherit'],
-	});
+	const services = ports.map((port) =>
+		spawn(process.execPath, [...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), path.resolve(__dirname, '../service/src/index.js')], {
+			env: { ...process.env, PORT: String(port), DATABASE_URL: scratch.url, API_KEY, LOG_LEVEL: 'warn', DATA_DIR: path.resolve(__dirname, '../../.data/bench') },
+			stdio: ['ignore', 'ignore', 'inherit'],
+		}),
+	);
 	try {
-		await waitHealthy(Date.now() + 30_000);
-		console.log(`service pid ${service.pid} on PostgreSQL ${new URL(ADMIN_URL).host}; ${SECONDS} s per level\n`);
+		for (const port of ports) await waitHealthy(port, Date.now() + 30_000);
+		console.log(`${REPLICAS} service process(es) (pids ${services.map((s) => s.pid).join(', ')}) on PostgreSQL ${new URL(ADMIN_URL).host}; ${SECONDS} s per level\n`);
 		console.log('concurrency  events/s   p50 ms   p99 ms   max ms   errors');
 		let acknowledged = 0;
 		for (const concurrency of LEVELS) {
 			const latencies: number[] = [];
 			let errors = 0;
 			const end = Date.now() + SECONDS * 1000;
+			let next = 0;
 			const worker = async () => {
+				const port = ports[next++ % ports.length];
 				// Each worker is one Claude Code session posting with its own hook token, as the runner sets it up.
-				const created = await post('/api/v1/sessions', { prompt: 'bench', workspaceType: 'local' }, API_KEY);
+				const created = await post('/api/v1/sessions', { prompt: 'bench', workspaceType: 'local' }, API_KEY, port);
 				const { id, hookToken } = JSON.parse(created.text);
 				while (Date.now() < end) {
 					for (const event of turnEvents(id, '/srv/bench')) {
 						const t0 = performance.now();
 						try {
-							const res = await post('/api/v1/hooks', event, hookToken);
+							const res = await post('/api/v1/hooks', event, hookToken, port);
 							latencies.push(performance.now() - t0);
 							if (res.status === 200 || res.status === 202) acknowledged++;
 							else errors++;
@@ -129,8 +136,8 @@ async function main() {
 		console.log(`\nacknowledged ${acknowledged} events; stored ${stored} hook_events rows and ${toolCalls} tool_calls; lost ${acknowledged - stored}`);
 		if (stored < acknowledged) process.exitCode = 1;
 	} finally {
-		service.kill('SIGTERM');
-		await new Promise((r) => service.once('exit', r));
+		for (const service of services) service.kill('SIGTERM');
+		await Promise.all(services.map((service) => new Promise((r) => service.once('exit', r))));
 		agent.destroy();
 		await scratch.drop();
 	}

@@ -27,8 +27,12 @@ function readMigrations(dir: string): Migration[] {
 
 export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<number> {
 	const migrations = readMigrations(dir);
-	await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-		id integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+	await db.transaction(async (tx) => {
+		// Replicas starting together would race on creating the table itself (a duplicate pg_type row): lock first.
+		await tx.query('SELECT pg_advisory_xact_lock(7283001)');
+		await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			id integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+	});
 	let applied = 0;
 	for (const m of migrations) {
 		const done = await db.transaction(async (tx) => {
