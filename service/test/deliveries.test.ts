@@ -130,7 +130,9 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		await post(fixture('Stop', withRun));
 		const external = crypto.randomUUID();
 		await post(fixture('StopFailure', external));
-		await post(fixture('UserPromptSubmit', external)); // not a finishing event
+		// Not a finishing event. Another session's: the summary is read when the delivery is sent, and a new prompt in
+		// the same session would rightly show it running again by then.
+		await post(fixture('UserPromptSubmit', crypto.randomUUID()));
 
 		expect(await waitFor(() => r.emitted.length >= 2, 10_000)).toBe(true);
 		await new Promise((resolve) => setTimeout(resolve, 300));
