@@ -3,20 +3,16 @@
 // small workflow that starts a gated session from a webhook (what a team's own start workflow would do); the
 // service, the real claude CLI against the fake Anthropic API, the fake Slack, a private dovecot and an SMTP sink.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTestService, TEST_API_KEY, type TestService } from '../../service/test/harness';
-import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
-import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
-import { startDovecot, startSmtpSink, type Dovecot, type SmtpSink } from '../fakes/mail';
-import { startFakeSlack, type FakeSlack } from '../fakes/slack';
-import { n8nCachePaths, startN8n, type N8nInstance, type N8nWorkflow } from '../n8n/n8n-instance';
-import { createBaseRepository } from './base-repository';
+import { TEST_API_KEY, type TestService } from '../../service/test/harness';
+import type { FakeAnthropic } from '../fakes/anthropic-api';
+import type { Dovecot, SmtpSink } from '../fakes/mail';
+import type { FakeSlack } from '../fakes/slack';
+import { startN8n, type N8nInstance, type N8nWorkflow } from '../n8n/n8n-instance';
+import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
 import { pollUntil } from './poll';
 import { WORKFLOWS_DIR, type Template } from './templates';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-n8n');
 
 export const APPROVALS_MAIL = { address: 'approvals@example.test', password: 'imap-approvals-pass', bot: 'claude@example.test' };
 export const SLACK_SIGNING_SECRET = 'e2e-approvals-signing-secret';
@@ -100,42 +96,13 @@ function startWorkflow(baseRepository: string): N8nWorkflow {
 }
 
 export async function startApprovalsStack(): Promise<ApprovalsStack> {
-	const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'claude-e2e-approvals-'));
-	const stops: Array<() => Promise<void>> = [];
-	const stop = async () => {
-		for (const fn of stops.reverse()) await fn().catch((e: unknown) => process.stderr.write(`e2e stop: ${String(e)}\n`));
-		fs.rmSync(baseDir, { recursive: true, force: true });
-	};
+	const backends = await startBackends({
+		prefix: 'claude-e2e-approvals-',
+		mailbox: { user: APPROVALS_MAIL.address, password: APPROVALS_MAIL.password },
+		slackSigningSecret: SLACK_SIGNING_SECRET,
+	});
+	const { baseRepository, anthropic, slack, dovecot, smtp, service, stop } = backends;
 	try {
-		const projects = path.join(baseDir, 'projects');
-		const baseRepository = createBaseRepository(path.join(projects, 'app'));
-		const anthropic = await startFakeAnthropic();
-		stops.push(() => anthropic.close());
-		const slack = await startFakeSlack({ signingSecret: SLACK_SIGNING_SECRET });
-		stops.push(() => slack.close());
-		const dovecot = await startDovecot([{ user: APPROVALS_MAIL.address, password: APPROVALS_MAIL.password }]);
-		stops.push(() => dovecot.stop());
-		const smtp = await startSmtpSink();
-		stops.push(() => smtp.close());
-		const databaseKind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-		const service = await startTestService(databaseKind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '200', DELIVERY_BASE_DELAY_MS: '250' });
-		stops.push(() => service.stop());
-
-		const binDir = path.join(baseDir, 'bin');
-		fs.mkdirSync(binDir);
-		fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
-		const cache = await n8nCachePaths();
-		const env: Record<string, string> = {
-			...isolatedClaudeEnv(path.join(baseDir, 'claude'), anthropic.url),
-			PATH: [cache.nodeBinDir, binDir, process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter),
-			...slack.env,
-			CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: projects,
-			CLAUDE_ORCHESTRATOR_HOME: path.join(baseDir, 'orchestrator'),
-			// The two settings workflows/README.md names: crypto for the Slack signature, nodemailer for threaded mail.
-			NODE_FUNCTION_ALLOW_BUILTIN: 'crypto',
-			NODE_FUNCTION_ALLOW_EXTERNAL: 'nodemailer',
-			N8N_LOG_LEVEL: 'debug',
-		};
 		const smtpSettings = {
 			serviceUrl: service.url,
 			fromAddress: APPROVALS_MAIL.bot,
@@ -150,7 +117,7 @@ export async function startApprovalsStack(): Promise<ApprovalsStack> {
 		};
 		const n8n = await startN8n({
 			packageDir: REPO_ROOT,
-			env,
+			env: backends.n8nEnv,
 			credentials: [
 				{ id: 'e2eApprovalsOrch', name: 'Claude Orchestrator API', type: 'claudeOrchestratorApi', data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' } },
 				{ id: 'e2eApprovalsSlck', name: 'Slack Bot', type: 'slackApi', data: slack.credentialData },
@@ -168,7 +135,7 @@ export async function startApprovalsStack(): Promise<ApprovalsStack> {
 			],
 			keepUserFolder: true,
 		});
-		stops.push(async () => {
+		backends.onStop(async () => {
 			fs.mkdirSync(ARTIFACTS, { recursive: true });
 			fs.writeFileSync(path.join(ARTIFACTS, 'approvals-n8n.log'), n8n.logs());
 			await n8n.stop();

@@ -2,20 +2,16 @@
 // installed, the service (PostgreSQL when TEST_DATABASE_URL is set, else PGlite), the real claude CLI pointed at
 // the fake Anthropic API, the fake Slack behind a CONNECT proxy, a private dovecot and an SMTP sink.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTestService, TEST_API_KEY, type TestService } from '../../service/test/harness';
-import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
-import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
-import { startDovecot, startSmtpSink, type Dovecot, type SmtpSink } from '../fakes/mail';
-import { startFakeSlack, type FakeSlack } from '../fakes/slack';
+import { TEST_API_KEY, type TestService } from '../../service/test/harness';
+import type { FakeAnthropic } from '../fakes/anthropic-api';
+import type { Dovecot, SmtpSink } from '../fakes/mail';
+import type { FakeSlack } from '../fakes/slack';
 import { ensureN8nCache, startN8n, type N8nCredential, type N8nInstance } from '../n8n/n8n-instance';
-import { createBaseRepository } from './base-repository';
+import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
 import { pollUntil } from './poll';
 import { configuredTemplate, CREDENTIAL_NAMES, type Template, type TemplateName } from './templates';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-n8n');
 
 export const SLACK_CHANNEL = 'C0E2ECLAUDE';
 export const MAIL = { address: 'claude@example.test', password: 'imap-e2e-pass', from: 'Claude E2E' };
@@ -90,50 +86,11 @@ export async function startStack(): Promise<E2eStack> {
 		}
 	};
 	// Installs Node 24 + n8n into the cache outside the repo when missing (minutes, once); instant when warm.
-	const cache = await timed('n8n cache', () => ensureN8nCache());
-	const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'claude-e2e-n8n-'));
-	const stops: Array<() => Promise<void>> = [];
-	const stop = async () => {
-		// Reverse order: n8n first, so nothing it runs calls a fake that is already gone.
-		for (const fn of stops.reverse()) await fn().catch((e: unknown) => process.stderr.write(`e2e stop: ${String(e)}\n`));
-		fs.rmSync(baseDir, { recursive: true, force: true });
-	};
+	// Installs Node 24 + n8n into the cache outside the repo when missing (minutes, once); instant when warm.
+	await timed('n8n cache', () => ensureN8nCache());
+	const backends = await startBackends({ prefix: 'claude-e2e-n8n-', mailbox: { user: MAIL.address, password: MAIL.password }, timed });
+	const { baseRepository, anthropic, slack, dovecot, smtp, service, databaseKind, stop } = backends;
 	try {
-		const projects = path.join(baseDir, 'projects');
-		const baseRepository = createBaseRepository(path.join(projects, 'app'));
-
-		const anthropic = await timed('fake anthropic', () => startFakeAnthropic());
-		stops.push(() => anthropic.close());
-		const slack = await timed('fake slack (openssl CA + proxy)', () => startFakeSlack());
-		stops.push(() => slack.close());
-		const dovecot = await timed('dovecot', () => startDovecot([{ user: MAIL.address, password: MAIL.password }]));
-		stops.push(() => dovecot.stop());
-		const smtp = await timed('smtp sink', () => startSmtpSink());
-		stops.push(() => smtp.close());
-		const databaseKind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-		// The Hook Trigger subscribes n8n's loopback webhook URL, which the service refuses unless allowed.
-		const service = await timed(`service (${databaseKind})`, () =>
-			startTestService(databaseKind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '200', DELIVERY_BASE_DELAY_MS: '250' }),
-		);
-		stops.push(() => service.stop());
-
-		// n8n finds `claude` on its PATH, as in production; a folder holding only that keeps the repo's other bins out.
-		const binDir = path.join(baseDir, 'bin');
-		fs.mkdirSync(binDir);
-		fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
-		const claudeEnv = isolatedClaudeEnv(path.join(baseDir, 'claude'), anthropic.url);
-		const env: Record<string, string> = {
-			...claudeEnv,
-			PATH: [cache.nodeBinDir, binDir, process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter),
-			...slack.env,
-			CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: projects,
-			CLAUDE_ORCHESTRATOR_HOME: path.join(baseDir, 'orchestrator'),
-			// The email template's reply node needs nodemailer (workflows/README.md).
-			NODE_FUNCTION_ALLOW_EXTERNAL: 'nodemailer',
-			// Kept in test-artifacts/e2e-n8n/n8n.log: the IMAP trigger and webhook registration only say what they do at debug.
-			N8N_LOG_LEVEL: 'debug',
-		};
-
 		const workflows: Record<TemplateName, Template> = {
 			start: configuredTemplate('start', WORKFLOW_IDS.start, { baseRepository, slackChannel: SLACK_CHANNEL }),
 			slack: configuredTemplate('slack', WORKFLOW_IDS.slack, { baseRepository }),
@@ -152,13 +109,13 @@ export async function startStack(): Promise<E2eStack> {
 		const n8n = await timed('n8n import + start + activate', () =>
 			startN8n({
 				packageDir: REPO_ROOT,
-				env,
+				env: backends.n8nEnv,
 				credentials: credentials(service, slack, dovecot),
 				workflows: Object.values(workflows),
 				keepUserFolder: true,
 			}),
 		);
-		stops.push(async () => {
+		backends.onStop(async () => {
 			fs.mkdirSync(ARTIFACTS, { recursive: true });
 			fs.writeFileSync(path.join(ARTIFACTS, 'n8n.log'), n8n.logs());
 			fs.writeFileSync(path.join(ARTIFACTS, 'dovecot.log'), dovecot.log());

@@ -1,0 +1,91 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startTestService, type TestService } from '../../service/test/harness';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
+import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
+import { startDovecot, startSmtpSink, type Dovecot, type SmtpSink } from '../fakes/mail';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack';
+import { n8nCachePaths } from '../n8n/n8n-instance';
+import { createBaseRepository } from './base-repository';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-n8n');
+
+/** Everything an e2e stack runs beside n8n, and the environment n8n gets to reach it. */
+export interface Backends {
+	baseDir: string;
+	baseRepository: string;
+	anthropic: FakeAnthropic;
+	slack: FakeSlack;
+	dovecot: Dovecot;
+	smtp: SmtpSink;
+	service: TestService;
+	databaseKind: 'postgres' | 'pglite';
+	/** The env n8n runs with: claude on its PATH against the fake API, Slack through the fake, the allowed roots. */
+	n8nEnv: Record<string, string>;
+	/** Stops what was started after this point first (n8n before the fakes it calls), then removes the folder. */
+	onStop(fn: () => Promise<void>): void;
+	stop(): Promise<void>;
+}
+
+export async function startBackends(opts: {
+	prefix: string;
+	mailbox: { user: string; password: string };
+	slackSigningSecret?: string;
+	timed?: <T>(label: string, fn: () => Promise<T>) => Promise<T>;
+}): Promise<Backends> {
+	const timed = opts.timed ?? (<T>(_label: string, fn: () => Promise<T>) => fn());
+	const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
+	const stops: Array<() => Promise<void>> = [];
+	const stop = async () => {
+		for (const fn of stops.reverse()) await fn().catch((e: unknown) => process.stderr.write(`e2e stop: ${String(e)}\n`));
+		fs.rmSync(baseDir, { recursive: true, force: true });
+	};
+	try {
+		const projects = path.join(baseDir, 'projects');
+		const baseRepository = createBaseRepository(path.join(projects, 'app'));
+		const anthropic = await timed('fake anthropic', () => startFakeAnthropic());
+		stops.push(() => anthropic.close());
+		const slack = await timed('fake slack (openssl CA + proxy)', () =>
+			startFakeSlack(opts.slackSigningSecret ? { signingSecret: opts.slackSigningSecret } : undefined),
+		);
+		stops.push(() => slack.close());
+		const dovecot = await timed('dovecot', () => startDovecot([opts.mailbox]));
+		stops.push(() => dovecot.stop());
+		const smtp = await timed('smtp sink', () => startSmtpSink());
+		stops.push(() => smtp.close());
+		const databaseKind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+		// The Hook Trigger subscribes n8n's loopback webhook URL, which the service refuses unless allowed.
+		const service = await timed(`service (${databaseKind})`, () =>
+			startTestService(databaseKind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '200', DELIVERY_BASE_DELAY_MS: '250' }),
+		);
+		stops.push(() => service.stop());
+
+		// n8n finds `claude` on its PATH, as in production; a folder holding only that keeps the repo's other bins out.
+		const binDir = path.join(baseDir, 'bin');
+		fs.mkdirSync(binDir);
+		fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
+		const cache = await n8nCachePaths();
+		const n8nEnv: Record<string, string> = {
+			...isolatedClaudeEnv(path.join(baseDir, 'claude'), anthropic.url),
+			PATH: [cache.nodeBinDir, binDir, process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter),
+			...slack.env,
+			CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: projects,
+			CLAUDE_ORCHESTRATOR_HOME: path.join(baseDir, 'orchestrator'),
+			// The two settings workflows/README.md names: crypto for the Slack signature, nodemailer for threaded mail.
+			NODE_FUNCTION_ALLOW_BUILTIN: 'crypto',
+			NODE_FUNCTION_ALLOW_EXTERNAL: 'nodemailer',
+			// Kept in test-artifacts/e2e-n8n: the IMAP trigger and webhook registration only say what they do at debug.
+			N8N_LOG_LEVEL: 'debug',
+		};
+		return {
+			baseDir, baseRepository, anthropic, slack, dovecot, smtp, service, databaseKind, n8nEnv,
+			onStop: (fn) => stops.push(fn),
+			stop,
+		};
+	} catch (error) {
+		await stop();
+		throw error;
+	}
+}
