@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import type { HookAnswerer } from './approvals';
@@ -5,11 +6,11 @@ import { statsRouter } from './dashboard/stats.router';
 import type { Database } from './db';
 import type { Auth } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
-import { badRequest } from './http/errors';
+import { refuseDeepBody } from './http/validate';
+import { hookFastPath } from './hooks/hook-fast-path';
 import type { HookIngestor } from './hooks/hook-ingestor';
 import { hooksRouter, legacyHooksRouter } from './hooks/hooks.router';
 import type { Metrics } from './metrics/metrics';
-import { depthExceeds, MAX_DEPTH } from './scrub';
 import { sessionsRouter } from './sessions/sessions.router';
 import { threadsRouter } from './threads/threads.router';
 
@@ -30,8 +31,11 @@ export interface AppDeps {
 
 export const DASHBOARD_DIR = path.resolve(__dirname, '../../dashboard');
 
-/** Builds the HTTP app. No side effects: no listening, no timers; index.ts owns the process. */
-export function createApp(deps: AppDeps): Express {
+/**
+ * Builds the HTTP app: the Express app, and the request handler that serves it behind the hook fast path.
+ * No side effects: no listening, no timers; index.ts owns the process.
+ */
+export function createApp(deps: AppDeps): { app: Express; handler: RequestListener } {
 	const app = express();
 	app.disable('x-powered-by');
 	// Answers are small JSON read once; hashing each one for an ETag is wasted work on the hook path.
@@ -42,9 +46,10 @@ export function createApp(deps: AppDeps): Express {
 		next();
 	});
 	app.use(express.json({ limit: deps.bodyLimitBytes, strict: true }));
-	// Nesting deeper than any hook payload or workflow sends is refused before a handler recurses into it:
-	// JSON.stringify of a 50 000-level body overflowed the stack and answered 500.
-	app.use((req, _res, next) => next(depthExceeds(req.body) ? badRequest(`request body is nested deeper than ${MAX_DEPTH} levels`) : undefined));
+	app.use((req, _res, next) => {
+		refuseDeepBody(req.body);
+		next();
+	});
 
 	app.get('/api/v1/health', async (_req, res) => {
 		try {
@@ -85,5 +90,5 @@ export function createApp(deps: AppDeps): Express {
 	if (deps.dashboardDir) app.use('/', express.static(deps.dashboardDir, { index: 'index.html', fallthrough: true }));
 	app.use(notFoundHandler);
 	app.use(errorHandler);
-	return app;
+	return { app, handler: hookFastPath({ ...hookDeps, bodyLimitBytes: deps.bodyLimitBytes }, app) };
 }

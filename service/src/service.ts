@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { createApp, DASHBOARD_DIR } from './app';
 import { createApprovals } from './approvals';
 import type { Config } from './config';
@@ -17,6 +18,8 @@ export interface RunningService {
 	url: string;
 	apiKey: string;
 	db: Database;
+	/** The Express app behind the hook fast path (its router lists every route). */
+	app: Express;
 	server: http.Server;
 	/** Stops accepting, drains queued hook events, closes the database. */
 	close(): Promise<void>;
@@ -46,7 +49,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		afterInsert: deliveries.afterInsert,
 	});
 	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs });
-	const app = createApp({
+	const { app, handler } = createApp({
 		db,
 		auth,
 		ingestor,
@@ -58,7 +61,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		hookAnswer: approvals.answer,
 		extraRouters: { ...deliveries.routers, ...approvals.routers },
 	});
-	const server = http.createServer(app);
+	const server = http.createServer(handler);
 	server.keepAliveTimeout = 65_000;
 	await new Promise<void>((resolve, reject) => {
 		server.once('error', reject);
@@ -84,5 +87,5 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 			await deliveries.stop(5000);
 			if (!opts.db) await db.close();
 		})());
-	return { url, apiKey, db, server, close };
+	return { url, apiKey, db, app, server, close };
 }

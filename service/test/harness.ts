@@ -43,7 +43,7 @@ export async function startTestService(kind: 'pglite' | 'postgres', env: Record<
 			await service.close();
 			await new Promise((r) => setTimeout(r, downMs));
 			service = await startService({ ...config, port: Number(port) });
-			Object.assign(handle, { db: service.db, server: service.server, close: service.close });
+			Object.assign(handle, { db: service.db, app: service.app, server: service.server, close: service.close });
 		},
 		async stop() {
 			await service.close();

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { badRequest } from '../http/errors';
 import { describeZodError } from '../http/error-handler';
 import { storableText } from '../http/validate';
-import { depthExceeds, MAX_DEPTH, scrubValue } from '../scrub';
+import { scrubValue } from '../scrub';
 import type { ToolCallUpsert } from '../tool-calls/tool-call';
 
 // Claude Code's native hook JSON. Only the fields we index are checked; everything else, including events
@@ -35,12 +35,11 @@ export interface HookEvent {
 	receivedAt: string;
 }
 
-/** Validates and scrubs one posted hook payload; throws a 400 that says what is wrong. */
+/** Validates and scrubs one posted hook payload (its depth checked at the HTTP edge); throws a 400 that says what is wrong. */
 export function parseHookEvent(body: unknown, maxStringBytes: number, now = new Date()): HookEvent {
 	if (body === null || typeof body !== 'object' || Array.isArray(body)) {
 		throw badRequest('expected a JSON object (a Claude Code hook payload) with Content-Type: application/json');
 	}
-	if (depthExceeds(body)) throw badRequest(`payload is nested deeper than ${MAX_DEPTH} levels`);
 	const parsed = HookPayloadSchema.safeParse(body);
 	if (!parsed.success) throw badRequest(`invalid hook payload: ${describeZodError(parsed.error)}`);
 	// The posted object, not zod's copy: the copy loses own keys such as `__proto__`, which are stored as data.

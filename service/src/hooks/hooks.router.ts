@@ -23,12 +23,19 @@ export interface HookDeps {
  */
 export function hooksRouter(deps: HookDeps): Router {
 	const r = Router();
+	// The plain JSON case is served by hookFastPath before Express; this route answers the rest (other content
+	// types, compressed bodies) the same way.
 	r.post('/', deps.auth.requireHookWriter, async (req, res) => {
-		// Optional chaining: a body that is not a JSON object (or none at all) is refused by parseHookEvent, not a TypeError.
-		const answerContext = { toolInput: (req.body as Record<string, unknown> | null | undefined)?.tool_input, required: req.query.approvals === 'required' };
-		await accept(deps, req, res, parseHookEvent(req.body, deps.toolOutputMaxBytes), answerContext);
+		reply(res, await receiveNativeHook(deps, res.locals.principal as Principal, req.body, req.query.approvals === 'required'));
 	});
 	return r;
+}
+
+/** One posted native hook payload, from whichever HTTP layer carried it. */
+export function receiveNativeHook(deps: HookDeps, principal: Principal, body: unknown, approvalsRequired: boolean): Promise<HookReply> {
+	// Optional chaining: a body that is not a JSON object (or none at all) is refused by parseHookEvent, not a TypeError.
+	const answerContext = { toolInput: (body as Record<string, unknown> | null | undefined)?.tool_input, required: approvalsRequired };
+	return receiveEvent(deps, principal, parseHookEvent(body, deps.toolOutputMaxBytes), answerContext);
 }
 
 /** The seed's hook routes: a simplified body, turned into the native event it stands for. */
@@ -36,8 +43,9 @@ export function legacyHooksRouter(deps: HookDeps): Router {
 	const r = Router();
 	const legacy = (eventName: 'PostToolUse' | 'Notification') => async (req: Request, res: Response) => {
 		const body = req.body as Record<string, unknown> | undefined;
+		const principal = res.locals.principal as Principal;
 		if (body && typeof body === 'object' && 'hook_event_name' in body) {
-			return accept(deps, req, res, parseHookEvent(body, deps.toolOutputMaxBytes));
+			return reply(res, await receiveEvent(deps, principal, parseHookEvent(body, deps.toolOutputMaxBytes)));
 		}
 		if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('expected a JSON object body');
 		const sessionId = body.session ?? body.session_id ?? body.sessionId;
@@ -54,15 +62,22 @@ export function legacyHooksRouter(deps: HookDeps): Router {
 							body.tool_use_id ?? `legacy_${crypto.createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 24)}`,
 					}
 				: { session_id: sessionId, hook_event_name: 'Notification', message: body.message, title: body.title, notification_type: body.type };
-		return accept(deps, req, res, parseHookEvent(native, deps.toolOutputMaxBytes));
+		return reply(res, await receiveEvent(deps, principal, parseHookEvent(native, deps.toolOutputMaxBytes)));
 	};
 	r.post('/tool-complete', deps.auth.requireHookWriter, legacy('PostToolUse'));
 	r.post('/notification', deps.auth.requireHookWriter, legacy('Notification'));
 	return r;
 }
 
-async function accept(deps: HookDeps, _req: Request, res: Response, event: HookEvent, answerContext?: HookAnswerContext) {
-	const principal = res.locals.principal as Principal;
+export interface HookReply {
+	status: 200 | 202;
+	/** Read by Claude Code as hook output: `{}` means "no decision, carry on". */
+	body: unknown;
+}
+
+const reply = (res: Response, r: HookReply) => res.status(r.status).json(r.body);
+
+async function receiveEvent(deps: HookDeps, principal: Principal, event: HookEvent, answerContext?: HookAnswerContext): Promise<HookReply> {
 	if (principal.kind === 'hook' && principal.sessionId !== event.sessionId) {
 		throw forbidden(`this hook token belongs to session ${principal.sessionId}, not ${event.sessionId}`);
 	}
@@ -84,7 +99,5 @@ async function accept(deps: HookDeps, _req: Request, res: Response, event: HookE
 	stored.catch(() => undefined);
 	const decision = await answer;
 	deps.metrics.hookEvent(event.eventName, outcome, Number(process.hrtime.bigint() - started) / 1e6);
-	if (outcome === 'queued' && !decision) res.status(202);
-	// The body is read by Claude Code as hook output: `{}` means "no decision, carry on".
-	res.json(decision ?? {});
+	return { status: outcome === 'queued' && !decision ? 202 : 200, body: decision ?? {} };
 }

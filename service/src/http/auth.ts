@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestHandler } from 'express';
 import { forbidden, unauthorized } from './errors';
 
 // Who is calling:
@@ -18,14 +19,22 @@ export function safeEqual(a: string, b: string): boolean {
 export interface Auth {
 	/** A token bound to one session, signed with a key derived from the API key: no lookup needed to verify it. */
 	hookTokenFor(sessionId: string): string;
-	principal(req: Request): Principal | undefined;
+	/** Admin or a hook token (the route checks the session match); throws 401/403 otherwise. */
+	hookWriter(req: Caller): Principal;
 	requireAdmin: RequestHandler;
 	requireReader: RequestHandler;
-	/** Admin or the hook token of the session named in the body; the route checks the session match. */
+	/** `hookWriter` as middleware, for the routes Express serves. */
 	requireHookWriter: RequestHandler;
 }
 
-function presentedToken(req: Request): string | undefined {
+/** What authentication reads off a request: node's own or Express's. */
+type Caller = { headers: IncomingHttpHeaders; method?: string };
+
+// Verified hook tokens, so a session's hundreds of events cost one HMAC, not one each. A token stays valid for as
+// long as the API key it was signed with, which is the life of the process; the bound only limits memory.
+const VERIFIED_CACHE_MAX = 10_000;
+
+function presentedToken(req: Caller): string | undefined {
 	const header = req.headers.authorization;
 	if (header) {
 		const m = /^Bearer\s+(.+)$/i.exec(header.trim());
@@ -40,37 +49,55 @@ export function createAuth(opts: { apiKey: string; dashboardToken?: string }): A
 	const mac = (sessionId: string) => crypto.createHmac('sha256', signingKey).update(sessionId).digest('base64url');
 	const hookTokenFor = (sessionId: string) => `ht1.${sessionId}.${mac(sessionId)}`;
 
-	function principal(req: Request): Principal | undefined {
+	const verified = new Map<string, string>();
+
+	function principal(req: Caller): Principal | undefined {
 		const token = presentedToken(req);
 		if (!token) return undefined;
 		if (token.startsWith('ht1.')) {
+			const known = verified.get(token);
+			if (known) return { kind: 'hook', sessionId: known };
 			const [, sessionId, signature] = token.split('.');
-			if (!sessionId || !signature) return undefined;
-			return safeEqual(signature, mac(sessionId)) ? { kind: 'hook', sessionId } : undefined;
+			if (!sessionId || !signature || !safeEqual(signature, mac(sessionId))) return undefined;
+			if (verified.size >= VERIFIED_CACHE_MAX) verified.clear();
+			verified.set(token, sessionId);
+			return { kind: 'hook', sessionId };
 		}
 		if (safeEqual(token, opts.apiKey)) return { kind: 'admin' };
 		if (opts.dashboardToken && safeEqual(token, opts.dashboardToken)) return { kind: 'reader' };
 		return undefined;
 	}
 
-	const gate =
-		(allowed: (p: Principal, req: Request) => boolean, denial: string): RequestHandler =>
-		(req, res, next) => {
+	const check =
+		(allowed: (p: Principal, method: string | undefined) => boolean, denial: string) =>
+		(req: Caller): Principal => {
 			const p = principal(req);
-			if (!p) return next(unauthorized());
-			if (!allowed(p, req)) return next(forbidden(denial));
-			res.locals.principal = p;
+			if (!p) throw unauthorized();
+			if (!allowed(p, req.method)) throw forbidden(denial);
+			return p;
+		};
+	const gate =
+		(verify: (req: Caller) => Principal): RequestHandler =>
+		(req, res, next) => {
+			try {
+				res.locals.principal = verify(req);
+			} catch (err) {
+				return next(err);
+			}
 			next();
 		};
+	const hookWriter = check((p) => p.kind === 'admin' || p.kind === 'hook', 'this route needs the API key or a hook token');
 
 	return {
 		hookTokenFor,
-		principal,
-		requireAdmin: gate((p) => p.kind === 'admin', 'this route needs the API key'),
+		hookWriter,
+		requireAdmin: gate(check((p) => p.kind === 'admin', 'this route needs the API key')),
 		requireReader: gate(
-			(p, req) => p.kind === 'admin' || (p.kind === 'reader' && (req.method === 'GET' || req.method === 'HEAD')),
-			'this credential can only read; writing needs the API key',
+			check(
+				(p, method) => p.kind === 'admin' || (p.kind === 'reader' && (method === 'GET' || method === 'HEAD')),
+				'this credential can only read; writing needs the API key',
+			),
 		),
-		requireHookWriter: gate((p) => p.kind === 'admin' || p.kind === 'hook', 'this route needs the API key or a hook token'),
+		requireHookWriter: gate(hookWriter),
 	};
 }

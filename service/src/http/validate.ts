@@ -1,7 +1,7 @@
 import { z, type ZodTypeAny } from 'zod';
 import { badRequest } from './errors';
 import { describeZodError } from './error-handler';
-import { scrubText } from '../scrub';
+import { depthExceeds, MAX_DEPTH, scrubText } from '../scrub';
 
 /**
  * Parses `value` with `schema` or throws a 400 naming the fields that are wrong. Every string of the result is
@@ -80,3 +80,11 @@ export const timestamp = () =>
 
 /** Whole numbers that fit the integer and bigint columns they are stored in. */
 export const INT4_MAX = 2_147_483_647;
+
+/**
+ * Nesting deeper than any hook payload or workflow sends is refused at the HTTP edge, before a handler recurses
+ * into it: JSON.stringify of a 50 000-level body overflowed the stack and answered 500.
+ */
+export function refuseDeepBody(body: unknown): void {
+	if (depthExceeds(body)) throw badRequest(`request body is nested deeper than ${MAX_DEPTH} levels`);
+}

@@ -19,7 +19,7 @@ describe(`access to every route (${kind})`, () => {
 
 	beforeAll(async () => {
 		svc = await startTestService(kind, { DASHBOARD_TOKEN, DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '60000' });
-		routes = listRoutes(svc.server);
+		routes = listRoutes(svc.app);
 		own = (await api(svc, 'POST', '/api/v1/sessions', { prompt: marker, threadKey: `slack:C1:${crypto.randomUUID()}` })).body;
 		other = (await api(svc, 'POST', '/api/v1/sessions', { prompt: marker })).body;
 		await api(svc, 'POST', '/api/v1/subscriptions', { url: `http://127.0.0.1:9/${crypto.randomUUID()}` });

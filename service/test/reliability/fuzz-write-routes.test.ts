@@ -171,7 +171,7 @@ describe.each(DATABASE_KINDS)('hostile input on every route (%s)', (kind) => {
 		const created = await api(svc, 'POST', '/api/v1/sessions', { prompt: 'fuzz target', workspaceType: 'local', workspacePath: '/srv/app' });
 		ctx = { sessionId: created.body.id, threadKey: `slack:C1:${crypto.randomUUID()}` };
 		await api(svc, 'PUT', `/api/v1/threads/${ctx.threadKey}`, { sessionId: ctx.sessionId });
-		routes = listRoutes(svc.server);
+		routes = listRoutes(svc.app);
 		const { rows } = await svc.db.query<{ table_name: string }>(
 			`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
 				AND table_name <> 'schema_migrations' ORDER BY table_name`,

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Express } from 'express';
 
 // Every route the running app answers, read from Express's own router stack, so the access and fuzz suites
 // cover routes added after they were written instead of a list someone must remember to extend.
@@ -17,8 +17,7 @@ interface Layer {
 
 const join = (a: string, b: string) => (a.replace(/\/+$/, '') + (b === '/' ? '' : b)) || '/';
 
-export function listRoutes(server: Server): RouteInfo[] {
-	const app = server.listeners('request')[0] as unknown as { router: { stack: Layer[] } };
+export function listRoutes(app: Express): RouteInfo[] {
 	const out: RouteInfo[] = [];
 	const walk = (stack: Layer[], base: string) => {
 		for (const layer of stack) {
@@ -31,7 +30,7 @@ export function listRoutes(server: Server): RouteInfo[] {
 			}
 		}
 	};
-	walk(app.router.stack, '');
+	walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
 	const seen = new Set<string>();
 	return out.filter((r) => !seen.has(`${r.method} ${r.path}`) && seen.add(`${r.method} ${r.path}`));
 }

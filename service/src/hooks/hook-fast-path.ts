@@ -1,0 +1,86 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { errorResponse } from '../http/error-handler';
+import { badRequest, HttpError } from '../http/errors';
+import { refuseDeepBody } from '../http/validate';
+import { receiveNativeHook, type HookDeps } from './hooks.router';
+
+const HOOK_PATHS = new Set(['/api/v1/hooks', '/api/v1/hooks/', '/api/hooks', '/api/hooks/']);
+// Only plain UTF-8 JSON is taken here; any other type, charset or content encoding goes on to Express, whose
+// body parser answers it exactly as before (decoded, or 415).
+const PLAIN_JSON = /^application\/json\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
+
+/**
+ * Serves POST /api/v1/hooks (and the /api alias) straight from node:http, in front of the Express app.
+ * Every Claude Code tool call posts here and waits for the answer, so this is the service's hot path: Express's
+ * router, body parser and response helpers cost as much CPU per event as validating and storing it
+ * (bench/hooks-ingest.ts). The answer is the same in both layers: receiveNativeHook decides it, errorResponse
+ * shapes errors, and the steps run in the same order (body, then credentials, then payload).
+ */
+export function hookFastPath(deps: HookDeps & { bodyLimitBytes: number }, next: RequestListener): RequestListener {
+	return (req, res) => {
+		const url = req.url ?? '/';
+		const q = url.indexOf('?');
+		const pathname = q < 0 ? url : url.slice(0, q);
+		const encoding = req.headers['content-encoding'];
+		if (
+			req.method !== 'POST' ||
+			!HOOK_PATHS.has(pathname) ||
+			!PLAIN_JSON.test(req.headers['content-type'] ?? '') ||
+			(encoding !== undefined && encoding.toLowerCase() !== 'identity')
+		) {
+			return next(req, res);
+		}
+		const query = q < 0 ? '' : url.slice(q + 1);
+		handle(deps, req, query).then(
+			(r) => send(res, r.status, r.body),
+			(err) => {
+				const { status, body } = errorResponse(err, 'POST', pathname);
+				send(res, status, body);
+			},
+		);
+		res.once('finish', () => deps.metrics.httpResponse('POST', res.statusCode));
+	};
+}
+
+async function handle(deps: HookDeps & { bodyLimitBytes: number }, req: IncomingMessage, query: string) {
+	const text = await readBody(req, deps.bodyLimitBytes);
+	let body: unknown = {}; // an empty body, as body-parser reads it
+	if (text.length) {
+		try {
+			body = JSON.parse(text);
+		} catch (err) {
+			throw badRequest(`malformed JSON body: ${(err as Error).message}`);
+		}
+	}
+	refuseDeepBody(body);
+	const principal = deps.auth.hookWriter(req);
+	return receiveNativeHook(deps, principal, body, query !== '' && new URLSearchParams(query).get('approvals') === 'required');
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+	const tooLarge = () => new HttpError(413, `request body is larger than the limit of ${limit} bytes`, 'payload_too_large');
+	if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
+	return new Promise((resolve, reject) => {
+		const chunks: Buffer[] = [];
+		let size = 0;
+		req.on('data', (chunk: Buffer) => {
+			size += chunk.length;
+			if (size <= limit) return void chunks.push(chunk);
+			// Answered at once; node discards the rest of the body (or closes the connection if there is too much).
+			req.removeAllListeners('data');
+			reject(tooLarge());
+		});
+		req.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+		req.once('error', reject);
+		// The caller hung up mid-body: settles the wait; the answer goes nowhere.
+		req.once('close', () => reject(badRequest('the request closed before its body was read')));
+	});
+}
+
+function send(res: ServerResponse, status: number, body: unknown) {
+	if (res.headersSent) return;
+	const json = JSON.stringify(body);
+	// Headers and body leave in one write.
+	res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
+	res.end(json);
+}
