@@ -46,7 +46,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 	const ingestor = new HookIngestor(db, {
 		maxQueue: config.hookQueueMax,
 		maxInFlight: db.kind === 'postgres' ? Math.max(1, Math.min(4, config.dbPoolSize - 2)) : 1,
-		afterInsert: deliveries.afterInsert,
+		outbox: deliveries.outbox,
 	});
 	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs });
 	const { app, handler } = createApp({

@@ -299,6 +299,31 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		}
 	});
 
+	it("a subscription made on one replica gets the other's very next event, though that one knew the filters before", async () => {
+		// A database of its own: the suite's other subscriptions would make every event wanted.
+		const a = await startTestService(kind, ENV);
+		const b = await startService(loadConfig({ ...ENV, PORT: '0', DATA_DIR: a.dataDir, API_KEY: TEST_API_KEY }), { db: a.db });
+		const r = new TriggerReceiver();
+		receivers.push(r);
+		try {
+			const notify = (message: string) => api(a, 'POST', '/api/v1/hooks', { session_id: sessionId, hook_event_name: 'Notification', message });
+			const sessionId = crypto.randomUUID();
+			// `a` reads the subscriptions (none) with its first batch, then writes batches nobody wants in one statement.
+			for (const message of ['before 1', 'before 2', 'before 3']) expect((await notify(message)).status).toBe(200);
+			await r.start();
+			const created = await api(b, 'POST', '/api/v1/subscriptions', { url: r.url, events: ['Notification'] });
+			expect(created.status).toBe(201);
+			r.staticData = { subscriptionId: created.body.id, secret: created.body.secret };
+			expect((await notify('after')).status).toBe(200);
+			expect(await waitFor(() => r.emitted.length >= 1, 10_000)).toBe(true);
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			expect(r.emitted.map((e) => (e.payload as Payload).message)).toEqual(['after']);
+		} finally {
+			await b.close();
+			await a.stop();
+		}
+	});
+
 	it('stops delivering once the subscription is deleted', async () => {
 		const r = await subscribed();
 		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${r.staticData.subscriptionId}`)).status).toBe(204);

@@ -1,16 +1,15 @@
 import type { Router } from 'express';
 import type { Config } from '../config';
 import type { Database } from '../db';
-import type { AfterInsert } from '../hooks/hook-ingestor';
 import type { Auth } from '../http/auth';
 import { subscriptionsRouter } from '../subscriptions/subscriptions.router';
 import { deliveriesRouter } from './deliveries.router';
 import { Deliverer } from './deliverer';
-import { enqueueStoredEvents } from './outbox';
+import { KnownSubscriptions } from './outbox';
 
 export { recordRunDenials } from './run-denials';
 
-/** Everything the service wires in for Hook Trigger deliveries: the ingestion hook, the routes, the loop. */
+/** Everything the service wires in for Hook Trigger deliveries: the outbox, the routes, the loop. */
 export function createDeliveries(db: Database, auth: Auth, config: Config) {
 	const deliverer = new Deliverer(db, {
 		maxAttempts: config.deliveryMaxAttempts,
@@ -23,15 +22,13 @@ export function createDeliveries(db: Database, auth: Auth, config: Config) {
 		allowedHosts: config.deliveryAllowedHosts,
 		retentionMs: config.deliveryRetentionHours * 3_600_000,
 	});
-	const afterInsert: AfterInsert = async (tx, stored) => {
-		await enqueueStoredEvents(tx, stored);
-	};
 	const routers: Record<string, Router> = {
 		subscriptions: subscriptionsRouter({ db, auth, allowedHosts: config.deliveryAllowedHosts }),
 		deliveries: deliveriesRouter({ db, auth }),
 	};
 	return {
-		afterInsert,
+		/** Hands the hook ingestor the subscriptions, to queue deliveries beside the events it stores. */
+		outbox: new KnownSubscriptions(),
 		routers,
 		start: () => deliverer.start(),
 		stop: (timeoutMs: number) => deliverer.stop(timeoutMs),

@@ -1,4 +1,4 @@
-import type { Database } from '../db';
+import type { Database, Queryable } from '../db';
 import { logger } from '../logger';
 import type { HookEvent } from './hook-event';
 import { insertHookEvents, type Origin, type StoredEvent } from './hooks.repository';
@@ -10,7 +10,13 @@ interface Pending {
 	reject: (err: unknown) => void;
 }
 
-export type AfterInsert = (tx: Parameters<Parameters<Database['transaction']>[0]>[0], stored: StoredEvent[]) => Promise<void>;
+/** Where deliveries for stored events are queued (deliveries/outbox.ts). */
+export interface Outbox {
+	/** The subscriptions version under which no subscription wants these events; undefined if one may. */
+	quietVersion(events: HookEvent[]): number | undefined;
+	/** Queues deliveries for the stored events in the same transaction. */
+	enqueue(tx: Queryable, stored: StoredEvent[]): Promise<unknown>;
+}
 
 export class QueueFullError extends Error {}
 
@@ -30,7 +36,7 @@ export class HookIngestor {
 
 	constructor(
 		private readonly db: Database,
-		private readonly opts: { maxQueue: number; maxBatch?: number; maxInFlight?: number; afterInsert?: AfterInsert },
+		private readonly opts: { maxQueue: number; maxBatch?: number; maxInFlight?: number; outbox?: Outbox },
 	) {}
 
 	get depth(): number {
@@ -95,10 +101,18 @@ export class HookIngestor {
 		}
 	}
 
-	private write(batch: Pending[]): Promise<StoredEvent[]> {
+	private async write(batch: Pending[]): Promise<StoredEvent[]> {
+		const items = batch.map((p) => ({ event: p.event, origin: p.origin }));
+		const outbox = this.opts.outbox;
+		// The statement is atomic on its own; a transaction is only needed to queue deliveries beside the events.
+		const quiet = outbox ? outbox.quietVersion(items.map((i) => i.event)) : null;
+		if (quiet !== undefined) {
+			const stored = await insertHookEvents(this.db, items, quiet);
+			if (stored !== 'subscriptions-changed') return stored;
+		}
 		return this.db.transaction(async (tx) => {
-			const stored = await insertHookEvents(tx, batch.map((p) => ({ event: p.event, origin: p.origin })));
-			if (stored.length && this.opts.afterInsert) await this.opts.afterInsert(tx, stored);
+			const stored = await insertHookEvents(tx, items);
+			if (stored.length && outbox) await outbox.enqueue(tx, stored);
 			return stored;
 		});
 	}

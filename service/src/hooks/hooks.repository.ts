@@ -27,10 +27,24 @@ interface SessionActivity {
  * become rows), the events themselves (a redelivered one is skipped), the tool calls they report and session
  * activity. Returns the events actually inserted, with their ids.
  *
+ * `subscriptionsVersion`, when given, is the version of the subscription filters under which the caller found
+ * that no subscription wants these events: the statement writes nothing and answers 'subscriptions-changed' if
+ * the subscriptions have changed since, so the caller can queue deliveries after all (migration 006).
+ *
  * Sibling CTEs share one snapshot, so the activity UPDATE cannot see sessions inserted by this statement: a new
  * session is inserted with its counts already set, and the UPDATE only reaches sessions that existed before.
  */
-export async function insertHookEvents(tx: Queryable, batch: Array<{ event: HookEvent; origin: Origin }>): Promise<StoredEvent[]> {
+export function insertHookEvents(tx: Queryable, batch: Array<{ event: HookEvent; origin: Origin }>): Promise<StoredEvent[]>;
+export function insertHookEvents(
+	tx: Queryable,
+	batch: Array<{ event: HookEvent; origin: Origin }>,
+	subscriptionsVersion: number | null,
+): Promise<StoredEvent[] | 'subscriptions-changed'>;
+export async function insertHookEvents(
+	tx: Queryable,
+	batch: Array<{ event: HookEvent; origin: Origin }>,
+	subscriptionsVersion: number | null = null,
+): Promise<StoredEvent[] | 'subscriptions-changed'> {
 	if (!batch.length) return [];
 	const sessions = new Map<string, SessionActivity>();
 	const seen = new Set<string>();
@@ -53,12 +67,15 @@ export async function insertHookEvents(tx: Queryable, batch: Array<{ event: Hook
 	// Sorted so concurrent batches (several replicas) lock session rows in the same order.
 	const sessionRows = [...sessions.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
 
-	const { rows } = await tx.query<{ id: number; hash: string; session_id: string }>(
-		`WITH new_sessions AS (
+	const { rows } = await tx.query<{ id: number | null; hash: string; session_id: string }>(
+		`WITH guard AS (
+			SELECT $4::bigint IS NULL OR $4::bigint = (SELECT version FROM subscriptions_version) AS ok
+		), new_sessions AS (
 			INSERT INTO sessions (id, origin, status, workspace_type, workspace_path, hook_event_count, last_activity_at)
 			SELECT (r->>'id')::uuid, r->>'origin', CASE WHEN r->>'origin' = 'external' THEN r->>'status' ELSE 'created' END,
 				CASE WHEN r->>'origin' = 'external' THEN 'external' END, r->>'cwd', (r->>'n')::integer, (r->>'at')::timestamptz
 			FROM jsonb_array_elements($1::jsonb) r
+			WHERE (SELECT ok FROM guard)
 			ON CONFLICT (id) DO NOTHING
 			RETURNING id
 		), ev AS (
@@ -66,11 +83,12 @@ export async function insertHookEvents(tx: Queryable, batch: Array<{ event: Hook
 			SELECT (r->>'sessionId')::uuid, r->>'eventName', r->>'toolName', r->>'toolUseId', r->>'promptId', r->'payload',
 				r->>'hash', (r->>'receivedAt')::timestamptz
 			FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(r, ord)
+			WHERE (SELECT ok FROM guard)
 			ORDER BY ord
 			ON CONFLICT (session_id, payload_hash) DO NOTHING
 			RETURNING id, payload_hash, session_id
 		), tc AS (
-			${toolCallUpsertSql('$3')}
+			${toolCallUpsertSql(`CASE WHEN (SELECT ok FROM guard) THEN $3::jsonb ELSE '[]' END`)}
 			RETURNING 1
 		), activity AS (
 			UPDATE sessions s SET
@@ -84,11 +102,13 @@ export async function insertHookEvents(tx: Queryable, batch: Array<{ event: Hook
 			WHERE s.id = c.session_id AND (a->>'id')::uuid = c.session_id
 			RETURNING 1
 		)
-		SELECT id, payload_hash AS hash, session_id FROM ev`,
-		[JSON.stringify(sessionRows), eventsJson(batch.map((b) => b.event)), JSON.stringify(toolCallRows(toolCalls))],
+		SELECT id, payload_hash AS hash, session_id FROM ev
+		UNION ALL SELECT NULL, NULL, NULL WHERE NOT (SELECT ok FROM guard)`,
+		[JSON.stringify(sessionRows), eventsJson(batch.map((b) => b.event)), JSON.stringify(toolCallRows(toolCalls)), subscriptionsVersion],
 		'insert-hook-events',
 	);
-	const inserted = new Map(rows.map((r) => [`${r.session_id}/${r.hash}`, r.id]));
+	if (rows.length === 1 && rows[0].id === null) return 'subscriptions-changed';
+	const inserted = new Map(rows.map((r) => [`${r.session_id}/${r.hash}`, r.id as number])); // only ev's rows are left
 	const stored: StoredEvent[] = [];
 	for (const { event } of batch) {
 		const id = inserted.get(`${event.sessionId}/${event.hash}`);

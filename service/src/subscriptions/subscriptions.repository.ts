@@ -89,16 +89,23 @@ export async function deleteSubscription(db: Queryable, by: { id: string } | { u
 }
 
 /** Every subscription's filter: read once per ingested batch (the table is small; several replicas share it). */
-export async function loadFilters(db: Queryable): Promise<SubscriptionFilter[]> {
-	const { rows } = await db.query<Row>(
-		'SELECT id, events, tool_filter, session_id, thread_key, workspace_type FROM subscriptions',
+/** Every subscription's filters, and the subscriptions version they are (one snapshot; migration 006). */
+export async function loadFilters(db: Queryable): Promise<{ version: number; filters: SubscriptionFilter[] }> {
+	const { rows } = await db.query<Row & { version: number }>(
+		`SELECT v.version, s.id, s.events, s.tool_filter, s.session_id, s.thread_key, s.workspace_type
+		FROM subscriptions_version v LEFT JOIN subscriptions s ON true`,
 	);
-	return rows.map((r) => ({
-		id: r.id,
-		events: Array.isArray(r.events) ? r.events : [],
-		toolFilter: r.tool_filter,
-		sessionId: r.session_id,
-		threadKey: r.thread_key,
-		workspaceType: r.workspace_type,
-	}));
+	return {
+		version: rows[0].version,
+		filters: rows
+			.filter((r) => r.id !== null)
+			.map((r) => ({
+				id: r.id,
+				events: Array.isArray(r.events) ? r.events : [],
+				toolFilter: r.tool_filter,
+				sessionId: r.session_id,
+				threadKey: r.thread_key,
+				workspaceType: r.workspace_type,
+			})),
+	};
 }
