@@ -66,6 +66,7 @@ export async function lookupForHook(db: Queryable, sessionId: string, toolUseId:
 		FROM sessions s LEFT JOIN approvals a ON a.session_id = s.id AND a.tool_use_id = $2
 		WHERE s.id = $1`,
 		[sessionId, toolUseId],
+		'lookup-for-hook', // every PreToolUse asks: prepared once per connection
 	);
 	const r = rows[0];
 	if (!r) return undefined;
