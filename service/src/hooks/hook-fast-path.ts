@@ -72,8 +72,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 		});
 		req.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
 		req.once('error', reject);
-		// The caller hung up mid-body: settles the wait; the answer goes nowhere.
-		req.once('close', () => reject(badRequest('the request closed before its body was read')));
+		// The caller hung up mid-body: settles the wait; the answer goes nowhere. ('close' also follows every
+		// complete body; an Error built there each time cost 3% of the CPU per event.)
+		req.once('close', () => {
+			if (!req.complete) reject(badRequest('the request closed before its body was read'));
+		});
 	});
 }
 
