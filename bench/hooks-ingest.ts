@@ -1,10 +1,12 @@
 // Drives POST /api/v1/hooks over loopback with realistic Claude Code payloads at increasing concurrency and
 // reports sustained events/s and p50/p99 latency, then counts the stored rows (nothing may be lost).
 // The service runs as its own process on PostgreSQL (BENCH_DATABASE_URL, default the machine's `test` database;
-// a scratch database is created next to it and dropped afterwards).
+// a scratch database is created next to it and dropped afterwards). BENCH_SUBSCRIBE=Stop,Notification registers a
+// Hook Trigger subscription for those events with a loopback receiver, so the outbox and deliveries run too.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createPostgresDatabase } from '../service/src/db/postgres';
 import { createScratchDatabase } from '../service/src/db/scratch';
@@ -17,6 +19,9 @@ const PORT = 3900 + Math.floor(Math.random() * 90);
 // Service replicas on one database (DESIGN.md scale-out); sessions are spread over them.
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 1);
 const ports = Array.from({ length: REPLICAS }, (_, i) => PORT + 100 * i);
+const SUBSCRIBE = (process.env.BENCH_SUBSCRIBE ?? '').split(',').filter(Boolean);
+// Issue #2's target for this 2-core machine.
+const TARGET = { eventsPerSecond: 3000, p99Ms: 20 };
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
@@ -79,15 +84,34 @@ async function main() {
 	const scratch = await createScratchDatabase(ADMIN_URL, 'orch_bench');
 	const services = ports.map((port) =>
 		spawn(process.execPath, [...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), path.resolve(__dirname, '../service/src/index.js')], {
-			env: { ...process.env, PORT: String(port), DATABASE_URL: scratch.url, API_KEY, LOG_LEVEL: 'warn', DATA_DIR: path.resolve(__dirname, '../../.data/bench') },
+			env: { ...process.env, PORT: String(port), DATABASE_URL: scratch.url, API_KEY, LOG_LEVEL: 'warn', DATA_DIR: path.resolve(__dirname, '../../.data/bench'),
+				DELIVERY_ALLOWED_HOSTS: '127.0.0.1' },
 			stdio: ['ignore', 'ignore', 'inherit'],
 		}),
 	);
+	// The subscriber: answers every delivery at once and counts them.
+	let delivered = 0;
+	const receiver = http.createServer((req, res) => {
+		req.resume();
+		req.on('end', () => {
+			delivered++;
+			res.writeHead(200).end();
+		});
+	});
+	await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 	try {
 		for (const port of ports) await waitHealthy(port, Date.now() + 30_000);
+		if (SUBSCRIBE.length) {
+			const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+			const res = await post('/api/v1/subscriptions', { url, events: SUBSCRIBE }, API_KEY);
+			if (res.status !== 201) throw new Error(`subscription refused: ${res.status} ${res.text}`);
+			console.log(`subscribed to ${SUBSCRIBE.join(', ')} (deliveries go to ${url})`);
+		}
 		console.log(`${REPLICAS} service process(es) (pids ${services.map((s) => s.pid).join(', ')}) on PostgreSQL ${new URL(ADMIN_URL).host}; ${SECONDS} s per level\n`);
 		console.log('concurrency  events/s   p50 ms   p99 ms   max ms   errors');
 		let acknowledged = 0;
+		let subscribedEvents = 0;
+		const meetsTarget: number[] = [];
 		for (const concurrency of LEVELS) {
 			const latencies: number[] = [];
 			let errors = 0;
@@ -104,8 +128,10 @@ async function main() {
 						try {
 							const res = await post('/api/v1/hooks', event, hookToken, port);
 							latencies.push(performance.now() - t0);
-							if (res.status === 200 || res.status === 202) acknowledged++;
-							else errors++;
+							if (res.status === 200 || res.status === 202) {
+								acknowledged++;
+								if (SUBSCRIBE.includes(event.hook_event_name as string)) subscribedEvents++;
+							} else errors++;
 						} catch {
 							errors++;
 						}
@@ -117,8 +143,10 @@ async function main() {
 			await Promise.all(Array.from({ length: concurrency }, worker));
 			const seconds = (performance.now() - started) / 1000;
 			latencies.sort((a, b) => a - b);
+			const rate = latencies.length / seconds;
+			if (rate >= TARGET.eventsPerSecond && percentile(latencies, 99) < TARGET.p99Ms && errors === 0) meetsTarget.push(concurrency);
 			console.log(
-				`${String(concurrency).padStart(11)}  ${String(Math.round(latencies.length / seconds)).padStart(8)}  ${percentile(latencies, 50).toFixed(2).padStart(7)}  ${percentile(latencies, 99).toFixed(2).padStart(7)}  ${latencies[latencies.length - 1].toFixed(1).padStart(7)}  ${String(errors).padStart(7)}`,
+				`${String(concurrency).padStart(11)}  ${String(Math.round(rate)).padStart(8)}  ${percentile(latencies, 50).toFixed(2).padStart(7)}  ${percentile(latencies, 99).toFixed(2).padStart(7)}  ${latencies[latencies.length - 1].toFixed(1).padStart(7)}  ${String(errors).padStart(7)}`,
 			);
 		}
 		// Everything acknowledged must be in the database (202s are written shortly after: give them a moment).
@@ -134,11 +162,21 @@ async function main() {
 		const toolCalls = await count('tool_calls');
 		await db.close();
 		console.log(`\nacknowledged ${acknowledged} events; stored ${stored} hook_events rows and ${toolCalls} tool_calls; lost ${acknowledged - stored}`);
+		if (SUBSCRIBE.length) {
+			for (let i = 0; i < 100 && delivered < subscribedEvents; i++) await new Promise((r) => setTimeout(r, 100));
+			console.log(`${subscribedEvents} events matched the subscription; ${delivered} deliveries received`);
+		}
+		console.log(
+			`target (>= ${TARGET.eventsPerSecond} events/s, p99 < ${TARGET.p99Ms} ms, nothing lost): ${
+				meetsTarget.length && stored >= acknowledged ? `met at concurrency ${meetsTarget.join(', ')}` : 'not met'
+			}`,
+		);
 		if (stored < acknowledged) process.exitCode = 1;
 	} finally {
 		for (const service of services) service.kill('SIGTERM');
 		await Promise.all(services.map((service) => new Promise((r) => service.once('exit', r))));
 		agent.destroy();
+		receiver.close();
 		await scratch.drop();
 	}
 }

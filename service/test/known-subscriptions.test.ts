@@ -9,70 +9,81 @@ import { api, DATABASE_KINDS, startTestService, type TestService } from './harne
 const filter = (f: Partial<SubscriptionFilter>): SubscriptionFilter => ({
 	id: crypto.randomUUID(), events: [], toolFilter: null, sessionId: null, threadKey: null, workspaceType: null, ...f,
 });
-const event = (eventName: string, toolName?: string) => ({ sessionId: crypto.randomUUID(), eventName, toolName });
+const event = (eventName: string, toolName?: string, sessionId: string = crypto.randomUUID()) =>
+	parseHookEvent({ session_id: sessionId, hook_event_name: eventName, ...(toolName ? { tool_name: toolName } : {}), n: crypto.randomUUID() }, 1024);
 
-// Hook ingestion skips the transaction for batches no subscription wants; KnownSubscriptions decides which.
+// Hook ingestion decides a batch's deliveries in memory when it can; KnownSubscriptions makes that plan.
 describe('KnownSubscriptions', () => {
 	it('knows nothing until the filters are read once', () => {
-		expect(new KnownSubscriptions().quietVersion([event('Stop')])).toBeUndefined();
+		expect(new KnownSubscriptions().plan([event('Stop')])).toBeUndefined();
 	});
 
-	it('gives the version for a batch no filter wants, and none for one a filter may want', () => {
+	it('plans one delivery per matching subscription and event, under the version it read', () => {
 		const known = new KnownSubscriptions();
-		known.remember({ version: 7, filters: [filter({ events: ['Stop'] }), filter({ events: ['PostToolUse'], toolFilter: 'Bash|Edit' })] });
-		expect(known.quietVersion([event('PreToolUse', 'Bash'), event('PostToolUse', 'Write'), event('Notification')])).toBe(7);
-		expect(known.quietVersion([event('PreToolUse', 'Bash'), event('Stop')])).toBeUndefined();
-		expect(known.quietVersion([event('PostToolUse', 'Edit')])).toBeUndefined();
+		const stop = filter({ events: ['Stop'] });
+		const edits = filter({ events: ['PostToolUse'], toolFilter: 'Bash|Edit' });
+		known.remember({ version: 7, filters: [stop, edits] });
+		const quiet = [event('PreToolUse', 'Bash'), event('PostToolUse', 'Write'), event('Notification')];
+		expect(known.plan(quiet)).toEqual({ subscriptionsVersion: 7, deliveries: [] });
+		const [s, e] = [event('Stop'), event('PostToolUse', 'Edit')];
+		const plan = known.plan([...quiet, s, e])!;
+		expect(plan.deliveries.map(({ subscriptionId, sessionId, hash }) => ({ subscriptionId, sessionId, hash }))).toEqual([
+			{ subscriptionId: stop.id, sessionId: s.sessionId, hash: s.hash },
+			{ subscriptionId: edits.id, sessionId: e.sessionId, hash: e.hash },
+		]);
+		expect(new Set(plan.deliveries.map((d) => d.id)).size).toBe(2);
 	});
 
-	it('counts a thread or workspace filter as a possible match once everything else matches', () => {
+	it('leaves a batch to the database when a thread or workspace filter may want one of its events', () => {
 		const known = new KnownSubscriptions();
 		known.remember({ version: 3, filters: [filter({ events: ['Stop'], threadKey: 'slack:C1:1' }), filter({ workspaceType: 'e2b', events: ['Notification'] })] });
-		expect(known.quietVersion([event('Stop')])).toBeUndefined();
-		expect(known.quietVersion([event('Notification')])).toBeUndefined();
-		expect(known.quietVersion([event('PreToolUse', 'Bash')])).toBe(3);
+		expect(known.plan([event('Stop')])).toBeUndefined();
+		expect(known.plan([event('Notification')])).toBeUndefined();
+		expect(known.plan([event('PreToolUse', 'Bash')])).toEqual({ subscriptionsVersion: 3, deliveries: [] });
 	});
 
 	it('keeps the newest filters when reads finish out of order', () => {
 		const known = new KnownSubscriptions();
 		known.remember({ version: 5, filters: [] });
 		known.remember({ version: 4, filters: [filter({})] });
-		expect(known.quietVersion([event('Stop')])).toBe(5);
+		expect(known.plan([event('Stop')])).toEqual({ subscriptionsVersion: 5, deliveries: [] });
 	});
 });
 
-describe.each(DATABASE_KINDS)('insertHookEvents with a subscriptions version (%s)', (kind) => {
+describe.each(DATABASE_KINDS)('insertHookEvents with an outbox plan (%s)', (kind) => {
 	let svc: TestService;
 	beforeAll(async () => {
 		svc = await startTestService(kind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1' });
 	});
 	afterAll(() => svc?.stop());
 
-	const batch = () => {
-		const sessionId = crypto.randomUUID();
-		return ['UserPromptSubmit', 'Stop'].map((name) => ({
-			event: parseHookEvent({ session_id: sessionId, hook_event_name: name }, 1024),
-			origin: 'external' as const,
-		}));
-	};
-	const count = async () => (await svc.db.query<{ n: number }>('SELECT (SELECT count(*) FROM hook_events) + (SELECT count(*) FROM sessions) AS n')).rows[0].n;
+	const count = async () =>
+		(await svc.db.query<{ n: number }>('SELECT (SELECT count(*) FROM hook_events) + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM deliveries) AS n')).rows[0].n;
+	const deliveriesOf = async (sessionId: string) =>
+		(await svc.db.query<{ subscription_id: string; event_name: string }>('SELECT subscription_id, event_name FROM deliveries WHERE session_id = $1', [sessionId])).rows;
 
-	it('writes the batch under the current version, and nothing once the subscriptions have changed', async () => {
-		const { version } = await loadFilters(svc.db);
-		const stored = await insertHookEvents(svc.db, batch(), version);
-		expect(stored).toHaveLength(2);
-
-		const created = await api(svc, 'POST', '/api/v1/subscriptions', { url: 'http://127.0.0.1:9/hook' });
+	it('stores the events with their planned deliveries, once, and nothing once the subscriptions have changed', async () => {
+		const created = await api(svc, 'POST', '/api/v1/subscriptions', { url: 'http://127.0.0.1:9/hook', events: ['Stop'] });
 		expect(created.status).toBe(201);
-		expect((await loadFilters(svc.db)).version).toBeGreaterThan(version);
-		const before = await count();
-		expect(await insertHookEvents(svc.db, batch(), version)).toBe('subscriptions-changed');
-		expect(await count()).toBe(before);
+		const known = new KnownSubscriptions();
+		known.remember(await loadFilters(svc.db));
 
-		// Deleting one moves the version too.
-		const now = (await loadFilters(svc.db)).version;
+		const sessionId = crypto.randomUUID();
+		const batch = [event('UserPromptSubmit', undefined, sessionId), event('Stop', undefined, sessionId)].map((e) => ({ event: e, origin: 'external' as const }));
+		const result = await insertHookEvents(svc.db, batch, known.plan(batch.map((b) => b.event)));
+		expect(result).toMatchObject({ queued: 1 });
+		expect(result !== 'subscriptions-changed' && result.stored).toHaveLength(2);
+		expect(await deliveriesOf(sessionId)).toEqual([{ subscription_id: created.body.id, event_name: 'Stop' }]);
+		// A redelivered batch stores nothing and queues nothing again.
+		expect(await insertHookEvents(svc.db, batch, known.plan(batch.map((b) => b.event)))).toEqual({ stored: [], queued: 0 });
+
+		// A subscription deleted (on any replica) since the filters were read: the plan is refused whole.
+		const stale = known.plan([event('Stop')])!;
 		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${created.body.id}`)).status).toBe(204);
-		expect(await insertHookEvents(svc.db, batch(), now)).toBe('subscriptions-changed');
-		expect(await insertHookEvents(svc.db, batch(), null)).toHaveLength(2);
+		const before = await count();
+		expect(await insertHookEvents(svc.db, [{ event: event('Stop'), origin: 'external' }], stale)).toBe('subscriptions-changed');
+		expect(await count()).toBe(before);
+		// Without a plan there is nothing to check.
+		expect(await insertHookEvents(svc.db, [{ event: event('Stop'), origin: 'external' }])).toMatchObject({ queued: 0 });
 	});
 });

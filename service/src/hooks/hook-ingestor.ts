@@ -1,7 +1,7 @@
 import type { Database, Queryable } from '../db';
 import { logger } from '../logger';
 import type { HookEvent } from './hook-event';
-import { insertHookEvents, type Origin, type StoredEvent } from './hooks.repository';
+import { insertHookEvents, type Origin, type OutboxPlan, type StoredEvent } from './hooks.repository';
 
 interface Pending {
 	event: HookEvent;
@@ -12,9 +12,11 @@ interface Pending {
 
 /** Where deliveries for stored events are queued (deliveries/outbox.ts). */
 export interface Outbox {
-	/** The subscriptions version under which no subscription wants these events; undefined if one may. */
-	quietVersion(events: HookEvent[]): number | undefined;
-	/** Queues deliveries for the stored events in the same transaction. */
+	/** The deliveries these events make, decided in memory; undefined when only the database can tell. */
+	plan(events: HookEvent[]): OutboxPlan | undefined;
+	/** Deliveries were queued by the statement that stored their events. */
+	queued(n: number): void;
+	/** Queues deliveries for the stored events in the same transaction, reading the subscriptions. */
 	enqueue(tx: Queryable, stored: StoredEvent[]): Promise<unknown>;
 }
 
@@ -104,14 +106,17 @@ export class HookIngestor {
 	private async write(batch: Pending[]): Promise<StoredEvent[]> {
 		const items = batch.map((p) => ({ event: p.event, origin: p.origin }));
 		const outbox = this.opts.outbox;
-		// The statement is atomic on its own; a transaction is only needed to queue deliveries beside the events.
-		const quiet = outbox ? outbox.quietVersion(items.map((i) => i.event)) : null;
-		if (quiet !== undefined) {
-			const stored = await insertHookEvents(this.db, items, quiet);
-			if (stored !== 'subscriptions-changed') return stored;
+		// One statement, atomic on its own, whenever the deliveries can be decided in memory.
+		const plan = outbox?.plan(items.map((i) => i.event));
+		if (!outbox || plan) {
+			const result = await insertHookEvents(this.db, items, plan);
+			if (result !== 'subscriptions-changed') {
+				outbox?.queued(result.queued);
+				return result.stored;
+			}
 		}
 		return this.db.transaction(async (tx) => {
-			const stored = await insertHookEvents(tx, items);
+			const { stored } = await insertHookEvents(tx, items);
 			if (stored.length && outbox) await outbox.enqueue(tx, stored);
 			return stored;
 		});

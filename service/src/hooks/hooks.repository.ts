@@ -22,30 +22,43 @@ interface SessionActivity {
 	hooks: boolean;
 }
 
+/** Deliveries decided in memory from the subscriptions as of `subscriptionsVersion` (deliveries/outbox.ts). */
+export interface OutboxPlan {
+	subscriptionsVersion: number;
+	/** One per (subscription, event) that matches; the event named by its session and payload hash. */
+	deliveries: Array<{ id: string; subscriptionId: string; sessionId: string; hash: string }>;
+}
+
+export interface InsertResult {
+	/** The events actually inserted (not redeliveries), with their ids. */
+	stored: StoredEvent[];
+	/** Deliveries the plan queued. */
+	queued: number;
+}
+
 /**
  * Writes a batch of events in one statement (one round trip, atomic on its own): sessions they name (unknown ones
- * become rows), the events themselves (a redelivered one is skipped), the tool calls they report and session
- * activity. Returns the events actually inserted, with their ids.
+ * become rows), the events themselves (a redelivered one is skipped), the tool calls they report, session
+ * activity, and with a plan the Hook Trigger deliveries for the events inserted.
  *
- * `subscriptionsVersion`, when given, is the version of the subscription filters under which the caller found
- * that no subscription wants these events: the statement writes nothing and answers 'subscriptions-changed' if
- * the subscriptions have changed since, so the caller can queue deliveries after all (migration 006).
+ * A plan holds only while the subscriptions are as it saw them: if their version has moved (migration 006), the
+ * statement writes nothing and answers 'subscriptions-changed', and the caller queues deliveries the slow way.
  *
  * Sibling CTEs share one snapshot, so the activity UPDATE cannot see sessions inserted by this statement: a new
  * session is inserted with its counts already set, and the UPDATE only reaches sessions that existed before.
  */
-export function insertHookEvents(tx: Queryable, batch: Array<{ event: HookEvent; origin: Origin }>): Promise<StoredEvent[]>;
+export function insertHookEvents(tx: Queryable, batch: Array<{ event: HookEvent; origin: Origin }>): Promise<InsertResult>;
 export function insertHookEvents(
 	tx: Queryable,
 	batch: Array<{ event: HookEvent; origin: Origin }>,
-	subscriptionsVersion: number | null,
-): Promise<StoredEvent[] | 'subscriptions-changed'>;
+	plan: OutboxPlan | undefined,
+): Promise<InsertResult | 'subscriptions-changed'>;
 export async function insertHookEvents(
 	tx: Queryable,
 	batch: Array<{ event: HookEvent; origin: Origin }>,
-	subscriptionsVersion: number | null = null,
-): Promise<StoredEvent[] | 'subscriptions-changed'> {
-	if (!batch.length) return [];
+	plan?: OutboxPlan,
+): Promise<InsertResult | 'subscriptions-changed'> {
+	if (!batch.length) return { stored: [], queued: 0 };
 	const sessions = new Map<string, SessionActivity>();
 	const seen = new Set<string>();
 	for (const { event, origin } of batch) {
@@ -67,8 +80,9 @@ export async function insertHookEvents(
 	// Sorted so concurrent batches (several replicas) lock session rows in the same order.
 	const sessionRows = [...sessions.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
 
-	const { rows } = await tx.query<{ id: number | null; hash: string; session_id: string }>(
+	const { rows } = await tx.query<{ id: number | null; hash: string; session_id: string; queued: number }>(
 		`WITH guard AS (
+			-- $4: the subscriptions version a plan was made under (NULL: no plan).
 			SELECT $4::bigint IS NULL OR $4::bigint = (SELECT version FROM subscriptions_version) AS ok
 		), new_sessions AS (
 			INSERT INTO sessions (id, origin, status, workspace_type, workspace_path, hook_event_count, last_activity_at)
@@ -86,7 +100,7 @@ export async function insertHookEvents(
 			WHERE (SELECT ok FROM guard)
 			ORDER BY ord
 			ON CONFLICT (session_id, payload_hash) DO NOTHING
-			RETURNING id, payload_hash, session_id
+			RETURNING id, payload_hash, session_id, event_name
 		), tc AS (
 			${toolCallUpsertSql(`CASE WHEN (SELECT ok FROM guard) THEN $3::jsonb ELSE '[]' END`)}
 			RETURNING 1
@@ -101,10 +115,22 @@ export async function insertHookEvents(
 				jsonb_array_elements($1::jsonb) a
 			WHERE s.id = c.session_id AND (a->>'id')::uuid = c.session_id
 			RETURNING 1
+		), dl AS (
+			INSERT INTO deliveries (id, subscription_id, session_id, hook_event_id, event_name)
+			SELECT (d->>'id')::uuid, (d->>'subscriptionId')::uuid, ev.session_id, ev.id, ev.event_name
+			FROM jsonb_array_elements($5::jsonb) d JOIN ev ON ev.session_id = (d->>'sessionId')::uuid AND ev.payload_hash = d->>'hash'
+			ON CONFLICT (subscription_id, hook_event_id) DO NOTHING
+			RETURNING 1
 		)
-		SELECT id, payload_hash AS hash, session_id FROM ev
-		UNION ALL SELECT NULL, NULL, NULL WHERE NOT (SELECT ok FROM guard)`,
-		[JSON.stringify(sessionRows), eventsJson(batch.map((b) => b.event)), JSON.stringify(toolCallRows(toolCalls)), subscriptionsVersion],
+		SELECT id, payload_hash AS hash, session_id, (SELECT count(*)::integer FROM dl) AS queued FROM ev
+		UNION ALL SELECT NULL, NULL, NULL, 0 WHERE NOT (SELECT ok FROM guard)`,
+		[
+			JSON.stringify(sessionRows),
+			eventsJson(batch.map((b) => b.event)),
+			JSON.stringify(toolCallRows(toolCalls)),
+			plan?.subscriptionsVersion ?? null,
+			JSON.stringify(plan?.deliveries ?? []),
+		],
 		'insert-hook-events',
 	);
 	if (rows.length === 1 && rows[0].id === null) return 'subscriptions-changed';
@@ -117,7 +143,7 @@ export async function insertHookEvents(
 			inserted.delete(`${event.sessionId}/${event.hash}`); // the same payload twice in one batch counts once
 		}
 	}
-	return stored;
+	return { stored, queued: rows[0]?.queued ?? 0 };
 }
 
 /** The batch as the statement reads it; each payload goes in as the JSON text it was hashed from. */
