@@ -278,7 +278,7 @@ async function main() {
 
 		let n8nRssKb: (() => number | undefined) | undefined;
 		if (withN8n) {
-			const { ensureN8nCache, startN8n } = await import('../test/n8n/n8n-instance');
+			const { ensureN8nCache, startN8n } = await import('../scripts/n8n/n8n-instance');
 			await ensureN8nCache();
 			const n8n = await startN8n({
 				packageDir: root,

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../service/src/config';
 import { startService } from '../service/src/service';
-import { ensureN8nCache, startN8n, type N8nWorkflow } from '../test/n8n/n8n-instance';
+import { ensureN8nCache, startN8n, type N8nWorkflow } from './n8n/n8n-instance';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);

@@ -8,7 +8,7 @@ import { TEST_API_KEY, type TestService } from '../../service/test/harness';
 import type { FakeAnthropic } from '../fakes/anthropic-api';
 import type { Dovecot, SmtpSink } from '../fakes/mail';
 import type { FakeSlack } from '../fakes/slack';
-import { startN8n, type N8nInstance, type N8nWorkflow } from '../n8n/n8n-instance';
+import { startN8n, type N8nInstance, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
 import { pollUntil } from './poll';
 import { WORKFLOWS_DIR, type Template } from './templates';

@@ -6,7 +6,7 @@ import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
 import { startDovecot, startSmtpSink, type Dovecot, type SmtpSink } from '../fakes/mail';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack';
-import { n8nCachePaths } from '../n8n/n8n-instance';
+import { n8nCachePaths } from '../../scripts/n8n/n8n-instance';
 import { createBaseRepository } from './base-repository';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');

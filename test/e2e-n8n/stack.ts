@@ -7,7 +7,7 @@ import { TEST_API_KEY, type TestService } from '../../service/test/harness';
 import type { FakeAnthropic } from '../fakes/anthropic-api';
 import type { Dovecot, SmtpSink } from '../fakes/mail';
 import type { FakeSlack } from '../fakes/slack';
-import { ensureN8nCache, startN8n, type N8nCredential, type N8nInstance } from '../n8n/n8n-instance';
+import { ensureN8nCache, startN8n, type N8nCredential, type N8nInstance } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
 import { pollUntil } from './poll';
 import { configuredTemplate, CREDENTIAL_NAMES, type Template, type TemplateName } from './templates';

@@ -1,7 +1,7 @@
 // The shipped workflow templates, imported unchanged (credentials by name, Settings values filled in) into the
 // real n8n, driven the way Slack, a mail server and an HTTP client would drive them.
 import { api } from '../../service/test/harness';
-import { COLD_INSTALL_TIMEOUT_MS, nodeOutput, type N8nExecution } from '../n8n/n8n-instance';
+import { COLD_INSTALL_TIMEOUT_MS, nodeOutput, type N8nExecution } from '../../scripts/n8n/n8n-instance';
 import { imapAppend, imapSearch } from '../fakes/mail';
 import type { SlackMessage } from '../fakes/slack';
 import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';

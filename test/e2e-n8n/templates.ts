@@ -3,7 +3,7 @@
 // Credentials are referenced by name with no id; n8n resolves them on import, so nothing else is touched.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { N8nWorkflow } from '../n8n/n8n-instance';
+import type { N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 
 export const WORKFLOWS_DIR = path.resolve(__dirname, '..', '..', 'workflows');
 

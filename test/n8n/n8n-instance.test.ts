@@ -4,8 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { echoWorkflow, FIXTURE_PACKAGE, fixtureCredential } from './fixtures/workflows';
-import { COLD_INSTALL_TIMEOUT_MS, ensureN8nCache, nodeOutput, startN8n, type N8nInstance } from './n8n-instance';
-import { groupExists } from './process-group';
+import { COLD_INSTALL_TIMEOUT_MS, ensureN8nCache, nodeOutput, startN8n, type N8nInstance } from '../../scripts/n8n/n8n-instance';
+import { groupExists } from '../../scripts/n8n/process-group';
 
 // Real n8n 2.41.1 on Node 24 from the cache, loading a tiny community package; boots take ~5-15 s each.
 const FIXTURE_DIR = path.join(__dirname, 'fixtures', FIXTURE_PACKAGE);

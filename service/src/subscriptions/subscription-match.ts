@@ -1,5 +1,6 @@
-// Which stored events a subscription wants. Runs in JS inside the ingestion transaction, so the rules can
-// follow Claude Code's own matcher semantics exactly.
+// Which stored events a subscription wants. Runs in JS (in memory when hook ingestion plans a batch's deliveries,
+// or inside a transaction that reads the subscriptions), so the rules can follow Claude Code's own matcher
+// semantics exactly.
 
 export interface SubscriptionFilter {
 	id: string;

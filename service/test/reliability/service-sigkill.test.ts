@@ -89,7 +89,7 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 
 	it('leaves nothing half-written; acknowledged events survive; the stream fills the gap', async () => {
 		const client = fetchClient(svc.url, TEST_API_KEY);
-		// Every event of every session is queued for this subscription in the same transaction as the event.
+		// Every event of every session is queued for this subscription atomically with the event (same statement or transaction).
 		const { port } = receiver.address() as AddressInfo;
 		await client.request('POST', '/api/v1/subscriptions', { url: `http://127.0.0.1:${port}/hook`, events: ['*'] });
 

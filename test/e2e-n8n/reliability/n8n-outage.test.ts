@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { startSession } from '../../../nodes/shared/session/session-run';
 import { api, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
 import { claudeFixture, eventNames, type ClaudeFixture } from '../../../service/test/reliability/session-fixture';
-import { COLD_INSTALL_TIMEOUT_MS, ensureN8nCache, nodeOutput, startN8n, type N8nInstance, type N8nWorkflow } from '../../n8n/n8n-instance';
+import { COLD_INSTALL_TIMEOUT_MS, ensureN8nCache, nodeOutput, startN8n, type N8nInstance, type N8nWorkflow } from '../../../scripts/n8n/n8n-instance';
 import { fetchClient } from '../../orchestrator-client';
 import { pollUntil } from '../poll';
 

@@ -14,7 +14,7 @@ export interface N8nCachePaths {
 	logDir: string;
 }
 
-const SCRIPT = path.resolve(__dirname, '..', '..', 'scripts', 'n8n-cache.js');
+const SCRIPT = path.resolve(__dirname, '..', 'n8n-cache.js');
 const CHECK_TIMEOUT_MS = 30_000;
 // A cold install is ~4 min on 2 cores when the machine is idle; leave room for a busy CI box.
 export const COLD_INSTALL_TIMEOUT_MS = 25 * 60_000;
