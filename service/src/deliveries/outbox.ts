@@ -55,9 +55,9 @@ export async function enqueueDeliveries(tx: Queryable, events: OutboxEvent[], kn
 /**
  * The subscription filters as last read, with their version, so hook ingestion can decide a batch's deliveries in
  * memory and write them in the statement that stores the events (insertHookEvents), instead of a transaction that
- * reads the filters again: four more round trips per batch, which cost a sixth of the CPU spent per event with no
- * subscription and halved throughput with one. That statement checks the version, so a change on any replica is
- * never missed.
+ * reads the filters again: those four more round trips per batch cost a third of the throughput with a subscription
+ * on Stop (bench/hooks-ingest.ts with BENCH_SUBSCRIBE=Stop). That statement checks the version, so a change on any
+ * replica is never missed.
  */
 export class KnownSubscriptions {
 	private known?: { version: number; filters: SubscriptionFilter[] };
