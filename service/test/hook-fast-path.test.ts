@@ -60,6 +60,8 @@ describe('hook fast path: what it takes and what it leaves to Express', () => {
 	});
 });
 
+const READER_TOKEN = 'dashboard-reader-token-0123456789';
+
 // Plain JSON hook posts are served before Express (hook-fast-path.ts); anything else, such as a gzip-encoded body,
 // still goes through Express. Both must answer every case alike: here each case is posted both ways.
 describe.each(DATABASE_KINDS)('hook fast path (%s)', (kind) => {
@@ -67,7 +69,7 @@ describe.each(DATABASE_KINDS)('hook fast path (%s)', (kind) => {
 	let session: { id: string; hookToken: string };
 	let other: { id: string };
 	beforeAll(async () => {
-		svc = await startTestService(kind, { BODY_LIMIT_BYTES: String(64 * 1024) });
+		svc = await startTestService(kind, { BODY_LIMIT_BYTES: String(64 * 1024), DASHBOARD_TOKEN: READER_TOKEN });
 		session = (await api(svc, 'POST', '/api/v1/sessions', { prompt: 'p' })).body;
 		other = (await api(svc, 'POST', '/api/v1/sessions', { prompt: 'q' })).body;
 	});
@@ -97,7 +99,8 @@ describe.each(DATABASE_KINDS)('hook fast path (%s)', (kind) => {
 		['no credentials', () => [event(session.id), {}], 401],
 		['a forged hook token', () => [event(session.id), { Authorization: `Bearer ht1.${session.id}.AAAA` }], 401],
 		["another session's token", () => [event(other.id), token()], 403],
-		['the dashboard token', () => [event(session.id), { Authorization: 'Bearer not-a-writer' }], 401],
+		['an unknown bearer token', () => [event(session.id), { Authorization: 'Bearer not-a-key-0123456789' }], 401],
+		['the dashboard token', () => [event(session.id), { Authorization: `Bearer ${READER_TOKEN}` }], 403],
 		['a body over the limit', () => [event(session.id, { tool_input: { content: 'x'.repeat(100 * 1024) } }), token()], 413],
 	];
 
