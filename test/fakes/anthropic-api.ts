@@ -1,6 +1,7 @@
 // A loopback fake of the Anthropic Messages API, good enough for the real `claude` CLI
 // (reference/claude-code-cli.md §2, §4). The "model" is scripted by directives in the newest user prompt:
 //   [[bash:CMD]] [[write:PATH::CONTENT]] [[read:PATH]]  one tool_use per turn, in order
+//   [[bash:A]]+[[bash:B]]  steps joined by `+` are asked for in one turn, as parallel tool calls
 //   [[delay:MS]]     sleep before answering the turn it precedes (or the final answer when last)
 //   [[error:STATUS]] answer that turn with an HTTP error and an Anthropic-style error body
 //   [[text:TEXT]]    the final text, instead of "Done: N tool call(s). Last result: …"
@@ -55,7 +56,8 @@ interface ToolStep extends TurnModifiers {
 }
 
 interface Script {
-	steps: ToolStep[];
+	/** One entry per model turn: the tool calls it asks for together. */
+	turns: ToolStep[][];
 	final: TurnModifiers;
 	textOverride?: string;
 }
@@ -98,20 +100,25 @@ function findPrompt(messages: ApiMessage[]): { index: number; text: string } | u
 }
 
 function parseScript(prompt: string): Script {
-	const steps: ToolStep[] = [];
+	const turns: ToolStep[][] = [];
 	let pending: TurnModifiers = { delayMs: 0 };
 	let textOverride: string | undefined;
+	let lastEnd = -1;
 	for (const match of prompt.matchAll(DIRECTIVE)) {
 		const [, kind, arg] = match;
 		if (kind === 'delay') pending.delayMs += Number(arg) || 0;
 		else if (kind === 'error') pending.errorStatus = Number(arg) || 500;
 		else if (kind === 'text') textOverride = arg;
 		else {
-			steps.push({ kind: kind as ToolKind, arg, ...pending });
+			const step = { kind: kind as ToolKind, arg, ...pending };
+			const joined = turns.length > 0 && prompt.slice(lastEnd, match.index) === '+';
+			if (joined) turns[turns.length - 1].push(step);
+			else turns.push([step]);
 			pending = { delayMs: 0 };
+			lastEnd = match.index + match[0].length;
 		}
 	}
-	return { steps, final: pending, textOverride };
+	return { turns, final: pending, textOverride };
 }
 
 function toolResultText(block: ContentBlock): string {
@@ -170,22 +177,26 @@ function decide(body: { messages?: ApiMessage[]; system?: unknown }): Reply {
 		.filter((m) => m.role === 'user')
 		.flatMap((m) => blocksOf(m).filter((b) => b.type === 'tool_result'));
 
-	const next = script.steps[results.length];
+	// The turn that comes next: one per tool-calling answer already in the conversation. (Counted by answers, not
+	// results: Claude Code drops a parallel call that was deferred beside another one from the conversation.)
+	const turn = messages.slice(prompt.index + 1).filter((m) => m.role === 'assistant' && blocksOf(m).some((b) => b.type === 'tool_use')).length;
+	const next = script.turns[turn];
 	if (next) {
-		if (next.errorStatus !== undefined) return { kind: 'error', status: next.errorStatus, delayMs: next.delayMs };
-		const name = TOOL_NAMES[next.kind];
+		const [first] = next;
+		if (first.errorStatus !== undefined) return { kind: 'error', status: first.errorStatus, delayMs: first.delayMs };
+		const names = next.map((step) => TOOL_NAMES[step.kind]).join(' + ');
 		const content: ContentBlock[] = [
-			{ type: 'text', text: `Calling ${name} (step ${results.length + 1}/${script.steps.length}).` },
-			{ type: 'tool_use', id: `toolu_fake${hex(12)}`, name, input: toolInput(next, workingDirectory(body)) },
+			{ type: 'text', text: `Calling ${names} (step ${turn + 1}/${script.turns.length}).` },
+			...next.map((step) => ({ type: 'tool_use', id: `toolu_fake${hex(12)}`, name: TOOL_NAMES[step.kind], input: toolInput(step, workingDirectory(body)) })),
 		];
-		return { kind: 'message', content, stopReason: 'tool_use', delayMs: next.delayMs };
+		return { kind: 'message', content, stopReason: 'tool_use', delayMs: first.delayMs };
 	}
 
 	const { final } = script;
 	if (final.errorStatus !== undefined) return { kind: 'error', status: final.errorStatus, delayMs: final.delayMs };
 	let text: string;
 	if (script.textOverride !== undefined) text = script.textOverride;
-	else if (script.steps.length === 0) text = `fake: ${prompt.text.trim()}`;
+	else if (script.turns.length === 0) text = `fake: ${prompt.text.trim()}`;
 	else {
 		const last = results[results.length - 1];
 		const label = last.is_error ? 'Last result (error)' : 'Last result';

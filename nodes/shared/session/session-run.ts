@@ -268,6 +268,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		cliVersion: outcome.cliVersion ?? null,
 		exitCode: outcome.exitCode,
 		endedAt: new Date().toISOString(),
+		...(waiting ? { deferredToolUseId: outcome.deferredToolUse!.id } : {}),
 	});
 	// The SessionStart event written from the stream's init line is ours, not a hook: it does not count.
 	const fromStream = outcome.cliVersion !== undefined && outcome.undelivered.init === 0 ? 1 : 0;

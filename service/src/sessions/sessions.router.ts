@@ -11,6 +11,7 @@ import { PostMessagesBody } from '../messages/messages.schema';
 import { scrubValue } from '../scrub';
 import { listToolCalls, upsertToolCalls } from '../tool-calls/tool-calls.repository';
 import { PostToolCallsBody } from '../tool-calls/tool-calls.schema';
+import { settleDroppedCalls } from '../approvals/dropped-calls';
 import { recordRunDenials } from '../deliveries/run-denials';
 import { putThread } from '../threads/threads.repository';
 import {
@@ -116,6 +117,10 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 			const s = await upsertRun(tx, id, runId, body);
 			if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
 			await recordRunDenials(tx, id, runId, body.permissionDenials);
+			// A clean end says which deferred call, if any, the next run carries; no other can still be approved.
+			if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
+				await settleDroppedCalls(tx, id, body.deferredToolUseId);
+			}
 			return s;
 		});
 		res.json(session);

@@ -115,6 +115,8 @@ export const RunBody = z
 		exitCode: z.number().int().min(-INT4_MAX - 1).max(INT4_MAX).nullable().optional(),
 		startedAt: timestamp().optional(),
 		endedAt: timestamp().nullable().optional(),
+		/** With status waiting_approval: the call the run stopped on (result.deferred_tool_use.id). */
+		deferredToolUseId: storableText(256).optional(),
 	})
 	.strict();
 

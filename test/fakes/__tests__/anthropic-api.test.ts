@@ -127,6 +127,20 @@ describe('fake Anthropic API over HTTP', () => {
 		expect(done.content).toEqual([{ type: 'text', text: 'Done: 3 tool call(s). Last result: 1\thi' }]);
 	});
 
+	it('asks for steps joined by + in one turn, as parallel tool calls', async () => {
+		const prompt = '[[bash:echo a]]+[[read:a.txt]] [[bash:echo b]]';
+		const ask = async (messages: unknown[]) => JSON.parse((await post(`${fake.url}/v1/messages`, { messages })).text);
+		const first = await ask([{ role: 'user', content: prompt }]);
+		expect(first.content.filter((b: { type: string }) => b.type === 'tool_use').map((b: { name: string }) => b.name)).toEqual(['Bash', 'Read']);
+		// The next turn follows the answered one, however many of its calls are still in the conversation.
+		const second = await ask([
+			{ role: 'user', content: prompt },
+			{ role: 'assistant', content: [first.content[2]] },
+			{ role: 'user', content: [{ type: 'tool_result', tool_use_id: first.content[2].id, content: 'a' }] },
+		]);
+		expect(second.content[1]).toMatchObject({ type: 'tool_use', name: 'Bash', input: { command: 'echo b' } });
+	});
+
 	it('honours [[text:]], [[error:]] and [[delay:]]', async () => {
 		const ask = (prompt: string) => post(`${fake.url}/v1/messages`, { messages: [{ role: 'user', content: prompt }] });
 		expect(JSON.parse((await ask('x [[text:custom answer]]')).text).content[0].text).toBe('custom answer');

@@ -97,6 +97,40 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		expect((await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`)).status).toBe('completed');
 	});
 
+	it('parallel gated calls: the run waits on one, the others are settled as dropped, and nothing is left pending', async () => {
+		const dir = folder();
+		const out = await startSession(client, {
+			prompt: '[[bash:echo one > one.txt]]+[[bash:echo two > two.txt]]+[[bash:echo free > free.txt]] [[bash:echo after > after.txt]]',
+			workspace: { type: 'local', workspacePath: dir },
+			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash(echo one *), Bash(echo two *)' }) }),
+			deps,
+		});
+		// Claude Code keeps the last deferred call; the ungated one beside them ran.
+		expect(out).toMatchObject({ status: 'waiting_approval', pendingApproval: { toolInput: { command: 'echo two > two.txt' } } });
+		expect(fs.readdirSync(dir)).toEqual(['free.txt']);
+		const approvals = async () => (await client.request<any>('GET', `/api/v1/approvals?sessionId=${out.sessionId}`)).items;
+		const dropped = (await approvals()).find((a: any) => a.toolInput.command === 'echo one > one.txt');
+		expect(dropped).toMatchObject({ status: 'denied', decidedBy: 'service', channel: 'service', note: expect.stringMatching(/dropped from the conversation/) });
+		expect((await approvals()).filter((a: any) => a.status === 'pending').map((a: any) => a.id)).toEqual([out.pendingApproval!.id]);
+		// Deciding the dropped one changes nothing; it is already settled.
+		expect((await decide(dropped.id, 'approve')).changed).toBe(false);
+		const events = (await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=100`)).items;
+		expect(events.filter((e: any) => e.event === 'ApprovalDecided').map((e: any) => e.payload.approval_id)).toEqual([dropped.id]);
+
+		await decide(out.pendingApproval!.id!, 'approve');
+		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
+		expect(resumed).toMatchObject({ status: 'completed', result: 'Done: 3 tool call(s). Last result: (Bash completed with no output)' });
+		expect(fs.readdirSync(dir).sort()).toEqual(['after.txt', 'free.txt', 'two.txt']);
+		const logs = (await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`)).items;
+		expect(logs.map((c: any) => [c.input.command, c.status])).toEqual([
+			['echo one > one.txt', 'denied'],
+			['echo two > two.txt', 'succeeded'],
+			['echo free > free.txt', 'succeeded'],
+			['echo after > after.txt', 'succeeded'],
+		]);
+		expect((await approvals()).filter((a: any) => a.status === 'pending')).toEqual([]);
+	});
+
 	it('a denial refuses the call, lists it as denied, and Claude continues', async () => {
 		const dir = folder();
 		const out = await startSession(client, {
