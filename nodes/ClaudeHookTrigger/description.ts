@@ -10,6 +10,12 @@ export const properties: INodeProperties[] = [
 		noDataExpression: true,
 		options: [
 			{
+				name: 'Approval Decided',
+				value: 'approvalDecided',
+				description:
+					'An approval was settled: approved, denied, expired, or refused by the service because Claude Code dropped the call. To update the message that asked.',
+			},
+			{
 				name: 'Approval Requested',
 				value: 'approvalRequested',
 				description:

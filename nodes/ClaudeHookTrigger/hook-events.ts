@@ -51,7 +51,7 @@ export const EVENT_OPTIONS: INodePropertyOptions[] = [
 	})),
 ];
 
-export type Preset = 'custom' | 'sessionFinished' | 'toolFailed' | 'permissionDenied' | 'approvalRequested';
+export type Preset = 'custom' | 'sessionFinished' | 'toolFailed' | 'permissionDenied' | 'approvalRequested' | 'approvalDecided';
 
 /** The events each preset subscribes to. "Permission denied" also covers a run's permission_denials, which the service stores as PermissionDenied events. */
 export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
@@ -60,4 +60,6 @@ export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
 	permissionDenied: ['PermissionDenied'],
 	// Not a Claude Code hook: the service's own event when an approval policy made a call wait for a person.
 	approvalRequested: ['ApprovalRequested'],
+	// Also the service's own: the request was approved, denied, expired, or dropped (approval_id and status in the payload).
+	approvalDecided: ['ApprovalDecided'],
 };

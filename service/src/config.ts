@@ -32,6 +32,9 @@ const EnvSchema = z.object({
 		.string()
 		.regex(/^\d+(\.\d+)?\s*(s|m|h|d)?$/i, 'APPROVAL_TTL is a duration such as 3600, 30m, 24h or 7d')
 		.default('24h'),
+	// How often overdue approval requests are settled as expired (Approval Decided fires then); 0 turns it off,
+	// leaving expiry to the next decision or Resume.
+	APPROVAL_SWEEP_MS: z.coerce.number().int().min(0).default(30_000),
 });
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -67,6 +70,7 @@ export interface Config {
 	deliveryRetentionHours: number;
 	/** An approval request not decided within this long is settled as expired, which counts as a deny. */
 	approvalTtlMs: number;
+	approvalSweepMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -104,5 +108,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		deliveryPollIntervalMs: e.DELIVERY_POLL_INTERVAL_MS,
 		deliveryRetentionHours: e.DELIVERY_RETENTION_HOURS,
 		approvalTtlMs: durationMs(e.APPROVAL_TTL),
+		approvalSweepMs: e.APPROVAL_SWEEP_MS,
 	});
 }

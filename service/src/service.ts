@@ -48,7 +48,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		maxInFlight: db.kind === 'postgres' ? Math.max(1, Math.min(4, config.dbPoolSize - 2)) : 1,
 		outbox: deliveries.outbox,
 	});
-	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs });
+	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs });
 	const { app, handler } = createApp({
 		db,
 		auth,
@@ -68,6 +68,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		server.listen(config.port, config.host, () => resolve());
 	});
 	deliveries.start();
+	approvals.start();
 	const { port } = server.address() as AddressInfo;
 	const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 	logger.info('service listening', { url, database: db.kind });
@@ -85,6 +86,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 			});
 			await ingestor.drain(5000);
 			await deliveries.stop(5000);
+			await approvals.stop();
 			if (!opts.db) await db.close();
 		})());
 	return { url, apiKey, db, app, server, close };

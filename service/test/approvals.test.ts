@@ -13,7 +13,8 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 	let svc: TestService;
 	const receivers: TriggerReceiver[] = [];
 	beforeAll(async () => {
-		svc = await startTestService(kind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '50' });
+		// The expiry sweep is off here, so the lazy path (a read, a click, a resume) is what is tested; it has its own suite.
+		svc = await startTestService(kind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '50', APPROVAL_SWEEP_MS: '0' });
 	});
 	afterAll(async () => {
 		await Promise.all(receivers.map((r) => r.stop()));
@@ -246,5 +247,34 @@ describe('the PreToolUse answer when the database does not answer in time', () =
 	it('lets an ungated session carry on', async () => {
 		expect(await answer(event, { toolInput: {}, required: false })).toBeUndefined();
 		expect(await answer({ ...event, eventName: 'PostToolUse' }, { toolInput: {}, required: true })).toBeUndefined();
+	});
+});
+
+describe.each(DATABASE_KINDS)('approval expiry sweep (%s)', (kind) => {
+	let svc: TestService;
+	beforeAll(async () => {
+		svc = await startTestService(kind, { APPROVAL_SWEEP_MS: '100' });
+	});
+	afterAll(() => svc?.stop());
+
+	it('settles an overdue request as expired on its own, once: Approval Decided fires and the call is marked not run', async () => {
+		const id = crypto.randomUUID();
+		await api(svc, 'POST', '/api/v1/sessions', { id, workspaceType: 'local', workspacePath: '/srv/repo' });
+		await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, { rules: ['Bash'], expiresInSeconds: 1 });
+		const pre = { session_id: id, hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: 'make deploy' }, tool_use_id: 'toolu_late' };
+		expect((await api(svc, 'POST', '/api/v1/hooks', pre)).body).toMatchObject(DEFER);
+		const decidedEvents = async () =>
+			(await api(svc, 'GET', `/api/v1/sessions/${id}/events?limit=100`)).body.items.filter((e: Json) => e.event === 'ApprovalDecided');
+
+		expect(await waitFor(async () => (await decidedEvents()).length > 0, 5000)).toBe(true);
+		const [event] = await decidedEvents();
+		expect(event.payload).toMatchObject({ status: 'expired', tool_use_id: 'toolu_late', decided_at: expect.any(String) });
+		const [call] = (await api(svc, 'GET', `/api/v1/sessions/${id}/logs`)).body.items;
+		expect(call).toMatchObject({ toolUseId: 'toolu_late', status: 'denied', error: expect.stringMatching(/expired at .*, so it was not run/) });
+
+		// The resumed run hears "no"; nothing is settled twice.
+		expect((await api(svc, 'POST', '/api/v1/hooks', pre)).body.hookSpecificOutput).toMatchObject({ permissionDecision: 'deny' });
+		await new Promise((r) => setTimeout(r, 300));
+		expect(await decidedEvents()).toHaveLength(1);
 	});
 });

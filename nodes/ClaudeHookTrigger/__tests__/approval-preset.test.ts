@@ -3,7 +3,7 @@ import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService }
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
 import { hookContext, TriggerReceiver, waitFor } from './trigger-harness';
 
-describe.each(DATABASE_KINDS)('Claude Hook Trigger "Approval Requested" (%s)', (kind) => {
+describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind) => {
 	let svc: TestService;
 	const receiver = new TriggerReceiver();
 	beforeAll(async () => {
@@ -51,5 +51,39 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger "Approval Requested" (%s)', (
 			session: { threadKey },
 			payload: { approval_id: approval.id, thread_key: threadKey, deciders: ['U0ALICE'], expires_at: expect.any(String) },
 		});
+	});
+
+	it('"Approval Decided" starts the workflow with the outcome, to update the message that asked', async () => {
+		const decided = new TriggerReceiver();
+		await decided.start();
+		try {
+			const ctx = hookContext({
+				webhookUrl: decided.url,
+				parameters: { preset: 'approvalDecided', toolFilter: '' },
+				staticData: decided.staticData,
+				credentials: { baseUrl: svc.url, apiKey: TEST_API_KEY },
+			});
+			expect(await new ClaudeHookTrigger().webhookMethods.default.create.call(ctx)).toBe(true);
+			expect((await api(svc, 'GET', `/api/v1/subscriptions/${decided.staticData.subscriptionId}`)).body.events).toEqual(['ApprovalDecided']);
+
+			const id = crypto.randomUUID();
+			await api(svc, 'POST', '/api/v1/sessions', { id, workspaceType: 'local', workspacePath: '/srv/repo' });
+			await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, { rules: ['Bash(make deploy)'] });
+			await api(svc, 'POST', '/api/v1/hooks', { session_id: id, hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: 'make deploy' }, tool_use_id: 'toolu_d' });
+			const [approval] = (await api(svc, 'GET', `/api/v1/approvals?sessionId=${id}`)).body.items;
+			expect((await api(svc, 'POST', `/api/v1/approvals/${approval.id}/decision`, { decision: 'deny', decidedBy: 'U0BOB', channel: 'slack' })).status).toBe(200);
+
+			expect(await waitFor(() => decided.emitted.length >= 1, 10_000)).toBe(true);
+			await new Promise((r) => setTimeout(r, 300));
+			expect(decided.emitted).toHaveLength(1);
+			expect(decided.emitted[0]).toMatchObject({
+				event: 'ApprovalDecided',
+				sessionId: id,
+				toolUseId: 'toolu_d',
+				payload: { approval_id: approval.id, status: 'denied', decided_by: 'U0BOB', channel: 'slack' },
+			});
+		} finally {
+			await decided.stop();
+		}
 	});
 });

@@ -2,10 +2,10 @@ import crypto from 'node:crypto';
 import type { Database } from '../db';
 import type { HookEvent } from '../hooks/hook-event';
 import { logger } from '../logger';
-import { upsertToolCalls } from '../tool-calls/tool-calls.repository';
 import { gatingRule } from './approval-policy';
 import { APPROVAL_DECIDED, APPROVAL_REQUESTED, recordApprovalEvent } from './approval-events';
 import { insertPending, lookupForHook, settle, type Approval } from './approvals.repository';
+import { expiredReason, recordRefusedCall } from './service-settlements';
 
 export type HookAnswer = Record<string, unknown>;
 
@@ -30,9 +30,7 @@ function fromDecision(a: Approval): HookAnswer {
 	if (a.status === 'denied') {
 		return preToolUseDecision('deny', `Denied by ${a.decidedBy} via ${a.channel} at ${iso(a.decidedAt)}${a.note ? `: ${a.note}` : '.'} Do not retry this call.`);
 	}
-	if (a.status === 'expired') {
-		return preToolUseDecision('deny', `Nobody approved this call before the request expired at ${iso(a.expiresAt)}, so it was not run.`);
-	}
+	if (a.status === 'expired') return preToolUseDecision('deny', expiredReason(a));
 	return preToolUseDecision('defer', `Waiting for a person to approve ${a.toolName} (${a.rule}); requested at ${iso(a.requestedAt)}.`);
 }
 
@@ -89,19 +87,7 @@ export function createHookAnswerer(db: Database, opts: { ttlMs: number; timeoutM
 		if (approval.status === 'denied' || approval.status === 'expired') {
 			const answer = fromDecision(approval);
 			// The stream will report a failed tool result; the call's record says what really happened.
-			await upsertToolCalls(db, [
-				{
-					sessionId: event.sessionId,
-					toolUseId,
-					toolName: approval.toolName,
-					status: 'denied',
-					error: (answer.hookSpecificOutput as { permissionDecisionReason: string }).permissionDecisionReason,
-					finishedAt: new Date().toISOString(),
-					seenInHooks: true,
-					seenInStream: false,
-					truncated: false,
-				},
-			]);
+			await recordRefusedCall(db, approval, (answer.hookSpecificOutput as { permissionDecisionReason: string }).permissionDecisionReason, true);
 			return answer;
 		}
 		return fromDecision(approval);

@@ -11,7 +11,7 @@ import { PostMessagesBody } from '../messages/messages.schema';
 import { scrubValue } from '../scrub';
 import { listToolCalls, upsertToolCalls } from '../tool-calls/tool-calls.repository';
 import { PostToolCallsBody } from '../tool-calls/tool-calls.schema';
-import { settleDroppedCalls } from '../approvals/dropped-calls';
+import { settleDroppedCalls } from '../approvals/service-settlements';
 import { recordRunDenials } from '../deliveries/run-denials';
 import { putThread } from '../threads/threads.repository';
 import {
