@@ -38,15 +38,7 @@ export async function settleDroppedCalls(tx: Queryable, sessionId: string, defer
 		ORDER BY requested_at FOR UPDATE`,
 		[sessionId, deferredToolUseId ?? null],
 	);
-	let settled = 0;
-	for (const { id } of rows) {
-		const a = await settle(tx, id, { status: 'denied', by: 'service', channel: 'service', note: DROPPED_NOTE });
-		if (!a) continue;
-		settled++;
-		await recordApprovalEvent(tx, APPROVAL_DECIDED, a);
-		await recordRefusedCall(tx, a, DROPPED_NOTE);
-	}
-	return settled;
+	return settleEach(tx, rows, { status: 'denied', by: 'service', channel: 'service', note: DROPPED_NOTE }, () => DROPPED_NOTE);
 }
 
 export const expiredReason = (a: Approval) =>
@@ -63,14 +55,24 @@ export async function expireOverdue(db: Database, limit = 100): Promise<number> 
 			ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
 			[limit],
 		);
-		let expired = 0;
-		for (const { id } of rows) {
-			const a = await settle(tx, id, { status: 'expired' });
-			if (!a) continue;
-			expired++;
-			await recordApprovalEvent(tx, APPROVAL_DECIDED, a);
-			await recordRefusedCall(tx, a, expiredReason(a));
-		}
-		return expired;
+		return settleEach(tx, rows, { status: 'expired' }, expiredReason);
 	});
+}
+
+/** Settles each still-pending approval, records Approval Decided and marks its call as not run; how many it settled. */
+async function settleEach(
+	tx: Queryable,
+	rows: Array<{ id: string }>,
+	decision: Parameters<typeof settle>[2],
+	reason: (a: Approval) => string,
+): Promise<number> {
+	let settled = 0;
+	for (const { id } of rows) {
+		const a = await settle(tx, id, decision);
+		if (!a) continue;
+		settled++;
+		await recordApprovalEvent(tx, APPROVAL_DECIDED, a);
+		await recordRefusedCall(tx, a, reason(a));
+	}
+	return settled;
 }

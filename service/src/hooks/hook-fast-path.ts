@@ -9,6 +9,8 @@ const HOOK_PATHS = new Set(['/api/v1/hooks', '/api/v1/hooks/', '/api/hooks', '/a
 // body parser answers it exactly as before (decoded, or 415).
 const PLAIN_JSON = /^application\/json\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
 
+type FastPathDeps = HookDeps & { bodyLimitBytes: number };
+
 /**
  * Serves POST /api/v1/hooks (and the /api alias) straight from node:http, in front of the Express app.
  * Every Claude Code tool call posts here and waits for the answer, so this is the service's hot path: Express's
@@ -16,7 +18,7 @@ const PLAIN_JSON = /^application\/json\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
  * (bench/hooks-ingest.ts). The answer is the same in both layers: receiveNativeHook decides it, errorResponse
  * shapes errors, and the steps run in the same order (body, then credentials, then payload).
  */
-export function hookFastPath(deps: HookDeps & { bodyLimitBytes: number }, next: RequestListener): RequestListener {
+export function hookFastPath(deps: FastPathDeps, next: RequestListener): RequestListener {
 	return (req, res) => {
 		const url = req.url ?? '/';
 		const q = url.indexOf('?');
@@ -42,7 +44,7 @@ export function hookFastPath(deps: HookDeps & { bodyLimitBytes: number }, next: 
 	};
 }
 
-async function handle(deps: HookDeps & { bodyLimitBytes: number }, req: IncomingMessage, query: string) {
+async function handle(deps: FastPathDeps, req: IncomingMessage, query: string) {
 	const text = await readBody(req, deps.bodyLimitBytes);
 	let body: unknown = {}; // an empty body, as body-parser reads it
 	if (text.length) {

@@ -6,7 +6,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import * as net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freeLoopbackPort } from './free-port';
+import { freePort } from '../../../scripts/n8n/free-port';
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -130,7 +130,7 @@ export async function startDovecot(users: MailUser[]): Promise<Dovecot> {
 	for (const sub of ['run', 'state', 'mail']) mkdirSync(join(dir, sub), { recursive: true });
 	chownSync(join(dir, 'mail'), id.mailUid, id.mailGid);
 	writeFileSync(join(dir, 'users'), users.map((u) => `${u.user}:{PLAIN}${u.password}`).join('\n') + '\n', { mode: 0o644 });
-	const port = await freeLoopbackPort();
+	const port = await freePort();
 	const conf = join(dir, 'dovecot.conf');
 	writeFileSync(conf, config(dir, port, id));
 	const check = spawnSync(binary, ['-c', conf, '-n'], { encoding: 'utf8', timeout: 15_000 });
