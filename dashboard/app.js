@@ -76,6 +76,14 @@ function route(message) {
 	for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('current', a.dataset.nav === nav);
 }
 
+/** `npm start -- --demo`: every page says that claude talks to a scripted stand-in, not to Anthropic. */
+async function showDemoNotice() {
+	const res = await fetch('/api/v1/health', { cache: 'no-store' }).catch(() => undefined);
+	const health = res?.ok ? await res.json().catch(() => ({})) : {};
+	document.getElementById('demo-notice').hidden = health.demo !== true;
+}
+
 signOutButton.addEventListener('click', () => signOut());
 window.addEventListener('hashchange', () => route());
 route();
+void showDemoNotice();

@@ -57,12 +57,26 @@ function writeMarker(dir, info) {
 	fs.renameSync(tmp, path.join(dir, MARKER));
 }
 
-function countEntries(dir) {
+// n8n@2.41.1 on Node 24 installs this many packages (measured; the progress line says "about").
+const N8N_PACKAGES = 2450;
+
+/**
+ * What npm has done so far, read from its own log (written with --loglevel=http): first it reads the package
+ * manifests (resolving the tree), then it downloads the tarballs. Directory counts stay flat for minutes.
+ */
+function installProgress(logFile) {
+	let text = '';
 	try {
-		return fs.readdirSync(dir).length;
+		text = fs.readFileSync(logFile, 'utf8');
 	} catch {
-		return 0;
+		return 'starting';
 	}
+	const fetches = text.match(/^npm http fetch GET \d+ \S+/gm) || [];
+	const tarballs = fetches.filter((line) => line.endsWith('.tgz'));
+	if (tarballs.length === 0) return `resolving the dependency tree: ${fetches.length} package manifests read`;
+	const last = /\/((?:@[^/]+\/)?[^/]+)\/-\/[^/]+\.tgz$/.exec(tarballs[tarballs.length - 1]);
+	const pct = Math.min(99, Math.round((tarballs.length / N8N_PACKAGES) * 100));
+	return `downloading: ${tarballs.length} of about ${N8N_PACKAGES} packages (${pct}%)${last ? `, last ${decodeURIComponent(last[1])}` : ''}`;
 }
 
 let activeChild = null;
@@ -177,19 +191,20 @@ async function ensureN8n(p) {
 	fs.mkdirSync(p.n8nDir, { recursive: true });
 	fs.writeFileSync(path.join(p.n8nDir, 'package.json'), '{"name":"n8n-cache","private":true}\n');
 	const env = npmEnv(p, true);
-	const nm = path.join(p.n8nDir, 'node_modules');
-	const args = ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-progress', `n8n@${N8N_VERSION}`];
+	const logFile = path.join(p.logDir, 'n8n-install.log');
+	const args = ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-progress', '--loglevel=http', `n8n@${N8N_VERSION}`];
 	await run(`npm install n8n@${N8N_VERSION}`, 'npm', args, {
 		cwd: p.n8nDir,
 		env,
-		logFile: path.join(p.logDir, 'n8n-install.log'),
+		logFile,
 		timeoutMs: 30 * 60_000,
-		progress: () => `${countEntries(nm)} entries in node_modules`,
+		progress: () => installProgress(logFile),
 	});
 	await run('npm rebuild sqlite3 isolated-vm', 'npm', ['rebuild', '--foreground-scripts', 'sqlite3', 'isolated-vm'], {
 		cwd: p.n8nDir,
 		env,
 		logFile: path.join(p.logDir, 'n8n-rebuild.log'),
+		progress: () => 'compiling sqlite3 and isolated-vm (C++) for Node 24',
 		timeoutMs: 20 * 60_000,
 	});
 	// Loading the two native modules under Node 24 proves the rebuild produced the right ABI.

@@ -3,14 +3,19 @@
 // outside the repository) starts with this package installed, the credential created and the templates imported.
 //
 //   npm start                                    service + local n8n
+//   npm start -- --demo                          the same, with a scripted stand-in of the Anthropic API and a demo session
 //   npm start -- --service-only                  the service alone
 //   npm start -- --n8n-url URL --n8n-api-key KEY  service + the credential and templates installed into that n8n
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { orchestratorSettings } from '../nodes/shared/session/settings';
 import { loadConfig } from '../service/src/config';
 import { startService } from '../service/src/service';
-import { ensureN8nCache, startN8n, type N8nWorkflow } from './n8n/n8n-instance';
+import { claudeForN8n } from './claude-for-n8n';
+import { runDemoSession, startDemo, type Demo } from './demo/demo';
+import { ensureN8nCache, n8nCachePaths, startN8n } from './n8n/n8n-instance';
+import { bindCredential, loadTemplates, ORCHESTRATOR_CREDENTIAL as CREDENTIAL } from './templates';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -24,27 +29,19 @@ const say = (msg: string) => process.stdout.write(`${msg}\n`);
 // What claude needs from the user's shell, passed through to n8n (which starts claude).
 const PASSED_TO_N8N = /^(ANTHROPIC_|CLAUDE_|E2B_API_KEY$|DISABLE_|IS_SANDBOX$|HTTPS?_PROXY$|NO_PROXY$|NODE_EXTRA_CA_CERTS$|GITHUB_TOKEN$)/;
 
-function templates(): N8nWorkflow[] {
-	const dir = path.join(ROOT, 'workflows');
-	if (!fs.existsSync(dir)) return [];
-	return fs
-		.readdirSync(dir)
-		.filter((f) => f.endsWith('.json'))
-		.sort()
-		.map((f) => {
-			const wf = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as N8nWorkflow;
-			// Templates carry no ids; a stable one per file lets a later start re-import over the same workflow.
-			return { ...wf, id: wf.id || crypto.createHash('sha256').update(f).digest('hex').slice(0, 16) };
-		});
-}
+const USAGE = `Usage: npm start [-- options]
 
-/** The claude binary installed with this package's dev dependencies, when none is on PATH. */
-function bundledClaudeDir(): string | undefined {
-	const scope = path.join(ROOT, 'node_modules', '@anthropic-ai');
-	if (!fs.existsSync(scope)) return undefined;
-	const platform = fs.readdirSync(scope).find((d) => d.startsWith('claude-code-') && fs.existsSync(path.join(scope, d, 'claude')));
-	return platform ? path.join(scope, platform) : undefined;
-}
+  (no option)            the service and dashboard on an embedded database, then a local n8n with the nodes,
+                         the "${CREDENTIAL.name}" credential and the templates
+  --demo                 also a local scripted stand-in of the Anthropic API (no key needed) and a demo session
+  --service-only         the service and dashboard alone
+  --n8n-url URL --n8n-api-key KEY
+                         the service here; the credential and templates go into that n8n
+
+Environment: PORT, DATABASE_URL, DATA_DIR, API_KEY, … (README.md, Configuration); N8N_PORT (5678);
+ANTHROPIC_*, CLAUDE_* and E2B_API_KEY are passed on to n8n.`;
+
+const templates = () => loadTemplates(path.join(ROOT, 'workflows'));
 
 function readOrCreate(file: string, make: () => string): string {
 	if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
@@ -66,20 +63,39 @@ async function installIntoExistingN8n(n8nUrl: string, n8nApiKey: string, credent
 		if (!res.ok) throw new Error(`${method} ${route} on ${n8nUrl}: ${res.status} ${text.slice(0, 300)}`);
 		return JSON.parse(text) as { id: string; name: string };
 	};
-	const cred = await call('POST', '/credentials', { name: 'Claude Orchestrator', type: 'claudeOrchestratorApi', data: credential });
+	const cred = await call('POST', '/credentials', { name: CREDENTIAL.name, type: CREDENTIAL.type, data: credential });
 	say(`  credential "${cred.name}" created (id ${cred.id})`);
-	for (const wf of templates()) {
+	for (const template of templates()) {
+		const wf = bindCredential(template, cred);
 		// The public API takes only these fields.
 		const created = await call('POST', '/workflows', { name: wf.name, nodes: wf.nodes, connections: wf.connections, settings: wf.settings ?? {} });
 		say(`  workflow "${created.name}" imported (id ${created.id}, inactive: add its Slack/email credentials, then activate it)`);
 	}
 }
 
+/** The allowed roots' default folder is created; roots the user named must already exist (a typo should not become a folder). */
+function prepareAllowedRoots(): string[] {
+	const { allowedRoots } = orchestratorSettings(process.env);
+	const explicit = Boolean(process.env.CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS);
+	for (const root of allowedRoots) {
+		if (fs.existsSync(root)) continue;
+		if (explicit) say(`  warning: allowed root ${root} does not exist; sessions cannot use it until it does`);
+		else fs.mkdirSync(root, { recursive: true });
+	}
+	return allowedRoots;
+}
+
 async function main() {
+	if (flag('--help') || flag('-h')) {
+		say(USAGE);
+		return;
+	}
+	const demoWanted = flag('--demo');
 	const config = loadConfig({
 		// n8n on this machine receives Hook Trigger deliveries on loopback.
 		DELIVERY_ALLOWED_HOSTS: '127.0.0.1,localhost',
 		...process.env,
+		...(demoWanted ? { DEMO_MODE: '1' } : {}),
 	});
 	const service = await startService(config);
 	const dataDir = config.dataDir;
@@ -89,6 +105,7 @@ async function main() {
 	say(`  API key                    ${service.apiKey}  (also in ${path.join(dataDir, 'api-key')})`);
 
 	let stopN8n: (() => Promise<void>) | undefined;
+	let demo: Demo | undefined;
 	const n8nUrl = option('--n8n-url');
 	if (n8nUrl) {
 		const key = option('--n8n-api-key') ?? process.env.N8N_API_KEY;
@@ -96,32 +113,61 @@ async function main() {
 		say(`\nInstalling the credential and the templates into ${n8nUrl}`);
 		await installIntoExistingN8n(n8nUrl, key, credential);
 	} else if (!flag('--service-only')) {
-		say('\nPreparing n8n (first run: installs Node 24 and n8n 2.41.1 into a cache outside the repository, ~4 min)');
+		const roots = prepareAllowedRoots();
+		say(`  allowed roots              ${roots.join(', ')}  (local folders and worktree repositories must be inside)`);
+		const cacheReady = await n8nCachePaths().then(
+			() => true,
+			() => false,
+		);
+		if (!cacheReady) say('\nFirst run: installing Node 24 and n8n 2.41.1 into a cache outside the repository (about 4 minutes, 3 GB; progress below)');
 		await ensureN8nCache();
+		const claude = await claudeForN8n({ packageRoot: ROOT, dataDir });
+		say(`  claude                     ${claude.path}  (${claude.version ?? 'did not answer --version'}; from ${claude.source === 'PATH' ? 'your PATH' : "this package's dependencies"})`);
 		const userFolder = path.join(dataDir, 'n8n');
 		const firstRun = !fs.existsSync(path.join(userFolder, '.templates-imported'));
 		const env: Record<string, string> = {};
 		for (const [k, v] of Object.entries(process.env)) if (v !== undefined && PASSED_TO_N8N.test(k)) env[k] = v;
 		env.N8N_ENCRYPTION_KEY = readOrCreate(path.join(dataDir, 'n8n-encryption-key'), () => crypto.randomBytes(24).toString('base64url'));
-		const claudeDir = bundledClaudeDir();
-		if (claudeDir) env.PATH = `${process.env.PATH ?? ''}${path.delimiter}${claudeDir}`;
+		env.PATH = [claude.binDir, claude.searchPath].join(path.delimiter);
+		if (demoWanted) {
+			demo = await startDemo({ dataDir, allowedRoot: roots[0] });
+			Object.assign(env, demo.n8nEnv);
+			say(`\nDemo: Anthropic API stand-in  ${demo.apiUrl}  (local and scripted: it follows the [[…]] steps in each prompt; it is not Claude)`);
+			say(`  demo repository            ${demo.repository}`);
+		}
+		if (firstRun) say('\nStarting n8n on a new data folder: it creates its database first (about a minute)');
 		const n8n = await startN8n({
 			userFolder,
 			keepUserFolder: true,
 			packageDir: ROOT,
 			port: Number(process.env.N8N_PORT ?? 5678),
 			env,
-			credentials: [{ id: 'claudeOrchCred001', name: 'Claude Orchestrator', type: 'claudeOrchestratorApi', data: credential }],
+			credentials: [{ ...CREDENTIAL, data: credential }],
 			readyTimeoutMs: 180_000,
 		});
+		stopN8n = () => n8n.stop();
 		if (firstRun) {
-			for (const wf of templates()) await n8n.importWorkflow(wf, { activate: false });
+			for (const wf of templates()) await n8n.importWorkflow(bindCredential(wf, CREDENTIAL), { activate: false });
 			fs.writeFileSync(path.join(userFolder, '.templates-imported'), new Date().toISOString() + '\n');
 		}
-		stopN8n = () => n8n.stop();
 		say(`\nn8n                          ${n8n.url}  (create the owner account on first visit)`);
-		say(`  credential                 "Claude Orchestrator" → ${service.url}`);
+		say(`  credential                 "${CREDENTIAL.name}" → ${service.url}`);
 		say(`  templates                  ${templates().map((t) => t.name).join(', ') || 'none'} (inactive until their Slack/email credentials are set)`);
+		if (demo) {
+			await n8n.importWorkflow(bindCredential(demo.workflow, CREDENTIAL), { activate: true });
+			await n8n.waitForWebhook('claude/demo', { method: 'POST', timeoutMs: 60_000 });
+			say(`\nRunning a demo session: POST ${n8n.url}/webhook/claude/demo (workflow "${demo.workflow.name}")`);
+			try {
+				const outcome = await runDemoSession(n8n.url, demo);
+				say(`  session                    ${outcome.sessionId}  ${outcome.status}: ${outcome.result}`);
+				if (outcome.commit) say(`  change                     ${outcome.commit}  (branch ${outcome.branch} of ${demo.repository})`);
+				say(`  see it                     ${service.url}/#/sessions/${outcome.sessionId}  (tool calls, hook events, messages)`);
+			} catch (err) {
+				say(`  the demo session failed: ${err instanceof Error ? err.message : String(err)} (n8n's log: ${path.join(userFolder, 'n8n.log')})`);
+			}
+			say(`  run another                curl -X POST ${n8n.url}/webhook/claude/demo -H 'content-type: application/json' \\`);
+			say(`                               -d '{"repository":"${demo.repository}","prompt":"[[bash:git status]]"}'`);
+		}
 	}
 	say('\nPress Ctrl-C to stop.');
 
@@ -131,6 +177,7 @@ async function main() {
 		stopping = true;
 		setTimeout(() => process.exit(1), 30_000).unref();
 		await stopN8n?.().catch((e: unknown) => say(`n8n did not stop cleanly: ${String(e)}`));
+		await demo?.close();
 		await service.close();
 		process.exit(0);
 	};

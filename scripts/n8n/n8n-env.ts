@@ -26,8 +26,8 @@ export function n8nEnv({ cache, userFolder, port, brokerPort, extra = {} }: N8nE
 	}
 	const base = `http://127.0.0.1:${port}/`;
 	Object.assign(env, {
-		// n8n's own children (the JS task runner) run `node`: make that Node 24 too.
-		PATH: [cache.nodeBinDir, env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(path.delimiter),
+		// n8n's own children (the JS task runner) run `node`: make that Node 24 too, whatever PATH the caller gives.
+		PATH: [cache.nodeBinDir, extra.PATH ?? env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(path.delimiter),
 		N8N_USER_FOLDER: userFolder,
 		N8N_ENCRYPTION_KEY: HARNESS_ENCRYPTION_KEY,
 		N8N_PORT: String(port),
@@ -60,5 +60,6 @@ export function n8nEnv({ cache, userFolder, port, brokerPort, extra = {} }: N8nE
 		// The MCP registry refresh is the last thing that phones home (api.n8n.io) once the quiet set is on.
 		N8N_DISABLED_MODULES: 'mcp-registry',
 	});
-	return { ...env, ...extra };
+	const { PATH: _path, ...rest } = extra;
+	return { ...env, ...rest };
 }

@@ -27,6 +27,8 @@ export interface AppDeps {
 	/** Extra routers mounted under /api/v1 (and /api), e.g. subscriptions. */
 	extraRouters?: Record<string, express.Router>;
 	dashboardDir?: string;
+	/** Claude runs against a scripted stand-in of the Anthropic API (`npm start -- --demo`); health says so. */
+	demo?: boolean;
 }
 
 export const DASHBOARD_DIR = path.resolve(__dirname, '../../dashboard');
@@ -54,7 +56,7 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 	app.get('/api/v1/health', async (_req, res) => {
 		try {
 			await deps.db.query('SELECT 1');
-			res.json({ status: 'ok', database: deps.db.kind, hookQueue: deps.ingestor.depth });
+			res.json({ status: 'ok', database: deps.db.kind, hookQueue: deps.ingestor.depth, ...(deps.demo ? { demo: true } : {}) });
 		} catch {
 			res.status(503).json({ status: 'unavailable', database: deps.db.kind, message: 'the database does not answer' });
 		}

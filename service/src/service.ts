@@ -59,6 +59,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		hookAckTimeoutMs: config.hookAckTimeoutMs,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
+		demo: config.demo,
 		extraRouters: { ...deliveries.routers, ...approvals.routers },
 	});
 	const server = http.createServer(handler);

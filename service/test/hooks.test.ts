@@ -45,6 +45,23 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 		expect(session.body).toMatchObject({ id: sessionId, origin: 'external', hookEventCount: payloads.length, hooksHealth: 'ok' });
 	});
 
+	it("gives an external session the prompt its first UserPromptSubmit carried", async () => {
+		const sessionId = crypto.randomUUID();
+		const base = { session_id: sessionId, transcript_path: '/home/user/.claude/projects/x.jsonl', cwd: '/srv/work/repo' };
+		// The session exists before its first prompt (SessionStart-like event), and a later prompt does not replace it.
+		expect((await api(svc, 'POST', '/api/v1/hooks', { ...base, hook_event_name: 'Notification', message: 'hi' })).status).toBe(200);
+		expect((await api(svc, 'GET', `/api/v1/sessions/${sessionId}`)).body.prompt).toBeNull();
+		for (const prompt of ['Fix the flaky login test', 'and then update the changelog']) {
+			expect((await api(svc, 'POST', '/api/v1/hooks', { ...base, hook_event_name: 'UserPromptSubmit', prompt })).status).toBe(200);
+		}
+		expect((await api(svc, 'GET', `/api/v1/sessions/${sessionId}`)).body).toMatchObject({ origin: 'external', prompt: 'Fix the flaky login test' });
+		// A session first seen through its prompt gets it at once.
+		const other = crypto.randomUUID();
+		expect((await api(svc, 'POST', '/api/v1/hooks', { ...base, session_id: other, hook_event_name: 'UserPromptSubmit', prompt: 'Write docs' })).status).toBe(200);
+		const listed = await api(svc, 'GET', `/api/v1/sessions?q=${encodeURIComponent('Write docs')}`);
+		expect(listed.body.items.map((s: any) => [s.id, s.prompt])).toEqual([[other, 'Write docs']]);
+	});
+
 	it('turns PreToolUse/PostToolUse pairs into one tool call with duration and status', async () => {
 		const sessionId = crypto.randomUUID();
 		const byLabel = (label: string) => ({ ...(fixtures as any[]).find((f) => f.label === label)!.payload, session_id: sessionId });

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { N8nWorkflow } from '../../scripts/n8n/n8n-instance';
+import { ORCHESTRATOR_CREDENTIAL } from '../../scripts/templates';
 
 export const WORKFLOWS_DIR = path.resolve(__dirname, '..', '..', 'workflows');
 
@@ -17,7 +18,7 @@ export type TemplateName = keyof typeof TEMPLATE_FILES;
 
 /** The credential names the templates refer to (workflows/README.md tells users to use them). */
 export const CREDENTIAL_NAMES = {
-	claudeOrchestratorApi: 'Claude Orchestrator API',
+	claudeOrchestratorApi: ORCHESTRATOR_CREDENTIAL.name,
 	slackApi: 'Slack Bot',
 	imap: 'IMAP Mailbox',
 } as const;

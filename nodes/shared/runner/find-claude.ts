@@ -1,6 +1,6 @@
 // Resolves the claude executable without a shell: an explicit path from the node, or a PATH search.
-import { accessSync, constants, closeSync, openSync, readSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { accessSync, constants, closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ClaudeNotFoundError } from './errors';
 
 export interface FindClaudeOptions {
@@ -41,14 +41,46 @@ function isInstallStub(path: string): boolean {
 	}
 }
 
-function checked(path: string): string {
-	if (isInstallStub(path)) {
-		throw new ClaudeNotFoundError(
-			`${path} is the placeholder that npm leaves when install scripts are disabled (the native binary was never linked); ` +
-				'reinstall without --ignore-scripts',
-		);
+/**
+ * The native binary that the stub's package would have linked: `@anthropic-ai/claude-code/bin/claude.exe` is the
+ * stub, `@anthropic-ai/claude-code-<platform>/claude` (an optional dependency, installed without any script) is
+ * the real CLI. Using it directly means a skipped install script never decides whether claude works.
+ */
+export function nativeBehindStub(stubPath: string): string | undefined {
+	let scope: string;
+	try {
+		scope = dirname(dirname(dirname(realpathSync(stubPath))));
+	} catch {
+		return undefined;
 	}
-	return path;
+	const platform = `claude-code-${process.platform}-${process.arch}`;
+	let names: string[];
+	try {
+		names = readdirSync(scope).filter((name) => name.startsWith(platform));
+	} catch {
+		return undefined;
+	}
+	// The glibc build first; the musl one only where it is the only one installed.
+	names.sort((a, b) => a.length - b.length);
+	for (const name of names) {
+		const candidate = join(scope, name, 'claude');
+		if (isExecutableFile(candidate) && !isInstallStub(candidate)) return candidate;
+	}
+	return undefined;
+}
+
+function stubError(path: string): ClaudeNotFoundError {
+	return new ClaudeNotFoundError(
+		`${path} is the placeholder that npm leaves when install scripts are disabled, and the native binary ` +
+			`(@anthropic-ai/claude-code-${process.platform}-${process.arch}) is not installed next to it`,
+	);
+}
+
+function checked(path: string): string {
+	if (!isInstallStub(path)) return path;
+	const native = nativeBehindStub(path);
+	if (native) return native;
+	throw stubError(path);
 }
 
 export function findClaude(options: FindClaudeOptions = {}): string {
@@ -60,9 +92,14 @@ export function findClaude(options: FindClaudeOptions = {}): string {
 	}
 	const searchPath = (options.env ?? process.env).PATH ?? '';
 	const dirs = searchPath.split(delimiter).filter((dir) => dir.length > 0);
+	let stub: string | undefined;
 	for (const dir of dirs) {
 		const candidate = join(dir, wanted);
-		if (isExecutableFile(candidate)) return checked(candidate);
+		if (!isExecutableFile(candidate)) continue;
+		if (!isInstallStub(candidate)) return candidate;
+		// A placeholder early on PATH (node_modules/.bin under `npm run`) must not hide a real claude later on it.
+		stub ??= candidate;
 	}
+	if (stub) return checked(stub);
 	throw new ClaudeNotFoundError(`no executable "${wanted}" on PATH (${dirs.length > 0 ? dirs.join(delimiter) : 'PATH is empty'})`);
 }

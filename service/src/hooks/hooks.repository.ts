@@ -20,6 +20,8 @@ interface SessionActivity {
 	status: string;
 	/** Whether a real hook delivery is among them (the runner writes SessionStart from the stream itself). */
 	hooks: boolean;
+	/** The first prompt a UserPromptSubmit carried: an external session has no other source for it. */
+	prompt?: string;
 }
 
 /** Deliveries decided in memory from the subscriptions as of `subscriptionsVersion` (deliveries/outbox.ts). */
@@ -75,6 +77,7 @@ export async function insertHookEvents(
 		if (event.receivedAt > a.at) a.at = event.receivedAt;
 		a.status = externalStatusAfter(event.eventName);
 		a.hooks ||= event.payload.recorded_from !== 'stream_init';
+		if (a.prompt === undefined && event.eventName === 'UserPromptSubmit' && typeof event.payload.prompt === 'string') a.prompt = event.payload.prompt;
 	}
 	const toolCalls = batch.map((b) => toolCallFromEvent(b.event)).filter((c) => c !== undefined);
 	// Sorted so concurrent batches (several replicas) lock session rows in the same order.
@@ -85,9 +88,10 @@ export async function insertHookEvents(
 			-- $4: the subscriptions version a plan was made under (NULL: no plan).
 			SELECT $4::bigint IS NULL OR $4::bigint = (SELECT version FROM subscriptions_version) AS ok
 		), new_sessions AS (
-			INSERT INTO sessions (id, origin, status, workspace_type, workspace_path, hook_event_count, last_activity_at)
+			INSERT INTO sessions (id, origin, status, workspace_type, workspace_path, hook_event_count, last_activity_at, prompt)
 			SELECT (r->>'id')::uuid, r->>'origin', CASE WHEN r->>'origin' = 'external' THEN r->>'status' ELSE 'created' END,
-				CASE WHEN r->>'origin' = 'external' THEN 'external' END, r->>'cwd', (r->>'n')::integer, (r->>'at')::timestamptz
+				CASE WHEN r->>'origin' = 'external' THEN 'external' END, r->>'cwd', (r->>'n')::integer, (r->>'at')::timestamptz,
+				r->>'prompt'
 			FROM jsonb_array_elements($1::jsonb) r
 			WHERE (SELECT ok FROM guard)
 			ON CONFLICT (id) DO NOTHING
@@ -110,6 +114,7 @@ export async function insertHookEvents(
 				hooks_missing = s.hooks_missing AND NOT (a->>'hooks')::boolean,
 				last_activity_at = GREATEST(s.last_activity_at, (a->>'at')::timestamptz),
 				status = CASE WHEN s.origin = 'external' THEN a->>'status' ELSE s.status END,
+				prompt = COALESCE(s.prompt, a->>'prompt'),
 				updated_at = now()
 			FROM (SELECT session_id, count(*)::integer AS n FROM ev GROUP BY session_id) c,
 				jsonb_array_elements($1::jsonb) a

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findClaude } from '../find-claude';
@@ -47,5 +47,28 @@ describe('findClaude', () => {
 
 	it('recognises the stub npm leaves when install scripts were skipped', () => {
 		expect(() => findClaude({ env: { PATH: join(dir, 'stub') } })).toThrow(/install scripts are disabled.*npm install -g/);
+	});
+
+	it('does not let a stub early on PATH hide a real claude later on it', () => {
+		expect(findClaude({ env: { PATH: [join(dir, 'stub'), join(dir, 'good')].join(':') } })).toBe(join(dir, 'good', 'claude'));
+	});
+
+	it('uses the native binary of the platform package when the wrapper is the stub', () => {
+		// The layout npm installs: node_modules/.bin/claude → @anthropic-ai/claude-code/bin/claude.exe (the stub),
+		// and the real CLI in the optional dependency @anthropic-ai/claude-code-<platform>/claude.
+		const nm = join(dir, 'layout', 'node_modules');
+		mkdirSync(join(nm, '@anthropic-ai', 'claude-code', 'bin'), { recursive: true });
+		mkdirSync(join(nm, '@anthropic-ai', `claude-code-${process.platform}-${process.arch}`), { recursive: true });
+		mkdirSync(join(nm, '.bin'), { recursive: true });
+		const stub = join(nm, '@anthropic-ai', 'claude-code', 'bin', 'claude.exe');
+		writeFileSync(stub, '#!/bin/sh\necho "claude native binary not installed" >&2\nexit 1\n');
+		chmodSync(stub, 0o755);
+		symlinkSync('../@anthropic-ai/claude-code/bin/claude.exe', join(nm, '.bin', 'claude'));
+		expect(() => findClaude({ env: { PATH: join(nm, '.bin') } })).toThrow(/placeholder.*claude-code-linux-x64\) is not installed/);
+		const native = join(nm, '@anthropic-ai', `claude-code-${process.platform}-${process.arch}`, 'claude');
+		writeFileSync(native, '#!/bin/sh\necho 2.1.331\n');
+		chmodSync(native, 0o755);
+		expect(findClaude({ env: { PATH: join(nm, '.bin') } })).toBe(native);
+		expect(findClaude({ claudePath: stub })).toBe(native);
 	});
 });
