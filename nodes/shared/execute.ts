@@ -1,4 +1,4 @@
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import type { OrchestratorClient } from './session/client';
 import { n8nClient } from './session/n8n-client';
 import { parseRunOptions, type RunOptions } from './session/run-options';
@@ -25,7 +25,12 @@ export async function executeItems(
 					results[i] = { json: { ...items[i].json, error: (error as Error).message }, pairedItem: { item: i } };
 					continue;
 				}
-				if (error instanceof NodeOperationError) throw error;
+				// n8n's own errors keep their type, HTTP status and description (the error view shows them); they only
+				// learn which item failed. Anything else becomes a NodeOperationError for that item.
+				if (error instanceof NodeApiError || error instanceof NodeOperationError) {
+					error.context.itemIndex ??= i;
+					throw error;
+				}
 				throw new NodeOperationError(ctx.getNode(), error as Error, { itemIndex: i });
 			}
 		}

@@ -49,9 +49,11 @@ export async function orchestratorRequest<T = IDataObject>(
 	} catch (error) {
 		const e = error as { response?: { data?: { message?: string } }; description?: string; message?: string };
 		const serviceMessage = e.response?.data?.message ?? e.description;
-		throw new NodeApiError(this.getNode(), error as JsonObject, {
+		const apiError = new NodeApiError(this.getNode(), error as JsonObject, {
 			message: serviceMessage ? `Claude Orchestrator: ${serviceMessage}` : undefined,
-			description: `${method} ${path} on ${baseUrl}`,
 		});
+		// Set afterwards: NodeApiError replaces a given description with the body's `message`, already in the message.
+		apiError.description = `${method} ${path} on ${baseUrl}`;
+		throw apiError;
 	}
 }
