@@ -1,5 +1,5 @@
 import type { N8nApi } from './n8n-api';
-import { sleep } from './process-group';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 type Json = Record<string, unknown>;
 

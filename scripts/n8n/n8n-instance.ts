@@ -9,7 +9,8 @@ import { N8nApi } from './n8n-api';
 import { n8nCachePaths, type N8nCachePaths } from './n8n-cache';
 import { runN8nCli, writeInputFile } from './n8n-cli';
 import { n8nEnv } from './n8n-env';
-import { LogSink, sleep, spawnGroup, stopGroup, type SpawnedGroup } from './process-group';
+import { LogSink, spawnGroup, stopGroup, type SpawnedGroup } from './process-group';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export { nodeOutput, type N8nExecution, type N8nNodeRun } from './executions';
 export { HARNESS_ENCRYPTION_KEY } from './n8n-env';

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 
@@ -113,8 +114,4 @@ function signalZero(pgid: number): boolean {
 	} catch (err) {
 		return (err as NodeJS.ErrnoException).code === 'EPERM';
 	}
-}
-
-export function sleep(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
 }

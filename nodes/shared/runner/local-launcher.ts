@@ -2,35 +2,13 @@
 // started (Bash tool shells, MCP servers, hook commands).
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { LaunchSpec, ProcessLauncher, RunningProcess } from './types';
+import { Fanout } from './fanout';
 import { LineSplitter } from './line-splitter';
 
 type Signal = 'SIGINT' | 'SIGTERM' | 'SIGKILL';
 
 // A grandchild that inherited stdout could keep the pipe open long after claude exited; don't wait forever.
 const OUTPUT_DRAIN_AFTER_EXIT_MS = 2_000;
-
-/** Holds output until someone listens, so lines printed before onLine() is called are not lost. */
-class Fanout<T> {
-	private listeners: Array<(value: T) => void> = [];
-	private backlog: T[] = [];
-
-	add(listener: (value: T) => void): void {
-		this.listeners.push(listener);
-		if (this.listeners.length === 1 && this.backlog.length > 0) {
-			const held = this.backlog;
-			this.backlog = [];
-			for (const value of held) listener(value);
-		}
-	}
-
-	emit(value: T): void {
-		if (this.listeners.length === 0) {
-			this.backlog.push(value);
-			return;
-		}
-		for (const listener of this.listeners) listener(value);
-	}
-}
 
 export class LocalProcess implements RunningProcess {
 	readonly exited: Promise<{ code: number | null; signal: string | null }>;

@@ -3,6 +3,7 @@ import type { E2bCommandHandle, E2bSandbox } from './e2b-sdk';
 import { exitResultOf } from './e2b-sdk';
 import { WorkspaceError } from './errors';
 import { hookUrlForSandbox } from './hook-url';
+import { Fanout } from '../runner/fanout';
 import { LineSplitter } from '../runner/line-splitter';
 import { commandLine } from './shell-quote';
 import { validateSandboxPath } from './validate';
@@ -48,8 +49,8 @@ export class E2bLauncher implements ProcessLauncher {
 	async launch(spec: LaunchSpec): Promise<RunningProcess> {
 		const cwd = validateSandboxPath(spec.cwd);
 		const line = commandLine(spec.command, spec.args);
-		const lines = new Feed<string>();
-		const stderr = new Feed<string>();
+		const lines = new Fanout<string>();
+		const stderr = new Fanout<string>();
 		const splitter = new LineSplitter((text) => lines.emit(text));
 		const idle = this.options.idleTimeoutMs;
 
@@ -97,8 +98,8 @@ export class E2bLauncher implements ProcessLauncher {
 			});
 
 		return {
-			onLine: (listener) => lines.listen(listener),
-			onStderr: (listener) => stderr.listen(listener),
+			onLine: (listener) => lines.add(listener),
+			onStderr: (listener) => stderr.add(listener),
 			signal: (signal) => {
 				this.sendSignal(handle, signal).catch((error: unknown) =>
 					stderr.emit(`Could not send ${signal} inside E2B sandbox ${this.sandboxId}: ${describe(error)}\n`),
@@ -156,27 +157,4 @@ function exitOf(error: unknown, report: (text: string) => void): { code: number 
 
 function describe(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
-}
-
-/** Delivers items to listeners; items that arrive before the first listener are kept for it. */
-class Feed<T> {
-	private listeners: Array<(item: T) => void> = [];
-	private early: T[] = [];
-
-	emit(item: T): void {
-		if (this.listeners.length === 0) {
-			this.early.push(item);
-			return;
-		}
-		for (const listener of this.listeners) listener(item);
-	}
-
-	listen(listener: (item: T) => void): void {
-		this.listeners.push(listener);
-		if (this.listeners.length === 1 && this.early.length > 0) {
-			const early = this.early;
-			this.early = [];
-			for (const item of early) listener(item);
-		}
-	}
 }
