@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import n8nNodes from '@n8n/eslint-plugin-community-nodes';
+import globals from 'globals';
 
 const communityNodes = n8nNodes.configs.recommendedWithoutN8nCloudSupport;
 
@@ -14,6 +15,13 @@ export default tseslint.config(
 			// Rows from SQL and third-party JSON are typed at the edges by zod; `any` stays inside repositories and tests.
 			'@typescript-eslint/no-explicit-any': 'off',
 		},
+	},
+	{
+		// The dashboard: plain ES modules served as they are (type checked by dashboard/tsconfig.json).
+		files: ['dashboard/**/*.js'],
+		extends: [js.configs.recommended],
+		languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: globals.browser },
+		rules: { 'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }] },
 	},
 	{
 		// n8n's community-node profile for self-hosted n8n (the package is not meant for n8n Cloud).

@@ -7,7 +7,7 @@ const icons = () =>
 const sharedIcons = () => src('icons/*.svg', { base: '.', encoding: false }).pipe(dest('dist'));
 const migrations = () => src('service/migrations/*.sql', { base: '.' }).pipe(dest('dist'));
 const scripts = () => src('scripts/*.js', { base: '.' }).pipe(dest('dist'));
-const dashboard = () => src('dashboard/**/*', { base: '.', encoding: false }).pipe(dest('dist'));
+const dashboard = () => src(['dashboard/**/*', '!dashboard/tsconfig.json'], { base: '.', encoding: false }).pipe(dest('dist'));
 
 exports['build:icons'] = parallel(icons, sharedIcons);
 exports['build:assets'] = parallel(icons, sharedIcons, migrations, dashboard, scripts);

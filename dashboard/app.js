@@ -1,3 +1,4 @@
+// @ts-check
 // Entry point: sign-in gate, hash routing, the live indicator. Read-only: every request is a GET (lib/api.js).
 import { ApiError, checkToken, createApi } from './lib/api.js';
 import { forgetToken, readToken, signInView } from './lib/auth.js';
@@ -41,6 +42,7 @@ function signOut(message) {
 	route(message);
 }
 
+/** @type {Array<[RegExp, string, (ctx: any, m: RegExpExecArray, q: URLSearchParams) => any]>} */
 const ROUTES = [
 	[/^\/sessions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, 'sessions', (ctx, m, q) => sessionView(ctx, m[1].toLowerCase(), q)],
 	[/^\/sessions$/, 'sessions', (ctx, _m, q) => sessionsView(ctx, q)],
@@ -60,12 +62,13 @@ function route(message) {
 	}
 	signOutButton.hidden = false;
 	const [path, qs] = location.hash.slice(1).split('?');
-	const found = ROUTES.map(([re, nav, make]) => [re.exec(path), nav, make]).find(([m]) => m);
+	const found = ROUTES.find(([re]) => re.test(path));
 	if (!found) {
 		history.replaceState(null, '', '#/sessions');
 		return route();
 	}
-	const [m, nav, make] = found;
+	const [re, nav, make] = found;
+	const m = /** @type {RegExpExecArray} */ (re.exec(path));
 	// Aborting on leave drops answers meant for a page no longer shown.
 	controller = new AbortController();
 	const { signal } = controller;
@@ -73,7 +76,7 @@ function route(message) {
 	view = make(ctx, m, new URLSearchParams(qs ?? ''));
 	main.replaceChildren(view.el);
 	document.title = `${view.title} · Claude Orchestrator`;
-	for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('current', a.dataset.nav === nav);
+	for (const a of document.querySelectorAll(/** @type {'a'} */ ('[data-nav]'))) a.classList.toggle('current', a.dataset.nav === nav);
 }
 
 /** `npm start -- --demo`: every page says that claude talks to a scripted stand-in, not to Anthropic. */

@@ -1,3 +1,4 @@
+// @ts-check
 // The dashboard's only way to the service. It can GET and nothing else: there is no method for writing.
 
 export class ApiError extends Error {

@@ -1,3 +1,4 @@
+// @ts-check
 import { h } from './dom.js';
 
 // sessionStorage, not localStorage: the credential lives only as long as this tab, is not shared with other

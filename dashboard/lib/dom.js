@@ -1,3 +1,4 @@
+// @ts-check
 // Every node is built with DOM APIs and every piece of data enters as a text node: nothing here parses HTML,
 // so a tool output or a prompt that contains markup is shown as characters, never run.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // One of a session's long lists (tool calls, hook events, messages), read page by page over the service's
 // opaque cursors. Each page keeps the cursor that produced it and the id of its last row. Live updates re-read
 // only the pages that can have changed, so they cost a page or two however long the list is.

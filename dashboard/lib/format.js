@@ -1,3 +1,4 @@
+// @ts-check
 // Display formats. Every function accepts null/undefined and shows a dash rather than "NaN" or "undefined".
 
 const dash = '—';

@@ -1,7 +1,12 @@
+// @ts-check
 // Live updates by polling, which keeps the service stateless (no connections to hold across replicas).
 // A setTimeout chain, not setInterval: the next poll is armed only after the previous one settled, so requests
 // never pile up behind a slow service. Nothing is polled while the tab is hidden; coming back polls at once.
 
+/**
+ * @param {() => Promise<unknown>} task
+ * @param {{ intervalMs?: number, onState?: (state: string, err?: unknown) => void }} [options]
+ */
 export function startPolling(task, { intervalMs = 2000, onState = () => {} } = {}) {
 	let timer;
 	let inFlight = false;

@@ -1,3 +1,4 @@
+// @ts-check
 import { h } from './dom.js';
 
 // Long text (tool output, payloads, prompts) is cut to a preview; "Show all" puts the whole text into the same

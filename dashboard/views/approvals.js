@@ -1,3 +1,4 @@
+// @ts-check
 import { badge, h, lazyDetails } from '../lib/dom.js';
 import { ago, oneLine, shortId, when } from '../lib/format.js';
 import { asText, textBlock } from '../lib/text.js';

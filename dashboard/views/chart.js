@@ -1,3 +1,4 @@
+// @ts-check
 import { h, s } from '../lib/dom.js';
 
 const W = 600;

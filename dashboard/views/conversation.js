@@ -1,3 +1,4 @@
+// @ts-check
 import { h } from '../lib/dom.js';
 import { when } from '../lib/format.js';
 import { textBlock } from '../lib/text.js';

@@ -1,3 +1,4 @@
+// @ts-check
 import { h } from '../lib/dom.js';
 import { count } from '../lib/format.js';
 

@@ -1,3 +1,4 @@
+// @ts-check
 import { badge, h } from '../lib/dom.js';
 import { count, money, percent } from '../lib/format.js';
 import { startPolling } from '../lib/poller.js';

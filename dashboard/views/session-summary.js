@@ -1,3 +1,4 @@
+// @ts-check
 import { badge, h, lazyDetails } from '../lib/dom.js';
 import { ago, count, duration, money, oneLine, threadLabel, when } from '../lib/format.js';
 import { asText, textBlock } from '../lib/text.js';
@@ -168,14 +169,16 @@ const promptPanel = (s) => (s.prompt ? h('section', { class: 'panel' }, h('h3', 
  * poll never folds up what a reader is looking at; the rest is rebuilt on every poll to keep times current.
  */
 export function sessionSummary() {
-	const panels = [
+	/** @type {Array<[string, (s: any, runs: any[]) => any, ((s: any, runs: any[]) => string)?]>} */
+	const specs = [
 		['head', headPanel],
 		['money', (s, runs) => h('div', { class: 'two-col' }, tokensPanel(s, runs), workspacePanel(s))],
 		['prompt', promptPanel, (s) => s.prompt],
 		['outcome', outcomePanel, (s) => [s.result, s.errorMessage, s.subtype, s.terminalReason, s.isError].join('\u0000')],
 		['denials', denialsPanel, (s, runs) => JSON.stringify(runs.length ? runs.map((r) => r.permissionDenials) : s.permissionDenials)],
 		['runs', (s, runs) => runsPanel(runs)],
-	].map(([name, build, key]) => ({ name, build, key, slot: h('div', { class: `slot-${name}` }), last: undefined }));
+	];
+	const panels = specs.map(([name, build, key]) => ({ name, build, key, slot: h('div', { class: `slot-${name}` }), last: undefined }));
 	const el = h('div', { class: 'summary' }, panels.map((p) => p.slot));
 	return {
 		el,

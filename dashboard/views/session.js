@@ -1,3 +1,4 @@
+// @ts-check
 import { h, markPainted } from '../lib/dom.js';
 import { Feed } from '../lib/feed.js';
 import { count } from '../lib/format.js';

@@ -1,3 +1,4 @@
+// @ts-check
 import { badge, h, markPainted } from '../lib/dom.js';
 import { ago, count, duration, money, oneLine, shortId, threadLabel, when } from '../lib/format.js';
 import { startPolling } from '../lib/poller.js';

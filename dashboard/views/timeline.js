@@ -1,3 +1,4 @@
+// @ts-check
 import { badge, h, lazyDetails } from '../lib/dom.js';
 import { clock, duration, oneLine, when } from '../lib/format.js';
 import { asText, textBlock } from '../lib/text.js';
