@@ -15,12 +15,19 @@ const PACKAGE = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf
 	n8n: { nodes: string[]; credentials: string[] };
 };
 
+/** This process's environment without the service's own variables, so a developer's shell cannot leak into a check. */
+function baseEnv(): Record<string, string> {
+	const env = { ...(process.env as Record<string, string>) };
+	for (const k of ['DATABASE_URL', 'PUBLIC_URL', 'API_KEY', 'DATA_DIR', 'PORT', 'HOST', 'DELIVERY_ALLOWED_HOSTS', 'CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS']) delete env[k];
+	return env;
+}
+
 function exec(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }) {
 	return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
 		execFile(
 			cmd,
 			args,
-			{ cwd: opts.cwd, env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
+			{ cwd: opts.cwd, env: opts.env ?? baseEnv(), timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
 			(err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
 		);
 	});
@@ -80,7 +87,7 @@ describe('the packed package, installed with npm in an empty folder', () => {
 		expect(code).toBe(0);
 		for (const command of ['serve', 'migrate', 'doctor', '--n8n-url']) expect(stdout).toContain(command);
 		// The list of variables comes from the installed package's own config module.
-		const { SERVICE_ENV_VARS } = require(path.join(app, 'node_modules', BIN, 'dist', 'service', 'src', 'config.js')) as { SERVICE_ENV_VARS: string[] };
+		const { SERVICE_ENV_VARS } = (await import(path.join(app, 'node_modules', BIN, 'dist', 'service', 'src', 'config.js'))) as { SERVICE_ENV_VARS: string[] };
 		expect(SERVICE_ENV_VARS).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'API_KEY', 'PUBLIC_URL', 'DELIVERY_ALLOWED_HOSTS', 'LOG_LEVEL']));
 		for (const name of SERVICE_ENV_VARS) expect(stdout).toMatch(new RegExp(`^\\s+${name}\\s`, 'm'));
 		expect(stdout).toContain('CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS');
@@ -92,8 +99,7 @@ describe('the packed package, installed with npm in an empty folder', () => {
 	it('serve runs the service on the embedded database; migrate and doctor work from the same folder', async () => {
 		const dataDir = path.join(app, 'data');
 		const port = await freePort();
-		const env = { ...(process.env as Record<string, string>), PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-		delete env.DATABASE_URL;
+		const env: Record<string, string> = { ...baseEnv(), PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
 
 		// A fresh folder: migrate creates the embedded database and applies every migration, then exits.
 		const migrated = await exec('npx', ['--no-install', BIN, 'migrate'], { cwd: app, env });
@@ -171,7 +177,7 @@ describe('the packed package, installed with npm in an empty folder', () => {
 
 	it('doctor says what is wrong with PostgreSQL: unreachable, then not migrated', async () => {
 		if (!process.env.TEST_DATABASE_URL) return;
-		const env = { LOG_LEVEL: 'warn', DATA_DIR: path.join(app, 'pg-data'), CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: app };
+		const env = { ...baseEnv(), LOG_LEVEL: 'warn', DATA_DIR: path.join(app, 'pg-data'), CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: app };
 		const closed = await freePort();
 		const down = await exec('npx', ['--no-install', BIN, 'doctor'], { cwd: app, env: { ...env, DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/x` } });
 		expect(down.code).toBe(1);
