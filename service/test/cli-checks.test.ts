@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { satisfiesMinimum } from '../src/cli/checks/check';
 import { checkAllowedRoots } from '../src/cli/checks/roots';
+import { checkClaude, checkGit } from '../src/cli/checks/tools';
+import { claudeBinary } from '../../test/fakes/claude-cli';
 import { checkDeliveryRules } from '../src/cli/checks/urls';
 import { SERVICE_ENV_HELP } from '../src/cli/help';
 import { loadConfig, SERVICE_ENV_VARS } from '../src/config';
@@ -44,5 +46,15 @@ describe('doctor checks', () => {
 		expect(refused).toMatchObject({ status: 'fail', fix: 'add 10.1.2.3 to DELIVERY_ALLOWED_HOSTS (DELIVERY_ALLOWED_HOSTS=10.1.2.3)' });
 		const allowed = await checkDeliveryRules(loadConfig({ DELIVERY_ALLOWED_HOSTS: '*.internal' }), 'http://n8n.internal:5678');
 		expect(allowed).toMatchObject({ status: 'ok', detail: 'only *.internal: n8n at n8n.internal is allowed' });
+	});
+
+	it('runs the real claude and git, and says how to install claude when it is not there', async () => {
+		const found = await checkClaude(claudeBinary());
+		expect(found.status).toBe('ok');
+		expect(found.detail).toMatch(/^2\.1\.331 \(Claude Code\) at .* \(native binary, runs without Node; its npm package declares Node >=22\.0\.0\)$/);
+		const missing = await checkClaude('/nonexistent/claude');
+		expect(missing).toMatchObject({ status: 'fail', detail: '"/nonexistent/claude" does not exist or is not an executable file' });
+		expect(missing.fix).toMatch(/^npm install -g @anthropic-ai\/claude-code@2\.1\.331 /);
+		expect(await checkGit()).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^git version \d+\.\d+/) });
 	});
 });

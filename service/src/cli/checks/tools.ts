@@ -53,7 +53,7 @@ export async function checkClaude(claudePath: string | undefined): Promise<Check
 		binary = findClaude({ claudePath });
 	} catch (err) {
 		// The error carries the node's install hint; the fix below says it once.
-		const detail = (err instanceof Error ? err.message : String(err)).replace(/^Claude Code CLI not found: /, '').replace(/\)\. Install it with:.*$/s, ')');
+		const detail = (err instanceof Error ? err.message : String(err)).replace(/^Claude Code CLI not found: /, '').replace(/\. Install it with:.*$/s, '');
 		return fail(name, detail, `${install}; or pass --claude <path> (the node's "Claude Path" option)`);
 	}
 	let version: string;
