@@ -5,7 +5,7 @@ import n8nNodes from '@n8n/eslint-plugin-community-nodes';
 const communityNodes = n8nNodes.configs.recommendedWithoutN8nCloudSupport;
 
 export default tseslint.config(
-	{ ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**', '.data/**'] },
+	{ ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**', '.data/**'] },
 	{
 		files: ['**/*.ts'],
 		extends: [js.configs.recommended, ...tseslint.configs.recommended],
