@@ -66,6 +66,15 @@ function postHook(url: string, token: string, body: unknown): Promise<number> {
 	let fx: ClaudeFixture;
 	const receiver = new TriggerReceiver();
 
+	/** Both backends in service ("UP", or "UP 1/3" while a slow check is being counted); says why not otherwise. */
+	const bothUp = async (timeoutMs: number) => {
+		const up = await waitUntil(async () => (await lb.stats()).filter((s) => s.pxname === 'replicas' && s.svname !== 'BACKEND' && s.status.startsWith('UP')).length === 2, timeoutMs, 100);
+		if (!up) {
+			const rows = (await lb.stats()).filter((s) => s.pxname === 'replicas').map((s) => `${s.svname} ${s.status}`);
+			throw new Error(`the balancer did not see both replicas up within ${timeoutMs} ms: ${rows.join(', ')}\n${lb.log().slice(-3000)}`);
+		}
+	};
+
 	beforeAll(async () => {
 		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-lb-'));
 		// The machine's server when the suites are given one; a private cluster otherwise.
@@ -95,7 +104,7 @@ function postHook(url: string, token: string, body: unknown): Promise<number> {
 			REPLICA_1: `127.0.0.1:${replicas[0].port}`,
 			REPLICA_2: `127.0.0.1:${replicas[1].port}`,
 		});
-		expect(await waitUntil(async () => (await lb.stats()).filter((s) => s.pxname === 'replicas' && s.status === 'UP').length === 2, 20_000)).toBe(true);
+		await bothUp(60_000);
 		await receiver.start();
 		fx = await claudeFixture('orch-lb');
 	}, 180_000);
@@ -169,7 +178,7 @@ function postHook(url: string, token: string, body: unknown): Promise<number> {
 		await sleep(1000);
 		await victim.start();
 		const restartedAt = Date.now();
-		expect(await waitUntil(async () => (await lb.server('replica1'))?.status === 'UP', 20_000, 50)).toBe(true);
+		await bothUp(60_000);
 		const upAfterMs = Date.now() - restartedAt;
 		await sleep(3000);
 		stop = true;
