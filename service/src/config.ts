@@ -39,6 +39,9 @@ const EnvSchema = z.object({
 	DEMO_MODE: z.enum(['0', '1', 'true', 'false'], { message: 'DEMO_MODE is 1 or 0' }).optional(),
 });
 
+/** Every variable the service reads (LOG_LEVEL is read by the logger); `--help` and the deploy checks list them. */
+export const SERVICE_ENV_VARS: readonly string[] = [...Object.keys(EnvSchema.shape), 'LOG_LEVEL'];
+
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const durationMs = (text: string) => {
 	const m = /^(\d+(?:\.\d+)?)\s*([smhd])?$/i.exec(text.trim())!;

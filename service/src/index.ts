@@ -1,32 +1,3 @@
-import { loadConfig } from './config';
-import { logger } from './logger';
-import { startService } from './service';
+import { failedToStart, serve } from './serve';
 
-// Process entry: configuration errors and start-up failures end the process with a message, not a stack.
-async function main() {
-	const config = loadConfig();
-	const service = await startService(config);
-	process.stdout.write(`Claude Orchestrator service: ${service.url}  (dashboard: ${service.url}/, health: ${service.url}/api/v1/health)\n`);
-	let stopping = false;
-	const stop = (signal: string) => {
-		if (stopping) return;
-		stopping = true;
-		logger.info('shutting down', { signal });
-		// Whatever happens in close(), the process ends within 10 s.
-		setTimeout(() => process.exit(1), 10_000).unref();
-		service.close().then(
-			() => process.exit(0),
-			(err) => {
-				logger.error('shutdown failed', { error: String(err) });
-				process.exit(1);
-			},
-		);
-	};
-	process.on('SIGTERM', () => stop('SIGTERM'));
-	process.on('SIGINT', () => stop('SIGINT'));
-}
-
-main().catch((err) => {
-	process.stderr.write(`Claude Orchestrator service failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-	process.exit(1);
-});
+serve().catch(failedToStart);
