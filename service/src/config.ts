@@ -35,6 +35,8 @@ const EnvSchema = z.object({
 	// How often overdue approval requests are settled as expired (Approval Decided fires then); 0 turns it off,
 	// leaving expiry to the next decision or Resume.
 	APPROVAL_SWEEP_MS: z.coerce.number().int().min(0).default(30_000),
+	// A session's transcript, uncompressed, is refused above this size (uploads and imports).
+	TRANSCRIPT_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
 });
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -71,6 +73,7 @@ export interface Config {
 	/** An approval request not decided within this long is settled as expired, which counts as a deny. */
 	approvalTtlMs: number;
 	approvalSweepMs: number;
+	transcriptMaxBytes: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -109,5 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		deliveryRetentionHours: e.DELIVERY_RETENTION_HOURS,
 		approvalTtlMs: durationMs(e.APPROVAL_TTL),
 		approvalSweepMs: e.APPROVAL_SWEEP_MS,
+		transcriptMaxBytes: e.TRANSCRIPT_MAX_BYTES,
 	});
 }

@@ -57,6 +57,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		bodyLimitBytes: config.bodyLimitBytes,
 		toolOutputMaxBytes: config.toolOutputMaxBytes,
 		hookAckTimeoutMs: config.hookAckTimeoutMs,
+		transcriptMaxBytes: config.transcriptMaxBytes,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
 		extraRouters: { ...deliveries.routers, ...approvals.routers },
