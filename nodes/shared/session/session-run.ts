@@ -41,6 +41,8 @@ export interface SessionOutput {
 	cliVersion?: string;
 	/** With status `waiting_approval`: the call that waits for a person. Resume the session once they decided. */
 	pendingApproval?: PendingApproval;
+	/** Said when the workspace had to be recreated on this worker (what could not be recovered). */
+	notices?: string[];
 }
 
 interface StoredSession {
@@ -152,9 +154,13 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 				repository: session.repository ?? undefined,
 				sandboxId: ws.sandboxId ?? undefined,
 				e2b: ws.type === 'e2b' ? e2bSettings(req.options) : undefined,
+				sessionId,
+				githubToken: req.githubToken,
+				shallow: req.options.shallowClone,
 			},
 			workspaceDeps(client, req.deps),
 		);
+		if (workspace.path !== ws.path) await withRetry(() => client.request('PATCH', `/api/v1/sessions/${sessionId}`, { workspacePath: workspace.path }));
 		const { hookToken } = await client.request<{ hookToken: string }>('POST', `/api/v1/sessions/${sessionId}/hook-token`);
 		// A Resume's own policy replaces the stored one; without one the session keeps the policy it has.
 		const policy = req.options.approvalPolicy;
@@ -304,6 +310,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		hooksReceived,
 		cliVersion: outcome.cliVersion,
 		...(pendingApproval ? { pendingApproval } : {}),
+		...(workspace.notice ? { notices: [workspace.notice] } : {}),
 	};
 }
 
