@@ -25,6 +25,8 @@ export interface AppDeps {
 	hookAckTimeoutMs: number;
 	/** Largest transcript accepted, uncompressed; its upload (gzip, base64 in JSON) may exceed bodyLimitBytes. */
 	transcriptMaxBytes?: number;
+	/** LEASE_TTL: how long a run's lease on its session lasts without renewal. */
+	leaseTtlMs?: number;
 	/** Answers PreToolUse for sessions under an approval policy (allow / deny / defer). */
 	hookAnswer?: HookAnswerer;
 	/** Extra routers mounted under /api/v1 (and /api), e.g. subscriptions. */
@@ -88,7 +90,10 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 	// /api/... are the seed's documented routes; they answer exactly like /api/v1/....
 	for (const base of ['/api/v1', '/api']) {
 		app.use(`${base}/hooks`, legacyHooksRouter(hookDeps), hooksRouter(hookDeps));
-		app.use(`${base}/sessions`, sessionsRouter({ db: deps.db, auth: deps.auth, toolOutputMaxBytes: deps.toolOutputMaxBytes }));
+		app.use(
+			`${base}/sessions`,
+			sessionsRouter({ db: deps.db, auth: deps.auth, toolOutputMaxBytes: deps.toolOutputMaxBytes, leaseTtlSeconds: Math.round((deps.leaseTtlMs ?? 30_000) / 1000) }),
+		);
 		app.use(`${base}/sessions`, transcriptsRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
 		app.use(`${base}/threads`, threadsRouter({ db: deps.db, auth: deps.auth }));
 		app.use(`${base}/stats`, statsRouter({ db: deps.db, auth: deps.auth }));

@@ -37,6 +37,14 @@ const EnvSchema = z.object({
 	APPROVAL_SWEEP_MS: z.coerce.number().int().min(0).default(30_000),
 	// A session's transcript, uncompressed, is refused above this size (uploads and imports).
 	TRANSCRIPT_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+	// A run's lease on its session that is not renewed for this long has lost its worker: the run and the session
+	// end as `interrupted`. Seconds, or 30s / 2m.
+	LEASE_TTL: z
+		.string()
+		.regex(/^\d+(\.\d+)?\s*(s|m|h)?$/i, 'LEASE_TTL is a duration such as 30, 30s or 2m')
+		.default('30s'),
+	// How often expired leases are looked for; 0 turns the sweep off.
+	LEASE_SWEEP_MS: z.coerce.number().int().min(0).default(5_000),
 });
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -74,6 +82,8 @@ export interface Config {
 	approvalTtlMs: number;
 	approvalSweepMs: number;
 	transcriptMaxBytes: number;
+	leaseTtlMs: number;
+	leaseSweepMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -113,5 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		approvalTtlMs: durationMs(e.APPROVAL_TTL),
 		approvalSweepMs: e.APPROVAL_SWEEP_MS,
 		transcriptMaxBytes: e.TRANSCRIPT_MAX_BYTES,
+		leaseTtlMs: durationMs(e.LEASE_TTL),
+		leaseSweepMs: e.LEASE_SWEEP_MS,
 	});
 }

@@ -26,7 +26,8 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 	const on = (env: Record<string, string>) => parseRunOptions({ claudePath: claudeBinary(), env, timeoutSeconds: 60 });
 
 	beforeAll(async () => {
-		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
+		// A short lease, swept often: a worker that dies is noticed within seconds.
+		[svc, fake] = await Promise.all([startTestService(kind, { LEASE_TTL: '3s', LEASE_SWEEP_MS: '200' }), startFakeAnthropic()]);
 		client = fetchClient(svc.url, svc.apiKey);
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-workers-')));
 		homeA = isolatedClaudeEnv(path.join(root, 'worker-a'), fake.url);
@@ -90,6 +91,27 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 		expect(fake.requestsFor(id)).toHaveLength(0);
 		const runs = await client.request<any>('GET', `/api/v1/sessions/${id}/runs`);
 		expect(runs.items).toEqual([expect.objectContaining({ kind: 'resume', status: 'failed', errorMessage: expect.stringMatching(/neither on this worker/) })]);
+	});
+
+	it('a turn cut off by a dead worker ends interrupted, and a Resume on another worker continues the conversation', async () => {
+		const folder = path.join(root, 'shared', 'cut');
+		fs.mkdirSync(folder, { recursive: true });
+		const first = await startSession(client, { prompt: 'before the crash [[bash:echo 1 > one.txt]]', workspace: { type: 'local', workspacePath: folder }, options: on(homeA), deps });
+		// Worker A claims the session for a second turn and dies: nothing renews its lease, no run end is reported.
+		await client.request('POST', `/api/v1/sessions/${first.sessionId}/lease`, { owner: 'worker-a:999:dead' });
+		await client.request('PUT', `/api/v1/sessions/${first.sessionId}/runs/${crypto.randomUUID()}`, { kind: 'resume', status: 'running', prompt: 'lost turn' });
+		const deadline = Date.now() + 8_000;
+		let status = '';
+		while (Date.now() < deadline && status !== 'interrupted') {
+			status = (await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`)).status;
+			if (status !== 'interrupted') await new Promise((r) => setTimeout(r, 200));
+		}
+		expect(status).toBe('interrupted');
+		const resumed = await resumeSession(client, { sessionId: first.sessionId, prompt: 'after the crash', options: on(homeB), deps });
+		expect(resumed).toMatchObject({ sessionId: first.sessionId, status: 'completed', result: 'fake: after the crash' });
+		const requests = fake.requestsFor(first.sessionId);
+		expect(JSON.stringify(requests[requests.length - 1].body.messages)).toContain('before the crash');
+		expect((await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`)).status).toBe('completed');
 	});
 
 	it('fails a resumed run that answers with another session id instead of passing it off as the same conversation', () => {
