@@ -13,6 +13,7 @@ import { hooksRouter, legacyHooksRouter } from './hooks/hooks.router';
 import type { Metrics } from './metrics/metrics';
 import { sessionsRouter } from './sessions/sessions.router';
 import { threadsRouter } from './threads/threads.router';
+import { transferRouter } from './session-transfer/transfer.router';
 import { transcriptsRouter } from './transcripts/transcripts.router';
 
 export interface AppDeps {
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 	// /api/... are the seed's documented routes; they answer exactly like /api/v1/....
 	for (const base of ['/api/v1', '/api']) {
 		app.use(`${base}/hooks`, legacyHooksRouter(hookDeps), hooksRouter(hookDeps));
+		app.use(`${base}/sessions`, transferRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
 		app.use(
 			`${base}/sessions`,
 			sessionsRouter({ db: deps.db, auth: deps.auth, toolOutputMaxBytes: deps.toolOutputMaxBytes, leaseTtlSeconds: Math.round((deps.leaseTtlMs ?? 30_000) / 1000) }),

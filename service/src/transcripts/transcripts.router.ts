@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Database } from '../db';
+import type { Database, Queryable } from '../db';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { parse, SessionParams, uuidParam } from '../http/validate';
@@ -18,7 +18,7 @@ export const TranscriptUpload = z
 	.strict();
 
 /** Scrubs and stores an uploaded transcript (gzip of the JSONL file); what the service keeps about it. */
-export async function storeTranscript(db: Database, sessionId: string, upload: z.output<typeof TranscriptUpload>, maxBytes: number, version?: number) {
+export async function storeTranscript(db: Queryable, sessionId: string, upload: z.output<typeof TranscriptUpload>, maxBytes: number, version?: number) {
 	const source = gunzipUpload(Buffer.from(upload.contentGzipBase64, 'base64'), maxBytes);
 	const text = scrubTranscript(source.toString('utf8'));
 	return putTranscript(db, sessionId, {
