@@ -5,11 +5,13 @@
 //   npm start                                    service + local n8n
 //   npm start -- --service-only                  the service alone
 //   npm start -- --n8n-url URL --n8n-api-key KEY  service + the credential and templates installed into that n8n
+//   npm start -- --queue                         service + n8n in queue mode: main + two workers (scripts/n8n/local-queue.ts)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../service/src/config';
 import { startService } from '../service/src/service';
+import { startLocalQueue } from './n8n/local-queue';
 import { ensureN8nCache, startN8n, type N8nWorkflow } from './n8n/n8n-instance';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -95,6 +97,20 @@ async function main() {
 		if (!key) throw new Error('--n8n-url needs --n8n-api-key (an n8n API key: n8n Settings → n8n API)');
 		say(`\nInstalling the credential and the templates into ${n8nUrl}`);
 		await installIntoExistingN8n(n8nUrl, key, credential);
+	} else if (flag('--queue')) {
+		await ensureN8nCache();
+		stopN8n = await startLocalQueue({
+			dataDir,
+			packageDir: ROOT,
+			shellEnv: process.env,
+			passThrough: PASSED_TO_N8N,
+			encryptionKey: readOrCreate(path.join(dataDir, 'n8n-encryption-key'), () => crypto.randomBytes(24).toString('base64url')),
+			claudeDir: bundledClaudeDir(),
+			credential: { id: 'claudeOrchCred001', name: 'Claude Orchestrator', type: 'claudeOrchestratorApi', data: credential },
+			templates: templates(),
+			port: Number(process.env.N8N_PORT ?? 5678),
+			say,
+		});
 	} else if (!flag('--service-only')) {
 		say('\nPreparing n8n (first run: installs Node 24 and n8n 2.41.1 into a cache outside the repository, ~4 min)');
 		await ensureN8nCache();
