@@ -102,7 +102,7 @@ function workflows(): N8nWorkflow[] {
 	];
 }
 
-export async function startQueueStack(): Promise<QueueE2eStack> {
+export async function startQueueStack(opts: { workers?: number } = {}): Promise<QueueE2eStack> {
 	const cache = await ensureN8nCache();
 	const baseDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'claude-e2e-queue-')));
 	const stops: Array<() => Promise<void>> = [];
@@ -131,7 +131,7 @@ export async function startQueueStack(): Promise<QueueE2eStack> {
 		const cluster = await startN8nQueue({
 			baseDir,
 			packageDir: REPO_ROOT,
-			workers: 2,
+			workers: opts.workers ?? 2,
 			env: {
 				PATH: [cache.nodeBinDir, binDir, process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter),
 				ANTHROPIC_BASE_URL: anthropic.url,
