@@ -72,7 +72,7 @@ function route(message) {
 	// Aborting on leave drops answers meant for a page no longer shown.
 	controller = new AbortController();
 	const { signal } = controller;
-	const ctx = { get: (p, params) => api.get(p, params, signal), setLive };
+	const ctx = { get: (p, params) => api.get(p, params, signal), download: api.download, setLive };
 	view = make(ctx, m, new URLSearchParams(qs ?? ''));
 	main.replaceChildren(view.el);
 	document.title = `${view.title} · Claude Orchestrator`;

@@ -6,6 +6,7 @@
 //   npm start -- --demo                          the same, with a scripted stand-in of the Anthropic API and a demo session
 //   npm start -- --service-only                  the service alone
 //   npm start -- --n8n-url URL --n8n-api-key KEY  service + the credential and templates installed into that n8n
+//   npm start -- --queue                         service + n8n in queue mode: main + two workers (scripts/n8n/local-queue.ts)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { claudeForN8n } from './claude-for-n8n';
 import { runDemoSession, startDemo, type Demo } from './demo/demo';
 import { ensureN8nCache, n8nCachePaths, startN8n } from './n8n/n8n-instance';
 import { bindCredential, loadTemplates, ORCHESTRATOR_CREDENTIAL as CREDENTIAL } from './templates';
+import { startLocalQueue } from './n8n/local-queue';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -85,6 +87,13 @@ function prepareAllowedRoots(): string[] {
 	return allowedRoots;
 }
 
+/** The claude n8n will run, said once with its version and where it came from. */
+async function sayClaude(dataDir: string) {
+	const claude = await claudeForN8n({ packageRoot: ROOT, dataDir });
+	say(`  claude                     ${claude.path}  (${claude.version ?? 'did not answer --version'}; from ${claude.source === 'PATH' ? 'your PATH' : "this package's dependencies"})`);
+	return claude;
+}
+
 async function main() {
 	if (flag('--help') || flag('-h')) {
 		say(USAGE);
@@ -112,6 +121,21 @@ async function main() {
 		if (!key) throw new Error('--n8n-url needs --n8n-api-key (an n8n API key: n8n Settings → n8n API)');
 		say(`\nInstalling the credential and the templates into ${n8nUrl}`);
 		await installIntoExistingN8n(n8nUrl, key, credential);
+	} else if (flag('--queue')) {
+		await ensureN8nCache();
+		const claude = await sayClaude(dataDir);
+		stopN8n = await startLocalQueue({
+			dataDir,
+			packageDir: ROOT,
+			shellEnv: process.env,
+			passThrough: PASSED_TO_N8N,
+			encryptionKey: readOrCreate(path.join(dataDir, 'n8n-encryption-key'), () => crypto.randomBytes(24).toString('base64url')),
+			path: [claude.binDir, claude.searchPath].join(path.delimiter),
+			credential: { ...CREDENTIAL, data: credential },
+			templates: templates().map((wf) => bindCredential(wf, CREDENTIAL)),
+			port: Number(process.env.N8N_PORT ?? 5678),
+			say,
+		});
 	} else if (!flag('--service-only')) {
 		const roots = prepareAllowedRoots();
 		say(`  allowed roots              ${roots.join(', ')}  (local folders and worktree repositories must be inside)`);
@@ -121,8 +145,7 @@ async function main() {
 		);
 		if (!cacheReady) say('\nFirst run: installing Node 24 and n8n 2.41.1 into a cache outside the repository (about 4 minutes, 3 GB; progress below)');
 		await ensureN8nCache();
-		const claude = await claudeForN8n({ packageRoot: ROOT, dataDir });
-		say(`  claude                     ${claude.path}  (${claude.version ?? 'did not answer --version'}; from ${claude.source === 'PATH' ? 'your PATH' : "this package's dependencies"})`);
+		const claude = await sayClaude(dataDir);
 		const userFolder = path.join(dataDir, 'n8n');
 		const firstRun = !fs.existsSync(path.join(userFolder, '.templates-imported'));
 		const env: Record<string, string> = {};

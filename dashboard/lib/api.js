@@ -34,7 +34,17 @@ export function createApi({ token, onUnauthorized }) {
 		if (!res.ok) throw new ApiError(res.status, body?.message ?? `HTTP ${res.status}`);
 		return body;
 	}
-	return { get };
+	/** A GET saved as a file: fetched with the header (a plain link could not carry it), handed over as a blob. */
+	async function download(path, filename) {
+		const body = await get(path);
+		const url = URL.createObjectURL(new Blob([JSON.stringify(body, null, '\t')], { type: 'application/json' }));
+		const a = Object.assign(document.createElement('a'), { href: url, download: filename });
+		document.body.append(a);
+		a.click();
+		a.remove();
+		setTimeout(() => URL.revokeObjectURL(url), 10_000);
+	}
+	return { get, download };
 }
 
 /** Whether the service accepts `token` for reading (sign-in), without keeping it anywhere. */

@@ -41,7 +41,18 @@ export function sessionView(ctx, id, query) {
 	const tabBar = h('div', { class: 'tabs', role: 'tablist' });
 	const panel = h('div', { class: 'tab-panel', role: 'tabpanel' });
 	const notice = h('p', { class: 'muted' }, 'Loading session…');
-	const el = h('div', { class: 'session-view' }, h('p', { class: 'back' }, h('a', { href: '#/sessions' }, '← All sessions')), notice, summary.el, approvals.el, tabBar, panel);
+	// Everything the service holds about the session, transcript included: POST /api/v1/sessions/import loads it elsewhere.
+	const downloadButton = h('button', { type: 'button', class: 'download', on: { click: () => void ctx.download(`${base}/export`, `session-${id}.json`).catch((err) => (downloadButton.title = err.message)) } }, 'Download session (JSON)');
+	const el = h(
+		'div',
+		{ class: 'session-view' },
+		h('p', { class: 'back' }, h('a', { href: '#/sessions' }, '← All sessions'), ' ', downloadButton),
+		notice,
+		summary.el,
+		approvals.el,
+		tabBar,
+		panel,
+	);
 
 	for (const tab of TABS) {
 		const button = h('button', { type: 'button', role: 'tab', dataset: { tab: tab.key }, on: { click: () => show(tab) } }, tab.label);

@@ -10,7 +10,7 @@ const STATUS_FILTERS = [
 	['running', 'Running'],
 	['waiting,waiting_approval', 'Waiting'],
 	['completed', 'Completed'],
-	['failed,timed_out,cancelled', 'Failed'],
+	['failed,timed_out,cancelled,interrupted', 'Failed'],
 	['created', 'Created'],
 	['external', 'External (own Claude Code)'],
 ];

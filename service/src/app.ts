@@ -13,6 +13,8 @@ import { hooksRouter, legacyHooksRouter } from './hooks/hooks.router';
 import type { Metrics } from './metrics/metrics';
 import { sessionsRouter } from './sessions/sessions.router';
 import { threadsRouter } from './threads/threads.router';
+import { transferRouter } from './session-transfer/transfer.router';
+import { transcriptsRouter } from './transcripts/transcripts.router';
 
 export interface AppDeps {
 	db: Database;
@@ -22,6 +24,10 @@ export interface AppDeps {
 	bodyLimitBytes: number;
 	toolOutputMaxBytes: number;
 	hookAckTimeoutMs: number;
+	/** Largest transcript accepted, uncompressed; its upload (gzip, base64 in JSON) may exceed bodyLimitBytes. */
+	transcriptMaxBytes?: number;
+	/** LEASE_TTL: how long a run's lease on its session lasts without renewal. */
+	leaseTtlMs?: number;
 	/** Answers PreToolUse for sessions under an approval policy (allow / deny / defer). */
 	hookAnswer?: HookAnswerer;
 	/** Extra routers mounted under /api/v1 (and /api), e.g. subscriptions. */
@@ -47,6 +53,10 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 		res.on('finish', () => deps.metrics.httpResponse(req.method, res.statusCode));
 		next();
 	});
+	const transcriptMaxBytes = deps.transcriptMaxBytes ?? 64 * 1024 * 1024;
+	// Transcripts and session imports carry a whole conversation: their own limit, parsed before the general one.
+	const bigBody = express.json({ limit: Math.max(deps.bodyLimitBytes, Math.ceil(transcriptMaxBytes * 1.4)), strict: true });
+	for (const base of ['/api/v1', '/api']) app.use([`${base}/sessions/:id/transcript`, `${base}/sessions/import`], bigBody);
 	app.use(express.json({ limit: deps.bodyLimitBytes, strict: true }));
 	app.use((req, _res, next) => {
 		refuseDeepBody(req.body);
@@ -83,7 +93,12 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 	// /api/... are the seed's documented routes; they answer exactly like /api/v1/....
 	for (const base of ['/api/v1', '/api']) {
 		app.use(`${base}/hooks`, legacyHooksRouter(hookDeps), hooksRouter(hookDeps));
-		app.use(`${base}/sessions`, sessionsRouter({ db: deps.db, auth: deps.auth, toolOutputMaxBytes: deps.toolOutputMaxBytes }));
+		app.use(`${base}/sessions`, transferRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
+		app.use(
+			`${base}/sessions`,
+			sessionsRouter({ db: deps.db, auth: deps.auth, toolOutputMaxBytes: deps.toolOutputMaxBytes, leaseTtlSeconds: Math.round((deps.leaseTtlMs ?? 30_000) / 1000) }),
+		);
+		app.use(`${base}/sessions`, transcriptsRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
 		app.use(`${base}/threads`, threadsRouter({ db: deps.db, auth: deps.auth }));
 		app.use(`${base}/stats`, statsRouter({ db: deps.db, auth: deps.auth }));
 		for (const [mount, router] of Object.entries(deps.extraRouters ?? {})) app.use(`${base}/${mount}`, router);

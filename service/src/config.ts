@@ -37,6 +37,16 @@ const EnvSchema = z.object({
 	APPROVAL_SWEEP_MS: z.coerce.number().int().min(0).default(30_000),
 	// Set by `npm start -- --demo`: claude talks to a local scripted stand-in, and the dashboard must say so.
 	DEMO_MODE: z.enum(['0', '1', 'true', 'false'], { message: 'DEMO_MODE is 1 or 0' }).optional(),
+	// A session's transcript, uncompressed, is refused above this size (uploads and imports).
+	TRANSCRIPT_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+	// A run's lease on its session that is not renewed for this long has lost its worker: the run and the session
+	// end as `interrupted`. Seconds, or 30s / 2m.
+	LEASE_TTL: z
+		.string()
+		.regex(/^\d+(\.\d+)?\s*(s|m|h)?$/i, 'LEASE_TTL is a duration such as 30, 30s or 2m')
+		.default('30s'),
+	// How often expired leases are looked for; 0 turns the sweep off.
+	LEASE_SWEEP_MS: z.coerce.number().int().min(0).default(5_000),
 });
 
 /** Every variable the service reads (LOG_LEVEL is read by the logger); `--help` and the deploy checks list them. */
@@ -77,6 +87,9 @@ export interface Config {
 	approvalTtlMs: number;
 	approvalSweepMs: number;
 	demo: boolean;
+	transcriptMaxBytes: number;
+	leaseTtlMs: number;
+	leaseSweepMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -116,5 +129,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		approvalTtlMs: durationMs(e.APPROVAL_TTL),
 		approvalSweepMs: e.APPROVAL_SWEEP_MS,
 		demo: e.DEMO_MODE === '1' || e.DEMO_MODE === 'true',
+		transcriptMaxBytes: e.TRANSCRIPT_MAX_BYTES,
+		leaseTtlMs: durationMs(e.LEASE_TTL),
+		leaseSweepMs: e.LEASE_SWEEP_MS,
 	});
 }

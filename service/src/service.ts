@@ -13,6 +13,7 @@ import { HookIngestor } from './hooks/hook-ingestor';
 import { createAuth } from './http/auth';
 import { logger } from './logger';
 import { Metrics } from './metrics/metrics';
+import { createLeaseSweep } from './sessions/lease-sweep';
 
 export interface RunningService {
 	url: string;
@@ -49,6 +50,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		outbox: deliveries.outbox,
 	});
 	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs });
+	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs });
 	const { app, handler } = createApp({
 		db,
 		auth,
@@ -57,6 +59,8 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		bodyLimitBytes: config.bodyLimitBytes,
 		toolOutputMaxBytes: config.toolOutputMaxBytes,
 		hookAckTimeoutMs: config.hookAckTimeoutMs,
+		transcriptMaxBytes: config.transcriptMaxBytes,
+		leaseTtlMs: config.leaseTtlMs,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
 		demo: config.demo,
@@ -70,6 +74,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 	});
 	deliveries.start();
 	approvals.start();
+	leases.start();
 	const { port } = server.address() as AddressInfo;
 	const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 	logger.info('service listening', { url, database: db.kind });
@@ -88,6 +93,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 			await ingestor.drain(5000);
 			await deliveries.stop(5000);
 			await approvals.stop();
+			await leases.stop();
 			if (!opts.db) await db.close();
 		})());
 	return { url, apiKey, db, app, server, close };

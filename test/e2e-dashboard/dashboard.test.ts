@@ -175,6 +175,13 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		await first.locator('summary').click();
 		expect(JSON.parse((await first.locator('pre').textContent())!)).toMatchObject({ hook_event_name: 'UserPromptSubmit', session_id: seeded.alpha.id });
 		await shot('08-session-events');
+
+		// The whole session as one file, fetched with the token in a header like every other read.
+		const [download] = await Promise.all([page.waitForEvent('download'), page.click('button.download')]);
+		expect(download.suggestedFilename()).toBe(`session-${seeded.alpha.id}.json`);
+		const saved = JSON.parse(fs.readFileSync((await download.path())!, 'utf8'));
+		expect(saved).toMatchObject({ format: 'claude-orchestrator-session', session: { id: seeded.alpha.id } });
+		expect(saved.hookEvents).toHaveLength(8);
 	});
 
 	it('renders tool output as text, never as HTML, and a large output without freezing', async () => {

@@ -35,4 +35,6 @@ export interface PreparedWorkspace {
 	repository?: string;
 	sandboxId?: string;
 	launcher: ProcessLauncher;
+	/** Something the workflow should know about how the workspace was found (e.g. cloned again, work lost). */
+	notice?: string;
 }

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import { httpStatusOf, type OrchestratorClient } from './client';
 
-const TTL_SECONDS = 60;
+// The service sets how long a lease lasts (LEASE_TTL); this is what an older service without one is told.
+const FALLBACK_TTL_SECONDS = 30;
 
 export class SessionBusyError extends Error {}
 
@@ -20,9 +21,11 @@ export async function claimSession(client: OrchestratorClient, sessionId: string
 	const path = `/api/v1/sessions/${sessionId}/lease`;
 	const deadline = Date.now() + waitMs;
 	let delay = 250;
+	let ttlSeconds = FALLBACK_TTL_SECONDS;
 	for (;;) {
 		try {
-			await client.request('POST', path, { owner, ttlSeconds: TTL_SECONDS });
+			const granted = await client.request<{ ttlSeconds?: number }>('POST', path, { owner });
+			if (typeof granted?.ttlSeconds === 'number' && granted.ttlSeconds >= 3) ttlSeconds = granted.ttlSeconds;
 			break;
 		} catch (error) {
 			if (httpStatusOf(error) !== 409) throw error;
@@ -36,10 +39,11 @@ export async function claimSession(client: OrchestratorClient, sessionId: string
 			delay = Math.min(delay * 2, 2000);
 		}
 	}
-	// Renewing keeps the claim while claude runs; if this process dies the claim lapses after the TTL.
+	// Renewing keeps the claim while claude runs; if this process dies the claim lapses after the TTL and the
+	// service ends the run as interrupted. Three tries per TTL ride out one lost request.
 	const renew = setInterval(() => {
-		client.request('POST', path, { owner, ttlSeconds: TTL_SECONDS }).catch(() => undefined);
-	}, (TTL_SECONDS / 3) * 1000);
+		client.request('POST', path, { owner }).catch(() => undefined);
+	}, (ttlSeconds / 3) * 1000);
 	renew.unref();
 	return {
 		owner,

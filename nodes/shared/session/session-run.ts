@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import os from 'node:os';
 import {
 	buildClaudeArgs,
 	buildHookSettings,
@@ -17,6 +18,7 @@ import { claimSession } from './lease';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
 import { orchestratorSettings } from './settings';
+import { restoreTranscript, transcriptPath, uploadTranscript } from './transcript';
 
 export const HOOK_TOKEN_ENV = 'CLAUDE_ORCHESTRATOR_HOOK_TOKEN';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -39,6 +41,8 @@ export interface SessionOutput {
 	cliVersion?: string;
 	/** With status `waiting_approval`: the call that waits for a person. Resume the session once they decided. */
 	pendingApproval?: PendingApproval;
+	/** Said when the workspace had to be recreated on this worker (what could not be recovered). */
+	notices?: string[];
 }
 
 interface StoredSession {
@@ -150,9 +154,13 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 				repository: session.repository ?? undefined,
 				sandboxId: ws.sandboxId ?? undefined,
 				e2b: ws.type === 'e2b' ? e2bSettings(req.options) : undefined,
+				sessionId,
+				githubToken: req.githubToken,
+				shallow: req.options.shallowClone,
 			},
 			workspaceDeps(client, req.deps),
 		);
+		if (workspace.path !== ws.path) await withRetry(() => client.request('PATCH', `/api/v1/sessions/${sessionId}`, { workspacePath: workspace.path }));
 		const { hookToken } = await client.request<{ hookToken: string }>('POST', `/api/v1/sessions/${sessionId}/hook-token`);
 		// A Resume's own policy replaces the stored one; without one the session keeps the policy it has.
 		const policy = req.options.approvalPolicy;
@@ -201,6 +209,10 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 
 	const record = (body: Record<string, unknown>) =>
 		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body }));
+	// Inside an E2B sandbox the conversation lives in the sandbox, not on this worker.
+	const transcript = inSandbox ? undefined : { file: transcriptPath(env, workspace.path, session.id), knownSha256: undefined as string | undefined };
+	const saveTranscript = () =>
+		transcript ? uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 }) : Promise.resolve(undefined);
 	let outcome: RunOutcome;
 	try {
 		assertAnthropicCredentials(env);
@@ -228,6 +240,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			trustProjectSettings: options.trustProjectSettings,
 		});
 		await record({ status: 'running', prompt: turn.prompt ?? null });
+		// Another worker may have run the last turn: bring its conversation here before claude looks for it.
+		if (transcript && turn.kind === 'resume') transcript.knownSha256 = (await restoreTranscript(client, session.id, transcript.file)).sha256;
 		if (turn.prompt) {
 			await client.request('POST', `${sessionPath}/messages`, { direction: 'user', content: turn.prompt, source: 'n8n', externalId: `run:${runId}` });
 		}
@@ -246,8 +260,12 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	} catch (error) {
 		const message = error instanceof Error ? error.message : String(error);
 		await record({ status: 'failed', isError: true, errorMessage: message, endedAt: new Date().toISOString() }).catch(() => undefined);
+		await saveTranscript().catch(() => undefined);
 		throw error;
 	}
+	if (turn.kind === 'resume') outcome = checkResumedSession(outcome, session.id);
+	// Before the lease is released: the next turn, on whichever worker, must find this one's conversation.
+	await saveTranscript();
 
 	// A PreToolUse hook deferred a call: claude has exited and nothing waits; a person decides, then a Resume runs it.
 	const waiting = outcome.status === 'completed' && outcome.deferredToolUse !== undefined;
@@ -292,8 +310,35 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		hooksReceived,
 		cliVersion: outcome.cliVersion,
 		...(pendingApproval ? { pendingApproval } : {}),
+		...(workspace.notice ? { notices: [workspace.notice] } : {}),
 	};
 }
+
+/**
+ * A resumed run must continue the conversation it was asked for. Claude Code has answered a missing conversation
+ * with a new session id (and started afresh) in some versions: that is a failed run, never a silent new session.
+ */
+export function checkResumedSession(outcome: RunOutcome, sessionId: string): RunOutcome {
+	if (outcome.sessionId !== undefined && outcome.sessionId !== sessionId) {
+		return {
+			...outcome,
+			status: 'failed',
+			isError: true,
+			errorMessage:
+				`Claude Code was asked to resume session ${sessionId} but ran session ${outcome.sessionId}: the conversation was not continued. ` +
+				'Its transcript was probably missing on this worker.',
+		};
+	}
+	if (outcome.status === 'failed' && NO_CONVERSATION.test(`${outcome.errorMessage ?? ''} ${outcome.stderrTail}`)) {
+		return {
+			...outcome,
+			errorMessage: `Claude Code found no conversation for session ${sessionId} on this worker (${os.hostname()}), so it could not be resumed. ${outcome.errorMessage ?? ''}`.trim(),
+		};
+	}
+	return outcome;
+}
+
+const NO_CONVERSATION = /no conversation found/i;
 
 /**
  * Every run fires HTTP hooks (UserPromptSubmit, Stop, …). If none reached the service, hooks are broken for this

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import type { PreparedWorkspace, ProcessLauncher, WorkspaceType } from '../runner/types';
 import { createE2bWorkspace, reconnectE2bWorkspace, type E2bWorkspace } from './e2b';
 import type { E2bSdk } from './e2b-sdk';
@@ -54,6 +56,24 @@ export interface StoredWorkspace {
 	sandboxId?: string;
 	/** e2b only: the key is not stored by the service, the Resume node passes it from its credential. */
 	e2b?: { apiKey: string; idleTimeoutMs?: number };
+	/** github: to clone the repository again when this worker does not have the session's folder. */
+	sessionId?: string;
+	githubToken?: string;
+	shallow?: boolean;
+}
+
+/**
+ * Another worker ran the earlier turns, and the folder is not here. Local folders and worktrees cannot be made
+ * again: they must be on storage every worker shares, at the same path.
+ */
+function notOnThisWorker(kind: string, folder: string, cause?: unknown): WorkspaceError {
+	return new WorkspaceError(
+		`The ${kind} ${JSON.stringify(folder)} of this session does not exist on this worker (host ${os.hostname()}): ` +
+			'it was removed or moved, or it is on the disk of another worker. Local-folder and worktree sessions need storage that every n8n worker shares, mounted at the same path; ' +
+			'mount it on this worker (or restore the folder) to resume, or start a new session.',
+		'not_found',
+		cause === undefined ? undefined : { cause },
+	);
 }
 
 export async function prepareWorkspace(request: WorkspaceRequest, deps: WorkspaceDeps): Promise<PreparedWorkspace> {
@@ -120,21 +140,16 @@ export async function reopenWorkspace(stored: StoredWorkspace, deps: WorkspaceDe
 	switch (stored.type) {
 		case 'local': {
 			const path = await resolveFolderInRoots(stored.path, deps.allowedRoots).catch((error: unknown) => {
-				if (error instanceof WorkspaceError && error.code === 'not_found') {
-					throw new WorkspaceError(
-						`The workspace folder ${JSON.stringify(stored.path)} of this session no longer exists (deleted or moved). ` +
-							'Restore it to resume, or start a new session.',
-						'not_found',
-						{ cause: error },
-					);
-				}
+				if (error instanceof WorkspaceError && error.code === 'not_found') throw notOnThisWorker('workspace folder', stored.path, error);
 				throw error;
 			});
 			return { type: 'local', path, launcher: deps.localLauncher };
 		}
 		case 'worktree':
+			if (!existsSync(stored.path)) throw notOnThisWorker('worktree folder', stored.path);
 			return { type: 'worktree', path: await reopenWorktree(stored.path, deps.allowedRoots), branch, launcher: deps.localLauncher };
 		case 'github':
+			if (!existsSync(stored.path)) return recloneGithub(stored, deps);
 			return { type: 'github', path: await reopenClone(stored.path, deps.workspacesDir), branch, repository, launcher: deps.localLauncher };
 		case 'e2b': {
 			if (!stored.sandboxId) throw new WorkspaceError('This session has no E2B sandbox id recorded, so it cannot be resumed in its sandbox.', 'not_found');
@@ -154,6 +169,37 @@ export async function reopenWorkspace(stored: StoredWorkspace, deps: WorkspaceDe
 		default:
 			throw new WorkspaceError(`Stored workspace type ${JSON.stringify((stored as { type: unknown }).type)} is not known.`);
 	}
+}
+
+/**
+ * A GitHub session whose folder is not on this worker (another worker ran the earlier turns, or it was cleaned
+ * up): clone again through the mirror cache and check out the session's branch as the remote has it. What the
+ * earlier worker never pushed is gone, and the run's output says so.
+ */
+async function recloneGithub(stored: StoredWorkspace, deps: WorkspaceDeps): Promise<PreparedWorkspace> {
+	if (!stored.repository || !stored.sessionId) {
+		throw new WorkspaceError(`The session folder ${JSON.stringify(stored.path)} does not exist on this worker (host ${os.hostname()}), and no repository is recorded to clone again.`, 'not_found');
+	}
+	const clone = await cloneGithubRepository({
+		repository: stored.repository,
+		sessionId: stored.sessionId,
+		branch: stored.branch,
+		token: stored.githubToken || undefined,
+		shallow: stored.shallow,
+		remoteBaseUrl: deps.remoteBaseUrl,
+		cacheDir: deps.cacheDir,
+		workspacesDir: deps.workspacesDir,
+	});
+	return {
+		type: 'github',
+		path: clone.path,
+		branch: clone.branch,
+		repository: clone.repository,
+		launcher: deps.localLauncher,
+		notice:
+			`The session folder ${JSON.stringify(stored.path)} was not on this worker (host ${os.hostname()}), so ${clone.repository} was cloned again ` +
+			`and branch ${clone.branch} checked out as the remote has it. Uncommitted or unpushed work from the earlier turns could not be recovered.`,
+	};
 }
 
 function fromSandbox(sandbox: E2bWorkspace): PreparedWorkspace {

@@ -23,11 +23,11 @@ import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SessionCursor
 const IdCursor = z.object({ after: cursorId });
 const ToolCallCursor = z.object({ t: cursorTime, id: cursorId });
 const LeaseBody = z
-	.object({ owner: z.string().min(1).max(200), ttlSeconds: z.number().int().min(5).max(3600).default(60) })
+	.object({ owner: z.string().min(1).max(200), ttlSeconds: z.number().int().min(5).max(3600).optional() })
 	.strict();
 const LeaseQuery = z.object({ owner: z.string().min(1).max(200) });
 
-export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBytes: number }): Router {
+export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBytes: number; leaseTtlSeconds?: number }): Router {
 	const { db, auth } = deps;
 	const r = Router();
 
@@ -87,11 +87,13 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 	});
 
 	// A run's claim on the session: 409 while another run holds it (the caller waits and retries, bounded).
+	// The holder renews it well within ttlSeconds (LEASE_TTL unless the caller asks otherwise); past that it expires.
 	r.post('/:id/lease', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
-		const { owner, ttlSeconds } = parse(LeaseBody, req.body, 'lease');
-		const lease = await acquireLease(db, id, owner, ttlSeconds);
-		if (lease.ok) return void res.json({ owner: lease.owner, expiresAt: lease.expiresAt });
+		const body = parse(LeaseBody, req.body, 'lease');
+		const ttlSeconds = body.ttlSeconds ?? deps.leaseTtlSeconds ?? 30;
+		const lease = await acquireLease(db, id, body.owner, ttlSeconds);
+		if (lease.ok) return void res.json({ owner: lease.owner, expiresAt: lease.expiresAt, ttlSeconds });
 		if (lease.reason === 'not-found') throw notFound(`no session ${id}`);
 		throw conflict(`session ${id} is busy: another run (${lease.owner}) holds it until ${lease.expiresAt.toISOString()}`);
 	});

@@ -10,6 +10,8 @@ export const SESSION_STATUSES = [
 	'failed',
 	'timed_out',
 	'cancelled',
+	// The worker running it stopped renewing its lease (lease-sweep.ts).
+	'interrupted',
 ] as const;
 export const WORKSPACE_TYPES = ['local', 'worktree', 'github', 'e2b', 'external'] as const;
 

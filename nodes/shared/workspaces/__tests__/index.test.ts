@@ -34,7 +34,7 @@ describe('prepareWorkspace / reopenWorkspace', () => {
 		rmSync(folder, { recursive: true });
 		await expect(reopenWorkspace({ type: 'local', path: folder }, deps)).rejects.toMatchObject({
 			code: 'not_found',
-			message: expect.stringMatching(/no longer exists/),
+			message: expect.stringMatching(/does not exist on this worker \(host /),
 		});
 	});
 

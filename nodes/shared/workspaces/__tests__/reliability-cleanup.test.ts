@@ -90,7 +90,7 @@ describe(`worktree cleanup asks the service first (${kind})`, () => {
 		expect(resumed.status).toBe('completed');
 
 		// A removed session says clearly why it cannot be resumed, and a second cleanup finds it missing.
-		await expect(resumeSession(client, { sessionId: unchanged.sessionId, prompt: 'x', options: fx.options(), deps: fx.deps })).rejects.toThrow(/no longer exists/);
+		await expect(resumeSession(client, { sessionId: unchanged.sessionId, prompt: 'x', options: fx.options(), deps: fx.deps })).rejects.toThrow(/does not exist on this worker \(host /);
 		const again = await cleanupSessionWorktrees(client, { allowedRoots: fx.deps.allowedRoots, sessionIds: [unchanged.sessionId, crypto.randomUUID()] });
 		expect(again.missing.map((m) => m.sessionId)).toEqual([unchanged.sessionId]);
 		expect(again.kept.map((k) => k.reasons)).toEqual([['the service has no such session']]);

@@ -1,0 +1,109 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
+
+// Claude Code keeps a session's conversation in one file on the machine that ran it
+// ($CLAUDE_CONFIG_DIR, default $HOME/.claude, /projects/<cwd slug>/<session>.jsonl; reference/claude-code-cli.md §8),
+// and `claude --resume` on another machine finds nothing. The service keeps a copy: the runner sends the file
+// after every run and, before a Resume, puts the service's copy in place when this worker has none or an older one.
+
+const gzip = promisify(zlib.gzip);
+const gunzip = promisify(zlib.gunzip);
+
+export interface TranscriptMeta {
+	version: number;
+	sizeBytes: number;
+	sha256: string;
+	sourceSizeBytes: number;
+	sourceSha256: string;
+	updatedAt: string;
+}
+
+export class MissingConversationError extends Error {}
+
+/** Claude Code's folder name for a working directory: every character but ASCII letters and digits becomes "-". */
+export function projectSlug(cwd: string): string {
+	return cwd.replace(/[^a-zA-Z0-9]/g, '-');
+}
+
+/** Where claude, run with this environment in `cwd`, reads and writes the session's conversation. */
+export function transcriptPath(env: Record<string, string | undefined>, cwd: string, sessionId: string): string {
+	const configDir = env.CLAUDE_CONFIG_DIR || path.join(env.HOME || os.homedir(), '.claude');
+	return path.join(configDir, 'projects', projectSlug(cwd), `${sessionId}.jsonl`);
+}
+
+interface LocalCopy {
+	data: Buffer;
+	sha256: string;
+}
+
+async function readLocal(file: string): Promise<LocalCopy | undefined> {
+	try {
+		const data = await fs.readFile(file);
+		return { data, sha256: crypto.createHash('sha256').update(data).digest('hex') };
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+		throw error;
+	}
+}
+
+async function storedMeta(client: OrchestratorClient, sessionId: string): Promise<TranscriptMeta | undefined> {
+	try {
+		return await withRetry(() => client.request<TranscriptMeta>('GET', `/api/v1/sessions/${sessionId}/transcript/meta`));
+	} catch (error) {
+		if (httpStatusOf(error) === 404) return undefined;
+		throw error;
+	}
+}
+
+export interface RestoreResult {
+	/** What was decided: the local copy is current, the service's copy was written, or there is only a local copy. */
+	action: 'kept' | 'restored' | 'local-only';
+	/** The sha256 of the file as it now is on this worker. */
+	sha256: string;
+}
+
+/**
+ * Makes sure this worker has the session's latest conversation before `claude --resume` runs. Transcripts only
+ * grow, so a local copy smaller than the one the service was last sent is older (another worker ran later turns).
+ * Neither a local nor a stored copy: there is nothing to resume, and claude must not quietly start afresh.
+ */
+export async function restoreTranscript(client: OrchestratorClient, sessionId: string, file: string): Promise<RestoreResult> {
+	const [meta, local] = await Promise.all([storedMeta(client, sessionId), readLocal(file)]);
+	if (!meta && !local) {
+		throw new MissingConversationError(
+			`Session ${sessionId} cannot be resumed: its conversation is neither on this worker (${os.hostname()}, looked for ${file}) ` +
+				'nor stored in the service. Claude Code would start a new conversation instead, so the run was not started.',
+		);
+	}
+	if (!meta) return { action: 'local-only', sha256: local!.sha256 };
+	if (local && (local.sha256 === meta.sourceSha256 || local.data.length > meta.sourceSizeBytes)) return { action: 'kept', sha256: local.sha256 };
+	const stored = await withRetry(() => client.request<{ contentGzipBase64: string; sha256: string }>('GET', `/api/v1/sessions/${sessionId}/transcript`));
+	const text = await gunzip(Buffer.from(stored.contentGzipBase64, 'base64'));
+	await fs.mkdir(path.dirname(file), { recursive: true });
+	// Written aside and renamed: a claude that starts meanwhile never reads half a conversation.
+	const partial = `${file}.${process.pid}.${crypto.randomUUID()}.partial`;
+	await fs.writeFile(partial, text, { mode: 0o600 });
+	await fs.rename(partial, file);
+	return { action: 'restored', sha256: crypto.createHash('sha256').update(text).digest('hex') };
+}
+
+/**
+ * Sends the session's conversation to the service after a run, unless it is unchanged since `knownSha256`.
+ * No file means claude never got as far as writing one (it did not start): nothing to send.
+ */
+export async function uploadTranscript(
+	client: OrchestratorClient,
+	sessionId: string,
+	file: string,
+	opts: { runId: string; knownSha256?: string },
+): Promise<TranscriptMeta | undefined> {
+	const local = await readLocal(file);
+	if (!local || local.sha256 === opts.knownSha256) return undefined;
+	const contentGzipBase64 = (await gzip(local.data)).toString('base64');
+	return withRetry(() => client.request<TranscriptMeta>('PUT', `/api/v1/sessions/${sessionId}/transcript`, { contentGzipBase64, runId: opts.runId }));
+}

@@ -1,0 +1,105 @@
+import crypto from 'node:crypto';
+import type { Database, Queryable } from '../db';
+import { enqueueDeliveries } from '../deliveries/outbox';
+import { logger } from '../logger';
+
+// A run renews its lease while claude runs. A lease that ran out means the worker holding it died (or lost the
+// service for longer than the lease): its run will never report an end. The sweep ends it as `interrupted`, so
+// the session does not stay "running" forever, and tells Hook Triggers ("Session finished"). A Resume continues
+// the conversation from its transcript.
+
+export const INTERRUPTED = 'interrupted';
+
+interface Expired {
+	id: string;
+	status: string;
+	lease_owner: string;
+	lease_expires_at: Date;
+}
+
+export const interruptedReason = (owner: string, expiredAt: Date) =>
+	`The worker running this session (${owner}) stopped renewing its lease, which expired at ${expiredAt.toISOString()}: ` +
+	'it stopped or lost contact with the service mid-run. Resume the session to continue the conversation.';
+
+/**
+ * Ends the runs whose lease expired; how many sessions it interrupted. Several replicas may sweep at once:
+ * each session row is taken by one of them (SKIP LOCKED), and a lease renewed meanwhile is no longer expired.
+ */
+export async function interruptExpiredLeases(db: Database, limit = 100): Promise<number> {
+	return db.transaction(async (tx) => {
+		const { rows } = await tx.query<Expired>(
+			`SELECT id, status, lease_owner, lease_expires_at FROM sessions
+			WHERE lease_owner IS NOT NULL AND lease_expires_at < now()
+			ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+			[limit],
+		);
+		let interrupted = 0;
+		for (const s of rows) {
+			// A claim that lapsed before its run started (the worker died preparing the workspace) left nothing running.
+			if (s.status !== 'running') {
+				await tx.query('UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1', [s.id]);
+				continue;
+			}
+			await interrupt(tx, s);
+			interrupted++;
+		}
+		return interrupted;
+	});
+}
+
+async function interrupt(tx: Queryable, s: Expired): Promise<void> {
+	const reason = interruptedReason(s.lease_owner, new Date(s.lease_expires_at));
+	const runs = await tx.query<{ id: string }>(
+		`UPDATE session_runs SET status = $2, is_error = true, error_message = $3, ended_at = now()
+		WHERE session_id = $1 AND status = 'running' RETURNING id`,
+		[s.id, INTERRUPTED, reason],
+	);
+	await tx.query(
+		`UPDATE sessions SET status = $2, is_error = true, error_message = $3, ended_at = now(), lease_owner = NULL,
+			lease_expires_at = NULL, updated_at = now(), last_activity_at = now()
+		WHERE id = $1`,
+		[s.id, INTERRUPTED, reason],
+	);
+	// Recorded as the session's end, from the service: "Session finished" subscriptions (Stop, SessionEnd,
+	// StopFailure) receive it through the outbox, with the session's status `interrupted`.
+	const payload = {
+		session_id: s.id,
+		hook_event_name: 'SessionEnd',
+		source: 'service',
+		reason: INTERRUPTED,
+		error: reason,
+		lease_owner: s.lease_owner,
+		lease_expired_at: new Date(s.lease_expires_at).toISOString(),
+		run_ids: runs.rows.map((r) => r.id),
+	};
+	const hash = crypto.createHash('sha256').update(JSON.stringify(payload)).digest('base64url');
+	const { rows } = await tx.query<{ id: number }>(
+		`INSERT INTO hook_events (session_id, event_name, payload, payload_hash)
+		VALUES ($1, 'SessionEnd', $2::jsonb, $3)
+		ON CONFLICT (session_id, payload_hash) DO NOTHING
+		RETURNING id`,
+		[s.id, JSON.stringify(payload), hash],
+	);
+	await enqueueDeliveries(tx, rows.map((r) => ({ id: r.id, sessionId: s.id, eventName: 'SessionEnd', toolName: null })));
+	logger.warn('session interrupted: its lease expired', { sessionId: s.id, owner: s.lease_owner });
+}
+
+/** The sweep as the service runs it: every `sweepMs`, one pass at a time per process. */
+export function createLeaseSweep(db: Database, opts: { sweepMs: number }) {
+	let timer: NodeJS.Timeout | undefined;
+	let sweeping: Promise<unknown> | undefined;
+	const sweep = () => {
+		sweeping ??= interruptExpiredLeases(db)
+			.catch((err) => logger.warn('lease sweep failed; will try again', { error: err instanceof Error ? err.message : String(err) }))
+			.finally(() => (sweeping = undefined));
+	};
+	return {
+		start() {
+			if (opts.sweepMs > 0) timer = setInterval(sweep, opts.sweepMs).unref();
+		},
+		async stop() {
+			clearInterval(timer);
+			await sweeping;
+		},
+	};
+}

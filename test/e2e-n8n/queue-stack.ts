@@ -1,0 +1,183 @@
+// What the queue-mode scenarios run against: n8n 2.41.1 in queue mode (Redis, n8n's database on PostgreSQL, one
+// main process, two workers each with its own HOME and user folder), the service with a short LEASE_TTL, the real
+// claude CLI against the fake Anthropic API, and a shared folder for local sessions (the "shared storage").
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startTestService, TEST_API_KEY, type TestService } from '../../service/test/harness';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
+import { claudeBinary } from '../fakes/claude-cli';
+import { ensureN8nCache, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
+import { startN8nQueue, type N8nQueueStack } from '../../scripts/n8n/n8n-queue';
+import { ARTIFACTS, REPO_ROOT } from './backends';
+
+export const LEASE_TTL_SECONDS = 10;
+export const QUEUE_WORKFLOW_IDS = { start: 'e2eQueueStart001', resume: 'e2eQueueResume01', finished: 'e2eQueueFinished' } as const;
+export const START_PATH = 'queue/start';
+export const RESUME_PATH = 'queue/resume';
+
+export interface QueueE2eStack {
+	cluster: N8nQueueStack;
+	service: TestService;
+	anthropic: FakeAnthropic;
+	/** Every worker sees it at the same path: local sessions live here. */
+	sharedRoot: string;
+	/** HOME of worker i (where its claude keeps conversations). */
+	homeOf(index: number): string;
+	post(webhookPath: string, body: unknown): Promise<{ status: number; body: any }>;
+	stop(): Promise<void>;
+}
+
+const orchestrator = { claudeOrchestratorApi: { id: 'e2eQueueOrch0001', name: 'Claude Orchestrator API' } };
+
+function webhook(id: string, pathName: string) {
+	return {
+		id: `${id}-hook`,
+		name: 'Webhook',
+		type: 'n8n-nodes-base.webhook',
+		typeVersion: 2,
+		position: [0, 0],
+		webhookId: `${id}-hook`,
+		parameters: { httpMethod: 'POST', path: pathName, responseMode: 'lastNode', options: {} },
+	};
+}
+
+function workflows(): N8nWorkflow[] {
+	const options = { timeoutSeconds: 300, queueTimeoutSeconds: 300 };
+	return [
+		{
+			id: QUEUE_WORKFLOW_IDS.start,
+			name: 'E2E queue: start',
+			nodes: [
+				webhook('queue-start', START_PATH),
+				{
+					id: 'queue-start-node',
+					name: 'Claude Session Start',
+					type: 'n8n-nodes-claude-orchestrator.claudeSessionStart',
+					typeVersion: 1,
+					position: [220, 0],
+					parameters: { prompt: '={{ $json.body.prompt }}', workspaceType: 'local', workspacePath: '={{ $json.body.folder }}', threadKey: '={{ $json.body.threadKey }}', options },
+					credentials: orchestrator,
+				},
+			],
+			connections: { Webhook: { main: [[{ node: 'Claude Session Start', type: 'main', index: 0 }]] } },
+			settings: { executionOrder: 'v1' },
+		},
+		{
+			id: QUEUE_WORKFLOW_IDS.resume,
+			name: 'E2E queue: resume',
+			nodes: [
+				webhook('queue-resume', RESUME_PATH),
+				{
+					id: 'queue-resume-node',
+					name: 'Claude Resume',
+					type: 'n8n-nodes-claude-orchestrator.claudeResume',
+					typeVersion: 1,
+					position: [220, 0],
+					parameters: { resumeBy: 'threadKey', threadKey: '={{ $json.body.threadKey }}', prompt: '={{ $json.body.prompt }}', options },
+					credentials: orchestrator,
+				},
+			],
+			connections: { Webhook: { main: [[{ node: 'Claude Resume', type: 'main', index: 0 }]] } },
+			settings: { executionOrder: 'v1' },
+		},
+		{
+			id: QUEUE_WORKFLOW_IDS.finished,
+			name: 'E2E queue: session finished',
+			nodes: [
+				{
+					id: 'queue-finished-trigger',
+					name: 'Claude Hook Trigger',
+					type: 'n8n-nodes-claude-orchestrator.claudeHookTrigger',
+					typeVersion: 1,
+					position: [0, 0],
+					webhookId: 'e2e-queue-finished',
+					parameters: { preset: 'sessionFinished', sessionId: '', threadKey: '', workspaceType: '', options: {} },
+					credentials: orchestrator,
+				},
+			],
+			connections: {},
+			settings: { executionOrder: 'v1' },
+		},
+	];
+}
+
+export async function startQueueStack(opts: { workers?: number } = {}): Promise<QueueE2eStack> {
+	const cache = await ensureN8nCache();
+	const baseDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'claude-e2e-queue-')));
+	const stops: Array<() => Promise<void>> = [];
+	const stop = async () => {
+		for (const fn of stops.reverse()) await fn().catch((e: unknown) => process.stderr.write(`e2e stop: ${String(e)}\n`));
+		fs.rmSync(baseDir, { recursive: true, force: true });
+	};
+	try {
+		const sharedRoot = path.join(baseDir, 'shared');
+		fs.mkdirSync(sharedRoot);
+		const anthropic = await startFakeAnthropic();
+		stops.push(() => anthropic.close());
+		const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+		const service = await startTestService(kind, {
+			LEASE_TTL: `${LEASE_TTL_SECONDS}s`,
+			LEASE_SWEEP_MS: '500',
+			DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+			DELIVERY_POLL_INTERVAL_MS: '200',
+			DELIVERY_BASE_DELAY_MS: '250',
+		});
+		stops.push(() => service.stop());
+		const binDir = path.join(baseDir, 'bin');
+		fs.mkdirSync(binDir);
+		fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
+		const homeOf = (i: number) => path.join(baseDir, `worker-${String.fromCharCode(97 + i)}`, 'home');
+		const cluster = await startN8nQueue({
+			baseDir,
+			packageDir: REPO_ROOT,
+			workers: opts.workers ?? 2,
+			env: {
+				PATH: [cache.nodeBinDir, binDir, process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter),
+				ANTHROPIC_BASE_URL: anthropic.url,
+				ANTHROPIC_API_KEY: 'sk-test',
+				CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+				CLAUDE_CODE_MAX_RETRIES: '1',
+				DISABLE_AUTOUPDATER: '1',
+				CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: sharedRoot,
+			},
+			// Each worker its own HOME, claude config and orchestrator folders, as on its own machine.
+			workerEnv: (i, folder) => ({
+				HOME: homeOf(i),
+				CLAUDE_CONFIG_DIR: path.join(homeOf(i), '.claude'),
+				CLAUDE_CODE_TMPDIR: path.join(folder, 'tmp'),
+				CLAUDE_ORCHESTRATOR_HOME: path.join(folder, 'orchestrator'),
+			}),
+			credentials: [{ id: 'e2eQueueOrch0001', name: 'Claude Orchestrator API', type: 'claudeOrchestratorApi', data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' } }],
+			workflows: workflows(),
+		});
+		stops.push(async () => {
+			fs.mkdirSync(ARTIFACTS, { recursive: true });
+			fs.writeFileSync(path.join(ARTIFACTS, 'queue-main.log'), cluster.main.logs());
+			for (const w of cluster.workers) fs.writeFileSync(path.join(ARTIFACTS, `queue-${w.name}.log`), w.logs());
+			await cluster.stop();
+		});
+		await cluster.main.waitForWebhook(START_PATH, { method: 'POST' });
+		await cluster.main.waitForWebhook(RESUME_PATH, { method: 'POST' });
+		const post = async (webhookPath: string, body: unknown) => {
+			const res = await fetch(`${cluster.main.url}/webhook/${webhookPath}`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify(body),
+				signal: AbortSignal.timeout(300_000),
+			});
+			const text = await res.text();
+			let parsed: unknown = text;
+			try {
+				parsed = JSON.parse(text);
+			} catch {
+				// Not JSON: keep the text for the assertion message.
+			}
+			return { status: res.status, body: parsed as any };
+		};
+		return { cluster, service, anthropic, sharedRoot, homeOf, post, stop };
+	} catch (error) {
+		await stop();
+		throw error;
+	}
+}
