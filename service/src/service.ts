@@ -12,6 +12,7 @@ import { createDeliveries } from './deliveries';
 import { HookIngestor } from './hooks/hook-ingestor';
 import { createAuth } from './http/auth';
 import { logger } from './logger';
+import { readHookTokenState } from './sessions/hook-tokens.repository';
 import { Metrics } from './metrics/metrics';
 
 export interface RunningService {
@@ -40,7 +41,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 	const { apiKey, generated } = resolveApiKey(config);
 	const db = opts.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
 	const metrics = new Metrics();
-	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken });
+	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken, tokenState: (sessionId) => readHookTokenState(db, sessionId) });
 	const deliveries = createDeliveries(db, auth, config);
 	// PGlite has one connection: its transactions run one after another whatever is asked.
 	const ingestor = new HookIngestor(db, {
@@ -57,12 +58,25 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		bodyLimitBytes: config.bodyLimitBytes,
 		toolOutputMaxBytes: config.toolOutputMaxBytes,
 		hookAckTimeoutMs: config.hookAckTimeoutMs,
+		hookTokens: { ttlMs: config.hookTokenTtlMs, graceMs: config.hookTokenGraceMs },
+		readPageMaxBytes: config.readPageMaxBytes,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
 		extraRouters: { ...deliveries.routers, ...approvals.routers },
 	});
-	const server = http.createServer(handler);
-	server.keepAliveTimeout = 65_000;
+	const server = http.createServer(
+		{
+			// A client that trickles its headers or body is closed after these, not after node's 60 s and 300 s.
+			headersTimeout: Math.min(config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs),
+			requestTimeout: config.httpRequestTimeoutMs,
+			// The timeouts above are enforced when connections are checked: every 30 s by default.
+			connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
+		},
+		handler,
+	);
+	// Longer than a load balancer's idle timeout (often 60 s), so the balancer, not the service, closes idle sockets.
+	server.keepAliveTimeout = config.httpKeepAliveTimeoutMs;
+	server.maxConnections = config.httpMaxConnections;
 	await new Promise<void>((resolve, reject) => {
 		server.once('error', reject);
 		server.listen(config.port, config.host, () => resolve());

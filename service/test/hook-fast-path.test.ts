@@ -16,7 +16,7 @@ describe('hook fast path: what it takes and what it leaves to Express', () => {
 	const submitted: string[] = [];
 	beforeAll(async () => {
 		const ingestor = { submit: async (e: { eventName: string }) => void submitted.push(e.eventName) } as unknown as HookIngestor;
-		const deps = { auth: createAuth({ apiKey: TEST_API_KEY }), ingestor, metrics: new Metrics(), toolOutputMaxBytes: 1024, ackTimeoutMs: 1000, bodyLimitBytes: 4096 };
+		const deps = { auth: createAuth({ apiKey: TEST_API_KEY, tokenState: async () => undefined }), ingestor, metrics: new Metrics(), toolOutputMaxBytes: 1024, ackTimeoutMs: 1000, bodyLimitBytes: 4096 };
 		server = http.createServer(
 			hookFastPath(deps, (req, res) => {
 				passedOn.push(`${req.method} ${req.url} ${req.headers['content-type'] ?? ''} ${req.headers['content-encoding'] ?? ''}`.trim());
