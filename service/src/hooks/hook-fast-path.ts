@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { answerAfterBody } from '../http/answer-after-body';
 import { errorResponse } from '../http/error-handler';
 import { badRequest, HttpError } from '../http/errors';
 import { refuseDeepBody } from '../http/validate';
@@ -37,7 +38,7 @@ export function hookFastPath(deps: FastPathDeps, next: RequestListener): Request
 			(r) => send(res, r.status, r.body),
 			(err) => {
 				const { status, body } = errorResponse(err, 'POST', pathname);
-				send(res, status, body);
+				answerAfterBody(req, () => send(res, status, body));
 			},
 		);
 		res.once('finish', () => deps.metrics.httpResponse('POST', res.statusCode));
@@ -70,7 +71,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 		req.on('data', (chunk: Buffer) => {
 			size += chunk.length;
 			if (size <= limit) return void chunks.push(chunk);
-			// Answered at once; node discards the rest of the body (or closes the connection if there is too much).
+			// Answered once the rest has arrived, unread (answerAfterBody).
 			req.removeAllListeners('data');
 			reject(tooLarge());
 		});

@@ -172,8 +172,8 @@ export async function listHookEvents(db: Queryable, sessionId: string, limit: nu
 		byteBoundedPage(
 			`SELECT id, event_name, tool_name, tool_use_id, prompt_id, payload, received_at
 			FROM hook_events WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-			'octet_length(page.payload::text)',
-			'page.id',
+			'octet_length(payload::text)',
+			'id',
 			'$4',
 		),
 		[sessionId, afterId, limit, maxBytes],

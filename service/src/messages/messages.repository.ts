@@ -31,8 +31,8 @@ export async function listMessages(db: Queryable, sessionId: string, limit: numb
 		byteBoundedPage(
 			`SELECT id, direction, content, source, external_id, created_at FROM session_messages
 			WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-			'octet_length(page.content)',
-			'page.id',
+			'octet_length(content)',
+			'id',
 			'$4',
 		),
 		[sessionId, afterId, limit, maxBytes],

@@ -76,8 +76,8 @@ export async function listToolCalls(
 			FROM tool_calls WHERE session_id = $1
 				AND ($2::timestamptz IS NULL OR (COALESCE(started_at, finished_at, 'epoch'), id) > ($2::timestamptz, $3::bigint))
 			ORDER BY COALESCE(started_at, finished_at, 'epoch'), id LIMIT $4`,
-			`COALESCE(octet_length(page.input::text), 0) + COALESCE(octet_length(page.response::text), 0) + COALESCE(octet_length(page.error), 0)`,
-			'page.sort_at, page.id',
+			`COALESCE(octet_length(input::text), 0) + COALESCE(octet_length(response::text), 0) + COALESCE(octet_length(error), 0)`,
+			'sort_at, id',
 			'$5',
 		),
 		[sessionId, after?.t ?? null, after?.id ?? 0, limit, maxBytes],
