@@ -105,7 +105,7 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 		{ ...req.workspace, sessionId, shallow: req.options.shallowClone, e2b: req.workspace.type === 'e2b' ? e2bSettings(req.options) : undefined },
 		deps,
 	);
-	const created = await client.request<StoredSession & { hookToken: string }>('POST', '/api/v1/sessions', {
+	const created = await client.request<StoredSession>('POST', '/api/v1/sessions', {
 		id: sessionId,
 		prompt: req.prompt,
 		status: 'running',
