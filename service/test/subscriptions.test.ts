@@ -80,7 +80,7 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 			[{ url: hookUrl(), events: ['Post Tool Use'] }, 'events.0'],
 			[{ url: hookUrl(), events: 'Stop' }, 'events'],
 			[{ url: hookUrl(), toolFilter: 'Bash(' }, 'toolFilter: "Bash(" has "(", which is not part of a tool name'],
-			[{ url: hookUrl(), toolFilter: '(a|a)+' }, 'toolFilter: "(a|a)+" has "+"'],
+			[{ url: hookUrl(), toolFilter: '(a|a)+' }, 'toolFilter: "(a|a)+" has "("'],
 			[{ url: hookUrl(), sessionId: 'abc' }, 'sessionId'],
 			[{ url: hookUrl(), workspaceType: 'cloud' }, 'workspaceType'],
 			[{ url: hookUrl(), threadKey: 'no-colon' }, 'threadKey'],

@@ -28,11 +28,11 @@ export function parseToolFilter(filter: string): ToolFilter {
 	if (text.endsWith('$')) text = text.slice(0, -1);
 	if (text.startsWith('(?:') && text.endsWith(')')) text = text.slice(3, -1);
 	else if (text.startsWith('(') && text.endsWith(')')) text = text.slice(1, -1);
-	return { alternatives: text.split('|').map((alt) => parseAlternative(alt.trim())) };
+	return { alternatives: text.split('|').map((alt) => parseAlternative(alt.trim(), filter.trim())) };
 }
 
-function parseAlternative(alt: string): Glob {
-	if (alt === '') throw new ToolFilterError('an alternative between | is empty');
+function parseAlternative(alt: string, filter: string): Glob {
+	if (alt === '') throw new ToolFilterError(`"${filter}" has an empty name between |`);
 	const pieces: string[] = [''];
 	for (let i = 0; i < alt.length; i++) {
 		const c = alt[i];
@@ -48,7 +48,7 @@ function parseAlternative(alt: string): Glob {
 		} else if (NAME_CHARS.test(c)) {
 			pieces[pieces.length - 1] += c;
 		} else {
-			throw new ToolFilterError(`"${alt}" has "${c}", which is not part of a tool name`);
+			throw new ToolFilterError(`"${filter}" has "${c}", which is not part of a tool name`);
 		}
 	}
 	return pieces;
