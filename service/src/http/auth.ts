@@ -53,6 +53,12 @@ const VERIFIED_CACHE_MAX = 10_000;
 // How long one replica trusts what it read of a session's token state: a revocation reaches it within this.
 const STATE_CACHE_MS = 1000;
 
+// How long a hook waits for its session's token state before going on with the last one read (or none).
+const STATE_WAIT_MS = 1000;
+const UNKNOWN = Symbol('token state unknown');
+/** null: no such session. */
+type KnownState = { state: HookTokenState | null };
+
 const TOKEN_PREFIX = 'ht2.';
 
 interface SignedToken {
@@ -86,7 +92,13 @@ export function createAuth(opts: {
 	};
 
 	const verified = new Map<string, SignedToken>();
-	const states = new Map<string, { at: number; state: Promise<HookTokenState | undefined> }>();
+	const states = new Map<string, { at: number; known: KnownState | typeof UNKNOWN }>();
+	const reading = new Map<string, Promise<KnownState | typeof UNKNOWN>>();
+
+	const forget = (sessionId: string) => {
+		states.delete(sessionId);
+		reading.delete(sessionId);
+	};
 
 	/** The token's signed body, if the signature holds; expiry and revocation are checked by the caller. */
 	function signedToken(token: string): SignedToken | undefined {
@@ -120,21 +132,46 @@ export function createAuth(opts: {
 		return undefined;
 	}
 
-	function tokenState(sessionId: string): Promise<HookTokenState | undefined> {
-		const now = Date.now();
+	/**
+	 * The session's token state as last read, read again once it is a second old. A hook must be answered quickly
+	 * even while the database is away (events are then queued and answered 202): when a read fails or takes longer
+	 * than STATE_WAIT_MS, the last state read is used, or none; the token's signature and expiry still hold.
+	 */
+	async function tokenState(sessionId: string): Promise<KnownState | typeof UNKNOWN> {
 		const cached = states.get(sessionId);
-		if (cached && now - cached.at < STATE_CACHE_MS) return cached.state;
-		const state = opts.tokenState(sessionId);
-		if (states.size >= VERIFIED_CACHE_MAX) states.clear();
-		states.set(sessionId, { at: now, state });
-		// A failed read is not remembered: the next request asks again.
-		state.catch(() => states.delete(sessionId));
-		return state;
+		if (cached && Date.now() - cached.at < STATE_CACHE_MS) return cached.known;
+		let read = reading.get(sessionId);
+		if (!read) {
+			read = opts.tokenState(sessionId).then(
+				(state) => ({ state: state ?? null }),
+				() => UNKNOWN,
+			);
+			reading.set(sessionId, read);
+			const mine = read;
+			void read.then((known) => {
+				// Forgotten meanwhile (a token was issued or revoked here): this read may predate it.
+				if (reading.get(sessionId) !== mine) return;
+				reading.delete(sessionId);
+				if (states.size >= VERIFIED_CACHE_MAX) states.clear();
+				states.set(sessionId, { at: Date.now(), known: known === UNKNOWN ? (cached?.known ?? UNKNOWN) : known });
+			});
+		}
+		let timer: NodeJS.Timeout | undefined;
+		const known = await Promise.race([read, new Promise<typeof UNKNOWN>((resolve) => (timer = setTimeout(() => resolve(UNKNOWN), STATE_WAIT_MS)))]);
+		clearTimeout(timer);
+		return known === UNKNOWN ? (cached?.known ?? UNKNOWN) : known;
 	}
 
 	/** A signed, unexpired hook token is live while it is the session's current generation and its run has not ended long ago. */
 	async function assertLive(token: SignedToken): Promise<void> {
-		const state = await tokenState(token.sessionId);
+		let known = await tokenState(token.sessionId);
+		if (known !== UNKNOWN && known.state && known.state.generation < token.generation) {
+			// A token newer than what this replica read: issued since (here or on another replica). Read again.
+			forget(token.sessionId);
+			known = await tokenState(token.sessionId);
+		}
+		if (known === UNKNOWN) return;
+		const { state } = known;
 		if (!state) throw unauthorized(`this hook token is for session ${token.sessionId}, which does not exist`);
 		if (state.generation !== token.generation) {
 			throw unauthorized('this hook token was revoked: a later run of its session has its own token, or the session\'s tokens were revoked');
@@ -171,7 +208,7 @@ export function createAuth(opts: {
 
 	return {
 		signHookToken,
-		forgetHookTokens: (sessionId) => void states.delete(sessionId.toLowerCase()),
+		forgetHookTokens: (sessionId) => forget(sessionId.toLowerCase()),
 		hookWriter,
 		requireAdmin: gate(check((p) => p.kind === 'admin', 'this route needs the API key')),
 		requireReader: gate(
