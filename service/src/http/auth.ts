@@ -159,7 +159,14 @@ export function createAuth(opts: {
 		let timer: NodeJS.Timeout | undefined;
 		const known = await Promise.race([read, new Promise<typeof UNKNOWN>((resolve) => (timer = setTimeout(() => resolve(UNKNOWN), STATE_WAIT_MS)))]);
 		clearTimeout(timer);
-		return known === UNKNOWN ? (cached?.known ?? UNKNOWN) : known;
+		if (known !== UNKNOWN) return known;
+		const fallback = cached?.known ?? UNKNOWN;
+		if (reading.get(sessionId) === read) {
+			// Too slow: the hooks of the next second go on with the fallback at once, and the read after that starts afresh.
+			reading.delete(sessionId);
+			states.set(sessionId, { at: Date.now(), known: fallback });
+		}
+		return fallback;
 	}
 
 	/** A signed, unexpired hook token is live while it is the session's current generation and its run has not ended long ago. */
