@@ -297,7 +297,20 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 	});
 
 	describe('bodies are read only after the credential is checked', () => {
-		it('answers 401 to a stranger\'s 8 MB body before it has been sent, in both layers', async () => {
+		it('answers a stranger 401 whatever the body holds (malformed, over the limit), in both layers', async () => {
+			// Before, the body came first: malformed JSON was a 400 and a large body a 413, both read and parsed for nobody.
+			for (const type of ['application/json', 'application/json; charset=latin1']) {
+				for (const route of ['/api/v1/hooks', '/api/v1/sessions', '/api/hooks/tool-complete']) {
+					for (const body of ['{"session_id": ', 'x'.repeat(300 * 1024)]) {
+						const res = await fetch(svc.url + route, { method: 'POST', headers: { 'content-type': type, authorization: 'Bearer wrong-key-0123456789' }, body });
+						expect({ route, type, size: body.length, status: res.status }).toEqual({ route, type, size: body.length, status: 401 });
+						expect((await res.json()).message).toMatch(/missing or invalid credentials/);
+					}
+				}
+			}
+		});
+
+		it('and that 401 reaches a client that writes an 8 MB body before reading, in both layers', async () => {
 			const big = Buffer.alloc(8 * 1024 * 1024, 0x61);
 			// Plain JSON on the hooks route is the fast path's; a latin1 charset goes on to Express.
 			for (const type of ['application/json', 'application/json; charset=latin1']) {
