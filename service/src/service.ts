@@ -49,7 +49,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		maxInFlight: db.kind === 'postgres' ? Math.max(1, Math.min(4, config.dbPoolSize - 2)) : 1,
 		outbox: deliveries.outbox,
 	});
-	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs });
+	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs, readPageMaxBytes: config.readPageMaxBytes });
 	const { app, handler } = createApp({
 		db,
 		auth,

@@ -1,3 +1,4 @@
+import { byteBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { storedPolicy, type ApprovalPolicy } from './approval-policy';
 
@@ -154,21 +155,29 @@ export interface ApprovalFilter {
 	limit: number;
 	/** Keyset: (requested_at, id) of the last row of the previous page; newest first. */
 	after?: { t: string; id: string };
+	/** About the most a page carries in tool inputs and notes (at least one row). */
+	maxBytes?: number;
 }
 
 export async function listApprovals(db: Queryable, f: ApprovalFilter) {
 	const { rows } = await db.query<Row>(
-		`SELECT ${COLUMNS} FROM approvals a
-		WHERE ($1::uuid IS NULL OR a.session_id = $1) AND ($2::text IS NULL OR ${EFFECTIVE_STATUS} = $2)
-			AND ($3::text IS NULL OR a.tool_use_id = $3)
-			AND ($4::timestamptz IS NULL OR (a.requested_at, a.id) < ($4::timestamptz, $5::uuid))
-		ORDER BY a.requested_at DESC, a.id DESC LIMIT $6`,
-		[f.sessionId ?? null, f.status ?? null, f.toolUseId ?? null, f.after?.t ?? null, f.after?.id ?? null, f.limit + 1],
+		byteBoundedPage(
+			`SELECT ${COLUMNS} FROM approvals a
+			WHERE ($1::uuid IS NULL OR a.session_id = $1) AND ($2::text IS NULL OR ${EFFECTIVE_STATUS} = $2)
+				AND ($3::text IS NULL OR a.tool_use_id = $3)
+				AND ($4::timestamptz IS NULL OR (a.requested_at, a.id) < ($4::timestamptz, $5::uuid))
+			ORDER BY a.requested_at DESC, a.id DESC LIMIT $6`,
+			'COALESCE(octet_length(tool_input::text), 0) + COALESCE(octet_length(note), 0)',
+			'requested_at DESC, id DESC',
+			'$7',
+		),
+		[f.sessionId ?? null, f.status ?? null, f.toolUseId ?? null, f.after?.t ?? null, f.after?.id ?? null, f.limit + 1, f.maxBytes ?? Number.MAX_SAFE_INTEGER],
 	);
 	const page = rows.slice(0, f.limit);
 	const last = page[page.length - 1];
+	const cut = rows.length > 0 && rows.length < Number(rows[0].page_fetched);
 	return {
 		items: page.map(toApproval),
-		next: rows.length > f.limit && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
+		next: (rows.length > f.limit || cut) && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
 	};
 }

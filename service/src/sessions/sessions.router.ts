@@ -85,7 +85,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 
 	r.get('/', auth.requireReader, async (req, res) => {
 		const q = parse(ListSessionsQuery, req.query, 'query');
-		const page = await listSessions(db, { ...q, after: decodeCursor(SessionCursor, q.cursor) });
+		const page = await listSessions(db, { ...q, after: decodeCursor(SessionCursor, q.cursor), maxBytes: deps.readPageMaxBytes });
 		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
 	});
 

@@ -304,7 +304,7 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 					for (const body of ['{"session_id": ', 'x'.repeat(300 * 1024)]) {
 						const res = await fetch(svc.url + route, { method: 'POST', headers: { 'content-type': type, authorization: 'Bearer wrong-key-0123456789' }, body });
 						expect({ route, type, size: body.length, status: res.status }).toEqual({ route, type, size: body.length, status: 401 });
-						expect((await res.json()).message).toMatch(/missing or invalid credentials/);
+						expect(((await res.json()) as { message: string }).message).toMatch(/missing or invalid credentials/);
 					}
 				}
 			}
@@ -414,6 +414,33 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 					pages++;
 				} while (cursor && pages < 20);
 				expect({ route, n: seen.length }).toEqual({ route, n: 12 });
+				expect(pages).toBeGreaterThan(2);
+			}
+		});
+
+		it('cuts the session and approval lists the same way', async () => {
+			const marker = `bounded-${crypto.randomUUID()}`;
+			const blob = 'z'.repeat(60 * 1024);
+			for (let i = 0; i < 12; i++) await session({ prompt: `${marker} ${i} ${blob}` });
+			const s = await session();
+			expect((await api(svc, 'PUT', `/api/v1/sessions/${s.id}/approval-policy`, { rules: ['Write'], deciders: ['alice@example.com'] })).status).toBe(200);
+			for (let i = 0; i < 12; i++) {
+				const pre = { session_id: s.id, hook_event_name: 'PreToolUse', tool_name: 'Write', tool_use_id: `toolu_w${i}`, tool_input: { file_path: `/srv/repo/${i}`, content: blob } };
+				expect((await api(svc, 'POST', '/api/v1/hooks?approvals=required', pre, s.hook)).body.hookSpecificOutput.permissionDecision).toBe('defer');
+			}
+			for (const route of [`/api/v1/sessions?q=${marker}&limit=200`, `/api/v1/approvals?sessionId=${s.id}&limit=200`]) {
+				const seen = new Set<string>();
+				let cursor: string | null = null;
+				let pages = 0;
+				do {
+					const res: { status: number; body: any } = await api(svc, 'GET', `${route}${cursor ? `&cursor=${cursor}` : ''}`);
+					expect(res.status).toBe(200);
+					expect(JSON.stringify(res.body).length).toBeLessThan(256 * 1024 + 70 * 1024);
+					for (const item of res.body.items) seen.add(item.id);
+					cursor = res.body.nextCursor;
+					pages++;
+				} while (cursor && pages < 20);
+				expect({ route, n: seen.size }).toEqual({ route, n: 12 });
 				expect(pages).toBeGreaterThan(2);
 			}
 		});
