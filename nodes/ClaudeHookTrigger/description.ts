@@ -61,7 +61,7 @@ export const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'Edit|Write',
 		description:
-			'Only events about these tools, written like a Claude Code hook matcher: a tool name (Bash), alternatives (Edit|Write) or a regular expression (mcp__github__.*). Events without a tool are then left out. Empty: any tool.',
+			'Only events about these tools: tool names separated by | (Edit|Write), where * matches any characters (mcp__github__*; .* works too) and . any one character. Not a regular expression: other characters are refused when the workflow is activated. Events without a tool are then left out. Empty: any tool.',
 		displayOptions: { hide: { preset: ['sessionFinished'] } },
 	},
 	{

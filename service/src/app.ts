@@ -6,6 +6,7 @@ import { statsRouter } from './dashboard/stats.router';
 import type { Database } from './db';
 import type { Auth } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
+import { securityHeaders } from './http/security-headers';
 import { refuseDeepBody } from './http/validate';
 import { hookFastPath } from './hooks/hook-fast-path';
 import type { HookIngestor } from './hooks/hook-ingestor';
@@ -28,6 +29,10 @@ export interface AppDeps {
 	transcriptMaxBytes?: number;
 	/** LEASE_TTL: how long a run's lease on its session lasts without renewal. */
 	leaseTtlMs?: number;
+	/** Hook tokens: life when the caller does not say, and how long after its run's end a token still takes hooks. */
+	hookTokens: { ttlMs: number; graceMs: number };
+	/** The most one page of events, tool calls or messages carries (fewer rows and a cursor beyond it). */
+	readPageMaxBytes: number;
 	/** Answers PreToolUse for sessions under an approval policy (allow / deny / defer). */
 	hookAnswer?: HookAnswerer;
 	/** Extra routers mounted under /api/v1 (and /api), e.g. subscriptions. */
@@ -36,6 +41,10 @@ export interface AppDeps {
 	/** Claude runs against a scripted stand-in of the Anthropic API (`npm start -- --demo`); health says so. */
 	demo?: boolean;
 }
+
+/** As body-parser decides it: a declared length (other than 0) or a chunked body. */
+const hasBody = (req: express.Request) =>
+	req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
 export const DASHBOARD_DIR = path.resolve(__dirname, '../../dashboard');
 
@@ -51,6 +60,17 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 	app.set('query parser', 'simple');
 	app.use((req, res, next) => {
 		res.on('finish', () => deps.metrics.httpResponse(req.method, res.statusCode));
+		next();
+	});
+	app.use(securityHeaders(deps.dashboardDir));
+	// Who is calling is known before a body is read: a request without a valid credential is answered 401 at once.
+	app.use(async (req, _res, next) => {
+		if (!hasBody(req) || !(req.path.startsWith('/api/') || req.path === '/metrics')) return next();
+		try {
+			await deps.auth.authenticate(req);
+		} catch (err) {
+			return next(err);
+		}
 		next();
 	});
 	const transcriptMaxBytes = deps.transcriptMaxBytes ?? 64 * 1024 * 1024;
@@ -90,14 +110,19 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 		ackTimeoutMs: deps.hookAckTimeoutMs,
 		answer: deps.hookAnswer,
 	};
+	const sessions = sessionsRouter({
+		db: deps.db,
+		auth: deps.auth,
+		toolOutputMaxBytes: deps.toolOutputMaxBytes,
+		hookTokens: deps.hookTokens,
+		readPageMaxBytes: deps.readPageMaxBytes,
+		leaseTtlSeconds: Math.round((deps.leaseTtlMs ?? 30_000) / 1000),
+	});
 	// /api/... are the seed's documented routes; they answer exactly like /api/v1/....
 	for (const base of ['/api/v1', '/api']) {
 		app.use(`${base}/hooks`, legacyHooksRouter(hookDeps), hooksRouter(hookDeps));
 		app.use(`${base}/sessions`, transferRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
-		app.use(
-			`${base}/sessions`,
-			sessionsRouter({ db: deps.db, auth: deps.auth, toolOutputMaxBytes: deps.toolOutputMaxBytes, leaseTtlSeconds: Math.round((deps.leaseTtlMs ?? 30_000) / 1000) }),
-		);
+		app.use(`${base}/sessions`, sessions);
 		app.use(`${base}/sessions`, transcriptsRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
 		app.use(`${base}/threads`, threadsRouter({ db: deps.db, auth: deps.auth }));
 		app.use(`${base}/stats`, statsRouter({ db: deps.db, auth: deps.auth }));

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 // The environment is read here and only here, once, at start-up.
+const DURATION = /^\d+(\.\d+)?\s*(s|m|h|d)?$/i;
 const EnvSchema = z.object({
 	PORT: z.coerce.number().int().min(0).max(65535).default(3001),
 	HOST: z.string().min(1).default('127.0.0.1'),
@@ -47,6 +48,18 @@ const EnvSchema = z.object({
 		.default('30s'),
 	// How often expired leases are looked for; 0 turns the sweep off.
 	LEASE_SWEEP_MS: z.coerce.number().int().min(0).default(5_000),
+	// A hook token's life when whoever asks for it does not say (the node asks for its run's timeout), and how long
+	// after its run's end is recorded it still takes late hooks.
+	HOOK_TOKEN_TTL: z.string().regex(DURATION, 'HOOK_TOKEN_TTL is a duration such as 3600, 30m, 24h or 7d').default('1h'),
+	HOOK_TOKEN_GRACE: z.string().regex(DURATION, 'HOOK_TOKEN_GRACE is a duration such as 60, 2m or 1h').default('2m'),
+	// Slow or idle clients are closed after these (node's own defaults were 60 s for headers and 300 s for a request);
+	// beyond HTTP_MAX_CONNECTIONS open sockets, new ones are refused.
+	HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
+	HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+	HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
+	HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(2048),
+	// The most one page of events, tool calls or messages carries; fewer rows and a cursor beyond it.
+	READ_PAGE_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024),
 });
 
 /** Every variable the service reads (LOG_LEVEL is read by the logger); `--help` and the deploy checks list them. */
@@ -90,6 +103,13 @@ export interface Config {
 	transcriptMaxBytes: number;
 	leaseTtlMs: number;
 	leaseSweepMs: number;
+	hookTokenTtlMs: number;
+	hookTokenGraceMs: number;
+	httpHeadersTimeoutMs: number;
+	httpRequestTimeoutMs: number;
+	httpKeepAliveTimeoutMs: number;
+	httpMaxConnections: number;
+	readPageMaxBytes: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -132,5 +152,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		transcriptMaxBytes: e.TRANSCRIPT_MAX_BYTES,
 		leaseTtlMs: durationMs(e.LEASE_TTL),
 		leaseSweepMs: e.LEASE_SWEEP_MS,
+		hookTokenTtlMs: durationMs(e.HOOK_TOKEN_TTL),
+		hookTokenGraceMs: durationMs(e.HOOK_TOKEN_GRACE),
+		httpHeadersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+		httpRequestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+		httpKeepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+		httpMaxConnections: e.HTTP_MAX_CONNECTIONS,
+		readPageMaxBytes: e.READ_PAGE_MAX_BYTES,
 	});
 }

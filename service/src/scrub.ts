@@ -12,6 +12,7 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
 	[/\bxox[abposr]-[A-Za-z0-9-]{10,}/g, '[REDACTED:slack-token]'],
 	[/\bxapp-[A-Za-z0-9-]{10,}/g, '[REDACTED:slack-token]'],
 	[/\bht1\.[0-9a-f-]{36}\.[A-Za-z0-9_-]{20,}/g, '[REDACTED:hook-token]'],
+	[/\bht2\.[0-9A-Fa-f-]{36}\.\d+\.\d+\.[A-Za-z0-9_-]{20,}/g, '[REDACTED:hook-token]'],
 	[/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, '[REDACTED:jwt]'],
 	[/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{12,}/gi, '$1 [REDACTED]'],
 	[/(:\/\/[^\s:/@]+:)[^\s@/]+@/g, '$1[REDACTED]@'],

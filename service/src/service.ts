@@ -12,6 +12,7 @@ import { createDeliveries } from './deliveries';
 import { HookIngestor } from './hooks/hook-ingestor';
 import { createAuth } from './http/auth';
 import { logger } from './logger';
+import { readHookTokenState } from './sessions/hook-tokens.repository';
 import { Metrics } from './metrics/metrics';
 import { createLeaseSweep } from './sessions/lease-sweep';
 
@@ -41,7 +42,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 	const { apiKey, generated } = resolveApiKey(config);
 	const db = opts.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
 	const metrics = new Metrics();
-	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken });
+	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken, tokenState: (sessionId) => readHookTokenState(db, sessionId) });
 	const deliveries = createDeliveries(db, auth, config);
 	// PGlite has one connection: its transactions run one after another whatever is asked.
 	const ingestor = new HookIngestor(db, {
@@ -49,7 +50,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		maxInFlight: db.kind === 'postgres' ? Math.max(1, Math.min(4, config.dbPoolSize - 2)) : 1,
 		outbox: deliveries.outbox,
 	});
-	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs });
+	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs, readPageMaxBytes: config.readPageMaxBytes });
 	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs });
 	const { app, handler } = createApp({
 		db,
@@ -61,13 +62,26 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		hookAckTimeoutMs: config.hookAckTimeoutMs,
 		transcriptMaxBytes: config.transcriptMaxBytes,
 		leaseTtlMs: config.leaseTtlMs,
+		hookTokens: { ttlMs: config.hookTokenTtlMs, graceMs: config.hookTokenGraceMs },
+		readPageMaxBytes: config.readPageMaxBytes,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
 		demo: config.demo,
 		extraRouters: { ...deliveries.routers, ...approvals.routers },
 	});
-	const server = http.createServer(handler);
-	server.keepAliveTimeout = 65_000;
+	const server = http.createServer(
+		{
+			// A client that trickles its headers or body is closed after these, not after node's 60 s and 300 s.
+			headersTimeout: Math.min(config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs),
+			requestTimeout: config.httpRequestTimeoutMs,
+			// The timeouts above are enforced when connections are checked: every 30 s by default.
+			connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
+		},
+		handler,
+	);
+	// Longer than a load balancer's idle timeout (often 60 s), so the balancer, not the service, closes idle sockets.
+	server.keepAliveTimeout = config.httpKeepAliveTimeoutMs;
+	server.maxConnections = config.httpMaxConnections;
 	await new Promise<void>((resolve, reject) => {
 		server.once('error', reject);
 		server.listen(config.port, config.host, () => resolve());

@@ -16,7 +16,7 @@ describe('hook fast path: what it takes and what it leaves to Express', () => {
 	const submitted: string[] = [];
 	beforeAll(async () => {
 		const ingestor = { submit: async (e: { eventName: string }) => void submitted.push(e.eventName) } as unknown as HookIngestor;
-		const deps = { auth: createAuth({ apiKey: TEST_API_KEY }), ingestor, metrics: new Metrics(), toolOutputMaxBytes: 1024, ackTimeoutMs: 1000, bodyLimitBytes: 4096 };
+		const deps = { auth: createAuth({ apiKey: TEST_API_KEY, tokenState: async () => undefined }), ingestor, metrics: new Metrics(), toolOutputMaxBytes: 1024, ackTimeoutMs: 1000, bodyLimitBytes: 4096 };
 		server = http.createServer(
 			hookFastPath(deps, (req, res) => {
 				passedOn.push(`${req.method} ${req.url} ${req.headers['content-type'] ?? ''} ${req.headers['content-encoding'] ?? ''}`.trim());
@@ -97,7 +97,7 @@ describe.each(DATABASE_KINDS)('hook fast path (%s)', (kind) => {
 		['a missing session_id', () => [JSON.stringify({ hook_event_name: 'Stop' }), token()], 400],
 		['nesting 100 levels deep', () => [event(session.id, { x: JSON.parse('['.repeat(100) + ']'.repeat(100)) }), token()], 400],
 		['no credentials', () => [event(session.id), {}], 401],
-		['a forged hook token', () => [event(session.id), { Authorization: `Bearer ht1.${session.id}.AAAA` }], 401],
+		['a forged hook token', () => [event(session.id), { Authorization: `Bearer ht2.${session.id}.1.${Math.floor(Date.now() / 1000) + 60}.AAAA` }], 401],
 		["another session's token", () => [event(other.id), token()], 403],
 		['an unknown bearer token', () => [event(session.id), { Authorization: 'Bearer not-a-key-0123456789' }], 401],
 		['the dashboard token', () => [event(session.id), { Authorization: `Bearer ${READER_TOKEN}` }], 403],

@@ -18,7 +18,7 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		});
 		expect(created.status).toBe(201);
 		expect(created.body).toMatchObject({ id, status: 'created', workspace: { type: 'worktree', path: '/w/1', branch: 'claude/abc' } });
-		expect(created.body.hookToken).toMatch(/^ht1\./);
+		expect(created.body.hookToken).toMatch(/^ht2\./);
 		expect((await api(svc, 'POST', '/api/v1/sessions', { id })).status).toBe(409);
 
 		const thread = await api(svc, 'GET', `/api/v1/threads/${encodeURIComponent('slack:C123:1700000000.000100')}`);

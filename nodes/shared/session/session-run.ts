@@ -21,6 +21,9 @@ import { orchestratorSettings } from './settings';
 import { restoreTranscript, transcriptPath, uploadTranscript } from './transcript';
 
 export const HOOK_TOKEN_ENV = 'CLAUDE_ORCHESTRATOR_HOOK_TOKEN';
+// The run's own timeout plus the time to wait out a service restart (drainMs) and start claude; capped as the service caps it.
+const HOOK_TOKEN_MARGIN_SECONDS = 120;
+const HOOK_TOKEN_MAX_TTL_SECONDS = 7 * 24 * 3600;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** One output item of Claude Session Start / Claude Resume (public: workflows read these fields). */
@@ -106,7 +109,7 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 		{ ...req.workspace, sessionId, shallow: req.options.shallowClone, e2b: req.workspace.type === 'e2b' ? e2bSettings(req.options) : undefined },
 		deps,
 	);
-	const created = await client.request<StoredSession & { hookToken: string }>('POST', '/api/v1/sessions', {
+	const created = await client.request<StoredSession>('POST', '/api/v1/sessions', {
 		id: sessionId,
 		prompt: req.prompt,
 		status: 'running',
@@ -128,7 +131,7 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 	}
 	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
 	try {
-		return await runTurn(client, { session: created, hookToken: created.hookToken, workspace, prompt: req.prompt, kind: 'start', options: req.options, gated: Boolean(policy), signal: req.signal });
+		return await runTurn(client, { session: created, workspace, prompt: req.prompt, kind: 'start', options: req.options, gated: Boolean(policy), signal: req.signal });
 	} finally {
 		await lease.release();
 	}
@@ -161,13 +164,12 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 			workspaceDeps(client, req.deps),
 		);
 		if (workspace.path !== ws.path) await withRetry(() => client.request('PATCH', `/api/v1/sessions/${sessionId}`, { workspacePath: workspace.path }));
-		const { hookToken } = await client.request<{ hookToken: string }>('POST', `/api/v1/sessions/${sessionId}/hook-token`);
 		// A Resume's own policy replaces the stored one; without one the session keeps the policy it has.
 		const policy = req.options.approvalPolicy;
 		if (policy) await sendApprovalPolicy(client, sessionId, policy);
 		// A call deferred earlier is answered from its recorded decision even if the policy has gone since.
 		const gated = Boolean(policy) || session.status === 'waiting_approval' || (await hasApprovalPolicy(client, sessionId));
-		return await runTurn(client, { session, hookToken, workspace, prompt: req.prompt?.trim() || undefined, kind: 'resume', options: req.options, gated, signal: req.signal });
+		return await runTurn(client, { session, workspace, prompt: req.prompt?.trim() || undefined, kind: 'resume', options: req.options, gated, signal: req.signal });
 	} finally {
 		await lease.release();
 	}
@@ -186,7 +188,6 @@ async function sessionForThread(client: OrchestratorClient, threadKey: string | 
 
 interface Turn {
 	session: StoredSession;
-	hookToken: string;
 	workspace: PreparedWorkspace;
 	prompt?: string;
 	kind: 'start' | 'resume';
@@ -205,7 +206,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 
 	const env: Record<string, string> = {};
 	for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
-	Object.assign(env, options.env, { [HOOK_TOKEN_ENV]: turn.hookToken });
+	Object.assign(env, options.env);
 
 	const record = (body: Record<string, unknown>) =>
 		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body }));
@@ -216,6 +217,12 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	let outcome: RunOutcome;
 	try {
 		assertAnthropicCredentials(env);
+		// A token for this run only, asked for while the run holds the session's lease: the previous run's token stops
+		// working, and this one ends with the run (plus the service's grace period for late hooks) or past its timeout.
+		const { hookToken } = await client.request<{ hookToken: string }>('POST', `${sessionPath}/hook-token`, {
+			ttlSeconds: Math.min(HOOK_TOKEN_MAX_TTL_SECONDS, options.timeoutSeconds + HOOK_TOKEN_MARGIN_SECONDS),
+		});
+		env[HOOK_TOKEN_ENV] = hookToken;
 		const command = inSandbox ? options.claudePath || 'claude' : findClaude({ claudePath: options.claudePath, env });
 		const hookUrl = `${client.baseUrl}/api/v1/hooks`;
 		const built = buildHookSettings({

@@ -1,3 +1,4 @@
+import { byteBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { storedPolicy, type ApprovalPolicy } from './approval-policy';
 
@@ -10,7 +11,7 @@ type Row = Record<string, any>;
 // expiry is applied lazily, by the next decision or the resumed run's PreToolUse.
 const EFFECTIVE_STATUS = `CASE WHEN a.status = 'pending' AND a.expires_at <= now() THEN 'expired' ELSE a.status END`;
 
-const COLUMNS = `a.id, a.session_id, a.tool_use_id, a.tool_name, a.tool_input, a.rule, a.thread_key, a.deciders, a.status AS stored_status,
+const COLUMNS = `a.id, a.session_id, a.tool_use_id, a.tool_name, a.tool_input, a.call_digest, a.rule, a.thread_key, a.deciders, a.status AS stored_status,
 	${EFFECTIVE_STATUS} AS status, a.requested_at, a.expires_at, a.decided_at, a.decided_by, a.channel, a.note, a.refusals,
 	a.requested_at::text AS cursor_t`;
 
@@ -55,6 +56,11 @@ export interface HookLookup {
 	policy: ApprovalPolicy | undefined;
 	threadKey: string | null;
 	approval: Approval | undefined;
+	/**
+	 * sha256 of the tool name and raw input the approval was asked about (call-digest.ts); null on requests older
+	 * than the column. Kept out of Approval, which the API shows: it is a hash of the unscrubbed input.
+	 */
+	callDigest: string | null;
 }
 
 /** Everything a PreToolUse answer needs, in one round trip: the session's policy, its thread, this call's approval. */
@@ -70,7 +76,12 @@ export async function lookupForHook(db: Queryable, sessionId: string, toolUseId:
 	);
 	const r = rows[0];
 	if (!r) return undefined;
-	return { policy: storedPolicy(r.approval_policy), threadKey: r.session_thread_key ?? null, approval: r.id ? toApproval(r) : undefined };
+	return {
+		policy: storedPolicy(r.approval_policy),
+		threadKey: r.session_thread_key ?? null,
+		approval: r.id ? toApproval(r) : undefined,
+		callDigest: r.call_digest ?? null,
+	};
 }
 
 export interface NewApproval {
@@ -79,6 +90,7 @@ export interface NewApproval {
 	toolUseId: string;
 	toolName: string;
 	toolInput: unknown;
+	callDigest: string;
 	rule: string;
 	threadKey: string | null;
 	deciders: string[];
@@ -88,11 +100,11 @@ export interface NewApproval {
 /** Records a pending request; undefined when this tool call already has one (a repeated PreToolUse). */
 export async function insertPending(tx: Queryable, a: NewApproval): Promise<Approval | undefined> {
 	const { rows } = await tx.query<Row>(
-		`INSERT INTO approvals AS a (id, session_id, tool_use_id, tool_name, tool_input, rule, thread_key, deciders, expires_at)
-		VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8::jsonb, now() + make_interval(secs => $9::double precision / 1000))
+		`INSERT INTO approvals AS a (id, session_id, tool_use_id, tool_name, tool_input, rule, thread_key, deciders, expires_at, call_digest)
+		VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8::jsonb, now() + make_interval(secs => $9::double precision / 1000), $10)
 		ON CONFLICT (session_id, tool_use_id) DO NOTHING
 		RETURNING ${COLUMNS}`,
-		[a.id, a.sessionId, a.toolUseId, a.toolName, JSON.stringify(a.toolInput ?? null), a.rule, a.threadKey, JSON.stringify(a.deciders), a.ttlMs],
+		[a.id, a.sessionId, a.toolUseId, a.toolName, JSON.stringify(a.toolInput ?? null), a.rule, a.threadKey, JSON.stringify(a.deciders), a.ttlMs, a.callDigest],
 	);
 	return rows[0] ? toApproval(rows[0]) : undefined;
 }
@@ -143,21 +155,29 @@ export interface ApprovalFilter {
 	limit: number;
 	/** Keyset: (requested_at, id) of the last row of the previous page; newest first. */
 	after?: { t: string; id: string };
+	/** About the most a page carries in tool inputs and notes (at least one row). */
+	maxBytes?: number;
 }
 
 export async function listApprovals(db: Queryable, f: ApprovalFilter) {
 	const { rows } = await db.query<Row>(
-		`SELECT ${COLUMNS} FROM approvals a
-		WHERE ($1::uuid IS NULL OR a.session_id = $1) AND ($2::text IS NULL OR ${EFFECTIVE_STATUS} = $2)
-			AND ($3::text IS NULL OR a.tool_use_id = $3)
-			AND ($4::timestamptz IS NULL OR (a.requested_at, a.id) < ($4::timestamptz, $5::uuid))
-		ORDER BY a.requested_at DESC, a.id DESC LIMIT $6`,
-		[f.sessionId ?? null, f.status ?? null, f.toolUseId ?? null, f.after?.t ?? null, f.after?.id ?? null, f.limit + 1],
+		byteBoundedPage(
+			`SELECT ${COLUMNS} FROM approvals a
+			WHERE ($1::uuid IS NULL OR a.session_id = $1) AND ($2::text IS NULL OR ${EFFECTIVE_STATUS} = $2)
+				AND ($3::text IS NULL OR a.tool_use_id = $3)
+				AND ($4::timestamptz IS NULL OR (a.requested_at, a.id) < ($4::timestamptz, $5::uuid))
+			ORDER BY a.requested_at DESC, a.id DESC LIMIT $6`,
+			'COALESCE(octet_length(tool_input::text), 0) + COALESCE(octet_length(note), 0)',
+			'requested_at DESC, id DESC',
+			'$7',
+		),
+		[f.sessionId ?? null, f.status ?? null, f.toolUseId ?? null, f.after?.t ?? null, f.after?.id ?? null, f.limit + 1, f.maxBytes ?? Number.MAX_SAFE_INTEGER],
 	);
 	const page = rows.slice(0, f.limit);
 	const last = page[page.length - 1];
+	const cut = rows.length > 0 && rows.length < Number(rows[0].page_fetched);
 	return {
 		items: page.map(toApproval),
-		next: rows.length > f.limit && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
+		next: (rows.length > f.limit || cut) && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
 	};
 }

@@ -34,13 +34,13 @@ export const DecisionBody = z
  * Pending and settled approvals: readable with the dashboard token; deciding needs the API key (the workflow
  * that checked the Slack signature or read the reply holds it, and says who decided).
  */
-export function approvalsRouter(deps: { db: Database; auth: Auth }): Router {
+export function approvalsRouter(deps: { db: Database; auth: Auth; readPageMaxBytes?: number }): Router {
 	const { db, auth } = deps;
 	const r = Router();
 
 	r.get('/', auth.requireReader, async (req, res) => {
 		const q = parse(ListQuery, req.query, 'query');
-		const page = await listApprovals(db, { ...q, after: decodeCursor(Cursor, q.cursor) });
+		const page = await listApprovals(db, { ...q, after: decodeCursor(Cursor, q.cursor), maxBytes: deps.readPageMaxBytes });
 		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
 	});
 

@@ -4,7 +4,8 @@ import type { HookEvent } from '../hooks/hook-event';
 import { logger } from '../logger';
 import { gatingRule } from './approval-policy';
 import { APPROVAL_DECIDED, APPROVAL_REQUESTED, recordApprovalEvent } from './approval-events';
-import { insertPending, lookupForHook, settle, type Approval } from './approvals.repository';
+import { insertPending, lookupForHook, settle, type Approval, type HookLookup } from './approvals.repository';
+import { callDigest, canonicalJson } from './call-digest';
 import { expiredReason, recordRefusedCall } from './service-settlements';
 
 export type HookAnswer = Record<string, unknown>;
@@ -35,6 +36,19 @@ function fromDecision(a: Approval): HookAnswer {
 }
 
 /**
+ * Whether this PreToolUse is the call the approval was asked about: same tool, same input. A request recorded
+ * before digests were kept is compared on its stored (scrubbed) input.
+ */
+function isSameCall(found: HookLookup, a: Approval, event: HookEvent, ctx: HookAnswerContext): boolean {
+	if (found.callDigest) return found.callDigest === callDigest(event.toolName!, ctx.toolInput);
+	return a.toolName === event.toolName && canonicalJson(a.toolInput ?? null) === canonicalJson(event.payload.tool_input ?? null);
+}
+
+const otherCallReason = (a: Approval, toolName: string) =>
+	`This is not the call approval ${a.id} was asked for (${a.toolName}${a.toolName === toolName ? '' : `, not ${toolName}`}, with the input shown in that request); ` +
+	'a changed call needs its own approval, so it was not run.';
+
+/**
  * PreToolUse under an approval policy: a gated call is recorded as a pending approval and deferred (claude -p
  * ends; nothing waits). When the resumed run asks about the same tool_use_id again, the recorded decision
  * answers it: allow, deny, or defer again while nobody has decided. Every other event gets no decision.
@@ -47,6 +61,8 @@ export function createHookAnswerer(db: Database, opts: { ttlMs: number; timeoutM
 		const found = await lookupForHook(db, event.sessionId, toolUseId);
 		if (!found) return undefined;
 		let approval = found.approval;
+		// The approval stays as it is: the call it was asked for may still come.
+		if (approval && !isSameCall(found, approval, event, ctx)) return preToolUseDecision('deny', otherCallReason(approval, event.toolName!));
 		if (!approval) {
 			if (!found.policy) return undefined;
 			const cwd = typeof event.payload.cwd === 'string' ? event.payload.cwd : undefined;
@@ -61,6 +77,7 @@ export function createHookAnswerer(db: Database, opts: { ttlMs: number; timeoutM
 					toolName: event.toolName!,
 					// Stored scrubbed, like the event itself.
 					toolInput: event.payload.tool_input,
+					callDigest: callDigest(event.toolName!, ctx.toolInput),
 					rule,
 					threadKey: found.threadKey,
 					deciders: policy.deciders,

@@ -13,9 +13,9 @@ export type { HookAnswerContext, HookAnswerer } from './hook-answer';
 const ANSWER_TIMEOUT_MS = 3000;
 
 /** Approvals as the service wires them in: the PreToolUse answerer for the hooks route, the routes, the expiry sweep. */
-export function createApprovals(db: Database, auth: Auth, opts: { ttlMs: number; sweepMs: number }) {
+export function createApprovals(db: Database, auth: Auth, opts: { ttlMs: number; sweepMs: number; readPageMaxBytes?: number }) {
 	const routers: Record<string, Router> = {
-		approvals: approvalsRouter({ db, auth }),
+		approvals: approvalsRouter({ db, auth, readPageMaxBytes: opts.readPageMaxBytes }),
 		// Mounted beside the sessions router: /api/v1/sessions/:id/approval-policy.
 		sessions: approvalPolicyRouter({ db, auth }),
 	};

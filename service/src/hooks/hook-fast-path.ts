@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { answerAfterBody } from '../http/answer-after-body';
 import { errorResponse } from '../http/error-handler';
 import { badRequest, HttpError } from '../http/errors';
 import { refuseDeepBody } from '../http/validate';
@@ -16,7 +17,7 @@ type FastPathDeps = HookDeps & { bodyLimitBytes: number };
  * Every Claude Code tool call posts here and waits for the answer, so this is the service's hot path: Express's
  * router, body parser and response helpers cost as much CPU per event as validating and storing it
  * (bench/hooks-ingest.ts). The answer is the same in both layers: receiveNativeHook decides it, errorResponse
- * shapes errors, and the steps run in the same order (body, then credentials, then payload).
+ * shapes errors, and the steps run in the same order (credentials, then body, then payload).
  */
 export function hookFastPath(deps: FastPathDeps, next: RequestListener): RequestListener {
 	return (req, res) => {
@@ -37,7 +38,7 @@ export function hookFastPath(deps: FastPathDeps, next: RequestListener): Request
 			(r) => send(res, r.status, r.body),
 			(err) => {
 				const { status, body } = errorResponse(err, 'POST', pathname);
-				send(res, status, body);
+				answerAfterBody(req, () => send(res, status, body));
 			},
 		);
 		res.once('finish', () => deps.metrics.httpResponse('POST', res.statusCode));
@@ -45,6 +46,9 @@ export function hookFastPath(deps: FastPathDeps, next: RequestListener): Request
 }
 
 async function handle(deps: FastPathDeps, req: IncomingMessage, query: string) {
+	// The credential first: a body is read only for a caller who may post one (a 2 MB body cost ~120 ms even when
+	// the answer was 401).
+	const principal = await deps.auth.hookWriter(req);
 	const text = await readBody(req, deps.bodyLimitBytes);
 	let body: unknown = {}; // an empty body, as body-parser reads it
 	if (text.length) {
@@ -55,7 +59,6 @@ async function handle(deps: FastPathDeps, req: IncomingMessage, query: string) {
 		}
 	}
 	refuseDeepBody(body);
-	const principal = deps.auth.hookWriter(req);
 	return receiveNativeHook(deps, principal, body, query !== '' && new URLSearchParams(query).get('approvals') === 'required');
 }
 
@@ -68,7 +71,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 		req.on('data', (chunk: Buffer) => {
 			size += chunk.length;
 			if (size <= limit) return void chunks.push(chunk);
-			// Answered at once; node discards the rest of the body (or closes the connection if there is too much).
+			// Answered once the rest has arrived, unread (answerAfterBody).
 			req.removeAllListeners('data');
 			reject(tooLarge());
 		});
@@ -86,6 +89,6 @@ function send(res: ServerResponse, status: number, body: unknown) {
 	if (res.headersSent) return;
 	const json = JSON.stringify(body);
 	// Headers and body leave in one write.
-	res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
+	res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), 'X-Content-Type-Options': 'nosniff' });
 	res.end(json);
 }

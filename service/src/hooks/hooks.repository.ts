@@ -1,3 +1,4 @@
+import { byteBoundedPage, pageHasMore } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { toolCallRows, toolCallUpsertSql } from '../tool-calls/tool-calls.repository';
 import { externalStatusAfter, toolCallFromEvent, type HookEvent } from './hook-event';
@@ -170,19 +171,28 @@ export interface HookEventRow {
 	received_at: Date;
 }
 
-export async function listHookEvents(db: Queryable, sessionId: string, limit: number, afterId = 0) {
-	const { rows } = await db.query<HookEventRow>(
-		`SELECT id, event_name, tool_name, tool_use_id, prompt_id, payload, received_at
-		FROM hook_events WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-		[sessionId, afterId, limit],
+/** A session's events after `afterId`, up to `limit` rows and about `maxBytes` of payload (at least one row). */
+export async function listHookEvents(db: Queryable, sessionId: string, limit: number, afterId = 0, maxBytes = Number.MAX_SAFE_INTEGER) {
+	const { rows } = await db.query<HookEventRow & { page_fetched: number }>(
+		byteBoundedPage(
+			`SELECT id, event_name, tool_name, tool_use_id, prompt_id, payload, received_at
+			FROM hook_events WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+			'octet_length(payload::text)',
+			'id',
+			'$4',
+		),
+		[sessionId, afterId, limit, maxBytes],
 	);
-	return rows.map((r) => ({
-		id: r.id,
-		event: r.event_name,
-		toolName: r.tool_name,
-		toolUseId: r.tool_use_id,
-		promptId: r.prompt_id,
-		payload: r.payload,
-		receivedAt: r.received_at,
-	}));
+	return {
+		items: rows.map((r) => ({
+			id: r.id,
+			event: r.event_name,
+			toolName: r.tool_name,
+			toolUseId: r.tool_use_id,
+			promptId: r.prompt_id,
+			payload: r.payload,
+			receivedAt: r.received_at,
+		})),
+		more: pageHasMore(rows, limit),
+	};
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { HookAnswerContext, HookAnswerer } from '../approvals';
+import { APPROVAL_DECIDED, APPROVAL_REQUESTED } from '../approvals/approval-events';
 import type { Auth, Principal } from '../http/auth';
 import { badRequest, forbidden, HttpError } from '../http/errors';
 import type { Metrics } from '../metrics/metrics';
@@ -77,9 +78,26 @@ export interface HookReply {
 
 const reply = (res: Response, r: HookReply) => res.status(r.status).json(r.body);
 
+/**
+ * What only the service writes: its own events (approval requests and decisions) and the `source` values that
+ * mark an event as the service's or a run's rather than a hook's. Hook Trigger workflows act on these (the Slack
+ * approval template posts into the thread key one names), and a hook token lives in the environment of every
+ * command Claude runs, so a token must not be able to forge them.
+ */
+export const SERVICE_EVENT_NAMES: ReadonlySet<string> = new Set([APPROVAL_REQUESTED, APPROVAL_DECIDED]);
+const SERVICE_SOURCES: ReadonlySet<unknown> = new Set(['service', 'run']);
+
 async function receiveEvent(deps: HookDeps, principal: Principal, event: HookEvent, answerContext?: HookAnswerContext): Promise<HookReply> {
-	if (principal.kind === 'hook' && principal.sessionId !== event.sessionId) {
-		throw forbidden(`this hook token belongs to session ${principal.sessionId}, not ${event.sessionId}`);
+	if (principal.kind === 'hook') {
+		if (principal.sessionId !== event.sessionId) {
+			throw forbidden(`this hook token belongs to session ${principal.sessionId}, not ${event.sessionId}`);
+		}
+		if (SERVICE_EVENT_NAMES.has(event.eventName)) {
+			throw forbidden(`${event.eventName} is an event the service records itself; a hook token cannot post it`);
+		}
+		if (SERVICE_SOURCES.has(event.payload.source)) {
+			throw forbidden(`source "${String(event.payload.source)}" marks events the service records itself; a hook token cannot post it`);
+		}
 	}
 	const started = process.hrtime.bigint();
 	// Computed beside the write, not after it: the answer must not wait for the group commit.

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { answerAfterBody } from './answer-after-body';
 import { HttpError } from './errors';
 import { logger } from '../logger';
 
@@ -11,7 +12,9 @@ export const notFoundHandler: RequestHandler = (req, res) => {
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
 	if (res.headersSent) return;
 	const { status, body } = errorResponse(err, req.method, req.path);
-	res.status(status).json(body);
+	answerAfterBody(req, () => {
+		if (!res.headersSent) res.status(status).json(body);
+	});
 };
 
 /** The status and JSON body an error is answered with (shared by Express and the hook fast path). */

@@ -22,7 +22,14 @@ export function storable(value: unknown): unknown {
 	return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)]));
 }
 
-export const uuidParam = z.string().uuid('must be a session uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55');
+/**
+ * A uuid as it comes in (path, query, body), lower-cased once here: hook payloads, tokens and stored rows all
+ * carry the lower-case form, so an upper-case id given anywhere reaches the same session.
+ */
+export const uuidParam = z
+	.string()
+	.uuid('must be a session uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55')
+	.transform((s) => s.toLowerCase());
 export const SessionParams = z.object({ id: uuidParam });
 
 export const PageQuery = z.object({
@@ -38,7 +45,25 @@ export function encodeCursor(value: unknown): string {
  * A timestamp as PostgreSQL prints timestamptz::text (what keyset cursors carry): checked before it reaches a
  * `::timestamptz` cast, where anything else was a 500 instead of "invalid cursor".
  */
-export const cursorTime = z.string().regex(/^(?!0000)\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/);
+export const cursorTime = z.string().refine(isRealTimestamp);
+
+const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?(?::(\d{2}))?$/;
+
+/**
+ * The shape alone let through dates that do not exist (2024-02-30, month 13, hour 99, offset +99): the cast
+ * then failed in PostgreSQL ("date/time field value out of range"), a 500. Every field is checked against the
+ * calendar here.
+ */
+function isRealTimestamp(text: string): boolean {
+	const m = CURSOR_TIME.exec(text);
+	if (!m) return false;
+	const [year, month, day, hour, minute, second, offH, offM = 0, offS = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v))) as number[];
+	if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+	const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
+	return day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && offH <= 15 && offM <= 59 && offS <= 59;
+}
+
+const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 /** A bigserial id in a cursor: beyond 2^53 it is no longer the number that was sent. */
 export const cursorId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 

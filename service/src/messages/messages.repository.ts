@@ -1,3 +1,4 @@
+import { byteBoundedPage, pageHasMore } from '../db/byte-bounded-page';
 import type { z } from 'zod';
 import type { Queryable } from '../db';
 import type { MessageInput } from './messages.schema';
@@ -24,18 +25,27 @@ export async function insertMessages(db: Queryable, sessionId: string, messages:
 	return res.rowCount;
 }
 
-export async function listMessages(db: Queryable, sessionId: string, limit: number, afterId = 0) {
+/** A session's messages after `afterId`, up to `limit` rows and about `maxBytes` of content (at least one row). */
+export async function listMessages(db: Queryable, sessionId: string, limit: number, afterId = 0, maxBytes = Number.MAX_SAFE_INTEGER) {
 	const { rows } = await db.query<Record<string, any>>(
-		`SELECT id, direction, content, source, external_id, created_at FROM session_messages
-		WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-		[sessionId, afterId, limit],
+		byteBoundedPage(
+			`SELECT id, direction, content, source, external_id, created_at FROM session_messages
+			WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+			'octet_length(content)',
+			'id',
+			'$4',
+		),
+		[sessionId, afterId, limit, maxBytes],
 	);
-	return rows.map((r) => ({
-		id: r.id,
-		direction: r.direction,
-		content: r.content,
-		source: r.source,
-		externalId: r.external_id,
-		timestamp: r.created_at,
-	}));
+	return {
+		items: rows.map((r) => ({
+			id: r.id,
+			direction: r.direction,
+			content: r.content,
+			source: r.source,
+			externalId: r.external_id,
+			timestamp: r.created_at,
+		})),
+		more: pageHasMore(rows, limit),
+	};
 }

@@ -56,7 +56,9 @@ async function interrupt(tx: Queryable, s: Expired): Promise<void> {
 	);
 	await tx.query(
 		`UPDATE sessions SET status = $2, is_error = true, error_message = $3, ended_at = now(), lease_owner = NULL,
-			lease_expires_at = NULL, updated_at = now(), last_activity_at = now()
+			lease_expires_at = NULL, updated_at = now(), last_activity_at = now(),
+			-- The run's worker is gone: its hook token takes nothing more (migration 008).
+			hook_tokens_end_at = COALESCE(hook_tokens_end_at, now())
 		WHERE id = $1`,
 		[s.id, INTERRUPTED, reason],
 	);

@@ -1,3 +1,4 @@
+import { byteBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import type { z } from 'zod';
 import type { CreateSessionBody, RunBody, UpdateSessionBody } from './sessions.schema';
@@ -114,7 +115,13 @@ export interface ListFilter {
 	q?: string;
 	limit: number;
 	after?: { t: string; id: string };
+	/** About the most a page carries in prompts, results and other free text (at least one row). */
+	maxBytes?: number;
 }
+
+// What makes a session row large: the free text a client wrote, and the JSON beside it.
+const SESSION_TEXT_BYTES = `COALESCE(octet_length(prompt), 0) + COALESCE(octet_length(result), 0) + COALESCE(octet_length(error_message), 0)
+	+ COALESCE(octet_length(permission_denials::text), 0) + COALESCE(octet_length(metadata::text), 0)`;
 
 export async function listSessions(db: Queryable, f: ListFilter) {
 	const where: string[] = [];
@@ -140,16 +147,24 @@ export async function listSessions(db: Queryable, f: ListFilter) {
 		where.push(`(s.created_at, s.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
 	}
 	params.push(f.limit + 1);
+	const limitParam = `$${params.length}`;
+	params.push(f.maxBytes ?? Number.MAX_SAFE_INTEGER);
 	const { rows } = await db.query(
-		`SELECT ${SESSION_COLUMNS} FROM sessions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-		ORDER BY s.created_at DESC, s.id DESC LIMIT $${params.length}`,
+		byteBoundedPage(
+			`SELECT ${SESSION_COLUMNS} FROM sessions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+			ORDER BY s.created_at DESC, s.id DESC LIMIT ${limitParam}`,
+			SESSION_TEXT_BYTES,
+			'created_at DESC, id DESC',
+			`$${params.length}`,
+		),
 		params,
 	);
 	const page = rows.slice(0, f.limit);
 	const last = page[page.length - 1];
+	const cut = rows.length > 0 && rows.length < Number(rows[0].page_fetched);
 	return {
 		items: page.map(toSession),
-		next: rows.length > f.limit && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
+		next: (rows.length > f.limit || cut) && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
 	};
 }
 

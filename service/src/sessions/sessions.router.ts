@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { Router } from 'express';
-import type { Database } from '../db';
+import type { Database, Queryable } from '../db';
 import type { Auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
 import { cursorId, cursorTime, decodeCursor, encodeCursor, PageQuery, parse, SessionParams } from '../http/validate';
@@ -17,6 +17,7 @@ import { putThread } from '../threads/threads.repository';
 import {
 	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession, upsertRun,
 } from './sessions.repository';
+import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
 import { acquireLease, releaseLease } from './lease.repository';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
@@ -27,9 +28,34 @@ const LeaseBody = z
 	.strict();
 const LeaseQuery = z.object({ owner: z.string().min(1).max(200) });
 
-export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBytes: number; leaseTtlSeconds?: number }): Router {
+const HookTokenBody = z
+	.object({
+		// The node asks for its run's timeout; the grace period for late hooks comes on top.
+		ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).optional(),
+	})
+	.strict();
+
+export interface SessionsDeps {
+	db: Database;
+	auth: Auth;
+	toolOutputMaxBytes: number;
+	hookTokens: { ttlMs: number; graceMs: number };
+	readPageMaxBytes: number;
+	leaseTtlSeconds?: number;
+}
+
+export function sessionsRouter(deps: SessionsDeps): Router {
 	const { db, auth } = deps;
 	const r = Router();
+
+	/** A token for the session's next run: earlier ones stop working. Undefined when there is no such session. */
+	const issueHookToken = async (tx: Queryable, id: string, ttlSeconds?: number) => {
+		const generation = await nextHookTokenGeneration(tx, id);
+		if (generation === undefined) return undefined;
+		auth.forgetHookTokens(id);
+		const expiresAt = new Date(Date.now() + (ttlSeconds ? ttlSeconds * 1000 : deps.hookTokens.ttlMs) + deps.hookTokens.graceMs);
+		return { hookToken: auth.signHookToken(id, generation, expiresAt), hookTokenExpiresAt: expiresAt.toISOString() };
+	};
 
 	const requireSession = async (id: string) => {
 		const s = await getSession(db, id);
@@ -41,9 +67,9 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 		const q = parse(PageQuery, query, 'query');
 		return { limit: q.limit, after: decodeCursor(IdCursor, q.cursor)?.after ?? 0 };
 	};
-	const pageOf = <T extends { id: number }>(items: T[], limit: number) => ({
+	const pageOf = <T extends { id: number }>({ items, more }: { items: T[]; more: boolean }) => ({
 		items,
-		nextCursor: items.length === limit ? encodeCursor({ after: items[items.length - 1].id }) : null,
+		nextCursor: more ? encodeCursor({ after: items[items.length - 1].id }) : null,
 	});
 
 	r.post('/', auth.requireAdmin, async (req, res) => {
@@ -53,14 +79,14 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 			const created = await createSession(tx, id, body);
 			if (!created) throw conflict(`session ${id} already exists`);
 			if (body.threadKey) await putThread(tx, body.threadKey, id, undefined);
-			return created;
+			return { ...created, ...(await issueHookToken(tx, id)) };
 		});
-		res.status(201).json({ ...session, hookToken: auth.hookTokenFor(id) });
+		res.status(201).json(session);
 	});
 
 	r.get('/', auth.requireReader, async (req, res) => {
 		const q = parse(ListSessionsQuery, req.query, 'query');
-		const page = await listSessions(db, { ...q, after: decodeCursor(SessionCursor, q.cursor) });
+		const page = await listSessions(db, { ...q, after: decodeCursor(SessionCursor, q.cursor), maxBytes: deps.readPageMaxBytes });
 		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
 	});
 
@@ -79,11 +105,22 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 		res.json(s);
 	});
 
-	// The session's hook token again, for a Resume run (it is derived, not stored, so it can be handed out again).
+	// A token for one run (Start and Resume each ask): valid for ttlSeconds plus the grace period, or until the
+	// run's end is recorded plus the grace period; the session's earlier tokens stop working.
 	r.post('/:id/hook-token', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
-		await requireSession(id);
-		res.json({ hookToken: auth.hookTokenFor(id) });
+		const { ttlSeconds } = parse(HookTokenBody, req.body ?? {}, 'hook token request');
+		const issued = await issueHookToken(db, id, ttlSeconds);
+		if (!issued) throw notFound(`no session ${id}`);
+		res.json(issued);
+	});
+
+	// Every hook token of the session stops working (within a second on every replica).
+	r.delete('/:id/hook-token', auth.requireAdmin, async (req, res) => {
+		const { id } = parse(SessionParams, req.params, 'path');
+		if ((await nextHookTokenGeneration(db, id)) === undefined) throw notFound(`no session ${id}`);
+		auth.forgetHookTokens(id);
+		res.status(204).end();
 	});
 
 	// A run's claim on the session: 409 while another run holds it (the caller waits and retries, bounded).
@@ -119,6 +156,8 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 			const s = await upsertRun(tx, id, runId, body);
 			if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
 			await recordRunDenials(tx, id, runId, body.permissionDenials);
+			// The run is over: its hook token takes late hooks for the grace period, then none.
+			if (body.status !== 'running' && body.status !== 'created') await endHookTokens(tx, id, deps.hookTokens.graceMs);
 			// A clean end says which deferred call, if any, the next run carries; no other can still be approved.
 			if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
 				await settleDroppedCalls(tx, id, body.deferredToolUseId);
@@ -132,7 +171,7 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 		const { id } = parse(SessionParams, req.params, 'path');
 		const { limit, after } = idPage(req.query);
 		await requireSession(id);
-		res.json(pageOf(await listMessages(db, id, limit, after), limit));
+		res.json(pageOf(await listMessages(db, id, limit, after, deps.readPageMaxBytes)));
 	});
 
 	r.post('/:id/messages', auth.requireAdmin, async (req, res) => {
@@ -147,11 +186,11 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 		const { id } = parse(SessionParams, req.params, 'path');
 		const q = parse(PageQuery, req.query, 'query');
 		await requireSession(id);
-		const calls = await listToolCalls(db, id, q.limit, decodeCursor(ToolCallCursor, q.cursor));
-		const last = calls[calls.length - 1];
+		const calls = await listToolCalls(db, id, q.limit, decodeCursor(ToolCallCursor, q.cursor), deps.readPageMaxBytes);
+		const last = calls.items[calls.items.length - 1];
 		res.json({
-			items: calls.map(({ cursor: _cursor, ...call }) => call),
-			nextCursor: calls.length === q.limit && last ? encodeCursor(last.cursor) : null,
+			items: calls.items.map(({ cursor: _cursor, ...call }) => call),
+			nextCursor: calls.more && last ? encodeCursor(last.cursor) : null,
 		});
 	});
 
@@ -181,7 +220,7 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 		const { id } = parse(SessionParams, req.params, 'path');
 		const { limit, after } = idPage(req.query);
 		await requireSession(id);
-		res.json(pageOf(await listHookEvents(db, id, limit, after), limit));
+		res.json(pageOf(await listHookEvents(db, id, limit, after, deps.readPageMaxBytes)));
 	});
 
 	return r;

@@ -1,3 +1,5 @@
+import { parseToolFilter, ToolFilterError, toolFilterMatches, type ToolFilter } from './tool-filter';
+
 // Which stored events a subscription wants. Runs in JS (in memory when hook ingestion plans a batch's deliveries,
 // or inside a transaction that reads the subscriptions), so the rules can follow Claude Code's own matcher
 // semantics exactly.
@@ -23,33 +25,31 @@ export interface SessionFacts {
 	threadKeys: string[];
 }
 
-const compiled = new Map<string, RegExp | null>();
+const compiled = new Map<string, ToolFilter | null>();
 
 /**
- * A tool filter reads like a Claude Code hook matcher: a tool name (`Bash`), alternatives (`Edit|Write`) or a
- * regex (`mcp__github__.*`), anchored to the whole name; empty or `*` matches every tool.
+ * A filter read once and kept. Filters are checked when registered; a stored one that cannot be read (a regex
+ * registered before filters became globs, other than a plain alternation) matches nothing rather than failing
+ * the transaction that stores everyone's hook events, and is reported at start (unreadableToolFilters).
  */
-export function compileToolFilter(filter: string): RegExp | null {
+export function readToolFilter(filter: string): ToolFilter | null {
 	const cached = compiled.get(filter);
 	if (cached !== undefined) return cached;
-	const trimmed = filter.trim();
-	const re = trimmed === '' || trimmed === '*' ? null : new RegExp(`^(?:${trimmed})$`);
+	let read: ToolFilter | null;
+	try {
+		read = parseToolFilter(filter);
+	} catch (err) {
+		if (!(err instanceof ToolFilterError)) throw err;
+		read = null;
+	}
 	if (compiled.size > 1000) compiled.clear();
-	compiled.set(filter, re);
-	return re;
+	compiled.set(filter, read);
+	return read;
 }
 
-/**
- * Filters are validated when registered; one that does not compile anyway (edited in the database) matches
- * nothing rather than failing the transaction that stores everyone's hook events.
- */
-function safeCompile(filter: string): RegExp | null | undefined {
-	try {
-		return compileToolFilter(filter);
-	} catch {
-		return undefined;
-	}
-}
+/** Subscriptions whose stored tool filter cannot be read (and so match nothing): ids and filters, to report. */
+export const unreadableToolFilters = (filters: SubscriptionFilter[]) =>
+	filters.filter((f) => f.toolFilter && readToolFilter(f.toolFilter) === null).map((f) => ({ id: f.id, toolFilter: f.toolFilter }));
 
 /** Filters that need the session row; when no subscription has one, the session is not read at all. */
 export const needsSessionFacts = (f: SubscriptionFilter) => Boolean(f.threadKey || f.workspaceType);
@@ -60,9 +60,9 @@ export function matches(f: SubscriptionFilter, e: MatchableEvent, session: Sessi
 	// A tool filter keeps only events about a matching tool: "Bash" with every event means Bash's events,
 	// not Bash's plus every Stop and prompt (unlike a Claude Code matcher, which other events ignore).
 	if (f.toolFilter) {
-		const re = safeCompile(f.toolFilter);
-		if (re === undefined) return false;
-		if (re && !(e.toolName && re.test(e.toolName))) return false;
+		const filter = readToolFilter(f.toolFilter);
+		if (!filter) return false;
+		if (filter.alternatives && !(e.toolName && toolFilterMatches(filter, e.toolName))) return false;
 	}
 	if (f.workspaceType && session?.workspaceType !== f.workspaceType) return false;
 	if (f.threadKey && !session?.threadKeys.includes(f.threadKey)) return false;

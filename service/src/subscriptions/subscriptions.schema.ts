@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { uuidParam } from '../http/validate';
 import { ThreadKey, WORKSPACE_TYPES } from '../sessions/sessions.schema';
-import { compileToolFilter } from './subscription-match';
+import { parseToolFilter, TOOL_FILTER_HELP, ToolFilterError } from './tool-filter';
 
 const EventName = z
 	.string()
@@ -26,12 +26,10 @@ export const CreateSubscriptionBody = z
 			.superRefine((value, ctx) => {
 				if (!value) return;
 				try {
-					compileToolFilter(value);
+					parseToolFilter(value);
 				} catch (err) {
-					ctx.addIssue({
-						code: z.ZodIssueCode.custom,
-						message: `toolFilter is not a valid pattern (${err instanceof Error ? err.message : String(err)}); use a tool name or a regex such as Edit|Write`,
-					});
+					if (!(err instanceof ToolFilterError)) throw err;
+					ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${err.message}: ${TOOL_FILTER_HELP}` });
 				}
 			}),
 		sessionId: uuidParam.nullish(),

@@ -1,3 +1,4 @@
+import { byteBoundedPage, pageHasMore } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { mergeAll, type ToolCallUpsert } from './tool-call';
 
@@ -56,29 +57,47 @@ export interface ToolCallRow {
 	truncated: boolean;
 }
 
-/** A session's tool calls in the order they started (pieces can be written out of order), keyset-paged. */
-export async function listToolCalls(db: Queryable, sessionId: string, limit: number, after?: { t: string; id: number }) {
-	const { rows } = await db.query<ToolCallRow & { sort_t: string }>(
-		`SELECT id, tool_use_id, tool_name, input, response, error, status, duration_ms, started_at, finished_at,
-			seen_in_hooks, seen_in_stream, truncated, COALESCE(started_at, finished_at, 'epoch')::text AS sort_t
-		FROM tool_calls WHERE session_id = $1
-			AND ($2::timestamptz IS NULL OR (COALESCE(started_at, finished_at, 'epoch'), id) > ($2::timestamptz, $3::bigint))
-		ORDER BY COALESCE(started_at, finished_at, 'epoch'), id LIMIT $4`,
-		[sessionId, after?.t ?? null, after?.id ?? 0, limit],
+/**
+ * A session's tool calls in the order they started (pieces can be written out of order), keyset-paged: up to
+ * `limit` rows and about `maxBytes` of input, result and error (at least one row).
+ */
+export async function listToolCalls(
+	db: Queryable,
+	sessionId: string,
+	limit: number,
+	after?: { t: string; id: number },
+	maxBytes = Number.MAX_SAFE_INTEGER,
+) {
+	const { rows } = await db.query<ToolCallRow & { sort_t: string; page_fetched: number }>(
+		byteBoundedPage(
+			`SELECT id, tool_use_id, tool_name, input, response, error, status, duration_ms, started_at, finished_at,
+				seen_in_hooks, seen_in_stream, truncated, COALESCE(started_at, finished_at, 'epoch') AS sort_at,
+				COALESCE(started_at, finished_at, 'epoch')::text AS sort_t
+			FROM tool_calls WHERE session_id = $1
+				AND ($2::timestamptz IS NULL OR (COALESCE(started_at, finished_at, 'epoch'), id) > ($2::timestamptz, $3::bigint))
+			ORDER BY COALESCE(started_at, finished_at, 'epoch'), id LIMIT $4`,
+			`COALESCE(octet_length(input::text), 0) + COALESCE(octet_length(response::text), 0) + COALESCE(octet_length(error), 0)`,
+			'sort_at, id',
+			'$5',
+		),
+		[sessionId, after?.t ?? null, after?.id ?? 0, limit, maxBytes],
 	);
-	return rows.map((r) => ({
-		id: r.id,
-		cursor: { t: r.sort_t, id: r.id },
-		toolUseId: r.tool_use_id,
-		tool: r.tool_name,
-		input: r.input,
-		result: r.response,
-		error: r.error,
-		status: r.status,
-		durationMs: r.duration_ms,
-		startedAt: r.started_at,
-		finishedAt: r.finished_at,
-		sources: [...(r.seen_in_hooks ? ['hooks'] : []), ...(r.seen_in_stream ? ['stream'] : [])],
-		truncated: r.truncated,
-	}));
+	return {
+		items: rows.map((r) => ({
+			id: r.id,
+			cursor: { t: r.sort_t, id: r.id },
+			toolUseId: r.tool_use_id,
+			tool: r.tool_name,
+			input: r.input,
+			result: r.response,
+			error: r.error,
+			status: r.status,
+			durationMs: r.duration_ms,
+			startedAt: r.started_at,
+			finishedAt: r.finished_at,
+			sources: [...(r.seen_in_hooks ? ['hooks'] : []), ...(r.seen_in_stream ? ['stream'] : [])],
+			truncated: r.truncated,
+		})),
+		more: pageHasMore(rows, limit),
+	};
 }

@@ -53,9 +53,13 @@ describe(`access to every route (${kind})`, () => {
 			{ Authorization: `Basic ${Buffer.from(`admin:${TEST_API_KEY}`).toString('base64')}` },
 			{ Authorization: TEST_API_KEY },
 			{ 'x-api-key': TEST_API_KEY.toUpperCase() },
-			{ Authorization: `Bearer ht1.${own.id}.` },
-			{ Authorization: `Bearer ht1.${own.id}.${other.hookToken.split('.')[2]}` },
-			{ Authorization: `Bearer ht1..${own.hookToken.split('.')[2]}` },
+			{ Authorization: `Bearer ht1.${own.id}.${'A'.repeat(43)}` }, // the old, never-ending form
+			{ Authorization: `Bearer ht2.${own.id}.` },
+			{ Authorization: `Bearer ${[...own.hookToken.split('.').slice(0, 4), other.hookToken.split('.')[4]].join('.')}` },
+			{ Authorization: `Bearer ${own.hookToken.replace(own.id, '')}` },
+			// Its own signature over a longer life, or over another generation.
+			{ Authorization: `Bearer ${own.hookToken.replace(/\.(\d+)\.([A-Za-z0-9_-]+)$/, (_m, exp: string, sig: string) => `.${Number(exp) + 86_400}.${sig}`)}` },
+			{ Authorization: `Bearer ${own.hookToken.replace(/^(ht2\.[^.]+\.)(\d+)/, (_m, head: string, gen: string) => `${head}${Number(gen) + 1}`)}` },
 			{ Authorization: `Bearer ${own.hookToken}x` },
 		];
 		const answered: string[] = [];
@@ -120,7 +124,7 @@ describe(`access to every route (${kind})`, () => {
 				'Y' + TEST_API_KEY.slice(1), // all but the first
 				TEST_API_KEY + TEST_API_KEY, // longer
 				DASHBOARD_TOKEN.slice(0, 10),
-				`ht1.${own.id}.${'A'.repeat(43)}`, // a hook token with a forged signature
+				`ht2.${own.id}.1.${Math.floor(Date.now() / 1000) + 3600}.${'A'.repeat(43)}`, // a hook token with a forged signature
 				TEST_API_KEY,
 			];
 			for (const p of presented) {

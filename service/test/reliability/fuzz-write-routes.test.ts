@@ -109,6 +109,21 @@ const pathPart = fc.oneof(
 	{ weight: 1, arbitrary: fc.constantFrom('%FF', '%', '%E0%A4%A', '..', '%2e%2e%2f%2e%2e', '%00') },
 );
 
+const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+/**
+ * A timestamp in the shape PostgreSQL prints (what keyset cursors carry) with any value in each field: mostly
+ * dates that do not exist (February 30th, month 13, hour 99, offset +99), which the shape alone let through to a
+ * failing cast (a 500).
+ */
+const cursorTimeText = fc
+	.tuple(fc.integer({ min: 0, max: 9999 }), two(99), two(99), two(99), two(99), two(99), fc.option(fc.integer({ min: 0, max: 999_999 }), { nil: undefined }), fc.constantFrom('+', '-'), two(99), fc.option(two(99), { nil: undefined }))
+	.map(([y, mo, d, h, mi, sec, frac, sign, oh, om]) => `${String(y).padStart(4, '0')}-${mo}-${d} ${h}:${mi}:${sec}${frac === undefined ? '' : `.${frac}`}${sign}${oh}${om === undefined ? '' : `:${om}`}`);
+const encodeCursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+/** Keyset cursors of every shape the service hands out, with such a time. */
+const timeCursor = fc
+	.tuple(cursorTimeText, fc.oneof(fc.uuid(), fc.nat(1000)))
+	.map(([t, id]) => encodeCursor({ t, id }));
+
 interface Request {
 	method: string;
 	path: string;
@@ -126,7 +141,7 @@ function requestFor(route: RouteInfo, ctx: Ctx, known: boolean): fc.Arbitrary<Re
 	const query = fc.array(
 		fc.tuple(
 			fc.constantFrom('limit', 'cursor', 'q', 'status', 'owner', 'url', 'subscriptionId', 'sessionId', 'workspaceType', 'days', 'workflowId', ...FIELD_NAMES.slice(0, 10)),
-			fc.oneof(fc.constantFrom('1', '0', '-1', '500', '1e9', 'abc', 'running,completed', 'http://127.0.0.1:9/x', ctx.sessionId), pathPart),
+			fc.oneof(fc.constantFrom('1', '0', '-1', '500', '1e9', 'abc', 'running,completed', 'http://127.0.0.1:9/x', ctx.sessionId), pathPart, timeCursor),
 		),
 		{ maxLength: 3 },
 	);
@@ -235,6 +250,29 @@ describe.each(DATABASE_KINDS)('hostile input on every route (%s)', (kind) => {
 		}
 	}, 600_000);
 
+	it('cursors whose time is any date, real or not, on every keyset route: 200 or 400 with a message, never 5xx', async () => {
+		const keyset = [
+			{ path: '/api/v1/sessions', id: () => fc.uuid() },
+			{ path: `/api/v1/sessions/${ctx.sessionId}/logs`, id: () => fc.nat(1_000_000) },
+			{ path: '/api/v1/approvals', id: () => fc.uuid() },
+			{ path: '/api/sessions', id: () => fc.uuid() },
+		];
+		const seen = new Map<number, number>();
+		for (const route of keyset) {
+			await fc.assert(
+				fc.asyncProperty(cursorTimeText, route.id() as fc.Arbitrary<unknown>, async (t, id) => {
+					const res = await send({ method: 'GET', path: `${route.path}?cursor=${encodeCursor({ t, id })}`, body: undefined, contentType: undefined, invalidSeq: [0xff] });
+					seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+					if (res.status !== 200 && res.status !== 400) throw new Error(`${route.path} cursor time ${t} → ${res.status} ${JSON.stringify(res.body)}`);
+					if (res.status === 400 && !/invalid cursor/.test(res.body?.message ?? '')) throw new Error(`${t}: a refusal without the message: ${JSON.stringify(res.body)}`);
+				}),
+				{ numRuns: Math.round(150 * SCALE) },
+			);
+		}
+		// Most generated dates do not exist; some do, and those page.
+		expect(seen.get(400)).toBeGreaterThan(0);
+	}, 600_000);
+
 	// What the fuzz found (each was a 500 before its fix), kept as fixed cases so they cannot come back unseen.
 	const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 	const run = { kind: 'start', status: 'completed' };
@@ -261,6 +299,13 @@ describe.each(DATABASE_KINDS)('hostile input on every route (%s)', (kind) => {
 		['an event cursor past bigint', 'GET', `/api/v1/sessions/S/events?cursor=${cursor({ after: 1e20 })}`, undefined, undefined, 400],
 		['a delivery cursor past bigint', 'GET', `/api/v1/deliveries?cursor=${cursor({ e: 1e20, id: crypto.randomUUID() })}`, undefined, undefined, 400],
 		['an approvals cursor whose time is not a time', 'GET', `/api/v1/approvals?cursor=${cursor({ t: 'not a time', id: crypto.randomUUID() })}`, undefined, undefined, 400],
+		['a session cursor dated February 30th', 'GET', `/api/v1/sessions?cursor=${cursor({ t: '2024-02-30 10:00:00+00', id: crypto.randomUUID() })}`, undefined, undefined, 400],
+		['a session cursor dated month 13, hour 99, offset +99', 'GET', `/api/v1/sessions?cursor=${cursor({ t: '2024-13-45 99:99:99+99', id: crypto.randomUUID() })}`, undefined, undefined, 400],
+		['a tool call cursor dated February 30th', 'GET', `/api/v1/sessions/S/logs?cursor=${cursor({ t: '2024-02-30 10:00:00+00', id: 1 })}`, undefined, undefined, 400],
+		['a tool call cursor dated month 13', 'GET', `/api/v1/sessions/S/logs?cursor=${cursor({ t: '2024-13-45 99:99:99+99', id: 1 })}`, undefined, undefined, 400],
+		['an approvals cursor dated February 30th', 'GET', `/api/v1/approvals?cursor=${cursor({ t: '2024-02-30 10:00:00+00', id: crypto.randomUUID() })}`, undefined, undefined, 400],
+		['an approvals cursor dated month 13', 'GET', `/api/v1/approvals?cursor=${cursor({ t: '2024-13-45 99:99:99+99', id: crypto.randomUUID() })}`, undefined, undefined, 400],
+		['a session cursor on a leap day', 'GET', `/api/v1/sessions?cursor=${cursor({ t: '2024-02-29 10:00:00+00', id: crypto.randomUUID() })}`, undefined, undefined, 200],
 		['a session cursor as the service writes it', 'GET', `/api/v1/sessions?cursor=${cursor({ t: '2026-01-31 12:00:00.123456+00', id: crypto.randomUUID() })}`, undefined, undefined, 200],
 	])('%s', async (_name, method, path, body, contentType, status) => {
 		// S: the fuzz target session; NEW: a session of its own (the fuzz may hold S's lease); R: a new run.

@@ -110,7 +110,8 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		const threadKey = `slack:C42:${Date.now()}.000100`;
 		const first = await startSession(client, { prompt: 'first question [[bash:echo 1 > one.txt]]', workspace: { type: 'local', workspacePath: folder }, threadKey, options: options(), deps });
 		expect(first.threadKey).toBe(threadKey);
-		const second = await resumeSession(client, { sessionId: first.sessionId, prompt: 'second question', options: options() , deps });
+		// An id given in upper case is the same session.
+		const second = await resumeSession(client, { sessionId: first.sessionId.toUpperCase(), prompt: 'second question', options: options() , deps });
 		const third = await resumeSession(client, { threadKey, prompt: 'third question', options: options(), deps });
 		expect([second.sessionId, third.sessionId]).toEqual([first.sessionId, first.sessionId]);
 		expect(third.result).toBe('fake: third question');
@@ -120,6 +121,13 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		for (const earlier of ['first question', 'second question', 'third question', 'echo 1 > one.txt']) expect(texts).toContain(earlier);
 		const detail = await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`);
 		expect(detail.runCount).toBe(3);
+		// Each run had a hook token of its own: the one made with the session and one per run; the last run's ended.
+		expect([first, second, third].map((o) => o.hooksReceived)).toEqual([true, true, true]);
+		const tokens = await svc.db.query<{ generation: number; ended: boolean }>(
+			'SELECT hook_token_generation AS generation, hook_tokens_end_at IS NOT NULL AS ended FROM sessions WHERE id = $1',
+			[first.sessionId],
+		);
+		expect(tokens.rows[0]).toEqual({ generation: 4, ended: true });
 		await expect(resumeSession(client, { threadKey: 'slack:C42:nope', prompt: 'x', options: options(), deps })).rejects.toThrow(/Unknown thread key/);
 		await expect(resumeSession(client, { sessionId: '00000000-0000-4000-8000-000000000000', prompt: 'x', options: options(), deps })).rejects.toThrow(/Unknown session/);
 	});
