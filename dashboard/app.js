@@ -61,6 +61,7 @@ function route(message) {
 		return;
 	}
 	signOutButton.hidden = false;
+	if (!demoChecked) void showDemoNotice();
 	const [path, qs] = location.hash.slice(1).split('?');
 	const found = ROUTES.find(([re]) => re.test(path));
 	if (!found) {
@@ -80,13 +81,14 @@ function route(message) {
 }
 
 /** `npm start -- --demo`: every page says that claude talks to a scripted stand-in, not to Anthropic. */
+let demoChecked = false;
 async function showDemoNotice() {
-	const res = await fetch('/api/v1/health', { cache: 'no-store' }).catch(() => undefined);
-	const health = res?.ok ? await res.json().catch(() => ({})) : {};
-	document.getElementById('demo-notice').hidden = health.demo !== true;
+	demoChecked = true;
+	// Through the one API client, like every request of the dashboard (the token in its header).
+	const health = await api.get('/api/v1/health').catch(() => ({}));
+	document.getElementById('demo-notice').hidden = health?.demo !== true;
 }
 
 signOutButton.addEventListener('click', () => signOut());
 window.addEventListener('hashchange', () => route());
 route();
-void showDemoNotice();

@@ -62,8 +62,11 @@ const EnvSchema = z.object({
 	READ_PAGE_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024),
 });
 
-/** Every variable the service reads (LOG_LEVEL is read by the logger); `--help` and the deploy checks list them. */
-export const SERVICE_ENV_VARS: readonly string[] = [...Object.keys(EnvSchema.shape), 'LOG_LEVEL'];
+/** A variable the service reads (LOG_LEVEL is read by the logger). */
+export type ServiceEnvVar = keyof typeof EnvSchema.shape | 'LOG_LEVEL';
+
+/** Every variable the service reads; `--help` and the deploy checks list them. */
+export const SERVICE_ENV_VARS: readonly ServiceEnvVar[] = [...(Object.keys(EnvSchema.shape) as Array<keyof typeof EnvSchema.shape>), 'LOG_LEVEL'];
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const durationMs = (text: string) => {

@@ -1,7 +1,10 @@
 // What `--help` prints: the commands and every variable the service reads (and the ones n8n's nodes read, which
 // `doctor` checks), so a deploy can be written from the help alone.
 
-export const SERVICE_ENV_HELP: Record<string, string> = {
+import type { ServiceEnvVar } from '../config';
+
+// Typed by the configuration's own schema: a variable added there and not described here does not compile.
+export const SERVICE_ENV_HELP: Record<ServiceEnvVar, string> = {
 	PORT: 'port to listen on (default 3001)',
 	HOST: 'address to listen on (default 127.0.0.1; 0.0.0.0 in a container or behind a load balancer on another host)',
 	DATABASE_URL: 'postgres://… ; unset: the embedded database (PGlite) under DATA_DIR, for one replica only',
@@ -25,6 +28,17 @@ export const SERVICE_ENV_HELP: Record<string, string> = {
 	DELIVERY_RETENTION_HOURS: 'delivered rows kept this long, 0 = forever (default 168)',
 	APPROVAL_TTL: 'an undecided approval counts as a deny after this long: 3600, 30m, 24h, 7d (default 24h)',
 	APPROVAL_SWEEP_MS: 'how often overdue approvals are settled, 0 = off (default 30000)',
+	HOOK_TOKEN_TTL: "a hook token's life when its requester gives none (default 1h; the nodes ask for their run's timeout)",
+	HOOK_TOKEN_GRACE: "late hooks taken this long after a run's end is recorded (default 2m)",
+	HTTP_HEADERS_TIMEOUT_MS: 'a client that has not sent its headers within this is answered 408 (default 20000)',
+	HTTP_REQUEST_TIMEOUT_MS: 'a client that has not sent its whole request within this is answered 408 (default 60000)',
+	HTTP_KEEP_ALIVE_TIMEOUT_MS: 'idle kept-alive connections are closed after this (default 65000)',
+	HTTP_MAX_CONNECTIONS: 'open connections beyond this are refused (default 2048)',
+	READ_PAGE_MAX_BYTES: 'one page of events, tool calls, messages, sessions or approvals carries about this much at most (default 8 MiB)',
+	TRANSCRIPT_MAX_BYTES: "largest session transcript accepted, uncompressed (default 64 MiB)",
+	LEASE_TTL: "a run's lease not renewed for this long has lost its worker: the run ends interrupted (default 30s)",
+	LEASE_SWEEP_MS: 'how often expired leases are looked for, 0 = off (default 5000)',
+	DEMO_MODE: 'set by `npm start -- --demo`: claude talks to a local scripted stand-in of the Anthropic API, and the dashboard says so',
 	LOG_LEVEL: 'debug, info, warn or error (default info); JSON lines on stderr',
 };
 

@@ -48,14 +48,16 @@ export function transcriptsRouter(deps: { db: Database; auth: Auth; transcriptMa
 	});
 
 	// Size, hash and version only: a worker asks this before every Resume, the content only when it needs it.
-	r.get('/:id/transcript/meta', auth.requireAdmin, async (req, res) => {
+	r.get('/:id/transcript/meta', auth.requireReader, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const meta = await getTranscriptMeta(db, id);
 		if (!meta) throw notFound(`session ${id} has no transcript stored`);
 		res.json(meta);
 	});
 
-	r.get('/:id/transcript', auth.requireAdmin, async (req, res) => {
+	// Readable with the dashboard token, like every other GET: it holds what the messages and tool calls show
+	// (scrubbed the same way), and the session's export carries it too.
+	r.get('/:id/transcript', auth.requireReader, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const t = await getTranscript(db, id);
 		if (!t) throw notFound(`session ${id} has no transcript stored`);
