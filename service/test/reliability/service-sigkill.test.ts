@@ -85,7 +85,7 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 		await fx?.close();
 		await scratch?.drop();
 		if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-	}, 60_000);
+	}, 180_000);
 
 	it('leaves nothing half-written; acknowledged events survive; the stream fills the gap', async () => {
 		const client = fetchClient(svc.url, TEST_API_KEY);
