@@ -37,7 +37,7 @@ const promptFor = (i: number) =>
 		[pg, fx] = await Promise.all([startPrivatePostgres(), claudeFixture('orch-pg-restart')]);
 		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-pg-restart-data-'));
 		svc = await startService(loadConfig({ PORT: '0', DATA_DIR: dataDir, API_KEY: TEST_API_KEY, DATABASE_URL: pg.url }));
-	}, 120_000);
+	}, 300_000);
 	afterAll(async () => {
 		await svc?.close();
 		await pg?.destroy();
@@ -61,7 +61,7 @@ const promptFor = (i: number) =>
 		const runs = Array.from({ length: SESSIONS }, (_, i) => run(i));
 		// Fault once the sessions are busy: enough tool calls stored that most runs are between tool calls.
 		const toolCallsSoFar = async () => (await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tool_calls')).rows[0].n;
-		expect(await waitUntil(async () => (await toolCallsSoFar()) >= 1 + SESSIONS, 120_000)).toBeTruthy();
+		expect(await waitUntil(async () => (await toolCallsSoFar()) >= 1 + SESSIONS, 300_000)).toBeTruthy();
 		const { stoppedAt, startedAt } = await pg.restart(DOWN_MS);
 
 		// Nobody touches the service: its next write must succeed on its own.
@@ -114,7 +114,7 @@ const promptFor = (i: number) =>
 				`${SESSIONS} sessions and a control run, ${rows[0].n + rows[0].starts} hook events (${queued} answered 202 while queued), ` +
 				`${SESSIONS * 4} tool calls; missing 0\n`,
 		);
-	}, 300_000);
+	}, 600_000);
 });
 
 (bin ? describe : describe.skip)('PostgreSQL connections cut under a busy pool', () => {
