@@ -20,7 +20,8 @@ export function startPolling(task, { intervalMs = 2000, onState = () => {} } = {
 		inFlight = true;
 		try {
 			await task();
-			if (!stopped) onState('live');
+			// A poll that was in flight when the tab was hidden must not mark a paused view live again.
+			if (!stopped) onState(visible() ? 'live' : 'paused');
 		} catch (err) {
 			if (!stopped && err?.name !== 'AbortError') onState('error', err);
 		} finally {

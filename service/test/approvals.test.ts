@@ -216,11 +216,10 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 		expect(await approvalsOf(s.id)).toHaveLength(1);
 	});
 
-	it('answers ungated PreToolUse and other events with {} as before, quickly', async () => {
+	it('answers ungated PreToolUse and other events with {} as before, without asking anyone', async () => {
 		const s = await session();
-		const started = Date.now();
 		for (let i = 0; i < 20; i++) expect((await hook(s, preToolUse(s.id, `echo ${i}`), '')).body).toEqual({});
-		expect(Date.now() - started).toBeLessThan(5000);
+		expect(await approvalsOf(s.id)).toEqual([]);
 	});
 });
 

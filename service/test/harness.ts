@@ -30,6 +30,9 @@ export async function startTestService(kind: 'pglite' | 'postgres', env: Record<
 		PORT: '0',
 		DATA_DIR: dataDir,
 		API_KEY: TEST_API_KEY,
+		// A hook is answered once it is stored: the suites read back what they posted right after the answer. Past
+		// 1.5 s (a busy machine) it would be answered 202 while still queued; that path has its own reliability suites.
+		HOOK_ACK_TIMEOUT_MS: '60000',
 		...(scratch ? { DATABASE_URL: scratch.url } : {}),
 		...env,
 	});

@@ -54,7 +54,7 @@ describe('n8n harness (real n8n, fixture community package)', () => {
 	afterAll(async () => {
 		await n8n?.stop();
 		if (keptFolder) fs.rmSync(keptFolder, { recursive: true, force: true });
-	}, 60_000);
+	}, 180_000);
 
 	it('runs Webhook → community node → Set, and reads the execution back', async () => {
 		expect(fs.existsSync(path.join(n8n.userFolder, '.n8n', 'nodes', 'node_modules', FIXTURE_PACKAGE, 'package.json'))).toBe(true);

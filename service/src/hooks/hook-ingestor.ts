@@ -73,22 +73,20 @@ export class HookIngestor {
 			this.retryDelayMs = 0;
 		} catch (err) {
 			if (isRetryable(err)) {
-				// The database is away (or two batches collided): keep the events, in order, and try again with backoff.
-				this.queue.unshift(...batch);
-				this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 5000);
-				logger.warn('hook batch not written; will retry', { events: batch.length, retryInMs: this.retryDelayMs, error: errMessage(err) });
-				this.retryTimer = setTimeout(() => {
-					this.retryTimer = undefined;
-					this.schedule();
-				}, this.retryDelayMs);
-				this.retryTimer.unref();
+				this.retryLater(batch, err);
 			} else if (batch.length > 1) {
 				// One event the database refuses must not take its batch with it: write them one by one.
-				for (const p of batch) {
+				for (const [i, p] of batch.entries()) {
 					try {
 						const [s] = await this.write([p]);
 						p.resolve(s);
 					} catch (e) {
+						// The database went away in the middle: this event and the rest may already have been answered
+						// 202, so they wait for it like any batch; none is dropped as refused.
+						if (isRetryable(e)) {
+							this.retryLater(batch.slice(i), e);
+							break;
+						}
 						logger.error('hook event refused by the database', { session: p.event.sessionId, event: p.event.eventName, error: errMessage(e) });
 						p.reject(e);
 					}
@@ -101,6 +99,19 @@ export class HookIngestor {
 			this.inFlight--;
 			if (!this.closed || this.queue.length) this.schedule();
 		}
+	}
+
+	/** The database is away (or two batches collided): keeps the events, in order, and tries again with backoff. */
+	private retryLater(pending: Pending[], err: unknown) {
+		this.queue.unshift(...pending);
+		this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 5000);
+		logger.warn('hook batch not written; will retry', { events: pending.length, retryInMs: this.retryDelayMs, error: errMessage(err) });
+		if (this.retryTimer) clearTimeout(this.retryTimer);
+		this.retryTimer = setTimeout(() => {
+			this.retryTimer = undefined;
+			this.schedule();
+		}, this.retryDelayMs);
+		this.retryTimer.unref();
 	}
 
 	private async write(batch: Pending[]): Promise<StoredEvent[]> {

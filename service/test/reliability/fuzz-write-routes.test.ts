@@ -192,7 +192,7 @@ describe.each(DATABASE_KINDS)('hostile input on every route (%s)', (kind) => {
 				AND table_name <> 'schema_migrations' ORDER BY table_name`,
 		);
 		countSql = `SELECT ${rows.map((r) => `(SELECT count(*) FROM "${r.table_name}")`).join(' + ')} AS n`;
-	}, 60_000);
+	}, 180_000);
 	afterAll(async () => {
 		await svc?.stop();
 		process.stderr.write(`[reliability] fuzz (${kind}): answers by status ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}\n`);

@@ -25,7 +25,7 @@ describe(`load: ${SESSIONS} concurrent sessions for ${SECONDS} s (${kind})`, () 
 		if (kind === 'postgres') scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!);
 		fx = await claudeFixture('orch-load');
 		svc = await startServiceProcess({ DATA_DIR: dataDir, API_KEY: TEST_API_KEY, ...(scratch ? { DATABASE_URL: scratch.url } : {}) });
-	}, 60_000);
+	}, 180_000);
 	afterAll(async () => {
 		await svc?.stop();
 		await fx?.close();

@@ -37,30 +37,31 @@ const promptFor = (i: number) =>
 		[pg, fx] = await Promise.all([startPrivatePostgres(), claudeFixture('orch-pg-restart')]);
 		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-pg-restart-data-'));
 		svc = await startService(loadConfig({ PORT: '0', DATA_DIR: dataDir, API_KEY: TEST_API_KEY, DATABASE_URL: pg.url }));
-	}, 120_000);
+	}, 300_000);
 	afterAll(async () => {
 		await svc?.close();
 		await pg?.destroy();
 		await fx?.close();
 		if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-	}, 60_000);
+	}, 180_000);
 
 	it('recovers by itself; once the runs end no event or tool call is missing', async () => {
 		const client = fetchClient(svc.url, svc.apiKey);
 		const run = (i: number) =>
 			startSession(client, { prompt: promptFor(i), workspace: { type: 'local', workspacePath: fx.folder(`s${i}`) }, options: fx.options(), deps: fx.deps });
 
+		// Counted from before the control run, which is counted too: no hook of its can land between two scrapes.
+		const before = await scrapeMetrics(svc.url, svc.apiKey);
 		// A run with nothing going wrong: what a complete record of this prompt looks like.
 		const control = await run(-1);
 		expect(control.status).toBe('completed');
 		const expectedEvents = countByName(await eventNames(client, control.sessionId));
 		expect(expectedEvents).toMatchObject({ PreToolUse: 4, PostToolUse: 4, Stop: 1, SessionEnd: 1, SessionStart: 1, UserPromptSubmit: 1 });
-		const before = hookOutcomes(await scrapeMetrics(svc.url, svc.apiKey));
 
 		const runs = Array.from({ length: SESSIONS }, (_, i) => run(i));
 		// Fault once the sessions are busy: enough tool calls stored that most runs are between tool calls.
 		const toolCallsSoFar = async () => (await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tool_calls')).rows[0].n;
-		expect(await waitUntil(async () => (await toolCallsSoFar()) >= 1 + SESSIONS, 120_000)).toBeTruthy();
+		expect(await waitUntil(async () => (await toolCallsSoFar()) >= 1 + SESSIONS, 300_000)).toBeTruthy();
 		const { stoppedAt, startedAt } = await pg.restart(DOWN_MS);
 
 		// Nobody touches the service: its next write must succeed on its own.
@@ -71,7 +72,7 @@ const promptFor = (i: number) =>
 		expect(healthyAgain).toBeTruthy();
 
 		const outs: SessionOutput[] = await Promise.all(runs);
-		const after = hookOutcomes(await scrapeMetrics(svc.url, svc.apiKey));
+		const after = await scrapeMetrics(svc.url, svc.apiKey);
 		const missing: string[] = [];
 		for (const [i, out] of outs.entries()) {
 			expect({ i, status: out.status, hooks: out.hooksReceived }).toEqual({ i, status: 'completed', hooks: true });
@@ -88,30 +89,47 @@ const promptFor = (i: number) =>
 		}
 		expect(missing).toEqual([]);
 		// Every hook the service acknowledged is a row: the ones answered 202 while the database was away included.
-		const acknowledged = after.stored + after.queued - before.stored - before.queued;
-		const { rows } = await svc.db.query<{ n: number }>(
-			'SELECT count(*)::int AS n FROM hook_events WHERE session_id = ANY($1::uuid[])',
-			[outs.map((o) => o.sessionId)],
+		// Claude Code posts each hook once and never again, so each answer it got (stored, duplicate or queued, all
+		// 2xx) stands for one event. SessionStart is not one of them: the runner posts it from the stream's init
+		// line and posts it again when the answer did not come within its own deadline (a slow service looks like a
+		// lost request), so its answers can outnumber its events; each run's one SessionStart is checked above.
+		const fromClaude = (name: string) => name !== 'SessionStart';
+		const answered = (m: Map<string, number>, events: (name: string) => boolean) => {
+			const o = hookOutcomes(m, events);
+			return o.stored + o.duplicate + o.queued;
+		};
+		const acknowledged = answered(after, fromClaude) - answered(before, fromClaude);
+		const { rows } = await svc.db.query<{ n: number; starts: number }>(
+			`SELECT count(*) FILTER (WHERE event_name <> 'SessionStart')::int AS n, count(*) FILTER (WHERE event_name = 'SessionStart')::int AS starts
+			FROM hook_events WHERE session_id = ANY($1::uuid[])`,
+			[[control, ...outs].map((o) => o.sessionId)],
 		);
 		expect(rows[0].n).toBe(acknowledged);
+		const isStart = (name: string) => name === 'SessionStart';
+		expect(rows[0].starts).toBe(1 + SESSIONS);
+		expect(answered(after, isStart) - answered(before, isStart)).toBeGreaterThanOrEqual(1 + SESSIONS);
+		const queued = hookOutcomes(after).queued - hookOutcomes(before).queued;
 		process.stderr.write(
 			`[reliability] postgres restart: down ${startedAt - stoppedAt} ms, service healthy ${Number(healthyAgain) - startedAt} ms after; ` +
-				`${SESSIONS} sessions, ${rows[0].n} hook events (${after.queued - before.queued} answered 202 while queued), ` +
+				`${SESSIONS} sessions and a control run, ${rows[0].n + rows[0].starts} hook events (${queued} answered 202 while queued), ` +
 				`${SESSIONS * 4} tool calls; missing 0\n`,
 		);
-	}, 300_000);
+	}, 600_000);
 });
 
 (bin ? describe : describe.skip)('PostgreSQL connections cut under a busy pool', () => {
 	let pg: PrivatePostgres;
 	beforeAll(async () => {
 		pg = await startPrivatePostgres();
-	}, 60_000);
+	}, 180_000);
 	afterAll(() => pg?.destroy(), 30_000);
 
 	// A restart cuts every connection; when that lands on a client the pool is just handing over, the 'error'
 	// event used to go unheard and end the process. Terminating every backend 100 times while 20 workers share
 	// a pool of 2 hits that window in every run without the fix in db/postgres.ts (jest reports the unhandled error).
+	// A cut connection costs the one statement (or transaction) it was running: a dead client handed out again
+	// would fail statement after statement, so the failures are counted against the connections cut, whatever
+	// the machine's speed.
 	it('a cut connection fails one statement; the process sees no unhandled error and the pool recovers', async () => {
 		const db = createPostgresDatabase(pg.url, 2);
 		const admin = new Client({ connectionString: pg.url });
@@ -119,32 +137,45 @@ const promptFor = (i: number) =>
 		let stop = false;
 		let ok = 0;
 		let failed = 0;
+		// Waiting longer than the pool's connect timeout for a free client says nothing about cut connections.
+		let checkoutTimeouts = 0;
+		const fail = (err: unknown) => {
+			if (/timeout exceeded when trying to connect/.test((err as Error).message)) checkoutTimeouts++;
+			else failed++;
+		};
 		const worker = async () => {
 			while (!stop) {
 				await db.transaction(async (tx) => {
 					await tx.query('SELECT 1');
 					await tx.query('SELECT 2');
-				}).then(() => ok++, () => failed++);
-				await db.query('SELECT 3').then(() => ok++, () => failed++);
+				}).then(() => ok++, fail);
+				await db.query('SELECT 3').then(() => ok++, fail);
 			}
 		};
 		const workers = Array.from({ length: 20 }, worker);
+		let cut = 0;
 		try {
 			for (let i = 0; i < 100; i++) {
 				await new Promise((r) => setTimeout(r, 30));
-				await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+				const { rows } = await admin.query<{ cut: boolean }>(
+					"SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+				);
+				cut += rows.filter((r) => r.cut).length;
 			}
 			stop = true;
 			await Promise.all(workers);
+			expect(cut).toBeGreaterThan(0);
 			expect(failed).toBeGreaterThan(0);
-			expect(ok).toBeGreaterThan(failed * 10);
+			expect(failed).toBeLessThanOrEqual(cut);
+			expect(ok).toBeGreaterThan(0);
 			// Afterwards the pool works as before: the dead clients were dropped, not handed out again.
 			for (let i = 0; i < 5; i++) await expect(db.transaction((tx) => tx.query('SELECT 1 AS one'))).resolves.toMatchObject({ rows: [{ one: 1 }] });
+			process.stderr.write(`[reliability] connections cut: ${cut} cut, ${failed} statements failed, ${ok} succeeded, ${checkoutTimeouts} checkout timeouts\n`);
 		} finally {
 			stop = true;
 			await Promise.all(workers);
 			await admin.end();
 			await db.close();
 		}
-	}, 60_000);
+	}, 180_000);
 });

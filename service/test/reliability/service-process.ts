@@ -94,7 +94,8 @@ export async function startServiceProcess(env: Record<string, string>, opts: { p
 		c.stdout!.setEncoding('utf8').on('data', (s: string) => (log += s));
 		c.stderr!.setEncoding('utf8').on('data', (s: string) => (log += s));
 		exited = new Promise((resolve) => c.once('exit', () => resolve()));
-		const deadline = Date.now() + 30_000;
+		// A guard against a start-up that hangs; a busy machine can take well over 30 s to start PGlite.
+		const deadline = Date.now() + 180_000;
 		while (Date.now() < deadline) {
 			if (c.exitCode !== null || c.signalCode !== null) throw new Error(`service exited during start-up:\n${log.slice(-3000)}`);
 			const ok = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
@@ -102,7 +103,7 @@ export async function startServiceProcess(env: Record<string, string>, opts: { p
 			await new Promise((r) => setTimeout(r, 100));
 		}
 		c.kill('SIGKILL');
-		throw new Error(`service did not become healthy within 30 s:\n${log.slice(-3000)}`);
+		throw new Error(`service did not become healthy within 180 s:\n${log.slice(-3000)}`);
 	};
 
 	const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;

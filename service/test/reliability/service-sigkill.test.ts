@@ -78,14 +78,14 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 			DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
 			DELIVERY_POLL_INTERVAL_MS: '200',
 		});
-	}, 120_000);
+	}, 300_000);
 	afterAll(async () => {
 		await svc?.stop();
 		await new Promise((r) => receiver?.close(r));
 		await fx?.close();
 		await scratch?.drop();
 		if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-	}, 60_000);
+	}, 180_000);
 
 	it('leaves nothing half-written; acknowledged events survive; the stream fills the gap', async () => {
 		const client = fetchClient(svc.url, TEST_API_KEY);
@@ -133,7 +133,7 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 				if (sessions.length < REAL_SESSIONS || posted.length < 200) return false;
 				const counts = await Promise.all(sessions.map(async (s) => (await toolCalls(client, s.id)).length));
 				return counts.every((n) => n >= 1);
-			}, 120_000, 200),
+			}, 300_000, 200),
 		).toBe(true);
 		await svc.kill9();
 		killed = true;
@@ -205,5 +205,5 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 		} finally {
 			await db.close();
 		}
-	}, 240_000);
+	}, 600_000);
 });

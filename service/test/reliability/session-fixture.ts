@@ -120,12 +120,15 @@ export async function scrapeMetrics(url: string, apiKey: string): Promise<Map<st
 	return out;
 }
 
-/** Hook events the service answered, by outcome (stored / duplicate / queued), summed over event names. */
-export function hookOutcomes(metrics: Map<string, number>): { stored: number; duplicate: number; queued: number } {
+/** Hook events the service answered, by outcome (stored / duplicate / queued), summed over the event names chosen. */
+export function hookOutcomes(
+	metrics: Map<string, number>,
+	events: (name: string) => boolean = () => true,
+): { stored: number; duplicate: number; queued: number } {
 	const out = { stored: 0, duplicate: 0, queued: 0 };
 	for (const [key, v] of metrics) {
-		const m = /^orchestrator_hook_events_total\{event="[^"]*",outcome="(stored|duplicate|queued)"\}$/.exec(key);
-		if (m) out[m[1] as keyof typeof out] += v;
+		const m = /^orchestrator_hook_events_total\{event="([^"]*)",outcome="(stored|duplicate|queued)"\}$/.exec(key);
+		if (m && events(m[1])) out[m[2] as keyof typeof out] += v;
 	}
 	return out;
 }

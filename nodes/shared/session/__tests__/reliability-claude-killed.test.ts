@@ -35,7 +35,7 @@ describe(`claude killed mid-run (${kind})`, () => {
 	beforeAll(async () => {
 		[svc, fx] = await Promise.all([startTestService(kind), claudeFixture('orch-killed')]);
 		client = fetchClient(svc.url, svc.apiKey);
-	}, 60_000);
+	}, 180_000);
 	afterAll(async () => {
 		await svc?.stop();
 		await fx?.close();

@@ -30,7 +30,7 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 		baseRepo = path.join(root, 'projects', 'app');
 		makeRepo(baseRepo);
 		deps = { allowedRoots: [path.join(root, 'projects')], workspacesDir: path.join(root, 'ws'), cacheDir: path.join(root, 'cache'), worktreesDir: path.join(root, 'projects', '.wt') };
-	}, 60_000);
+	}, 180_000);
 	afterAll(async () => {
 		await Promise.all([svc?.stop(), fake?.close()]);
 		if (root) fs.rmSync(root, { recursive: true, force: true });

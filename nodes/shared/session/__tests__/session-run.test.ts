@@ -42,7 +42,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 			worktreesDir: path.join(root, 'projects', '.worktrees'),
 			remoteBaseUrl: `file://${remotes}`,
 		};
-	}, 60_000);
+	}, 180_000);
 	afterAll(async () => {
 		await Promise.all([svc?.stop(), fake?.close()]);
 		if (root) fs.rmSync(root, { recursive: true, force: true });
@@ -136,8 +136,11 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		const folder = path.join(root, 'projects', 'busy');
 		fs.mkdirSync(folder);
 		const first = await startSession(client, { prompt: 'start', workspace: { type: 'local', workspacePath: folder }, options: options(), deps });
-		const slow = resumeSession(client, { sessionId: first.sessionId, prompt: 'slow [[delay:4000]]', options: options(), deps });
-		await new Promise((r) => setTimeout(r, 1000));
+		const asked = fake.requestsFor(first.sessionId).length;
+		const slow = resumeSession(client, { sessionId: first.sessionId, prompt: 'slow [[delay:10000]]', options: options(), deps });
+		// The slow turn holds the session once its claude has asked the model (however long a busy machine takes to
+		// get there), and keeps it for the 10 s the answer takes.
+		while (fake.requestsFor(first.sessionId).length === asked) await new Promise((r) => setTimeout(r, 50));
 		await expect(
 			resumeSession(client, { sessionId: first.sessionId, prompt: 'impatient', options: options({ queueTimeoutSeconds: 1 }), deps }),
 		).rejects.toThrow(/busy with another run/);

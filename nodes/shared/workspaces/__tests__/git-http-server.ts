@@ -11,6 +11,8 @@ export interface GitHttpServer {
 	baseUrl: string;
 	/** Authorization header of every request, in order (undefined when none was sent). */
 	authorizations: Array<string | undefined>;
+	/** Response body bytes sent so far: what a download cost, whatever the machine's speed. */
+	bytesSent(): number;
 	close(): Promise<void>;
 }
 
@@ -22,6 +24,7 @@ export async function startGitHttpServer(projectRoot: string, token?: string, by
 	const backend = path.join(execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(), 'git-http-backend');
 	const expected = token ? `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}` : undefined;
 	const authorizations: Array<string | undefined> = [];
+	let bytesSent = 0;
 
 	const server = createServer((req: IncomingMessage, res: ServerResponse) => {
 		authorizations.push(req.headers.authorization);
@@ -50,6 +53,7 @@ export async function startGitHttpServer(projectRoot: string, token?: string, by
 		let head = Buffer.alloc(0);
 		let headersDone = false;
 		const send = (chunk: Buffer): void => {
+			bytesSent += chunk.length;
 			res.write(chunk);
 			if (bytesPerSecond > 0 && chunk.length > 0) {
 				child.stdout.pause();
@@ -84,6 +88,7 @@ export async function startGitHttpServer(projectRoot: string, token?: string, by
 	return {
 		baseUrl: `http://127.0.0.1:${port}`,
 		authorizations,
+		bytesSent: () => bytesSent,
 		close: () =>
 			new Promise<void>((resolve) => {
 				server.closeAllConnections();

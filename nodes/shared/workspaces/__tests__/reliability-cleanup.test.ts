@@ -23,7 +23,7 @@ describe(`worktree cleanup asks the service first (${kind})`, () => {
 		[svc, fx] = await Promise.all([startTestService(kind), claudeFixture('orch-cleanup')]);
 		client = fetchClient(svc.url, svc.apiKey);
 		repo = fx.repo('app');
-	}, 60_000);
+	}, 180_000);
 	afterAll(async () => {
 		await svc?.stop();
 		await fx?.close();
@@ -104,5 +104,5 @@ describe(`worktree cleanup asks the service first (${kind})`, () => {
 		expect(elsewhere.removed).toEqual([]);
 		expect(elsewhere.kept[0].reasons).toEqual([expect.stringMatching(/outside the allowed roots/)]);
 		expect(fs.existsSync(recent.workspace.path)).toBe(true);
-	}, 60_000);
+	}, 180_000);
 });
