@@ -12,6 +12,7 @@ import { scrubValue } from '../scrub';
 import { listToolCalls, upsertToolCalls } from '../tool-calls/tool-calls.repository';
 import { PostToolCallsBody } from '../tool-calls/tool-calls.schema';
 import { settleDroppedCalls } from '../approvals/service-settlements';
+import { settleRun } from '../budgets';
 import { recordRunDenials } from '../deliveries/run-denials';
 import { putThread } from '../threads/threads.repository';
 import {
@@ -117,6 +118,7 @@ export function sessionsRouter(deps: { db: Database; auth: Auth; toolOutputMaxBy
 			const s = await upsertRun(tx, id, runId, body);
 			if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
 			await recordRunDenials(tx, id, runId, body.permissionDenials);
+			if (body.status !== 'running') await settleRun(tx, id, runId, body.costUsd);
 			// A clean end says which deferred call, if any, the next run carries; no other can still be approved.
 			if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
 				await settleDroppedCalls(tx, id, body.deferredToolUseId);
