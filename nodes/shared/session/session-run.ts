@@ -11,6 +11,7 @@ import {
 } from '../runner';
 import { hookUrlForSandbox, prepareWorkspace, reopenWorkspace, type WorkspaceDeps, type WorkspaceRequest } from '../workspaces';
 import { assertAnthropicCredentials } from './anthropic-credentials';
+import { budgetStatus, refusedOutput, reserveBudget } from './budget';
 import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimSession } from './lease';
@@ -201,6 +202,11 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 
 	const record = (body: Record<string, unknown>) =>
 		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body }));
+	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd);
+	if (!budget.granted) {
+		await record({ status: 'budget_exhausted', prompt: turn.prompt ?? null, isError: true, errorMessage: budget.message, endedAt: new Date().toISOString() });
+		return refusedOutput(session, workspace, budget.message);
+	}
 	let outcome: RunOutcome;
 	try {
 		assertAnthropicCredentials(env);
@@ -224,7 +230,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			disallowedTools: options.disallowedTools,
 			appendSystemPrompt: options.appendSystemPrompt,
 			mcpConfig: options.mcpConfig,
-			maxBudgetUsd: options.maxBudgetUsd,
+			maxBudgetUsd: budget.capUsd,
 			trustProjectSettings: options.trustProjectSettings,
 		});
 		await record({ status: 'running', prompt: turn.prompt ?? null });
@@ -246,12 +252,14 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	} catch (error) {
 		const message = error instanceof Error ? error.message : String(error);
 		await record({ status: 'failed', isError: true, errorMessage: message, endedAt: new Date().toISOString() }).catch(() => undefined);
+		budget.stop();
 		throw error;
 	}
+	budget.stop();
 
 	// A PreToolUse hook deferred a call: claude has exited and nothing waits; a person decides, then a Resume runs it.
 	const waiting = outcome.status === 'completed' && outcome.deferredToolUse !== undefined;
-	const status = waiting ? 'waiting_approval' : outcome.status;
+	const status = waiting ? 'waiting_approval' : budgetStatus(outcome);
 	await record({
 		status,
 		result: outcome.result ?? null,
