@@ -185,6 +185,41 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	});
 });
 
+describe.each(DATABASE_KINDS)('where the money went: /metrics (%s)', (kind) => {
+	let svc: BudgetTestService;
+	beforeAll(async () => {
+		svc = await startBudgetService(kind);
+	}, 60_000);
+	afterAll(() => svc?.stop());
+
+	it('reports cost by model and repository, and each budget\'s limit, spent and remaining', async () => {
+		const s1 = (await api(svc, 'POST', '/api/v1/sessions', { repository: 'acme/"quoted"', model: 'opus' })).body.id;
+		const s2 = (await api(svc, 'POST', '/api/v1/sessions', { model: 'sonnet' })).body.id;
+		const run = (s: string, body: Record<string, unknown>) =>
+			api(svc, 'PUT', `/api/v1/sessions/${s}/runs/${crypto.randomUUID()}`, { kind: 'start', status: 'completed', ...body });
+		await run(s1, { costUsd: 0.5, modelUsage: { 'claude-opus-5-5': { costUSD: 0.4 }, 'claude-haiku-4-5': { costUSD: 0.1 } } });
+		await run(s1, { costUsd: 0.25, modelUsage: { 'claude-opus-5-5': { costUSD: 0.25 } } });
+		await run(s2, { costUsd: 0.125 });
+		await run(s2, { costUsd: 0.5, modelUsage: { 'claude-x': { costUSD: 'lots' } } });
+		const b = (await api(svc, 'PUT', '/api/v1/budgets', { scope: 'repository', scopeValue: 'acme/"quoted"', period: 'month', limitUsd: 2 })).body;
+		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', limitUsd: 2 });
+		const res = await fetch(`${svc.url}/metrics`, { headers: { Authorization: `Bearer ${svc.apiKey}` } });
+		expect(res.status).toBe(200);
+		const text = await res.text();
+		expect(text).toContain('# TYPE orchestrator_cost_usd_total counter');
+		expect(text).toContain('orchestrator_cost_usd_total{model="claude-opus-5-5",repository="acme/\\"quoted\\""} 0.65');
+		expect(text).toContain('orchestrator_cost_usd_total{model="claude-haiku-4-5",repository="acme/\\"quoted\\""} 0.1');
+		expect(text).toContain('orchestrator_cost_usd_total{model="sonnet",repository=""} 0.125');
+		expect(text).toContain('orchestrator_cost_usd_total{model="claude-x",repository=""} 0');
+		const labels = `budget="${b.id}",name="",scope="repository",scope_value="acme/\\"quoted\\"",period="month"`;
+		expect(text).toContain(`orchestrator_budget_limit_usd{${labels}} 2`);
+		expect(text).toContain(`orchestrator_budget_spent_usd{${labels}} 0.75`);
+		expect(text).toContain(`orchestrator_budget_remaining_usd{${labels}} 1.25`);
+		// A per-each budget has no single figure.
+		expect(text.match(/orchestrator_budget_limit_usd\{/g)).toHaveLength(1);
+	});
+});
+
 describe('budgets from the environment', () => {
 	it('creates the common budgets from BUDGET_* variables and removes them when unset', async () => {
 		const { loadConfig } = await import('../src/config');
