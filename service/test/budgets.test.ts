@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { api, DATABASE_KINDS } from './harness';
-import { startBudgetService, type BudgetTestService } from './budget-service';
+import { startBudgetService, testClock, type BudgetTestService } from './budget-service';
 
 describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	let svc: BudgetTestService;
@@ -217,6 +217,45 @@ describe.each(DATABASE_KINDS)('where the money went: /metrics (%s)', (kind) => {
 		expect(text).toContain(`orchestrator_budget_remaining_usd{${labels}} 1.25`);
 		// A per-each budget has no single figure.
 		expect(text.match(/orchestrator_budget_limit_usd\{/g)).toHaveLength(1);
+	});
+});
+
+describe.each(DATABASE_KINDS)('where the money went: cost report (%s)', (kind) => {
+	let svc: BudgetTestService;
+	beforeAll(async () => {
+		svc = await startBudgetService(kind, {}, testClock('2026-04-30T12:00:00.000Z'));
+	}, 60_000);
+	afterAll(() => svc?.stop());
+
+	it('gives cost per UTC day for the last 30 days by repository and by model, and the most expensive sessions', async () => {
+		const a = (await api(svc, 'POST', '/api/v1/sessions', { repository: 'acme/a', model: 'opus', threadKey: 'slack:C9:1.0' })).body.id;
+		const b = (await api(svc, 'POST', '/api/v1/sessions', { repository: 'acme/b' })).body.id;
+		const run = (s: string, startedAt: string, body: Record<string, unknown>) =>
+			api(svc, 'PUT', `/api/v1/sessions/${s}/runs/${crypto.randomUUID()}`, { kind: 'start', status: 'completed', startedAt, ...body });
+		await run(a, '2026-04-30T23:00:00.000Z', { costUsd: 1, modelUsage: { 'claude-opus-5-5': { costUSD: 0.75 }, 'claude-haiku-4-5': { costUSD: 0.25 } } });
+		await run(a, '2026-04-29T00:30:00.000Z', { costUsd: 0.5 });
+		await run(b, '2026-04-29T10:00:00.000Z', { costUsd: 2, modelUsage: { 'claude-opus-5-5': { costUSD: 2 } } });
+		// Older than 30 days: left out.
+		await run(b, '2026-03-31T23:59:59.000Z', { costUsd: 9 });
+		const report = (await api(svc, 'GET', '/api/v1/budgets/costs')).body;
+		expect(report).toMatchObject({ since: '2026-04-01T00:00:00.000Z', days: 30 });
+		expect(report.byRepository).toEqual([
+			{ day: '2026-04-29', repository: 'acme/a', costUsd: 0.5 },
+			{ day: '2026-04-29', repository: 'acme/b', costUsd: 2 },
+			{ day: '2026-04-30', repository: 'acme/a', costUsd: 1 },
+		]);
+		expect(report.byModel).toEqual([
+			{ day: '2026-04-29', model: 'claude-opus-5-5', costUsd: 2 },
+			{ day: '2026-04-29', model: 'opus', costUsd: 0.5 },
+			{ day: '2026-04-30', model: 'claude-haiku-4-5', costUsd: 0.25 },
+			{ day: '2026-04-30', model: 'claude-opus-5-5', costUsd: 0.75 },
+		]);
+		expect(report.topSessions).toEqual([
+			{ id: b, repository: 'acme/b', threadKey: null, model: null, status: 'completed', costUsd: 2, runs: 1 },
+			{ id: a, repository: 'acme/a', threadKey: 'slack:C9:1.0', model: 'opus', status: 'completed', costUsd: 1.5, runs: 2 },
+		]);
+		expect((await api(svc, 'GET', '/api/v1/budgets/costs?days=0')).body.message).toMatch(/days is 1 to 366/);
+		expect((await api(svc, 'GET', '/api/v1/budgets/costs?top=1000')).status).toBe(400);
 	});
 });
 

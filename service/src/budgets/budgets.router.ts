@@ -4,8 +4,9 @@ import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { parse } from '../http/validate';
 import { budgetStatus } from './budget-status';
+import { costReport } from './cost-report';
 import { deleteBudget, getBudget, listBudgets, putBudget } from './budgets.repository';
-import { BudgetParams, PutBudgetBody, RenewBody, ReservationParams, ReserveBody } from './budgets.schema';
+import { BudgetParams, CostsQuery, PutBudgetBody, RenewBody, ReservationParams, ReserveBody } from './budgets.schema';
 import { release, renew, reserve } from './reservations';
 
 export interface BudgetRouterDeps {
@@ -55,6 +56,12 @@ export function budgetsRouter(deps: BudgetRouterDeps): Router {
 		const { runId } = parse(ReservationParams, req.params, 'path');
 		await release(db, runId, now());
 		res.status(204).end();
+	});
+
+	// Where the money went (the dashboard's budgets page): cost per UTC day by repository and by model, top sessions.
+	r.get('/costs', auth.requireReader, async (req, res) => {
+		const q = parse(CostsQuery, req.query, 'query');
+		res.json(await costReport(db, now(), q.days, q.top));
 	});
 
 	r.get('/:id', auth.requireReader, async (req, res) => {

@@ -53,3 +53,8 @@ export const ReserveBody = z
 
 export const ReservationParams = z.object({ runId: uuidParam });
 export const RenewBody = z.object({ ttlSeconds: z.number().int().min(5).max(3600).default(120) }).strict();
+
+export const CostsQuery = z.object({
+	days: z.coerce.number().int().min(1, 'days is 1 to 366').max(366, 'days is 1 to 366').default(30),
+	top: z.coerce.number().int().min(1, 'top is 1 to 100').max(100, 'top is 1 to 100').default(10),
+});
