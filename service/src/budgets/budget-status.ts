@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { heldIn, spentIn, type Budget } from './budgets.repository';
+import { standing, type Budget } from './budgets.repository';
 import { periodWindow } from './periods';
 
 export interface BudgetStatus extends Budget {
@@ -32,8 +32,7 @@ export async function budgetStatus(db: Queryable, b: Budget, now: Date): Promise
 	};
 	if (each) return { ...base, spentUsd: null, heldUsd: null, remainingUsd: null, runningRuns: 0 };
 	const target = b.scopeValue ?? '';
-	const spent = await spentIn(db, b.scope, target, start);
-	const { held, runs } = await heldIn(db, b.id, target, start, now);
+	const { spent, held, runs } = await standing(db, b, target, start, now);
 	return { ...base, spentUsd: round(spent), heldUsd: round(held), remainingUsd: round(Math.max(0, b.limitUsd - spent)), runningRuns: runs };
 }
 

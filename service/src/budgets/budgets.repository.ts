@@ -111,16 +111,27 @@ export async function spentIn(db: Queryable, scope: BudgetScope, target: string,
 	return Number(rows[0].spent);
 }
 
-/** What unexpired reservations of running runs hold against the budget; a reservation nobody renewed no longer counts. */
-export async function heldIn(db: Queryable, budgetId: string, target: string, since: Date, now: Date, exceptRun?: string) {
-	const { rows } = await db.query<{ held: number; runs: number }>(
-		`SELECT COALESCE(sum(h.amount_usd), 0)::float8 AS held, count(*)::int AS runs FROM budget_holds h
-		JOIN budget_reservations v ON v.run_id = h.run_id
-		WHERE h.budget_id = $1 AND h.target = $2 AND h.period_start = $3 AND v.status = 'held' AND v.expires_at > $4
-			AND ($5::uuid IS NULL OR v.run_id <> $5)`,
-		[budgetId, target, since, now, exceptRun ?? null],
+/**
+ * Spent and held together, read in one statement: one snapshot, so a run settling in between (its hold gone,
+ * its cost recorded, in one transaction) is seen either before or after, never as neither.
+ */
+export async function standing(db: Queryable, b: Pick<Budget, 'id' | 'scope'>, target: string, since: Date, now: Date, exceptRun?: string) {
+	const { rows } = await db.query<{ spent: number; held: number; runs: number }>(
+		`SELECT
+			(SELECT COALESCE(sum(r.cost_usd), 0)::float8 FROM session_runs r JOIN sessions s ON s.id = r.session_id
+				WHERE r.started_at >= $4 AND CASE $2::text
+					WHEN 'all' THEN true
+					WHEN 'repository' THEN s.repository = $3
+					WHEN 'thread' THEN s.thread_key = $3
+					ELSE s.id::text = $3 END) AS spent,
+			h.held, h.runs
+		FROM (SELECT COALESCE(sum(h.amount_usd), 0)::float8 AS held, count(*)::int AS runs FROM budget_holds h
+			JOIN budget_reservations v ON v.run_id = h.run_id
+			WHERE h.budget_id = $1 AND h.target = $3 AND h.period_start = $4 AND v.status = 'held' AND v.expires_at > $5
+				AND ($6::uuid IS NULL OR v.run_id <> $6)) h`,
+		[b.id, b.scope, target, since, now, exceptRun ?? null],
 	);
-	return { held: Number(rows[0].held), runs: rows[0].runs };
+	return { spent: Number(rows[0].spent), held: Number(rows[0].held), runs: rows[0].runs };
 }
 
 export function describeBudget(b: Pick<Budget, 'name' | 'scope' | 'scopeValue' | 'period'>, target: string): string {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { recordBudgetAlert } from './budget-events';
-import { budgetsFor, heldIn, sessionScope, spentIn, spentSentence, usdText, describeBudget, type Budget } from './budgets.repository';
+import { budgetsFor, describeBudget, sessionScope, spentIn, spentSentence, standing, usdText, type Budget } from './budgets.repository';
 import { periodWindow } from './periods';
 
 export type Reservation =
@@ -40,8 +40,7 @@ export async function reserve(tx: Queryable, input: ReserveInput): Promise<Reser
 	const grants: Array<{ budget: Budget; target: string; start: Date; available: number }> = [];
 	for (const { budget, target } of applicable) {
 		const { start, resetsAt } = periodWindow(budget.period, now);
-		const spent = await spentIn(tx, budget.scope, target, start);
-		const { held, runs } = await heldIn(tx, budget.id, target, start, now, runId);
+		const { spent, held, runs } = await standing(tx, budget, target, start, now, runId);
 		const available = microDollarsDown(budget.limitUsd - spent - held);
 		if (available <= 0) {
 			const message =
