@@ -260,7 +260,7 @@ describe.each(DATABASE_KINDS)('where the money went: cost report (%s)', (kind) =
 });
 
 describe('budgets from the environment', () => {
-	it('creates the common budgets from BUDGET_* variables and removes them when unset', async () => {
+	it('creates the common budgets from BUDGET_* variables, each applying as its rule says', async () => {
 		const { loadConfig } = await import('../src/config');
 		expect(() => loadConfig({ BUDGET_DAY_USD: '-3' })).toThrow(/BUDGET_DAY_USD must be more than 0/);
 		expect(() => loadConfig({ BUDGET_SESSION_USD: 'lots' })).toThrow(/BUDGET_SESSION_USD/);
