@@ -2,6 +2,7 @@
 // Entry point: sign-in gate, hash routing, the live indicator. Read-only: every request is a GET (lib/api.js).
 import { ApiError, checkToken, createApi } from './lib/api.js';
 import { forgetToken, readToken, signInView } from './lib/auth.js';
+import { budgetsView } from './views/budgets.js';
 import { overviewView } from './views/overview.js';
 import { sessionView } from './views/session.js';
 import { sessionsView } from './views/sessions.js';
@@ -47,6 +48,7 @@ const ROUTES = [
 	[/^\/sessions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, 'sessions', (ctx, m, q) => sessionView(ctx, m[1].toLowerCase(), q)],
 	[/^\/sessions$/, 'sessions', (ctx, _m, q) => sessionsView(ctx, q)],
 	[/^\/overview$/, 'overview', (ctx) => overviewView(ctx)],
+	[/^\/budgets$/, 'budgets', (ctx) => budgetsView(ctx)],
 ];
 
 function route(message) {

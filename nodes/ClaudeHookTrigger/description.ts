@@ -22,6 +22,17 @@ export const properties: INodeProperties[] = [
 					"A tool call waits for a person (the session's approval policy gated it): the approval ID, the call and the session's thread, to ask in Slack or by email",
 			},
 			{
+				name: 'Budget Reached',
+				value: 'budgetReached',
+				description:
+					"A budget is spent: a run's cost carried it past its limit, or a run did not start because of it. The payload's message names the budget, what was spent and when it resets; to post into the session's thread.",
+			},
+			{
+				name: 'Budget Warning',
+				value: 'budgetWarning',
+				description: "A budget passed its warning level (80 % unless set otherwise): the budget, what was spent and when it resets",
+			},
+			{
 				name: 'Hook Events',
 				value: 'custom',
 				description: 'The events chosen below',

@@ -51,7 +51,15 @@ export const EVENT_OPTIONS: INodePropertyOptions[] = [
 	})),
 ];
 
-export type Preset = 'custom' | 'sessionFinished' | 'toolFailed' | 'permissionDenied' | 'approvalRequested' | 'approvalDecided';
+export type Preset =
+	| 'custom'
+	| 'sessionFinished'
+	| 'toolFailed'
+	| 'permissionDenied'
+	| 'approvalRequested'
+	| 'approvalDecided'
+	| 'budgetWarning'
+	| 'budgetReached';
 
 /** The events each preset subscribes to. "Permission denied" also covers a run's permission_denials, which the service stores as PermissionDenied events. */
 export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
@@ -62,4 +70,7 @@ export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
 	approvalRequested: ['ApprovalRequested'],
 	// Also the service's own: the request was approved, denied, expired, or dropped (approval_id and status in the payload).
 	approvalDecided: ['ApprovalDecided'],
+	// The service's own too: a budget passed its warning level, or its limit (or refused a run because of it).
+	budgetWarning: ['BudgetWarning'],
+	budgetReached: ['BudgetReached'],
 };

@@ -48,7 +48,7 @@ export const runOptions: INodeProperties = {
 		{ displayName: 'E2B Template', name: 'e2bTemplate', type: 'string', default: '', description: 'E2B sandbox template with the claude CLI installed; empty uses the default template' },
 		{ displayName: 'Environment Variables', name: 'env', type: 'json', default: '{}', description: 'Extra environment for claude, as {"NAME":"value"}; for example ANTHROPIC_API_KEY or E2B_API_KEY' },
 		{ displayName: 'Fallback Model', name: 'fallbackModel', type: 'string', default: '', description: 'Model to use when the main model is overloaded' },
-		{ displayName: 'Max Budget (USD)', name: 'maxBudgetUsd', type: 'number', typeOptions: { minValue: 0, numberPrecision: 2 }, default: 0, description: 'Stop the run once it has cost this much; 0 means no limit' },
+		{ displayName: 'Max Budget (USD)', name: 'maxBudgetUsd', type: 'number', typeOptions: { minValue: 0, numberPrecision: 2 }, default: 0, description: 'Stop the run once it has cost this much (it may pass it by one model response); 0 means no limit of its own. Budgets set in the service (per session, thread, repository or day) can cap the run lower, or refuse it with status budget_exhausted.' },
 		{ displayName: 'Max Turns', name: 'maxTurns', type: 'number', typeOptions: { minValue: 0 }, default: 0, description: 'Stop after this many agent turns; 0 means no limit' },
 		{ displayName: 'MCP Config', name: 'mcpConfig', type: 'json', default: '', description: 'MCP servers for this run, as {"mcpServers":{…}}' },
 		{ displayName: 'Model', name: 'model', type: 'string', default: '', placeholder: 'claude-sonnet-4-5', description: "Model name or alias; empty uses Claude Code's default" },

@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import type { HookAnswerer } from './approvals';
+import { budgetMetricsText } from './budgets/budget-metrics';
 import { statsRouter } from './dashboard/stats.router';
 import type { Database } from './db';
 import type { Auth } from './http/auth';
@@ -94,11 +95,12 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 
 	app.get('/metrics', deps.auth.requireReader, async (_req, res) => {
 		const { rows } = await deps.db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM sessions GROUP BY status');
+		const money = await budgetMetricsText(deps.db, new Date());
 		res.type('text/plain; version=0.0.4').send(
 			deps.metrics.render(
 				{ orchestrator_hook_queue_depth: deps.ingestor.depth },
 				{ orchestrator_sessions: rows.map((r) => [`status="${r.status}"`, r.n]) },
-			),
+			) + money,
 		);
 	});
 

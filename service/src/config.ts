@@ -3,6 +3,9 @@ import { z } from 'zod';
 
 // The environment is read here and only here, once, at start-up.
 const DURATION = /^\d+(\.\d+)?\s*(s|m|h|d)?$/i;
+const budgetUsd = (name: string) =>
+	z.coerce.number({ message: `${name} is a number of US dollars` }).positive(`${name} must be more than 0`).max(1_000_000, `${name} is above $1,000,000`).optional();
+
 const EnvSchema = z.object({
 	PORT: z.coerce.number().int().min(0).max(65535).default(3001),
 	HOST: z.string().min(1).default('127.0.0.1'),
@@ -36,6 +39,13 @@ const EnvSchema = z.object({
 	// How often overdue approval requests are settled as expired (Approval Decided fires then); 0 turns it off,
 	// leaving expiry to the next decision or Resume.
 	APPROVAL_SWEEP_MS: z.coerce.number().int().min(0).default(30_000),
+	// Budgets for the common cases (US dollars); more, and overlapping ones, through PUT /api/v1/budgets.
+	BUDGET_SESSION_USD: budgetUsd('BUDGET_SESSION_USD'),
+	BUDGET_THREAD_USD: budgetUsd('BUDGET_THREAD_USD'),
+	BUDGET_DAY_USD: budgetUsd('BUDGET_DAY_USD'),
+	BUDGET_MONTH_USD: budgetUsd('BUDGET_MONTH_USD'),
+	// What a run sets aside from its budgets when its node sets no Max Budget.
+	BUDGET_RUN_RESERVE_USD: z.coerce.number().positive('BUDGET_RUN_RESERVE_USD must be more than 0').max(1_000_000).default(5),
 	// Set by `npm start -- --demo`: claude talks to a local scripted stand-in, and the dashboard must say so.
 	DEMO_MODE: z.enum(['0', '1', 'true', 'false'], { message: 'DEMO_MODE is 1 or 0' }).optional(),
 	// A session's transcript, uncompressed, is refused above this size (uploads and imports).
@@ -102,6 +112,9 @@ export interface Config {
 	/** An approval request not decided within this long is settled as expired, which counts as a deny. */
 	approvalTtlMs: number;
 	approvalSweepMs: number;
+	/** Budgets from BUDGET_* variables (US dollars); unset ones are not created. */
+	budgets: { sessionUsd?: number; threadUsd?: number; dayUsd?: number; monthUsd?: number };
+	budgetRunReserveUsd: number;
 	demo: boolean;
 	transcriptMaxBytes: number;
 	leaseTtlMs: number;
@@ -151,6 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		deliveryRetentionHours: e.DELIVERY_RETENTION_HOURS,
 		approvalTtlMs: durationMs(e.APPROVAL_TTL),
 		approvalSweepMs: e.APPROVAL_SWEEP_MS,
+		budgets: Object.freeze({ sessionUsd: e.BUDGET_SESSION_USD, threadUsd: e.BUDGET_THREAD_USD, dayUsd: e.BUDGET_DAY_USD, monthUsd: e.BUDGET_MONTH_USD }),
+		budgetRunReserveUsd: e.BUDGET_RUN_RESERVE_USD,
 		demo: e.DEMO_MODE === '1' || e.DEMO_MODE === 'true',
 		transcriptMaxBytes: e.TRANSCRIPT_MAX_BYTES,
 		leaseTtlMs: durationMs(e.LEASE_TTL),

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { createApp, DASHBOARD_DIR } from './app';
 import { createApprovals } from './approvals';
+import { createBudgets } from './budgets';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db';
 import { createDeliveries } from './deliveries';
@@ -38,7 +39,7 @@ export function resolveApiKey(config: Config): { apiKey: string; generated: bool
 	return { apiKey, generated: true };
 }
 
-export async function startService(config: Config, opts: { db?: Database } = {}): Promise<RunningService> {
+export async function startService(config: Config, opts: { db?: Database; now?: () => Date } = {}): Promise<RunningService> {
 	const { apiKey, generated } = resolveApiKey(config);
 	const db = opts.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
 	const metrics = new Metrics();
@@ -52,6 +53,8 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 	});
 	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs, readPageMaxBytes: config.readPageMaxBytes });
 	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs });
+	const budgets = createBudgets(db, auth, { environment: config.budgets, defaultReserveUsd: config.budgetRunReserveUsd, now: opts.now });
+	await budgets.start();
 	const { app, handler } = createApp({
 		db,
 		auth,
@@ -67,7 +70,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
 		demo: config.demo,
-		extraRouters: { ...deliveries.routers, ...approvals.routers },
+		extraRouters: { ...deliveries.routers, ...approvals.routers, ...budgets.routers },
 	});
 	const server = http.createServer(
 		{

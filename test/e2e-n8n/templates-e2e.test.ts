@@ -5,6 +5,7 @@ import { COLD_INSTALL_TIMEOUT_MS, nodeOutput, type N8nExecution } from '../../sc
 import { imapAppend, imapSearch } from '../fakes/mail';
 import type { SlackMessage } from '../fakes/slack';
 import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
+import { pollUntil } from './poll';
 import { triggerWebhookPath } from './templates';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -233,14 +234,24 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 
 describe('Hook notifications (Claude Hook Trigger → a message in the session\'s Slack thread)', () => {
 	it('registered one subscription per trigger with the service when n8n activated the workflow', async () => {
-		const subs = await api(stack.service, 'GET', `/api/v1/subscriptions?workflowId=${WORKFLOW_IDS.hooks}`);
-		expect(subs.status).toBe(200);
-		const byNode = Object.fromEntries((subs.body.items as Json[]).map((s) => [s.nodeName, s]));
 		const expected: Record<string, string[]> = {
 			'Session Finished': ['SessionEnd', 'Stop', 'StopFailure'],
 			'Tool Failed': ['PostToolUseFailure'],
 			'Permission Denied': ['PermissionDenied'],
+			'Budget Warning': ['BudgetWarning'],
+			'Budget Reached': ['BudgetReached'],
 		};
+		// n8n registers a workflow's triggers one after another once it is active: wait until all have.
+		const byNode = await pollUntil(
+			async () => {
+				const subs = await api(stack.service, 'GET', `/api/v1/subscriptions?workflowId=${WORKFLOW_IDS.hooks}`);
+				expect(subs.status).toBe(200);
+				const found = Object.fromEntries((subs.body.items as Json[]).map((s) => [s.nodeName, s]));
+				return Object.keys(expected).every((node) => found[node]) ? found : undefined;
+			},
+			60_000,
+			'a subscription for each trigger of the hook workflow',
+		);
 		for (const [node, events] of Object.entries(expected)) {
 			expect([...byNode[node].events].sort()).toEqual(events);
 			expect(byNode[node].url).toBe(`${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.hooks, node, 'claude-hook')}`);
@@ -271,5 +282,28 @@ describe('Hook notifications (Claude Hook Trigger → a message in the session\'
 			.filter((item) => item.sessionId === sessionId)
 			.map((item) => item.event);
 		expect(events).toEqual(expect.arrayContaining(['PostToolUseFailure', 'PermissionDenied', 'Stop']));
+	}, 180_000);
+
+	it('tells a thread that went over its budget, in that thread, with the budget, what was spent and when it resets', async () => {
+		// The delay leaves time to set the thread's budget while its first run is still going; whether the budget
+		// lands before the run reserves (the run is capped at it) or after (its cost carries the thread past it),
+		// the run's cost crosses the limit and Budget Reached fires.
+		const res = await startViaWebhook({ prompt: 'Spend a little [[delay:3000]] [[bash:echo one]] [[text:spent]]' });
+		expect(res.status).toBe(202);
+		const sessionId = res.json.sessionId as string;
+		const root = await stack.slack.waitForBotMessage((m) => !m.threadTs && m.text.includes(sessionId), 30_000, 'the thread root');
+		const threadKey = `slack:${SLACK_CHANNEL}:${root.ts}`;
+		const put = await api(stack.service, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: threadKey, period: 'day', limitUsd: 0.005 });
+		expect(put.status).toBe(201);
+
+		const notice = await stack.slack.waitForBotMessage(
+			(m) => m.threadTs === root.ts && m.text.startsWith(':octagonal_sign: Budget reached'),
+			RUN_TIMEOUT_MS,
+			'the Budget Reached notice',
+		);
+		expect(notice.text).toContain(`The budget for thread ${threadKey} per UTC day`);
+		expect(notice.text).toMatch(/\$0\.\d{4} of \$0\.0050 spent today \(UTC\); it resets at \d{4}-\d{2}-\d{2}T00:00:00\.000Z/);
+		const budget = (await api(stack.service, 'GET', `/api/v1/budgets/${put.body.id}`)).body;
+		expect(budget.spentUsd).toBeGreaterThan(0.005);
 	}, 180_000);
 });

@@ -12,6 +12,7 @@ import {
 } from '../runner';
 import { hookUrlForSandbox, prepareWorkspace, reopenWorkspace, type WorkspaceDeps, type WorkspaceRequest } from '../workspaces';
 import { assertAnthropicCredentials } from './anthropic-credentials';
+import { budgetStatus, refusedOutput, reserveBudget } from './budget';
 import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimSession } from './lease';
@@ -214,6 +215,11 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	const transcript = inSandbox ? undefined : { file: transcriptPath(env, workspace.path, session.id), knownSha256: undefined as string | undefined };
 	const saveTranscript = () =>
 		transcript ? uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 }) : Promise.resolve(undefined);
+	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd);
+	if (!budget.granted) {
+		await record({ status: 'budget_exhausted', prompt: turn.prompt ?? null, isError: true, errorMessage: budget.message, endedAt: new Date().toISOString() });
+		return refusedOutput(session, workspace, budget.message);
+	}
 	let outcome: RunOutcome;
 	try {
 		assertAnthropicCredentials(env);
@@ -243,7 +249,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			disallowedTools: options.disallowedTools,
 			appendSystemPrompt: options.appendSystemPrompt,
 			mcpConfig: options.mcpConfig,
-			maxBudgetUsd: options.maxBudgetUsd,
+			maxBudgetUsd: budget.capUsd,
 			trustProjectSettings: options.trustProjectSettings,
 		});
 		await record({ status: 'running', prompt: turn.prompt ?? null });
@@ -267,16 +273,18 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	} catch (error) {
 		const message = error instanceof Error ? error.message : String(error);
 		await record({ status: 'failed', isError: true, errorMessage: message, endedAt: new Date().toISOString() }).catch(() => undefined);
+		budget.stop();
 		await saveTranscript().catch(() => undefined);
 		throw error;
 	}
+	budget.stop();
 	if (turn.kind === 'resume') outcome = checkResumedSession(outcome, session.id);
 	// Before the lease is released: the next turn, on whichever worker, must find this one's conversation.
 	await saveTranscript();
 
 	// A PreToolUse hook deferred a call: claude has exited and nothing waits; a person decides, then a Resume runs it.
 	const waiting = outcome.status === 'completed' && outcome.deferredToolUse !== undefined;
-	const status = waiting ? 'waiting_approval' : outcome.status;
+	const status = waiting ? 'waiting_approval' : budgetStatus(outcome);
 	await record({
 		status,
 		result: outcome.result ?? null,

@@ -38,6 +38,11 @@ export const SERVICE_ENV_HELP: Record<ServiceEnvVar, string> = {
 	TRANSCRIPT_MAX_BYTES: "largest session transcript accepted, uncompressed (default 64 MiB)",
 	LEASE_TTL: "a run's lease not renewed for this long has lost its worker: the run ends interrupted (default 30s)",
 	LEASE_SWEEP_MS: 'how often expired leases are looked for, 0 = off (default 5000)',
+	BUDGET_SESSION_USD: 'a spending cap for each session, lifetime, in US dollars (unset: none)',
+	BUDGET_THREAD_USD: 'a spending cap for each thread key, lifetime (unset: none)',
+	BUDGET_DAY_USD: 'a cap on all sessions together per UTC day (unset: none)',
+	BUDGET_MONTH_USD: 'a cap on all sessions together per UTC month (unset: none)',
+	BUDGET_RUN_RESERVE_USD: 'what a run sets aside from its budgets when its node has no Max Budget (default 5)',
 	DEMO_MODE: 'set by `npm start -- --demo`: claude talks to a local scripted stand-in of the Anthropic API, and the dashboard says so',
 	LOG_LEVEL: 'debug, info, warn or error (default info); JSON lines on stderr',
 };

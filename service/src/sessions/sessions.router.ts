@@ -12,6 +12,7 @@ import { scrubValue } from '../scrub';
 import { listToolCalls, upsertToolCalls } from '../tool-calls/tool-calls.repository';
 import { PostToolCallsBody } from '../tool-calls/tool-calls.schema';
 import { settleDroppedCalls } from '../approvals/service-settlements';
+import { settleRun } from '../budgets';
 import { recordRunDenials } from '../deliveries/run-denials';
 import { putThread } from '../threads/threads.repository';
 import {
@@ -158,6 +159,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 			await recordRunDenials(tx, id, runId, body.permissionDenials);
 			// The run is over: its hook token takes late hooks for the grace period, then none.
 			if (body.status !== 'running' && body.status !== 'created') await endHookTokens(tx, id, deps.hookTokens.graceMs);
+			if (body.status !== 'running') await settleRun(tx, id, runId, body.costUsd);
 			// A clean end says which deferred call, if any, the next run carries; no other can still be approved.
 			if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
 				await settleDroppedCalls(tx, id, body.deferredToolUseId);

@@ -12,6 +12,9 @@ export const SESSION_STATUSES = [
 	'cancelled',
 	// The worker running it stopped renewing its lease (lease-sweep.ts).
 	'interrupted',
+	// A budget had nothing left, so the run did not start; or the run stopped at what it had reserved.
+	'budget_exhausted',
+	'budget_reached',
 ] as const;
 export const WORKSPACE_TYPES = ['local', 'worktree', 'github', 'e2b', 'external'] as const;
 

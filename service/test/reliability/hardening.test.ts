@@ -158,6 +158,8 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 		it.each([
 			['ApprovalRequested', {}, /ApprovalRequested is an event the service records itself/],
 			['ApprovalDecided', {}, /ApprovalDecided is an event the service records itself/],
+			['BudgetWarning', {}, /BudgetWarning is an event the service records itself/],
+			['BudgetReached', {}, /BudgetReached is an event the service records itself/],
 			['PermissionDenied', { source: 'run' }, /source "run" marks events the service records itself/],
 			['Notification', { source: 'service' }, /source "service" marks events the service records itself/],
 		])('refuses %s %j from a hook token with 403, in both HTTP layers, and stores nothing', async (name, extra, message) => {

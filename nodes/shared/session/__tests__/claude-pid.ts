@@ -1,0 +1,16 @@
+import fs from 'node:fs';
+
+/** The pid of the claude process running this session, found by its --session-id argument. */
+export function claudePidFor(sessionId: string): number | undefined {
+	for (const entry of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+			const i = argv.indexOf('--session-id');
+			if (i >= 0 && argv[i + 1] === sessionId) return Number(entry);
+		} catch {
+			// Gone while we looked.
+		}
+	}
+	return undefined;
+}
