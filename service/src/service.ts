@@ -13,6 +13,8 @@ import { HookIngestor } from './hooks/hook-ingestor';
 import { createAuth } from './http/auth';
 import { logger } from './logger';
 import { Metrics } from './metrics/metrics';
+import { ChangeFeed } from './stream/change-feed';
+import { streamRouter } from './stream/stream.router';
 
 export interface RunningService {
 	url: string;
@@ -49,6 +51,8 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		outbox: deliveries.outbox,
 	});
 	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs });
+	const feed = new ChangeFeed(db);
+	await feed.start();
 	const { app, handler } = createApp({
 		db,
 		auth,
@@ -60,7 +64,7 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
 		demo: config.demo,
-		extraRouters: { ...deliveries.routers, ...approvals.routers },
+		extraRouters: { ...deliveries.routers, ...approvals.routers, stream: streamRouter({ db, auth, feed }) },
 	});
 	const server = http.createServer(handler);
 	server.keepAliveTimeout = 65_000;
@@ -81,6 +85,8 @@ export async function startService(config: Config, opts: { db?: Database } = {})
 	let closing: Promise<void> | undefined;
 	const close = () =>
 		(closing ??= (async () => {
+			// Open streams would keep the server from closing: end them first (their clients reconnect elsewhere).
+			await feed.stop();
 			await new Promise<void>((resolve) => {
 				server.close(() => resolve());
 				server.closeIdleConnections();
