@@ -1,7 +1,7 @@
 // @ts-check
 import { badge, h, markPainted } from '../lib/dom.js';
 import { ago, count, duration, money, oneLine, shortId, threadLabel, when } from '../lib/format.js';
-import { startPolling } from '../lib/poller.js';
+import { startLive } from '../lib/live.js';
 import { pendingApprovals } from './approvals.js';
 
 // The four states people ask about, each standing for the service statuses it covers.
@@ -77,7 +77,7 @@ function sessionRow(s, open) {
 const rowSignature = (s) =>
 	[s.status, s.updatedAt, s.lastActivityAt, s.costUsd, s.numTurns, s.durationMs, s.hookEventCount, s.hooksHealth, s.repository, s.threadKey].join('|');
 
-/** #/sessions: filters, search, keyset pages, and the current page re-read every 2 s while visible. */
+/** #/sessions: filters, search, keyset pages, and the current page re-read when the service says something changed. */
 export function sessionsView(ctx, query) {
 	const filters = { status: query.get('status') ?? '', workspaceType: query.get('workspaceType') ?? '', q: query.get('q') ?? '' };
 	let cursors = [undefined];
@@ -192,12 +192,20 @@ export function sessionsView(ctx, query) {
 		() => ctx.setLive('live'),
 		(err) => err?.name !== 'AbortError' && ctx.setLive('error', err),
 	);
-	const poller = startPolling(load, { onState: ctx.setLive });
+	// Tool calls and messages move a session's row through the session's own change (its activity); approvals
+	// change the waiting list above the table.
+	const live = startLive({
+		open: (lastEventId, signal) => ctx.stream('/api/v1/stream', {}, lastEventId, signal),
+		refresh: load,
+		wants: (change) => change.kind === 'session' || change.kind === 'approval',
+		onState: ctx.setLive,
+		onTransport: ctx.setTransport,
+	});
 	return {
 		el,
 		title: 'Sessions',
 		stop() {
-			poller.stop();
+			live.stop();
 			clearTimeout(typing);
 		},
 	};
