@@ -54,6 +54,7 @@ function sessionRow(s, open) {
 			{ class: 'session-cell' },
 			h('a', { href: `#/sessions/${s.id}`, class: 'prompt' }, oneLine(s.prompt, 90) || '(no prompt)'),
 			h('div', { class: 'muted small mono' }, shortId(s.id), s.origin === 'external' ? ' · external' : ''),
+			s.match?.snippet ? matchSnippet(s.match) : null,
 		),
 		h('td', null, s.workspace?.type ?? '—', s.workspace?.path ? h('div', { class: 'muted small', title: s.workspace.path }, oneLine(s.workspace.path, 40)) : null),
 		h('td', null, s.repository ?? '—', s.workspace?.branch ? h('div', { class: 'muted small mono' }, `⎇ ${s.workspace.branch}`) : null),
@@ -74,8 +75,21 @@ function sessionRow(s, open) {
 	return { tr, tick };
 }
 
+const MATCH_PLACES = { session: () => 'prompt or result', message: (m) => `${m.detail ?? ''} message`.trim(), tool_call: (m) => `${m.detail ?? 'tool'} call` };
+
+/** Where a search matched, with the matching words marked: text nodes and <mark> only, never markup from data. */
+function matchSnippet(match) {
+	const place = (MATCH_PLACES[match.source] ?? (() => match.source))(match);
+	return h(
+		'div',
+		{ class: 'snippet small', dataset: { source: match.source, ref: match.ref } },
+		h('span', { class: 'muted' }, `in ${place}: `),
+		match.snippet.map((part) => (part.hit ? h('mark', null, part.text) : part.text)),
+	);
+}
+
 const rowSignature = (s) =>
-	[s.status, s.updatedAt, s.lastActivityAt, s.costUsd, s.numTurns, s.durationMs, s.hookEventCount, s.hooksHealth, s.repository, s.threadKey].join('|');
+	[s.status, s.updatedAt, s.lastActivityAt, s.costUsd, s.numTurns, s.durationMs, s.hookEventCount, s.hooksHealth, s.repository, s.threadKey, s.match?.source, s.match?.ref].join('|');
 
 /** #/sessions: filters, search, keyset pages, and the current page re-read when the service says something changed. */
 export function sessionsView(ctx, query) {
@@ -95,7 +109,7 @@ export function sessionsView(ctx, query) {
 	const search = h('input', {
 		type: 'search',
 		value: filters.q,
-		placeholder: 'Search prompt, repository or thread',
+		placeholder: 'Search prompts, messages, tool calls and output',
 		'aria-label': 'Search sessions',
 		on: {
 			input: (e) => {
@@ -149,7 +163,15 @@ export function sessionsView(ctx, query) {
 	async function load() {
 		const mine = ++generation;
 		const [res, pending] = await Promise.all([
-			ctx.get('/api/v1/sessions', { ...filters, limit: PAGE_SIZE, cursor: cursors[cursors.length - 1] }),
+			// The box searches everything, ranked (full text, plus a piece of a repository, thread or id); `q` stays the
+			// page's own link parameter.
+			ctx.get('/api/v1/sessions', {
+				status: filters.status,
+				workspaceType: filters.workspaceType,
+				search: filters.q,
+				limit: PAGE_SIZE,
+				cursor: cursors[cursors.length - 1],
+			}),
 			ctx.get('/api/v1/approvals', { status: 'pending', limit: 20 }),
 		]);
 		if (mine !== generation) return; // filters or page changed while this was in flight

@@ -121,6 +121,48 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 		expect(took).toBeLessThan(WITHIN_MS);
 	});
 
+	it('falls back to polling while no stream can be opened, and goes back to the stream when it can', async () => {
+		const session = await createSession(hookSide, { prompt: 'Behind a proxy that refuses streams', workspaceType: 'local', workspacePath: '/srv/work/proxy' });
+		await page.route('**/api/v1/stream**', (route) => route.fulfill({ status: 502, body: 'Bad Gateway' }));
+		await page.goto(`${browserSide.url}/#/sessions/${session.id}`);
+		await page.locator('#live[data-transport="poll"]').waitFor();
+		await postHook(hookSide, session.hookToken, pre(session.id, 50));
+		await calls().filter({ hasText: 'needle-50' }).waitFor({ timeout: 5000 });
+		await page.unroute('**/api/v1/stream**');
+		await page.locator('#live[data-transport="stream"]').waitFor({ timeout: 30_000 });
+		await postHook(hookSide, session.hookToken, pre(session.id, 51));
+		const since = Date.now();
+		expect(await after(since, () => calls().filter({ hasText: 'needle-51' }).waitFor())).toBeLessThan(WITHIN_MS);
+	});
+
+	it('finds a session by a word that only one tool output holds, and shows where', async () => {
+		const session = await createSession(hookSide, { prompt: 'Run the flaky suite', workspaceType: 'local', workspacePath: '/srv/work/flaky' });
+		const call = pre(session.id, 70);
+		await postHook(hookSide, session.hookToken, call);
+		await postHook(hookSide, session.hookToken, {
+			...call,
+			hook_event_name: 'PostToolUse',
+			tool_response: { stdout: 'ok 1\nok 2\nnot ok 3 - parses the xylophonic manifest\n# failed 1 of 3' },
+			duration_ms: 12,
+		});
+		await page.goto(`${browserSide.url}/#/sessions`);
+		await page.locator('table.sessions tbody tr').first().waitFor();
+		await page.fill('input[type=search]', 'xylophonic');
+		await page.waitForFunction(
+			(id) => {
+				const rows = [...(globalThis as any).document.querySelectorAll('table.sessions tbody tr')];
+				return rows.length === 1 && rows[0].dataset.id === id;
+			},
+			session.id,
+		);
+		const snippet = page.locator(`table.sessions tbody tr[data-id="${session.id}"] .snippet`);
+		await expect(snippet.getAttribute('data-source')).resolves.toBe('tool_call');
+		await expect(snippet.locator('mark').allTextContents()).resolves.toEqual(['xylophonic']);
+		await expect(snippet.textContent()).resolves.toMatch(/^in Grep call: .*parses the xylophonic manifest/);
+		expect(page.url()).toContain('q=xylophonic');
+		await shot('04-search-snippet');
+	});
+
 	it('catches up after the service restarts, with nothing missing or doubled', async () => {
 		const session = await createSession(hookSide, { prompt: 'Survive a restart', workspaceType: 'local', workspacePath: '/srv/work/restart' });
 		await page.goto(`${browserSide.url}/#/sessions/${session.id}`);
