@@ -14,6 +14,13 @@ export interface SnippetPart {
 	hit: boolean;
 }
 
+// Rows of each kind that are ranked, newest first. Ranking reads every candidate's tsvector, so a word found in
+// nearly every tool output would cost a pass over the whole table; past this many matches the newest ones are
+// ranked and older ones are left out. A rare word is read through the GIN index; a common one fills the quota
+// from the newest rows backwards (PostgreSQL picks between the two from the word's statistics).
+const CANDIDATES = 5_000;
+const TSQUERY = `websearch_to_tsquery('english', $1)`;
+
 // Control characters mark the matches in ts_headline's output; the answer carries them as parts, not markup.
 const START = '\u0001';
 const STOP = '\u0002';
@@ -38,7 +45,8 @@ const DOCUMENTS: Record<MatchSource, { table: string; id: string; doc: string; e
 
 /**
  * Sessions ranked by how well their best row matches `search` (websearch syntax: words, "a phrase", -not, or):
- * the session's prompt and result, its messages, its tool calls' inputs, outputs and errors. A substring of the
+ * the session's prompt and result, its messages, its tool calls' inputs, outputs and errors (the newest
+ * CANDIDATES matches of each kind). A substring of the
  * prompt, repository, thread key or id also finds a session (ranked last), as the plain `q` filter does.
  * Keyset pages on (rank, created_at, id); each item carries the best match and a snippet around it.
  */
@@ -52,14 +60,17 @@ export async function searchSessions(db: Queryable, f: SearchFilter) {
 	}
 	params.push(f.limit + 1);
 	const { rows } = await db.query<Record<string, any>>(
-		`WITH q AS (SELECT websearch_to_tsquery('english', $1) AS query),
-		hits AS (
-			SELECT s.id AS session_id, ts_rank(s.search, q.query) AS rank, 'session' AS source, s.id::text AS ref
-			FROM sessions s, q WHERE s.search @@ q.query
+		// The query is written out in each branch, not taken from a CTE: the planner then sees the words and estimates
+		// how many rows match, which is what lets it choose between the GIN index and the newest rows.
+		`WITH hits AS (
+			(SELECT s.id AS session_id, ts_rank(s.search, ${TSQUERY}) AS rank, 'session' AS source, s.id::text AS ref
+			FROM sessions s WHERE s.search @@ ${TSQUERY} ORDER BY s.created_at DESC LIMIT ${CANDIDATES})
 			UNION ALL
-			SELECT m.session_id, ts_rank(m.search, q.query), 'message', m.id::text FROM session_messages m, q WHERE m.search @@ q.query
+			(SELECT m.session_id, ts_rank(m.search, ${TSQUERY}), 'message', m.id::text FROM session_messages m
+			WHERE m.search @@ ${TSQUERY} ORDER BY m.id DESC LIMIT ${CANDIDATES})
 			UNION ALL
-			SELECT t.session_id, ts_rank(t.search, q.query), 'tool_call', t.id::text FROM tool_calls t, q WHERE t.search @@ q.query
+			(SELECT t.session_id, ts_rank(t.search, ${TSQUERY}), 'tool_call', t.id::text FROM tool_calls t
+			WHERE t.search @@ ${TSQUERY} ORDER BY t.id DESC LIMIT ${CANDIDATES})
 			UNION ALL
 			SELECT s.id, 0, 'session', s.id::text FROM sessions s
 			WHERE s.prompt ILIKE $2 OR s.repository ILIKE $2 OR s.thread_key ILIKE $2 OR s.id::text ILIKE $2
