@@ -13,7 +13,7 @@ CREATE TABLE dashboard_changes (
 );
 -- A stream for one session replays its own changes only.
 CREATE INDEX dashboard_changes_session_idx ON dashboard_changes (session_id, seq);
--- The service drops changes older than a day (a stream that was away longer reloads everything).
+-- The service drops old changes (a stream that was away longer reloads everything).
 CREATE INDEX dashboard_changes_at_idx ON dashboard_changes (at);
 
 CREATE FUNCTION dashboard_change(p_kind text, p_op text, p_session_id uuid, p_ref text) RETURNS void LANGUAGE plpgsql AS $$

@@ -12,7 +12,7 @@ export interface Subscriber {
 }
 
 const HEARTBEAT_MS = 20_000;
-const PRUNE_MS = 60 * 60_000;
+const PRUNE_MS = 10 * 60_000;
 // Seqs already handed out, so a catch-up read after a lost connection does not repeat a change.
 const REMEMBERED = 10_000;
 

@@ -13,8 +13,8 @@ export interface Change {
 
 export const CHANGES_CHANNEL = 'dashboard_changes';
 
-/** Changes are kept this long; a stream resuming from further back is told to reload instead. */
-export const CHANGES_KEPT_HOURS = 24;
+/** Changes are kept this long (enough for a reconnect or a restart); a stream resuming from further back is told to reload instead. */
+export const CHANGES_KEPT_HOURS = 1;
 
 interface ChangeRow {
 	seq: number;
