@@ -16,7 +16,7 @@ let controller;
 
 const api = createApi({ token: readToken, onUnauthorized: () => signOut('The service no longer accepts this token. Sign in again.') });
 
-/** live: polled just now; paused: tab hidden, nothing is polled; error: the last poll failed, retrying. */
+/** live: up to date just now; paused: tab hidden, nothing is polled; error: the last poll failed, retrying. */
 function setLive(state, err) {
 	live.dataset.state = state;
 	if (state === 'live') {
@@ -29,6 +29,12 @@ function setLive(state, err) {
 		banner.textContent = `Could not refresh: ${err?.message ?? err}. Trying again every few seconds.`;
 		banner.hidden = false;
 	} else live.textContent = '';
+}
+
+/** stream: changes are pushed as they happen; poll: no stream could be opened, the page is re-read every 2 s. */
+function setTransport(transport) {
+	live.dataset.transport = transport;
+	live.title = transport === 'stream' ? 'Changes are pushed by the service as they happen' : 'No live connection: re-reading every 2 s';
 }
 
 function stopView() {
@@ -56,6 +62,7 @@ function route(message) {
 	banner.hidden = true;
 	if (!readToken()) {
 		setLive('idle');
+		delete live.dataset.transport;
 		signOutButton.hidden = true;
 		view = signInView({ check: checkToken, message, onSignedIn: () => route() });
 		main.replaceChildren(view.el);
@@ -75,7 +82,13 @@ function route(message) {
 	// Aborting on leave drops answers meant for a page no longer shown.
 	controller = new AbortController();
 	const { signal } = controller;
-	const ctx = { get: (p, params) => api.get(p, params, signal), download: api.download, setLive };
+	const ctx = {
+		get: (p, params) => api.get(p, params, signal),
+		download: api.download,
+		stream: (p, params, lastEventId, streamSignal) => api.stream(p, params, lastEventId, streamSignal),
+		setLive,
+		setTransport,
+	};
 	view = make(ctx, m, new URLSearchParams(qs ?? ''));
 	main.replaceChildren(view.el);
 	document.title = `${view.title} · Claude Orchestrator`;

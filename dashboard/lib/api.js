@@ -44,7 +44,25 @@ export function createApi({ token, onUnauthorized }) {
 		a.remove();
 		setTimeout(() => URL.revokeObjectURL(url), 10_000);
 	}
-	return { get, download };
+
+	/**
+	 * Opens a server-sent event stream; the caller reads the body. `lastEventId` resumes after that event
+	 * (the header EventSource would send on its own).
+	 */
+	async function stream(path, params = {}, lastEventId, signal) {
+		const url = new URL(path, location.origin);
+		for (const [key, value] of Object.entries(params)) if (value) url.searchParams.set(key, String(value));
+		/** @type {Record<string, string>} */
+		const headers = { Authorization: `Bearer ${token()}`, Accept: 'text/event-stream' };
+		if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+		const res = await fetch(url, { headers, cache: 'no-store', signal });
+		if (res.status === 401) {
+			onUnauthorized();
+			throw new ApiError(401, 'the credential was not accepted');
+		}
+		return res;
+	}
+	return { get, download, stream };
 }
 
 /** Whether the service accepts `token` for reading (sign-in), without keeping it anywhere. */

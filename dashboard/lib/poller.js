@@ -1,5 +1,5 @@
 // @ts-check
-// Live updates by polling, which keeps the service stateless (no connections to hold across replicas).
+// Live updates by polling: what a page falls back to while no live stream can be opened (live.js).
 // A setTimeout chain, not setInterval: the next poll is armed only after the previous one settled, so requests
 // never pile up behind a slow service. Nothing is polled while the tab is hidden; coming back polls at once.
 

@@ -3,6 +3,7 @@ import { badge, h } from '../lib/dom.js';
 import { count, money, percent } from '../lib/format.js';
 import { startPolling } from '../lib/poller.js';
 import { barChart } from './chart.js';
+import { glance } from './glance.js';
 
 // The figures move slowly and cover 30 days of rows: every 5 s is live enough.
 const POLL_MS = 5000;
@@ -59,10 +60,26 @@ function render(stats) {
 	);
 }
 
-/** #/overview: sessions per status, cost per day, tool-failure rate. */
+/** #/overview: at a glance (activity, cost, failures and denials over time; waiting; busiest repositories), then sessions per status, cost per day, tool-failure rate. */
 export function overviewView(ctx) {
 	const el = h('div', { class: 'overview-view' }, h('p', { class: 'muted' }, 'Loading figures…'));
-	const load = async () => el.replaceChildren(render(await ctx.get('/api/v1/stats')));
+	let range = 'day';
+	let drawn;
+	const load = async () => {
+		const [stats, activity] = await Promise.all([ctx.get('/api/v1/stats'), ctx.get('/api/v1/stats/activity', { range })]);
+		// Charts are rebuilt only when their figures changed: a redraw every 5 s would flicker for nothing.
+		const key = JSON.stringify(activity.buckets) + JSON.stringify(activity.waiting) + JSON.stringify(activity.repositories) + JSON.stringify(stats.perDay) + JSON.stringify(stats.sessionsByStatus);
+		if (key === drawn) return;
+		drawn = key;
+		el.replaceChildren(
+			glance(activity, (next) => {
+				range = next;
+				drawn = undefined;
+				load().catch((err) => err?.name !== 'AbortError' && ctx.setLive('error', err));
+			}),
+			render(stats),
+		);
+	};
 	load().then(
 		() => ctx.setLive('live'),
 		(err) => err?.name !== 'AbortError' && ctx.setLive('error', err),

@@ -2,7 +2,7 @@
 import { h, markPainted } from '../lib/dom.js';
 import { Feed } from '../lib/feed.js';
 import { count } from '../lib/format.js';
-import { startPolling } from '../lib/poller.js';
+import { startLive } from '../lib/live.js';
 import { approvalHistory } from './approvals.js';
 import { messageRow } from './conversation.js';
 import { hookEventRow } from './events.js';
@@ -12,7 +12,8 @@ import { toolCallIsLive, toolCallRow, toolCallSignature } from './timeline.js';
 
 // Pages of 100: the first page paints fast even when rows carry large inputs; more arrive as you scroll.
 const PAGE_SIZE = 100;
-// Lists are re-read when the session changed, and at least this often (every Nth poll) in case it did not say so.
+// While polling, lists are re-read when the session changed, and at least this often (every Nth poll) in case it did
+// not say so. A change pushed by the stream re-reads at once.
 const REREAD_EVERY = 5;
 
 const TABS = [
@@ -95,13 +96,15 @@ export function sessionView(ctx, id, query) {
 		}
 	}
 
-	async function poll() {
+	async function poll(pushed = false) {
 		if (!loaded) return load();
-		session = await ctx.get(base);
+		// A pushed change is known to be there: the open list is read alongside the session, not after it.
+		const [s] = await Promise.all([ctx.get(base), pushed ? lists.get(active.key)?.refresh() : undefined]);
+		session = s;
 		const key = changeKey(session);
-		const changed = key !== lastKey;
+		const changed = pushed || key !== lastKey;
 		lastKey = key;
-		const reread = changed || ++quietPolls % REREAD_EVERY === 0;
+		const reread = !pushed && (changed || ++quietPolls % REREAD_EVERY === 0);
 		// Runs and the open list are read side by side: a new event shows one round trip after it is noticed.
 		const [newRuns, newApprovals] = await Promise.all([
 			changed ? ctx.get(`${base}/runs`) : undefined,
@@ -131,7 +134,7 @@ export function sessionView(ctx, id, query) {
 		} catch (err) {
 			if (err?.name === 'AbortError') return;
 			notice.textContent = err.status === 404 ? `There is no session ${id}.` : `Could not load the session: ${err.message}`;
-			if (err.status === 404) poller.stop();
+			if (err.status === 404) live.stop();
 			throw err;
 		}
 	}
@@ -139,7 +142,12 @@ export function sessionView(ctx, id, query) {
 	// The first load is retried by the poller if the service was away, never run twice at once.
 	let loading;
 	const load = () => (loading ??= first().finally(() => (loading = undefined)));
-	const poller = startPolling(poll, { onState: ctx.setLive });
+	const live = startLive({
+		open: (lastEventId, signal) => ctx.stream('/api/v1/stream', { sessionId: id }, lastEventId, signal),
+		refresh: poll,
+		onState: ctx.setLive,
+		onTransport: ctx.setTransport,
+	});
 	load().then(
 		() => ctx.setLive('live'),
 		(err) => err?.name !== 'AbortError' && err.status !== 404 && ctx.setLive('error', err),
@@ -148,7 +156,7 @@ export function sessionView(ctx, id, query) {
 		el,
 		title: `Session ${id.slice(0, 8)}`,
 		stop() {
-			poller.stop();
+			live.stop();
 			for (const list of lists.values()) list.stop();
 		},
 	};

@@ -1,7 +1,7 @@
 // @ts-check
 import { badge, h, markPainted } from '../lib/dom.js';
 import { ago, count, duration, money, oneLine, shortId, threadLabel, when } from '../lib/format.js';
-import { startPolling } from '../lib/poller.js';
+import { startLive } from '../lib/live.js';
 import { pendingApprovals } from './approvals.js';
 
 // The four states people ask about, each standing for the service statuses it covers.
@@ -54,6 +54,7 @@ function sessionRow(s, open) {
 			{ class: 'session-cell' },
 			h('a', { href: `#/sessions/${s.id}`, class: 'prompt' }, oneLine(s.prompt, 90) || '(no prompt)'),
 			h('div', { class: 'muted small mono' }, shortId(s.id), s.origin === 'external' ? ' · external' : ''),
+			s.match?.snippet ? matchSnippet(s.match) : null,
 		),
 		h('td', null, s.workspace?.type ?? '—', s.workspace?.path ? h('div', { class: 'muted small', title: s.workspace.path }, oneLine(s.workspace.path, 40)) : null),
 		h('td', null, s.repository ?? '—', s.workspace?.branch ? h('div', { class: 'muted small mono' }, `⎇ ${s.workspace.branch}`) : null),
@@ -74,10 +75,23 @@ function sessionRow(s, open) {
 	return { tr, tick };
 }
 
-const rowSignature = (s) =>
-	[s.status, s.updatedAt, s.lastActivityAt, s.costUsd, s.numTurns, s.durationMs, s.hookEventCount, s.hooksHealth, s.repository, s.threadKey].join('|');
+const MATCH_PLACES = { session: () => 'prompt or result', message: (m) => `${m.detail ?? ''} message`.trim(), tool_call: (m) => `${m.detail ?? 'tool'} call` };
 
-/** #/sessions: filters, search, keyset pages, and the current page re-read every 2 s while visible. */
+/** Where a search matched, with the matching words marked: text nodes and <mark> only, never markup from data. */
+function matchSnippet(match) {
+	const place = (MATCH_PLACES[match.source] ?? (() => match.source))(match);
+	return h(
+		'div',
+		{ class: 'snippet small', dataset: { source: match.source, ref: match.ref } },
+		h('span', { class: 'muted' }, `in ${place}: `),
+		match.snippet.map((part) => (part.hit ? h('mark', null, part.text) : part.text)),
+	);
+}
+
+const rowSignature = (s) =>
+	[s.status, s.updatedAt, s.lastActivityAt, s.costUsd, s.numTurns, s.durationMs, s.hookEventCount, s.hooksHealth, s.repository, s.threadKey, s.match?.source, s.match?.ref].join('|');
+
+/** #/sessions: filters, search, keyset pages, and the current page re-read when the service says something changed. */
 export function sessionsView(ctx, query) {
 	const filters = { status: query.get('status') ?? '', workspaceType: query.get('workspaceType') ?? '', q: query.get('q') ?? '' };
 	let cursors = [undefined];
@@ -95,7 +109,7 @@ export function sessionsView(ctx, query) {
 	const search = h('input', {
 		type: 'search',
 		value: filters.q,
-		placeholder: 'Search prompt, repository or thread',
+		placeholder: 'Search prompts, messages, tool calls and output',
 		'aria-label': 'Search sessions',
 		on: {
 			input: (e) => {
@@ -149,7 +163,15 @@ export function sessionsView(ctx, query) {
 	async function load() {
 		const mine = ++generation;
 		const [res, pending] = await Promise.all([
-			ctx.get('/api/v1/sessions', { ...filters, limit: PAGE_SIZE, cursor: cursors[cursors.length - 1] }),
+			// The box searches everything, ranked (full text, plus a piece of a repository, thread or id); `q` stays the
+			// page's own link parameter.
+			ctx.get('/api/v1/sessions', {
+				status: filters.status,
+				workspaceType: filters.workspaceType,
+				search: filters.q,
+				limit: PAGE_SIZE,
+				cursor: cursors[cursors.length - 1],
+			}),
 			ctx.get('/api/v1/approvals', { status: 'pending', limit: 20 }),
 		]);
 		if (mine !== generation) return; // filters or page changed while this was in flight
@@ -192,12 +214,20 @@ export function sessionsView(ctx, query) {
 		() => ctx.setLive('live'),
 		(err) => err?.name !== 'AbortError' && ctx.setLive('error', err),
 	);
-	const poller = startPolling(load, { onState: ctx.setLive });
+	// Tool calls and messages move a session's row through the session's own change (its activity); approvals
+	// change the waiting list above the table.
+	const live = startLive({
+		open: (lastEventId, signal) => ctx.stream('/api/v1/stream', {}, lastEventId, signal),
+		refresh: load,
+		wants: (change) => change.kind === 'session' || change.kind === 'approval',
+		onState: ctx.setLive,
+		onTransport: ctx.setTransport,
+	});
 	return {
 		el,
 		title: 'Sessions',
 		stop() {
-			poller.stop();
+			live.stop();
 			clearTimeout(typing);
 		},
 	};

@@ -4,6 +4,7 @@ import express, { type Express } from 'express';
 import type { HookAnswerer } from './approvals';
 import { budgetMetricsText } from './budgets/budget-metrics';
 import { statsRouter } from './dashboard/stats.router';
+import { vendorRouter } from './dashboard/vendor';
 import type { Database } from './db';
 import type { Auth } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
@@ -131,6 +132,7 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 		for (const [mount, router] of Object.entries(deps.extraRouters ?? {})) app.use(`${base}/${mount}`, router);
 	}
 
+	if (deps.dashboardDir) app.use('/vendor', vendorRouter());
 	if (deps.dashboardDir) app.use('/', express.static(deps.dashboardDir, { index: 'index.html', fallthrough: true }));
 	app.use(notFoundHandler);
 	app.use(errorHandler);

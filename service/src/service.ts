@@ -16,6 +16,8 @@ import { logger } from './logger';
 import { readHookTokenState } from './sessions/hook-tokens.repository';
 import { Metrics } from './metrics/metrics';
 import { createLeaseSweep } from './sessions/lease-sweep';
+import { ChangeFeed } from './stream/change-feed';
+import { streamRouter } from './stream/stream.router';
 
 export interface RunningService {
 	url: string;
@@ -55,6 +57,8 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs });
 	const budgets = createBudgets(db, auth, { environment: config.budgets, defaultReserveUsd: config.budgetRunReserveUsd, now: opts.now });
 	await budgets.start();
+	const feed = new ChangeFeed(db);
+	await feed.start();
 	const { app, handler } = createApp({
 		db,
 		auth,
@@ -70,7 +74,7 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
 		demo: config.demo,
-		extraRouters: { ...deliveries.routers, ...approvals.routers, ...budgets.routers },
+		extraRouters: { ...deliveries.routers, ...approvals.routers, ...budgets.routers, stream: streamRouter({ db, auth, feed }) },
 	});
 	const server = http.createServer(
 		{
@@ -103,6 +107,8 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	let closing: Promise<void> | undefined;
 	const close = () =>
 		(closing ??= (async () => {
+			// Open streams would keep the server from closing: end them first (their clients reconnect elsewhere).
+			await feed.stop();
 			await new Promise<void>((resolve) => {
 				server.close(() => resolve());
 				server.closeIdleConnections();

@@ -21,6 +21,7 @@ function failingWrites(db: Database, failures: Error[]): Database {
 			return db.query(sql, params, name);
 		},
 		transaction: (fn) => db.transaction(fn),
+		listen: (channel, onNotify) => db.listen(channel, onNotify),
 	};
 	return failing;
 }

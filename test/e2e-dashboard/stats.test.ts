@@ -49,6 +49,30 @@ describe.each(DATABASE_KINDS)('GET /api/v1/stats (%s)', (kind) => {
 		expect(s.toolCalls).toEqual({ total: 4, failed: 1, denied: 1, failureRate: 0.25 });
 	});
 
+	it('gives activity per hour for a day and per day for 30 days, what waits for a person, and refuses another range', async () => {
+		const day = await api(svc, 'GET', '/api/v1/stats/activity', undefined, { Authorization: `Bearer ${READER}` });
+		expect(day.status).toBe(200);
+		expect(day.body).toMatchObject({ range: 'day', unit: 'hour' });
+		expect(day.body.buckets).toHaveLength(24);
+		const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000).toISOString();
+		expect(day.body.buckets[23]).toMatchObject({ t: hour, sessions: 3 });
+		const sum = (key: string, buckets: any[]) => buckets.reduce((n, b) => n + b[key], 0);
+		expect(sum('toolCalls', day.body.buckets)).toBe(3);
+		expect(sum('failures', day.body.buckets)).toBe(1);
+		expect(sum('costUsd', day.body.buckets)).toBeCloseTo(0.5);
+		expect(day.body.waiting).toMatchObject({ count: 1, sessions: [expect.objectContaining({ status: 'waiting', prompt: 'stats b', pendingApprovals: 0 })] });
+		const month = await api(svc, 'GET', '/api/v1/stats/activity?range=month');
+		expect(month.body).toMatchObject({ range: 'month', unit: 'day' });
+		expect(month.body.buckets).toHaveLength(30);
+		expect(month.body.buckets[29].t).toBe(`${isoDay(new Date().toISOString())}T00:00:00.000Z`);
+		expect(sum('toolCalls', month.body.buckets)).toBe(4);
+		expect(sum('denials', month.body.buckets)).toBe(1);
+		expect(sum('costUsd', month.body.buckets)).toBeCloseTo(0.75);
+		const bad = await api(svc, 'GET', '/api/v1/stats/activity?range=year');
+		expect(bad.status).toBe(400);
+		expect(bad.body.message).toMatch(/range/);
+	});
+
 	it('takes a shorter window, and refuses nonsense', async () => {
 		const week = await api(svc, 'GET', '/api/v1/stats?days=7');
 		expect(week.body.perDay).toHaveLength(7);

@@ -20,5 +20,11 @@ export interface Database extends Queryable {
 	readonly kind: 'postgres' | 'pglite';
 	/** Runs `fn` in one transaction on one connection; commits, or rolls back if it throws. */
 	transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+	/**
+	 * Calls `onNotify` for every NOTIFY on `channel`, from any connection (any replica). On PostgreSQL one dedicated
+	 * connection listens and is re-opened when lost; `onReconnect` then runs, because notices sent while it was
+	 * away are gone. Resolves to a function that stops listening.
+	 */
+	listen(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
 	close(): Promise<void>;
 }

@@ -27,6 +27,13 @@ export async function createPgliteDatabase(dataDir: string | undefined): Promise
 		exec: base.exec,
 		// PGlite has one connection; its transaction() holds it exclusively, so transactions never interleave.
 		transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+		// One process holds the embedded database, so its in-process LISTEN reaches every writer.
+		async listen(channel, onNotify) {
+			const unlisten = await db.listen(channel, onNotify);
+			return async () => {
+				if (!db.closed) await unlisten();
+			};
+		},
 		close: () => db.close(),
 	};
 }

@@ -1,6 +1,7 @@
 import { Pool, types, type PoolClient } from 'pg';
 import type { Database, Queryable, QueryResult } from './database';
 import { logger } from '../logger';
+import { listenPostgres } from './listener';
 
 // int8 (counts, bigserial ids) as numbers: ids stay far below 2^53 and PGlite parses them the same way.
 const typeParsers = {
@@ -50,6 +51,7 @@ export function createPostgresDatabase(connectionString: string, max = 10): Data
 				client.release();
 			}
 		},
+		listen: (channel, onNotify, onReconnect) => listenPostgres(connectionString, channel, onNotify, onReconnect),
 		close: () => pool.end(),
 	};
 }

@@ -6,7 +6,7 @@ import { scrubValue } from '../scrub';
 
 type Row = Record<string, any>;
 
-const SESSION_COLUMNS = `s.id, s.origin, s.status, s.workspace_type, s.workspace_path, s.workspace_branch, s.sandbox_id, s.repository,
+export const SESSION_COLUMNS = `s.id, s.origin, s.status, s.workspace_type, s.workspace_path, s.workspace_branch, s.sandbox_id, s.repository,
 	s.model, s.prompt, s.cli_version, s.thread_key, s.result, s.is_error, s.subtype, s.terminal_reason, s.error_message,
 	s.permission_denials, s.cost_usd, s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_creation_tokens,
 	s.num_turns, s.duration_ms, s.run_count, s.hook_event_count, s.hooks_missing, s.metadata, s.created_at, s.updated_at,
@@ -123,9 +123,10 @@ export interface ListFilter {
 const SESSION_TEXT_BYTES = `COALESCE(octet_length(prompt), 0) + COALESCE(octet_length(result), 0) + COALESCE(octet_length(error_message), 0)
 	+ COALESCE(octet_length(permission_denials::text), 0) + COALESCE(octet_length(metadata::text), 0)`;
 
-export async function listSessions(db: Queryable, f: ListFilter) {
+
+/** The list's filters as SQL conditions on `s` (sessions), their values appended to `params`. */
+export function sessionFilters(f: Pick<ListFilter, 'status' | 'workspaceType' | 'q'>, params: unknown[]): string[] {
 	const where: string[] = [];
-	const params: unknown[] = [];
 	const add = (sql: (p: string) => string, value: unknown) => {
 		params.push(value);
 		where.push(sql(`$${params.length}`));
@@ -138,10 +139,15 @@ export async function listSessions(db: Queryable, f: ListFilter) {
 		where.push(`(s.status = ANY($${params.length}::text[])${external ? " OR s.origin = 'external'" : ''})`);
 	}
 	if (f.workspaceType) add((p) => `s.workspace_type = ${p}`, f.workspaceType);
-	if (f.q) {
-		const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-		add((p) => `(s.prompt ILIKE ${p} OR s.repository ILIKE ${p} OR s.thread_key ILIKE ${p} OR s.id::text ILIKE ${p})`, like);
-	}
+	if (f.q) add((p) => `(s.prompt ILIKE ${p} OR s.repository ILIKE ${p} OR s.thread_key ILIKE ${p} OR s.id::text ILIKE ${p})`, likePattern(f.q));
+	return where;
+}
+
+export const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export async function listSessions(db: Queryable, f: ListFilter) {
+	const params: unknown[] = [];
+	const where = sessionFilters(f, params);
 	if (f.after) {
 		params.push(f.after.t, f.after.id);
 		where.push(`(s.created_at, s.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);

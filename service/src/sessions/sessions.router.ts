@@ -20,7 +20,8 @@ import {
 } from './sessions.repository';
 import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
 import { acquireLease, releaseLease } from './lease.repository';
-import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SessionCursor, UpdateSessionBody } from './sessions.schema';
+import { searchSessions } from './session-search';
+import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SearchCursor, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
 const IdCursor = z.object({ after: cursorId });
 const ToolCallCursor = z.object({ t: cursorTime, id: cursorId });
@@ -87,7 +88,9 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 
 	r.get('/', auth.requireReader, async (req, res) => {
 		const q = parse(ListSessionsQuery, req.query, 'query');
-		const page = await listSessions(db, { ...q, after: decodeCursor(SessionCursor, q.cursor), maxBytes: deps.readPageMaxBytes });
+		const page = q.search
+			? await searchSessions(db, { ...q, search: q.search, after: decodeCursor(SearchCursor, q.cursor) })
+			: await listSessions(db, { ...q, after: decodeCursor(SessionCursor, q.cursor), maxBytes: deps.readPageMaxBytes });
 		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
 	});
 

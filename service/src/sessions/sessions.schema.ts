@@ -82,11 +82,14 @@ export const ListSessionsQuery = z.object({
 		.optional(),
 	workspaceType: z.enum(WORKSPACE_TYPES).optional(),
 	q: z.string().max(200).optional(),
+	/** Full-text search, ranked (session-search.ts); the list is then in order of relevance. */
+	search: z.string().trim().min(1).max(200).optional(),
 	limit: z.coerce.number().int().min(1).max(200).default(50),
 	cursor: z.string().max(512).optional(),
 });
 
 export const SessionCursor = z.object({ t: cursorTime, id: uuidParam });
+export const SearchCursor = z.object({ r: z.number().finite().nonnegative(), t: cursorTime, id: uuidParam });
 
 const tokens = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
 
