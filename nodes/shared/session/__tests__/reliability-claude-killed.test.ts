@@ -6,26 +6,12 @@ import { claudeFixture, git, toolCalls, waitUntil, type ClaudeFixture } from '..
 import { fetchClient } from '../../../../test/orchestrator-client';
 import type { OrchestratorClient } from '../client';
 import { resumeSession, startSession } from '../session-run';
+import { claudePidFor } from './claude-pid';
 
 // The claude process dies mid-run from outside (the OOM killer, an operator's kill -9): no result line, no
 // SessionEnd hook. The session must end as failed with the reason, and its worktree must be left as it was:
 // the files and the branch there, nothing removed, and Resume able to continue in it.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-
-/** The pid of the claude process running this session, found by its --session-id argument. */
-function claudePidFor(sessionId: string): number | undefined {
-	for (const entry of fs.readdirSync('/proc')) {
-		if (!/^\d+$/.test(entry)) continue;
-		try {
-			const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-			const i = argv.indexOf('--session-id');
-			if (i >= 0 && argv[i + 1] === sessionId) return Number(entry);
-		} catch {
-			// Gone while we looked.
-		}
-	}
-	return undefined;
-}
 
 describe(`claude killed mid-run (${kind})`, () => {
 	let svc: TestService;
