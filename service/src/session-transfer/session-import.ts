@@ -29,9 +29,10 @@ const PARTS: Part[] = [
 const VERBATIM = new Set(['id', 'session_id', 'key', 'tool_use_id', 'payload_hash', 'workspace_path', 'workspace_branch', 'repository', 'sandbox_id', 'thread_key']);
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
+/** The columns a row may set: computed ones (search vectors) are left out, the database fills them. */
 async function columnsOf(tx: Queryable, table: string): Promise<Set<string>> {
 	const { rows } = await tx.query<{ column_name: string }>(
-		'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+		"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'",
 		[table],
 	);
 	return new Set(rows.map((r) => r.column_name));

@@ -182,11 +182,20 @@ describe.each(DATABASE_KINDS)('hostile input on every route (%s)', (kind) => {
 
 	beforeAll(async () => {
 		// Hooks answer once committed (no 202 written later behind the check's back); loopback subscriptions allowed.
-		svc = await startTestService(kind, { HOOK_ACK_TIMEOUT_MS: '30000', DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '60000' });
+		// No sweeps: an expired lease or approval settled in the background would write rows between a refused
+		// request and the count after it.
+		svc = await startTestService(kind, {
+			HOOK_ACK_TIMEOUT_MS: '30000',
+			DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+			DELIVERY_POLL_INTERVAL_MS: '60000',
+			LEASE_SWEEP_MS: '0',
+			APPROVAL_SWEEP_MS: '0',
+		});
 		const created = await api(svc, 'POST', '/api/v1/sessions', { prompt: 'fuzz target', workspaceType: 'local', workspacePath: '/srv/app' });
 		ctx = { sessionId: created.body.id, threadKey: `slack:C1:${crypto.randomUUID()}` };
 		await api(svc, 'PUT', `/api/v1/threads/${ctx.threadKey}`, { sessionId: ctx.sessionId });
-		routes = listRoutes(svc.app);
+		// The live stream answers a GET that never ends (it has its own suite, service/test/stream.test.ts).
+		routes = listRoutes(svc.app).filter((r) => !r.path.endsWith('/stream'));
 		const { rows } = await svc.db.query<{ table_name: string }>(
 			`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
 				AND table_name <> 'schema_migrations' ORDER BY table_name`,
