@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import {
 	buildClaudeArgs,
 	buildHookSettings,
@@ -10,7 +11,17 @@ import {
 	type RunOutcome,
 	type WorkspaceType,
 } from '../runner';
-import { hookUrlForSandbox, prepareWorkspace, reopenWorkspace, type WorkspaceDeps, type WorkspaceRequest } from '../workspaces';
+import {
+	E2bLauncher,
+	WorkspaceError,
+	hookUrlForSandbox,
+	prepareWorkspace,
+	reopenWorkspace,
+	type StoredWorkspace,
+	type WorkspaceDeps,
+	type WorkspaceRequest,
+} from '../workspaces';
+import { readSandboxFile, sandboxClaudeConfigDir, writeSandboxFile } from '../workspaces/e2b-files';
 import { assertAnthropicCredentials } from './anthropic-credentials';
 import { budgetStatus, refusedOutput, reserveBudget } from './budget';
 import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
@@ -19,7 +30,16 @@ import { claimSession } from './lease';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
 import { orchestratorSettings } from './settings';
-import { restoreTranscript, transcriptPath, uploadTranscript } from './transcript';
+import {
+	MissingConversationError,
+	localTranscriptFile,
+	projectSlug,
+	restoreTranscript,
+	storedTranscriptMeta,
+	transcriptPath,
+	uploadTranscript,
+	type TranscriptFile,
+} from './transcript';
 
 export const HOOK_TOKEN_ENV = 'CLAUDE_ORCHESTRATOR_HOOK_TOKEN';
 // The run's own timeout plus the time to wait out a service restart (drainMs) and start claude; capped as the service caps it.
@@ -150,21 +170,27 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 	}
 	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
 	try {
-		const workspace = await reopenWorkspace(
-			{
-				type: ws.type,
-				path: ws.path,
-				branch: ws.branch ?? undefined,
-				repository: session.repository ?? undefined,
-				sandboxId: ws.sandboxId ?? undefined,
-				e2b: ws.type === 'e2b' ? e2bSettings(req.options) : undefined,
-				sessionId,
-				githubToken: req.githubToken,
-				shallow: req.options.shallowClone,
-			},
-			workspaceDeps(client, req.deps),
-		);
-		if (workspace.path !== ws.path) await withRetry(() => client.request('PATCH', `/api/v1/sessions/${sessionId}`, { workspacePath: workspace.path }));
+		const stored: StoredWorkspace = {
+			type: ws.type,
+			path: ws.path,
+			branch: ws.branch ?? undefined,
+			repository: session.repository ?? undefined,
+			sandboxId: ws.sandboxId ?? undefined,
+			e2b: ws.type === 'e2b' ? e2bSettings(req.options) : undefined,
+			sessionId,
+			githubToken: req.githubToken,
+			shallow: req.options.shallowClone,
+		};
+		const deps = workspaceDeps(client, req.deps);
+		const workspace = await reopenWorkspace(stored, deps).catch((error: unknown) => {
+			if (error instanceof WorkspaceError && error.code === 'sandbox_gone') return replaceExpiredSandbox(client, stored, req.options, deps);
+			throw error;
+		});
+		const moved = {
+			...(workspace.path !== ws.path ? { workspacePath: workspace.path } : {}),
+			...(workspace.sandboxId && workspace.sandboxId !== ws.sandboxId ? { sandboxId: workspace.sandboxId } : {}),
+		};
+		if (Object.keys(moved).length > 0) await withRetry(() => client.request('PATCH', `/api/v1/sessions/${sessionId}`, moved));
 		// A Resume's own policy replaces the stored one; without one the session keeps the policy it has.
 		const policy = req.options.approvalPolicy;
 		if (policy) await sendApprovalPolicy(client, sessionId, policy);
@@ -174,6 +200,55 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 	} finally {
 		await lease.release();
 	}
+}
+
+/**
+ * The session's E2B sandbox expired (or was stopped) between turns: its files are gone, but the conversation is
+ * kept by the service. A new sandbox with the Resume's E2B settings gets the repository and branch again (as the
+ * remote has them); the conversation is put back into it before claude runs (runTurn).
+ */
+async function replaceExpiredSandbox(client: OrchestratorClient, stored: StoredWorkspace, options: RunOptions, deps: WorkspaceDeps) {
+	const sessionId = stored.sessionId!;
+	// Checked before a new sandbox (which costs money) exists: without the conversation there is nothing to resume.
+	if (!(await storedTranscriptMeta(client, sessionId))) {
+		throw new MissingConversationError(
+			`Session ${sessionId} cannot be resumed: its E2B sandbox ${stored.sandboxId} has expired, taking the conversation with it, ` +
+				'and the service holds no copy of the conversation. Claude Code would start a new conversation instead, so the run was not started. Start a new session.',
+		);
+	}
+	const workspace = await prepareWorkspace(
+		{
+			type: 'e2b',
+			sessionId,
+			repository: stored.repository,
+			branch: stored.branch,
+			githubToken: stored.githubToken,
+			shallow: stored.shallow,
+			e2b: e2bSettings(options),
+		},
+		deps,
+	);
+	const prepared = workspace.repository
+		? `${workspace.repository} was cloned again with branch ${workspace.branch} as the remote has it`
+		: 'its working folder is empty';
+	return {
+		...workspace,
+		notice:
+			`The E2B sandbox ${stored.sandboxId} of this session had expired, so a new sandbox ${workspace.sandboxId} was started: ${prepared}, ` +
+			'and the conversation was restored from the service. Uncommitted or unpushed work from the earlier sandbox could not be recovered.',
+	};
+}
+
+/** Where claude keeps the session's conversation: under this worker's home, or inside the session's sandbox. */
+async function transcriptFileFor(workspace: PreparedWorkspace, env: Record<string, string>, sessionId: string): Promise<TranscriptFile> {
+	if (!(workspace.launcher instanceof E2bLauncher)) return localTranscriptFile(transcriptPath(env, workspace.path, sessionId));
+	const { sandbox } = workspace.launcher;
+	const file = path.posix.join(await sandboxClaudeConfigDir(sandbox, env), 'projects', projectSlug(workspace.path), `${sessionId}.jsonl`);
+	return {
+		where: `in E2B sandbox ${sandbox.sandboxId} (looked for ${file})`,
+		read: () => readSandboxFile(sandbox, file),
+		write: (data) => writeSandboxFile(sandbox, file, data),
+	};
 }
 
 async function sessionForThread(client: OrchestratorClient, threadKey: string | undefined): Promise<string> {
@@ -211,10 +286,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 
 	const record = (body: Record<string, unknown>) =>
 		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body }));
-	// Inside an E2B sandbox the conversation lives in the sandbox, not on this worker.
-	const transcript = inSandbox ? undefined : { file: transcriptPath(env, workspace.path, session.id), knownSha256: undefined as string | undefined };
-	const saveTranscript = () =>
-		transcript ? uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 }) : Promise.resolve(undefined);
+	const transcript = { file: await transcriptFileFor(workspace, env, session.id), knownSha256: undefined as string | undefined };
+	const saveTranscript = () => uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 });
 	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd);
 	if (!budget.granted) {
 		await record({ status: 'budget_exhausted', prompt: turn.prompt ?? null, isError: true, errorMessage: budget.message, endedAt: new Date().toISOString() });
@@ -253,8 +326,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			trustProjectSettings: options.trustProjectSettings,
 		});
 		await record({ status: 'running', prompt: turn.prompt ?? null });
-		// Another worker may have run the last turn: bring its conversation here before claude looks for it.
-		if (transcript && turn.kind === 'resume') transcript.knownSha256 = (await restoreTranscript(client, session.id, transcript.file)).sha256;
+		// Another worker (or an expired sandbox) may hold the last turn: bring its conversation here before claude looks for it.
+		if (turn.kind === 'resume') transcript.knownSha256 = (await restoreTranscript(client, session.id, transcript.file)).sha256;
 		if (turn.prompt) {
 			await client.request('POST', `${sessionPath}/messages`, { direction: 'user', content: turn.prompt, source: 'n8n', externalId: `run:${runId}` });
 		}

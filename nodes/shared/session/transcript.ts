@@ -36,22 +36,50 @@ export function transcriptPath(env: Record<string, string | undefined>, cwd: str
 	return path.join(configDir, 'projects', projectSlug(cwd), `${sessionId}.jsonl`);
 }
 
+/** The conversation file where claude runs: on this worker, or inside the session's E2B sandbox. */
+export interface TranscriptFile {
+	/** For messages: where it was looked for. */
+	where: string;
+	/** Undefined when there is no such file. */
+	read(): Promise<Buffer | undefined>;
+	write(data: Buffer): Promise<void>;
+}
+
+export function localTranscriptFile(file: string): TranscriptFile {
+	return {
+		where: `on this worker (${os.hostname()}, looked for ${file})`,
+		async read() {
+			try {
+				return await fs.readFile(file);
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+				throw error;
+			}
+		},
+		async write(data) {
+			await fs.mkdir(path.dirname(file), { recursive: true });
+			// Written aside and renamed: a claude that starts meanwhile never reads half a conversation.
+			const partial = `${file}.${process.pid}.${crypto.randomUUID()}.partial`;
+			await fs.writeFile(partial, data, { mode: 0o600 });
+			await fs.rename(partial, file);
+		},
+	};
+}
+
 interface LocalCopy {
 	data: Buffer;
 	sha256: string;
 }
 
-async function readLocal(file: string): Promise<LocalCopy | undefined> {
-	try {
-		const data = await fs.readFile(file);
-		return { data, sha256: crypto.createHash('sha256').update(data).digest('hex') };
-	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-		throw error;
-	}
+async function readLocal(file: TranscriptFile): Promise<LocalCopy | undefined> {
+	const data = await file.read();
+	return data && { data, sha256: crypto.createHash('sha256').update(data).digest('hex') };
 }
 
-async function storedMeta(client: OrchestratorClient, sessionId: string): Promise<TranscriptMeta | undefined> {
+const asFile = (file: string | TranscriptFile): TranscriptFile => (typeof file === 'string' ? localTranscriptFile(file) : file);
+
+/** What the service holds of the session's conversation, or undefined when it holds none. */
+export async function storedTranscriptMeta(client: OrchestratorClient, sessionId: string): Promise<TranscriptMeta | undefined> {
 	try {
 		return await withRetry(() => client.request<TranscriptMeta>('GET', `/api/v1/sessions/${sessionId}/transcript/meta`));
 	} catch (error) {
@@ -72,11 +100,12 @@ export interface RestoreResult {
  * grow, so a local copy smaller than the one the service was last sent is older (another worker ran later turns).
  * Neither a local nor a stored copy: there is nothing to resume, and claude must not quietly start afresh.
  */
-export async function restoreTranscript(client: OrchestratorClient, sessionId: string, file: string): Promise<RestoreResult> {
-	const [meta, local] = await Promise.all([storedMeta(client, sessionId), readLocal(file)]);
+export async function restoreTranscript(client: OrchestratorClient, sessionId: string, file: string | TranscriptFile): Promise<RestoreResult> {
+	const target = asFile(file);
+	const [meta, local] = await Promise.all([storedTranscriptMeta(client, sessionId), readLocal(target)]);
 	if (!meta && !local) {
 		throw new MissingConversationError(
-			`Session ${sessionId} cannot be resumed: its conversation is neither on this worker (${os.hostname()}, looked for ${file}) ` +
+			`Session ${sessionId} cannot be resumed: its conversation is neither ${target.where} ` +
 				'nor stored in the service. Claude Code would start a new conversation instead, so the run was not started.',
 		);
 	}
@@ -84,11 +113,7 @@ export async function restoreTranscript(client: OrchestratorClient, sessionId: s
 	if (local && (local.sha256 === meta.sourceSha256 || local.data.length > meta.sourceSizeBytes)) return { action: 'kept', sha256: local.sha256 };
 	const stored = await withRetry(() => client.request<{ contentGzipBase64: string; sha256: string }>('GET', `/api/v1/sessions/${sessionId}/transcript`));
 	const text = await gunzip(Buffer.from(stored.contentGzipBase64, 'base64'));
-	await fs.mkdir(path.dirname(file), { recursive: true });
-	// Written aside and renamed: a claude that starts meanwhile never reads half a conversation.
-	const partial = `${file}.${process.pid}.${crypto.randomUUID()}.partial`;
-	await fs.writeFile(partial, text, { mode: 0o600 });
-	await fs.rename(partial, file);
+	await target.write(text);
 	return { action: 'restored', sha256: crypto.createHash('sha256').update(text).digest('hex') };
 }
 
@@ -99,10 +124,10 @@ export async function restoreTranscript(client: OrchestratorClient, sessionId: s
 export async function uploadTranscript(
 	client: OrchestratorClient,
 	sessionId: string,
-	file: string,
+	file: string | TranscriptFile,
 	opts: { runId: string; knownSha256?: string },
 ): Promise<TranscriptMeta | undefined> {
-	const local = await readLocal(file);
+	const local = await readLocal(asFile(file));
 	if (!local || local.sha256 === opts.knownSha256) return undefined;
 	const contentGzipBase64 = (await gzip(local.data)).toString('base64');
 	return withRetry(() => client.request<TranscriptMeta>('PUT', `/api/v1/sessions/${sessionId}/transcript`, { contentGzipBase64, runId: opts.runId }));

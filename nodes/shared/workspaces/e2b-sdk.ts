@@ -11,6 +11,12 @@ export interface E2bSandbox {
 	readonly commands: {
 		run(cmd: string, opts: CommandStartOpts & { background: true }): Promise<E2bCommandHandle>;
 	};
+	/** Read and write files inside the sandbox (the session's conversation lives there). */
+	readonly files: {
+		read(path: string, opts: { format: 'bytes' }): Promise<Uint8Array>;
+		/** Creates missing parent folders, overwrites an existing file. */
+		write(path: string, data: ArrayBuffer): Promise<unknown>;
+	};
 	/** Sandbox life from now, in ms (E2B caps it: 1 h on Hobby, 24 h on Pro). */
 	setTimeout(timeoutMs: number): Promise<void>;
 	kill(): Promise<boolean>;
@@ -43,6 +49,12 @@ export function isSandboxGone(error: unknown): boolean {
 		status === 404 ||
 		/not (be )?found|not running anymore|does ?n[o']t exist/i.test(error.message)
 	);
+}
+
+/** A `files.read` of a path that does not exist (2.x: FileNotFoundError; older: NotFoundError about the path). */
+export function isFileMissing(error: unknown): boolean {
+	if (!(error instanceof Error)) return false;
+	return error.name === 'FileNotFoundError' || (error.name === 'NotFoundError' && !/sandbox/i.test(error.message));
 }
 
 export function isAuthenticationError(error: unknown): boolean {

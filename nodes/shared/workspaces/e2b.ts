@@ -197,6 +197,9 @@ async function run(sandbox: E2bSandbox, cmd: string, opts: { cwd?: string; envs?
 	}
 }
 
+/** Short commands (setup steps, not claude) with their output collected. */
+export { run as runInSandbox };
+
 async function runChecked(
 	sandbox: E2bSandbox,
 	cmd: string,

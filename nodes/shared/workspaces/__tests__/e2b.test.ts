@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LaunchSpec, PreparedWorkspace, ProcessLauncher, RunningProcess } from '../../runner/types';
+import { readSandboxFile, sandboxClaudeConfigDir, writeSandboxFile } from '../e2b-files';
 import { E2bLauncher } from '../e2b-launcher';
 import { WorkspaceError } from '../errors';
 import { hookUrlForSandbox } from '../hook-url';
@@ -205,6 +206,24 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 		const handle = await sandboxOf(workspace).commands.run('sleep 2', { background: true, timeoutMs: 0 });
 		await expect(handle.wait()).rejects.toMatchObject({ name: 'SandboxNotFoundError' });
 		expect(sandboxOf(workspace).alive).toBe(false);
+	});
+
+	it('reads and writes files in the sandbox, and finds claude\'s config folder as claude there would', async () => {
+		const workspace = await prepareWorkspace(request(), deps);
+		const sandbox = sandboxOf(workspace);
+		// Host-only variables do not reach the sandbox: its own HOME decides, unless CLAUDE_CONFIG_DIR is set.
+		expect(await sandboxClaudeConfigDir(sandbox, { HOME: '/host/home' })).toBe(path.join(sandbox.home, '.claude'));
+		expect(await sandboxClaudeConfigDir(sandbox, { CLAUDE_CONFIG_DIR: '/opt/claude config' })).toBe('/opt/claude config');
+
+		const file = path.join(sandbox.home, '.claude', 'projects', '-x', 'conversation.jsonl');
+		expect(await readSandboxFile(sandbox, file)).toBeUndefined();
+		const data = Buffer.concat([Buffer.alloc(3, 0xff), Buffer.from('{"type":"user"}\n')]).subarray(3);
+		await writeSandboxFile(sandbox, file, data);
+		expect(readFileSync(file, 'utf8')).toBe('{"type":"user"}\n');
+		expect((await readSandboxFile(sandbox, file))?.equals(data)).toBe(true);
+
+		await sandbox.kill();
+		await expect(readSandboxFile(sandbox, file)).rejects.toMatchObject({ name: 'SandboxNotFoundError' });
 	});
 
 	it('refuses hostile repositories and branches before any sandbox is created', async () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { CommandResult, CommandStartOpts, SandboxConnectOpts, SandboxOpts } from 'e2b';
@@ -20,6 +21,12 @@ class SandboxError extends Error {
 }
 class SandboxNotFoundError extends SandboxError {
 	override name = 'SandboxNotFoundError';
+}
+class NotFoundError extends SandboxError {
+	override name = 'NotFoundError';
+}
+class FileNotFoundError extends NotFoundError {
+	override name = 'FileNotFoundError';
 }
 class TimeoutError extends SandboxError {
 	override name = 'TimeoutError';
@@ -100,6 +107,26 @@ export class FakeSandbox implements E2bSandbox {
 	readonly commands = {
 		run: (cmd: string, opts: CommandStartOpts & { background: true }): Promise<E2bCommandHandle> => this.run(cmd, opts),
 	};
+
+	// Paths in this fake sandbox are paths on this machine (its home is a folder here); the SDK's files API
+	// creates missing parent folders on write and throws FileNotFoundError for a missing file.
+	readonly files = {
+		read: async (file: string, opts: { format: 'bytes' }): Promise<Uint8Array> => {
+			this.ensureAlive();
+			if (opts.format !== 'bytes') throw new Error(`the fake reads bytes only, not ${opts.format}`);
+			return readFile(file).catch((error: NodeJS.ErrnoException) => {
+				throw error.code === 'ENOENT' ? new FileNotFoundError(`file '${file}' not found`) : error;
+			});
+		},
+		write: async (file: string, data: ArrayBuffer): Promise<{ path: string }> => {
+			this.ensureAlive();
+			this.filesWritten.push(file);
+			await mkdir(path.dirname(file), { recursive: true });
+			await writeFile(file, Buffer.from(data));
+			return { path: file };
+		},
+	};
+	readonly filesWritten: string[] = [];
 
 	constructor(
 		readonly sandboxId: string,
