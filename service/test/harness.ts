@@ -64,6 +64,11 @@ export async function api(svc: { url: string }, method: string, route: string, b
 		headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
 		body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
 	});
+	// A live stream (text/event-stream) never ends: its status and headers are the answer.
+	if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+		await res.body?.cancel();
+		return { status: res.status, body: undefined, headers: res.headers };
+	}
 	const text = await res.text();
 	let json: any;
 	try {

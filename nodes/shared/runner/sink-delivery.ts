@@ -1,7 +1,6 @@
 // Delivers what the stream shows to the sink (the orchestrator service) in batches, off the read path:
 // the stream is never blocked by a write, a failing sink never fails the run, and what could not be
 // delivered in the end is counted, not thrown.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { StreamInit, StreamMessage } from './stream-parser';
 
 export type ToolCallStatus = 'running' | 'succeeded' | 'failed';
@@ -70,6 +69,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 		);
 	});
 }
+
+// The global setTimeout, not node:timers/promises: the tests drive these waits with a fake clock.
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Waits for the promise, but no longer than ms; the timer is cleared either way so nothing lingers. */
 function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {

@@ -7,7 +7,8 @@ import { listRoutes, type RouteInfo } from './routes';
 // session's events, the dashboard token only reads, and every credential check is constant-time.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 const DASHBOARD_TOKEN = 'dashboard-token-0123456789abcdef';
-const PUBLIC = new Set(['GET /api/v1/health']);
+// Health, and the charting library's files, which are served to the dashboard's pages like its own static files.
+const PUBLIC = new Set(['GET /api/v1/health', 'GET /vendor/:file']);
 const HOOK_ROUTES = new Set(['POST /api/v1/hooks', 'POST /api/v1/hooks/tool-complete', 'POST /api/v1/hooks/notification']);
 
 describe(`access to every route (${kind})`, () => {
