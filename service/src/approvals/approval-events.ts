@@ -3,8 +3,9 @@ import type { Queryable } from '../db';
 import { enqueueDeliveries } from '../deliveries/outbox';
 import type { Approval } from './approvals.repository';
 
-export const APPROVAL_REQUESTED = 'ApprovalRequested';
-export const APPROVAL_DECIDED = 'ApprovalDecided';
+import { APPROVAL_DECIDED, APPROVAL_REQUESTED } from '../../../nodes/shared/protocol';
+
+export { APPROVAL_DECIDED, APPROVAL_REQUESTED };
 
 /**
  * Approval requests and decisions are stored as the session's events with `source: "service"`, in the

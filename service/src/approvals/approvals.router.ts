@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { cursorTime, decodeCursor, encodeCursor, parse, storableText, uuidParam } from '../http/validate';
+import { DecisionBody } from '../../../nodes/shared/protocol';
+import { cursorTime, decodeCursor, encodeCursor, parse, uuidParam } from '../http/validate';
 import { APPROVAL_STATUSES, getApproval, listApprovals } from './approvals.repository';
 import { decideApproval } from './decide';
 
@@ -17,18 +18,6 @@ const ListQuery = z.object({
 });
 const Cursor = z.object({ t: cursorTime, id: z.string().uuid() });
 
-export const DecisionBody = z
-	.object({
-		// Buttons and replies say it in many ways; the word is what counts.
-		decision: z.preprocess(
-			(v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
-			z.enum(['approve', 'deny'], { message: 'decision must be "approve" or "deny"' }),
-		),
-		decidedBy: z.string().trim().min(1, 'decidedBy names who decided: a Slack user id or an email address').max(320),
-		channel: z.string().trim().min(1).max(64).default('api'),
-		note: storableText(2000).optional(),
-	})
-	.strict();
 
 /**
  * Pending and settled approvals: readable with the dashboard token; deciding needs the API key (the workflow

@@ -4,14 +4,7 @@ import { enqueueDeliveries } from '../deliveries/outbox';
 import { spentSentence, type Budget } from './budgets.repository';
 import { periodWindow } from './periods';
 
-export const BUDGET_WARNING = 'BudgetWarning';
-export const BUDGET_REACHED = 'BudgetReached';
-
-/**
- * Event names only the service itself emits. A hook request carrying one of these names must be refused: a
- * session's hook token must not be able to forge a budget alert into a thread.
- */
-export const SERVICE_BUDGET_EVENT_NAMES: readonly string[] = [BUDGET_WARNING, BUDGET_REACHED];
+import { BUDGET_REACHED, BUDGET_WARNING } from '../../../nodes/shared/protocol';
 
 export interface BudgetAlert {
 	level: 'warning' | 'reached';

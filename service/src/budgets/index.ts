@@ -4,7 +4,6 @@ import type { Auth } from '../http/auth';
 import { budgetsRouter } from './budgets.router';
 import { applyEnvironmentBudgets, type EnvironmentBudgets } from './environment-budgets';
 
-export { SERVICE_BUDGET_EVENT_NAMES, BUDGET_REACHED, BUDGET_WARNING } from './budget-events';
 export { settleRun } from './reservations';
 
 export interface BudgetOptions {

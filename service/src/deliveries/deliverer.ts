@@ -1,4 +1,4 @@
-import { ATTEMPT_HEADER, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from '../../../nodes/shared/signature';
+import { ATTEMPT_HEADER, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from '../../../nodes/shared/protocol';
 import type { Database } from '../db';
 import { logger } from '../logger';
 import { claimDue, markDelivered, markFailed, pruneDelivered, releaseClaim, type ClaimedDelivery } from './deliveries.repository';

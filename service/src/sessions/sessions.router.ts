@@ -7,10 +7,9 @@ import { cursorId, cursorTime, decodeCursor, encodeCursor, PageQuery, parse, Ses
 import { z } from 'zod';
 import { listHookEvents } from '../hooks/hooks.repository';
 import { insertMessages, listMessages } from '../messages/messages.repository';
-import { PostMessagesBody } from '../messages/messages.schema';
+import { PostMessagesBody, PostToolCallsBody } from '../../../nodes/shared/protocol';
 import { scrubValue } from '../scrub';
 import { listToolCalls, upsertToolCalls } from '../tool-calls/tool-calls.repository';
-import { PostToolCallsBody } from '../tool-calls/tool-calls.schema';
 import { settleDroppedCalls } from '../approvals/service-settlements';
 import { settleRun } from '../budgets';
 import { recordRunDenials } from '../deliveries/run-denials';
