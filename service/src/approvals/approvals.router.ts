@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { DecisionBody } from '../../../nodes/shared/protocol';
@@ -23,7 +24,7 @@ const Cursor = z.object({ t: cursorTime, id: z.string().uuid() });
  * Pending and settled approvals: readable with the dashboard token; deciding needs the API key (the workflow
  * that checked the Slack signature or read the reply holds it, and says who decided).
  */
-export function approvalsRouter(deps: { db: Database; auth: Auth; readPageMaxBytes?: number }): Router {
+export function approvalsRouter(deps: { db: Database; auth: Auth; outbox: KnownSubscriptions; readPageMaxBytes?: number }): Router {
 	const { db, auth } = deps;
 	const r = Router();
 
@@ -44,7 +45,7 @@ export function approvalsRouter(deps: { db: Database; auth: Auth; readPageMaxByt
 	r.post('/:id/decision', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(Params, req.params, 'path');
 		const body = parse(DecisionBody, req.body, 'decision');
-		res.json(await decideApproval(db, id, body));
+		res.json(await decideApproval(db, id, body, deps.outbox));
 	});
 
 	return r;

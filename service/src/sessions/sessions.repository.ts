@@ -64,6 +64,12 @@ export async function createSession(db: Queryable, id: string, b: z.output<typeo
 	return rows[0] ? toSession(rows[0]) : undefined;
 }
 
+/** How many sessions are in each status (for /metrics). */
+export async function countSessionsByStatus(db: Queryable): Promise<Array<{ status: string; n: number }>> {
+	const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM sessions GROUP BY status');
+	return rows;
+}
+
 export async function getSession(db: Queryable, id: string) {
 	const { rows } = await db.query(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = $1`, [id]);
 	return rows[0] ? toSession(rows[0]) : undefined;
