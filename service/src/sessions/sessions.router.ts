@@ -80,7 +80,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const session = await db.transaction(async (tx) => {
 			const created = await createSession(tx, id, body);
 			if (!created) throw conflict(`session ${id} already exists`);
-			if (body.threadKey) await putThread(tx, body.threadKey, id, undefined);
+			if (body.threadKey) await putThread(tx, body.threadKey, id, body.threadMetadata);
 			return { ...created, ...(await issueHookToken(tx, id)) };
 		});
 		res.status(201).json(session);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ThreadMetadata } from '../threads/thread-metadata.schema';
 import { cursorTime, INT4_MAX, scrubbedText, storableText, timestamp, uuidParam } from '../http/validate';
 
 export const SESSION_STATUSES = [
@@ -58,7 +59,10 @@ const legacyCreate = (body: unknown) => {
 
 export const CreateSessionBody = z.preprocess(
 	legacyCreate,
-	z.object({ id: uuidParam.optional(), threadKey: ThreadKey.optional(), ...sessionFields }).strict(),
+	z
+		.object({ id: uuidParam.optional(), threadKey: ThreadKey.optional(), threadMetadata: ThreadMetadata.optional(), ...sessionFields })
+		.strict()
+		.refine((b) => !b.threadMetadata || b.threadKey, { message: 'threadMetadata needs a threadKey: it describes the thread the session is bound to', path: ['threadMetadata'] }),
 );
 
 export const UpdateSessionBody = z
