@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../service/src/db';
-import { createScratchDatabase } from '../service/src/db/scratch';
+import { createScratchDatabase } from '../test/support/scratch-database';
 import { freePort } from '../scripts/n8n/free-port';
 
 const TOOL_CALLS = Number(process.env.BENCH_TOOL_CALLS ?? 100_000);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { loadConfig } from '../service/src/config';
 import { openDatabase, type Database } from '../service/src/db';
-import { createScratchDatabase } from '../service/src/db/scratch';
+import { createScratchDatabase } from '../test/support/scratch-database';
 import { startService } from '../service/src/service';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);

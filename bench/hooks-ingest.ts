@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createPostgresDatabase } from '../service/src/db/postgres';
-import { createScratchDatabase } from '../service/src/db/scratch';
+import { createScratchDatabase } from '../test/support/scratch-database';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,8,32,64,128').split(',').map(Number);

@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { OrchestratorClient } from '../nodes/shared/session/client';
 import { parseRunOptions, type RunOptions } from '../nodes/shared/session/run-options';
 import { startSession } from '../nodes/shared/session/session-run';
-import { createScratchDatabase } from '../service/src/db/scratch';
+import { createScratchDatabase } from '../test/support/scratch-database';
 import { startFakeAnthropic } from '../test/fakes/anthropic-api';
 import { isolatedClaudeEnv } from '../test/fakes/claude-cli';
 import { fetchClient } from '../test/orchestrator-client';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
-import { createScratchDatabase } from '../src/db/scratch';
+import { createScratchDatabase } from '../../test/support/scratch-database';
 import { startService, type RunningService } from '../src/service';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { loadConfig } from '../src/config';
-import { createScratchDatabase } from '../src/db/scratch';
+import { createScratchDatabase } from '../../test/support/scratch-database';
 import { startService, type RunningService } from '../src/service';
 import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
 import { openStream, type SseStream } from './sse-client';

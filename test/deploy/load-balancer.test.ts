@@ -8,7 +8,7 @@ import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigg
 import { startSession, type SessionOutput } from '../../nodes/shared/session/session-run';
 import { freePort } from '../../scripts/n8n/free-port';
 import { createPostgresDatabase } from '../../service/src/db/postgres';
-import { createScratchDatabase } from '../../service/src/db/scratch';
+import { createScratchDatabase } from '../support/scratch-database';
 import { TEST_API_KEY } from '../../service/test/harness';
 import { startPrivatePostgres, type PrivatePostgres } from '../../service/test/reliability/private-postgres';
 import { startServiceProcess, type ServiceProcess } from '../../service/test/reliability/service-process';

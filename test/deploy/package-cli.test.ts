@@ -182,7 +182,7 @@ describe('the packed package, installed with npm in an empty folder', () => {
 		const down = await exec('npx', ['--no-install', BIN, 'doctor'], { cwd: app, env: { ...env, DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/x` } });
 		expect(down.code).toBe(1);
 		expect(down.stdout).toMatch(/^FAIL\s+database\s+127\.0\.0\.1:\d+\/x: .* -> fix: check DATABASE_URL/m);
-		const { createScratchDatabase } = await import('../../service/src/db/scratch');
+		const { createScratchDatabase } = await import('../support/scratch-database');
 		const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL);
 		try {
 			const fresh = await exec('npx', ['--no-install', BIN, 'doctor'], { cwd: app, env: { ...env, DATABASE_URL: scratch.url } });

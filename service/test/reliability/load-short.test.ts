@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatReport, runLoad } from '../../../bench/load-sessions';
 import { fetchClient } from '../../../test/orchestrator-client';
-import { createScratchDatabase } from '../../src/db/scratch';
+import { createScratchDatabase } from '../../../test/support/scratch-database';
 import { TEST_API_KEY } from '../harness';
 import { startServiceProcess, type ServiceProcess } from './service-process';
 import { claudeFixture, type ClaudeFixture } from './session-fixture';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Database } from '../../src/db';
 import { createPgliteDatabase } from '../../src/db/pglite';
 import { createPostgresDatabase } from '../../src/db/postgres';
-import { createScratchDatabase } from '../../src/db/scratch';
+import { createScratchDatabase } from '../../../test/support/scratch-database';
 import { api, TEST_API_KEY } from '../harness';
 import { startServiceProcess, type ServiceProcess } from './service-process';
 

@@ -9,7 +9,7 @@ import { fetchClient } from '../../../test/orchestrator-client';
 import type { Database } from '../../src/db';
 import { createPgliteDatabase } from '../../src/db/pglite';
 import { createPostgresDatabase } from '../../src/db/postgres';
-import { createScratchDatabase } from '../../src/db/scratch';
+import { createScratchDatabase } from '../../../test/support/scratch-database';
 import { DATABASE_KINDS, TEST_API_KEY } from '../harness';
 import { startServiceProcess, type ServiceProcess } from './service-process';
 import { claudeFixture, sleep, toolCalls, waitUntil, type ClaudeFixture } from './session-fixture';
