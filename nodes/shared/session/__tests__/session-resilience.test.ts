@@ -7,7 +7,7 @@ import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-c
 import { fetchClient } from '../../../../test/orchestrator-client';
 import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';
-import { makeRepo } from './git-fixture';
+import { makeRepo } from '../../../../test/support/git';
 import { startSession } from '../session-run';
 
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
@@ -28,7 +28,7 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-par-')));
 		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
 		baseRepo = path.join(root, 'projects', 'app');
-		makeRepo(baseRepo);
+		makeRepo(baseRepo, '# app\n');
 		deps = { allowedRoots: [path.join(root, 'projects')], workspacesDir: path.join(root, 'ws'), cacheDir: path.join(root, 'cache'), worktreesDir: path.join(root, 'projects', '.wt') };
 	}, 180_000);
 	afterAll(async () => {

@@ -6,7 +6,7 @@ import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/a
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
 import { fetchClient } from '../../../../test/orchestrator-client';
 import { parseRunOptions } from '../run-options';
-import { git, makeRepo } from './git-fixture';
+import { git, makeRepo } from '../../../../test/support/git';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
 import type { OrchestratorClient } from '../client';
 
@@ -30,7 +30,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-run-')));
 		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
 		baseRepo = path.join(root, 'projects', 'app');
-		makeRepo(baseRepo);
+		makeRepo(baseRepo, '# app\n');
 		// A bare repository stands in for GitHub: owner "acme", repository "app".
 		const remotes = path.join(root, 'remotes');
 		fs.mkdirSync(path.join(remotes, 'acme'), { recursive: true });

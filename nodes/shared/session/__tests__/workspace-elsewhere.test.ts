@@ -8,7 +8,7 @@ import { fetchClient } from '../../../../test/orchestrator-client';
 import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';
 import { resumeSession, startSession } from '../session-run';
-import { git, makeRepo } from './git-fixture';
+import { git, makeRepo } from '../../../../test/support/git';
 
 // A Resume that lands on a worker where the session's folder is not: worker B has its own HOME and its own
 // workspaces folder; local folders and worktrees are expected on shared storage, GitHub clones are made again.
@@ -38,7 +38,7 @@ describe(`a Resume on a worker without the session's folder (${kind})`, () => {
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-elsewhere-')));
 		homeA = isolatedClaudeEnv(path.join(root, 'a'), fake.url);
 		homeB = isolatedClaudeEnv(path.join(root, 'b'), fake.url);
-		baseRepo = makeRepo(path.join(root, 'shared', 'app'));
+		baseRepo = makeRepo(path.join(root, 'shared', 'app'), '# app\n');
 		remotes = path.join(root, 'remotes');
 		fs.mkdirSync(path.join(remotes, 'acme'), { recursive: true });
 		git(root, 'clone', '-q', '--bare', baseRepo, path.join(remotes, 'acme', 'app.git'));
