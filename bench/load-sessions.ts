@@ -21,7 +21,7 @@ import { startSession } from '../nodes/shared/session/session-run';
 import { createScratchDatabase } from '../test/support/scratch-database';
 import { startFakeAnthropic } from '../test/fakes/anthropic-api';
 import { isolatedClaudeEnv } from '../test/fakes/claude-cli';
-import { fetchClient } from '../test/orchestrator-client';
+import { fetchClient } from '../nodes/shared/session/fetch-client';
 
 export interface LoadTarget {
 	client: OrchestratorClient;

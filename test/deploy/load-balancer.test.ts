@@ -13,7 +13,7 @@ import { TEST_API_KEY } from '../../service/test/harness';
 import { startPrivatePostgres, type PrivatePostgres } from '../../service/test/reliability/private-postgres';
 import { startServiceProcess, type ServiceProcess } from '../../service/test/reliability/service-process';
 import { claudeFixture, sleep, toolCalls, waitUntil, type ClaudeFixture } from '../../service/test/reliability/session-fixture';
-import { fetchClient } from '../orchestrator-client';
+import { fetchClient } from '../../nodes/shared/session/fetch-client';
 import { haproxyBinary, startHaproxy, type Haproxy } from './haproxy';
 
 // Two service replicas on one PostgreSQL behind the real HAProxy from deploy/haproxy.cfg, on loopback. Real claude

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatReport, runLoad } from '../../../bench/load-sessions';
-import { fetchClient } from '../../../test/orchestrator-client';
+import { fetchClient } from '../../../nodes/shared/session/fetch-client';
 import { createScratchDatabase } from '../../../test/support/scratch-database';
 import { TEST_API_KEY } from '../harness';
 import { startServiceProcess, type ServiceProcess } from './service-process';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { startSession, type SessionOutput } from '../../../nodes/shared/session/session-run';
-import { fetchClient } from '../../../test/orchestrator-client';
+import { fetchClient } from '../../../nodes/shared/session/fetch-client';
 import { loadConfig } from '../../src/config';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { startService, type RunningService } from '../../src/service';

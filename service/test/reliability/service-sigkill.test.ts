@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { startSession, type SessionOutput } from '../../../nodes/shared/session/session-run';
-import { fetchClient } from '../../../test/orchestrator-client';
+import { fetchClient } from '../../../nodes/shared/session/fetch-client';
 import type { Database } from '../../src/db';
 import { createPgliteDatabase } from '../../src/db/pglite';
 import { createPostgresDatabase } from '../../src/db/postgres';

@@ -5,7 +5,7 @@ import { startSession } from '../../../nodes/shared/session/session-run';
 import { api, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
 import { claudeFixture, eventNames, type ClaudeFixture } from '../../../service/test/reliability/session-fixture';
 import { COLD_INSTALL_TIMEOUT_MS, ensureN8nCache, nodeOutput, startN8n, type N8nInstance, type N8nWorkflow } from '../../../scripts/n8n/n8n-instance';
-import { fetchClient } from '../../orchestrator-client';
+import { fetchClient } from '../../../nodes/shared/session/fetch-client';
 import { pollUntil } from '../poll';
 
 // n8n is stopped for 60 s while Claude sessions go on producing hook events. The service keeps every delivery in

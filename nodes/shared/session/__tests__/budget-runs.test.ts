@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { api } from '../../../../service/test/harness';
 import { startBudgetService, type BudgetTestService } from '../../../../service/test/budget-service';
 import { claudeFixture, waitUntil, type ClaudeFixture } from '../../../../service/test/reliability/session-fixture';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
 import { claudePidFor } from './claude-pid';

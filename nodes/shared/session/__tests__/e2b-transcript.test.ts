@@ -4,7 +4,7 @@ import path from 'node:path';
 import { startTestService, type TestService } from '../../../../service/test/harness';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import { FakeE2bCloud, type FakeSandbox } from '../../workspaces/__tests__/fake-e2b';
 import { git, makeRemote } from '../../../../test/support/git';
 import { tempDir } from '../../../../test/support/temp';

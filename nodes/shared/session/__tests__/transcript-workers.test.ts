@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startTestService, type TestService } from '../../../../service/test/harness';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';
 import { checkResumedSession, resumeSession, startSession } from '../session-run';

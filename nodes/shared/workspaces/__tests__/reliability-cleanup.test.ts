@@ -4,7 +4,7 @@ import path from 'node:path';
 import { startTestService, type TestService } from '../../../../service/test/harness';
 import { claudeFixture, toolCalls, waitUntil, type ClaudeFixture } from '../../../../service/test/reliability/session-fixture';
 import { git } from '../../../../test/support/git';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../../session/fetch-client';
 import type { OrchestratorClient } from '../../session/client';
 import { claimSession } from '../../session/lease';
 import { resumeSession, startSession, type SessionOutput } from '../../session/session-run';
