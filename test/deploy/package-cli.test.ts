@@ -85,7 +85,7 @@ describe('the packed package, installed with npm in an empty folder', () => {
 	it('--help lists the commands and every variable the service reads', async () => {
 		const { code, stdout } = await exec('npx', ['--no-install', BIN, '--help'], { cwd: app });
 		expect(code).toBe(0);
-		for (const command of ['serve', 'migrate', 'doctor', '--n8n-url']) expect(stdout).toContain(command);
+		for (const command of ['serve', 'migrate', 'doctor', '--n8n-url', 'cleanup-worktrees']) expect(stdout).toContain(command);
 		// The list of variables comes from the installed package's own config module.
 		const { SERVICE_ENV_VARS } = (await import(path.join(app, 'node_modules', BIN, 'dist', 'service', 'src', 'config.js'))) as { SERVICE_ENV_VARS: string[] };
 		expect(SERVICE_ENV_VARS).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'API_KEY', 'PUBLIC_URL', 'DELIVERY_ALLOWED_HOSTS', 'LOG_LEVEL']));
