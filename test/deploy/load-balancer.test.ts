@@ -12,7 +12,8 @@ import { createScratchDatabase } from '../support/scratch-database';
 import { TEST_API_KEY } from '../../service/test/harness';
 import { startPrivatePostgres, type PrivatePostgres } from '../../service/test/reliability/private-postgres';
 import { startServiceProcess, type ServiceProcess } from '../../service/test/reliability/service-process';
-import { claudeFixture, sleep, toolCalls, waitUntil, type ClaudeFixture } from '../../service/test/reliability/session-fixture';
+import { claudeFixture, toolCalls, type ClaudeFixture } from '../../service/test/reliability/session-fixture';
+import { sleep, waitUntil } from '../support/wait';
 import { fetchClient } from '../../nodes/shared/session/fetch-client';
 import { haproxyBinary, startHaproxy, type Haproxy } from './haproxy';
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/n8n/free-port';
 import { LogSink, spawnGroup, stopGroup } from '../../scripts/n8n/process-group';
+import { sleep } from '../support/wait';
 
 // What a team does with the published package: `npm pack` of this checkout (its built dist/), installed with npm
 // into an empty folder, then the package's own command. Nothing here reads the repository's sources at run time.
@@ -116,7 +117,7 @@ describe('the packed package, installed with npm in an empty folder', () => {
 			for (let i = 0; i < 300 && health.status !== 'ok'; i++) {
 				if (!served.isRunning()) throw new Error(`serve exited:\n${log.tail()}`);
 				health = await fetch(`${url}/api/v1/health`).then((r) => r.json() as Promise<typeof health>, () => ({}));
-				if (health.status !== 'ok') await new Promise((r) => setTimeout(r, 100));
+				if (health.status !== 'ok') await sleep(100);
 			}
 			expect(health).toMatchObject({ status: 'ok', database: 'pglite' });
 			// The dashboard's built files came with the package.

@@ -10,7 +10,7 @@ import type { Dovecot, SmtpSink } from '../fakes/mail';
 import type { FakeSlack } from '../fakes/slack';
 import { startN8n, type N8nInstance, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
-import { pollUntil } from './poll';
+import { pollUntil } from '../support/wait';
 import { WORKFLOWS_DIR, type Template } from './templates';
 
 

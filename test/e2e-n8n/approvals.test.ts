@@ -8,7 +8,7 @@ import { api } from '../../service/test/harness';
 import { imapAppend } from '../fakes/mail';
 import { slackSignature, type SlackApiCall } from '../fakes/slack';
 import { APPROVAL_WORKFLOW_IDS, APPROVALS_MAIL, FALLBACK_CHANNEL, SLACK_SIGNING_SECRET, START_PATH, startApprovalsStack, type ApprovalsStack } from './approvals-stack';
-import { pollUntil } from './poll';
+import { pollUntil } from '../support/wait';
 
 type Json = Record<string, any>;
 

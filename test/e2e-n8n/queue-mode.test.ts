@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { nodeOutput } from '../../scripts/n8n/n8n-instance';
 import { transcriptPath } from '../../nodes/shared/session/transcript';
-import { pollUntil } from './poll';
+import { pollUntil, sleep } from '../support/wait';
 import { LEASE_TTL_SECONDS, QUEUE_WORKFLOW_IDS, RESUME_PATH, START_PATH, startQueueStack, type QueueE2eStack } from './queue-stack';
 
 // Real n8n 2.41.1 in queue mode: Redis, n8n's database on PostgreSQL, one main, two workers with their own HOME.
@@ -90,7 +90,7 @@ describe('n8n queue mode: sessions outlive their worker', () => {
 		const delivered = await pollUntil(async () => ((await fromService()).length > 0 ? fromService() : undefined), 60_000, 'Session finished to run');
 		expect(delivered).toHaveLength(1);
 		expect(delivered[0]).toMatchObject({ event: 'SessionEnd', session: { status: 'interrupted' } });
-		await new Promise((r) => setTimeout(r, 3_000));
+		await sleep(3_000);
 		expect(await fromService()).toHaveLength(1);
 
 		const after = await stack.post(RESUME_PATH, { threadKey, prompt: 'after the crash' });

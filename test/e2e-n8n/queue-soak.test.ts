@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { nodeOutput } from '../../scripts/n8n/n8n-instance';
-import { pollUntil } from './poll';
+import { pollUntil, sleep } from '../support/wait';
 import { LEASE_TTL_SECONDS, QUEUE_WORKFLOW_IDS, RESUME_PATH, START_PATH, startQueueStack, type QueueE2eStack } from './queue-stack';
 
 // 20 sessions across two queue-mode workers for 2 minutes (QUEUE_SOAK_SESSIONS / QUEUE_SOAK_SECONDS), worker A
@@ -37,7 +37,7 @@ describe('n8n queue mode soak', () => {
 			return first.body?.sessionId as string | undefined;
 		};
 		const restart = (async () => {
-			await new Promise((r) => setTimeout(r, (SECONDS * 1000) / 3));
+			await sleep((SECONDS * 1000) / 3);
 			const t0 = Date.now();
 			await stack.cluster.workers[0].stop();
 			await stack.cluster.workers[0].start();

@@ -9,7 +9,7 @@ import type { Dovecot, SmtpSink } from '../fakes/mail';
 import type { FakeSlack } from '../fakes/slack';
 import { ensureN8nCache, startN8n, type N8nCredential, type N8nInstance } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
-import { pollUntil } from './poll';
+import { pollUntil } from '../support/wait';
 import { configuredTemplate, CREDENTIAL_NAMES, type Template, type TemplateName } from './templates';
 
 

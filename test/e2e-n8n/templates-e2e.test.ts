@@ -5,7 +5,7 @@ import { COLD_INSTALL_TIMEOUT_MS, nodeOutput, type N8nExecution } from '../../sc
 import { imapAppend, imapSearch } from '../fakes/mail';
 import type { SlackMessage } from '../fakes/slack';
 import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
-import { pollUntil } from './poll';
+import { pollUntil } from '../support/wait';
 import { triggerWebhookPath } from './templates';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

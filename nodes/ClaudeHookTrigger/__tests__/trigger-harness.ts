@@ -223,12 +223,3 @@ export class TriggerReceiver {
 	}
 }
 
-/** Polls `check` until it holds or `timeoutMs` passes; returns whether it held. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<boolean> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		if (await check()) return true;
-		if (Date.now() > deadline) return false;
-		await new Promise((r) => setTimeout(r, everyMs));
-	}
-}

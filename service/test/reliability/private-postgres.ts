@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { sleep } from '../../../test/support/wait';
 
 // A PostgreSQL cluster of its own for a fault test: the machine's shared server is used by other suites at the
 // same time, so it must never be restarted. This one lives in a temp folder, listens on a free loopback port and
@@ -84,7 +85,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 		async restart(downMs = 0) {
 			await stop('fast');
 			const stoppedAt = Date.now();
-			await new Promise((r) => setTimeout(r, downMs));
+			await sleep(downMs);
 			await start();
 			return { stoppedAt, startedAt: Date.now() };
 		},

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
+import { sleep } from '../../../test/support/wait';
 
 // The service as its own process, for faults an in-process service cannot suffer (SIGKILL) and for measuring
 // its memory. It is built from the current sources into a private temp folder (each file transpiled on its
@@ -100,7 +101,7 @@ export async function startServiceProcess(env: Record<string, string>, opts: { p
 			if (c.exitCode !== null || c.signalCode !== null) throw new Error(`service exited during start-up:\n${log.slice(-3000)}`);
 			const ok = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
 			if (ok) return;
-			await new Promise((r) => setTimeout(r, 100));
+			await sleep(100);
 		}
 		c.kill('SIGKILL');
 		throw new Error(`service did not become healthy within 180 s:\n${log.slice(-3000)}`);

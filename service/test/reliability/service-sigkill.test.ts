@@ -12,7 +12,8 @@ import { createPostgresDatabase } from '../../src/db/postgres';
 import { createScratchDatabase } from '../../../test/support/scratch-database';
 import { DATABASE_KINDS, TEST_API_KEY } from '../harness';
 import { startServiceProcess, type ServiceProcess } from './service-process';
-import { claudeFixture, sleep, toolCalls, waitUntil, type ClaudeFixture } from './session-fixture';
+import { claudeFixture, toolCalls, type ClaudeFixture } from './session-fixture';
+import { sleep, waitUntil } from '../../../test/support/wait';
 
 // The service is killed with SIGKILL in the middle of ingesting: no shutdown code runs, whatever it held in
 // memory is gone. Hook clients behave like Claude Code (one POST per event, 5 s timeout, no retry); real claude

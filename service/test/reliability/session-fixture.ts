@@ -137,15 +137,3 @@ export function hookAckQuantileMs(before: Map<string, number>, after: Map<string
 	return { le: Infinity, count, meanMs: count ? sum / count : 0 };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 100 ms until it is truthy or `timeoutMs` passes; returns the last value. */
-export async function waitUntil<T>(check: () => Promise<T> | T, timeoutMs: number, everyMs = 100): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	let value = await check();
-	while (!value && Date.now() < deadline) {
-		await sleep(everyMs);
-		value = await check();
-	}
-	return value;
-}

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { api } from '../../../../service/test/harness';
 import { startBudgetService, type BudgetTestService } from '../../../../service/test/budget-service';
-import { claudeFixture, waitUntil, type ClaudeFixture } from '../../../../service/test/reliability/session-fixture';
+import { claudeFixture, type ClaudeFixture } from '../../../../service/test/reliability/session-fixture';
+import { waitUntil } from '../../../../test/support/wait';
 import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';

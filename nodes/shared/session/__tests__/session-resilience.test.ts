@@ -9,6 +9,7 @@ import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';
 import { makeRepo } from '../../../../test/support/git';
 import { startSession } from '../session-run';
+import { sleep } from '../../../../test/support/wait';
 
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
@@ -78,7 +79,7 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 		// Once the first tool call is visible, take the service away for 3 s (hooks and stream writes fail meanwhile).
 		let sessionId: string | undefined;
 		for (let i = 0; i < 100 && !sessionId; i++) {
-			await new Promise((r) => setTimeout(r, 100));
+			await sleep(100);
 			const list = await client.request<any>('GET', '/api/v1/sessions?q=delay%3A2500');
 			const s = list.items[0];
 			if (s && (await client.request<any>('GET', `/api/v1/sessions/${s.id}/logs`)).items.length > 0) sessionId = s.id;

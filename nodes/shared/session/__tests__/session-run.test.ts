@@ -9,6 +9,7 @@ import { parseRunOptions } from '../run-options';
 import { git, makeRepo } from '../../../../test/support/git';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
 import type { OrchestratorClient } from '../client';
+import { sleep } from '../../../../test/support/wait';
 
 // The real claude CLI against the loopback fake API, the real service, real git, real folders.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
@@ -140,7 +141,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		const slow = resumeSession(client, { sessionId: first.sessionId, prompt: 'slow [[delay:10000]]', options: options(), deps });
 		// The slow turn holds the session once its claude has asked the model (however long a busy machine takes to
 		// get there), and keeps it for the 10 s the answer takes.
-		while (fake.requestsFor(first.sessionId).length === asked) await new Promise((r) => setTimeout(r, 50));
+		while (fake.requestsFor(first.sessionId).length === asked) await sleep(50);
 		await expect(
 			resumeSession(client, { sessionId: first.sessionId, prompt: 'impatient', options: options({ queueTimeoutSeconds: 1 }), deps }),
 		).rejects.toThrow(/busy with another run/);
