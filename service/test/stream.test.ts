@@ -3,7 +3,7 @@ import { loadConfig } from '../src/config';
 import { createScratchDatabase } from '../../test/support/scratch-database';
 import { startService, type RunningService } from '../src/service';
 import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
-import { openStream, type SseStream } from './sse-client';
+import { openStream, type SseStream } from '../../test/support/sse';
 
 const AUTH = { Authorization: `Bearer ${TEST_API_KEY}` };
 
