@@ -314,13 +314,24 @@ describe('Hook notifications (Claude Hook Trigger → a message in the session\'
 		expect(denied.text).toContain('curl');
 		await inThread(':checkered_flag: Claude finished a turn', 'the session-finished notice');
 
-		// Each notice came from an execution of the hook workflow that ran its Slack node.
-		const executions = await finishedExecutions(WORKFLOW_IDS.hooks, before + 3);
-		const posted = executions.slice(before).filter((e) => e.status === 'success' && e.data?.resultData.runData['Post In Session Thread']);
-		const events = posted
-			.flatMap((e) => nodeOutput(e, 'Format Notification'))
-			.filter((item) => item.sessionId === sessionId)
-			.map((item) => item.event);
+		// Each notice came from an execution of the hook workflow that ran its Slack node. Other sessions' events
+		// (an earlier scenario's, delivered late) run the workflow too: wait for this session's, not for a count.
+		const postedEvents = async () => {
+			const executions = await finishedExecutions(WORKFLOW_IDS.hooks, before + 3);
+			const posted = executions.slice(before).filter((e) => e.status === 'success' && e.data?.resultData.runData['Post In Session Thread']);
+			return posted
+				.flatMap((e) => nodeOutput(e, 'Format Notification'))
+				.filter((item) => item.sessionId === sessionId)
+				.map((item) => item.event);
+		};
+		const events = await pollUntil(
+			async () => {
+				const seen = await postedEvents();
+				return ['PostToolUseFailure', 'PermissionDenied', 'Stop'].every((e) => seen.includes(e)) ? seen : undefined;
+			},
+			RUN_TIMEOUT_MS,
+			'the hook workflow\'s executions that posted the three notices',
+		).catch(postedEvents);
 		expect(events).toEqual(expect.arrayContaining(['PostToolUseFailure', 'PermissionDenied', 'Stop']));
 	}, 180_000);
 
