@@ -5,7 +5,7 @@ import { formatReport, runLoad } from '../../../bench/load-sessions';
 import { fetchClient } from '../../../nodes/shared/session/fetch-client';
 import { createScratchDatabase } from '../../../test/support/scratch-database';
 import { TEST_API_KEY } from '../harness';
-import { startServiceProcess, type ServiceProcess } from './service-process';
+import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
 import { claudeFixture, type ClaudeFixture } from './session-fixture';
 
 // The CI variant of `npm run bench:load` (50 sessions for 2 minutes, with n8n): 10 concurrent claude sessions

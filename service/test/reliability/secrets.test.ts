@@ -9,7 +9,7 @@ import { createPgliteDatabase } from '../../src/db/pglite';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createScratchDatabase } from '../../../test/support/scratch-database';
 import { api, TEST_API_KEY } from '../harness';
-import { startServiceProcess, type ServiceProcess } from './service-process';
+import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
 import { sleep } from '../../../test/support/wait';
 
 // Real-looking Anthropic, GitHub, AWS and Slack credentials (random, so the search below cannot match anything
