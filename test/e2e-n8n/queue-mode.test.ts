@@ -3,18 +3,12 @@ import * as path from 'node:path';
 import { nodeOutput } from '../../scripts/n8n/n8n-instance';
 import { transcriptPath } from '../../nodes/shared/session/transcript';
 import { pollUntil, sleep } from '../support/wait';
-import { LEASE_TTL_SECONDS, QUEUE_WORKFLOW_IDS, RESUME_PATH, START_PATH, startQueueStack, type QueueE2eStack } from './queue-stack';
+import { LEASE_TTL_SECONDS, QUEUE_WORKFLOW_IDS, RESUME_PATH, START_PATH, useQueueStack } from './queue-stack';
 
 // Real n8n 2.41.1 in queue mode: Redis, n8n's database on PostgreSQL, one main, two workers with their own HOME.
 // Sessions must not belong to the worker that ran their last turn.
 describe('n8n queue mode: sessions outlive their worker', () => {
-	let stack: QueueE2eStack;
-	beforeAll(async () => {
-		stack = await startQueueStack();
-	}, 900_000);
-	afterAll(async () => {
-		await stack?.stop();
-	}, 120_000);
+	const stack = useQueueStack();
 
 	const session = async (id: string) => (await fetch(`${stack.service.url}/api/v1/sessions/${id}`, { headers: stack.service.auth })).json() as Promise<any>;
 	const lastRequestText = (sessionId: string) => {
