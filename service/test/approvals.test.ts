@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { TriggerReceiver } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor, sleep } from '../../test/support/wait';
 import { createHookAnswerer } from '../src/approvals/hook-answer';
 import type { Database } from '../src/db';

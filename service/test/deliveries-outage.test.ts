@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigger.node';
-import { hookContext, TriggerReceiver } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { hookContext, TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor, sleep } from '../../test/support/wait';
 import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
 

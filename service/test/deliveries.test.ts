@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fixtures from '../../test/fixtures/hook-payloads.json';
-import { TriggerReceiver } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor, sleep } from '../../test/support/wait';
 import { loadConfig } from '../src/config';
 import { backoffMs } from '../src/deliveries/deliverer';

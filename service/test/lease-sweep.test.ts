@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { TriggerReceiver } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor, sleep } from '../../test/support/wait';
 import { interruptExpiredLeases } from '../src/sessions/lease-sweep';
 import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hookContext, TriggerReceiver } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { hookContext, TriggerReceiver } from '../support/trigger-receiver';
 import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigger.node';
 import { startSession, type SessionOutput } from '../../nodes/shared/session/session-run';
 import { freePort } from '../../scripts/n8n/free-port';

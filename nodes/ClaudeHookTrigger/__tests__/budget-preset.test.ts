@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
-import { hookContext, TriggerReceiver } from './trigger-harness';
+import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';
 import { waitFor } from '../../../test/support/wait';
 
 describe.each(DATABASE_KINDS)('Claude Hook Trigger budget presets (%s)', (kind) => {

@@ -3,7 +3,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
 import type { TriggerStaticData } from '../subscription-lifecycle';
-import { hookContext, TriggerReceiver } from './trigger-harness';
+import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';
 import { waitFor } from '../../../test/support/wait';
 
 describe.each(DATABASE_KINDS)('Claude Hook Trigger webhook lifecycle against the service (%s)', (kind) => {

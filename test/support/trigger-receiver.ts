@@ -11,8 +11,8 @@ import type {
 	IWebhookFunctions,
 	IWebhookResponseData,
 } from 'n8n-workflow';
-import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
-import type { TriggerStaticData } from '../subscription-lifecycle';
+import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigger.node';
+import type { TriggerStaticData } from '../../nodes/ClaudeHookTrigger/subscription-lifecycle';
 
 const NODE: INode = {
 	id: 'b1f1f3a0-0000-4000-8000-000000000001',
