@@ -4,7 +4,7 @@ import { waitFor, sleep } from '../../test/support/wait';
 import { createHookAnswerer } from '../src/approvals/hook-answer';
 import type { Database } from '../src/db';
 import type { HookEvent } from '../src/hooks/hook-event';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 type Json = Record<string, any>;
 

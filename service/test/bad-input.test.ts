@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
 
 // Every client mistake gets a 4xx that says what was wrong, nothing is half-written, and nothing answers 5xx.
 describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {

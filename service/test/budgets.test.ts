@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS } from './harness';
-import { startBudgetService, testClock, type BudgetTestService } from './budget-service';
+import { api, DATABASE_KINDS } from '../../test/support/test-service';
+import { startBudgetService, testClock, type BudgetTestService } from '../../test/support/budget-service';
 
 describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	let svc: BudgetTestService;

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigger.node';
 import { hookContext, TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor, sleep } from '../../test/support/wait';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
 
 const OUTAGE_MS = 30_000;
 const SESSIONS = 4;

@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config';
 import { backoffMs } from '../src/deliveries/deliverer';
 import { postDelivery } from '../src/deliveries/post-delivery';
 import { startService } from '../src/service';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
 
 type Payload = Record<string, any>;
 const fixture = (label: string, sessionId: string): Payload => ({

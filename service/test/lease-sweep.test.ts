@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor, sleep } from '../../test/support/wait';
 import { interruptExpiredLeases } from '../src/sessions/lease-sweep';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 // LEASE_TTL 2 s, swept every 200 ms: a run whose worker stops renewing is interrupted within about 2 s.
 const ENV = { LEASE_TTL: '2s', LEASE_SWEEP_MS: '200', DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '50' };

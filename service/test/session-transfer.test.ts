@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 import { sleep } from '../../test/support/wait';
 
 // Exported from one service, imported into another (each database kind on both ends when PostgreSQL is set).

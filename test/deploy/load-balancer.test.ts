@@ -8,10 +8,10 @@ import { startSession, type SessionOutput } from '../../nodes/shared/session/ses
 import { freePort } from '../../scripts/n8n/free-port';
 import { createPostgresDatabase } from '../../service/src/db/postgres';
 import { createScratchDatabase } from '../support/scratch-database';
-import { TEST_API_KEY } from '../../service/test/harness';
-import { startPrivatePostgres, type PrivatePostgres } from '../../service/test/reliability/private-postgres';
+import { TEST_API_KEY } from '../support/test-service';
+import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
-import { claudeFixture, toolCalls, type ClaudeFixture } from '../../service/test/reliability/session-fixture';
+import { claudeFixture, toolCalls, type ClaudeFixture } from '../support/claude-fixture';
 import { sleep, waitUntil } from '../support/wait';
 import { fetchClient } from '../../nodes/shared/session/fetch-client';
 import { haproxyBinary, startHaproxy, type Haproxy } from './haproxy';

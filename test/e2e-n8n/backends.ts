@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTestService, type TestService } from '../../service/test/harness';
+import { startTestService, type TestService } from '../support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
 import { startDovecot, startSmtpSink, type Dovecot, type SmtpSink } from '../fakes/mail';

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTestService, TEST_API_KEY, type TestService } from '../../service/test/harness';
+import { startTestService, TEST_API_KEY, type TestService } from '../support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
 import { claudeBinary } from '../fakes/claude-cli';
 import { ensureN8nCache, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';

@@ -3,7 +3,7 @@
 // the fake Anthropic API, the fake Slack behind a CONNECT proxy, a private dovecot and an SMTP sink.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TEST_API_KEY, type TestService } from '../../service/test/harness';
+import { TEST_API_KEY, type TestService } from '../support/test-service';
 import type { FakeAnthropic } from '../fakes/anthropic-api';
 import type { Dovecot, SmtpSink } from '../fakes/mail';
 import type { FakeSlack } from '../fakes/slack';

@@ -1,6 +1,6 @@
 // The shipped workflow templates, imported unchanged (credentials by name, Settings values filled in) into the
 // real n8n, driven the way Slack, a mail server and an HTTP client would drive them.
-import { api } from '../../service/test/harness';
+import { api } from '../support/test-service';
 import { COLD_INSTALL_TIMEOUT_MS, nodeOutput, type N8nExecution } from '../../scripts/n8n/n8n-instance';
 import { imapAppend, imapSearch } from '../fakes/mail';
 import type { SlackMessage } from '../fakes/slack';

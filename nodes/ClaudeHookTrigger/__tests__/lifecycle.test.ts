@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
 import type { TriggerStaticData } from '../subscription-lifecycle';
 import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { createAuth } from '../../src/http/auth';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
 import { sleep } from '../../../test/support/wait';
 
 // Each case here is an attack or a careless client that the service once answered wrongly: an approval reused for

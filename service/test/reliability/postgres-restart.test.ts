@@ -7,9 +7,9 @@ import { fetchClient } from '../../../nodes/shared/session/fetch-client';
 import { loadConfig } from '../../src/config';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { startService, type RunningService } from '../../src/service';
-import { TEST_API_KEY } from '../harness';
-import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from './private-postgres';
-import { claudeFixture, countByName, eventNames, hookOutcomes, scrapeMetrics, toolCalls, type ClaudeFixture } from './session-fixture';
+import { TEST_API_KEY } from '../../../test/support/test-service';
+import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from '../../../test/support/private-postgres';
+import { claudeFixture, countByName, eventNames, hookOutcomes, scrapeMetrics, toolCalls, type ClaudeFixture } from '../../../test/support/claude-fixture';
 import { waitUntil, sleep } from '../../../test/support/wait';
 
 // PostgreSQL goes away for 3 s (fast shutdown: every connection is cut, as in a failover or a restart for an

@@ -8,7 +8,7 @@ import type { Database } from '../../src/db';
 import { createPgliteDatabase } from '../../src/db/pglite';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createScratchDatabase } from '../../../test/support/scratch-database';
-import { api, TEST_API_KEY } from '../harness';
+import { api, TEST_API_KEY } from '../../../test/support/test-service';
 import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
 import { sleep } from '../../../test/support/wait';
 

@@ -10,9 +10,9 @@ import type { Database } from '../../src/db';
 import { createPgliteDatabase } from '../../src/db/pglite';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createScratchDatabase } from '../../../test/support/scratch-database';
-import { DATABASE_KINDS, TEST_API_KEY } from '../harness';
+import { DATABASE_KINDS, TEST_API_KEY } from '../../../test/support/test-service';
 import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
-import { claudeFixture, toolCalls, type ClaudeFixture } from './session-fixture';
+import { claudeFixture, toolCalls, type ClaudeFixture } from '../../../test/support/claude-fixture';
 import { sleep, waitUntil } from '../../../test/support/wait';
 import { bashHookEvent, postHook } from '../../../test/support/hook-client';
 

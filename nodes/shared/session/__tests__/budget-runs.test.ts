@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
-import { api } from '../../../../service/test/harness';
-import { startBudgetService, type BudgetTestService } from '../../../../service/test/budget-service';
-import { claudeFixture, type ClaudeFixture } from '../../../../service/test/reliability/session-fixture';
+import { api } from '../../../../test/support/test-service';
+import { startBudgetService, type BudgetTestService } from '../../../../test/support/budget-service';
+import { claudeFixture, type ClaudeFixture } from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
 import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';

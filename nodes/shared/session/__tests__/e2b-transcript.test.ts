@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary } from '../../../../test/fakes/claude-cli';
 import { fetchClient } from '../fetch-client';

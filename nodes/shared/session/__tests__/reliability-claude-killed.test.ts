@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
-import { claudeFixture, toolCalls, type ClaudeFixture } from '../../../../service/test/reliability/session-fixture';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
+import { claudeFixture, toolCalls, type ClaudeFixture } from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
 import { git } from '../../../../test/support/git';
 import { fetchClient } from '../fetch-client';

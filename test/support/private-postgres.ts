@@ -2,8 +2,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../../scripts/n8n/free-port';
-import { sleep } from '../../../test/support/wait';
+import { freePort } from '../../scripts/n8n/free-port';
+import { sleep } from './wait';
 
 // A PostgreSQL cluster of its own for a fault test: the machine's shared server is used by other suites at the
 // same time, so it must never be restarted. This one lives in a temp folder, listens on a free loopback port and

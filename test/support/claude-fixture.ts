@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { OrchestratorClient } from '../../../nodes/shared/session/client';
-import { parseRunOptions, type RunOptions } from '../../../nodes/shared/session/run-options';
-import { startFakeAnthropic, type FakeAnthropic } from '../../../test/fakes/anthropic-api';
-import { claudeBinary, isolatedClaudeEnv } from '../../../test/fakes/claude-cli';
-import { makeRepoWithOrigin } from '../../../test/support/git';
+import type { OrchestratorClient } from '../../nodes/shared/session/client';
+import { parseRunOptions, type RunOptions } from '../../nodes/shared/session/run-options';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
+import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
+import { makeRepoWithOrigin } from './git';
 
 // What the reliability suites share to run the real claude CLI against the loopback fake API: one claude home
 // (as n8n has one), folders under one allowed root, and helpers that read back what the service recorded.

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config';
-import { createScratchDatabase } from '../../test/support/scratch-database';
-import { startService, type RunningService } from '../src/service';
-import { sleep } from '../../test/support/wait';
+import { loadConfig } from '../../service/src/config';
+import { createScratchDatabase } from './scratch-database';
+import { startService, type RunningService } from '../../service/src/service';
+import { sleep } from './wait';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 
