@@ -2,7 +2,10 @@
 // `npx n8n-nodes-claude-orchestrator <command>`: the service from the installed package, no clone and no build.
 import { failedToStart, serve } from '../serve';
 import { ownPackage } from './checks/check';
-import { CleanupUsageError, runCleanupWorktrees } from './cleanup-worktrees';
+// The one import from the nodes beyond the contract: this command line ships with the package and runs on n8n
+// hosts too, and cleaning up session worktrees is the nodes' workspace code (the worktrees are where n8n runs).
+// eslint-disable-next-line no-restricted-imports
+import { CleanupUsageError, runCleanupWorktrees } from '../../../nodes/shared/workspaces/cleanup-command';
 import { runDoctor } from './doctor';
 import { helpText } from './help';
 import { runMigrate } from './migrate';

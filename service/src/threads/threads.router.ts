@@ -5,8 +5,8 @@ import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { parse, uuidParam } from '../http/validate';
 import { getSession } from '../sessions/sessions.repository';
+import { ThreadMetadata } from '../../../nodes/shared/protocol';
 import { ThreadKey } from '../sessions/sessions.schema';
-import { ThreadMetadata } from './thread-metadata.schema';
 import { getThread, putThread } from './threads.repository';
 
 const KeyParams = z.object({ key: ThreadKey });

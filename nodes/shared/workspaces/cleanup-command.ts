@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanupSessionWorktrees, type CleanupReport } from '../../../nodes/shared/workspaces/cleanup-sessions';
-import { httpStatusOf } from '../../../nodes/shared/session/client';
-import { fetchClient } from '../../../nodes/shared/session/fetch-client';
-import { orchestratorSettings } from '../../../nodes/shared/session/settings';
+import { orchestratorSettings } from '../protocol/environment';
+import { httpStatusOf } from '../session/client';
+import { fetchClient } from '../session/fetch-client';
+import { cleanupSessionWorktrees, type CleanupReport } from './cleanup-sessions';
 
-// `cleanup-worktrees`: the git worktrees of finished sessions pile up on every host that runs Claude Session Start
+// The package's `cleanup-worktrees` command (service/src/cli dispatches to it): the git worktrees of finished sessions pile up on every host that runs Claude Session Start
 // (one per session). Run it where they are (n8n main and each worker); it asks the service which sessions are over
 // and takes each session's lease before it removes anything (cleanup-sessions.ts), so a running session, uncommitted
 // work and commits that exist nowhere else are kept and reported.

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CleanupUsageError, runCleanupWorktrees, type CleanupWorktreesArgs } from '../src/cli/cleanup-worktrees';
-import { git, makeRepoWithOrigin } from '../../test/support/git';
-import { tempDir } from '../../test/support/temp';
-import { api, startTestService, type TestService } from '../../test/support/test-service';
+import { CleanupUsageError, runCleanupWorktrees, type CleanupWorktreesArgs } from '../cleanup-command';
+import { git, makeRepoWithOrigin } from '../../../../test/support/git';
+import { tempDir } from '../../../../test/support/temp';
+import { api, startTestService, type TestService } from '../../../../test/support/test-service';
 
 // `n8n-nodes-claude-orchestrator cleanup-worktrees` against the real service and real git worktrees: what a team
 // runs on each n8n host to clear the worktrees of finished sessions. The sessions are recorded as Claude Session

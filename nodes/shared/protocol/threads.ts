@@ -1,5 +1,6 @@
+// What a workflow keeps about a conversation thread, on the wire: PUT /threads/:key, and threadMetadata with a new
+// session (the nodes' Thread Metadata option). Budget Warning / Budget Reached carry it to the mail template.
 import { z } from 'zod';
-import { scrubValue } from '../scrub';
 
 // These values end up in the headers of a mail the service's events ask a workflow to send: a line break would let
 // whoever wrote them add headers (Bcc) to that mail, so one header line each, checked here rather than by every sender.
@@ -28,14 +29,9 @@ export const EmailThreadReply = z
 	.strict();
 export type EmailThreadReply = z.infer<typeof EmailThreadReply>;
 
-/**
- * What a workflow keeps about a thread (PUT /threads/:key, or threadMetadata with a new session). Free-form, but
- * `email` (how to answer the thread by mail) is checked, because Budget Warning / Budget Reached carry it to mail
- * templates. Shown to Hook Trigger workflows and on the dashboard: secrets masked like every other stored payload.
- */
+/** Free-form, but `email` (how to answer the thread by mail) is checked: it goes into mail headers. */
 export const ThreadMetadata = z
 	.object({ email: EmailThreadReply.optional() })
 	.catchall(z.unknown())
-	.refine((m) => JSON.stringify(m).length <= 64 * 1024, 'thread metadata is limited to 64 KB')
-	.transform((m) => scrubValue(m, 64 * 1024).value);
+	.refine((m) => JSON.stringify(m).length <= 64 * 1024, 'thread metadata is limited to 64 KB');
 export type ThreadMetadata = z.infer<typeof ThreadMetadata>;
