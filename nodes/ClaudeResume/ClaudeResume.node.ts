@@ -10,9 +10,12 @@ import { githubCredential, runOptions } from '../shared/descriptions';
 import { executeSessionItems } from '../shared/execute';
 import { githubToken } from '../shared/session/n8n-client';
 import { resumeSession } from '../shared/session/session-run';
+import { stopSession } from '../shared/session/stop';
 import { searchSessions, sessionLocator, sessionTarget } from './session-locator';
 
 const V1 = { '@version': [1] };
+const RESUME = { operation: ['resume'] };
+const STOP = { operation: ['stop'] };
 
 export class ClaudeResume implements INodeType {
 	description: INodeTypeDescription = {
@@ -32,6 +35,22 @@ export class ClaudeResume implements INodeType {
 		credentials: [{ name: 'claudeOrchestratorApi', required: true }, githubCredential],
 		properties: [
 			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Resume', value: 'resume', action: 'Continue a session', description: 'Run the next turn with the prompt' },
+					{
+						name: 'Stop',
+						value: 'stop',
+						action: 'Stop the running turn of a session',
+						description: 'End the turn that runs now; it keeps its record and cost and ends as stopped',
+					},
+				],
+				default: 'resume',
+			},
+			{
 				displayName: 'Resume By',
 				name: 'resumeBy',
 				type: 'options',
@@ -45,8 +64,29 @@ export class ClaudeResume implements INodeType {
 			{ displayName: 'Session ID', name: 'sessionId', type: 'string', default: '', required: true, description: 'The session uuid, as Claude Session Start returned it', displayOptions: { show: { ...V1, resumeBy: ['sessionId'] } } },
 			{ displayName: 'Thread Key', name: 'threadKey', type: 'string', default: '', required: true, placeholder: 'slack:C0123:1700000000.000100', description: 'The conversation the session is bound to', displayOptions: { show: { ...V1, resumeBy: ['threadKey'] } } },
 			{ ...sessionLocator, displayOptions: { show: { '@version': [{ _cnd: { gte: 1.1 } }] } } },
-			{ displayName: 'Prompt', name: 'prompt', type: 'string', typeOptions: { rows: 4 }, default: '', description: "The person's reply; may be empty to let Claude continue" },
-			runOptions,
+			{ displayName: 'Prompt', name: 'prompt', type: 'string', typeOptions: { rows: 4 }, default: '', description: "The person's reply; may be empty to let Claude continue", displayOptions: { show: RESUME } },
+			{ ...runOptions, displayOptions: { show: RESUME } },
+			{
+				displayName: 'Requested By',
+				name: 'requestedBy',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: 'U0123ABCD or alice@example.com',
+				description: 'Who asks for the stop; recorded with it and shown in the answer',
+				displayOptions: { show: STOP },
+			},
+			{ displayName: 'Channel', name: 'channel', type: 'string', default: 'n8n', placeholder: 'slack', description: 'Where the stop was asked from', displayOptions: { show: STOP } },
+			{ displayName: 'Reason', name: 'reason', type: 'string', default: '', description: 'Told to Claude Code as the stop reason', displayOptions: { show: STOP } },
+			{
+				displayName: 'Wait For The End (Seconds)',
+				name: 'waitSeconds',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 10 },
+				default: 10,
+				description: 'How long to wait for the turn to end, to report what it did and cost; past it the output says `stopping`',
+				displayOptions: { show: STOP },
+			},
 		],
 	};
 
@@ -60,6 +100,16 @@ export class ClaudeResume implements INodeType {
 			else {
 				const by = this.getNodeParameter('resumeBy', i) as 'sessionId' | 'threadKey';
 				target = { [by]: this.getNodeParameter(by, i) as string };
+			}
+			const operation = this.getNodeParameter('operation', i, 'resume') as string;
+			if (operation === 'stop') {
+				return stopSession(client, {
+					...target,
+					requestedBy: this.getNodeParameter('requestedBy', i) as string,
+					channel: this.getNodeParameter('channel', i, 'n8n') as string,
+					reason: this.getNodeParameter('reason', i, '') as string,
+					waitSeconds: this.getNodeParameter('waitSeconds', i, 10) as number,
+				});
 			}
 			return resumeSession(client, {
 				...target,

@@ -14,7 +14,9 @@ import { hookFastPath } from './hooks/hook-fast-path';
 import type { HookIngestor } from './hooks/hook-ingestor';
 import { hooksRouter, legacyHooksRouter } from './hooks/hooks.router';
 import type { Metrics } from './metrics/metrics';
+import type { RunSignals } from './sessions/run-signals';
 import { sessionsRouter } from './sessions/sessions.router';
+import { stopsRouter } from './sessions/stops.router';
 import { threadsRouter } from './threads/threads.router';
 import { transferRouter } from './session-transfer/transfer.router';
 import { transcriptsRouter } from './transcripts/transcripts.router';
@@ -37,6 +39,8 @@ export interface AppDeps {
 	readPageMaxBytes: number;
 	/** Answers PreToolUse for sessions under an approval policy (allow / deny / defer). */
 	hookAnswer?: HookAnswerer;
+	/** Stops of running turns: their hooks' answers, and the waits of POST/GET :id/stop. */
+	runSignals: RunSignals;
 	/** Extra routers mounted under /api/v1 (and /api), e.g. subscriptions. */
 	extraRouters?: Record<string, express.Router>;
 	dashboardDir?: string;
@@ -112,6 +116,7 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 		toolOutputMaxBytes: deps.toolOutputMaxBytes,
 		ackTimeoutMs: deps.hookAckTimeoutMs,
 		answer: deps.hookAnswer,
+		stopAnswer: (sessionId: string, generation: number | undefined, eventName: string) => deps.runSignals.hookAnswer(sessionId, generation, eventName),
 	};
 	const sessions = sessionsRouter({
 		db: deps.db,
@@ -126,6 +131,7 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 		app.use(`${base}/hooks`, legacyHooksRouter(hookDeps), hooksRouter(hookDeps));
 		app.use(`${base}/sessions`, transferRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
 		app.use(`${base}/sessions`, sessions);
+		app.use(`${base}/sessions`, stopsRouter({ db: deps.db, auth: deps.auth, signals: deps.runSignals }));
 		app.use(`${base}/sessions`, transcriptsRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
 		app.use(`${base}/threads`, threadsRouter({ db: deps.db, auth: deps.auth }));
 		app.use(`${base}/stats`, statsRouter({ db: deps.db, auth: deps.auth }));

@@ -26,7 +26,7 @@ import { assertAnthropicCredentials } from './anthropic-credentials';
 import { budgetStatus, refusedOutput, reserveBudget } from './budget';
 import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
-import { claimSession } from './lease';
+import { claimSession, type SessionLease, type StopRequest } from './lease';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
 import { orchestratorSettings } from './settings';
@@ -67,6 +67,8 @@ export interface SessionOutput {
 	pendingApproval?: PendingApproval;
 	/** Said when the workspace had to be recreated on this worker (what could not be recovered). */
 	notices?: string[];
+	/** With status `stopped`: who asked for the stop, from where, and when. */
+	stoppedBy?: StopRequest;
 }
 
 interface StoredSession {
@@ -152,7 +154,7 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 	}
 	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
 	try {
-		return await runTurn(client, { session: created, workspace, prompt: req.prompt, kind: 'start', options: req.options, gated: Boolean(policy), signal: req.signal });
+		return await runTurn(client, { session: created, workspace, prompt: req.prompt, kind: 'start', options: req.options, gated: Boolean(policy), signal: req.signal, lease });
 	} finally {
 		await lease.release();
 	}
@@ -196,7 +198,7 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 		if (policy) await sendApprovalPolicy(client, sessionId, policy);
 		// A call deferred earlier is answered from its recorded decision even if the policy has gone since.
 		const gated = Boolean(policy) || session.status === 'waiting_approval' || (await hasApprovalPolicy(client, sessionId));
-		return await runTurn(client, { session, workspace, prompt: req.prompt?.trim() || undefined, kind: 'resume', options: req.options, gated, signal: req.signal });
+		return await runTurn(client, { session, workspace, prompt: req.prompt?.trim() || undefined, kind: 'resume', options: req.options, gated, signal: req.signal, lease });
 	} finally {
 		await lease.release();
 	}
@@ -251,7 +253,7 @@ async function transcriptFileFor(workspace: PreparedWorkspace, env: Record<strin
 	};
 }
 
-async function sessionForThread(client: OrchestratorClient, threadKey: string | undefined): Promise<string> {
+export async function sessionForThread(client: OrchestratorClient, threadKey: string | undefined): Promise<string> {
 	if (!threadKey?.trim()) throw new Error('Resume needs a session id or a thread key; both are empty.');
 	try {
 		const thread = await client.request<{ sessionId: string }>('GET', `/api/v1/threads/${encodeURIComponent(threadKey.trim())}`);
@@ -271,6 +273,8 @@ interface Turn {
 	/** The session runs under an approval policy: its PreToolUse hook is marked so the service fails closed. */
 	gated: boolean;
 	signal?: AbortSignal;
+	/** The session's lease: its stop signal ends the run as `stopped`. */
+	lease?: SessionLease;
 }
 
 async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionOutput> {
@@ -340,6 +344,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			sink: serviceSink(client, session.id, { id: runId, kind: turn.kind }),
 			timeoutMs: options.timeoutSeconds * 1000,
 			signal: turn.signal,
+			stopSignal: turn.lease?.stopSignal,
 			// What the stream showed is the record of the run: wait out a service restart before giving up on it.
 			drainMs: 30_000,
 		});
@@ -358,6 +363,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	// A PreToolUse hook deferred a call: claude has exited and nothing waits; a person decides, then a Resume runs it.
 	const waiting = outcome.status === 'completed' && outcome.deferredToolUse !== undefined;
 	const status = waiting ? 'waiting_approval' : budgetStatus(outcome);
+	const stoppedBy = outcome.status === 'stopped' ? turn.lease?.stopRequest() : undefined;
+	if (stoppedBy) outcome.errorMessage = `Stopped by ${stoppedBy.requestedBy} from ${stoppedBy.channel} at ${stoppedBy.requestedAt}.`;
 	await record({
 		status,
 		result: outcome.result ?? null,
@@ -386,7 +393,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		sessionId: session.id,
 		status,
 		result: outcome.result ?? null,
-		isError: outcome.isError || (status !== 'completed' && status !== 'waiting_approval'),
+		isError: outcome.isError || (status !== 'completed' && status !== 'waiting_approval' && status !== 'stopped'),
 		costUsd: outcome.costUsd ?? 0,
 		usage: outcome.usage ?? null,
 		numTurns: outcome.numTurns ?? 0,
@@ -399,6 +406,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		cliVersion: outcome.cliVersion,
 		...(pendingApproval ? { pendingApproval } : {}),
 		...(workspace.notice ? { notices: [workspace.notice] } : {}),
+		...(stoppedBy ? { stoppedBy } : {}),
 	};
 }
 

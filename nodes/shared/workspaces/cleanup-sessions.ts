@@ -12,7 +12,7 @@ import { cleanupWorktree, reopenWorktree } from './worktree';
 // and a session a run holds, or one that is not finished, is kept and reported.
 
 /** Statuses of a session that is over: its worktree may go. Anything else (running, created, waiting…) stays. */
-export const FINISHED_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
+export const FINISHED_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'interrupted', 'stopped'] as const;
 
 export interface CleanupSessionsOptions {
 	/** Folders the worktrees' repositories must be in (as for creating them); worktrees elsewhere are not touched. */

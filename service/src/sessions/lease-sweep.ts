@@ -1,7 +1,7 @@
-import crypto from 'node:crypto';
 import type { Database, Queryable } from '../db';
-import { enqueueDeliveries } from '../deliveries/outbox';
 import { logger } from '../logger';
+import { notifyRunSignal } from './run-signals';
+import { recordServiceSessionEnd } from './session-end-event';
 
 // A run renews its lease while claude runs. A lease that ran out means the worker holding it died (or lost the
 // service for longer than the lease): its run will never report an end. The sweep ends it as `interrupted`, so
@@ -64,25 +64,14 @@ async function interrupt(tx: Queryable, s: Expired): Promise<void> {
 	);
 	// Recorded as the session's end, from the service: "Session finished" subscriptions (Stop, SessionEnd,
 	// StopFailure) receive it through the outbox, with the session's status `interrupted`.
-	const payload = {
-		session_id: s.id,
-		hook_event_name: 'SessionEnd',
-		source: 'service',
+	await recordServiceSessionEnd(tx, s.id, {
 		reason: INTERRUPTED,
 		error: reason,
 		lease_owner: s.lease_owner,
 		lease_expired_at: new Date(s.lease_expires_at).toISOString(),
 		run_ids: runs.rows.map((r) => r.id),
-	};
-	const hash = crypto.createHash('sha256').update(JSON.stringify(payload)).digest('base64url');
-	const { rows } = await tx.query<{ id: number }>(
-		`INSERT INTO hook_events (session_id, event_name, payload, payload_hash)
-		VALUES ($1, 'SessionEnd', $2::jsonb, $3)
-		ON CONFLICT (session_id, payload_hash) DO NOTHING
-		RETURNING id`,
-		[s.id, JSON.stringify(payload), hash],
-	);
-	await enqueueDeliveries(tx, rows.map((r) => ({ id: r.id, sessionId: s.id, eventName: 'SessionEnd', toolName: null })));
+	});
+	await notifyRunSignal(tx, { kind: 'released', sessionId: s.id, owner: s.lease_owner });
 	logger.warn('session interrupted: its lease expired', { sessionId: s.id, owner: s.lease_owner });
 }
 

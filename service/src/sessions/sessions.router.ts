@@ -20,6 +20,9 @@ import {
 } from './sessions.repository';
 import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
 import { acquireLease, releaseLease } from './lease.repository';
+import { notifyRunSignal } from './run-signals';
+import { latestStop, stopFor } from './stops.repository';
+import { recordServiceSessionEnd } from './session-end-event';
 import { searchSessions } from './session-search';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SearchCursor, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
@@ -45,6 +48,11 @@ export interface SessionsDeps {
 	readPageMaxBytes: number;
 	leaseTtlSeconds?: number;
 }
+
+const stopOfRun = async (tx: Queryable, id: string) => {
+	const stop = await latestStop(tx, id);
+	return stop ? { requestedBy: stop.requestedBy, channel: stop.channel, requestedAt: stop.requestedAt } : null;
+};
 
 export function sessionsRouter(deps: SessionsDeps): Router {
 	const { db, auth } = deps;
@@ -134,7 +142,8 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const body = parse(LeaseBody, req.body, 'lease');
 		const ttlSeconds = body.ttlSeconds ?? deps.leaseTtlSeconds ?? 30;
 		const lease = await acquireLease(db, id, body.owner, ttlSeconds);
-		if (lease.ok) return void res.json({ owner: lease.owner, expiresAt: lease.expiresAt, ttlSeconds });
+		// A renewal also tells the holder of a stop asked of it (its long poll on GET :id/stop normally did already).
+		if (lease.ok) return void res.json({ owner: lease.owner, expiresAt: lease.expiresAt, ttlSeconds, stop: (await stopFor(db, id, body.owner)) ?? null });
 		if (lease.reason === 'not-found') throw notFound(`no session ${id}`);
 		throw conflict(`session ${id} is busy: another run (${lease.owner}) holds it until ${lease.expiresAt.toISOString()}`);
 	});
@@ -142,7 +151,10 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 	r.delete('/:id/lease', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const { owner } = parse(LeaseQuery, req.query, 'query');
-		await releaseLease(db, id, owner);
+		await db.transaction(async (tx) => {
+			// Whoever waits on this run (a stop request with waitSeconds, the runner's own long poll) hears it ended.
+			if (await releaseLease(tx, id, owner)) await notifyRunSignal(tx, { kind: 'released', sessionId: id, owner });
+		});
 		res.status(204).end();
 	});
 
@@ -167,6 +179,9 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 			if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
 				await settleDroppedCalls(tx, id, body.deferredToolUseId);
 			}
+			// A stopped run's claude fired SessionEnd while the session was still running: "Session finished" gets
+			// the service's own SessionEnd too, with the status `stopped` and the run's cost.
+			if (body.status === 'stopped') await recordServiceSessionEnd(tx, id, { reason: 'stopped', run_id: runId, stopped_by: await stopOfRun(tx, id) });
 			return s;
 		});
 		res.json(session);
