@@ -1,0 +1,138 @@
+// The thread is the console: a person stops a long turn by writing `stop` in its Slack thread or email thread.
+// The shipped templates, imported unchanged into the real n8n, the real claude against the fake API (which holds
+// the model's next answer back to make the turn long), the fake Slack and the real mail servers.
+import fs from 'node:fs';
+import path from 'node:path';
+import { api } from '../../service/test/harness';
+import { COLD_INSTALL_TIMEOUT_MS } from '../../scripts/n8n/n8n-instance';
+import { claudePidFor } from '../../nodes/shared/session/__tests__/claude-pid';
+import { imapAppend } from '../fakes/mail';
+import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
+import { pollUntil } from './poll';
+import { triggerWebhookPath } from './templates';
+
+type Json = Record<string, any>;
+// The first tool call runs, then the model's next answer is held back for a minute: the turn is "long".
+const LONG_TURN = 'a long job [[bash:echo one > one.txt]] [[delay:60000]] [[bash:echo two > two.txt]]';
+const RUN_TIMEOUT_MS = 90_000;
+// n8n's IMAP trigger fires 9-15 s after delivery (reference/n8n-slack-email.md).
+const MAIL_TIMEOUT_MS = 120_000;
+
+let stack: E2eStack;
+
+beforeAll(async () => {
+	stack = await startStack();
+}, COLD_INSTALL_TIMEOUT_MS + 300_000);
+
+afterAll(async () => {
+	await stack?.stop();
+}, 120_000);
+
+async function get(route: string): Promise<Json> {
+	const res = await api(stack.service, 'GET', route);
+	if (res.status !== 200) throw new Error(`GET ${route}: ${res.status} ${JSON.stringify(res.body)}`);
+	return res.body;
+}
+
+const sessionOfThread = (threadKey: string) =>
+	pollUntil(async () => (await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent(threadKey)}`)).body?.sessionId as string | undefined, RUN_TIMEOUT_MS, `a session bound to ${threadKey}`);
+
+/** Waits until the session's first tool call has finished and its claude waits on the model; its process group id. */
+async function longTurnUnderWay(sessionId: string): Promise<number> {
+	await pollUntil(async () => ((await get(`/api/v1/sessions/${sessionId}/logs`)).items.some((c: Json) => c.status === 'succeeded') ? true : undefined), RUN_TIMEOUT_MS, 'the first tool call');
+	return pollUntil(() => claudePidFor(sessionId), 10_000, 'the claude process');
+}
+
+function groupAlive(pgid: number): boolean {
+	try {
+		process.kill(-pgid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** What the stop must leave: the group gone, the session stopped with its cost, nothing run after the request. */
+async function expectStopped(sessionId: string, pgid: number, askedAt: number, channel: string): Promise<Json> {
+	await pollUntil(() => (groupAlive(pgid) ? undefined : true), 30_000, 'the claude process group to be gone');
+	process.stdout.write(`thread console: ${channel} stop → claude process group gone ${Date.now() - askedAt} ms after the reply was sent\n`);
+	const s = await pollUntil(async () => {
+		const got = await get(`/api/v1/sessions/${sessionId}`);
+		return got.status === 'stopped' ? got : undefined;
+	}, 30_000, 'the session to be stopped');
+	expect(s).toMatchObject({ status: 'stopped', isError: false });
+	expect(s.costUsd).toBeGreaterThan(0);
+	const runs = (await get(`/api/v1/sessions/${sessionId}/runs`)).items;
+	expect(runs[runs.length - 1]).toMatchObject({ status: 'stopped', costUsd: expect.any(Number) });
+	// No tool call started after the request: the one before it is all there is, and its successor never ran.
+	const calls = (await get(`/api/v1/sessions/${sessionId}/logs`)).items as Json[];
+	expect(calls).toHaveLength(1);
+	expect(Date.parse(calls[0].startedAt)).toBeLessThan(askedAt);
+	expect(fs.existsSync(path.join(s.workspace.path, 'one.txt'))).toBe(true);
+	expect(fs.existsSync(path.join(s.workspace.path, 'two.txt'))).toBe(false);
+	const events = (await get(`/api/v1/sessions/${sessionId}/events?limit=200`)).items as Json[];
+	expect(events.filter((e) => e.event === 'PreToolUse' && Date.parse(e.receivedAt) > askedAt)).toEqual([]);
+	expect(claudePidFor(sessionId)).toBeUndefined();
+	return s;
+}
+
+describe('stop from the thread', () => {
+	const slackTrigger = () => `${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
+
+	it('`stop` in a Slack thread during a long turn ends it: group gone, session stopped with its cost, the thread told what it did and cost', async () => {
+		const opened = await stack.slack.sendUserMessage(slackTrigger(), { channel: SLACK_CHANNEL, mention: true, text: `<@${stack.slack.api.bot.userId}> ${LONG_TURN}` });
+		expect(opened.status).toBe(200);
+		const threadTs = opened.message.ts;
+		const sessionId = await sessionOfThread(`slack:${SLACK_CHANNEL}:${threadTs}`);
+		const pgid = await longTurnUnderWay(sessionId);
+
+		const askedAt = Date.now();
+		const stop = await stack.slack.sendUserMessage(slackTrigger(), { channel: SLACK_CHANNEL, threadTs, user: 'U0ALICE', text: 'stop' });
+		expect(stop.status).toBe(200);
+		const s = await expectStopped(sessionId, pgid, askedAt, 'slack');
+
+		const answer = await stack.slack.waitForBotMessage((m) => m.threadTs === threadTs && m.text.includes('Stopped.'), RUN_TIMEOUT_MS, 'the stop answer in the thread');
+		expect(answer.text).toContain('1 tool call');
+		expect(answer.text).toContain(`$${Number(s.costUsd).toFixed(4)}`);
+		const stops = await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/events?limit=200`);
+		expect(stops.body.items.some((e: Json) => e.event === 'SessionEnd' && e.payload?.source === 'service' && e.payload?.stopped_by?.requestedBy === 'U0ALICE')).toBe(true);
+		// The stopped turn's own execution said nothing more: one answer for one stop.
+		await stack.n8n.waitForExecutions(WORKFLOW_IDS.slack, 2, RUN_TIMEOUT_MS);
+		expect(stack.slack.botMessages({ threadTs }).filter((m) => !m.text.startsWith(':checkered_flag:'))).toHaveLength(1);
+	}, 300_000);
+
+	it('`stop` in an email reply does the same, and the answer threads under the reply', async () => {
+		const mailbox = { host: stack.dovecot.host, port: stack.dovecot.port, user: MAIL.address, password: MAIL.password };
+		const email = (h: { messageId: string; subject: string; text: string; inReplyTo?: string }) =>
+			[
+				'From: Alice Customer <alice@example.test>',
+				`To: ${MAIL.from} <${MAIL.address}>`,
+				`Subject: ${h.subject}`,
+				`Message-ID: ${h.messageId}`,
+				...(h.inReplyTo ? [`In-Reply-To: ${h.inReplyTo}`, `References: ${h.inReplyTo}`] : []),
+				`Date: ${new Date().toUTCString()}`,
+				'MIME-Version: 1.0',
+				'Content-Type: text/plain; charset=utf-8',
+				'',
+				h.text,
+				'',
+			].join('\r\n');
+		const firstId = '<e2e-stop-first.alice@example.test>';
+		await imapAppend(mailbox, email({ messageId: firstId, subject: 'Long job', text: LONG_TURN }));
+		const sessionId = await pollUntil(
+			async () => (await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent('email:e2e-stop-first.alice@example.test')}`)).body?.sessionId as string | undefined,
+			MAIL_TIMEOUT_MS,
+			'the email thread\'s session',
+		);
+		const pgid = await longTurnUnderWay(sessionId);
+
+		const stopId = '<e2e-stop-reply.alice@example.test>';
+		const askedAt = Date.now();
+		await imapAppend(mailbox, email({ messageId: stopId, subject: 'Re: Long job', inReplyTo: firstId, text: 'Stop.\r\n\r\n-- \r\nAlice' }));
+		await expectStopped(sessionId, pgid, askedAt, 'email');
+		const answer = await stack.smtp.waitForMail((m) => m.inReplyTo === stopId && m.text.includes('Stopped.'), MAIL_TIMEOUT_MS, 'the stop answer');
+		expect(answer.subject).toBe('Re: Long job');
+		expect(answer.references).toEqual([firstId, stopId]);
+		expect(answer.text).toContain('1 tool call');
+	}, 400_000);
+});
