@@ -17,6 +17,7 @@ import type { Metrics } from './metrics/metrics';
 import type { RunSignals } from './sessions/run-signals';
 import { sessionsRouter } from './sessions/sessions.router';
 import { stopsRouter } from './sessions/stops.router';
+import { queuedMessagesRouter } from './queued-messages/queued-messages.router';
 import { threadsRouter } from './threads/threads.router';
 import { transferRouter } from './session-transfer/transfer.router';
 import { transcriptsRouter } from './transcripts/transcripts.router';
@@ -132,6 +133,7 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 		app.use(`${base}/sessions`, transferRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
 		app.use(`${base}/sessions`, sessions);
 		app.use(`${base}/sessions`, stopsRouter({ db: deps.db, auth: deps.auth, signals: deps.runSignals }));
+		app.use(`${base}/sessions`, queuedMessagesRouter({ db: deps.db, auth: deps.auth }));
 		app.use(`${base}/sessions`, transcriptsRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
 		app.use(`${base}/threads`, threadsRouter({ db: deps.db, auth: deps.auth }));
 		app.use(`${base}/stats`, statsRouter({ db: deps.db, auth: deps.auth }));

@@ -26,7 +26,8 @@ import { assertAnthropicCredentials } from './anthropic-credentials';
 import { budgetStatus, refusedOutput, reserveBudget } from './budget';
 import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
-import { claimSession, type SessionLease, type StopRequest } from './lease';
+import { claimSession, SessionBusyError, type SessionLease, type StopRequest } from './lease';
+import { combinedPrompt, leaseOrQueue, newRunId, takeQueued, type IdleOutput, type QueuedOutput, type WhenBusy } from './queued-replies';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
 import { orchestratorSettings } from './settings';
@@ -69,6 +70,8 @@ export interface SessionOutput {
 	notices?: string[];
 	/** With status `stopped`: who asked for the stop, from where, and when. */
 	stoppedBy?: StopRequest;
+	/** How many replies queued during the previous turn this turn took (its prompt holds them, in arrival order). */
+	repliesTaken?: number;
 }
 
 interface StoredSession {
@@ -96,6 +99,14 @@ export interface ResumeRequest {
 	sessionId?: string;
 	threadKey?: string;
 	prompt?: string;
+	/** While another turn runs: queue the reply, wait for the lease (default here; the node's default is queue), or fail. */
+	whenBusy?: WhenBusy;
+	/** Who wrote the prompt and where (marks it among queued replies), and its own id (queued once). */
+	author?: string;
+	channel?: string;
+	replyId?: string;
+	/** Take Queued: run a turn with the replies that waited, and nothing else; returns at once if another turn runs. */
+	takeQueued?: boolean;
 	options: RunOptions;
 	githubToken?: string;
 	signal?: AbortSignal;
@@ -160,7 +171,13 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 	}
 }
 
-export async function resumeSession(client: OrchestratorClient, req: ResumeRequest): Promise<SessionOutput> {
+/** A Resume that waits for a busy session (bounded) or fails: it always runs a turn. */
+export async function resumeSession(client: OrchestratorClient, req: Omit<ResumeRequest, 'takeQueued'> & { whenBusy?: 'wait' | 'fail' }): Promise<SessionOutput> {
+	return (await resumeOrQueue(client, { ...req, whenBusy: req.whenBusy ?? 'wait' })) as SessionOutput;
+}
+
+/** Claude Resume: runs a turn, or queues the reply while another turn runs (When Busy), or takes the queued replies. */
+export async function resumeOrQueue(client: OrchestratorClient, req: ResumeRequest): Promise<SessionOutput | QueuedOutput | IdleOutput> {
 	const sessionId = req.sessionId?.trim() || (await sessionForThread(client, req.threadKey));
 	const session = await client.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}`).catch((error: unknown) => {
 		if (httpStatusOf(error) === 404) throw new Error(`Unknown session ${sessionId}: the service has no session with this id.`);
@@ -170,8 +187,32 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 	if (!ws.type || ws.type === 'external' || !ws.path) {
 		throw new Error(`Session ${sessionId} was not started by Claude Session Start (it has no workspace recorded), so it cannot be resumed here.`);
 	}
-	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
+	const idle = (status: IdleOutput['status'], message: string): IdleOutput => ({ sessionId, status, threadKey: session.threadKey, isError: false, costUsd: 0, message });
+	let lease: SessionLease;
+	if (req.takeQueued) {
+		try {
+			lease = await claimSession(client, sessionId, 0, req.signal);
+		} catch (error) {
+			if (!(error instanceof SessionBusyError)) throw error;
+			return idle('busy', 'Another turn is running; the replies stay queued, and Reply Queued fires again when it ends.');
+		}
+	} else {
+		const got = await leaseOrQueue(client, { sessionId, threadKey: session.threadKey }, req.whenBusy ?? 'wait', req, req.options.queueTimeoutSeconds * 1000, req.signal);
+		if (!('release' in got)) return got;
+		lease = got;
+	}
 	try {
+		// Replies that waited for the lease go first, in arrival order: this turn answers them with its own prompt.
+		const runId = newRunId();
+		const queued = await takeQueued(client, sessionId, lease, runId).catch((error: unknown) => {
+			if (httpStatusOf(error) === 404) return []; // a service without queued replies
+			throw error;
+		});
+		if (req.takeQueued && !queued.length) return idle('nothing_queued', 'No reply was waiting: another turn has taken them.');
+		const own = req.takeQueued ? undefined : req.prompt?.trim() || undefined;
+		const prompt = queued.length
+			? combinedPrompt(queued, own ? { content: own, author: req.author?.trim() || 'someone', channel: req.channel?.trim() || 'n8n' } : undefined)
+			: own;
 		const stored: StoredWorkspace = {
 			type: ws.type,
 			path: ws.path,
@@ -198,7 +239,8 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 		if (policy) await sendApprovalPolicy(client, sessionId, policy);
 		// A call deferred earlier is answered from its recorded decision even if the policy has gone since.
 		const gated = Boolean(policy) || session.status === 'waiting_approval' || (await hasApprovalPolicy(client, sessionId));
-		return await runTurn(client, { session, workspace, prompt: req.prompt?.trim() || undefined, kind: 'resume', options: req.options, gated, signal: req.signal, lease });
+		const out = await runTurn(client, { session, workspace, prompt, kind: 'resume', options: req.options, gated, signal: req.signal, lease, runId });
+		return queued.length ? { ...out, repliesTaken: queued.length } : out;
 	} finally {
 		await lease.release();
 	}
@@ -275,12 +317,13 @@ interface Turn {
 	signal?: AbortSignal;
 	/** The session's lease: its stop signal ends the run as `stopped`. */
 	lease?: SessionLease;
+	runId?: string;
 }
 
 async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionOutput> {
 	const { session, workspace, options } = turn;
 	const sessionPath = `/api/v1/sessions/${session.id}`;
-	const runId = crypto.randomUUID();
+	const runId = turn.runId ?? crypto.randomUUID();
 	const startedAt = new Date().toISOString();
 	const inSandbox = workspace.type === 'e2b';
 

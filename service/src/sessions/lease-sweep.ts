@@ -1,7 +1,8 @@
 import type { Database, Queryable } from '../db';
 import { logger } from '../logger';
 import { notifyRunSignal } from './run-signals';
-import { recordServiceSessionEnd } from './session-end-event';
+import { announceWaiting } from '../queued-messages/queued-messages.repository';
+import { recordServiceSessionEnd } from './service-event';
 
 // A run renews its lease while claude runs. A lease that ran out means the worker holding it died (or lost the
 // service for longer than the lease): its run will never report an end. The sweep ends it as `interrupted`, so
@@ -72,6 +73,7 @@ async function interrupt(tx: Queryable, s: Expired): Promise<void> {
 		run_ids: runs.rows.map((r) => r.id),
 	});
 	await notifyRunSignal(tx, { kind: 'released', sessionId: s.id, owner: s.lease_owner });
+	await announceWaiting(tx, s.id, s.lease_owner);
 	logger.warn('session interrupted: its lease expired', { sessionId: s.id, owner: s.lease_owner });
 }
 

@@ -21,8 +21,9 @@ import {
 import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
 import { acquireLease, releaseLease } from './lease.repository';
 import { notifyRunSignal } from './run-signals';
+import { announceWaiting } from '../queued-messages/queued-messages.repository';
 import { latestStop, stopFor } from './stops.repository';
-import { recordServiceSessionEnd } from './session-end-event';
+import { recordServiceSessionEnd } from './service-event';
 import { searchSessions } from './session-search';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SearchCursor, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
@@ -153,7 +154,11 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const { owner } = parse(LeaseQuery, req.query, 'query');
 		await db.transaction(async (tx) => {
 			// Whoever waits on this run (a stop request with waitSeconds, the runner's own long poll) hears it ended.
-			if (await releaseLease(tx, id, owner)) await notifyRunSignal(tx, { kind: 'released', sessionId: id, owner });
+			if (await releaseLease(tx, id, owner)) {
+				await notifyRunSignal(tx, { kind: 'released', sessionId: id, owner });
+				// Replies queued during the turn: Reply Queued tells a workflow to take them.
+				await announceWaiting(tx, id, owner);
+			}
 		});
 		res.status(204).end();
 	});
