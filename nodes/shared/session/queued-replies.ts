@@ -19,6 +19,7 @@ export interface QueuedMessage {
 	content: string;
 	author: string;
 	channel: string;
+	externalId?: string | null;
 	queuedAt: string;
 }
 

@@ -72,6 +72,8 @@ export interface SessionOutput {
 	stoppedBy?: StopRequest;
 	/** How many replies queued during the previous turn this turn took (its prompt holds them, in arrival order). */
 	repliesTaken?: number;
+	/** Those replies: who wrote each, where, its own id (to answer a Slack ts or an email Message-ID), when. */
+	takenReplies?: Array<{ author: string; channel: string; replyId: string | null; queuedAt: string }>;
 }
 
 interface StoredSession {
@@ -240,7 +242,9 @@ export async function resumeOrQueue(client: OrchestratorClient, req: ResumeReque
 		// A call deferred earlier is answered from its recorded decision even if the policy has gone since.
 		const gated = Boolean(policy) || session.status === 'waiting_approval' || (await hasApprovalPolicy(client, sessionId));
 		const out = await runTurn(client, { session, workspace, prompt, kind: 'resume', options: req.options, gated, signal: req.signal, lease, runId });
-		return queued.length ? { ...out, repliesTaken: queued.length } : out;
+		if (!queued.length) return out;
+		const takenReplies = queued.map((m) => ({ author: m.author, channel: m.channel, replyId: m.externalId ?? null, queuedAt: m.queuedAt }));
+		return { ...out, repliesTaken: queued.length, takenReplies };
 	} finally {
 		await lease.release();
 	}
