@@ -136,3 +136,69 @@ describe('stop from the thread', () => {
 		expect(answer.text).toContain('1 tool call');
 	}, 400_000);
 });
+
+/** Every user prompt text in a request to the fake API, the newest last. */
+function lastUserPrompt(body: { messages?: Array<{ role: string; content: unknown }> }): string {
+	const users = (body.messages ?? []).filter((m) => m.role === 'user');
+	const content = users[users.length - 1]?.content;
+	const blocks = typeof content === 'string' ? [content] : Array.isArray(content) ? content : [];
+	return blocks.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : '')).join('\n');
+}
+
+describe('replies while a turn runs', () => {
+	const slackTrigger = () => `${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
+
+	it('three Slack replies during one long turn: each told "still working" at once, no execution waits, the next turn takes all three in order', async () => {
+		const opened = await stack.slack.sendUserMessage(slackTrigger(), {
+			channel: SLACK_CHANNEL,
+			mention: true,
+			text: `<@${stack.slack.api.bot.userId}> a long job [[bash:echo one > one.txt]] [[delay:25000]] [[text:first turn done]]`,
+		});
+		const threadTs = opened.message.ts;
+		const sessionId = await sessionOfThread(`slack:${SLACK_CHANNEL}:${threadTs}`);
+		await longTurnUnderWay(sessionId);
+		const before = new Set((await stack.n8n.executions(WORKFLOW_IDS.slack)).map((e) => e.id));
+
+		const replies = [
+			{ user: 'U0ALICE', text: 'first reply: look at the logs' },
+			{ user: 'U0BOB', text: 'second reply: and the tests' },
+			{ user: 'U0CAROL', text: 'third reply: then sum up [[text:answered all three]]' },
+		];
+		const stillWorking = (m: { threadTs?: string; text: string }) => m.threadTs === threadTs && m.text.includes('Still working, I will take this next');
+		const answeredInMs: number[] = [];
+		for (const [i, r] of replies.entries()) {
+			const sent = Date.now();
+			expect((await stack.slack.sendUserMessage(slackTrigger(), { channel: SLACK_CHANNEL, threadTs, user: r.user, text: r.text })).status).toBe(200);
+			await pollUntil(() => (stack.slack.botMessages({ threadTs }).filter(stillWorking).length === i + 1 ? true : undefined), 30_000, `"still working" for reply ${i + 1}`, 50);
+			answeredInMs.push(Date.now() - sent);
+		}
+		process.stdout.write(`thread console: "still working" posted ${answeredInMs.join(', ')} ms after each reply\n`);
+		const replyExecutions = await pollUntil(
+			async () => {
+				const fresh = (await stack.n8n.executions(WORKFLOW_IDS.slack)).filter((e) => !before.has(e.id)).slice(0, 3);
+				return fresh.length === 3 && fresh.every((e) => e.stoppedAt) ? fresh : undefined;
+			},
+			RUN_TIMEOUT_MS,
+			'the three reply executions to end',
+		);
+		expect(replyExecutions.map((e) => e.status)).toEqual(['success', 'success', 'success']);
+
+		const answer = await stack.slack.waitForBotMessage((m) => m.threadTs === threadTs && m.text.includes('answered all three') && !m.text.startsWith(':checkered_flag:'), RUN_TIMEOUT_MS, 'the answer to the queued replies');
+		expect(answer.text).toContain('answering 3 queued replies');
+		const runs = (await get(`/api/v1/sessions/${sessionId}/runs`)).items as Json[];
+		expect(runs.map((r) => r.status)).toEqual(['completed', 'completed']);
+		// No second turn overlapped the first, and every reply's execution ended while the first turn still ran: none
+		// waited for the session's lease (the n8n executions of the workflow: the long turn, three replies, Take Queued).
+		expect(Date.parse(runs[1].startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[0].endedAt));
+		for (const e of replyExecutions) expect(Date.parse(e.stoppedAt!)).toBeLessThan(Date.parse(runs[0].endedAt));
+		process.stdout.write(`thread console: reply executions took ${replyExecutions.map((e) => Date.parse(e.stoppedAt!) - Date.parse(e.startedAt)).join(', ')} ms\n`);
+		// The next turn's prompt holds all three, in order, each with who wrote it.
+		const requests = stack.anthropic.requestsFor(sessionId);
+		const prompt = requests.map((r) => lastUserPrompt(r.body)).find((p) => p.includes('third reply'))!;
+		const at = replies.map((r) => prompt.indexOf(r.text));
+		expect(at.every((p) => p >= 0)).toBe(true);
+		expect([...at].sort((a, b) => a - b)).toEqual(at);
+		replies.forEach((r, i) => expect(prompt).toContain(`Message ${i + 1} of 3, from ${r.user} via slack`));
+		expect((await get(`/api/v1/sessions/${sessionId}/queued-messages`)).items).toEqual([]);
+	}, 300_000);
+});
