@@ -73,13 +73,16 @@ export async function claimSession(client: OrchestratorClient, sessionId: string
 	}, (ttlSeconds / 3) * 1000);
 	renew.unref();
 	void (async () => {
-		// Ends with the run (release), at the first stop, or when the service no longer knows the lease.
-		while (!released && !stop.signal.aborted) {
+		// Ends with the run (release), at the first stop, when the service no longer knows the lease, or when the
+		// service has not answered for two lease lifetimes (the lease is lost by then; the renewals say so too).
+		let answeredAt = Date.now();
+		while (!released && !stop.signal.aborted && Date.now() - answeredAt < 2 * ttlSeconds * 1000) {
 			try {
 				const r = await client.request<{ stop: StopRequest | null; leaseHeld?: boolean }>('GET', `/api/v1/sessions/${sessionId}/stop`, undefined, {
 					owner,
 					waitSeconds: STOP_POLL_SECONDS,
 				});
+				answeredAt = Date.now();
 				stopAsked(r?.stop);
 				if (r?.leaseHeld === false) return;
 			} catch (error) {
