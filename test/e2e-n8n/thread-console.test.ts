@@ -76,6 +76,23 @@ async function expectStopped(sessionId: string, pgid: number, askedAt: number, c
 	return s;
 }
 
+const mailbox = () => ({ host: stack.dovecot.host, port: stack.dovecot.port, user: MAIL.address, password: MAIL.password });
+/** An email from Alice, as her mail client would send it (a reply names the thread's first message). */
+const email = (h: { messageId: string; subject: string; text: string; inReplyTo?: string }) =>
+	[
+		'From: Alice Customer <alice@example.test>',
+		`To: ${MAIL.from} <${MAIL.address}>`,
+		`Subject: ${h.subject}`,
+		`Message-ID: ${h.messageId}`,
+		...(h.inReplyTo ? [`In-Reply-To: ${h.inReplyTo}`, `References: ${h.inReplyTo}`] : []),
+		`Date: ${new Date().toUTCString()}`,
+		'MIME-Version: 1.0',
+		'Content-Type: text/plain; charset=utf-8',
+		'',
+		h.text,
+		'',
+	].join('\r\n');
+
 describe('stop from the thread', () => {
 	const slackTrigger = () => `${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
 
@@ -102,23 +119,8 @@ describe('stop from the thread', () => {
 	}, 300_000);
 
 	it('`stop` in an email reply does the same, and the answer threads under the reply', async () => {
-		const mailbox = { host: stack.dovecot.host, port: stack.dovecot.port, user: MAIL.address, password: MAIL.password };
-		const email = (h: { messageId: string; subject: string; text: string; inReplyTo?: string }) =>
-			[
-				'From: Alice Customer <alice@example.test>',
-				`To: ${MAIL.from} <${MAIL.address}>`,
-				`Subject: ${h.subject}`,
-				`Message-ID: ${h.messageId}`,
-				...(h.inReplyTo ? [`In-Reply-To: ${h.inReplyTo}`, `References: ${h.inReplyTo}`] : []),
-				`Date: ${new Date().toUTCString()}`,
-				'MIME-Version: 1.0',
-				'Content-Type: text/plain; charset=utf-8',
-				'',
-				h.text,
-				'',
-			].join('\r\n');
 		const firstId = '<e2e-stop-first.alice@example.test>';
-		await imapAppend(mailbox, email({ messageId: firstId, subject: 'Long job', text: LONG_TURN }));
+		await imapAppend(mailbox(), email({ messageId: firstId, subject: 'Long job', text: LONG_TURN }));
 		const sessionId = await pollUntil(
 			async () => (await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent('email:e2e-stop-first.alice@example.test')}`)).body?.sessionId as string | undefined,
 			MAIL_TIMEOUT_MS,
@@ -128,7 +130,7 @@ describe('stop from the thread', () => {
 
 		const stopId = '<e2e-stop-reply.alice@example.test>';
 		const askedAt = Date.now();
-		await imapAppend(mailbox, email({ messageId: stopId, subject: 'Re: Long job', inReplyTo: firstId, text: 'Stop.\r\n\r\n-- \r\nAlice' }));
+		await imapAppend(mailbox(), email({ messageId: stopId, subject: 'Re: Long job', inReplyTo: firstId, text: 'Stop.\r\n\r\n-- \r\nAlice' }));
 		await expectStopped(sessionId, pgid, askedAt, 'email');
 		const answer = await stack.smtp.waitForMail((m) => m.inReplyTo === stopId && m.text.includes('Stopped.'), MAIL_TIMEOUT_MS, 'the stop answer');
 		expect(answer.subject).toBe('Re: Long job');
@@ -201,4 +203,33 @@ describe('replies while a turn runs', () => {
 		replies.forEach((r, i) => expect(prompt).toContain(`Message ${i + 1} of 3, from ${r.user} via slack`));
 		expect((await get(`/api/v1/sessions/${sessionId}/queued-messages`)).items).toEqual([]);
 	}, 300_000);
+});
+
+describe('email replies while a turn runs', () => {
+	it('a reply during a long turn is answered "still working" at once, and the next turn answers it threaded under it', async () => {
+		const firstId = '<e2e-busy-first.alice@example.test>';
+		await imapAppend(mailbox(), email({ messageId: firstId, subject: 'Busy job', text: 'a long job [[bash:echo one > one.txt]] [[delay:45000]] [[text:first email turn done]]' }));
+		const sessionId = await pollUntil(
+			async () => (await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent('email:e2e-busy-first.alice@example.test')}`)).body?.sessionId as string | undefined,
+			MAIL_TIMEOUT_MS,
+			'the email thread\'s session',
+		);
+		await longTurnUnderWay(sessionId);
+		const replyId = '<e2e-busy-reply.alice@example.test>';
+		await imapAppend(mailbox(), email({ messageId: replyId, subject: 'Re: Busy job', inReplyTo: firstId, text: 'also check the docs [[text:queued email answered]]' }));
+		const waiting = await stack.smtp.waitForMail((m) => m.inReplyTo === replyId && m.text.includes('Still working, I will take this next'), MAIL_TIMEOUT_MS, '"still working"');
+		expect(waiting.subject).toBe('Re: Busy job');
+		const runsWhileWaiting = (await get(`/api/v1/sessions/${sessionId}/runs`)).items as Json[];
+		expect(runsWhileWaiting.map((r) => r.status)).toEqual(['running']);
+
+		const answer = await stack.smtp.waitForMail((m) => m.inReplyTo === replyId && m.text.includes('queued email answered'), RUN_TIMEOUT_MS, 'the answer to the queued reply');
+		expect(answer.references).toEqual([firstId, replyId]);
+		expect(answer.envelope.to).toEqual(['alice@example.test']);
+		expect(answer.text).toContain('answering 1 queued replies');
+		const runs = (await get(`/api/v1/sessions/${sessionId}/runs`)).items as Json[];
+		expect(runs.map((r) => r.status)).toEqual(['completed', 'completed']);
+		expect(Date.parse(runs[1].startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[0].endedAt));
+		const prompt = stack.anthropic.requestsFor(sessionId).map((r) => lastUserPrompt(r.body)).find((p) => p.includes('also check the docs'))!;
+		expect(prompt).toContain('from alice@example.test via email');
+	}, 400_000);
 });

@@ -70,9 +70,10 @@ export function stopsRouter(deps: StopsDeps): Router {
 		res.status(200).json({ ...answer, status: run?.status ?? 'stopped', run: run ?? null });
 	});
 
-	// The runner holding the lease asks whether it is to stop; waits up to waitSeconds for the answer (a long
-	// poll woken by NOTIFY, so the runner hears of a stop within milliseconds without asking in a loop).
-	r.get('/:id/stop', auth.requireAdmin, async (req, res) => {
+	// The runner holding the lease asks whether it is to stop (a read: the dashboard token may ask too); waits up to
+	// waitSeconds for the answer (a long poll woken by NOTIFY, so the runner hears of a stop within milliseconds
+	// without asking in a loop).
+	r.get('/:id/stop', auth.requireReader, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const q = parse(WatchQuery, req.query, 'query');
 		const abort = hangUp(res);
