@@ -30,7 +30,7 @@ import { claimSession, SessionBusyError, type SessionLease, type StopRequest } f
 import { combinedPrompt, leaseOrQueue, newRunId, takeQueued, type IdleOutput, type QueuedOutput, type WhenBusy } from './queued-replies';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
-import { orchestratorSettings } from './settings';
+import { orchestratorSettings, type RunReport, type Session } from '../protocol';
 import {
 	MissingConversationError,
 	localTranscriptFile,
@@ -76,14 +76,7 @@ export interface SessionOutput {
 	takenReplies?: Array<{ author: string; channel: string; replyId: string | null; queuedAt: string }>;
 }
 
-interface StoredSession {
-	id: string;
-	status: string;
-	workspace: { type: WorkspaceType | 'external'; path: string | null; branch: string | null; sandboxId: string | null };
-	repository: string | null;
-	threadKey: string | null;
-	hookEventCount: number;
-}
+type StoredSession = Session;
 
 export interface StartRequest {
 	prompt: string;
@@ -335,8 +328,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
 	Object.assign(env, options.env);
 
-	const record = (body: Record<string, unknown>) =>
-		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body }));
+	const record = (body: Omit<RunReport, 'kind' | 'startedAt'>) =>
+		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body } satisfies RunReport));
 	const transcript = { file: await transcriptFileFor(workspace, env, session.id), knownSha256: undefined as string | undefined };
 	const saveTranscript = () => uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 });
 	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd);

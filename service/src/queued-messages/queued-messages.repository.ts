@@ -1,7 +1,9 @@
+import { REPLY_QUEUED } from '../../../nodes/shared/protocol';
 import type { Queryable } from '../db';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import { recordServiceEvent } from '../sessions/service-event';
 
-export const REPLY_QUEUED = 'ReplyQueued';
+export { REPLY_QUEUED };
 
 export interface QueuedMessage {
 	id: number;
@@ -88,7 +90,7 @@ export async function takeMessages(tx: Queryable, sessionId: string, owner: stri
  * The session's turn has ended (its lease was given back or expired): if replies wait, tell the Hook Triggers
  * (Reply Queued) so a workflow takes them. In the transaction that ended the lease.
  */
-export async function announceWaiting(tx: Queryable, sessionId: string, endedOwner: string): Promise<void> {
+export async function announceWaiting(tx: Queryable, sessionId: string, endedOwner: string, outbox?: KnownSubscriptions): Promise<void> {
 	const { rows } = await tx.query<{ n: number; oldest: Date | null; thread_key: string | null }>(
 		`SELECT count(q.id)::int AS n, min(q.queued_at) AS oldest, s.thread_key
 		FROM sessions s LEFT JOIN queued_messages q ON q.session_id = s.id AND q.taken_at IS NULL
@@ -104,5 +106,5 @@ export async function announceWaiting(tx: Queryable, sessionId: string, endedOwn
 		// Makes each announcement its own event (the same payload twice is stored once).
 		after_run: endedOwner,
 		announced_at: new Date().toISOString(),
-	});
+	}, outbox);
 }

@@ -7,23 +7,20 @@ import { cursorId, cursorTime, decodeCursor, encodeCursor, PageQuery, parse, Ses
 import { z } from 'zod';
 import { listHookEvents } from '../hooks/hooks.repository';
 import { insertMessages, listMessages } from '../messages/messages.repository';
-import { PostMessagesBody } from '../messages/messages.schema';
-import { scrubValue } from '../scrub';
-import { listToolCalls, upsertToolCalls } from '../tool-calls/tool-calls.repository';
-import { PostToolCallsBody } from '../tool-calls/tool-calls.schema';
-import { settleDroppedCalls } from '../approvals/service-settlements';
-import { settleRun } from '../budgets';
-import { recordRunDenials } from '../deliveries/run-denials';
+import { PostMessagesBody, PostToolCallsBody } from '../../../nodes/shared/protocol';
+import { listToolCalls } from '../tool-calls/tool-calls.repository';
+import { recordStreamToolCalls } from '../tool-calls/tool-calls.service';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import { putThread } from '../threads/threads.repository';
 import {
-	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession, upsertRun,
+	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession,
 } from './sessions.repository';
-import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
+import { nextHookTokenGeneration } from './hook-tokens.repository';
 import { acquireLease, releaseLease } from './lease.repository';
 import { notifyRunSignal } from './run-signals';
 import { announceWaiting } from '../queued-messages/queued-messages.repository';
-import { latestStop, stopFor } from './stops.repository';
-import { recordServiceSessionEnd } from './service-event';
+import { stopFor } from './stops.repository';
+import { recordRun } from './runs.service';
 import { searchSessions } from './session-search';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SearchCursor, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
@@ -48,12 +45,9 @@ export interface SessionsDeps {
 	hookTokens: { ttlMs: number; graceMs: number };
 	readPageMaxBytes: number;
 	leaseTtlSeconds?: number;
+	/** Signals the deliveries a run's events queue. */
+	outbox: KnownSubscriptions;
 }
-
-const stopOfRun = async (tx: Queryable, id: string) => {
-	const stop = await latestStop(tx, id);
-	return stop ? { requestedBy: stop.requestedBy, channel: stop.channel, requestedAt: stop.requestedAt } : null;
-};
 
 export function sessionsRouter(deps: SessionsDeps): Router {
 	const { db, auth } = deps;
@@ -157,7 +151,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 			if (await releaseLease(tx, id, owner)) {
 				await notifyRunSignal(tx, { kind: 'released', sessionId: id, owner });
 				// Replies queued during the turn: Reply Queued tells a workflow to take them.
-				await announceWaiting(tx, id, owner);
+				await announceWaiting(tx, id, owner, deps.outbox);
 			}
 		});
 		res.status(204).end();
@@ -172,23 +166,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 	r.put('/:id/runs/:runId', auth.requireAdmin, async (req, res) => {
 		const { id, runId } = parse(RunParams, req.params, 'path');
 		const body = parse(RunBody, req.body, 'run');
-		const session = await db.transaction(async (tx) => {
-			if (!(await getSession(tx, id))) throw notFound(`no session ${id}`);
-			const s = await upsertRun(tx, id, runId, body);
-			if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
-			await recordRunDenials(tx, id, runId, body.permissionDenials);
-			// The run is over: its hook token takes late hooks for the grace period, then none.
-			if (body.status !== 'running' && body.status !== 'created') await endHookTokens(tx, id, deps.hookTokens.graceMs);
-			if (body.status !== 'running') await settleRun(tx, id, runId, body.costUsd);
-			// A clean end says which deferred call, if any, the next run carries; no other can still be approved.
-			if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
-				await settleDroppedCalls(tx, id, body.deferredToolUseId);
-			}
-			// A stopped run's claude fired SessionEnd while the session was still running: "Session finished" gets
-			// the service's own SessionEnd too, with the status `stopped` and the run's cost.
-			if (body.status === 'stopped') await recordServiceSessionEnd(tx, id, { reason: 'stopped', run_id: runId, stopped_by: await stopOfRun(tx, id) });
-			return s;
-		});
+		const session = await recordRun({ db, hookTokenGraceMs: deps.hookTokens.graceMs, outbox: deps.outbox }, id, runId, body);
 		res.json(session);
 	});
 
@@ -223,22 +201,8 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const { toolCalls } = parse(PostToolCallsBody, req.body, 'tool calls');
 		await requireSession(id);
-		const pieces = toolCalls.map((c) => {
-			const input = scrubValue(c.input, deps.toolOutputMaxBytes);
-			const response = scrubValue(c.response, deps.toolOutputMaxBytes);
-			return {
-				...c,
-				sessionId: id,
-				input: input.value,
-				response: response.value,
-				error: c.error === undefined ? undefined : scrubValue(c.error, deps.toolOutputMaxBytes).value,
-				seenInHooks: false,
-				seenInStream: true,
-				truncated: input.truncated || response.truncated,
-			};
-		});
-		await db.transaction((tx) => upsertToolCalls(tx, pieces));
-		res.status(200).json({ stored: pieces.length });
+		const stored = await recordStreamToolCalls(db, id, toolCalls, deps.toolOutputMaxBytes);
+		res.status(200).json({ stored });
 	});
 
 	r.get('/:id/events', auth.requireReader, async (req, res) => {
