@@ -94,6 +94,26 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		expect(detail.body.totals).toMatchObject({ toolCalls: 1, toolErrors: 0, hookEvents: 1 });
 	});
 
+	it('fails the calls a run ended without, but never one whose result a hook reported', async () => {
+		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
+		const started = { toolName: 'Bash', input: { command: 'sleep 1' }, status: 'running', startedAt: '2026-11-24T10:00:00.000Z' };
+		await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, { toolCalls: [{ toolUseId: 'toolu_done', ...started }, { toolUseId: 'toolu_cut', ...started }] });
+		// The hook saw the first call succeed; claude was killed before the runner read that result from its output.
+		await api(svc, 'POST', '/api/v1/hooks', {
+			session_id: body.id, hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_use_id: 'toolu_done', tool_response: { stdout: 'ok' }, duration_ms: 7,
+		}, { Authorization: `Bearer ${body.hookToken}` });
+		const ended = { status: 'failed', unfinished: true, response: { content: 'The tool call did not finish: the run ended as failed.' }, finishedAt: '2026-11-24T10:00:02.000Z', durationMs: 2000 };
+		const res = await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, { toolCalls: [{ toolUseId: 'toolu_done', ...ended }, { toolUseId: 'toolu_cut', ...ended }] });
+		expect(res.status).toBe(200);
+		const logs = (await api(svc, 'GET', `/api/v1/sessions/${body.id}/logs`)).body.items.sort((a: any, b: any) => a.toolUseId.localeCompare(b.toolUseId));
+		expect(logs.map((c: any) => [c.toolUseId, c.status, c.durationMs])).toEqual([['toolu_cut', 'failed', 2000], ['toolu_done', 'succeeded', 7]]);
+		expect(logs[0].result).toEqual(ended.response);
+		expect(logs[1].result).toEqual({ stdout: 'ok' });
+		// Only the runner's conclusion is `unfinished: true`; anything else is a client's mistake.
+		const bad = await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, { toolCalls: [{ toolUseId: 'toolu_cut', status: 'failed', unfinished: false }] });
+		expect(bad.status).toBe(400);
+	});
+
 	it('lists with filters, search and a cursor that never repeats or skips', async () => {
 		const tag = crypto.randomBytes(4).toString('hex');
 		const ids: string[] = [];

@@ -16,6 +16,9 @@ export const ToolCallPiece = z
 		durationMs: z.number().int().nonnegative().max(INT4_MAX).optional(),
 		startedAt: timestamp().optional(),
 		finishedAt: timestamp().optional(),
+		// The run ended before the call's result came: the runner's conclusion, not an observation. It fails a call
+		// still running and never overrides a result a hook already reported.
+		unfinished: z.literal(true).optional(),
 	})
 	.strict();
 export type ToolCallReport = z.input<typeof ToolCallPiece>;

@@ -217,6 +217,7 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 				toolUseId: call.toolUseId,
 				status: 'failed',
 				isError: true,
+				unfinished: true,
 				response: { content: `The tool call did not finish: the run ended as ${status}.` },
 				finishedAt,
 				durationMs: durationBetween(call.startedAt, finishedAt),

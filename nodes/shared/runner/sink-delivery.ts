@@ -18,6 +18,8 @@ export interface ToolCallUpsert {
 	startedAt?: string;
 	finishedAt?: string;
 	durationMs?: number;
+	/** Concluded when the run ended without the call's result (see the protocol's ToolCallPiece). */
+	unfinished?: true;
 }
 
 export interface RunSink {

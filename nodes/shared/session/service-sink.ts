@@ -48,6 +48,7 @@ export function serviceSink(client: OrchestratorClient, sessionId: string, run: 
 					startedAt: c.startedAt,
 					finishedAt: c.finishedAt,
 					durationMs: c.durationMs === undefined ? undefined : Math.round(c.durationMs),
+					unfinished: c.unfinished,
 				}) satisfies ToolCallReport),
 			});
 		},

@@ -41,6 +41,26 @@ export async function upsertToolCalls(db: Queryable, pieces: ToolCallUpsert[]): 
 	await db.query(toolCallUpsertSql('$1'), [JSON.stringify(toolCallRows(pieces))]);
 }
 
+/**
+ * Fails the calls a run ended without, those still running: a result a hook reported (the hook can arrive before
+ * the runner reads the same result from claude's output, and claude may be killed in between) stays as it was.
+ */
+export async function failUnfinished(
+	db: Queryable,
+	sessionId: string,
+	calls: Array<{ toolUseId: string; response: unknown; finishedAt?: string; durationMs?: number }>,
+): Promise<void> {
+	if (!calls.length) return;
+	await db.query(
+		`UPDATE tool_calls AS t SET status = 'failed', response = COALESCE(t.response, r.response),
+			finished_at = COALESCE(t.finished_at, (r.r->>'finishedAt')::timestamptz),
+			duration_ms = COALESCE(t.duration_ms, (r.r->>'durationMs')::integer)
+		FROM (SELECT e AS r, e->'response' AS response, e->>'toolUseId' AS tool_use_id FROM jsonb_array_elements($2::jsonb) e) r
+		WHERE t.session_id = $1 AND t.tool_use_id = r.tool_use_id AND t.status = 'running'`,
+		[sessionId, JSON.stringify(calls)],
+	);
+}
+
 export interface ToolCallRow {
 	id: number;
 	tool_use_id: string;
