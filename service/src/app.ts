@@ -16,6 +16,7 @@ import { hooksRouter, legacyHooksRouter } from './hooks/hooks.router';
 import type { Metrics } from './metrics/metrics';
 import { sessionsRouter } from './sessions/sessions.router';
 import { threadsRouter } from './threads/threads.router';
+import { eventKeysRouter } from './event-keys/event-keys.router';
 import { transferRouter } from './session-transfer/transfer.router';
 import { transcriptsRouter } from './transcripts/transcripts.router';
 
@@ -128,6 +129,7 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 		app.use(`${base}/sessions`, sessions);
 		app.use(`${base}/sessions`, transcriptsRouter({ db: deps.db, auth: deps.auth, transcriptMaxBytes }));
 		app.use(`${base}/threads`, threadsRouter({ db: deps.db, auth: deps.auth }));
+		app.use(`${base}/event-keys`, eventKeysRouter({ db: deps.db, auth: deps.auth }));
 		app.use(`${base}/stats`, statsRouter({ db: deps.db, auth: deps.auth }));
 		for (const [mount, router] of Object.entries(deps.extraRouters ?? {})) app.use(`${base}/${mount}`, router);
 	}

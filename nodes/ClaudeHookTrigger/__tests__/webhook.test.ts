@@ -21,6 +21,8 @@ function delivery(overrides: IDataObject = {}): IDataObject {
 		source: 'hook',
 		payload: { hook_event_name: 'PostToolUse', tool_name: 'Bash' },
 		session: { status: 'running', workspace: { type: 'local', path: '/srv/w', branch: null }, threadKey: 'slack:C1:1.2', costUsd: 0.12 },
+		run: { id: 'b7c0a3f2-1d4e-4f5a-8b6c-7d8e9f0a1b2c', status: 'running', statusMessage: 'slack:C1:1.3', toolCalls: 4 },
+		coalesced: 2,
 		occurredAt: '2026-11-24T21:00:00.000Z',
 		...overrides,
 	};
@@ -67,6 +69,8 @@ describe('Claude Hook Trigger webhook()', () => {
 			error: null,
 			source: 'hook',
 			session: body.session,
+			run: body.run,
+			coalesced: 2,
 			payload: body.payload,
 			deliveryId: body.deliveryId,
 			occurredAt: body.occurredAt,

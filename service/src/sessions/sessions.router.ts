@@ -16,8 +16,9 @@ import { settleRun } from '../budgets';
 import { recordRunDenials } from '../deliveries/run-denials';
 import { putThread } from '../threads/threads.repository';
 import {
-	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession, upsertRun,
+	createSession, getSession, getSessionDetail, listRuns, listSessions, runStatusForUpdate, updateSession, upsertRun,
 } from './sessions.repository';
+import { endsRun, recordRunFinished } from './run-finished-event';
 import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
 import { acquireLease, releaseLease } from './lease.repository';
 import { searchSessions } from './session-search';
@@ -157,8 +158,10 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const body = parse(RunBody, req.body, 'run');
 		const session = await db.transaction(async (tx) => {
 			if (!(await getSession(tx, id))) throw notFound(`no session ${id}`);
+			const previous = await runStatusForUpdate(tx, id, runId);
 			const s = await upsertRun(tx, id, runId, body);
 			if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
+			if (endsRun(previous, body.status)) await recordRunFinished(tx, id, runId);
 			await recordRunDenials(tx, id, runId, body.permissionDenials);
 			// The run is over: its hook token takes late hooks for the grace period, then none.
 			if (body.status !== 'running' && body.status !== 'created') await endHookTokens(tx, id, deps.hookTokens.graceMs);

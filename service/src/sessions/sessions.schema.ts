@@ -24,6 +24,13 @@ export const ThreadKey = z
 	.max(512)
 	.regex(/^[a-z][a-z0-9_-]{0,31}:\S/, 'thread keys look like slack:<channel>:<thread_ts> or email:<message-id>');
 
+/** A workflow's reference to the message that shows a run's progress: `<kind>:<where>`, e.g. slack:C0123:1712345678.000100. */
+export const StatusMessageRef = z
+	.string()
+	.min(3)
+	.max(512)
+	.regex(/^[a-z][a-z0-9_-]{0,31}:\S+$/, 'a status message reference looks like slack:<channel>:<ts>, without spaces');
+
 const metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 64 * 1024, 'metadata is limited to 64 KB');
 
 const sessionFields = {
@@ -123,6 +130,11 @@ export const RunBody = z
 		exitCode: z.number().int().min(-INT4_MAX - 1).max(INT4_MAX).nullable().optional(),
 		startedAt: timestamp().optional(),
 		endedAt: timestamp().nullable().optional(),
+		/**
+		 * Where the workflow shows this run's progress, e.g. slack:<channel>:<ts of its "working" message>: handed
+		 * back with the session's Hook Trigger deliveries (run.statusMessage) and RunFinished. Kept once set.
+		 */
+		statusMessage: StatusMessageRef.optional(),
 		/** With status waiting_approval: the call the run stopped on (result.deferred_tool_use.id). */
 		deferredToolUseId: storableText(256).optional(),
 	})
