@@ -43,6 +43,12 @@ export const properties: INodeProperties[] = [
 				description: 'A PermissionDenied hook, or a permission denial reported in a run result',
 			},
 			{
+				name: 'Progress',
+				value: 'progress',
+				description:
+					"Tool calls as they happen (PostToolUse, PostToolUseFailure) and the run's end (RunFinished, with the result): each delivery has run.toolCalls so far, run.statusMessage, and session.costUsd. Pair it with At Most One Delivery Every N Seconds.",
+			},
+			{
 				name: 'Session Finished',
 				value: 'sessionFinished',
 				description: 'Stop, SessionEnd or StopFailure, with the session result',
@@ -105,6 +111,15 @@ export const properties: INodeProperties[] = [
 		],
 		default: '',
 		description: 'Only events of sessions running in this kind of workspace',
+	},
+	{
+		displayName: 'At Most One Delivery Every N Seconds Per Session',
+		name: 'minIntervalSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 3600 },
+		default: 0,
+		description:
+			'0: every event. Otherwise the service sends at most one event of a session every this many seconds, counted from the end of the previous request: events in between are coalesced, keeping the latest (its coalesced field counts the ones it replaced), and the latest is always sent once the window is over.',
 	},
 	{
 		displayName: 'Options',

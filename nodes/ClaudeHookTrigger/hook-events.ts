@@ -59,7 +59,8 @@ export type Preset =
 	| 'approvalRequested'
 	| 'approvalDecided'
 	| 'budgetWarning'
-	| 'budgetReached';
+	| 'budgetReached'
+	| 'progress';
 
 /** The events each preset subscribes to. "Permission denied" also covers a run's permission_denials, which the service stores as PermissionDenied events. */
 export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
@@ -73,4 +74,6 @@ export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
 	// The service's own too: a budget passed its warning level, or its limit (or refused a run because of it).
 	budgetWarning: ['BudgetWarning'],
 	budgetReached: ['BudgetReached'],
+	// Tool calls, then the service's RunFinished when the run's end is recorded: in order, per session.
+	progress: ['PostToolUse', 'PostToolUseFailure', 'RunFinished'],
 };

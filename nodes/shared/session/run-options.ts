@@ -24,6 +24,10 @@ export interface RunOptions {
 	e2bIdleTimeoutMinutes?: number;
 	/** Tool calls that wait for a person (PreToolUse defer), and who may decide. */
 	approvalPolicy?: ApprovalPolicy;
+	/** The external event this run answers (slack:<channel>:<ts>): the same event twice runs once. */
+	eventKey?: string;
+	/** Where the workflow shows the run's progress (slack:<channel>:<ts of its "working" message>). */
+	statusMessage?: string;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 30 * 60;
@@ -37,6 +41,16 @@ function positive(value: unknown, name: string, integer: boolean): number | unde
 		throw new ClaudeOptionError(name, `must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(value)}`);
 	}
 	return n;
+}
+
+// A kind, a colon, and no whitespace: slack:C0123:1712345678.000100, email:<id@host>. The service checks the same.
+const REFERENCE = /^[a-z][a-z0-9_-]{0,31}:\S+$/;
+
+function reference(value: unknown, name: string, example: string): string | undefined {
+	const v = text(value);
+	if (v === undefined) return undefined;
+	if (v.length > 512 || !REFERENCE.test(v)) throw new ClaudeOptionError(name, `"${v.slice(0, 80)}" is not a reference such as ${example} (a kind, a colon, no spaces)`);
+	return v;
 }
 
 const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
@@ -104,5 +118,7 @@ export function parseRunOptions(raw: Record<string, unknown>): RunOptions {
 		e2bTemplate: text(raw.e2bTemplate),
 		e2bIdleTimeoutMinutes: positive(raw.e2bIdleTimeoutMinutes, 'E2B Idle Timeout', false),
 		approvalPolicy: parseApprovalPolicy(raw.approvalPolicy, text(raw.allowedTools)),
+		eventKey: reference(raw.eventKey, 'Event Key', 'slack:C0123ABCD:1712345678.000100'),
+		statusMessage: reference(raw.statusMessage, 'Status Message', 'slack:C0123ABCD:1712345678.000200'),
 	};
 }

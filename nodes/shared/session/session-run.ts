@@ -26,6 +26,7 @@ import { assertAnthropicCredentials } from './anthropic-credentials';
 import { budgetStatus, refusedOutput, reserveBudget } from './budget';
 import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
+import { claimEventKey, duplicateOutput } from './event-key';
 import { claimSession } from './lease';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
@@ -67,6 +68,8 @@ export interface SessionOutput {
 	pendingApproval?: PendingApproval;
 	/** Said when the workspace had to be recreated on this worker (what could not be recovered). */
 	notices?: string[];
+	/** With status `duplicate`: the event's key was claimed before, by this start or resume; nothing ran. */
+	duplicateOf?: { eventKey: string; sessionId: string; action: 'start' | 'resume'; at: string };
 }
 
 interface StoredSession {
@@ -125,6 +128,10 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 	if (!req.prompt?.trim()) throw new Error('Prompt is empty: Claude Session Start needs a prompt.');
 	const sessionId = req.sessionId?.trim().toLowerCase() || crypto.randomUUID();
 	if (!UUID.test(sessionId)) throw new Error(`Session ID "${req.sessionId}" is not a uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55.`);
+	if (req.options.eventKey) {
+		const earlier = await claimEventKey(client, req.options.eventKey, sessionId, 'start');
+		if (earlier) return duplicateOutput(earlier, req.threadKey ?? null, { type: req.workspace.type, path: '', branch: null });
+	}
 	const deps = workspaceDeps(client, req.deps);
 	const workspace = await prepareWorkspace(
 		{ ...req.workspace, sessionId, shallow: req.options.shallowClone, e2b: req.workspace.type === 'e2b' ? e2bSettings(req.options) : undefined },
@@ -167,6 +174,10 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 	const ws = session.workspace;
 	if (!ws.type || ws.type === 'external' || !ws.path) {
 		throw new Error(`Session ${sessionId} was not started by Claude Session Start (it has no workspace recorded), so it cannot be resumed here.`);
+	}
+	if (req.options.eventKey) {
+		const earlier = await claimEventKey(client, req.options.eventKey, sessionId, 'resume');
+		if (earlier) return duplicateOutput(earlier, session.threadKey, { type: ws.type, path: ws.path, branch: ws.branch });
 	}
 	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
 	try {
@@ -285,7 +296,15 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	Object.assign(env, options.env);
 
 	const record = (body: Record<string, unknown>) =>
-		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body }));
+		withRetry(() =>
+			client.request('PUT', `${sessionPath}/runs/${runId}`, {
+				kind: turn.kind,
+				startedAt,
+				// Kept by the service from the first record of the run on, and handed to the session's Hook Trigger deliveries.
+				...(options.statusMessage ? { statusMessage: options.statusMessage } : {}),
+				...body,
+			}),
+		);
 	const transcript = { file: await transcriptFileFor(workspace, env, session.id), knownSha256: undefined as string | undefined };
 	const saveTranscript = () => uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 });
 	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd);
