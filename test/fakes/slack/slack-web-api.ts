@@ -13,6 +13,8 @@ export interface SlackMessage {
 	/** The bot's own messages carry bot_id, as in real Slack. */
 	user?: string;
 	botId?: string;
+	/** Every chat.update of the message, oldest first: the text it set and when (ms). `text` is the latest. */
+	edits?: Array<{ text: string; at: number }>;
 }
 
 export interface SlackApiCall {
@@ -78,6 +80,29 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 		'users.info': (b) => ({ ok: true, user: { id: String(b.user ?? ''), name: `user-${String(b.user ?? '').toLowerCase()}`, real_name: 'Fake User', is_bot: b.user === bot.userId } }),
 		'users.profile.get': () => ({ ok: true, profile: { real_name: 'Fake User', display_name: 'fake' } }),
 		'conversations.info': (b) => ({ ok: true, channel: { id: String(b.channel ?? ''), name: `channel-${String(b.channel ?? '').toLowerCase()}`, is_channel: true } }),
+		// https://docs.slack.dev/reference/methods/chat.update: channel and ts name the message, text replaces its
+		// text; the answer echoes channel, ts and text, and the message as it now is. Only the author may edit.
+		'chat.update': (b) => {
+			const channel = typeof b.channel === 'string' ? b.channel : '';
+			if (!channel) return { ok: false, error: 'channel_not_found' };
+			const ts = typeof b.ts === 'string' ? b.ts : b.ts === undefined ? '' : String(b.ts);
+			const message = messages.find((m) => m.channel === channel && m.ts === ts);
+			if (!message) return { ok: false, error: 'message_not_found' };
+			if (message.botId !== bot.botId) return { ok: false, error: 'cant_update_message' };
+			const hasBlocks = (v: unknown) => (typeof v === 'string' ? v.trim() !== '' && v.trim() !== '[]' : Array.isArray(v) && v.length > 0);
+			const text = b.text === undefined || b.text === null ? '' : String(b.text);
+			if (!text && !hasBlocks(b.blocks) && !hasBlocks(b.attachments)) return { ok: false, error: 'no_text' };
+			if (text.length > 40_000) return { ok: false, error: 'msg_too_long' };
+			message.text = text;
+			(message.edits ??= []).push({ text, at: Date.now() });
+			return {
+				ok: true,
+				channel,
+				ts,
+				text,
+				message: { type: 'message', user: bot.userId, bot_id: bot.botId, text, ...(message.threadTs ? { thread_ts: message.threadTs } : {}), edited: { user: bot.userId, ts: nextTs() } },
+			};
+		},
 		'chat.postMessage': (b) => {
 			const channel = typeof b.channel === 'string' ? b.channel : '';
 			if (!channel) return { ok: false, error: 'channel_not_found' };
