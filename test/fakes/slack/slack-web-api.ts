@@ -38,6 +38,8 @@ export interface SlackWebApi {
 	port: number;
 	calls: SlackApiCall[];
 	messages: SlackMessage[];
+	/** Messages removed with chat.delete, with when. */
+	deleted: Array<SlackMessage & { deletedAt: number }>;
 	bot: { userId: string; botId: string; name: string };
 	team: { id: string; name: string };
 	/** A new Slack timestamp, unique and increasing, in Slack's `seconds.micros` form. */
@@ -64,6 +66,7 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 	const bot = opts.bot ?? { userId: 'U0CLAUDEBOT', botId: 'B0CLAUDEBOT', name: 'claude' };
 	const calls: SlackApiCall[] = [];
 	const messages: SlackMessage[] = [];
+	const deleted: Array<SlackMessage & { deletedAt: number }> = [];
 	let seconds = Math.floor(Date.now() / 1000);
 	let micros = 0;
 	const nextTs = () => {
@@ -102,6 +105,18 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 				text,
 				message: { type: 'message', user: bot.userId, bot_id: bot.botId, text, ...(message.threadTs ? { thread_ts: message.threadTs } : {}), edited: { user: bot.userId, ts: nextTs() } },
 			};
+		},
+		// https://docs.slack.dev/reference/methods/chat.delete: the author's message by channel and ts.
+		'chat.delete': (b) => {
+			const channel = typeof b.channel === 'string' ? b.channel : '';
+			if (!channel) return { ok: false, error: 'channel_not_found' };
+			const ts = typeof b.ts === 'string' ? b.ts : b.ts === undefined ? '' : String(b.ts);
+			const at = messages.findIndex((m) => m.channel === channel && m.ts === ts);
+			if (at < 0) return { ok: false, error: 'message_not_found' };
+			if (messages[at].botId !== bot.botId) return { ok: false, error: 'cant_delete_message' };
+			deleted.push({ ...messages[at], deletedAt: Date.now() });
+			messages.splice(at, 1);
+			return { ok: true, channel, ts };
 		},
 		'chat.postMessage': (b) => {
 			const channel = typeof b.channel === 'string' ? b.channel : '';
@@ -145,6 +160,7 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 		port: (server.address() as AddressInfo).port,
 		calls,
 		messages,
+		deleted,
 		bot,
 		team,
 		nextTs,

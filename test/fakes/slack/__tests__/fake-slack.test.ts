@@ -60,7 +60,7 @@ describe('fake Slack (CONNECT proxy + TLS Web API)', () => {
 		expect(await callThroughProxy(fake, 'chat.postMessage', { channel: 'C0TEST', text: 'x' }, 'xoxb-wrong')).toEqual({ ok: false, error: 'invalid_auth' });
 	});
 
-	it('edits the bot\'s own message with chat.update and answers as Slack does', async () => {
+	it('edits and deletes the bot\'s own message with chat.update and chat.delete, answering as Slack does', async () => {
 		const root = await callThroughProxy(fake, 'chat.postMessage', { channel: 'C0EDIT', text: 'root' });
 		const working = await callThroughProxy(fake, 'chat.postMessage', { channel: 'C0EDIT', text: 'working…', thread_ts: root.ts });
 		const ts = working.ts as string;
@@ -83,6 +83,12 @@ describe('fake Slack (CONNECT proxy + TLS Web API)', () => {
 		expect(await callThroughProxy(fake, 'chat.update', { channel: 'C0EDIT', ts: theirs.ts, text: 'x' })).toEqual({ ok: false, error: 'cant_update_message' });
 		expect(theirs.text).toBe('from a person');
 		expect(edited.edits).toHaveLength(1);
+
+		expect(await callThroughProxy(fake, 'chat.delete', { channel: 'C0EDIT', ts: theirs.ts })).toEqual({ ok: false, error: 'cant_delete_message' });
+		expect(await callThroughProxy(fake, 'chat.delete', { channel: 'C0EDIT', ts })).toEqual({ ok: true, channel: 'C0EDIT', ts });
+		expect(fake.botMessages({ channel: 'C0EDIT', threadTs: root.ts as string })).toHaveLength(0);
+		expect(fake.api.deleted.map((m) => m.ts)).toContain(ts);
+		expect(await callThroughProxy(fake, 'chat.delete', { channel: 'C0EDIT', ts })).toEqual({ ok: false, error: 'message_not_found' });
 	});
 
 	it('refuses tunnels to anywhere but Slack and loopback', async () => {
