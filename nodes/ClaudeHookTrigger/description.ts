@@ -129,6 +129,14 @@ export const properties: INodeProperties[] = [
 		default: {},
 		options: [
 			{
+				displayName: 'Answer After the Workflow Ran',
+				name: 'answerAfterWorkflow',
+				type: 'boolean',
+				default: false,
+				description:
+					"Whether to answer the service's delivery only when this workflow has finished, instead of at once. The service sends a session's events one at a time, so the session's executions then never overlap, and a minimum interval counts from the end of the previous execution: use it when each execution edits the same message.",
+			},
+			{
 				displayName: 'Signature Tolerance (Seconds)',
 				name: 'toleranceSeconds',
 				type: 'number',

@@ -7,7 +7,7 @@ import { startSlackWebApi, type SlackMessage, type SlackWebApi } from './slack-w
 import { createTestPki, type TestPki } from './test-pki';
 
 export type { SlackApiCall, SlackMessage } from './slack-web-api';
-export { postSignedEvent, slackSignature } from './slack-events';
+export { eventEnvelope, postSignedEvent, slackSignature } from './slack-events';
 
 const SLACK_HOSTS = ['slack.com', '*.slack.com', 'files.slack.com'];
 
