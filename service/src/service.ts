@@ -16,6 +16,7 @@ import { logger } from './logger';
 import { readHookTokenState } from './sessions/hook-tokens.repository';
 import { Metrics } from './metrics/metrics';
 import { createLeaseSweep } from './sessions/lease-sweep';
+import { createEventKeyPruner } from './event-keys/event-keys.repository';
 import { ChangeFeed } from './stream/change-feed';
 import { streamRouter } from './stream/stream.router';
 
@@ -55,6 +56,7 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	});
 	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs, readPageMaxBytes: config.readPageMaxBytes });
 	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs });
+	const eventKeys = createEventKeyPruner(db);
 	const budgets = createBudgets(db, auth, { environment: config.budgets, defaultReserveUsd: config.budgetRunReserveUsd, now: opts.now });
 	await budgets.start();
 	const feed = new ChangeFeed(db);
@@ -96,6 +98,7 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	deliveries.start();
 	approvals.start();
 	leases.start();
+	eventKeys.start();
 	const { port } = server.address() as AddressInfo;
 	const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 	logger.info('service listening', { url, database: db.kind });
@@ -117,6 +120,7 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 			await deliveries.stop(5000);
 			await approvals.stop();
 			await leases.stop();
+			await eventKeys.stop();
 			if (!opts.db) await db.close();
 		})());
 	return { url, apiKey, db, app, server, close };

@@ -3,6 +3,7 @@
 // service's RunFinished event, and event keys that make a twice-delivered chat event act once.
 import crypto from 'node:crypto';
 import { TriggerReceiver, waitFor } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { pruneEventKeys } from '../src/event-keys/event-keys.repository';
 import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
 
 type Json = Record<string, any>;
@@ -175,6 +176,16 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		for (const a of answers) expect(a.body).toMatchObject({ key, sessionId: first[0].body.sessionId, action: first[0].body.action, first: a.status === 201 });
 		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).body.sessionId).toBe(first[0].body.sessionId);
 		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C0KEYS:none')}`)).status).toBe(404);
+	});
+
+	it('forgets event keys past their retention, and only those', async () => {
+		const key = `slack:C0PRUNE:${Date.now()}.000100`;
+		expect((await api(svc, 'POST', '/api/v1/event-keys', { key, sessionId: crypto.randomUUID(), action: 'start' })).status).toBe(201);
+		expect(await pruneEventKeys(svc.db, 3_600_000)).toBe(0);
+		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(200);
+		await new Promise((r) => setTimeout(r, 20));
+		expect(await pruneEventKeys(svc.db, 10)).toBeGreaterThanOrEqual(1);
+		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(404);
 	});
 
 	it('refuses malformed event keys with 400', async () => {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { logger } from '../logger';
 
 export interface EventKey {
 	key: string;
@@ -55,4 +56,24 @@ export async function pruneEventKeys(db: Queryable, olderThanMs: number, batch =
 		[olderThanMs, batch],
 	);
 	return rowCount;
+}
+
+/** Chat platforms resend within minutes; a week of keys is plenty. Forgotten hourly, a batch at a time. */
+export function createEventKeyPruner(db: Queryable, opts = { retentionMs: 7 * 24 * 3_600_000, everyMs: 3_600_000 }) {
+	let timer: NodeJS.Timeout | undefined;
+	let pruning: Promise<unknown> | undefined;
+	const prune = () => {
+		pruning ??= pruneEventKeys(db, opts.retentionMs)
+			.catch((err) => logger.warn('event key pruning failed; will try again', { error: err instanceof Error ? err.message : String(err) }))
+			.finally(() => (pruning = undefined));
+	};
+	return {
+		start() {
+			timer = setInterval(prune, opts.everyMs).unref();
+		},
+		async stop() {
+			clearInterval(timer);
+			await pruning;
+		},
+	};
 }
