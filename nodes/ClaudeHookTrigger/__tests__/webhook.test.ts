@@ -194,12 +194,13 @@ describe('Claude Hook Trigger description', () => {
 		expect(d.outputs).toEqual(['main']);
 		expect(d.credentials).toEqual([{ name: 'claudeOrchestratorApi', required: true }]);
 		expect(d.webhooks).toEqual([
-			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', responseData: 'noData', path: 'claude-hook' },
+			// At once, or with Answer After the Workflow Ran once the workflow finished (n8n evaluates the expression).
+			{ name: 'default', httpMethod: 'POST', responseMode: '={{ $parameter["options"]["answerAfterWorkflow"] ? "lastNode" : "onReceived" }}', responseData: 'noData', path: 'claude-hook' },
 		]);
 		expect(d.icon).toEqual({ light: 'file:../../icons/claude.svg', dark: 'file:../../icons/claude.dark.svg' });
 		expect(Object.keys(new ClaudeHookTrigger().webhookMethods.default).sort()).toEqual(['checkExists', 'create', 'delete']);
 		const names = d.properties.map((p) => p.name);
-		expect(names).toEqual(['preset', 'events', 'toolFilter', 'sessionId', 'threadKey', 'workspaceType', 'options']);
+		expect(names).toEqual(['preset', 'events', 'toolFilter', 'sessionId', 'threadKey', 'workspaceType', 'minIntervalSeconds', 'options']);
 	});
 
 	it('offers every hook event and "any"', () => {
