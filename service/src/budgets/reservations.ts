@@ -126,7 +126,9 @@ export async function settleRun(tx: Queryable, sessionId: string, runId: string,
 	if (!scope) return;
 	const { rows } = await tx.query<{ started_at: Date }>('SELECT started_at FROM session_runs WHERE id = $1', [runId]);
 	const at = rows[0] ? new Date(rows[0].started_at) : new Date();
-	for (const { budget, target } of await budgetsFor(tx, scope, false)) {
+	// Locked like a reservation: runs of one thread settle one after another, so exactly one of them sees its cost
+	// carry the budget past a level (unlocked, two settling at once each missed the other's cost and both fired).
+	for (const { budget, target } of await budgetsFor(tx, scope, true)) {
 		const { start, resetsAt } = periodWindow(budget.period, at);
 		const after = await spentIn(tx, budget.scope, target, start, resetsAt ?? undefined);
 		const before = after - costUsd;
