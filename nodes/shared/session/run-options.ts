@@ -1,4 +1,5 @@
 import { ClaudeOptionError, PERMISSION_MODES } from '../runner';
+import { EXTERNAL_REFERENCE } from '../protocol';
 import { parseApprovalPolicy, type ApprovalPolicy } from './approvals';
 
 /** The `options` collection shared by Claude Session Start and Claude Resume, validated. */
@@ -43,13 +44,11 @@ function positive(value: unknown, name: string, integer: boolean): number | unde
 	return n;
 }
 
-// A kind, a colon, and no whitespace: slack:C0123:1712345678.000100, email:<id@host>. The service checks the same.
-const REFERENCE = /^[a-z][a-z0-9_-]{0,31}:\S+$/;
 
 function reference(value: unknown, name: string, example: string): string | undefined {
 	const v = text(value);
 	if (v === undefined) return undefined;
-	if (v.length > 512 || !REFERENCE.test(v)) throw new ClaudeOptionError(name, `"${v.slice(0, 80)}" is not a reference such as ${example} (a kind, a colon, no spaces)`);
+	if (v.length > 512 || !EXTERNAL_REFERENCE.test(v)) throw new ClaudeOptionError(name, `"${v.slice(0, 80)}" is not a reference such as ${example} (a kind, a colon, no spaces)`);
 	return v;
 }
 

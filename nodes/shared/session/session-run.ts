@@ -30,7 +30,7 @@ import { claimEventKey, duplicateOutput } from './event-key';
 import { claimSession } from './lease';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
-import { orchestratorSettings } from './settings';
+import { orchestratorSettings, type RunReport, type Session } from '../protocol';
 import {
 	MissingConversationError,
 	localTranscriptFile,
@@ -72,14 +72,7 @@ export interface SessionOutput {
 	duplicateOf?: { eventKey: string; sessionId: string; action: 'start' | 'resume'; at: string };
 }
 
-interface StoredSession {
-	id: string;
-	status: string;
-	workspace: { type: WorkspaceType | 'external'; path: string | null; branch: string | null; sandboxId: string | null };
-	repository: string | null;
-	threadKey: string | null;
-	hookEventCount: number;
-}
+type StoredSession = Session;
 
 export interface StartRequest {
 	prompt: string;
@@ -295,7 +288,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
 	Object.assign(env, options.env);
 
-	const record = (body: Record<string, unknown>) =>
+	const record = (body: Omit<RunReport, 'kind' | 'startedAt'>) =>
 		withRetry(() =>
 			client.request('PUT', `${sessionPath}/runs/${runId}`, {
 				kind: turn.kind,
@@ -303,7 +296,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 				// Kept by the service from the first record of the run on, and handed to the session's Hook Trigger deliveries.
 				...(options.statusMessage ? { statusMessage: options.statusMessage } : {}),
 				...body,
-			}),
+			} satisfies RunReport),
 		);
 	const transcript = { file: await transcriptFileFor(workspace, env, session.id), knownSha256: undefined as string | undefined };
 	const saveTranscript = () => uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 });

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { logger } from '../logger';
+import { periodicTask } from '../periodic-task';
 
 export interface EventKey {
 	key: string;
@@ -60,20 +60,5 @@ export async function pruneEventKeys(db: Queryable, olderThanMs: number, batch =
 
 /** Chat platforms resend within minutes; a week of keys is plenty. Forgotten hourly, a batch at a time. */
 export function createEventKeyPruner(db: Queryable, opts = { retentionMs: 7 * 24 * 3_600_000, everyMs: 3_600_000 }) {
-	let timer: NodeJS.Timeout | undefined;
-	let pruning: Promise<unknown> | undefined;
-	const prune = () => {
-		pruning ??= pruneEventKeys(db, opts.retentionMs)
-			.catch((err) => logger.warn('event key pruning failed; will try again', { error: err instanceof Error ? err.message : String(err) }))
-			.finally(() => (pruning = undefined));
-	};
-	return {
-		start() {
-			timer = setInterval(prune, opts.everyMs).unref();
-		},
-		async stop() {
-			clearInterval(timer);
-			await pruning;
-		},
-	};
+	return periodicTask('event key pruning', opts.everyMs, () => pruneEventKeys(db, opts.retentionMs));
 }

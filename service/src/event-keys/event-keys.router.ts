@@ -1,20 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { EVENT_KEY_ACTIONS, EventKey } from '../../../nodes/shared/protocol';
 import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { parse, uuidParam } from '../http/validate';
 import { claimEventKey, getEventKey } from './event-keys.repository';
 
-/** slack:<channel>:<ts>, email:<message-id>, …: a kind, a colon, and no whitespace. */
-export const EventKeyText = z
-	.string()
-	.min(3)
-	.max(512)
-	.regex(/^[a-z][a-z0-9_-]{0,31}:\S+$/, 'event keys look like slack:<channel>:<ts> or email:<message-id>, without spaces');
-
-const ClaimBody = z.object({ key: EventKeyText, sessionId: uuidParam, action: z.enum(['start', 'resume']) }).strict();
-const KeyParams = z.object({ key: EventKeyText });
+const ClaimBody = z.object({ key: EventKey, sessionId: uuidParam, action: z.enum(EVENT_KEY_ACTIONS) }).strict();
+const KeyParams = z.object({ key: EventKey });
 
 /**
  * Keys of external events (a Slack message, an email) that started or continued a session. Slack resends an event

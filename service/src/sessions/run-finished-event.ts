@@ -1,9 +1,7 @@
-import crypto from 'node:crypto';
+import { EVENT_SOURCES, RUN_FINISHED } from '../../../nodes/shared/protocol';
 import type { Queryable } from '../db';
-import { enqueueDeliveries } from '../deliveries/outbox';
-
-/** The service's own event when a run's end is recorded (not a Claude Code hook): the Progress preset ends on it. */
-export const RUN_FINISHED = 'RunFinished';
+import type { KnownSubscriptions } from '../deliveries/outbox';
+import { insertServiceEvents } from '../hooks/hooks.repository';
 
 const RUNNING = new Set(['created', 'running']);
 
@@ -16,7 +14,7 @@ export const endsRun = (previous: string | undefined, next: string) => (previous
  * run's progress can replace its status message with the result, after (and never before) the run's tool-call events:
  * deliveries of one session to one trigger go out in order.
  */
-export async function recordRunFinished(tx: Queryable, sessionId: string, runId: string): Promise<void> {
+export async function recordRunFinished(tx: Queryable, sessionId: string, runId: string, outbox?: KnownSubscriptions): Promise<void> {
 	const { rows: runs } = await tx.query<Record<string, any>>(
 		`SELECT r.kind, r.status, r.result, r.is_error, r.subtype, r.error_message, r.cost_usd, r.num_turns, r.duration_ms,
 			r.status_message, r.started_at, r.ended_at,
@@ -31,7 +29,7 @@ export async function recordRunFinished(tx: Queryable, sessionId: string, runId:
 	const payload = {
 		session_id: sessionId,
 		hook_event_name: RUN_FINISHED,
-		source: 'service',
+		source: EVENT_SOURCES.service,
 		run_id: runId,
 		kind: run.kind,
 		status: run.status,
@@ -47,11 +45,5 @@ export async function recordRunFinished(tx: Queryable, sessionId: string, runId:
 		started_at: new Date(run.started_at).toISOString(),
 		ended_at: run.ended_at ? new Date(run.ended_at).toISOString() : null,
 	};
-	const hash = crypto.createHash('sha256').update(JSON.stringify(payload)).digest('base64url');
-	const { rows } = await tx.query<{ id: number }>(
-		`INSERT INTO hook_events (session_id, event_name, payload, payload_hash) VALUES ($1, $2, $3::jsonb, $4)
-		ON CONFLICT (session_id, payload_hash) DO NOTHING RETURNING id`,
-		[sessionId, RUN_FINISHED, JSON.stringify(payload), hash],
-	);
-	await enqueueDeliveries(tx, rows.map((r) => ({ id: r.id, sessionId, eventName: RUN_FINISHED, toolName: null })));
+	await insertServiceEvents(tx, [{ sessionId, eventName: RUN_FINISHED, payload }], outbox);
 }
