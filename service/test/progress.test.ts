@@ -2,9 +2,10 @@
 // service coalesces, keeping the latest), the run's status message and tool-call count in every delivery, the
 // service's RunFinished event, and event keys that make a twice-delivered chat event act once.
 import crypto from 'node:crypto';
-import { TriggerReceiver, waitFor } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { TriggerReceiver } from '../../test/support/trigger-receiver';
+import { waitFor } from '../../test/support/wait';
 import { pruneEventKeys } from '../src/event-keys/event-keys.repository';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 type Json = Record<string, any>;
 

@@ -29,6 +29,8 @@ export interface RunOptions {
 	eventKey?: string;
 	/** Where the workflow shows the run's progress (slack:<channel>:<ts of its "working" message>). */
 	statusMessage?: string;
+	/** Kept with the session's thread (how to answer it); the service checks its `email` part. */
+	threadMetadata?: Record<string, unknown>;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 30 * 60;
@@ -119,5 +121,23 @@ export function parseRunOptions(raw: Record<string, unknown>): RunOptions {
 		approvalPolicy: parseApprovalPolicy(raw.approvalPolicy, text(raw.allowedTools)),
 		eventKey: reference(raw.eventKey, 'Event Key', 'slack:C0123ABCD:1712345678.000100'),
 		statusMessage: reference(raw.statusMessage, 'Status Message', 'slack:C0123ABCD:1712345678.000200'),
+		threadMetadata: parseThreadMetadata(raw.threadMetadata),
 	};
+}
+
+/** A JSON object (as text or as n8n's parsed json parameter); empty means none. */
+export function parseThreadMetadata(value: unknown): Record<string, unknown> | undefined {
+	if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return undefined;
+	let parsed: unknown = value;
+	if (typeof value === 'string') {
+		try {
+			parsed = JSON.parse(value);
+		} catch {
+			throw new ClaudeOptionError('Thread Metadata', 'not valid JSON; use an object such as {"email":{"replyTo":"alice@example.com"}}');
+		}
+	}
+	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+		throw new ClaudeOptionError('Thread Metadata', 'must be a JSON object such as {"email":{"replyTo":"alice@example.com"}}');
+	}
+	return Object.keys(parsed).length ? (parsed as Record<string, unknown>) : undefined;
 }

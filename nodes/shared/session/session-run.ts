@@ -141,6 +141,7 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 		repository: workspace.repository ?? req.workspace.repository,
 		model: req.options.model,
 		threadKey: req.threadKey,
+		...(req.options.threadMetadata ? { threadMetadata: req.options.threadMetadata } : {}),
 	});
 	const policy = req.options.approvalPolicy;
 	if (policy) {
@@ -172,6 +173,7 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 		const earlier = await claimEventKey(client, req.options.eventKey, sessionId, 'resume');
 		if (earlier) return duplicateOutput(earlier, session.threadKey, { type: ws.type, path: ws.path, branch: ws.branch });
 	}
+	if (req.options.threadMetadata) await recordThreadMetadata(client, session, req.threadKey, req.options.threadMetadata);
 	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
 	try {
 		const stored: StoredWorkspace = {
@@ -264,6 +266,13 @@ async function sessionForThread(client: OrchestratorClient, threadKey: string | 
 		if (httpStatusOf(error) === 404) throw new Error(`Unknown thread key ${threadKey}: no session is bound to it. Start a session for this thread first.`);
 		throw error;
 	}
+}
+
+/** Before the run, so the run's own events (a budget it passes) carry what the thread's latest message says. */
+async function recordThreadMetadata(client: OrchestratorClient, session: StoredSession, threadKey: string | undefined, metadata: Record<string, unknown>) {
+	const key = threadKey?.trim() || session.threadKey;
+	if (!key) throw new Error(`Thread Metadata was given, but session ${session.id} is bound to no thread: start it with a Thread Key, or resume it by one.`);
+	await withRetry(() => client.request('PUT', `/api/v1/threads/${encodeURIComponent(key)}`, { sessionId: session.id, metadata }));
 }
 
 interface Turn {

@@ -44,7 +44,7 @@ export async function startSession(deps: SessionServiceDeps, body: z.output<type
 	return deps.db.transaction(async (tx) => {
 		const created = await createSession(tx, id, body);
 		if (!created) throw conflict(`session ${id} already exists`);
-		if (body.threadKey) await putThread(tx, body.threadKey, id, undefined);
+		if (body.threadKey) await putThread(tx, body.threadKey, id, body.threadMetadata);
 		return { ...created, ...(await issueHookToken(deps, tx, id)) };
 	});
 }
