@@ -49,6 +49,12 @@ export const properties: INodeProperties[] = [
 					"Tool calls as they happen (PostToolUse, PostToolUseFailure) and the run's end (RunFinished, with the result): each delivery has run.toolCalls so far, run.statusMessage, and session.costUsd. Pair it with At Most One Delivery Every N Seconds.",
 			},
 			{
+				name: 'Reply Queued',
+				value: 'replyQueued',
+				description:
+					"A turn ended while replies waited for it (Claude Resume's When Busy = Queue): answer them with Claude Resume's Take Queued. The payload says how many and the session's thread key.",
+			},
+			{
 				name: 'Session Finished',
 				value: 'sessionFinished',
 				description: 'Stop, SessionEnd or StopFailure, with the session result',

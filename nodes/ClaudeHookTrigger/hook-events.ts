@@ -7,6 +7,7 @@ import {
 	HOOK_EVENTS as CLAUDE_HOOK_EVENTS,
 	HTTP_HOOK_UNSUPPORTED_EVENTS,
 	RUN_FINISHED,
+	REPLY_QUEUED,
 } from '../shared/protocol/hook-events';
 
 /** The hook events Claude Code knows, in alphabetical order for the picker. */
@@ -35,7 +36,8 @@ export type Preset =
 	| 'approvalDecided'
 	| 'budgetWarning'
 	| 'budgetReached'
-	| 'progress';
+	| 'progress'
+	| 'replyQueued';
 
 /** The events each preset subscribes to. "Permission denied" also covers a run's permission_denials, which the service stores as PermissionDenied events. */
 export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
@@ -51,4 +53,6 @@ export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
 	budgetReached: [BUDGET_REACHED],
 	// Tool calls, then the service's RunFinished when the run's end is recorded: in order, per session.
 	progress: ['PostToolUse', 'PostToolUseFailure', RUN_FINISHED],
+	// The service's own: a turn ended with replies queued for the session (When Busy = Queue).
+	replyQueued: [REPLY_QUEUED],
 };

@@ -61,7 +61,7 @@ export const runOptions: INodeProperties = {
 			default: DEFAULT_PERMISSION_MODE,
 			description: 'How Claude Code decides on tool calls nobody is there to approve. Bypass Permissions needs IS_SANDBOX=1 when n8n runs as root.',
 		},
-		{ displayName: 'Queue Timeout (Seconds)', name: 'queueTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 120, description: 'One turn runs at a time per session: how long to wait for a running turn of the same session before failing' },
+		{ displayName: 'Queue Timeout (Seconds)', name: 'queueTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 120, description: 'One turn runs at a time per session: how long to wait for a running turn of the same session before failing (Claude Resume: only with When Busy = Wait)' },
 		{ displayName: 'Shallow Clone', name: 'shallowClone', type: 'boolean', default: true, description: 'Whether GitHub repositories are cloned with only the latest commit' },
 		{ displayName: 'Status Message', name: 'statusMessage', type: 'string', default: '', placeholder: 'slack:C0123ABCD:1712345678.000200', description: 'Where the workflow shows this run\'s progress, such as slack:<channel>:<ts of a "working" message>. Stored with the run and handed to Claude Hook Trigger deliveries (run.statusMessage), so a Progress workflow can update that message.' },
 		{
