@@ -14,6 +14,7 @@ COPY tsconfig.json tsconfig.build.json gulpfile.js README.md ./
 COPY nodes nodes
 COPY credentials credentials
 COPY service service
+COPY cli cli
 COPY dashboard dashboard
 COPY icons icons
 RUN npm run build && mkdir /pkg && npm pack --pack-destination /pkg && mv /pkg/n8n-nodes-claude-orchestrator-*.tgz /pkg/package.tgz

@@ -73,10 +73,11 @@ describe('the packed package, installed with npm in an empty folder', () => {
 			'dist/dashboard/index.html',
 			'dist/dashboard/app.js',
 			'dist/service/src/index.js',
+			PACKAGE.bin[BIN],
 		]) {
 			expect(files).toContain(needed);
 		}
-		const allowed = /^(package\.json|README\.md|LICENSE|dist\/(nodes|credentials|service|dashboard|icons)\/.+)$/;
+		const allowed = /^(package\.json|README\.md|LICENSE|dist\/(nodes|credentials|service|cli|dashboard|icons)\/.+)$/;
 		expect(files.filter((f) => !allowed.test(f))).toEqual([]);
 		// No benchmarks, no test code or fakes, no source maps of tests.
 		expect(files.filter((f) => /(^|\/)(bench|test|tests|__tests__|fakes|fixtures)\//.test(f) || /\.test\.(js|ts|map)|\.test\.js\.map$/.test(f))).toEqual([]);

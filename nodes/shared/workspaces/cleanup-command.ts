@@ -5,7 +5,7 @@ import { httpStatusOf } from '../session/client';
 import { fetchClient } from '../session/fetch-client';
 import { cleanupSessionWorktrees, type CleanupReport } from './cleanup-sessions';
 
-// The package's `cleanup-worktrees` command (service/src/cli dispatches to it): the git worktrees of finished sessions pile up on every host that runs Claude Session Start
+// The package's `cleanup-worktrees` command (cli/index.ts dispatches to it): the git worktrees of finished sessions pile up on every host that runs Claude Session Start
 // (one per session). Run it where they are (n8n main and each worker); it asks the service which sessions are over
 // and takes each session's lease before it removes anything (cleanup-sessions.ts), so a running session, uncommitted
 // work and commits that exist nowhere else are kept and reported.

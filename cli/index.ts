@@ -1,14 +1,13 @@
 #!/usr/bin/env node
 // `npx n8n-nodes-claude-orchestrator <command>`: the service from the installed package, no clone and no build.
-import { failedToStart, serve } from '../serve';
-import { ownPackage } from './checks/check';
-// The one import from the nodes beyond the contract: this command line ships with the package and runs on n8n
-// hosts too, and cleaning up session worktrees is the nodes' workspace code (the worktrees are where n8n runs).
-// eslint-disable-next-line no-restricted-imports
-import { CleanupUsageError, runCleanupWorktrees } from '../../../nodes/shared/workspaces/cleanup-command';
-import { runDoctor } from './doctor';
-import { helpText } from './help';
-import { runMigrate } from './migrate';
+// The package's command line stands above both halves: serve, migrate and doctor are the service's, and
+// cleanup-worktrees is the nodes' workspace code (session worktrees live where n8n runs), so it sits in neither.
+import { CleanupUsageError, runCleanupWorktrees } from '../nodes/shared/workspaces/cleanup-command';
+import { ownPackage } from '../service/src/cli/checks/check';
+import { runDoctor } from '../service/src/cli/doctor';
+import { helpText } from '../service/src/cli/help';
+import { runMigrate } from '../service/src/cli/migrate';
+import { failedToStart, serve } from '../service/src/serve';
 
 const BIN = 'n8n-nodes-claude-orchestrator';
 
