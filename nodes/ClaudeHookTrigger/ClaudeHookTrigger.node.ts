@@ -34,8 +34,9 @@ export class ClaudeHookTrigger implements INodeType {
 			{
 				name: 'default',
 				httpMethod: 'POST',
-				// The service only needs a 2xx: answer as soon as the execution is queued, with no body.
-				responseMode: 'onReceived',
+				// The service only needs a 2xx: answer as soon as the execution is queued, with no body; or, with the
+				// option on, once the workflow has run, so a session's deliveries (sent one at a time) never overlap.
+				responseMode: '={{ $parameter["options"]["answerAfterWorkflow"] ? "lastNode" : "onReceived" }}',
 				responseData: 'noData',
 				path: 'claude-hook',
 			},

@@ -43,6 +43,12 @@ export const properties: INodeProperties[] = [
 				description: 'A PermissionDenied hook, or a permission denial reported in a run result',
 			},
 			{
+				name: 'Progress',
+				value: 'progress',
+				description:
+					"Tool calls as they happen (PostToolUse, PostToolUseFailure) and the run's end (RunFinished, with the result): each delivery has run.toolCalls so far, run.statusMessage, and session.costUsd. Pair it with At Most One Delivery Every N Seconds.",
+			},
+			{
 				name: 'Reply Queued',
 				value: 'replyQueued',
 				description:
@@ -113,12 +119,29 @@ export const properties: INodeProperties[] = [
 		description: 'Only events of sessions running in this kind of workspace',
 	},
 	{
+		displayName: 'At Most One Delivery Every N Seconds Per Session',
+		name: 'minIntervalSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 3600 },
+		default: 0,
+		description:
+			'0: every event. Otherwise the service sends at most one event of a session every this many seconds, counted from the end of the previous request: events in between are coalesced, keeping the latest (its coalesced field counts the ones it replaced), and the latest is always sent once the window is over.',
+	},
+	{
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
 		options: [
+			{
+				displayName: 'Answer After the Workflow Ran',
+				name: 'answerAfterWorkflow',
+				type: 'boolean',
+				default: false,
+				description:
+					"Whether to answer the service's delivery only when this workflow has finished, instead of at once. The service sends a session's events one at a time, so the session's executions then never overlap, and a minimum interval counts from the end of the previous execution: use it when each execution edits the same message.",
+			},
 			{
 				displayName: 'Signature Tolerance (Seconds)',
 				name: 'toleranceSeconds',

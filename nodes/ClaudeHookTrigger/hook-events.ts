@@ -6,6 +6,7 @@ import {
 	BUDGET_WARNING,
 	HOOK_EVENTS as CLAUDE_HOOK_EVENTS,
 	HTTP_HOOK_UNSUPPORTED_EVENTS,
+	RUN_FINISHED,
 	REPLY_QUEUED,
 } from '../shared/protocol/hook-events';
 
@@ -35,6 +36,7 @@ export type Preset =
 	| 'approvalDecided'
 	| 'budgetWarning'
 	| 'budgetReached'
+	| 'progress'
 	| 'replyQueued';
 
 /** The events each preset subscribes to. "Permission denied" also covers a run's permission_denials, which the service stores as PermissionDenied events. */
@@ -49,6 +51,8 @@ export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
 	// The service's own too: a budget passed its warning level, or its limit (or refused a run because of it).
 	budgetWarning: [BUDGET_WARNING],
 	budgetReached: [BUDGET_REACHED],
+	// Tool calls, then the service's RunFinished when the run's end is recorded: in order, per session.
+	progress: ['PostToolUse', 'PostToolUseFailure', RUN_FINISHED],
 	// The service's own: a turn ended with replies queued for the session (When Busy = Queue).
 	replyQueued: [REPLY_QUEUED],
 };

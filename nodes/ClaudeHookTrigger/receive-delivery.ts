@@ -71,6 +71,10 @@ export function receiveDelivery(input: {
 			error: body.error ?? null,
 			source: body.source ?? 'hook',
 			session: body.session ?? null,
+			// The run the event happened in: its status message (where a workflow shows progress) and tool calls so far.
+			run: body.run ?? null,
+			// How many earlier events of the session this delivery stands for (a trigger with a minimum interval).
+			coalesced: typeof body.coalesced === 'number' ? body.coalesced : 0,
 			payload: body.payload ?? null,
 			deliveryId,
 			occurredAt: body.occurredAt ?? null,

@@ -20,6 +20,7 @@ interface Registration extends IDataObject {
 	sessionId: string | null;
 	threadKey: string | null;
 	workspaceType: string | null;
+	minIntervalSeconds: number | null;
 }
 
 const text = (ctx: IHookFunctions, name: string) => String(ctx.getNodeParameter(name, '') ?? '').trim() || null;
@@ -51,7 +52,17 @@ export function desiredRegistration(ctx: IHookFunctions): Registration {
 		sessionId: text(ctx, 'sessionId')?.toLowerCase() ?? null,
 		threadKey: text(ctx, 'threadKey'),
 		workspaceType: text(ctx, 'workspaceType'),
+		minIntervalSeconds: minInterval(ctx),
 	};
+}
+
+function minInterval(ctx: IHookFunctions): number | null {
+	const raw = ctx.getNodeParameter('minIntervalSeconds', 0);
+	const n = Number(raw ?? 0);
+	if (!Number.isInteger(n) || n < 0 || n > 3600) {
+		throw new NodeOperationError(ctx.getNode(), `At Most One Delivery Every N Seconds must be a whole number from 0 to 3600, got ${JSON.stringify(raw)}`);
+	}
+	return n === 0 ? null : n;
 }
 
 const sameRegistration = (want: Registration, have: IDataObject) =>
@@ -60,7 +71,8 @@ const sameRegistration = (want: Registration, have: IDataObject) =>
 	(have.toolFilter ?? null) === want.toolFilter &&
 	(have.sessionId ?? null) === want.sessionId &&
 	(have.threadKey ?? null) === want.threadKey &&
-	(have.workspaceType ?? null) === want.workspaceType;
+	(have.workspaceType ?? null) === want.workspaceType &&
+	(have.minIntervalSeconds ?? null) === want.minIntervalSeconds;
 
 const isNotFound = (err: unknown) => String((err as { httpCode?: unknown }).httpCode ?? '') === '404';
 

@@ -47,6 +47,7 @@ export const runOptions: INodeProperties = {
 		{ displayName: 'E2B Idle Timeout (Minutes)', name: 'e2bIdleTimeoutMinutes', type: 'number', typeOptions: { minValue: 1 }, default: 15, description: 'An E2B sandbox is kept this long after a turn so Claude Resume can continue in it, then it is killed' },
 		{ displayName: 'E2B Template', name: 'e2bTemplate', type: 'string', default: '', description: 'E2B sandbox template with the claude CLI installed; empty uses the default template' },
 		{ displayName: 'Environment Variables', name: 'env', type: 'json', default: '{}', description: 'Extra environment for claude, as {"NAME":"value"}; for example ANTHROPIC_API_KEY or E2B_API_KEY' },
+		{ displayName: 'Event Key', name: 'eventKey', type: 'string', default: '', placeholder: 'slack:C0123ABCD:1712345678.000100', description: 'The external event this run answers, such as slack:<channel>:<message ts>. The service remembers it: the same event arriving again (Slack resends events it got no quick answer for) does not run again, and the node outputs status duplicate instead.' },
 		{ displayName: 'Fallback Model', name: 'fallbackModel', type: 'string', default: '', description: 'Model to use when the main model is overloaded' },
 		{ displayName: 'Max Budget (USD)', name: 'maxBudgetUsd', type: 'number', typeOptions: { minValue: 0, numberPrecision: 2 }, default: 0, description: 'Stop the run once it has cost this much (it may pass it by one model response); 0 means no limit of its own. Budgets set in the service (per session, thread, repository or day) can cap the run lower, or refuse it with status budget_exhausted.' },
 		{ displayName: 'Max Turns', name: 'maxTurns', type: 'number', typeOptions: { minValue: 0 }, default: 0, description: 'Stop after this many agent turns; 0 means no limit' },
@@ -62,6 +63,7 @@ export const runOptions: INodeProperties = {
 		},
 		{ displayName: 'Queue Timeout (Seconds)', name: 'queueTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 120, description: 'One turn runs at a time per session: how long to wait for a running turn of the same session before failing (Claude Resume: only with When Busy = Wait)' },
 		{ displayName: 'Shallow Clone', name: 'shallowClone', type: 'boolean', default: true, description: 'Whether GitHub repositories are cloned with only the latest commit' },
+		{ displayName: 'Status Message', name: 'statusMessage', type: 'string', default: '', placeholder: 'slack:C0123ABCD:1712345678.000200', description: 'Where the workflow shows this run\'s progress, such as slack:<channel>:<ts of a "working" message>. Stored with the run and handed to Claude Hook Trigger deliveries (run.statusMessage), so a Progress workflow can update that message.' },
 		{
 			displayName: 'Thread Metadata',
 			name: 'threadMetadata',

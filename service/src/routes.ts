@@ -22,6 +22,7 @@ import type { ChangeFeed } from './stream/change-feed';
 import { streamRouter } from './stream/stream.router';
 import { subscriptionsRouter } from './subscriptions/subscriptions.router';
 import { threadsRouter } from './threads/threads.router';
+import { eventKeysRouter } from './event-keys/event-keys.router';
 import { transcriptsRouter } from './transcripts/transcripts.router';
 
 /** What the routes need: the service's parts and the limits they apply. */
@@ -110,6 +111,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 			['sessions', [queuedMessagesRouter({ db, auth })]],
 			['sessions', [transcriptsRouter({ db, auth, transcriptMaxBytes })]],
 			['threads', [threadsRouter({ db, auth })]],
+			['event-keys', [eventKeysRouter({ db, auth })]],
 			['stats', [statsRouter({ db, auth })]],
 			['subscriptions', [subscriptionsRouter({ db, auth, allowedHosts: deps.deliveryAllowedHosts })]],
 			['deliveries', [deliveriesRouter({ db, auth, signal: outbox.signal })]],

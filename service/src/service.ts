@@ -17,6 +17,7 @@ import { logger } from './logger';
 import { readHookTokenState } from './sessions/hook-tokens.repository';
 import { Metrics } from './metrics/metrics';
 import { createLeaseSweep } from './sessions/lease-sweep';
+import { createEventKeyPruner } from './event-keys/event-keys.repository';
 import { RunSignals } from './sessions/run-signals';
 import { ChangeFeed } from './stream/change-feed';
 
@@ -58,6 +59,7 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	});
 	const approvals = createApprovals(db, outbox, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs });
 	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs, outbox });
+	const eventKeys = createEventKeyPruner(db);
 	const budgets = createBudgets(db, { environment: config.budgets });
 	await budgets.start();
 	const feed = new ChangeFeed(db);
@@ -106,6 +108,7 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	deliveries.start();
 	approvals.start();
 	leases.start();
+	eventKeys.start();
 	const { port } = server.address() as AddressInfo;
 	const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 	logger.info('service listening', { url, database: db.kind });
@@ -129,6 +132,7 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 			await deliveries.stop(5000);
 			await approvals.stop();
 			await leases.stop();
+			await eventKeys.stop();
 			if (!opts.db) await db.close();
 		})());
 	return { url, apiKey, db, app, server, close };

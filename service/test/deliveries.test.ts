@@ -84,6 +84,8 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 			error: null,
 			source: 'hook',
 			payload: bash,
+			run: null,
+			coalesced: 0,
 			session: {
 				status: 'created',
 				origin: 'orchestrator',
@@ -183,7 +185,8 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		expect(r.emitted[1]).toMatchObject({ event: 'PermissionDenied', toolName: 'Write', toolInput: denials[1].tool_input });
 		expect(r.emitted[1].payload).toMatchObject({ source: 'run', run_id: runId, hook_event_name: 'PermissionDenied' });
 		const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
-		expect(events.body.items.map((e: any) => e.event)).toEqual(['PermissionDenied', 'PermissionDenied']);
+		// The run's end is the service's own RunFinished, once.
+		expect(events.body.items.map((e: any) => e.event)).toEqual(['PermissionDenied', 'PermissionDenied', 'RunFinished']);
 	});
 
 	it('redelivers when the answer is lost, and the trigger drops the repeat', async () => {

@@ -93,7 +93,7 @@ export async function startStack(): Promise<E2eStack> {
 	try {
 		const workflows: Record<TemplateName, Template> = {
 			start: configuredTemplate('start', WORKFLOW_IDS.start, { baseRepository, slackChannel: SLACK_CHANNEL }),
-			slack: configuredTemplate('slack', WORKFLOW_IDS.slack, { baseRepository }),
+			slack: configuredTemplate('slack', WORKFLOW_IDS.slack, { baseRepository, serviceUrl: service.url }),
 			email: configuredTemplate('email', WORKFLOW_IDS.email, {
 				baseRepository,
 				fromAddress: MAIL.address,

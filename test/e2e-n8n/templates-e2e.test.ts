@@ -3,7 +3,7 @@
 import { api } from '../support/test-service';
 import { COLD_INSTALL_TIMEOUT_MS, nodeOutput, type N8nExecution } from '../../scripts/n8n/n8n-instance';
 import { imapAppend, imapSearch } from '../fakes/mail';
-import type { SlackMessage } from '../fakes/slack';
+import { eventEnvelope, postSignedEvent, type SlackMessage } from '../fakes/slack';
 import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
 import { pollUntil } from '../support/wait';
 import { triggerWebhookPath } from './templates';
@@ -53,6 +53,23 @@ async function session(id: string): Promise<Json> {
 
 async function finishedExecutions(workflowId: string, count: number): Promise<N8nExecution[]> {
 	return stack.n8n.waitForExecutions(workflowId, count, RUN_TIMEOUT_MS);
+}
+
+const DONE = new Set(['success', 'error', 'crashed', 'canceled']);
+
+/**
+ * The Slack workflow's executions that one of its triggers started (it also has the Progress trigger), once
+ * `count` of them have finished.
+ */
+async function executionsFrom(trigger: string, count: number): Promise<N8nExecution[]> {
+	return pollUntil(
+		async () => {
+			const all = (await stack.n8n.executions(WORKFLOW_IDS.slack)).filter((e) => e.data?.resultData.runData[trigger]);
+			return all.filter((e) => DONE.has(e.status)).length >= count ? all : undefined;
+		},
+		RUN_TIMEOUT_MS,
+		`${count} finished execution(s) started by ${trigger}`,
+	);
 }
 
 describe('Session Initializer (webhook → Claude Session Start → Slack thread)', () => {
@@ -127,14 +144,14 @@ describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Star
 		const messages = await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/messages`);
 		expect(JSON.stringify(messages.body)).toContain('What did you say before?');
 
-		const executions = await finishedExecutions(WORKFLOW_IDS.slack, 1);
+		const executions = await executionsFrom('Slack Trigger', 1);
 		const execution = executions[executions.length - 1];
 		expect(execution.status).toBe('success');
 		expect(nodeOutput(execution, 'Claude Resume')[0]).toMatchObject({ sessionId, status: 'completed' });
 	}, 180_000);
 
 	it('starts a new session bound to the thread a mention opens, and ignores the bot\'s own messages', async () => {
-		const before = (await stack.n8n.executions(WORKFLOW_IDS.slack)).length;
+		const before = (await stack.n8n.executions(WORKFLOW_IDS.slack)).filter((e) => e.data?.resultData.runData['Slack Trigger']).length;
 		const sent = await stack.slack.sendUserMessage(triggerUrl(), { channel: SLACK_CHANNEL, mention: true, text: `<@${stack.slack.api.bot.userId}> please start fresh [[text:a new session for this thread]]` });
 		expect(sent.status).toBe(200);
 		const threadTs = sent.message.ts;
@@ -145,7 +162,7 @@ describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Star
 		expect(thread.body.sessionId).toMatch(UUID);
 		expect(thread.body.sessionId).not.toBe(started?.sessionId);
 
-		const executions = await finishedExecutions(WORKFLOW_IDS.slack, before + 1);
+		const executions = await executionsFrom('Slack Trigger', before + 1);
 		const execution = executions[executions.length - 1];
 		expect(execution.status).toBe('success');
 		expect(nodeOutput(execution, 'Claude Session Start')[0]).toMatchObject({ sessionId: thread.body.sessionId, threadKey: `slack:${SLACK_CHANNEL}:${threadTs}` });
@@ -153,12 +170,126 @@ describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Star
 		// Real Slack echoes the bot's own replies back as message events: they must not start another turn.
 		const echo = await stack.slack.sendUserMessage(triggerUrl(), { channel: SLACK_CHANNEL, threadTs, asBot: true, text: 'bot echo [[text:must never be answered]]' });
 		expect(echo.status).toBe(200);
-		const afterEcho = await finishedExecutions(WORKFLOW_IDS.slack, before + 2);
+		const afterEcho = await executionsFrom('Slack Trigger', before + 2);
 		const ignored = afterEcho[afterEcho.length - 1];
 		expect(ignored.status).toBe('success');
 		expect(Object.keys(ignored.data?.resultData.runData ?? {})).not.toContain('Claude Resume');
 		expect(stack.slack.api.messages.filter((m) => m.text.includes('must never be answered'))).toHaveLength(1);
 	}, 180_000);
+});
+
+describe('Slack progress and Slack\'s own retries (one working message, updated in place; each event once)', () => {
+	const triggerUrl = () => `${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
+	// The Progress trigger of the Slack template: at most one delivery every 3 s per session.
+	const INTERVAL_MS = 3000;
+	// The thread as this template writes it (the hook notifications workflow also posts its "finished a turn" line).
+	const templateMessages = (threadTs: string) => stack.slack.botMessages({ channel: SLACK_CHANNEL, threadTs }).filter((m) => !m.text.startsWith(':checkered_flag:'));
+
+	it('updates one working message as 20 tool calls happen, never more often than every 3 s, and ends it with the result', async () => {
+		const steps = Array.from({ length: 20 }, (_, i) => `[[delay:350]] [[bash:echo step-${i + 1}]]`).join(' ');
+		const sent = await stack.slack.sendUserMessage(triggerUrl(), {
+			channel: SLACK_CHANNEL,
+			mention: true,
+			text: `<@${stack.slack.api.bot.userId}> a long job ${steps} [[text:finished all twenty steps]]`,
+		});
+		expect(sent.status).toBe(200);
+		const threadTs = sent.message.ts;
+		const working = await stack.slack.waitForBotMessage((m) => m.threadTs === threadTs && m.text.startsWith(':hourglass_flowing_sand:'), 30_000, 'the working message');
+		// 21 model turns: about 30 s on a quiet machine, past 90 s on a loaded one.
+		const done = await stack.slack.waitForBotMessage(
+			(m) => m.ts === working.ts && m.text.includes('finished all twenty steps'),
+			4 * RUN_TIMEOUT_MS,
+			'the working message replaced by the result',
+		);
+		// One message in the thread, edited in place: no second post.
+		expect(templateMessages(threadTs)).toEqual([expect.objectContaining({ ts: working.ts })]);
+		const posts = stack.slack.api.calls.filter((c) => c.method === 'chat.postMessage' && c.body.thread_ts === threadTs && !String(c.body.text).startsWith(':checkered_flag:'));
+		expect(posts).toHaveLength(1);
+		expect(done.text).toContain('completed');
+		expect(done.text).toContain('20 tool calls');
+
+		const edits = done.edits ?? [];
+		const progress = edits.filter((e) => e.text.includes('tool calls so far') || e.text.includes('tool call so far'));
+		expect(progress.length).toBeGreaterThanOrEqual(2);
+		// Counts only go up, and the result is the last edit.
+		const counts = progress.map((e) => Number(/(\d+) tool calls? so far/.exec(e.text)![1]));
+		expect([...counts].sort((a, b) => a - b)).toEqual(counts);
+		expect(edits[edits.length - 1].text).toContain('finished all twenty steps');
+		const gaps = edits.slice(1).map((e, i) => e.at - edits[i].at);
+		for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(INTERVAL_MS);
+
+		// What the service did: one delivery per window, the rest superseded by a later event of the session.
+		const thread = await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`);
+		const sessionId = thread.body.sessionId as string;
+		const subs = (await api(stack.service, 'GET', `/api/v1/subscriptions?workflowId=${WORKFLOW_IDS.slack}`)).body.items as Json[];
+		const progressSub = subs.find((x) => x.nodeName === 'Progress')!;
+		expect(progressSub).toMatchObject({ events: ['PostToolUse', 'PostToolUseFailure', 'RunFinished'], minIntervalSeconds: 3 });
+		// The trigger answers once its workflow ran: the service records RunFinished delivered just after the edit.
+		const rows = await pollUntil(
+			async () => {
+				const items = (await api(stack.service, 'GET', `/api/v1/deliveries?subscriptionId=${progressSub.id}&sessionId=${sessionId}&limit=500`)).body.items as Json[];
+				return items.some((d) => d.event === 'RunFinished' && d.status === 'delivered') ? items : undefined;
+			},
+			60_000,
+			'RunFinished recorded as delivered',
+		);
+		const delivered = rows.filter((d) => d.status === 'delivered');
+		// Fewer deliveries than events (how many fewer depends on how fast the machine runs the turn).
+		expect(delivered.length + rows.filter((d) => d.status === 'superseded').length).toBe(rows.length);
+		expect(delivered.reduce((n, d) => n + 1 + Number(d.coalesced), 0)).toBe(rows.length);
+		expect(rows).toHaveLength(21); // 20 PostToolUse and RunFinished
+		expect(delivered.some((d) => d.event === 'RunFinished')).toBe(true);
+		const runs = (await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body.items as Json[];
+		expect(runs[0].statusMessage).toBe(`slack:${SLACK_CHANNEL}:${working.ts}`);
+		const turnMs = new Date(runs[0].endedAt).getTime() - new Date(runs[0].startedAt).getTime();
+		process.stderr.write(
+			`slack progress: 20 tool calls in ${(turnMs / 1000).toFixed(1)} s → ${rows.length} events, ${delivered.length} delivered ` +
+				`(${rows.length - delivered.length} superseded), ${edits.length} chat.update (${progress.length} progress + result), ` +
+				`gaps ${gaps.join('/')} ms\n`,
+		);
+	}, 5 * RUN_TIMEOUT_MS + 60_000);
+
+	it('starts one session when Slack delivers the same mention twice (a retry), and leaves one message in the thread', async () => {
+		const before = (await stack.n8n.executions(WORKFLOW_IDS.slack)).filter((e) => e.data?.resultData.runData['Slack Trigger']).length;
+		const ts = stack.slack.api.nextTs();
+		const text = `<@${stack.slack.api.bot.userId}> only once please [[bash:echo once >> once.txt]] [[text:answered once]]`;
+		stack.slack.api.messages.push({ channel: SLACK_CHANNEL, ts, text, user: 'U0PERSON' });
+		const event = { type: 'app_mention', channel: SLACK_CHANNEL, channel_type: 'channel', user: 'U0PERSON', text, ts, event_ts: ts, team: stack.slack.api.team.id };
+		// The same envelope (same event_id) twice, the second marked as Slack marks a resend; both at once.
+		const envelope = eventEnvelope(event, stack.slack.api.team.id);
+		const [first, retry] = await Promise.all([
+			postSignedEvent(triggerUrl(), stack.slack.signingSecret, envelope),
+			postSignedEvent(triggerUrl(), stack.slack.signingSecret, envelope, undefined, { 'X-Slack-Retry-Num': '1', 'X-Slack-Retry-Reason': 'http_timeout' }),
+		]);
+		expect([first.status, retry.status]).toEqual([200, 200]);
+
+		const answer = await stack.slack.waitForBotMessage((m) => m.threadTs === ts && isAnswer(m, 'answered once'), RUN_TIMEOUT_MS, 'the answer');
+		const executions = await executionsFrom('Slack Trigger', before + 2);
+		const mine = executions.slice(-2);
+		const outcomes = mine.map((e) => {
+			const runData = e.data?.resultData.runData ?? {};
+			const node = runData['Claude Session Start'] ? 'Claude Session Start' : 'Claude Resume';
+			return nodeOutput(e, node)[0];
+		});
+		expect(outcomes.map((o) => o.status).sort()).toEqual(['completed', 'duplicate']);
+		const ran = outcomes.find((o) => o.status === 'completed')!;
+		expect(outcomes.find((o) => o.status === 'duplicate')).toMatchObject({ sessionId: ran.sessionId, duplicateOf: { eventKey: `slack:${SLACK_CHANNEL}:${ts}` } });
+
+		// One session for the thread; one claim of the event's key; Claude ran once.
+		const thread = await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${ts}`)}`);
+		expect(thread.body.sessionId).toBe(ran.sessionId);
+		const key = await api(stack.service, 'GET', `/api/v1/event-keys/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${ts}`)}`);
+		expect(key.body).toMatchObject({ sessionId: ran.sessionId, action: 'start' });
+		expect(stack.anthropic.requests.filter((r) => JSON.stringify(r.body).includes('only once please')).map((r) => r.sessionId)).toEqual(
+			expect.arrayContaining([ran.sessionId]),
+		);
+		expect(new Set(stack.anthropic.requests.filter((r) => JSON.stringify(r.body).includes('only once please')).map((r) => r.sessionId)).size).toBe(1);
+		const runs = (await api(stack.service, 'GET', `/api/v1/sessions/${ran.sessionId}/runs`)).body.items as Json[];
+		expect(runs).toHaveLength(1);
+		// The duplicate's working message was taken back: the thread holds the answer only.
+		expect(templateMessages(ts)).toEqual([expect.objectContaining({ ts: answer.ts })]);
+		expect(stack.slack.api.deleted.filter((m) => m.threadTs === ts)).toHaveLength(1);
+	}, 240_000);
 });
 
 function email(h: { messageId: string; subject: string; text: string; inReplyTo?: string; references?: string[] }): string {

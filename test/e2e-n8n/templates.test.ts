@@ -22,6 +22,7 @@ const BASE_NODES: Record<string, number[]> = {
 	'n8n-nodes-base.set': [3.4],
 	'n8n-nodes-base.crypto': [2],
 	'n8n-nodes-base.code': [2],
+	'n8n-nodes-base.httpRequest': [4.2],
 	'n8n-nodes-base.if': [2.2],
 	'n8n-nodes-base.slack': [2.7],
 	'n8n-nodes-base.slackTrigger': [1],

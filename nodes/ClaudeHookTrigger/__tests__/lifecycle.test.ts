@@ -84,6 +84,24 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger webhook lifecycle against the
 		expect(await methods.delete.call(context(url, {}, second))).toBe(true);
 	});
 
+	it('registers the Progress preset with its minimum interval, and registers again when the interval changes', async () => {
+		const url = `http://127.0.0.1:5678/webhook/${crypto.randomUUID()}/claude-hook`;
+		const staticData: TriggerStaticData = {};
+		const params = { preset: 'progress', minIntervalSeconds: 3 };
+		expect(await methods.create.call(context(url, params, staticData))).toBe(true);
+		expect((await api(svc, 'GET', `/api/v1/subscriptions/${staticData.subscriptionId}`)).body).toMatchObject({
+			events: ['PostToolUse', 'PostToolUseFailure', 'RunFinished'],
+			minIntervalSeconds: 3,
+		});
+		expect(await methods.checkExists.call(context(url, params, staticData))).toBe(true);
+		expect(await methods.checkExists.call(context(url, { ...params, minIntervalSeconds: 5 }, staticData))).toBe(false);
+		// 0 is every event: no interval is stored.
+		expect(await methods.create.call(context(url, { ...params, minIntervalSeconds: 0 }, staticData))).toBe(true);
+		expect((await api(svc, 'GET', `/api/v1/subscriptions/${staticData.subscriptionId}`)).body.minIntervalSeconds).toBeNull();
+		await expect(methods.create.call(context(url, { ...params, minIntervalSeconds: 2.5 }, staticData))).rejects.toThrow('whole number from 0 to 3600');
+		expect(await methods.delete.call(context(url, {}, staticData))).toBe(true);
+	});
+
 	it('surfaces what the service refuses and a wrong key, and logs a failed delete', async () => {
 		const staticData: TriggerStaticData = {};
 		await expect(

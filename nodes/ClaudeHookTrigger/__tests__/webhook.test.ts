@@ -21,6 +21,8 @@ function delivery(overrides: IDataObject = {}): IDataObject {
 		source: 'hook',
 		payload: { hook_event_name: 'PostToolUse', tool_name: 'Bash' },
 		session: { status: 'running', workspace: { type: 'local', path: '/srv/w', branch: null }, threadKey: 'slack:C1:1.2', costUsd: 0.12 },
+		run: { id: 'b7c0a3f2-1d4e-4f5a-8b6c-7d8e9f0a1b2c', status: 'running', statusMessage: 'slack:C1:1.3', toolCalls: 4 },
+		coalesced: 2,
 		occurredAt: '2026-11-24T21:00:00.000Z',
 		...overrides,
 	};
@@ -67,6 +69,8 @@ describe('Claude Hook Trigger webhook()', () => {
 			error: null,
 			source: 'hook',
 			session: body.session,
+			run: body.run,
+			coalesced: 2,
 			payload: body.payload,
 			deliveryId: body.deliveryId,
 			occurredAt: body.occurredAt,
@@ -190,12 +194,13 @@ describe('Claude Hook Trigger description', () => {
 		expect(d.outputs).toEqual(['main']);
 		expect(d.credentials).toEqual([{ name: 'claudeOrchestratorApi', required: true }]);
 		expect(d.webhooks).toEqual([
-			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', responseData: 'noData', path: 'claude-hook' },
+			// At once, or with Answer After the Workflow Ran once the workflow finished (n8n evaluates the expression).
+			{ name: 'default', httpMethod: 'POST', responseMode: '={{ $parameter["options"]["answerAfterWorkflow"] ? "lastNode" : "onReceived" }}', responseData: 'noData', path: 'claude-hook' },
 		]);
 		expect(d.icon).toEqual({ light: 'file:../../icons/claude.svg', dark: 'file:../../icons/claude.dark.svg' });
 		expect(Object.keys(new ClaudeHookTrigger().webhookMethods.default).sort()).toEqual(['checkExists', 'create', 'delete']);
 		const names = d.properties.map((p) => p.name);
-		expect(names).toEqual(['preset', 'events', 'toolFilter', 'sessionId', 'threadKey', 'workspaceType', 'options']);
+		expect(names).toEqual(['preset', 'events', 'toolFilter', 'sessionId', 'threadKey', 'workspaceType', 'minIntervalSeconds', 'options']);
 	});
 
 	it('offers every hook event and "any"', () => {

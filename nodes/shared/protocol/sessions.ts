@@ -38,6 +38,23 @@ export const ThreadKey = z
 	.max(512)
 	.regex(/^[a-z][a-z0-9_-]{0,31}:\S/, 'thread keys look like slack:<channel>:<thread_ts> or email:<message-id>');
 
+/**
+ * A reference to something outside the service, `<kind>:<where>` without spaces: the message that shows a run's
+ * progress (slack:<channel>:<ts of the working message>), or the external event a run answers (slack:<channel>:<ts>).
+ */
+export const EXTERNAL_REFERENCE = /^[a-z][a-z0-9_-]{0,31}:\S+$/;
+export const StatusMessageRef = z
+	.string()
+	.min(3)
+	.max(512)
+	.regex(EXTERNAL_REFERENCE, 'a status message reference looks like slack:<channel>:<ts>, without spaces');
+export const EventKey = z
+	.string()
+	.min(3)
+	.max(512)
+	.regex(EXTERNAL_REFERENCE, 'event keys look like slack:<channel>:<ts> or email:<message-id>, without spaces');
+export const EVENT_KEY_ACTIONS = ['start', 'resume'] as const;
+
 const metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 64 * 1024, 'metadata is limited to 64 KB');
 const tokens = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
 
@@ -124,6 +141,11 @@ export function sessionBodies(text: FreeText = plainText) {
 			exitCode: z.number().int().min(-INT4_MAX - 1).max(INT4_MAX).nullable().optional(),
 			startedAt: timestamp().optional(),
 			endedAt: timestamp().nullable().optional(),
+			/**
+			 * Where the workflow shows this run's progress, e.g. slack:<channel>:<ts of its "working" message>: handed
+			 * back with the session's Hook Trigger deliveries (run.statusMessage) and RunFinished. Kept once set.
+			 */
+			statusMessage: StatusMessageRef.optional(),
 			/** With status waiting_approval: the call the run stopped on (result.deferred_tool_use.id). */
 			deferredToolUseId: storableText(256).optional(),
 		})

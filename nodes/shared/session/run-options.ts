@@ -1,4 +1,5 @@
 import { ClaudeOptionError, PERMISSION_MODES } from '../runner';
+import { EXTERNAL_REFERENCE } from '../protocol';
 import { parseApprovalPolicy, type ApprovalPolicy } from './approvals';
 
 /** The `options` collection shared by Claude Session Start and Claude Resume, validated. */
@@ -24,6 +25,10 @@ export interface RunOptions {
 	e2bIdleTimeoutMinutes?: number;
 	/** Tool calls that wait for a person (PreToolUse defer), and who may decide. */
 	approvalPolicy?: ApprovalPolicy;
+	/** The external event this run answers (slack:<channel>:<ts>): the same event twice runs once. */
+	eventKey?: string;
+	/** Where the workflow shows the run's progress (slack:<channel>:<ts of its "working" message>). */
+	statusMessage?: string;
 	/** Kept with the session's thread (how to answer it); the service checks its `email` part. */
 	threadMetadata?: Record<string, unknown>;
 }
@@ -39,6 +44,14 @@ function positive(value: unknown, name: string, integer: boolean): number | unde
 		throw new ClaudeOptionError(name, `must be a positive ${integer ? 'whole ' : ''}number, got ${JSON.stringify(value)}`);
 	}
 	return n;
+}
+
+
+function reference(value: unknown, name: string, example: string): string | undefined {
+	const v = text(value);
+	if (v === undefined) return undefined;
+	if (v.length > 512 || !EXTERNAL_REFERENCE.test(v)) throw new ClaudeOptionError(name, `"${v.slice(0, 80)}" is not a reference such as ${example} (a kind, a colon, no spaces)`);
+	return v;
 }
 
 const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
@@ -106,6 +119,8 @@ export function parseRunOptions(raw: Record<string, unknown>): RunOptions {
 		e2bTemplate: text(raw.e2bTemplate),
 		e2bIdleTimeoutMinutes: positive(raw.e2bIdleTimeoutMinutes, 'E2B Idle Timeout', false),
 		approvalPolicy: parseApprovalPolicy(raw.approvalPolicy, text(raw.allowedTools)),
+		eventKey: reference(raw.eventKey, 'Event Key', 'slack:C0123ABCD:1712345678.000100'),
+		statusMessage: reference(raw.statusMessage, 'Status Message', 'slack:C0123ABCD:1712345678.000200'),
 		threadMetadata: parseThreadMetadata(raw.threadMetadata),
 	};
 }

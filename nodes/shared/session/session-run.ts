@@ -26,6 +26,7 @@ import { assertAnthropicCredentials } from './anthropic-credentials';
 import { budgetStatus, refusedOutput, reserveBudget } from './budget';
 import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
+import { claimEventKey, duplicateOutput } from './event-key';
 import { claimSession, SessionBusyError, type SessionLease, type StopRequest } from './lease';
 import { combinedPrompt, leaseOrQueue, newRunId, takeQueued, type IdleOutput, type QueuedOutput, type WhenBusy } from './queued-replies';
 import type { RunOptions } from './run-options';
@@ -68,6 +69,8 @@ export interface SessionOutput {
 	pendingApproval?: PendingApproval;
 	/** Said when the workspace had to be recreated on this worker (what could not be recovered). */
 	notices?: string[];
+	/** With status `duplicate`: the event's key was claimed before, by this start or resume; nothing ran. */
+	duplicateOf?: { eventKey: string; sessionId: string; action: 'start' | 'resume'; at: string };
 	/** With status `stopped`: who asked for the stop, from where, and when. */
 	stoppedBy?: StopRequest;
 	/** How many replies queued during the previous turn this turn took (its prompt holds them, in arrival order). */
@@ -133,6 +136,10 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 	if (!req.prompt?.trim()) throw new Error('Prompt is empty: Claude Session Start needs a prompt.');
 	const sessionId = req.sessionId?.trim().toLowerCase() || crypto.randomUUID();
 	if (!UUID.test(sessionId)) throw new Error(`Session ID "${req.sessionId}" is not a uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55.`);
+	if (req.options.eventKey) {
+		const earlier = await claimEventKey(client, req.options.eventKey, sessionId, 'start');
+		if (earlier) return duplicateOutput(earlier, req.threadKey ?? null, { type: req.workspace.type, path: '', branch: null });
+	}
 	const deps = workspaceDeps(client, req.deps);
 	const workspace = await prepareWorkspace(
 		{ ...req.workspace, sessionId, shallow: req.options.shallowClone, e2b: req.workspace.type === 'e2b' ? e2bSettings(req.options) : undefined },
@@ -182,6 +189,11 @@ export async function resumeOrQueue(client: OrchestratorClient, req: ResumeReque
 	const ws = session.workspace;
 	if (!ws.type || ws.type === 'external' || !ws.path) {
 		throw new Error(`Session ${sessionId} was not started by Claude Session Start (it has no workspace recorded), so it cannot be resumed here.`);
+	}
+	// Before queueing or waiting: a reply delivered twice is queued (or run) once.
+	if (req.options.eventKey && !req.takeQueued) {
+		const earlier = await claimEventKey(client, req.options.eventKey, sessionId, 'resume');
+		if (earlier) return duplicateOutput(earlier, session.threadKey, { type: ws.type, path: ws.path, branch: ws.branch });
 	}
 	if (req.options.threadMetadata) await recordThreadMetadata(client, session, req.threadKey, req.options.threadMetadata);
 	const idle = (status: IdleOutput['status'], message: string): IdleOutput => ({ sessionId, status, threadKey: session.threadKey, isError: false, costUsd: 0, message });
@@ -338,7 +350,15 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	Object.assign(env, options.env);
 
 	const record = (body: Omit<RunReport, 'kind' | 'startedAt'>) =>
-		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body } satisfies RunReport));
+		withRetry(() =>
+			client.request('PUT', `${sessionPath}/runs/${runId}`, {
+				kind: turn.kind,
+				startedAt,
+				// Kept by the service from the first record of the run on, and handed to the session's Hook Trigger deliveries.
+				...(options.statusMessage ? { statusMessage: options.statusMessage } : {}),
+				...body,
+			} satisfies RunReport),
+		);
 	const transcript = { file: await transcriptFileFor(workspace, env, session.id), knownSha256: undefined as string | undefined };
 	const saveTranscript = () => uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 });
 	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd);

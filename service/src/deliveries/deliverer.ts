@@ -1,7 +1,7 @@
 import { ATTEMPT_HEADER, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from '../../../nodes/shared/protocol';
 import type { Database } from '../db';
 import { logger } from '../logger';
-import { claimDue, markDelivered, markFailed, pruneDelivered, releaseClaim, type ClaimedDelivery } from './deliveries.repository';
+import { claimDue, markDelivered, markFailed, pruneDelivered, releaseClaim, supersedeCoalesced, type ClaimedDelivery } from './deliveries.repository';
 import { deliveryBody } from './delivery-body';
 import type { OutboxSignal } from './outbox';
 import { postDelivery } from './post-delivery';
@@ -112,6 +112,8 @@ export class Deliverer {
 		try {
 			const free = this.opts.concurrency - this.active;
 			if (free > 0) {
+				// Coalescing subscriptions: what a later event of the same session stands for is not sent at all.
+				await supersedeCoalesced(this.db);
 				const claimed = await claimDue(this.db, {
 					limit: free,
 					perSubscription: this.opts.perSubscription,

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 
-export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
+// 'superseded': a coalescing subscription (min_interval_seconds) sent a later event of the session instead.
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'superseded'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** A claimed delivery with everything needed to send it, read at claim time so the session summary is current. */
@@ -17,6 +18,17 @@ export interface ClaimedDelivery {
 	toolUseId: string | null;
 	payload: Record<string, unknown>;
 	receivedAt: Date;
+	/** Earlier events of the session this delivery stands for (a coalescing subscription superseded them). */
+	coalesced: number;
+	/** The run the event happened in (the session's last run started before it), with its tool calls so far. */
+	run: {
+		id: string;
+		status: string;
+		startedAt: Date;
+		endedAt: Date | null;
+		statusMessage: string | null;
+		toolCalls: number;
+	} | null;
 	session: {
 		status: string | null;
 		origin: string | null;
@@ -47,7 +59,12 @@ export async function claimDue(
 			SELECT c.id, c.subscription_id, c.next_attempt_at, c.hook_event_id,
 				row_number() OVER (PARTITION BY c.subscription_id ORDER BY c.next_attempt_at, c.hook_event_id) AS rn
 			FROM deliveries c
+			JOIN subscriptions cs ON cs.id = c.subscription_id
+			LEFT JOIN delivery_windows w ON w.subscription_id = c.subscription_id AND w.session_id = c.session_id
 			WHERE c.status = 'pending' AND c.next_attempt_at <= now()
+				-- A coalescing subscription waits out its window after the end of the session's last request.
+				AND (cs.min_interval_seconds IS NULL OR w.last_attempt_at IS NULL
+					OR w.last_attempt_at <= now() - make_interval(secs => cs.min_interval_seconds))
 				AND NOT EXISTS (
 					SELECT 1 FROM deliveries e
 					WHERE e.subscription_id = c.subscription_id AND e.session_id = c.session_id
@@ -64,9 +81,14 @@ export async function claimDue(
 			UPDATE deliveries d SET attempts = d.attempts + 1, last_attempt_at = now(),
 				next_attempt_at = now() + make_interval(secs => $4::double precision / 1000)
 			FROM picked WHERE d.id = picked.id
-			RETURNING d.id, d.subscription_id, d.session_id, d.hook_event_id, d.event_name, d.attempts
+			RETURNING d.id, d.subscription_id, d.session_id, d.hook_event_id, d.event_name, d.attempts, d.coalesced
 		)
 		SELECT c.*, sub.url, sub.secret, h.tool_name, h.tool_use_id, h.payload, h.received_at,
+			run.id AS run_id, run.status AS run_status, run.started_at AS run_started_at, run.ended_at AS run_ended_at,
+			run.status_message AS run_status_message,
+			(SELECT count(*)::int FROM tool_calls t WHERE run.id IS NOT NULL AND t.session_id = c.session_id
+				AND COALESCE(t.started_at, t.finished_at) >= run.started_at
+				AND (run.ended_at IS NULL OR COALESCE(t.started_at, t.finished_at) <= run.ended_at)) AS run_tool_calls,
 			s.status, s.origin, s.workspace_type, s.workspace_path, s.workspace_branch, s.cost_usd, s.result, s.is_error, s.subtype,
 			COALESCE(s.thread_key,
 				(SELECT t.key FROM threads t WHERE t.session_id = c.session_id ORDER BY t.updated_at DESC LIMIT 1)) AS thread_key
@@ -74,6 +96,11 @@ export async function claimDue(
 		JOIN subscriptions sub ON sub.id = c.subscription_id
 		JOIN hook_events h ON h.id = c.hook_event_id
 		LEFT JOIN sessions s ON s.id = c.session_id
+		LEFT JOIN LATERAL (
+			SELECT r.id, r.status, r.started_at, r.ended_at, r.status_message FROM session_runs r
+			WHERE r.session_id = c.session_id AND r.started_at <= h.received_at
+			ORDER BY r.started_at DESC, r.id DESC LIMIT 1
+		) run ON true
 		ORDER BY c.hook_event_id`,
 		[opts.limit, opts.perSubscription, JSON.stringify(Object.fromEntries(opts.inFlight)), opts.leaseMs],
 	);
@@ -90,6 +117,17 @@ export async function claimDue(
 		toolUseId: r.tool_use_id,
 		payload: r.payload,
 		receivedAt: r.received_at,
+		coalesced: r.coalesced,
+		run: r.run_id
+			? {
+					id: r.run_id,
+					status: r.run_status,
+					startedAt: r.run_started_at,
+					endedAt: r.run_ended_at ?? null,
+					statusMessage: r.run_status_message ?? null,
+					toolCalls: r.run_tool_calls,
+				}
+			: null,
 		session: {
 			status: r.status ?? null,
 			origin: r.origin ?? null,
@@ -103,14 +141,63 @@ export async function claimDue(
 	}));
 }
 
+/**
+ * For subscriptions with a minimum interval: every pending event of a session that a later pending event of the
+ * same session can stand for becomes 'superseded', and the later one counts it in `coalesced`. Only rows never
+ * tried are replaced; one in flight or backing off is delivered (or dead-lettered) as it would be anyway. The
+ * latest event is never replaced, so the last one of a burst is always delivered, after the window.
+ */
+export async function supersedeCoalesced(db: Queryable): Promise<number> {
+	const { rows } = await db.query<{ n: number }>(
+		`WITH latest AS (
+			SELECT DISTINCT ON (d.subscription_id, d.session_id) d.id, d.subscription_id, d.session_id, d.hook_event_id
+			FROM subscriptions s
+			JOIN deliveries d ON d.subscription_id = s.id AND d.status = 'pending'
+			WHERE s.min_interval_seconds IS NOT NULL
+			ORDER BY d.subscription_id, d.session_id, d.hook_event_id DESC
+		), gone AS (
+			UPDATE deliveries o SET status = 'superseded', next_attempt_at = now()
+			FROM latest l
+			WHERE o.subscription_id = l.subscription_id AND o.session_id = l.session_id AND o.status = 'pending'
+				AND o.attempts = 0 AND o.hook_event_id < l.hook_event_id
+			RETURNING o.coalesced, l.id AS latest_id
+		), counted AS (
+			UPDATE deliveries d SET coalesced = d.coalesced + g.n
+			FROM (SELECT latest_id, sum(1 + coalesced)::int AS n FROM gone GROUP BY latest_id) g
+			WHERE d.id = g.latest_id
+			RETURNING 1
+		)
+		SELECT count(*)::int AS n FROM gone`,
+	);
+	return rows[0]?.n ?? 0;
+}
+
+/**
+ * With a request's outcome, in the same statement: a coalescing subscription's window for the session starts when
+ * the request ended, so whoever sees the delivery settled also sees the window, and the receiver never gets two
+ * requests of one session closer together than the interval (a retry waits it out too).
+ */
+const OPEN_WINDOW = `, windows AS (
+			INSERT INTO delivery_windows (subscription_id, session_id, last_attempt_at)
+			SELECT d.subscription_id, d.session_id, clock_timestamp() FROM done d
+			JOIN subscriptions s ON s.id = d.subscription_id WHERE s.min_interval_seconds IS NOT NULL
+			ON CONFLICT (subscription_id, session_id) DO UPDATE SET last_attempt_at = EXCLUDED.last_attempt_at
+			RETURNING 1
+		)`;
+
 /** Records a 2xx. The attempt number guards against a stale worker whose lease ran out and was re-claimed. */
 export async function markDelivered(db: Queryable, id: string, attempt: number, statusCode: number): Promise<void> {
 	await db.query(
-		`UPDATE deliveries SET status = 'delivered', delivered_at = now(), last_status_code = $3, last_error = NULL
-		WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
+		`WITH done AS (
+			UPDATE deliveries SET status = 'delivered', delivered_at = now(), last_status_code = $3, last_error = NULL
+			WHERE id = $1 AND attempts = $2 AND status = 'pending'
+			RETURNING subscription_id, session_id
+		)${OPEN_WINDOW}
+		SELECT 1`,
 		[id, attempt, statusCode],
 	);
 }
+
 
 /** Records a failed attempt: due again after `retryInMs`, or dead once `maxAttempts` are used up. */
 export async function markFailed(
@@ -120,11 +207,14 @@ export async function markFailed(
 	failure: { error: string; statusCode?: number; retryInMs: number; maxAttempts: number },
 ): Promise<'pending' | 'dead' | undefined> {
 	const { rows } = await db.query<{ status: 'pending' | 'dead' }>(
-		`UPDATE deliveries SET status = CASE WHEN attempts >= $5 THEN 'dead' ELSE 'pending' END,
-			next_attempt_at = now() + make_interval(secs => $4::double precision / 1000),
-			last_error = $3, last_status_code = $6
-		WHERE id = $1 AND attempts = $2 AND status = 'pending'
-		RETURNING status`,
+		`WITH done AS (
+			UPDATE deliveries SET status = CASE WHEN attempts >= $5 THEN 'dead' ELSE 'pending' END,
+				next_attempt_at = now() + make_interval(secs => $4::double precision / 1000),
+				last_error = $3, last_status_code = $6
+			WHERE id = $1 AND attempts = $2 AND status = 'pending'
+			RETURNING subscription_id, session_id, status
+		)${OPEN_WINDOW}
+		SELECT status FROM done`,
 		[id, attempt, failure.error.slice(0, 2000), failure.retryInMs, failure.maxAttempts, failure.statusCode ?? null],
 	);
 	return rows[0]?.status;
@@ -143,9 +233,13 @@ export async function releaseClaim(db: Queryable, id: string, attempt: number): 
 export async function pruneDelivered(db: Queryable, olderThanMs: number, batch = 5000): Promise<number> {
 	const { rowCount } = await db.query(
 		`DELETE FROM deliveries WHERE id IN (
-			SELECT id FROM deliveries WHERE status = 'delivered'
+			(SELECT id FROM deliveries WHERE status = 'delivered'
 				AND delivered_at < now() - make_interval(secs => $1::double precision / 1000)
-			ORDER BY hook_event_id LIMIT $2)`,
+			ORDER BY hook_event_id LIMIT $2)
+			UNION ALL
+			(SELECT id FROM deliveries WHERE status = 'superseded'
+				AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
+			ORDER BY hook_event_id LIMIT $2))`,
 		[olderThanMs, batch],
 	);
 	return rowCount;
@@ -165,10 +259,11 @@ interface Row {
 	last_attempt_at: Date | null;
 	created_at: Date;
 	delivered_at: Date | null;
+	coalesced: number;
 }
 
 const COLUMNS = `d.id, d.subscription_id, d.session_id, d.hook_event_id, d.event_name, d.status, d.attempts, d.next_attempt_at,
-	d.last_error, d.last_status_code, d.last_attempt_at, d.created_at, d.delivered_at`;
+	d.last_error, d.last_status_code, d.last_attempt_at, d.created_at, d.delivered_at, d.coalesced`;
 
 function toDelivery(r: Row) {
 	return {
@@ -186,6 +281,7 @@ function toDelivery(r: Row) {
 		lastError: r.last_error,
 		createdAt: r.created_at,
 		deliveredAt: r.delivered_at,
+		coalesced: r.coalesced,
 	};
 }
 

@@ -25,6 +25,19 @@ export function deliveryBody(d: ClaimedDelivery) {
 		// 'run': a permission denial from a run's result rather than from a hook; 'service': an approval event.
 		source: p.source === 'run' || p.source === 'service' ? p.source : 'hook',
 		payload: p,
+		// A coalescing subscription: how many earlier events of the session this delivery stands for.
+		coalesced: d.coalesced,
+		// The run the event happened in: the workflow's status message for it and its tool calls so far.
+		run: d.run
+			? {
+					id: d.run.id,
+					status: d.run.status,
+					startedAt: new Date(d.run.startedAt).toISOString(),
+					endedAt: d.run.endedAt ? new Date(d.run.endedAt).toISOString() : null,
+					statusMessage: d.run.statusMessage,
+					toolCalls: d.run.toolCalls,
+				}
+			: null,
 		session: {
 			status: d.session.status,
 			origin: d.session.origin,

@@ -178,22 +178,23 @@ export async function upsertRun(tx: Queryable, sessionId: string, runId: string,
 	const inserted = await tx.query(
 		`INSERT INTO session_runs AS r (id, session_id, kind, status, prompt, result, is_error, subtype, terminal_reason,
 			error_message, cost_usd, usage, model_usage, num_turns, duration_ms, permission_denials, cli_version, exit_code,
-			started_at, ended_at)
+			started_at, ended_at, status_message)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16::jsonb, $17, $18,
-			COALESCE($19::timestamptz, now()), $20::timestamptz)
+			COALESCE($19::timestamptz, now()), $20::timestamptz, $21)
 		ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, result = EXCLUDED.result, is_error = EXCLUDED.is_error,
 			subtype = EXCLUDED.subtype, terminal_reason = EXCLUDED.terminal_reason, error_message = EXCLUDED.error_message,
 			cost_usd = EXCLUDED.cost_usd, usage = EXCLUDED.usage, model_usage = EXCLUDED.model_usage,
 			num_turns = EXCLUDED.num_turns, duration_ms = EXCLUDED.duration_ms, permission_denials = EXCLUDED.permission_denials,
 			cli_version = COALESCE(EXCLUDED.cli_version, r.cli_version), exit_code = EXCLUDED.exit_code,
-			ended_at = EXCLUDED.ended_at, prompt = COALESCE(r.prompt, EXCLUDED.prompt)
+			ended_at = EXCLUDED.ended_at, prompt = COALESCE(r.prompt, EXCLUDED.prompt),
+			status_message = COALESCE(r.status_message, EXCLUDED.status_message)
 		WHERE r.session_id = EXCLUDED.session_id
 		RETURNING id`,
 		[runId, sessionId, b.kind, b.status, b.prompt, b.result, b.isError, b.subtype, b.terminalReason, b.errorMessage,
 			b.costUsd, b.usage ? JSON.stringify(scrubValue(usage, 64 * 1024).value) : null,
 			b.modelUsage ? JSON.stringify(scrubValue(b.modelUsage, 64 * 1024).value) : null, b.numTurns,
 			b.durationMs, JSON.stringify(scrubValue(b.permissionDenials, 64 * 1024).value), b.cliVersion, b.exitCode,
-			b.startedAt, b.endedAt],
+			b.startedAt, b.endedAt, b.statusMessage ?? null],
 	);
 	if (!inserted.rows.length) return 'run-belongs-to-another-session' as const;
 	const { rows } = await tx.query(
@@ -221,10 +222,19 @@ export async function upsertRun(tx: Queryable, sessionId: string, runId: string,
 	return rows[0] ? toSession(rows[0]) : undefined;
 }
 
+/** A run's status as stored (undefined: not recorded yet), locked until the caller's transaction ends. */
+export async function runStatusForUpdate(tx: Queryable, sessionId: string, runId: string): Promise<string | undefined> {
+	const { rows } = await tx.query<{ status: string }>(
+		'SELECT status FROM session_runs WHERE id = $1 AND session_id = $2 FOR UPDATE',
+		[runId, sessionId],
+	);
+	return rows[0]?.status;
+}
+
 export async function listRuns(db: Queryable, sessionId: string) {
 	const { rows } = await db.query(
 		`SELECT id, kind, status, prompt, result, is_error, subtype, terminal_reason, error_message, cost_usd, usage, model_usage,
-			num_turns, duration_ms, permission_denials, cli_version, exit_code, started_at, ended_at
+			num_turns, duration_ms, permission_denials, cli_version, exit_code, started_at, ended_at, status_message
 		FROM session_runs WHERE session_id = $1 ORDER BY started_at, id`,
 		[sessionId],
 	);
@@ -233,5 +243,6 @@ export async function listRuns(db: Queryable, sessionId: string) {
 		terminalReason: r.terminal_reason, errorMessage: r.error_message, costUsd: r.cost_usd, usage: r.usage,
 		modelUsage: r.model_usage, numTurns: r.num_turns, durationMs: r.duration_ms, permissionDenials: r.permission_denials,
 		cliVersion: r.cli_version, exitCode: r.exit_code, startedAt: r.started_at, endedAt: r.ended_at,
+		statusMessage: r.status_message,
 	}));
 }

@@ -9,9 +9,10 @@ import { conflict, notFound } from '../http/errors';
 import { putThread } from '../threads/threads.repository';
 import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
 import { recordRunDenials } from './run-denials';
+import { endsRun, recordRunFinished } from './run-finished-event';
 import { recordServiceEvent } from './service-event';
 import { latestStop } from './stops.repository';
-import { createSession, getSession, upsertRun } from './sessions.repository';
+import { createSession, getSession, runStatusForUpdate, upsertRun } from './sessions.repository';
 import type { CreateSessionBody, RunBody } from './sessions.schema';
 
 export interface SessionServiceDeps {
@@ -58,8 +59,11 @@ export async function startSession(deps: SessionServiceDeps, body: z.output<type
 export async function recordRun(deps: SessionServiceDeps, id: string, runId: string, body: z.output<typeof RunBody>) {
 	return deps.db.transaction(async (tx) => {
 		if (!(await getSession(tx, id))) throw notFound(`no session ${id}`);
+		const previous = await runStatusForUpdate(tx, id, runId);
 		const s = await upsertRun(tx, id, runId, body);
 		if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
+		// The first record of the run's end: RunFinished, after the run's tool-call events in every subscriber's queue.
+		if (endsRun(previous, body.status)) await recordRunFinished(tx, id, runId, deps.outbox);
 		await recordRunDenials(tx, id, runId, body.permissionDenials, deps.outbox);
 		// The run is over: its hook token takes late hooks for the grace period, then none.
 		if (body.status !== 'running' && body.status !== 'created') await endHookTokens(tx, id, deps.hookTokens.graceMs);

@@ -10,6 +10,7 @@ interface Row {
 	session_id: string | null;
 	thread_key: string | null;
 	workspace_type: string | null;
+	min_interval_seconds: number | null;
 	workflow_id: string | null;
 	node_name: string | null;
 	created_at: Date;
@@ -18,7 +19,8 @@ interface Row {
 	dead?: number;
 }
 
-const COLUMNS = `s.id, s.url, s.events, s.tool_filter, s.session_id, s.thread_key, s.workspace_type, s.workflow_id, s.node_name,
+const COLUMNS = `s.id, s.url, s.events, s.tool_filter, s.session_id, s.thread_key, s.workspace_type, s.min_interval_seconds,
+	s.workflow_id, s.node_name,
 	s.created_at, s.updated_at`;
 
 // Outbox counts per subscription, from the (subscription_id, status, created_at) index.
@@ -35,6 +37,7 @@ function toSubscription(r: Row) {
 		sessionId: r.session_id,
 		threadKey: r.thread_key,
 		workspaceType: r.workspace_type,
+		minIntervalSeconds: r.min_interval_seconds,
 		workflowId: r.workflow_id,
 		nodeName: r.node_name,
 		createdAt: r.created_at,
@@ -51,14 +54,15 @@ export type Subscription = ReturnType<typeof toSubscription>;
  */
 export async function upsertSubscription(db: Queryable, id: string, secret: string, b: CreateSubscription) {
 	const { rows } = await db.query<Row & { inserted: boolean }>(
-		`INSERT INTO subscriptions AS s (id, url, events, tool_filter, session_id, thread_key, workspace_type, secret, workflow_id, node_name)
-		VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10)
+		`INSERT INTO subscriptions AS s (id, url, events, tool_filter, session_id, thread_key, workspace_type, secret, workflow_id, node_name,
+			min_interval_seconds)
+		VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (url) DO UPDATE SET events = EXCLUDED.events, tool_filter = EXCLUDED.tool_filter,
 			session_id = EXCLUDED.session_id, thread_key = EXCLUDED.thread_key, workspace_type = EXCLUDED.workspace_type,
-			secret = EXCLUDED.secret, workflow_id = EXCLUDED.workflow_id, node_name = EXCLUDED.node_name, updated_at = now()
+			min_interval_seconds = EXCLUDED.min_interval_seconds, secret = EXCLUDED.secret, workflow_id = EXCLUDED.workflow_id, node_name = EXCLUDED.node_name, updated_at = now()
 		RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
 		[id, b.url, JSON.stringify(b.events), b.toolFilter || null, b.sessionId ?? null, b.threadKey ?? null,
-			b.workspaceType ?? null, secret, b.workflowId ?? null, b.nodeName ?? null],
+			b.workspaceType ?? null, secret, b.workflowId ?? null, b.nodeName ?? null, b.minIntervalSeconds ?? null],
 	);
 	const r = rows[0];
 	return { subscription: toSubscription(r), created: r.inserted };

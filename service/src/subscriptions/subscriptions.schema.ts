@@ -35,6 +35,13 @@ export const CreateSubscriptionBody = z
 		sessionId: uuidParam.nullish(),
 		threadKey: ThreadKey.nullish(),
 		workspaceType: z.enum(WORKSPACE_TYPES).nullish(),
+		// At most one delivery every N seconds per session; events in between are coalesced, keeping the latest.
+		minIntervalSeconds: z
+			.number({ message: 'minIntervalSeconds must be a number of seconds' })
+			.int('minIntervalSeconds must be a whole number of seconds')
+			.min(1, 'minIntervalSeconds must be at least 1 (or null for every event)')
+			.max(3600, 'minIntervalSeconds must be at most 3600')
+			.nullish(),
 		secret: z.string().min(16, 'secret must be at least 16 characters').max(256).optional(),
 		workflowId: z.string().max(256).nullish(),
 		nodeName: z.string().max(256).nullish(),

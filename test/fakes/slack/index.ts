@@ -8,7 +8,7 @@ import { createTestPki, type TestPki } from './test-pki';
 import { sleep } from '../../support/wait';
 
 export type { SlackApiCall, SlackMessage } from './slack-web-api';
-export { postSignedEvent, slackSignature } from './slack-events';
+export { eventEnvelope, postSignedEvent, slackSignature } from './slack-events';
 
 const SLACK_HOSTS = ['slack.com', '*.slack.com', 'files.slack.com'];
 

@@ -26,11 +26,14 @@ export async function postSignedEvent(
 	signingSecret: string,
 	body: Record<string, unknown>,
 	timestamp = Math.floor(Date.now() / 1000),
+	/** Extra headers, e.g. Slack's X-Slack-Retry-Num and X-Slack-Retry-Reason on a resent event. */
+	extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
 	const raw = JSON.stringify(body);
 	const res = await fetch(url, {
 		method: 'POST',
 		headers: {
+			...extraHeaders,
 			'content-type': 'application/json',
 			'x-slack-request-timestamp': String(timestamp),
 			'x-slack-signature': slackSignature(signingSecret, timestamp, raw),

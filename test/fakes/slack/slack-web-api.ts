@@ -13,6 +13,8 @@ export interface SlackMessage {
 	/** The bot's own messages carry bot_id, as in real Slack. */
 	user?: string;
 	botId?: string;
+	/** Every chat.update of the message, oldest first: the text it set and when (ms). `text` is the latest. */
+	edits?: Array<{ text: string; at: number }>;
 }
 
 export interface SlackApiCall {
@@ -36,6 +38,8 @@ export interface SlackWebApi {
 	port: number;
 	calls: SlackApiCall[];
 	messages: SlackMessage[];
+	/** Messages removed with chat.delete, with when. */
+	deleted: Array<SlackMessage & { deletedAt: number }>;
 	bot: { userId: string; botId: string; name: string };
 	team: { id: string; name: string };
 	/** A new Slack timestamp, unique and increasing, in Slack's `seconds.micros` form. */
@@ -62,6 +66,7 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 	const bot = opts.bot ?? { userId: 'U0CLAUDEBOT', botId: 'B0CLAUDEBOT', name: 'claude' };
 	const calls: SlackApiCall[] = [];
 	const messages: SlackMessage[] = [];
+	const deleted: Array<SlackMessage & { deletedAt: number }> = [];
 	let seconds = Math.floor(Date.now() / 1000);
 	let micros = 0;
 	const nextTs = () => {
@@ -78,6 +83,41 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 		'users.info': (b) => ({ ok: true, user: { id: String(b.user ?? ''), name: `user-${String(b.user ?? '').toLowerCase()}`, real_name: 'Fake User', is_bot: b.user === bot.userId } }),
 		'users.profile.get': () => ({ ok: true, profile: { real_name: 'Fake User', display_name: 'fake' } }),
 		'conversations.info': (b) => ({ ok: true, channel: { id: String(b.channel ?? ''), name: `channel-${String(b.channel ?? '').toLowerCase()}`, is_channel: true } }),
+		// https://docs.slack.dev/reference/methods/chat.update: channel and ts name the message, text replaces its
+		// text; the answer echoes channel, ts and text, and the message as it now is. Only the author may edit.
+		'chat.update': (b) => {
+			const channel = typeof b.channel === 'string' ? b.channel : '';
+			if (!channel) return { ok: false, error: 'channel_not_found' };
+			const ts = typeof b.ts === 'string' ? b.ts : b.ts === undefined ? '' : String(b.ts);
+			const message = messages.find((m) => m.channel === channel && m.ts === ts);
+			if (!message) return { ok: false, error: 'message_not_found' };
+			if (message.botId !== bot.botId) return { ok: false, error: 'cant_update_message' };
+			const hasBlocks = (v: unknown) => (typeof v === 'string' ? v.trim() !== '' && v.trim() !== '[]' : Array.isArray(v) && v.length > 0);
+			const text = b.text === undefined || b.text === null ? '' : String(b.text);
+			if (!text && !hasBlocks(b.blocks) && !hasBlocks(b.attachments)) return { ok: false, error: 'no_text' };
+			if (text.length > 40_000) return { ok: false, error: 'msg_too_long' };
+			message.text = text;
+			(message.edits ??= []).push({ text, at: Date.now() });
+			return {
+				ok: true,
+				channel,
+				ts,
+				text,
+				message: { type: 'message', user: bot.userId, bot_id: bot.botId, text, ...(message.threadTs ? { thread_ts: message.threadTs } : {}), edited: { user: bot.userId, ts: nextTs() } },
+			};
+		},
+		// https://docs.slack.dev/reference/methods/chat.delete: the author's message by channel and ts.
+		'chat.delete': (b) => {
+			const channel = typeof b.channel === 'string' ? b.channel : '';
+			if (!channel) return { ok: false, error: 'channel_not_found' };
+			const ts = typeof b.ts === 'string' ? b.ts : b.ts === undefined ? '' : String(b.ts);
+			const at = messages.findIndex((m) => m.channel === channel && m.ts === ts);
+			if (at < 0) return { ok: false, error: 'message_not_found' };
+			if (messages[at].botId !== bot.botId) return { ok: false, error: 'cant_delete_message' };
+			deleted.push({ ...messages[at], deletedAt: Date.now() });
+			messages.splice(at, 1);
+			return { ok: true, channel, ts };
+		},
 		'chat.postMessage': (b) => {
 			const channel = typeof b.channel === 'string' ? b.channel : '';
 			if (!channel) return { ok: false, error: 'channel_not_found' };
@@ -120,6 +160,7 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 		port: (server.address() as AddressInfo).port,
 		calls,
 		messages,
+		deleted,
 		bot,
 		team,
 		nextTs,

@@ -60,6 +60,37 @@ describe('fake Slack (CONNECT proxy + TLS Web API)', () => {
 		expect(await callThroughProxy(fake, 'chat.postMessage', { channel: 'C0TEST', text: 'x' }, 'xoxb-wrong')).toEqual({ ok: false, error: 'invalid_auth' });
 	});
 
+	it('edits and deletes the bot\'s own message with chat.update and chat.delete, answering as Slack does', async () => {
+		const root = await callThroughProxy(fake, 'chat.postMessage', { channel: 'C0EDIT', text: 'root' });
+		const working = await callThroughProxy(fake, 'chat.postMessage', { channel: 'C0EDIT', text: 'working…', thread_ts: root.ts });
+		const ts = working.ts as string;
+		const updated = await callThroughProxy(fake, 'chat.update', { channel: 'C0EDIT', ts, text: 'done' });
+		expect(updated).toMatchObject({ ok: true, channel: 'C0EDIT', ts, text: 'done', message: { text: 'done', bot_id: fake.api.bot.botId, thread_ts: root.ts } });
+		const edited = fake.api.messages.find((m) => m.ts === ts)!;
+		expect(edited.text).toBe('done');
+		expect(edited.edits?.map((e) => e.text)).toEqual(['done']);
+		// Still one message in the thread: an update is not a new post.
+		expect(fake.botMessages({ channel: 'C0EDIT', threadTs: root.ts as string })).toHaveLength(1);
+
+		// A ts that went through a number loses its trailing zeros and names no message.
+		expect(await callThroughProxy(fake, 'chat.update', { channel: 'C0EDIT', ts: String(Number(ts)), text: 'x' })).toEqual({ ok: false, error: 'message_not_found' });
+		expect(await callThroughProxy(fake, 'chat.update', { channel: 'C0OTHER', ts, text: 'x' })).toEqual({ ok: false, error: 'message_not_found' });
+		expect(await callThroughProxy(fake, 'chat.update', { ts, text: 'x' })).toEqual({ ok: false, error: 'channel_not_found' });
+		expect(await callThroughProxy(fake, 'chat.update', { channel: 'C0EDIT', ts, text: '' })).toEqual({ ok: false, error: 'no_text' });
+		// A person's message (as sendUserMessage stores it) is not the bot's to edit.
+		const theirs = { channel: 'C0EDIT', ts: fake.api.nextTs(), text: 'from a person', user: 'U0PERSON' };
+		fake.api.messages.push(theirs);
+		expect(await callThroughProxy(fake, 'chat.update', { channel: 'C0EDIT', ts: theirs.ts, text: 'x' })).toEqual({ ok: false, error: 'cant_update_message' });
+		expect(theirs.text).toBe('from a person');
+		expect(edited.edits).toHaveLength(1);
+
+		expect(await callThroughProxy(fake, 'chat.delete', { channel: 'C0EDIT', ts: theirs.ts })).toEqual({ ok: false, error: 'cant_delete_message' });
+		expect(await callThroughProxy(fake, 'chat.delete', { channel: 'C0EDIT', ts })).toEqual({ ok: true, channel: 'C0EDIT', ts });
+		expect(fake.botMessages({ channel: 'C0EDIT', threadTs: root.ts as string })).toHaveLength(0);
+		expect(fake.api.deleted.map((m) => m.ts)).toContain(ts);
+		expect(await callThroughProxy(fake, 'chat.delete', { channel: 'C0EDIT', ts })).toEqual({ ok: false, error: 'message_not_found' });
+	});
+
 	it('refuses tunnels to anywhere but Slack and loopback', async () => {
 		const proxy = new URL(fake.proxy.url);
 		const status = await new Promise<number | undefined>((resolve, reject) => {

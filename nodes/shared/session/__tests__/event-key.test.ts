@@ -1,0 +1,101 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
+import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
+import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
+import { fetchClient } from '../fetch-client';
+import type { OrchestratorClient } from '../client';
+import { parseRunOptions } from '../run-options';
+import { resumeSession, startSession } from '../session-run';
+
+// The same external event (a Slack message delivered twice) starts or continues a session once, and a run's
+// status message is stored with it. The real claude CLI against the fake API, the real service.
+const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+
+describe(`event keys and status messages on Start and Resume (${kind})`, () => {
+	let svc: TestService;
+	let fake: FakeAnthropic;
+	let client: OrchestratorClient;
+	let root: string;
+	let claudeEnv: Record<string, string>;
+	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string; worktreesDir: string; remoteBaseUrl: string };
+	const options = (extra: Record<string, unknown> = {}) => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
+
+	beforeAll(async () => {
+		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
+		client = fetchClient(svc.url, svc.apiKey);
+		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-keys-')));
+		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
+		deps = {
+			allowedRoots: [path.join(root, 'projects')],
+			workspacesDir: path.join(root, 'workspaces'),
+			cacheDir: path.join(root, 'cache'),
+			worktreesDir: path.join(root, 'projects', '.worktrees'),
+			remoteBaseUrl: 'file:///nonexistent',
+		};
+	}, 120_000);
+	afterAll(async () => {
+		await Promise.all([svc?.stop(), fake?.close()]);
+		if (root) fs.rmSync(root, { recursive: true, force: true });
+	});
+
+	const folder = () => {
+		const dir = path.join(root, 'projects', crypto.randomUUID());
+		fs.mkdirSync(dir, { recursive: true });
+		return dir;
+	};
+
+	it('starts one session for an event delivered twice at once, and continues it once for a reply delivered twice', async () => {
+		const workspacePath = folder();
+		const eventKey = `slack:C0KEYS:${Date.now()}.000100`;
+		const threadKey = `slack:C0KEYS:${Date.now()}.000100`;
+		const start = () =>
+			startSession(client, { prompt: 'first [[bash:echo one >> log.txt]] [[text:started]]', workspace: { type: 'local', workspacePath }, threadKey, options: options({ eventKey }), deps });
+		const outs = await Promise.all([start(), start()]);
+		const ran = outs.filter((o) => o.status === 'completed');
+		const dup = outs.filter((o) => o.status === 'duplicate');
+		expect(ran).toHaveLength(1);
+		expect(dup).toHaveLength(1);
+		expect(dup[0]).toMatchObject({ sessionId: ran[0].sessionId, isError: false, duplicateOf: { eventKey, sessionId: ran[0].sessionId, action: 'start' } });
+		// One run, one session: the command ran once.
+		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('one\n');
+		const sessions = await client.request<any>('GET', '/api/v1/sessions?limit=200');
+		expect(sessions.items.filter((s: any) => s.workspace?.path === workspacePath)).toHaveLength(1);
+
+		const replyKey = `slack:C0KEYS:${Date.now()}.000200`;
+		const resume = () => resumeSession(client, { threadKey, prompt: 'again [[bash:echo two >> log.txt]] [[text:resumed]]', options: options({ eventKey: replyKey }), deps });
+		const first = await resume();
+		expect(first).toMatchObject({ status: 'completed', result: 'resumed' });
+		const second = await resume();
+		expect(second).toMatchObject({ status: 'duplicate', sessionId: ran[0].sessionId, duplicateOf: { eventKey: replyKey, action: 'resume' } });
+		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('one\ntwo\n');
+		const runs = await client.request<any>('GET', `/api/v1/sessions/${ran[0].sessionId}/runs`);
+		expect(runs.items).toHaveLength(2);
+	}, 180_000);
+
+	it('stores the status message with the run from its first record on', async () => {
+		const statusMessage = `slack:C0STATUS:${Date.now()}.000300`;
+		const out = await startSession(client, {
+			prompt: '[[bash:echo hi]] [[text:with a status message]]',
+			workspace: { type: 'local', workspacePath: folder() },
+			options: options({ statusMessage }),
+			deps,
+		});
+		expect(out.status).toBe('completed');
+		const runs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/runs`);
+		expect(runs.items).toEqual([expect.objectContaining({ status: 'completed', statusMessage })]);
+		const events = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=200`);
+		const finished = events.items.filter((e: any) => e.event === 'RunFinished');
+		expect(finished).toHaveLength(1);
+		expect(finished[0].payload).toMatchObject({ status: 'completed', result: 'with a status message', status_message: statusMessage, tool_calls: 1 });
+		expect(finished[0].payload.cost_usd).toBeGreaterThan(0);
+	}, 120_000);
+
+	it('refuses an event key or status message that is not a reference', () => {
+		expect(() => options({ eventKey: 'two words' })).toThrow(/Event Key/);
+		expect(() => options({ statusMessage: 'C0123:1712345678.000200' })).toThrow(/Status Message/);
+		expect(options({ eventKey: ' slack:C1:1.2 ', statusMessage: '' })).toMatchObject({ eventKey: 'slack:C1:1.2', statusMessage: undefined });
+	});
+});

@@ -1,0 +1,34 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { EVENT_KEY_ACTIONS, EventKey } from '../../../nodes/shared/protocol';
+import type { Database } from '../db';
+import type { Auth } from '../http/auth';
+import { notFound } from '../http/errors';
+import { parse, uuidParam } from '../http/validate';
+import { claimEventKey, getEventKey } from './event-keys.repository';
+
+const ClaimBody = z.object({ key: EventKey, sessionId: uuidParam, action: z.enum(EVENT_KEY_ACTIONS) }).strict();
+const KeyParams = z.object({ key: EventKey });
+
+/**
+ * Keys of external events (a Slack message, an email) that started or continued a session. Slack resends an event
+ * it got no quick answer for, and can send one message as two events; claiming the message's key before acting
+ * makes the second arrival a no-op on every n8n worker, since the claim is decided by the database.
+ */
+export function eventKeysRouter(deps: { db: Database; auth: Auth }): Router {
+	const { db, auth } = deps;
+	const r = Router();
+	// 201: this claim is the first, go ahead. 200 with first: false: the event was already acted on (by that session).
+	r.post('/', auth.requireAdmin, async (req, res) => {
+		const body = parse(ClaimBody, req.body, 'event key');
+		const claim = await claimEventKey(db, body);
+		res.status(claim.first ? 201 : 200).json(claim);
+	});
+	r.get('/:key', auth.requireReader, async (req, res) => {
+		const { key } = parse(KeyParams, req.params, 'event key');
+		const k = await getEventKey(db, key);
+		if (!k) throw notFound(`no event key ${key}`);
+		res.json(k);
+	});
+	return r;
+}
