@@ -16,7 +16,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { buildClaudeArgs } from '../nodes/shared/runner/args';
+import { buildHookSettings } from '../nodes/shared/runner/hook-settings';
 import { LineSplitter } from '../nodes/shared/runner/line-splitter';
 import { localLauncher } from '../nodes/shared/runner/local-launcher';
 import type { LaunchSpec, ProcessLauncher, RunningProcess } from '../nodes/shared/runner/types';
@@ -96,9 +99,15 @@ function tracingLauncher(trace: Trace): ProcessLauncher {
 	};
 }
 
-/** `claude -p … --output-format stream-json` on its own, stdout read to the end; resolves with its wall time. */
-function runAlone(cwd: string, env: Record<string, string>, prompt: string, sessionId: string, resume: boolean): Promise<number> {
-	const args = buildClaudeArgs({ prompt, sessionId, resume });
+/**
+ * `claude -p … --output-format stream-json` on its own, stdout read to the end; resolves with its wall time.
+ * With `hookUrl`: the product's hook settings, pointed at a server that answers every hook at once (what hooks
+ * cost claude itself, apart from how fast the service answers them).
+ */
+function runAlone(cwd: string, env: Record<string, string>, prompt: string, sessionId: string, resume: boolean, hookUrl?: string): Promise<number> {
+	const settings = hookUrl ? (buildHookSettings({ hookUrl, tokenEnvVar: 'BENCH_HOOK_TOKEN' }) as unknown as Record<string, unknown>) : undefined;
+	const args = buildClaudeArgs({ prompt, sessionId, resume, settings });
+	if (hookUrl) env = { ...env, BENCH_HOOK_TOKEN: 'bench' };
 	const t0 = performance.now();
 	return new Promise((resolve, reject) => {
 		const child = spawn(claudeBinary(), args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -166,6 +175,16 @@ interface Phases {
 	before: number[];
 	claude: number[];
 	after: number[];
+	/** Hook events answered during the run, and the sum of their answer times in the service (its histogram). */
+	hooks: number[];
+	hookMs: number[];
+}
+
+/** The service's own count and sum of hook answer times (GET /metrics). */
+async function hookAnswers(url: string): Promise<{ count: number; sum: number }> {
+	const text = await (await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${API_KEY}` } })).text();
+	const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+	return { count: value('orchestrator_hook_ack_ms_count'), sum: value('orchestrator_hook_ack_ms_sum') };
 }
 
 function timeline(trace: Trace): string {
@@ -181,7 +200,7 @@ function timeline(trace: Trace): string {
 	return lines.sort((a, b) => parseFloat(a) - parseFloat(b)).join('\n');
 }
 
-async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: string) {
+async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: string, trivialHookUrl: string) {
 	const dataDir = path.join(root, `data-${kind}`);
 	const service = await startServiceProcess(kind, dataDir);
 	const trace = new Trace();
@@ -207,9 +226,13 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 		return out;
 	};
 	const product = async (run: () => Promise<SessionOutput>, phases: Phases) => {
+		const answersBefore = await hookAnswers(service.url);
 		trace.reset();
 		check(await run());
 		trace.returned = trace.now();
+		const answersAfter = await hookAnswers(service.url);
+		phases.hooks.push(answersAfter.count - answersBefore.count);
+		phases.hookMs.push(answersAfter.sum - answersBefore.sum);
 		phases.before.push(trace.spawned!);
 		phases.claude.push(trace.exited! - trace.spawned!);
 		phases.after.push(trace.returned - trace.exited!);
@@ -218,8 +241,12 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 	const timelines: Record<'start' | 'resume', string> = { start: '', resume: '' };
 	const figures = {
 		alone: { start: [] as number[], resume: [] as number[] },
+		aloneHooks: { start: [] as number[] },
 		product: { start: [] as number[], resume: [] as number[] },
-		phases: { start: { before: [], claude: [], after: [] } as Phases, resume: { before: [], claude: [], after: [] } as Phases },
+		phases: {
+			start: { before: [], claude: [], after: [], hooks: [], hookMs: [] } as Phases,
+			resume: { before: [], claude: [], after: [], hooks: [], hookMs: [] } as Phases,
+		},
 	};
 	try {
 		// Warm-up (not counted): the first claude start on a fresh config folder and a cold service are slower.
@@ -233,8 +260,10 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 			const productDir = folder(`product-${i}`);
 			const aloneId = crypto.randomUUID();
 			const threadKey = `bench:${kind}:${i}`;
+			const hooksDir = folder(`alone-hooks-${i}`);
 			const sides = [
 				async () => figures.alone.start.push(await runAlone(aloneDir, claudeEnv, PROMPT(`s${i}`), aloneId, false)),
+				async () => figures.aloneHooks.start.push(await runAlone(hooksDir, claudeEnv, PROMPT(`s${i}`), crypto.randomUUID(), false, trivialHookUrl)),
 				async () => {
 					const t = await product(
 						() => startSession(client, { prompt: PROMPT(`s${i}`), workspace: { type: 'local', workspacePath: productDir }, threadKey, options, deps }),
@@ -254,7 +283,7 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 			];
 			// Alternate which side goes first, so a drift in load does not favour one.
 			const order = i % 2 === 0 ? [0, 1] : [1, 0];
-			for (const j of order) await sides[j]();
+			for (const j of i % 2 === 0 ? [0, 1, 2] : [2, 1, 0]) await sides[j]();
 			for (const j of order) await resumes[j]();
 		}
 
@@ -276,11 +305,18 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 async function main() {
 	const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-overhead-')));
 	const fake = await startFakeAnthropic();
+	// Answers every hook at once with {}: claude's own cost of posting hooks.
+	const trivial = http.createServer((req, res) => {
+		req.resume();
+		req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+	});
+	await new Promise<void>((resolve) => trivial.listen(0, '127.0.0.1', resolve));
+	const trivialHookUrl = `http://127.0.0.1:${(trivial.address() as AddressInfo).port}/hooks`;
 	const verdicts: string[] = [];
 	console.log(`claude ${claudeBinary()}; ${RUNS} runs per side, alternating; ${os.cpus().length} cores; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
 	try {
 		for (const kind of DATABASES) {
-			const r = await benchDatabase(kind, fake.url, root);
+			const r = await benchDatabase(kind, fake.url, root, trivialHookUrl);
 			console.log(`${kind === 'postgres' ? `PostgreSQL (${new URL(ADMIN_URL).host})` : 'embedded database (PGlite)'}`);
 			console.log('                 claude alone   through the product   ratio    added');
 			for (const k of ['start', 'resume'] as const) {
@@ -288,11 +324,18 @@ async function main() {
 				const p = median(r.product[k]);
 				const ratio = p / a;
 				console.log(`  ${k.padEnd(6)} median  ${ms(a).padStart(12)}   ${ms(p).padStart(19)}   ×${ratio.toFixed(2)}  ${ms(p - a).padStart(7)}`);
+				if (k === 'start') {
+					const h = median(r.aloneHooks.start);
+					console.log(`         claude alone with the product's hooks, answered at once by a bare server: ${ms(h)} (×${(h / a).toFixed(2)} of alone)`);
+				}
 				verdicts.push(`${kind} ${k}: ×${ratio.toFixed(2)} (target ≤ ×${TARGET.ratio}) ${ratio <= TARGET.ratio ? 'met' : 'NOT met'}`);
 			}
 			for (const k of ['start', 'resume'] as const) {
 				const ph = r.phases[k];
-				console.log(`  ${k} phases (median): before claude ${ms(median(ph.before))}, claude ${ms(median(ph.claude))}, after claude ${ms(median(ph.after))}`);
+				console.log(
+					`  ${k} phases (median): before claude ${ms(median(ph.before))}, claude ${ms(median(ph.claude))}, after claude ${ms(median(ph.after))}; ` +
+						`${median(ph.hooks)} hook events answered in ${median(ph.hookMs).toFixed(1)} ms in all`,
+				);
 			}
 			const p50 = percentile(r.toSpawn, 50);
 			const p95 = percentile(r.toSpawn, 95);
@@ -306,6 +349,7 @@ async function main() {
 		for (const v of verdicts) console.log(`  ${v}`);
 	} finally {
 		await fake.close();
+		trivial.close();
 		fs.rmSync(root, { recursive: true, force: true });
 	}
 }
