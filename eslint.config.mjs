@@ -44,6 +44,54 @@ export default tseslint.config(
 		rules: { '@n8n/community-nodes/require-node-api-error': 'off' },
 	},
 	{
+		// The contract (nodes/shared/protocol) is all that crosses between the service and the nodes (DESIGN.md).
+		files: ['service/src/**/*.ts'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{
+							regex: '(^|/)nodes/(?!shared/protocol(/|$))',
+							message: 'The service imports only the contract from the nodes: nodes/shared/protocol.',
+						},
+					],
+				},
+			],
+		},
+	},
+	{
+		files: ['nodes/**/*.ts', 'credentials/**/*.ts'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{
+							group: ['**/service/src', '**/service/src/**'],
+							message: 'The nodes reach the service over HTTP only; what both sides agree on is in nodes/shared/protocol.',
+						},
+					],
+				},
+			],
+		},
+	},
+	{
+		// n8n loads the contract with the nodes: zod and node:* only, nothing of the service or the rest of nodes/.
+		files: ['nodes/shared/protocol/**/*.ts'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{ group: ['../*', '!../protocol'], message: 'The contract stands alone: import only within nodes/shared/protocol.' },
+						{ group: ['express', 'pg', 'pg-*', '@electric-sql/*', 'n8n-workflow', 'simple-git', 'e2b'], message: 'The contract uses zod and node:* only.' },
+					],
+				},
+			],
+		},
+	},
+	{
 		// The package.json rules read the manifest as a JavaScript object expression.
 		files: ['package.json'],
 		languageOptions: { parser: tseslint.parser },

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { findClaude, nativeBehindStub } from '../nodes/shared/runner/find-claude';
+import { findClaude, nativeBehindStub } from '../nodes/shared/protocol/claude-cli';
 
 const run = promisify(execFile);
 

@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { orchestratorSettings } from '../nodes/shared/session/settings';
+import { orchestratorSettings } from '../nodes/shared/protocol/environment';
 import { loadConfig } from '../service/src/config';
 import { startService } from '../service/src/service';
 import { claudeForN8n } from './claude-for-n8n';

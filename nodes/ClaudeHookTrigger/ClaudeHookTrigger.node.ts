@@ -7,7 +7,7 @@ import {
 	type IWebhookFunctions,
 	type IWebhookResponseData,
 } from 'n8n-workflow';
-import { DEFAULT_TOLERANCE_SECONDS } from '../shared/signature';
+import { DEFAULT_TOLERANCE_SECONDS } from '../shared/protocol/delivery';
 import { properties } from './description';
 import { receiveDelivery } from './receive-delivery';
 import {

@@ -1,5 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { DEFAULT_TOLERANCE_SECONDS } from '../shared/signature';
+import { DEFAULT_TOLERANCE_SECONDS } from '../shared/protocol/delivery';
 import { ANY_EVENT, EVENT_OPTIONS } from './hook-events';
 
 export const properties: INodeProperties[] = [

@@ -1,46 +1,20 @@
 import type { INodePropertyOptions } from 'n8n-workflow';
+import {
+	APPROVAL_DECIDED,
+	APPROVAL_REQUESTED,
+	BUDGET_REACHED,
+	BUDGET_WARNING,
+	HOOK_EVENTS as CLAUDE_HOOK_EVENTS,
+	HTTP_HOOK_UNSUPPORTED_EVENTS,
+} from '../shared/protocol/hook-events';
 
-/** The 33 hook events Claude Code 2.1 knows (its HOOK_EVENTS), in alphabetical order for the picker. */
-export const HOOK_EVENTS = [
-	'ConfigChange',
-	'CwdChanged',
-	'DirectoryAdded',
-	'Elicitation',
-	'ElicitationResult',
-	'FileChanged',
-	'InstructionsLoaded',
-	'MessageDisplay',
-	'Notification',
-	'PermissionDenied',
-	'PermissionRequest',
-	'PostCompact',
-	'PostModelSwitch',
-	'PostToolBatch',
-	'PostToolUse',
-	'PostToolUseFailure',
-	'PreCompact',
-	'PreModelSwitch',
-	'PreToolUse',
-	'SessionEnd',
-	'SessionStart',
-	'Setup',
-	'Stop',
-	'StopFailure',
-	'SubagentStart',
-	'SubagentStop',
-	'TaskCompleted',
-	'TaskCreated',
-	'TeammateIdle',
-	'UserPromptExpansion',
-	'UserPromptSubmit',
-	'WorktreeCreate',
-	'WorktreeRemove',
-] as const;
+/** The hook events Claude Code knows, in alphabetical order for the picker. */
+export const HOOK_EVENTS = [...CLAUDE_HOOK_EVENTS].sort();
 
 export const ANY_EVENT = '*';
 
 // SessionStart and Setup never reach the service: Claude Code skips HTTP hooks for them.
-const NOT_DELIVERED: readonly string[] = ['SessionStart', 'Setup'];
+const NOT_DELIVERED: readonly string[] = HTTP_HOOK_UNSUPPORTED_EVENTS;
 
 export const EVENT_OPTIONS: INodePropertyOptions[] = [
 	{ name: 'Any Event', value: ANY_EVENT, description: 'Every event the service receives, including ones added by newer Claude Code versions' },
@@ -67,10 +41,10 @@ export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
 	toolFailed: ['PostToolUseFailure'],
 	permissionDenied: ['PermissionDenied'],
 	// Not a Claude Code hook: the service's own event when an approval policy made a call wait for a person.
-	approvalRequested: ['ApprovalRequested'],
+	approvalRequested: [APPROVAL_REQUESTED],
 	// Also the service's own: the request was approved, denied, expired, or dropped (approval_id and status in the payload).
-	approvalDecided: ['ApprovalDecided'],
+	approvalDecided: [APPROVAL_DECIDED],
 	// The service's own too: a budget passed its warning level, or its limit (or refused a run because of it).
-	budgetWarning: ['BudgetWarning'],
-	budgetReached: ['BudgetReached'],
+	budgetWarning: [BUDGET_WARNING],
+	budgetReached: [BUDGET_REACHED],
 };

@@ -1,5 +1,5 @@
 import type { IDataObject, IWebhookFunctions } from 'n8n-workflow';
-import { SIGNATURE_HEADER, verifyDelivery } from '../shared/signature';
+import { SIGNATURE_HEADER, verifyDelivery } from '../shared/protocol/delivery';
 import type { TriggerStaticData } from './subscription-lifecycle';
 
 /**

@@ -10,6 +10,7 @@ import { createBudgets } from './budgets';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db';
 import { createDeliveries } from './deliveries';
+import { KnownSubscriptions } from './deliveries/outbox';
 import { HookIngestor } from './hooks/hook-ingestor';
 import { createAuth } from './http/auth';
 import { logger } from './logger';
@@ -17,7 +18,6 @@ import { readHookTokenState } from './sessions/hook-tokens.repository';
 import { Metrics } from './metrics/metrics';
 import { createLeaseSweep } from './sessions/lease-sweep';
 import { ChangeFeed } from './stream/change-feed';
-import { streamRouter } from './stream/stream.router';
 
 export interface RunningService {
 	url: string;
@@ -46,16 +46,18 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	const db = opts.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
 	const metrics = new Metrics();
 	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken, tokenState: (sessionId) => readHookTokenState(db, sessionId) });
-	const deliveries = createDeliveries(db, auth, config);
+	// This service's outbox: every writer of events queues deliveries through it, and it wakes this deliverer.
+	const outbox = new KnownSubscriptions();
+	const deliveries = createDeliveries(db, outbox, config);
 	// PGlite has one connection: its transactions run one after another whatever is asked.
 	const ingestor = new HookIngestor(db, {
 		maxQueue: config.hookQueueMax,
 		maxInFlight: db.kind === 'postgres' ? Math.max(1, Math.min(4, config.dbPoolSize - 2)) : 1,
-		outbox: deliveries.outbox,
+		outbox,
 	});
-	const approvals = createApprovals(db, auth, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs, readPageMaxBytes: config.readPageMaxBytes });
-	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs });
-	const budgets = createBudgets(db, auth, { environment: config.budgets, defaultReserveUsd: config.budgetRunReserveUsd, now: opts.now });
+	const approvals = createApprovals(db, outbox, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs });
+	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs, outbox });
+	const budgets = createBudgets(db, { environment: config.budgets });
 	await budgets.start();
 	const feed = new ChangeFeed(db);
 	await feed.start();
@@ -64,6 +66,8 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 		auth,
 		ingestor,
 		metrics,
+		outbox,
+		feed,
 		bodyLimitBytes: config.bodyLimitBytes,
 		toolOutputMaxBytes: config.toolOutputMaxBytes,
 		hookAckTimeoutMs: config.hookAckTimeoutMs,
@@ -73,8 +77,10 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 		readPageMaxBytes: config.readPageMaxBytes,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
+		deliveryAllowedHosts: config.deliveryAllowedHosts,
+		budgetDefaultReserveUsd: config.budgetRunReserveUsd,
+		now: opts.now ?? (() => new Date()),
 		demo: config.demo,
-		extraRouters: { ...deliveries.routers, ...approvals.routers, ...budgets.routers, stream: streamRouter({ db, auth, feed }) },
 	});
 	const server = http.createServer(
 		{

@@ -183,6 +183,17 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 		expect((await reserve(other)).body.granted).toBe(false);
 		expect((await events(other)).map((e) => e.event)).toContain('BudgetReached');
 	});
+
+	it('runs of one thread recorded at the same time fire Budget Warning and Budget Reached once in all', async () => {
+		const thread = 'slack:C4:5.0';
+		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, limitUsd: 1 });
+		const sessions = await Promise.all(Array.from({ length: 8 }, () => newSession({ threadKey: thread })));
+		const answers = await Promise.all(sessions.map((s) => recordRun(s, 0.3)));
+		expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+		const fired = (await Promise.all(sessions.map(events))).flat().map((e) => e.event).filter((e) => e.startsWith('Budget'));
+		// 8 × $0.30 against $1: one run carried the thread past 80 % and one past the limit, whatever the order.
+		expect(fired.sort()).toEqual(['BudgetReached', 'BudgetWarning']);
+	});
 });
 
 describe.each(DATABASE_KINDS)('where the money went: /metrics (%s)', (kind) => {

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
-import { signDelivery, SIGNATURE_HEADER, verifyDelivery } from '../../shared/signature';
+import { signDelivery, SIGNATURE_HEADER, verifyDelivery } from '../../shared/protocol';
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
 import { REMEMBERED_DELIVERIES } from '../receive-delivery';
 import type { TriggerStaticData } from '../subscription-lifecycle';

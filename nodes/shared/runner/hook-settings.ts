@@ -1,48 +1,9 @@
 // The per-run `--settings` hooks that report every Claude Code event to the orchestrator service
 // (DESIGN.md decision 2; reference/claude-code-cli.md §6.1, §6.5).
+import { HOOK_EVENTS, HTTP_HOOK_UNSUPPORTED_EVENTS, type HookEvent } from '../protocol/hook-events';
 import { ClaudeOptionError } from './errors';
 
-/** The 33 hook events Claude Code 2.1.331 knows (identical to HOOK_EVENTS in the agent SDK). */
-export const HOOK_EVENTS = [
-	'PreToolUse',
-	'PostToolUse',
-	'PostToolUseFailure',
-	'PostToolBatch',
-	'Notification',
-	'UserPromptSubmit',
-	'UserPromptExpansion',
-	'SessionStart',
-	'SessionEnd',
-	'Stop',
-	'StopFailure',
-	'SubagentStart',
-	'SubagentStop',
-	'PreCompact',
-	'PostCompact',
-	'PreModelSwitch',
-	'PostModelSwitch',
-	'PermissionRequest',
-	'PermissionDenied',
-	'Setup',
-	'TeammateIdle',
-	'TaskCreated',
-	'TaskCompleted',
-	'Elicitation',
-	'ElicitationResult',
-	'ConfigChange',
-	'WorktreeCreate',
-	'WorktreeRemove',
-	'InstructionsLoaded',
-	'CwdChanged',
-	'FileChanged',
-	'DirectoryAdded',
-	'MessageDisplay',
-] as const;
-
-export type HookEvent = (typeof HOOK_EVENTS)[number];
-
-/** The CLI skips HTTP hooks for these ("HTTP hooks are not supported for …"), so registering them is noise. */
-export const HTTP_HOOK_UNSUPPORTED_EVENTS: readonly HookEvent[] = ['SessionStart', 'Setup'];
+export { HOOK_EVENTS, HTTP_HOOK_UNSUPPORTED_EVENTS, type HookEvent } from '../protocol/hook-events';
 
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 5;
 

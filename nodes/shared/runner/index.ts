@@ -1,7 +1,7 @@
 // The runner's public surface: the one place that spawns claude (DESIGN.md house rule 1).
 export * from './types';
 export * from './errors';
-export * from './find-claude';
+export { findClaude, nativeBehindStub, type FindClaudeOptions } from '../protocol/claude-cli';
 export * from './args';
 export * from './hook-settings';
 export * from './stream-parser';

@@ -1,6 +1,7 @@
 // Runs one headless claude turn to the end: reads the whole stream (DESIGN.md decision 7), feeds the sink
 // as it goes, enforces the timeout / cancel with SIGINT → SIGTERM → SIGKILL, and sums it up in a RunOutcome.
 import { existsSync } from 'node:fs';
+import type { SessionStatus } from '../protocol/sessions';
 import type { ProcessLauncher, RunningProcess } from './types';
 import { ClaudeNotFoundError } from './errors';
 import { describeFailure } from './failure-message';
@@ -9,7 +10,7 @@ import { DEFAULT_BATCH, SinkDelivery, type BatchOptions, type RunSink, type Unde
 
 export type { RunSink, ToolCallUpsert, ToolCallStatus, BatchOptions, Undelivered } from './sink-delivery';
 
-export type RunStatus = 'completed' | 'failed' | 'timed_out' | 'cancelled';
+export type RunStatus = Extract<SessionStatus, 'completed' | 'failed' | 'timed_out' | 'cancelled'>;
 
 export interface RunClaudeOptions {
 	launcher: ProcessLauncher;

@@ -1,9 +1,11 @@
 // Delivers what the stream shows to the sink (the orchestrator service) in batches, off the read path:
 // the stream is never blocked by a write, a failing sink never fails the run, and what could not be
 // delivered in the end is counted, not thrown.
+import type { ToolCallStatus as WireToolCallStatus } from '../protocol/tool-calls';
 import type { StreamInit, StreamMessage } from './stream-parser';
 
-export type ToolCallStatus = 'running' | 'succeeded' | 'failed';
+/** What the stream can tell of a call (a denial comes from the result or a hook). */
+export type ToolCallStatus = Exclude<WireToolCallStatus, 'denied'>;
 
 /** The full known state of one tool call; send it again whenever it changes (upsert by toolUseId). */
 export interface ToolCallUpsert {

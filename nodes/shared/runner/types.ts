@@ -25,7 +25,8 @@ export interface ProcessLauncher {
 	launch(spec: LaunchSpec): Promise<RunningProcess>;
 }
 
-export type WorkspaceType = 'local' | 'worktree' | 'github' | 'e2b';
+export type { WorkspaceType } from '../protocol/sessions';
+import type { WorkspaceType } from '../protocol/sessions';
 
 export interface PreparedWorkspace {
 	type: WorkspaceType;

@@ -1,16 +1,11 @@
 // Approvals from the node's side: the policy option sent to the service (which answers PreToolUse from it),
 // the PreToolUse hook marked as gated, and the pending call read back when a run stops to wait for a person.
 import { ClaudeOptionError, splitToolRules, type HookSettings } from '../runner';
+import type { Approval, ApprovalPolicy, Page } from '../protocol';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 
 /** What the service keeps for the session (PUT /api/v1/sessions/:id/approval-policy). */
-export interface ApprovalPolicy {
-	rules: string[];
-	outsideAllowedTools: boolean;
-	allowedTools: string[];
-	deciders: string[];
-	expiresInSeconds?: number;
-}
+export type { ApprovalPolicy };
 
 /** The call a run stopped on, as Claude Session Start / Claude Resume output it (`pendingApproval`). */
 export interface PendingApproval {
@@ -104,18 +99,6 @@ export function markGatedPreToolUse(settings: HookSettings): HookSettings {
 	return settings;
 }
 
-interface StoredApproval {
-	id: string;
-	toolName: string;
-	toolInput: unknown;
-	toolUseId: string;
-	requestedAt: string;
-	expiresAt: string;
-	rule: string;
-	deciders: string[];
-	threadKey: string | null;
-}
-
 /** The approval the service recorded for a deferred call, or what the run itself says about the call. */
 export async function pendingApprovalFor(
 	client: OrchestratorClient,
@@ -123,7 +106,7 @@ export async function pendingApprovalFor(
 	deferred: { id: string; name: string; input: unknown },
 ): Promise<PendingApproval> {
 	const page = await withRetry(() =>
-		client.request<{ items: StoredApproval[] }>('GET', '/api/v1/approvals', undefined, { sessionId, toolUseId: deferred.id, limit: 1 }),
+		client.request<Page<Approval>>('GET', '/api/v1/approvals', undefined, { sessionId, toolUseId: deferred.id, limit: 1 }),
 	);
 	const a = page.items[0];
 	if (!a) {

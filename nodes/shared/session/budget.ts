@@ -1,3 +1,4 @@
+import type { SessionStatus } from '../protocol';
 import type { PreparedWorkspace, RunOutcome } from '../runner';
 import { withRetry, type OrchestratorClient } from './client';
 import type { SessionOutput } from './session-run';
@@ -51,7 +52,7 @@ export async function reserveBudget(client: OrchestratorClient, sessionId: strin
 const floorCents = (usd: number) => Math.max(0.0001, Math.floor(usd * 10_000) / 10_000);
 
 /** A run that claude stopped at its --max-budget-usd ends `budget_reached`; it can be resumed once budgets allow. */
-export function budgetStatus(outcome: RunOutcome): string {
+export function budgetStatus(outcome: RunOutcome): SessionStatus {
 	return outcome.subtype === 'error_max_budget_usd' ? 'budget_reached' : outcome.status;
 }
 

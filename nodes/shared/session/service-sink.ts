@@ -1,8 +1,9 @@
 import type { RunSink, StreamInit, StreamMessage, ToolCallUpsert } from '../runner';
+import type { MessageRequest, RunKind, ToolCallReport, UpdateSessionRequest } from '../protocol';
 import type { OrchestratorClient } from './client';
 
 /** Writes what the run's stream shows into the service, where it merges with hook events by tool_use_id. */
-export function serviceSink(client: OrchestratorClient, sessionId: string, run: { id: string; kind: 'start' | 'resume' }): RunSink {
+export function serviceSink(client: OrchestratorClient, sessionId: string, run: { id: string; kind: RunKind }): RunSink {
 	const base = `/api/v1/sessions/${sessionId}`;
 	return {
 		async onInit(init: StreamInit) {
@@ -10,7 +11,7 @@ export function serviceSink(client: OrchestratorClient, sessionId: string, run: 
 				status: 'running',
 				...(init.cliVersion ? { cliVersion: init.cliVersion } : {}),
 				...(init.model ? { model: init.model } : {}),
-			});
+			} satisfies UpdateSessionRequest);
 			// Claude Code sends no HTTP hook for SessionStart; the stream's init line stands in for it, so the
 			// event list is complete and Hook Trigger workflows can react to it.
 			await client.request('POST', '/api/v1/hooks', {
@@ -33,7 +34,7 @@ export function serviceSink(client: OrchestratorClient, sessionId: string, run: 
 					source: 'stream',
 					externalId: m.uuid,
 					createdAt: m.createdAt,
-				})),
+				}) satisfies MessageRequest),
 			});
 		},
 		async onToolCalls(calls: ToolCallUpsert[]) {
@@ -47,7 +48,7 @@ export function serviceSink(client: OrchestratorClient, sessionId: string, run: 
 					startedAt: c.startedAt,
 					finishedAt: c.finishedAt,
 					durationMs: c.durationMs === undefined ? undefined : Math.round(c.durationMs),
-				})),
+				}) satisfies ToolCallReport),
 			});
 		},
 	};

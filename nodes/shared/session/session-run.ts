@@ -29,7 +29,7 @@ import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimSession } from './lease';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
-import { orchestratorSettings } from './settings';
+import { orchestratorSettings, type RunReport, type Session } from '../protocol';
 import {
 	MissingConversationError,
 	localTranscriptFile,
@@ -69,14 +69,7 @@ export interface SessionOutput {
 	notices?: string[];
 }
 
-interface StoredSession {
-	id: string;
-	status: string;
-	workspace: { type: WorkspaceType | 'external'; path: string | null; branch: string | null; sandboxId: string | null };
-	repository: string | null;
-	threadKey: string | null;
-	hookEventCount: number;
-}
+type StoredSession = Session;
 
 export interface StartRequest {
 	prompt: string;
@@ -287,8 +280,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') env[k] = v;
 	Object.assign(env, options.env);
 
-	const record = (body: Record<string, unknown>) =>
-		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body }));
+	const record = (body: Omit<RunReport, 'kind' | 'startedAt'>) =>
+		withRetry(() => client.request('PUT', `${sessionPath}/runs/${runId}`, { kind: turn.kind, startedAt, ...body } satisfies RunReport));
 	// What claude needs before it starts is asked for at once, not one request after another (issue #20): the budget
 	// (its cap is a flag), the run's hook token and, on a resume, this worker's copy of the conversation. The lease is
 	// already held, so nothing else touches the session meanwhile.

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
+import type { Page, Session } from '../protocol';
 import { httpStatusOf, type OrchestratorClient } from '../session/client';
 import { WorkspaceError } from './errors';
 import { pathExists } from './local';
@@ -12,7 +13,7 @@ import { cleanupWorktree, reopenWorktree } from './worktree';
 // and a session a run holds, or one that is not finished, is kept and reported.
 
 /** Statuses of a session that is over: its worktree may go. Anything else (running, created, waiting…) stays. */
-export const FINISHED_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
+export const FINISHED_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const satisfies readonly Session['status'][];
 
 export interface CleanupSessionsOptions {
 	/** Folders the worktrees' repositories must be in (as for creating them); worktrees elsewhere are not touched. */
@@ -34,12 +35,11 @@ export interface CleanupReport {
 	missing: Array<{ sessionId: string; path: string }>;
 }
 
-interface StoredSession {
-	id: string;
-	status: string;
-	workspace: { type: string | null; path: string | null; branch: string | null };
-	lastActivityAt: string | null;
-}
+/** What cleanup reads of a session; `unknown` stands for an id the service does not know. */
+type StoredSession = Pick<Session, 'id' | 'lastActivityAt'> & {
+	status: Session['status'] | 'unknown';
+	workspace: Omit<Session['workspace'], 'sandboxId'>;
+};
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -47,7 +47,7 @@ async function listWorktreeSessions(client: OrchestratorClient): Promise<StoredS
 	const out: StoredSession[] = [];
 	let cursor: string | undefined;
 	do {
-		const page = await client.request<{ items: StoredSession[]; nextCursor: string | null }>('GET', '/api/v1/sessions', undefined, {
+		const page = await client.request<Page<StoredSession>>('GET', '/api/v1/sessions', undefined, {
 			workspaceType: 'worktree',
 			limit: 200,
 			...(cursor ? { cursor } : {}),
@@ -83,7 +83,7 @@ export async function cleanupSessionWorktrees(client: OrchestratorClient, opts: 
 		? await Promise.all(
 				opts.sessionIds.map((id) =>
 					client.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(id)}`).catch((error: unknown) => {
-						if (httpStatusOf(error) === 404) return { id, status: 'unknown', workspace: { type: null, path: null, branch: null }, lastActivityAt: null };
+						if (httpStatusOf(error) === 404) return { id, status: 'unknown' as const, workspace: { type: null, path: null, branch: null }, lastActivityAt: null };
 						throw error;
 					}),
 				),

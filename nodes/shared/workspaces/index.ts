@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import { RUN_WORKSPACE_TYPES } from '../protocol/sessions';
 import type { PreparedWorkspace, ProcessLauncher, WorkspaceType } from '../runner/types';
 import { createE2bWorkspace, reconnectE2bWorkspace, type E2bWorkspace } from './e2b';
 import type { E2bSdk } from './e2b-sdk';
@@ -129,7 +130,7 @@ export async function prepareWorkspace(request: WorkspaceRequest, deps: Workspac
 		}
 		default:
 			throw new WorkspaceError(
-				`Workspace type ${JSON.stringify((request as { type: unknown }).type)} is not known; use local, worktree, github or e2b.`,
+				`Workspace type ${JSON.stringify((request as { type: unknown }).type)} is not known; use ${RUN_WORKSPACE_TYPES.slice(0, -1).join(', ')} or ${RUN_WORKSPACE_TYPES.at(-1)}.`,
 			);
 	}
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { MAX_APPROVAL_TTL_SECONDS, type ApprovalPolicy } from '../../../nodes/shared/protocol';
 import { parseRule, ruleMatches, RuleSyntaxError, type PermissionRule, type ToolCall } from './permission-rule';
-
-const MAX_TTL_SECONDS = 30 * 24 * 3600;
 
 const ruleList = (what: string) =>
 	z
@@ -32,9 +31,10 @@ export function normaliseDecider(value: string): string {
 
 /**
  * What the node sends for a session: which tool calls need a person, who may decide, how long a request waits.
- * `allowedTools` is the run's own allow-list, needed only for `outsideAllowedTools`.
+ * `allowedTools` is the run's own allow-list, needed only for `outsideAllowedTools`. The shape is the contract's;
+ * the rules are checked here, where they are enforced.
  */
-export const ApprovalPolicyBody = z
+export const ApprovalPolicyBody: z.ZodType<ApprovalPolicy, z.ZodTypeDef, unknown> = z
 	.object({
 		rules: ruleList('rules'),
 		outsideAllowedTools: z.boolean().default(false),
@@ -44,14 +44,14 @@ export const ApprovalPolicyBody = z
 			.max(100)
 			.default([])
 			.transform((list) => [...new Set(list.map(normaliseDecider))]),
-		expiresInSeconds: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
+		expiresInSeconds: z.number().int().min(1).max(MAX_APPROVAL_TTL_SECONDS).optional(),
 	})
 	.strict()
 	.refine((p) => p.rules.length > 0 || p.outsideAllowedTools, {
 		message: 'a policy needs rules (such as "Bash(git push *)") or outsideAllowedTools: true; to remove a policy, DELETE it',
 	});
 
-export type ApprovalPolicy = z.output<typeof ApprovalPolicyBody>;
+export type { ApprovalPolicy };
 
 export const OUTSIDE_ALLOWED_TOOLS = 'outside allowed tools';
 

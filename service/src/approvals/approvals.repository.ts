@@ -1,9 +1,9 @@
 import { byteBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { storedPolicy, type ApprovalPolicy } from './approval-policy';
+import type { Approval as WireApproval, ApprovalStatus } from '../../../nodes/shared/protocol';
 
-export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired'] as const;
-export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+export { APPROVAL_STATUSES, type ApprovalStatus } from '../../../nodes/shared/protocol';
 
 type Row = Record<string, any>;
 
@@ -15,7 +15,7 @@ const COLUMNS = `a.id, a.session_id, a.tool_use_id, a.tool_name, a.tool_input, a
 	${EFFECTIVE_STATUS} AS status, a.requested_at, a.expires_at, a.decided_at, a.decided_by, a.channel, a.note, a.refusals,
 	a.requested_at::text AS cursor_t`;
 
-export function toApproval(r: Row) {
+export function toApproval(r: Row): Approval {
 	return {
 		id: r.id as string,
 		sessionId: r.session_id as string,
@@ -36,7 +36,8 @@ export function toApproval(r: Row) {
 	};
 }
 
-export type Approval = ReturnType<typeof toApproval>;
+/** An approval inside the service: dates are still Date objects. */
+export type Approval = WireApproval<Date>;
 
 /** Sets (or replaces) the session's policy; false when there is no such session. */
 export async function putPolicy(db: Queryable, sessionId: string, policy: ApprovalPolicy | null): Promise<boolean> {

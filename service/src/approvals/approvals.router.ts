@@ -1,9 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { cursorTime, decodeCursor, encodeCursor, parse, storableText, uuidParam } from '../http/validate';
+import { DecisionBody } from '../../../nodes/shared/protocol';
+import { cursorTime, decodeCursor, encodeCursor, parse, uuidParam } from '../http/validate';
 import { APPROVAL_STATUSES, getApproval, listApprovals } from './approvals.repository';
 import { decideApproval } from './decide';
 
@@ -17,24 +19,12 @@ const ListQuery = z.object({
 });
 const Cursor = z.object({ t: cursorTime, id: z.string().uuid() });
 
-export const DecisionBody = z
-	.object({
-		// Buttons and replies say it in many ways; the word is what counts.
-		decision: z.preprocess(
-			(v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
-			z.enum(['approve', 'deny'], { message: 'decision must be "approve" or "deny"' }),
-		),
-		decidedBy: z.string().trim().min(1, 'decidedBy names who decided: a Slack user id or an email address').max(320),
-		channel: z.string().trim().min(1).max(64).default('api'),
-		note: storableText(2000).optional(),
-	})
-	.strict();
 
 /**
  * Pending and settled approvals: readable with the dashboard token; deciding needs the API key (the workflow
  * that checked the Slack signature or read the reply holds it, and says who decided).
  */
-export function approvalsRouter(deps: { db: Database; auth: Auth; readPageMaxBytes?: number }): Router {
+export function approvalsRouter(deps: { db: Database; auth: Auth; outbox: KnownSubscriptions; readPageMaxBytes?: number }): Router {
 	const { db, auth } = deps;
 	const r = Router();
 
@@ -55,7 +45,7 @@ export function approvalsRouter(deps: { db: Database; auth: Auth; readPageMaxByt
 	r.post('/:id/decision', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(Params, req.params, 'path');
 		const body = parse(DecisionBody, req.body, 'decision');
-		res.json(await decideApproval(db, id, body));
+		res.json(await decideApproval(db, id, body, deps.outbox));
 	});
 
 	return r;

@@ -1,4 +1,5 @@
 import type { Database } from '../db';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import { forbidden, notFound } from '../http/errors';
 import { mayDecide } from './approval-policy';
 import { APPROVAL_DECIDED, recordApprovalEvent } from './approval-events';
@@ -36,7 +37,7 @@ function describe(a: Approval, changed: boolean): string {
  * says who decided first; someone the policy does not name is refused (403, message fit for the thread) and
  * the attempt is kept; a request past its expiry is settled as expired, which counts as a deny.
  */
-export async function decideApproval(db: Database, id: string, d: Decision): Promise<DecisionResult> {
+export async function decideApproval(db: Database, id: string, d: Decision, outbox?: KnownSubscriptions): Promise<DecisionResult> {
 	const outcome = await db.transaction(async (tx) => {
 		const current = await getApproval(tx, id, { forUpdate: true });
 		if (!current) return { kind: 'missing' as const };
@@ -49,7 +50,7 @@ export async function decideApproval(db: Database, id: string, d: Decision): Pro
 		// Still pending in the table; past its expiry, settling writes it down as expired instead.
 		const settled = await settle(tx, id, { status: d.decision === 'approve' ? 'approved' : 'denied', by: d.decidedBy, channel: d.channel, note: d.note });
 		if (!settled) return { kind: 'done' as const, result: { changed: false, approval: current } };
-		await recordApprovalEvent(tx, APPROVAL_DECIDED, settled);
+		await recordApprovalEvent(tx, APPROVAL_DECIDED, settled, outbox);
 		return { kind: 'done' as const, result: { changed: true, approval: settled } };
 	});
 	if (outcome.kind === 'missing') throw notFound(`no approval ${id}`);

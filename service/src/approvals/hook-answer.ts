@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Database } from '../db';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import type { HookEvent } from '../hooks/hook-event';
 import { logger } from '../logger';
 import { gatingRule } from './approval-policy';
@@ -55,7 +56,7 @@ const otherCallReason = (a: Approval, toolName: string) =>
  * The answer is bounded by `timeoutMs`, well inside the hook's own timeout (past which the CLI would let the
  * call run): a gated session's call is then refused, an ungated one goes ahead.
  */
-export function createHookAnswerer(db: Database, opts: { ttlMs: number; timeoutMs: number }): HookAnswerer {
+export function createHookAnswerer(db: Database, opts: { ttlMs: number; timeoutMs: number; outbox?: KnownSubscriptions }): HookAnswerer {
 	async function decide(event: HookEvent, ctx: HookAnswerContext, lateCall: { abandoned: boolean }): Promise<HookAnswer | undefined> {
 		const toolUseId = event.toolUseId!;
 		const found = await lookupForHook(db, event.sessionId, toolUseId);
@@ -83,7 +84,7 @@ export function createHookAnswerer(db: Database, opts: { ttlMs: number; timeoutM
 					deciders: policy.deciders,
 					ttlMs: (policy.expiresInSeconds ?? 0) * 1000 || opts.ttlMs,
 				});
-				if (created) await recordApprovalEvent(tx, APPROVAL_REQUESTED, created);
+				if (created) await recordApprovalEvent(tx, APPROVAL_REQUESTED, created, opts.outbox);
 				return created;
 			});
 			if (!approval) return decide(event, ctx, lateCall); // a concurrent copy of this event recorded it first
@@ -98,7 +99,7 @@ export function createHookAnswerer(db: Database, opts: { ttlMs: number; timeoutM
 			// Expiry is applied here, lazily: the first resume after the deadline writes it down.
 			await db.transaction(async (tx) => {
 				const settled = await settle(tx, approval!.id, { status: 'expired' });
-				if (settled) await recordApprovalEvent(tx, APPROVAL_DECIDED, settled);
+				if (settled) await recordApprovalEvent(tx, APPROVAL_DECIDED, settled, opts.outbox);
 			});
 		}
 		if (approval.status === 'denied' || approval.status === 'expired') {
@@ -113,7 +114,7 @@ export function createHookAnswerer(db: Database, opts: { ttlMs: number; timeoutM
 	async function voidRequest(a: Approval) {
 		await db.transaction(async (tx) => {
 			const settled = await settle(tx, a.id, { status: 'denied', by: 'service', channel: 'service', note: 'the service answered the hook too late' });
-			if (settled) await recordApprovalEvent(tx, APPROVAL_DECIDED, settled);
+			if (settled) await recordApprovalEvent(tx, APPROVAL_DECIDED, settled, opts.outbox);
 		});
 	}
 

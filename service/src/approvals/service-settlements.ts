@@ -1,6 +1,7 @@
 // Approvals the service settles by itself, without a person: parallel calls Claude Code dropped, and requests
 // past their deadline. Each settlement fires Approval Decided and marks the tool call as not run.
 import type { Database, Queryable } from '../db';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import { upsertToolCalls } from '../tool-calls/tool-calls.repository';
 import { APPROVAL_DECIDED, recordApprovalEvent } from './approval-events';
 import { settle, type Approval } from './approvals.repository';
@@ -32,13 +33,18 @@ export async function recordRefusedCall(tx: Queryable, a: Approval, reason: stri
  * a decision nothing ever reads, and their tool calls would stay "running". So a run that ends cleanly settles
  * every other pending approval of the session as refused by the service, with the reason.
  */
-export async function settleDroppedCalls(tx: Queryable, sessionId: string, deferredToolUseId: string | undefined): Promise<number> {
+export async function settleDroppedCalls(
+	tx: Queryable,
+	sessionId: string,
+	deferredToolUseId: string | undefined,
+	outbox?: KnownSubscriptions,
+): Promise<number> {
 	const { rows } = await tx.query<{ id: string }>(
 		`SELECT id FROM approvals WHERE session_id = $1 AND status = 'pending' AND tool_use_id IS DISTINCT FROM $2
 		ORDER BY requested_at FOR UPDATE`,
 		[sessionId, deferredToolUseId ?? null],
 	);
-	return settleEach(tx, rows, { status: 'denied', by: 'service', channel: 'service', note: DROPPED_NOTE }, () => DROPPED_NOTE);
+	return settleEach(tx, rows, { status: 'denied', by: 'service', channel: 'service', note: DROPPED_NOTE }, () => DROPPED_NOTE, outbox);
 }
 
 export const expiredReason = (a: Approval) =>
@@ -48,14 +54,14 @@ export const expiredReason = (a: Approval) =>
  * Settles requests past their deadline as expired, so the workflow that asked a person learns it when it happens
  * (Approval Decided), not at the next Resume. Several replicas may sweep at once: each row is taken by one.
  */
-export async function expireOverdue(db: Database, limit = 100): Promise<number> {
+export async function expireOverdue(db: Database, limit = 100, outbox?: KnownSubscriptions): Promise<number> {
 	return db.transaction(async (tx) => {
 		const { rows } = await tx.query<{ id: string }>(
 			`SELECT id FROM approvals WHERE status = 'pending' AND expires_at <= now()
 			ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
 			[limit],
 		);
-		return settleEach(tx, rows, { status: 'expired' }, expiredReason);
+		return settleEach(tx, rows, { status: 'expired' }, expiredReason, outbox);
 	});
 }
 
@@ -65,13 +71,14 @@ async function settleEach(
 	rows: Array<{ id: string }>,
 	decision: Parameters<typeof settle>[2],
 	reason: (a: Approval) => string,
+	outbox: KnownSubscriptions | undefined,
 ): Promise<number> {
 	let settled = 0;
 	for (const { id } of rows) {
 		const a = await settle(tx, id, decision);
 		if (!a) continue;
 		settled++;
-		await recordApprovalEvent(tx, APPROVAL_DECIDED, a);
+		await recordApprovalEvent(tx, APPROVAL_DECIDED, a, outbox);
 		await recordRefusedCall(tx, a, reason(a));
 	}
 	return settled;

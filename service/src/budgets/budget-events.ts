@@ -1,17 +1,10 @@
-import crypto from 'node:crypto';
 import type { Queryable } from '../db';
-import { enqueueDeliveries } from '../deliveries/outbox';
+import type { KnownSubscriptions } from '../deliveries/outbox';
+import { insertServiceEvents } from '../hooks/hooks.repository';
 import { spentSentence, type Budget } from './budgets.repository';
 import { periodWindow } from './periods';
 
-export const BUDGET_WARNING = 'BudgetWarning';
-export const BUDGET_REACHED = 'BudgetReached';
-
-/**
- * Event names only the service itself emits. A hook request carrying one of these names must be refused: a
- * session's hook token must not be able to forge a budget alert into a thread.
- */
-export const SERVICE_BUDGET_EVENT_NAMES: readonly string[] = [BUDGET_WARNING, BUDGET_REACHED];
+import { BUDGET_REACHED, BUDGET_WARNING } from '../../../nodes/shared/protocol';
 
 export interface BudgetAlert {
 	level: 'warning' | 'reached';
@@ -28,7 +21,7 @@ export interface BudgetAlert {
  * Stored as the session's event with `source: "service"` and queued for Hook Trigger subscriptions in the same
  * transaction, once per budget, target, period and session (budget_alerts), however often a run is re-recorded.
  */
-export async function recordBudgetAlert(tx: Queryable, a: BudgetAlert): Promise<boolean> {
+export async function recordBudgetAlert(tx: Queryable, a: BudgetAlert, outbox?: KnownSubscriptions): Promise<boolean> {
 	const { start, resetsAt } = periodWindow(a.budget.period, a.at);
 	const fresh = await tx.query(
 		`INSERT INTO budget_alerts (budget_id, target, period_start, level, session_id) VALUES ($1, $2, $3, $4, $5)
@@ -58,14 +51,7 @@ export async function recordBudgetAlert(tx: Queryable, a: BudgetAlert): Promise<
 				? `Budget warning: ${a.budget.warningPercent}% used. ${capitalise(sentence)}`
 				: `Budget reached: new runs under it will not start. ${capitalise(sentence)}`,
 	};
-	const hash = crypto.createHash('sha256').update(JSON.stringify(payload)).digest('base64url');
-	const { rows } = await tx.query<{ id: number }>(
-		`INSERT INTO hook_events (session_id, event_name, payload, payload_hash) VALUES ($1, $2, $3::jsonb, $4)
-		ON CONFLICT (session_id, payload_hash) DO NOTHING RETURNING id`,
-		[a.sessionId, eventName, JSON.stringify(payload), hash],
-	);
-	await enqueueDeliveries(tx, rows.map((r) => ({ id: r.id, sessionId: a.sessionId, eventName })));
-	return rows.length > 0;
+	return (await insertServiceEvents(tx, [{ sessionId: a.sessionId, eventName, payload }], outbox)) > 0;
 }
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

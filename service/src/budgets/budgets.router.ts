@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Database } from '../db';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { parse } from '../http/validate';
@@ -12,6 +13,7 @@ import { release, renew, reserve } from './reservations';
 export interface BudgetRouterDeps {
 	db: Database;
 	auth: Auth;
+	outbox: KnownSubscriptions;
 	now: () => Date;
 	/** What a run reserves when it asks for no particular amount (the node has no Max Budget set). */
 	defaultReserveUsd: number;
@@ -39,7 +41,7 @@ export function budgetsRouter(deps: BudgetRouterDeps): Router {
 	r.post('/reservations', auth.requireAdmin, async (req, res) => {
 		const body = parse(ReserveBody, req.body, 'reservation');
 		const result = await db.transaction((tx) =>
-			reserve(tx, { ...body, requestUsd: body.requestUsd ?? deps.defaultReserveUsd, now: now() }),
+			reserve(tx, { ...body, requestUsd: body.requestUsd ?? deps.defaultReserveUsd, now: now(), outbox: deps.outbox }),
 		);
 		if (!result) throw notFound(`no session ${body.sessionId}`);
 		res.status(result.granted ? 201 : 200).json(result);

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import { recordBudgetAlert } from './budget-events';
 import { budgetsFor, describeBudget, sessionScope, spentIn, spentSentence, standing, usdText, type Budget } from './budgets.repository';
 import { periodWindow } from './periods';
@@ -13,6 +14,8 @@ export interface ReserveInput {
 	requestUsd: number;
 	ttlSeconds: number;
 	now: Date;
+	/** Where a budget alert's deliveries are signalled. */
+	outbox?: KnownSubscriptions;
 }
 
 /**
@@ -54,7 +57,7 @@ export async function reserve(tx: Queryable, input: ReserveInput): Promise<Reser
 				[runId, sessionId, message, budget.id, now],
 			);
 			if (spent >= budget.limitUsd) {
-				await recordBudgetAlert(tx, { level: 'reached', budget, target, spentUsd: spent, sessionId, threadKey: scope.threadKey, at: now });
+				await recordBudgetAlert(tx, { level: 'reached', budget, target, spentUsd: spent, sessionId, threadKey: scope.threadKey, at: now }, input.outbox);
 			}
 			return {
 				granted: false,
@@ -116,7 +119,7 @@ export async function release(db: Queryable, runId: string, now: Date): Promise<
  * the reported cost, the rest of what it held goes back, and a budget the cost carried past its warning level or
  * its limit fires Budget Warning or Budget Reached into the session's thread.
  */
-export async function settleRun(tx: Queryable, sessionId: string, runId: string, costUsd: number): Promise<void> {
+export async function settleRun(tx: Queryable, sessionId: string, runId: string, costUsd: number, outbox?: KnownSubscriptions): Promise<void> {
 	await tx.query(
 		`UPDATE budget_reservations SET status = 'settled', cost_usd = $2, ended_at = now() WHERE run_id = $1 AND status = 'held'`,
 		[runId, costUsd],
@@ -126,14 +129,16 @@ export async function settleRun(tx: Queryable, sessionId: string, runId: string,
 	if (!scope) return;
 	const { rows } = await tx.query<{ started_at: Date }>('SELECT started_at FROM session_runs WHERE id = $1', [runId]);
 	const at = rows[0] ? new Date(rows[0].started_at) : new Date();
-	for (const { budget, target } of await budgetsFor(tx, scope, false)) {
+	// Locked like a reservation: runs of one thread settle one after another, so exactly one of them sees its cost
+	// carry the budget past a level (unlocked, two settling at once each missed the other's cost and both fired).
+	for (const { budget, target } of await budgetsFor(tx, scope, true)) {
 		const { start, resetsAt } = periodWindow(budget.period, at);
 		const after = await spentIn(tx, budget.scope, target, start, resetsAt ?? undefined);
 		const before = after - costUsd;
 		const warnAt = (budget.limitUsd * budget.warningPercent) / 100;
 		const alert = { budget, target, spentUsd: after, sessionId, threadKey: scope.threadKey, at };
-		if (before < budget.limitUsd && after >= budget.limitUsd) await recordBudgetAlert(tx, { ...alert, level: 'reached' });
-		else if (before < warnAt && after >= warnAt) await recordBudgetAlert(tx, { ...alert, level: 'warning' });
+		if (before < budget.limitUsd && after >= budget.limitUsd) await recordBudgetAlert(tx, { ...alert, level: 'reached' }, outbox);
+		else if (before < warnAt && after >= warnAt) await recordBudgetAlert(tx, { ...alert, level: 'warning' }, outbox);
 	}
 }
 

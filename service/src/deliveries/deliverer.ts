@@ -1,12 +1,14 @@
-import { ATTEMPT_HEADER, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from '../../../nodes/shared/signature';
+import { ATTEMPT_HEADER, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from '../../../nodes/shared/protocol';
 import type { Database } from '../db';
 import { logger } from '../logger';
 import { claimDue, markDelivered, markFailed, pruneDelivered, releaseClaim, type ClaimedDelivery } from './deliveries.repository';
 import { deliveryBody } from './delivery-body';
-import { outboxSignal } from './outbox';
+import type { OutboxSignal } from './outbox';
 import { postDelivery } from './post-delivery';
 
 export interface DelivererOptions {
+	/** Raised by this service's writers when they queued deliveries: look again soon. */
+	signal: OutboxSignal;
 	maxAttempts: number;
 	baseDelayMs: number;
 	maxDelayMs: number;
@@ -47,6 +49,7 @@ export class Deliverer {
 	private readonly abort = new AbortController();
 	private readonly running = new Set<Promise<void>>();
 	private readonly onQueued = () => this.hint();
+	private unlisten?: () => void;
 
 	constructor(
 		private readonly db: Database,
@@ -56,7 +59,7 @@ export class Deliverer {
 	start(): void {
 		if (!this.stopped) return;
 		this.stopped = false;
-		outboxSignal.on('queued', this.onQueued);
+		this.unlisten = this.opts.signal.onQueued(this.onQueued);
 		this.schedule(0);
 	}
 
@@ -70,7 +73,7 @@ export class Deliverer {
 	async stop(timeoutMs: number): Promise<void> {
 		if (this.stopped) return;
 		this.stopped = true;
-		outboxSignal.off('queued', this.onQueued);
+		this.unlisten?.();
 		clearTimeout(this.timer);
 		// A poll under way may still hand out rows; let it finish so they are sent or given back.
 		await this.tickDone;

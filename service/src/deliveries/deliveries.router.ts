@@ -5,7 +5,7 @@ import type { Auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
 import { cursorId, decodeCursor, encodeCursor, parse, uuidParam } from '../http/validate';
 import { getDelivery, listDeliveries, retryDead, DELIVERY_STATUSES } from './deliveries.repository';
-import { outboxSignal } from './outbox';
+import type { OutboxSignal } from './outbox';
 
 const ListQuery = z.object({
 	status: z.enum(DELIVERY_STATUSES, { message: `status must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
@@ -22,7 +22,7 @@ const RetryQuery = z.object({ subscriptionId: z.string().uuid('subscriptionId mu
  * The outbox, read-only for the dashboard token (no secrets or URLs in it); retrying a dead letter needs the
  * API key. Retrying puts it back at the head of its session's queue for that subscription.
  */
-export function deliveriesRouter(deps: { db: Database; auth: Auth }): Router {
+export function deliveriesRouter(deps: { db: Database; auth: Auth; signal: OutboxSignal }): Router {
 	const { db, auth } = deps;
 	const r = Router();
 
@@ -47,7 +47,7 @@ export function deliveriesRouter(deps: { db: Database; auth: Auth }): Router {
 			if (!d) throw notFound(`no delivery ${id}`);
 			throw conflict(`delivery ${id} is ${d.status}; only dead deliveries can be retried`);
 		}
-		outboxSignal.emit('queued', 1);
+		deps.signal.queued(1);
 		res.json(retried);
 	});
 
@@ -55,7 +55,7 @@ export function deliveriesRouter(deps: { db: Database; auth: Auth }): Router {
 	r.post('/retry', auth.requireAdmin, async (req, res) => {
 		const { subscriptionId } = parse(RetryQuery, req.query, 'query');
 		const retried = await retryDead(db, { subscriptionId });
-		if (retried.length) outboxSignal.emit('queued', retried.length);
+		deps.signal.queued(retried.length);
 		res.json({ retried: retried.length });
 	});
 

@@ -1,21 +1,17 @@
-import type { Router } from 'express';
 import type { Config } from '../config';
 import type { Database } from '../db';
-import type { Auth } from '../http/auth';
 import { logger } from '../logger';
 import { unreadableToolFilters } from '../subscriptions/subscription-match';
 import { loadFilters } from '../subscriptions/subscriptions.repository';
 import { TOOL_FILTER_HELP } from '../subscriptions/tool-filter';
-import { subscriptionsRouter } from '../subscriptions/subscriptions.router';
-import { deliveriesRouter } from './deliveries.router';
 import { Deliverer } from './deliverer';
-import { KnownSubscriptions } from './outbox';
+import type { KnownSubscriptions } from './outbox';
 
-export { recordRunDenials } from './run-denials';
 
-/** Everything the service wires in for Hook Trigger deliveries: the outbox, the routes, the loop. */
-export function createDeliveries(db: Database, auth: Auth, config: Config) {
+/** The delivery loop for Hook Trigger subscriptions, woken by the service's outbox. */
+export function createDeliveries(db: Database, outbox: KnownSubscriptions, config: Config) {
 	const deliverer = new Deliverer(db, {
+		signal: outbox.signal,
 		maxAttempts: config.deliveryMaxAttempts,
 		baseDelayMs: config.deliveryBaseDelayMs,
 		maxDelayMs: config.deliveryMaxDelayMs,
@@ -26,14 +22,7 @@ export function createDeliveries(db: Database, auth: Auth, config: Config) {
 		allowedHosts: config.deliveryAllowedHosts,
 		retentionMs: config.deliveryRetentionHours * 3_600_000,
 	});
-	const routers: Record<string, Router> = {
-		subscriptions: subscriptionsRouter({ db, auth, allowedHosts: config.deliveryAllowedHosts }),
-		deliveries: deliveriesRouter({ db, auth }),
-	};
 	return {
-		/** Hands the hook ingestor the subscriptions, to queue deliveries beside the events it stores. */
-		outbox: new KnownSubscriptions(),
-		routers,
 		start: () => {
 			deliverer.start();
 			void reportUnreadableToolFilters(db);

@@ -12,11 +12,24 @@ export interface OutboxEvent extends MatchableEvent {
 }
 
 /**
- * Raised when rows were queued. It fires inside the transaction, before the commit, so listeners only use it
- * as a hint to look again soon; the outbox table stays the truth.
+ * Raised when rows were queued, one per service (its deliverer listens). It fires inside the transaction, before
+ * the commit, so listeners only use it as a hint to look again soon; the outbox table stays the truth.
  */
-export const outboxSignal = new EventEmitter();
-outboxSignal.setMaxListeners(0);
+export class OutboxSignal extends EventEmitter {
+	constructor() {
+		super();
+		this.setMaxListeners(0);
+	}
+
+	queued(n: number): void {
+		if (n) this.emit('queued', n);
+	}
+
+	onQueued(listener: (n: number) => void): () => void {
+		this.on('queued', listener);
+		return () => this.off('queued', listener);
+	}
+}
 
 /**
  * Queues one delivery per (matching subscription, event) in the caller's transaction: an event is committed
@@ -48,7 +61,7 @@ export async function enqueueDeliveries(tx: Queryable, events: OutboxEvent[], kn
 		ON CONFLICT (subscription_id, hook_event_id) DO NOTHING`,
 		[JSON.stringify(rows)],
 	);
-	if (rowCount) outboxSignal.emit('queued', rowCount);
+	known?.queued(rowCount);
 	return rowCount;
 }
 
@@ -61,6 +74,8 @@ export async function enqueueDeliveries(tx: Queryable, events: OutboxEvent[], kn
  */
 export class KnownSubscriptions {
 	private known?: { version: number; filters: SubscriptionFilter[] };
+
+	constructor(readonly signal = new OutboxSignal()) {}
 
 	remember(loaded: { version: number; filters: SubscriptionFilter[] }) {
 		// Batches in flight may read them out of order: an older read never replaces a newer one.
@@ -87,7 +102,7 @@ export class KnownSubscriptions {
 
 	/** Deliveries were queued (and committed) by the statement that stored their events. */
 	queued(n: number) {
-		if (n) outboxSignal.emit('queued', n);
+		this.signal.queued(n);
 	}
 
 	/** Queues deliveries for events the ingestor has just stored, in its transaction. */

@@ -1,5 +1,7 @@
+import crypto from 'node:crypto';
 import { byteBoundedPage, pageHasMore } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
+import { enqueueDeliveries, type KnownSubscriptions } from '../deliveries/outbox';
 import { toolCallRows, toolCallUpsertSql } from '../tool-calls/tool-calls.repository';
 import { externalStatusAfter, toolCallFromEvent, type HookEvent } from './hook-event';
 
@@ -195,4 +197,51 @@ export async function listHookEvents(db: Queryable, sessionId: string, limit: nu
 		})),
 		more: pageHasMore(rows, limit),
 	};
+}
+
+/** An event the service records itself (approvals, budget alerts, an interrupted run) or a run reported (denials). */
+export interface ServiceEventRow {
+	sessionId: string;
+	eventName: string;
+	toolName?: string | null;
+	toolUseId?: string | null;
+	/** Stored as it is; also what the event is deduplicated on (its hash), so a re-sent event is stored once. */
+	payload: Record<string, unknown>;
+	/** Not stored when the session already has an event of this name for the same tool call (a hook reported it). */
+	unlessReported?: boolean;
+}
+
+/**
+ * Stores service events and queues their deliveries in the caller's transaction: the one other writer of
+ * hook_events beside insertHookEvents (Claude Code's own events). Returns the rows stored.
+ */
+export async function insertServiceEvents(tx: Queryable, events: ServiceEventRow[], outbox?: KnownSubscriptions): Promise<number> {
+	if (!events.length) return 0;
+	const rows = events.map((e) => ({
+		sessionId: e.sessionId,
+		eventName: e.eventName,
+		toolName: e.toolName ?? null,
+		toolUseId: e.toolUseId ?? null,
+		payload: e.payload,
+		hash: crypto.createHash('sha256').update(JSON.stringify(e.payload)).digest('base64url'),
+		unlessReported: e.unlessReported === true,
+	}));
+	const stored = await tx.query<{ id: number; session_id: string; event_name: string; tool_name: string | null }>(
+		`INSERT INTO hook_events (session_id, event_name, tool_name, tool_use_id, payload, payload_hash)
+		SELECT (r->>'sessionId')::uuid, r->>'eventName', r->>'toolName', r->>'toolUseId', r->'payload', r->>'hash'
+		FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(r, ord)
+		WHERE NOT (r->>'unlessReported')::boolean OR NOT EXISTS (
+			SELECT 1 FROM hook_events h WHERE h.session_id = (r->>'sessionId')::uuid AND h.event_name = r->>'eventName'
+				AND h.tool_use_id = r->>'toolUseId')
+		ORDER BY ord
+		ON CONFLICT (session_id, payload_hash) DO NOTHING
+		RETURNING id, session_id, event_name, tool_name`,
+		[JSON.stringify(rows)],
+	);
+	await enqueueDeliveries(
+		tx,
+		stored.rows.map((r) => ({ id: r.id, sessionId: r.session_id, eventName: r.event_name, toolName: r.tool_name })),
+		outbox,
+	);
+	return stored.rows.length;
 }

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { HookAnswerContext, HookAnswerer } from '../approvals';
-import { APPROVAL_DECIDED, APPROVAL_REQUESTED } from '../approvals/approval-events';
-import { SERVICE_BUDGET_EVENT_NAMES } from '../budgets/budget-events';
+import { EVENT_SOURCES, SERVICE_EVENTS } from '../../../nodes/shared/protocol';
 import type { Auth, Principal } from '../http/auth';
 import { badRequest, forbidden, HttpError } from '../http/errors';
 import type { Metrics } from '../metrics/metrics';
@@ -85,8 +84,8 @@ const reply = (res: Response, r: HookReply) => res.status(r.status).json(r.body)
  * approval template posts into the thread key one names), and a hook token lives in the environment of every
  * command Claude runs, so a token must not be able to forge them.
  */
-export const SERVICE_EVENT_NAMES: ReadonlySet<string> = new Set([APPROVAL_REQUESTED, APPROVAL_DECIDED, ...SERVICE_BUDGET_EVENT_NAMES]);
-const SERVICE_SOURCES: ReadonlySet<unknown> = new Set(['service', 'run']);
+const SERVICE_EVENT_NAMES: ReadonlySet<string> = new Set(SERVICE_EVENTS);
+const SERVICE_SOURCES: ReadonlySet<unknown> = new Set(Object.values(EVENT_SOURCES));
 
 async function receiveEvent(deps: HookDeps, principal: Principal, event: HookEvent, answerContext?: HookAnswerContext): Promise<HookReply> {
 	if (principal.kind === 'hook') {

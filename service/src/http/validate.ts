@@ -2,6 +2,9 @@ import { z, type ZodTypeAny } from 'zod';
 import { badRequest } from './errors';
 import { describeZodError } from './error-handler';
 import { depthExceeds, MAX_DEPTH, scrubText } from '../scrub';
+import { uuidParam } from '../../../nodes/shared/protocol';
+
+export { INT4_MAX, storableText, timestamp, uuidParam } from '../../../nodes/shared/protocol';
 
 /**
  * Parses `value` with `schema` or throws a 400 naming the fields that are wrong. Every string of the result is
@@ -22,14 +25,6 @@ export function storable(value: unknown): unknown {
 	return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)]));
 }
 
-/**
- * A uuid as it comes in (path, query, body), lower-cased once here: hook payloads, tokens and stored rows all
- * carry the lower-case form, so an upper-case id given anywhere reaches the same session.
- */
-export const uuidParam = z
-	.string()
-	.uuid('must be a session uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55')
-	.transform((s) => s.toLowerCase());
 export const SessionParams = z.object({ id: uuidParam });
 
 export const PageQuery = z.object({
@@ -82,29 +77,6 @@ export function decodeCursor<S extends ZodTypeAny>(schema: S, cursor: string | u
  * back (paths, branches, ids), which must stay exactly as given.
  */
 export const scrubbedText = (max: number) => z.string().max(max).transform(scrubText);
-
-/** A JSON text value without characters PostgreSQL cannot store. */
-export const storableText = (max: number) =>
-	z
-		.string()
-		.max(max)
-		.transform((s) => s.replaceAll('\u0000', '\uFFFD').toWellFormed());
-
-/**
- * An ISO 8601 timestamp PostgreSQL accepts: zod's datetime() also lets through year 0000 and offsets such as
- * +99:99, which timestamptz refuses (a 500 before this).
- */
-export const timestamp = () =>
-	z
-		.string()
-		.datetime({ offset: true, message: 'must be an ISO 8601 timestamp such as 2025-01-31T12:00:00Z' })
-		.refine((s) => {
-			const m = /^(\d{4})-.*(?:Z|[+-](\d{2})(?::?\d{2})?)$/i.exec(s);
-			return m !== null && m[1] !== '0000' && (m[2] === undefined || Number(m[2]) <= 15);
-		}, 'must be a timestamp from year 0001 with a UTC offset within ±15:59');
-
-/** Whole numbers that fit the integer and bigint columns they are stored in. */
-export const INT4_MAX = 2_147_483_647;
 
 /**
  * Nesting deeper than any hook payload or workflow sends is refused at the HTTP edge, before a handler recurses

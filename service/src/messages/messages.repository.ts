@@ -1,7 +1,7 @@
 import { byteBoundedPage, pageHasMore } from '../db/byte-bounded-page';
 import type { z } from 'zod';
 import type { Queryable } from '../db';
-import type { MessageInput } from './messages.schema';
+import type { MessageInput } from '../../../nodes/shared/protocol';
 import { scrubText } from '../scrub';
 
 export async function insertMessages(db: Queryable, sessionId: string, messages: Array<z.output<typeof MessageInput>>) {

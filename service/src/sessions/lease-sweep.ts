@@ -1,7 +1,8 @@
-import crypto from 'node:crypto';
 import type { Database, Queryable } from '../db';
-import { enqueueDeliveries } from '../deliveries/outbox';
+import type { KnownSubscriptions } from '../deliveries/outbox';
+import { insertServiceEvents } from '../hooks/hooks.repository';
 import { logger } from '../logger';
+import { periodicTask } from '../periodic-task';
 
 // A run renews its lease while claude runs. A lease that ran out means the worker holding it died (or lost the
 // service for longer than the lease): its run will never report an end. The sweep ends it as `interrupted`, so
@@ -25,7 +26,7 @@ export const interruptedReason = (owner: string, expiredAt: Date) =>
  * Ends the runs whose lease expired; how many sessions it interrupted. Several replicas may sweep at once:
  * each session row is taken by one of them (SKIP LOCKED), and a lease renewed meanwhile is no longer expired.
  */
-export async function interruptExpiredLeases(db: Database, limit = 100): Promise<number> {
+export async function interruptExpiredLeases(db: Database, limit = 100, outbox?: KnownSubscriptions): Promise<number> {
 	return db.transaction(async (tx) => {
 		const { rows } = await tx.query<Expired>(
 			`SELECT id, status, lease_owner, lease_expires_at FROM sessions
@@ -40,14 +41,14 @@ export async function interruptExpiredLeases(db: Database, limit = 100): Promise
 				await tx.query('UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1', [s.id]);
 				continue;
 			}
-			await interrupt(tx, s);
+			await interrupt(tx, s, outbox);
 			interrupted++;
 		}
 		return interrupted;
 	});
 }
 
-async function interrupt(tx: Queryable, s: Expired): Promise<void> {
+async function interrupt(tx: Queryable, s: Expired, outbox: KnownSubscriptions | undefined): Promise<void> {
 	const reason = interruptedReason(s.lease_owner, new Date(s.lease_expires_at));
 	const runs = await tx.query<{ id: string }>(
 		`UPDATE session_runs SET status = $2, is_error = true, error_message = $3, ended_at = now()
@@ -74,34 +75,11 @@ async function interrupt(tx: Queryable, s: Expired): Promise<void> {
 		lease_expired_at: new Date(s.lease_expires_at).toISOString(),
 		run_ids: runs.rows.map((r) => r.id),
 	};
-	const hash = crypto.createHash('sha256').update(JSON.stringify(payload)).digest('base64url');
-	const { rows } = await tx.query<{ id: number }>(
-		`INSERT INTO hook_events (session_id, event_name, payload, payload_hash)
-		VALUES ($1, 'SessionEnd', $2::jsonb, $3)
-		ON CONFLICT (session_id, payload_hash) DO NOTHING
-		RETURNING id`,
-		[s.id, JSON.stringify(payload), hash],
-	);
-	await enqueueDeliveries(tx, rows.map((r) => ({ id: r.id, sessionId: s.id, eventName: 'SessionEnd', toolName: null })));
+	await insertServiceEvents(tx, [{ sessionId: s.id, eventName: 'SessionEnd', payload }], outbox);
 	logger.warn('session interrupted: its lease expired', { sessionId: s.id, owner: s.lease_owner });
 }
 
 /** The sweep as the service runs it: every `sweepMs`, one pass at a time per process. */
-export function createLeaseSweep(db: Database, opts: { sweepMs: number }) {
-	let timer: NodeJS.Timeout | undefined;
-	let sweeping: Promise<unknown> | undefined;
-	const sweep = () => {
-		sweeping ??= interruptExpiredLeases(db)
-			.catch((err) => logger.warn('lease sweep failed; will try again', { error: err instanceof Error ? err.message : String(err) }))
-			.finally(() => (sweeping = undefined));
-	};
-	return {
-		start() {
-			if (opts.sweepMs > 0) timer = setInterval(sweep, opts.sweepMs).unref();
-		},
-		async stop() {
-			clearInterval(timer);
-			await sweeping;
-		},
-	};
+export function createLeaseSweep(db: Database, opts: { sweepMs: number; outbox?: KnownSubscriptions }) {
+	return periodicTask('lease sweep', opts.sweepMs, () => interruptExpiredLeases(db, 100, opts.outbox));
 }

@@ -3,6 +3,7 @@ import type { Queryable } from '../db';
 import type { z } from 'zod';
 import type { CreateSessionBody, RunBody, UpdateSessionBody } from './sessions.schema';
 import { scrubValue } from '../scrub';
+import type { Session } from '../../../nodes/shared/protocol';
 
 type Row = Record<string, any>;
 
@@ -12,7 +13,7 @@ export const SESSION_COLUMNS = `s.id, s.origin, s.status, s.workspace_type, s.wo
 	s.num_turns, s.duration_ms, s.run_count, s.hook_event_count, s.hooks_missing, s.metadata, s.created_at, s.updated_at,
 	s.started_at, s.ended_at, s.last_activity_at, s.created_at::text AS cursor_t`;
 
-export function toSession(r: Row) {
+export function toSession(r: Row): Session<Date> {
 	return {
 		id: r.id,
 		origin: r.origin,
@@ -61,6 +62,12 @@ export async function createSession(db: Queryable, id: string, b: z.output<typeo
 			b.cliVersion, b.threadKey, b.metadata ? JSON.stringify(scrubValue(b.metadata, 64 * 1024).value) : null],
 	);
 	return rows[0] ? toSession(rows[0]) : undefined;
+}
+
+/** How many sessions are in each status (for /metrics). */
+export async function countSessionsByStatus(db: Queryable): Promise<Array<{ status: string; n: number }>> {
+	const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM sessions GROUP BY status');
+	return rows;
 }
 
 export async function getSession(db: Queryable, id: string) {

@@ -7,19 +7,17 @@ import { cursorId, cursorTime, decodeCursor, encodeCursor, PageQuery, parse, Ses
 import { z } from 'zod';
 import { listHookEvents } from '../hooks/hooks.repository';
 import { insertMessages, listMessages } from '../messages/messages.repository';
-import { PostMessagesBody } from '../messages/messages.schema';
-import { scrubValue } from '../scrub';
-import { listToolCalls, upsertToolCalls } from '../tool-calls/tool-calls.repository';
-import { PostToolCallsBody } from '../tool-calls/tool-calls.schema';
-import { settleDroppedCalls } from '../approvals/service-settlements';
-import { settleRun } from '../budgets';
-import { recordRunDenials } from '../deliveries/run-denials';
+import { PostMessagesBody, PostToolCallsBody } from '../../../nodes/shared/protocol';
+import { listToolCalls } from '../tool-calls/tool-calls.repository';
+import { recordStreamToolCalls } from '../tool-calls/tool-calls.service';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 import { putThread } from '../threads/threads.repository';
 import {
-	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession, upsertRun,
+	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession,
 } from './sessions.repository';
-import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
+import { nextHookTokenGeneration } from './hook-tokens.repository';
 import { acquireLease, releaseLease } from './lease.repository';
+import { recordRun } from './runs.service';
 import { searchSessions } from './session-search';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SearchCursor, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
@@ -44,6 +42,8 @@ export interface SessionsDeps {
 	hookTokens: { ttlMs: number; graceMs: number };
 	readPageMaxBytes: number;
 	leaseTtlSeconds?: number;
+	/** Signals the deliveries a run's events queue. */
+	outbox: KnownSubscriptions;
 }
 
 export function sessionsRouter(deps: SessionsDeps): Router {
@@ -155,20 +155,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 	r.put('/:id/runs/:runId', auth.requireAdmin, async (req, res) => {
 		const { id, runId } = parse(RunParams, req.params, 'path');
 		const body = parse(RunBody, req.body, 'run');
-		const session = await db.transaction(async (tx) => {
-			if (!(await getSession(tx, id))) throw notFound(`no session ${id}`);
-			const s = await upsertRun(tx, id, runId, body);
-			if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
-			await recordRunDenials(tx, id, runId, body.permissionDenials);
-			// The run is over: its hook token takes late hooks for the grace period, then none.
-			if (body.status !== 'running' && body.status !== 'created') await endHookTokens(tx, id, deps.hookTokens.graceMs);
-			if (body.status !== 'running') await settleRun(tx, id, runId, body.costUsd);
-			// A clean end says which deferred call, if any, the next run carries; no other can still be approved.
-			if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
-				await settleDroppedCalls(tx, id, body.deferredToolUseId);
-			}
-			return s;
-		});
+		const session = await recordRun({ db, hookTokenGraceMs: deps.hookTokens.graceMs, outbox: deps.outbox }, id, runId, body);
 		res.json(session);
 	});
 
@@ -203,22 +190,8 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const { toolCalls } = parse(PostToolCallsBody, req.body, 'tool calls');
 		await requireSession(id);
-		const pieces = toolCalls.map((c) => {
-			const input = scrubValue(c.input, deps.toolOutputMaxBytes);
-			const response = scrubValue(c.response, deps.toolOutputMaxBytes);
-			return {
-				...c,
-				sessionId: id,
-				input: input.value,
-				response: response.value,
-				error: c.error === undefined ? undefined : scrubValue(c.error, deps.toolOutputMaxBytes).value,
-				seenInHooks: false,
-				seenInStream: true,
-				truncated: input.truncated || response.truncated,
-			};
-		});
-		await db.transaction((tx) => upsertToolCalls(tx, pieces));
-		res.status(200).json({ stored: pieces.length });
+		const stored = await recordStreamToolCalls(db, id, toolCalls, deps.toolOutputMaxBytes);
+		res.status(200).json({ stored });
 	});
 
 	r.get('/:id/events', auth.requireReader, async (req, res) => {

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findClaude } from '../find-claude';
+import { findClaude } from '../../protocol/claude-cli';
 import { ClaudeNotFoundError } from '../errors';
 
 const INSTALL = 'npm install -g @anthropic-ai/claude-code@2.1.331';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { orchestratorSettings } from '../../../../nodes/shared/session/settings';
+import { orchestratorSettings } from '../../../../nodes/shared/protocol';
 import { fail, ok, type Check } from './check';
 
 /** The folders sessions may run in (CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS, as the nodes read it): each must exist and be writable. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { findClaude } from '../../../../nodes/shared/runner/find-claude';
+import { findClaude } from '../../../../nodes/shared/protocol';
 import { fail, ok, ownPackage, run, satisfiesMinimum, warn, type Check } from './check';
 
 export function checkNode(): Check {

@@ -1,7 +1,7 @@
-import crypto from 'node:crypto';
 import type { Queryable } from '../db';
+import { insertServiceEvents } from '../hooks/hooks.repository';
 import { scrubValue } from '../scrub';
-import { enqueueDeliveries } from './outbox';
+import type { KnownSubscriptions } from '../deliveries/outbox';
 
 const MAX_STRING_BYTES = 64 * 1024;
 
@@ -12,7 +12,13 @@ const MAX_STRING_BYTES = 64 * 1024;
  * a denial is stored once (hash of run, tool call and input), and not at all when a PermissionDenied hook
  * already reported the same tool call. Runs in the caller's transaction, with the run itself.
  */
-export async function recordRunDenials(tx: Queryable, sessionId: string, runId: string, denials: readonly unknown[]): Promise<number> {
+export async function recordRunDenials(
+	tx: Queryable,
+	sessionId: string,
+	runId: string,
+	denials: readonly unknown[],
+	outbox?: KnownSubscriptions,
+): Promise<number> {
 	const events = denials
 		.filter((d): d is Record<string, unknown> => d !== null && typeof d === 'object' && !Array.isArray(d))
 		.map((d) => {
@@ -29,28 +35,13 @@ export async function recordRunDenials(tx: Queryable, sessionId: string, runId: 
 				MAX_STRING_BYTES,
 			).value;
 			return {
-				payload,
+				sessionId,
+				eventName: 'PermissionDenied',
 				toolName: payload.tool_name ?? null,
 				toolUseId: payload.tool_use_id ?? null,
-				hash: crypto.createHash('sha256').update(JSON.stringify(payload)).digest('base64url'),
+				payload,
+				unlessReported: true,
 			};
 		});
-	if (!events.length) return 0;
-	const { rows } = await tx.query<{ id: number; tool_name: string | null }>(
-		`INSERT INTO hook_events (session_id, event_name, tool_name, tool_use_id, payload, payload_hash)
-		SELECT $1::uuid, 'PermissionDenied', r->>'toolName', r->>'toolUseId', r->'payload', r->>'hash'
-		FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(r, ord)
-		WHERE NOT EXISTS (
-			SELECT 1 FROM hook_events h WHERE h.session_id = $1::uuid AND h.event_name = 'PermissionDenied'
-				AND h.tool_use_id = r->>'toolUseId')
-		ORDER BY ord
-		ON CONFLICT (session_id, payload_hash) DO NOTHING
-		RETURNING id, tool_name`,
-		[sessionId, JSON.stringify(events)],
-	);
-	await enqueueDeliveries(
-		tx,
-		rows.map((r) => ({ id: r.id, sessionId, eventName: 'PermissionDenied', toolName: r.tool_name })),
-	);
-	return rows.length;
+	return insertServiceEvents(tx, events, outbox);
 }

@@ -2,7 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 // Where sessions may run is decided by whoever runs n8n, not by workflow authors: it comes from n8n's
-// environment. Defaults keep everything under the n8n user's home.
+// environment. Defaults keep everything under the n8n user's home. The nodes read these variables and the
+// service's `doctor` checks them, so both read them here.
 export interface OrchestratorSettings {
 	allowedRoots: string[];
 	workspacesDir: string;

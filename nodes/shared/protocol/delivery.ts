@@ -1,5 +1,5 @@
-// HMAC signatures on Hook Trigger deliveries, shared by the service (signs) and the trigger node (verifies).
-// Only node:crypto here: the node side may not pull in anything else.
+// Hook Trigger deliveries: the headers and the HMAC signature, shared by the service (signs) and the trigger
+// node (verifies). Only node:crypto here: the node side may not pull in anything else.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'x-claude-orchestrator-signature';
