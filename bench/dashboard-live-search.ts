@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../service/src/db';
-import { createScratchDatabase } from '../service/src/db/scratch';
+import { createScratchDatabase } from '../test/support/scratch-database';
+import { openStream } from '../test/support/sse';
 import { freePort } from '../scripts/n8n/free-port';
 
 const TOOL_CALLS = Number(process.env.BENCH_TOOL_CALLS ?? 100_000);
@@ -95,33 +96,19 @@ interface OpenStream {
 	close(): void;
 }
 
-async function openStream(url: string, onEvent: (data: any) => void): Promise<OpenStream> {
-	const controller = new AbortController();
-	const res = await fetch(url, { headers: { Authorization: `Bearer ${API_KEY}`, Accept: 'text/event-stream' }, signal: controller.signal });
-	if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`);
-	const s: OpenStream = { received: 0, close: () => controller.abort() };
-	void (async () => {
-		const decoder = new TextDecoder();
-		let buffer = '';
-		try {
-			for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-				buffer += decoder.decode(chunk, { stream: true });
-				let end: number;
-				while ((end = buffer.indexOf('\n\n')) >= 0) {
-					const block = buffer.slice(0, end);
-					buffer = buffer.slice(end + 2);
-					const data = /^data: (.*)$/m.exec(block)?.[1];
-					if (data && /^event: change$/m.test(block)) {
-						s.received++;
-						onEvent(JSON.parse(data));
-					}
-				}
-			}
-		} catch {
-			// aborted at the end of the run
-		}
-	})();
-	return s;
+/** A live stream as the dashboard holds it, counting its change events. */
+async function openChangeStream(url: string, onEvent: (data: any) => void): Promise<OpenStream> {
+	const counter = { received: 0 };
+	const stream = await openStream(url, { Authorization: `Bearer ${API_KEY}` }, {
+		keep: false,
+		onEvent: (e) => {
+			if (e.event !== 'change') return;
+			counter.received++;
+			onEvent(e.data);
+		},
+	});
+	if (stream.status !== 200) throw new Error(`stream: HTTP ${stream.status}`);
+	return { get received() { return counter.received; }, close: stream.close };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -205,7 +192,7 @@ async function main() {
 		const load0 = await measure(pid, load);
 		for (let i = 0; i < STREAMS; i++) {
 			const query = i % 2 === 0 ? '' : `?sessionId=${hot[i % HOT_SESSIONS]}`;
-			streams.push(await openStream(`${service.url}/api/v1/stream${query}`, i === 0 ? onEvent : () => undefined));
+			streams.push(await openChangeStream(`${service.url}/api/v1/stream${query}`, i === 0 ? onEvent : () => undefined));
 		}
 		await sleep(1000);
 		const idle100 = await measure(pid, idle);

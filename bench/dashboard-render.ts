@@ -13,8 +13,9 @@ import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { loadConfig } from '../service/src/config';
 import { openDatabase, type Database } from '../service/src/db';
-import { createScratchDatabase } from '../service/src/db/scratch';
+import { createScratchDatabase } from '../test/support/scratch-database';
 import { startService } from '../service/src/service';
+import { sleep } from '../test/support/wait';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000);
@@ -108,7 +109,7 @@ async function timelineRender(page: Page, id: string, tab: 'timeline' | 'events'
 		const list = (globalThis as any).document.querySelector(`[data-list="${t}"]`)!;
 		while (list.dataset.done !== 'true') {
 			list.querySelector('.sentinel')!.scrollIntoView();
-			await new Promise((r) => setTimeout(r, 16));
+			await sleep(16);
 		}
 		await new Promise((r) => (globalThis as any).requestAnimationFrame(() => setTimeout(r, 0)));
 		if (Number(list.dataset.count) !== total) throw new Error(`expected ${total} rows, saw ${list.dataset.count}`);

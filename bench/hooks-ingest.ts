@@ -9,7 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createPostgresDatabase } from '../service/src/db/postgres';
-import { createScratchDatabase } from '../service/src/db/scratch';
+import { createScratchDatabase } from '../test/support/scratch-database';
+import { sleep } from '../test/support/wait';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,8,32,64,128').split(',').map(Number);
@@ -75,7 +76,7 @@ async function waitHealthy(port: number, deadline: number) {
 		} catch {
 			// not listening yet
 		}
-		await new Promise((r) => setTimeout(r, 200));
+		await sleep(200);
 	}
 	throw new Error('service did not become healthy within 30 s');
 }
@@ -157,13 +158,13 @@ async function main() {
 		for (let i = 0; i < 50; i++) {
 			stored = await count('hook_events');
 			if (stored >= acknowledged) break;
-			await new Promise((r) => setTimeout(r, 100));
+			await sleep(100);
 		}
 		const toolCalls = await count('tool_calls');
 		await db.close();
 		console.log(`\nacknowledged ${acknowledged} events; stored ${stored} hook_events rows and ${toolCalls} tool_calls; lost ${acknowledged - stored}`);
 		if (SUBSCRIBE.length) {
-			for (let i = 0; i < 100 && delivered < subscribedEvents; i++) await new Promise((r) => setTimeout(r, 100));
+			for (let i = 0; i < 100 && delivered < subscribedEvents; i++) await sleep(100);
 			console.log(`${subscribedEvents} events matched the subscription; ${delivered} deliveries received`);
 		}
 		console.log(

@@ -18,10 +18,11 @@ import path from 'node:path';
 import type { OrchestratorClient } from '../nodes/shared/session/client';
 import { parseRunOptions, type RunOptions } from '../nodes/shared/session/run-options';
 import { startSession } from '../nodes/shared/session/session-run';
-import { createScratchDatabase } from '../service/src/db/scratch';
+import { createScratchDatabase } from '../test/support/scratch-database';
 import { startFakeAnthropic } from '../test/fakes/anthropic-api';
 import { isolatedClaudeEnv } from '../test/fakes/claude-cli';
-import { fetchClient } from '../test/orchestrator-client';
+import { fetchClient } from '../nodes/shared/session/fetch-client';
+import { sleep } from '../test/support/wait';
 
 export interface LoadTarget {
 	client: OrchestratorClient;
@@ -272,7 +273,7 @@ async function main() {
 		for (let i = 0; ; i++) {
 			if (await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false)) break;
 			if (i > 150) throw new Error('the service did not come up within 30 s');
-			await new Promise((r) => setTimeout(r, 200));
+			await sleep(200);
 		}
 		const client = fetchClient(url, apiKey);
 

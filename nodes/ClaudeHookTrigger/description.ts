@@ -25,7 +25,7 @@ export const properties: INodeProperties[] = [
 				name: 'Budget Reached',
 				value: 'budgetReached',
 				description:
-					"A budget is spent: a run's cost carried it past its limit, or a run did not start because of it. The payload's message names the budget, what was spent and when it resets; to post into the session's thread.",
+					"A budget is spent: a run's cost carried it past its limit, or a run did not start because of it. The payload's message names the budget, what was spent and when it resets, and its thread_metadata says how to answer the session's thread (for example its email reply address); to post into that thread.",
 			},
 			{
 				name: 'Budget Warning',

@@ -62,6 +62,15 @@ export const runOptions: INodeProperties = {
 		},
 		{ displayName: 'Queue Timeout (Seconds)', name: 'queueTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 120, description: 'One turn runs at a time per session: how long to wait for a running turn of the same session before failing' },
 		{ displayName: 'Shallow Clone', name: 'shallowClone', type: 'boolean', default: true, description: 'Whether GitHub repositories are cloned with only the latest commit' },
+		{
+			displayName: 'Thread Metadata',
+			name: 'threadMetadata',
+			type: 'json',
+			default: '',
+			placeholder: '{"email":{"replyTo":"alice@example.com","subject":"Re: Build","inReplyTo":"<id@example.com>","references":["<id@example.com>"]}}',
+			description:
+				"Kept with the session's thread (the Thread Key) and updated on every run that sends it: what a workflow needs to answer the thread later. Budget Warning and Budget Reached events carry it; <code>email</code> (reply address, subject, the Message-ID to thread on) lets the email template send them into the thread.",
+		},
 		{ displayName: 'Timeout (Seconds)', name: 'timeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 1800, description: 'Stop the run (SIGINT, then SIGTERM, then SIGKILL) after this long' },
 		{ displayName: 'Trust Project Settings', name: 'trustProjectSettings', type: 'boolean', default: false, description: "Whether to load the workspace's own .claude settings (its hooks run, and it could switch the orchestrator's hooks off). Off for cloned and sandboxed repositories." },
 	],

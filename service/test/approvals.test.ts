@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
-import { TriggerReceiver, waitFor } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { TriggerReceiver } from '../../test/support/trigger-receiver';
+import { waitFor, sleep } from '../../test/support/wait';
 import { createHookAnswerer } from '../src/approvals/hook-answer';
 import type { Database } from '../src/db';
 import type { HookEvent } from '../src/hooks/hook-event';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 type Json = Record<string, any>;
 
@@ -151,7 +152,7 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 		const second = preToolUse(s.id, 'make clean');
 		await hook(s, first);
 		await hook(s, second);
-		await new Promise((r) => setTimeout(r, 1200));
+		await sleep(1200);
 		const [b, a] = await approvalsOf(s.id);
 		expect([a.status, b.status]).toEqual(['expired', 'expired']);
 		expect((await api(svc, 'GET', `/api/v1/approvals?sessionId=${s.id}&status=pending`)).body.items).toEqual([]);
@@ -273,7 +274,7 @@ describe.each(DATABASE_KINDS)('approval expiry sweep (%s)', (kind) => {
 
 		// The resumed run hears "no"; nothing is settled twice.
 		expect((await api(svc, 'POST', '/api/v1/hooks', pre)).body.hookSpecificOutput).toMatchObject({ permissionDecision: 'deny' });
-		await new Promise((r) => setTimeout(r, 300));
+		await sleep(300);
 		expect(await decidedEvents()).toHaveLength(1);
 	});
 });

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
 
 // Every client mistake gets a 4xx that says what was wrong, nothing is half-written, and nothing answers 5xx.
 describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
@@ -132,6 +132,14 @@ describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
 		['GET', '/api/v1/sessions/123', undefined, 400, /session uuid/],
 		['PATCH', `/api/v1/sessions/${crypto.randomUUID()}`, { status: 'completed' }, 404, /no session/],
 		['PUT', '/api/v1/threads/bad key', { sessionId: crypto.randomUUID() }, 400, /thread/],
+		['POST', '/api/v1/sessions', { threadMetadata: { email: { replyTo: 'alice@example.test' } } }, 400, /threadMetadata needs a threadKey/],
+		['POST', '/api/v1/sessions', { threadKey: 'email:a@b', threadMetadata: { email: { replyTo: 'alice@example.test, eve@example.test' } } }, 400, /replyTo must be one email address/],
+		['POST', '/api/v1/sessions', { threadKey: 'email:a@b', threadMetadata: { email: { replyTo: 'alice@example.test', subject: 'Re: x\r\nBcc: eve@example.test' } } }, 400, /subject: must be one line/],
+		['POST', '/api/v1/sessions', { threadKey: 'email:a@b', threadMetadata: { email: { replyTo: 'alice@example.test', inReplyTo: 'a@b' } } }, 400, /Message-ID looks like <local@domain>/],
+		['POST', '/api/v1/sessions', { threadKey: 'email:a@b', threadMetadata: { email: { replyTo: 'alice@example.test', references: ['<a@b> <c@d>'] } } }, 400, /references.*Message-ID/],
+		['POST', '/api/v1/sessions', { threadKey: 'email:a@b', threadMetadata: { email: { replyTo: 'alice@example.test', cc: 'eve@example.test' } } }, 400, /cc|Unrecognized/],
+		['PUT', '/api/v1/threads/email:a@b', { sessionId: crypto.randomUUID(), metadata: { email: { replyTo: 'alice@example.test\nBcc: eve@example.test' } } }, 400, /replyTo must be one email address/],
+		['PUT', '/api/v1/threads/email:a@b', { sessionId: crypto.randomUUID(), metadata: { email: 'alice@example.test' } }, 400, /email/],
 		['PUT', '/api/v1/threads/slack:C1:1.2', { sessionId: crypto.randomUUID() }, 404, /no session/],
 		['GET', '/api/v1/threads/slack:C1:404', undefined, 404, /no session is bound/],
 		['POST', `/api/v1/sessions/${crypto.randomUUID()}/messages`, { direction: 'user', content: 'hi' }, 404, /no session/],

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS } from './harness';
-import { startBudgetService, testClock, type BudgetTestService } from './budget-service';
+import { api, DATABASE_KINDS } from '../../test/support/test-service';
+import { startBudgetService, testClock, type BudgetTestService } from '../../test/support/budget-service';
 
 describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	let svc: BudgetTestService;
@@ -182,6 +182,29 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 		const other = await newSession({ threadKey: thread });
 		expect((await reserve(other)).body.granted).toBe(false);
 		expect((await events(other)).map((e) => e.event)).toContain('BudgetReached');
+	});
+
+	it('carries how to answer the thread (its email reply, as the workflow last recorded it) in the budget events', async () => {
+		const thread = 'email:budget-root.alice@example.test';
+		const first = { replyTo: 'alice@example.test', subject: 'Re: Build', inReplyTo: '<budget-root.alice@example.test>', references: ['<budget-root.alice@example.test>'] };
+		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, limitUsd: 1 });
+		const s = await newSession({ threadKey: thread, threadMetadata: { email: first } });
+		expect((await api(svc, 'GET', `/api/v1/threads/${encodeURIComponent(thread)}`)).body.metadata).toEqual({ email: first });
+		await recordRun(s, 0.85);
+		// A later message of the thread is what the next mail threads on.
+		const latest = { ...first, inReplyTo: '<budget-2.alice@example.test>', references: [...first.references, '<budget-1.claude@example.test>', '<budget-2.alice@example.test>'] };
+		expect((await api(svc, 'PUT', `/api/v1/threads/${encodeURIComponent(thread)}`, { sessionId: s, metadata: { email: latest } })).status).toBe(200);
+		await recordRun(s, 0.2);
+		const budgetEvents = (await events(s)).filter((e) => e.event.startsWith('Budget'));
+		expect(budgetEvents.map((e) => [e.event, e.payload.thread_key, e.payload.thread_metadata])).toEqual([
+			['BudgetWarning', thread, { email: first }],
+			['BudgetReached', thread, { email: latest }],
+		]);
+		// A session with no thread has nothing to carry.
+		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'session', limitUsd: 1 });
+		const alone = await newSession();
+		await recordRun(alone, 1.5);
+		expect((await events(alone)).find((e) => e.event === 'BudgetReached')?.payload.thread_metadata).toBeNull();
 	});
 
 	it('runs of one thread recorded at the same time fire Budget Warning and Budget Reached once in all', async () => {

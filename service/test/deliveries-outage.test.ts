@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigger.node';
-import { hookContext, TriggerReceiver, waitFor } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
+import { hookContext, TriggerReceiver } from '../../test/support/trigger-receiver';
+import { waitFor, sleep } from '../../test/support/wait';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
 
 const OUTAGE_MS = 30_000;
 const SESSIONS = 4;
@@ -17,8 +18,6 @@ const ENV = {
 	DELIVERY_TIMEOUT_MS: '2000',
 	DELIVERY_POLL_INTERVAL_MS: '100',
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(DATABASE_KINDS)('receiver down for 30 s, then back (%s)', (kind) => {
 	let svc: TestService;

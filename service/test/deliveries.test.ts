@@ -2,12 +2,13 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fixtures from '../../test/fixtures/hook-payloads.json';
-import { TriggerReceiver, waitFor } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { TriggerReceiver } from '../../test/support/trigger-receiver';
+import { waitFor, sleep } from '../../test/support/wait';
 import { loadConfig } from '../src/config';
 import { backoffMs } from '../src/deliveries/deliverer';
 import { postDelivery } from '../src/deliveries/post-delivery';
 import { startService } from '../src/service';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
 
 type Payload = Record<string, any>;
 const fixture = (label: string, sessionId: string): Payload => ({
@@ -70,7 +71,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		await post(bash);
 
 		expect(await waitFor(() => r.emitted.length >= 1, 60_000)).toBe(true);
-		await new Promise((resolve) => setTimeout(resolve, 300));
+		await sleep(300);
 		expect(r.emitted).toHaveLength(1);
 		const item = r.emitted[0];
 		expect(item).toEqual({
@@ -113,7 +114,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 			await post({ session_id: sessionId, hook_event_name: 'Notification', message: `hello ${sessionId}` });
 		}
 		expect(await waitFor(() => [bySession, byThread, byWorkspace].every((r) => r.emitted.length >= 1), 60_000)).toBe(true);
-		await new Promise((resolve) => setTimeout(resolve, 300));
+		await sleep(300);
 		expect(bySession.emitted.map((e) => e.sessionId)).toEqual([s1]);
 		expect(byThread.emitted.map((e) => e.sessionId)).toEqual([s2]);
 		expect(byThread.emitted[0].session).toMatchObject({ threadKey: key, workspace: { type: 'github' } });
@@ -137,7 +138,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		await post(fixture('UserPromptSubmit', crypto.randomUUID()));
 
 		expect(await waitFor(() => r.emitted.length >= 2, 60_000)).toBe(true);
-		await new Promise((resolve) => setTimeout(resolve, 300));
+		await sleep(300);
 		expect(r.emitted).toHaveLength(2);
 		const stop = r.emitted.find((e) => e.sessionId === withRun)!;
 		expect(stop.session).toMatchObject({ status: 'completed', costUsd: 0.25, result: 'All three files written.', isError: false, subtype: 'success' });
@@ -152,7 +153,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		await post(fixture('PostToolUse (Bash)', sessionId));
 		await post(fixture('PostToolUseFailure (Bash)', sessionId));
 		expect(await waitFor(() => r.emitted.length >= 1, 60_000)).toBe(true);
-		await new Promise((resolve) => setTimeout(resolve, 300));
+		await sleep(300);
 		expect(r.emitted).toHaveLength(1);
 		expect(r.emitted[0]).toMatchObject({ event: 'PostToolUseFailure', toolName: 'Bash', toolInput: { command: 'ls /nonexistent; exit 3' } });
 		expect(r.emitted[0].error).toContain('Exit code 3');
@@ -174,7 +175,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		expect((await put('running')).status).toBe(200);
 		expect((await put('completed')).status).toBe(200); // the same run again: nothing new
 		expect(await waitFor(() => r.emitted.length >= 2, 60_000)).toBe(true);
-		await new Promise((resolve) => setTimeout(resolve, 300));
+		await sleep(300);
 		expect(r.emitted.map((e) => [e.source, e.toolUseId])).toEqual([
 			['hook', hook.tool_use_id],
 			['run', 'toolu_run_denied_1'],
@@ -191,7 +192,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		const sessionId = crypto.randomUUID();
 		await post({ session_id: sessionId, hook_event_name: 'Notification', message: 'one' });
 		expect(await waitFor(() => r.requests.length >= 2, 60_000)).toBe(true);
-		await new Promise((resolve) => setTimeout(resolve, 300));
+		await sleep(300);
 		expect(r.requests.map((q) => q.status)).toEqual(['dropped', 200]);
 		expect(new Set(r.requests.map((q) => q.deliveryId)).size).toBe(1);
 		expect(r.emitted).toHaveLength(1);
@@ -294,7 +295,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 			const delivered = async () =>
 				(await api(primary, 'GET', `/api/v1/deliveries?subscriptionId=${r.staticData.subscriptionId}&status=delivered&limit=100`)).body.items.length === total;
 			expect(await waitFor(delivered, 60_000, 100)).toBe(true);
-			await new Promise((resolve) => setTimeout(resolve, 300));
+			await sleep(300);
 			// Not one request twice: the replicas never claimed the same row.
 			expect(r.requests).toHaveLength(total);
 			expect(new Set(r.requests.map((q) => q.deliveryId)).size).toBe(total);
@@ -327,7 +328,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 			r.staticData = { subscriptionId: created.body.id, secret: created.body.secret };
 			expect((await notify('after')).status).toBe(200);
 			expect(await waitFor(() => r.emitted.length >= 1, 60_000)).toBe(true);
-			await new Promise((resolve) => setTimeout(resolve, 300));
+			await sleep(300);
 			expect(r.emitted.map((e) => (e.payload as Payload).message)).toEqual(['after']);
 		} finally {
 			await b.close();
@@ -339,7 +340,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		const r = await subscribed();
 		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${r.staticData.subscriptionId}`)).status).toBe(204);
 		await post({ session_id: crypto.randomUUID(), hook_event_name: 'Notification', message: 'nobody listens' });
-		await new Promise((resolve) => setTimeout(resolve, 500));
+		await sleep(500);
 		expect(r.requests).toHaveLength(0);
 	});
 

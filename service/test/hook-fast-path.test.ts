@@ -7,7 +7,7 @@ import { hookFastPath } from '../src/hooks/hook-fast-path';
 import type { HookIngestor } from '../src/hooks/hook-ingestor';
 import { createAuth } from '../src/http/auth';
 import { Metrics } from '../src/metrics/metrics';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
 
 describe('hook fast path: what it takes and what it leaves to Express', () => {
 	let server: http.Server;

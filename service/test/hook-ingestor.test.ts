@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Database } from '../src/db';
 import { parseHookEvent } from '../src/hooks/hook-event';
 import { HookIngestor } from '../src/hooks/hook-ingestor';
-import { DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 // The group commit's failure paths, on the real database with the failures put in front of it: a batch the
 // database refuses is written again one event at a time, and if the database goes away during that, the events

@@ -1,4 +1,5 @@
 import { createAuth, type HookTokenState } from '../src/http/auth';
+import { sleep } from '../../test/support/wait';
 
 // How a hook token's revocation check behaves when the database is slow, away, or behind another replica.
 const API_KEY = 'hook-token-state-key-0123456789';
@@ -47,7 +48,7 @@ describe('hook token state', () => {
 		mode = 'ok';
 		await expect(other.hookWriter(bearer(other.signHookToken(SESSION, 1, inAnHour())))).rejects.toMatchObject({ status: 401 });
 		mode = 'fail';
-		await new Promise((r) => setTimeout(r, 1100)); // the state read is a second old: read again, and that read fails
+		await sleep(1100); // the state read is a second old: read again, and that read fails
 		// The last state read still refuses the revoked token and takes the live one.
 		await expect(other.hookWriter(bearer(other.signHookToken(SESSION, 1, inAnHour())))).rejects.toMatchObject({ status: 401 });
 		await expect(other.hookWriter(bearer(other.signHookToken(SESSION, 2, inAnHour())))).resolves.toMatchObject({ kind: 'hook' });

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fixtures from '../../test/fixtures/hook-payloads.json';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 type Payload = Record<string, any>;
 

@@ -4,7 +4,7 @@ import { parseHookEvent } from '../src/hooks/hook-event';
 import { insertHookEvents } from '../src/hooks/hooks.repository';
 import type { SubscriptionFilter } from '../src/subscriptions/subscription-match';
 import { loadFilters } from '../src/subscriptions/subscriptions.repository';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 const filter = (f: Partial<SubscriptionFilter>): SubscriptionFilter => ({
 	id: crypto.randomUUID(), events: [], toolFilter: null, sessionId: null, threadKey: null, workspaceType: null, ...f,

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import { TriggerReceiver, waitFor } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { TriggerReceiver } from '../../test/support/trigger-receiver';
+import { waitFor, sleep } from '../../test/support/wait';
 import { interruptExpiredLeases } from '../src/sessions/lease-sweep';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 // LEASE_TTL 2 s, swept every 200 ms: a run whose worker stops renewing is interrupted within about 2 s.
 const ENV = { LEASE_TTL: '2s', LEASE_SWEEP_MS: '200', DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '50' };
@@ -56,7 +57,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 
 		// The lease is free again: a Resume can claim it at once. Later sweeps do not fire again.
 		expect((await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-b:1:y' })).status).toBe(200);
-		await new Promise((r) => setTimeout(r, 1_000));
+		await sleep(1_000);
 		expect(finishedFor(id)).toHaveLength(1);
 		await api(svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=worker-b:1:y`);
 	});
@@ -66,7 +67,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		const until = Date.now() + 4_500;
 		while (Date.now() < until) {
 			expect((await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:1:alive' })).status).toBe(200);
-			await new Promise((r) => setTimeout(r, 500));
+			await sleep(500);
 		}
 		expect((await session(id)).status).toBe('running');
 		await api(svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=worker-a:1:alive`);

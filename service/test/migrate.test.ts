@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { migrate, openDatabase } from '../src/db';
 import { createPgliteDatabase } from '../src/db/pglite';
-import { createScratchDatabase } from '../src/db/scratch';
+import { createScratchDatabase } from '../../test/support/scratch-database';
 
 const adminUrl = process.env.TEST_DATABASE_URL;
 

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 async function session(svc: TestService, body: Record<string, unknown>) {
 	const res = await api(svc, 'POST', '/api/v1/sessions', body);

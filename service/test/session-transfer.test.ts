@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
+import { sleep } from '../../test/support/wait';
 
 // Exported from one service, imported into another (each database kind on both ends when PostgreSQL is set).
 describe.each(DATABASE_KINDS)('session export and import (into %s)', (kind) => {
@@ -25,7 +26,7 @@ describe.each(DATABASE_KINDS)('session export and import (into %s)', (kind) => {
 		await api(from, 'POST', '/api/v1/hooks', { session_id: id, hook_event_name: 'Stop', cwd: '/srv/shared/app', transcript_path: '/x.jsonl' });
 		await api(from, 'PUT', `/api/v1/sessions/${id}/transcript`, { contentGzipBase64: zlib.gzipSync('{"type":"user","message":{"content":"fix it"}}\n').toString('base64') });
 		// The hook is written a moment after its 2xx.
-		for (let i = 0; i < 50 && (await api(from, 'GET', `/api/v1/sessions/${id}/events`)).body.items.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+		for (let i = 0; i < 50 && (await api(from, 'GET', `/api/v1/sessions/${id}/events`)).body.items.length === 0; i++) await sleep(100);
 		return { id, threadKey };
 	}
 

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { loadConfig } from '../src/config';
 import { startService } from '../src/service';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
 
 describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 	let svc: TestService;

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import { loadConfig } from '../src/config';
-import { createScratchDatabase } from '../src/db/scratch';
+import { createScratchDatabase } from '../../test/support/scratch-database';
 import { startService, type RunningService } from '../src/service';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from './harness';
-import { openStream, type SseStream } from './sse-client';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
+import { openStream, type SseStream } from '../../test/support/sse';
 
 const AUTH = { Authorization: `Bearer ${TEST_API_KEY}` };
 

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { isPublicAddress } from '../src/deliveries/delivery-target';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 const hookUrl = (host = '127.0.0.1:9') => `http://${host}/webhook/${crypto.randomUUID()}/claude-hook`;
 

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import { api, DATABASE_KINDS, startTestService, type TestService } from './harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
 
 const sha = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
 const upload = (text: string | Buffer, extra: Record<string, unknown> = {}) => ({ contentGzipBase64: zlib.gzipSync(text).toString('base64'), ...extra });

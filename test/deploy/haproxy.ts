@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LogSink, spawnGroup, stopGroup, type SpawnedGroup } from '../../scripts/n8n/process-group';
+import { sleep } from '../support/wait';
 
 // The real HAProxy from the Debian package, run from deploy/haproxy.cfg with this test's addresses filled in.
 
@@ -87,7 +88,7 @@ export async function startHaproxy(binary: string, dir: string, vars: { LB_BIND:
 		const ok = await stats().then(() => true, () => false);
 		if (ok) break;
 		if (i > 100) throw new Error(`haproxy's stats page did not answer:\n${sink.tail()}`);
-		await new Promise((r) => setTimeout(r, 100));
+		await sleep(100);
 	}
 	return {
 		url: `http://${vars.LB_BIND}`,

@@ -1,20 +1,21 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { hookContext, TriggerReceiver } from '../../nodes/ClaudeHookTrigger/__tests__/trigger-harness';
+import { hookContext, TriggerReceiver } from '../support/trigger-receiver';
 import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigger.node';
 import { startSession, type SessionOutput } from '../../nodes/shared/session/session-run';
 import { freePort } from '../../scripts/n8n/free-port';
 import { createPostgresDatabase } from '../../service/src/db/postgres';
-import { createScratchDatabase } from '../../service/src/db/scratch';
-import { TEST_API_KEY } from '../../service/test/harness';
-import { startPrivatePostgres, type PrivatePostgres } from '../../service/test/reliability/private-postgres';
-import { startServiceProcess, type ServiceProcess } from '../../service/test/reliability/service-process';
-import { claudeFixture, sleep, toolCalls, waitUntil, type ClaudeFixture } from '../../service/test/reliability/session-fixture';
-import { fetchClient } from '../orchestrator-client';
+import { createScratchDatabase } from '../support/scratch-database';
+import { TEST_API_KEY } from '../support/test-service';
+import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
+import { startServiceProcess, type ServiceProcess } from '../support/service-process';
+import { claudeFixture, toolCalls, type ClaudeFixture } from '../support/claude-fixture';
+import { sleep, waitUntil } from '../support/wait';
+import { fetchClient } from '../../nodes/shared/session/fetch-client';
 import { haproxyBinary, startHaproxy, type Haproxy } from './haproxy';
+import { bashHookEvent, postHook } from '../support/hook-client';
 
 // Two service replicas on one PostgreSQL behind the real HAProxy from deploy/haproxy.cfg, on loopback. Real claude
 // sessions and hook clients (one POST per event, no retry, as Claude Code sends them) go through the balancer; a
@@ -36,25 +37,6 @@ interface Posted {
 	event: 'PreToolUse' | 'PostToolUse';
 	status: number;
 	at: number;
-}
-
-function postHook(url: string, token: string, body: unknown): Promise<number> {
-	const data = JSON.stringify(body);
-	return new Promise((resolve) => {
-		const req = http.request(`${url}/api/v1/hooks`, {
-			method: 'POST',
-			agent: false,
-			timeout: 5000,
-			headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), authorization: `Bearer ${token}` },
-		});
-		req.on('response', (res) => {
-			res.resume();
-			res.on('end', () => resolve(res.statusCode ?? 0));
-		});
-		req.on('timeout', () => req.destroy());
-		req.on('error', () => resolve(0));
-		req.end(data);
-	});
 }
 
 (HAPROXY ? describe : describe.skip)('two replicas behind HAProxy, one killed with SIGKILL mid-run', () => {
@@ -147,11 +129,7 @@ function postHook(url: string, token: string, body: unknown): Promise<number> {
 			while (!stop) {
 				const toolUseId = `toolu_${crypto.randomBytes(10).toString('hex')}`;
 				for (const event of ['PreToolUse', 'PostToolUse'] as const) {
-					const status = await postHook(lb.url, session.hookToken, {
-						session_id: session.id, hook_event_name: event, tool_name: 'Bash', tool_use_id: toolUseId, cwd: '/srv/app',
-						tool_input: { command: `echo ${toolUseId}` },
-						...(event === 'PostToolUse' ? { tool_response: { stdout: `${toolUseId}\n` }, duration_ms: 12 } : {}),
-					});
+					const status = await postHook(lb.url, session.hookToken, bashHookEvent(session.id, event, toolUseId));
 					posted.push({ sessionId: session.id, toolUseId, event, status, at: Date.now() });
 				}
 				await sleep(20);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/n8n/free-port';
 import { LogSink, spawnGroup, stopGroup } from '../../scripts/n8n/process-group';
+import { sleep } from '../support/wait';
 
 // What a team does with the published package: `npm pack` of this checkout (its built dist/), installed with npm
 // into an empty folder, then the package's own command. Nothing here reads the repository's sources at run time.
@@ -85,7 +86,7 @@ describe('the packed package, installed with npm in an empty folder', () => {
 	it('--help lists the commands and every variable the service reads', async () => {
 		const { code, stdout } = await exec('npx', ['--no-install', BIN, '--help'], { cwd: app });
 		expect(code).toBe(0);
-		for (const command of ['serve', 'migrate', 'doctor', '--n8n-url']) expect(stdout).toContain(command);
+		for (const command of ['serve', 'migrate', 'doctor', '--n8n-url', 'cleanup-worktrees']) expect(stdout).toContain(command);
 		// The list of variables comes from the installed package's own config module.
 		const { SERVICE_ENV_VARS } = (await import(path.join(app, 'node_modules', BIN, 'dist', 'service', 'src', 'config.js'))) as { SERVICE_ENV_VARS: string[] };
 		expect(SERVICE_ENV_VARS).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'API_KEY', 'PUBLIC_URL', 'DELIVERY_ALLOWED_HOSTS', 'LOG_LEVEL']));
@@ -116,7 +117,7 @@ describe('the packed package, installed with npm in an empty folder', () => {
 			for (let i = 0; i < 300 && health.status !== 'ok'; i++) {
 				if (!served.isRunning()) throw new Error(`serve exited:\n${log.tail()}`);
 				health = await fetch(`${url}/api/v1/health`).then((r) => r.json() as Promise<typeof health>, () => ({}));
-				if (health.status !== 'ok') await new Promise((r) => setTimeout(r, 100));
+				if (health.status !== 'ok') await sleep(100);
 			}
 			expect(health).toMatchObject({ status: 'ok', database: 'pglite' });
 			// The dashboard's built files came with the package.
@@ -182,7 +183,7 @@ describe('the packed package, installed with npm in an empty folder', () => {
 		const down = await exec('npx', ['--no-install', BIN, 'doctor'], { cwd: app, env: { ...env, DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/x` } });
 		expect(down.code).toBe(1);
 		expect(down.stdout).toMatch(/^FAIL\s+database\s+127\.0\.0\.1:\d+\/x: .* -> fix: check DATABASE_URL/m);
-		const { createScratchDatabase } = await import('../../service/src/db/scratch');
+		const { createScratchDatabase } = await import('../support/scratch-database');
 		const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL);
 		try {
 			const fresh = await exec('npx', ['--no-install', BIN, 'doctor'], { cwd: app, env: { ...env, DATABASE_URL: scratch.url } });

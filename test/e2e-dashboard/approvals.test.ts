@@ -2,9 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { api, startTestService, type TestService } from '../../service/test/harness';
+import { api, startTestService, type TestService } from '../support/test-service';
 import { launchChromium, type Chromium } from './chromium';
 import { createSession, postHook, putRun } from './seed';
+import { sleep } from '../support/wait';
 
 // Approvals on the dashboard, in Debian's Chromium against the real service: the sessions page shows every call
 // that waits for a person (linked to its session), and a session page shows its decision history.
@@ -56,7 +57,7 @@ describe(`approvals on the dashboard (${KIND})`, () => {
 		await api(svc, 'POST', `/api/v1/approvals/${idOf('toolu_rm')}/decision`, { decision: 'deny', decidedBy: 'bob@example.com', channel: 'email', note: 'not today' });
 		await api(svc, 'PUT', `/api/v1/sessions/${d.id}/approval-policy`, { rules: ['Bash'], expiresInSeconds: 1 });
 		await postHook(svc, d.hookToken, preToolUse(d.id, 'make release', 'toolu_release'));
-		await new Promise((r) => setTimeout(r, 1100));
+		await sleep(1100);
 		decided = { id: d.id };
 
 		browser = await launchChromium();

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { api, startTestService, type TestService } from '../../service/test/harness';
+import { api, startTestService, type TestService } from '../support/test-service';
 import { launchChromium, type Chromium } from './chromium';
 
 // The budgets page in a real headless Chromium against the real service: budgets against their limits, cost

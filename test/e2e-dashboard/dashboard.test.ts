@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
-import { startTestService, type TestService } from '../../service/test/harness';
+import { startTestService, type TestService } from '../support/test-service';
 import { launchChromium, type Chromium } from './chromium';
 import { BIG_OUTPUT, fixture, postHook, putRun, seedSessions, type Seeded } from './seed';
 

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { loadConfig, type Config } from '../../service/src/config';
-import { createScratchDatabase } from '../../service/src/db/scratch';
+import { createScratchDatabase } from '../support/scratch-database';
 import { startService, type RunningService } from '../../service/src/service';
-import { api, TEST_API_KEY } from '../../service/test/harness';
+import { api, TEST_API_KEY } from '../support/test-service';
 import { launchChromium, type Chromium } from './chromium';
 import { createSession, fixture, postHook } from './seed';
 

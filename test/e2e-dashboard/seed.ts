@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fixtures from '../fixtures/hook-payloads.json';
-import { api } from '../../service/test/harness';
+import { api } from '../support/test-service';
 
 // Seeds sessions the way the nodes and Claude Code do: through the public API, with the captured hook payloads.
 

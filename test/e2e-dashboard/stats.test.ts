@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS, startTestService, type TestService } from '../../service/test/harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../support/test-service';
 import { createSession, postToolCalls, putRun } from './seed';
 
 // GET /api/v1/stats, the dashboard overview's one endpoint of its own.

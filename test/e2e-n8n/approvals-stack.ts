@@ -4,14 +4,12 @@
 // service, the real claude CLI against the fake Anthropic API, the fake Slack, a private dovecot and an SMTP sink.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TEST_API_KEY, type TestService } from '../../service/test/harness';
-import type { FakeAnthropic } from '../fakes/anthropic-api';
-import type { Dovecot, SmtpSink } from '../fakes/mail';
-import type { FakeSlack } from '../fakes/slack';
-import { startN8n, type N8nInstance, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
+import { TEST_API_KEY } from '../support/test-service';
+import { startN8n, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
-import { pollUntil } from './poll';
+import { pollUntil } from '../support/wait';
 import { WORKFLOWS_DIR, type Template } from './templates';
+import type { E2eStack } from './stack';
 
 
 export const APPROVALS_MAIL = { address: 'approvals@example.test', password: 'imap-approvals-pass', bot: 'claude@example.test' };
@@ -21,16 +19,8 @@ export const START_PATH = 'claude/approvals-e2e-start';
 
 export const APPROVAL_WORKFLOW_IDS = { slack: 'e2eApprovalSlack', email: 'e2eApprovalMail1', start: 'e2eApprovalStart' } as const;
 
-export interface ApprovalsStack {
-	n8n: N8nInstance;
-	service: TestService;
-	anthropic: FakeAnthropic;
-	slack: FakeSlack;
-	dovecot: Dovecot;
-	smtp: SmtpSink;
-	baseRepository: string;
-	stop(): Promise<void>;
-}
+/** The template stack's parts, with the approval templates in its n8n. */
+export type ApprovalsStack = Pick<E2eStack, 'n8n' | 'service' | 'anthropic' | 'slack' | 'dovecot' | 'smtp' | 'baseRepository' | 'stop'>;
 
 /** A template from workflows/ with an id for the harness and its Settings values filled in. */
 export function approvalTemplate(file: string, id: string, settings: Record<string, string | number | boolean>): Template {

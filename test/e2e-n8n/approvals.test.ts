@@ -4,11 +4,11 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { api } from '../../service/test/harness';
+import { api } from '../support/test-service';
 import { imapAppend } from '../fakes/mail';
 import { slackSignature, type SlackApiCall } from '../fakes/slack';
 import { APPROVAL_WORKFLOW_IDS, APPROVALS_MAIL, FALLBACK_CHANNEL, SLACK_SIGNING_SECRET, START_PATH, startApprovalsStack, type ApprovalsStack } from './approvals-stack';
-import { pollUntil } from './poll';
+import { pollUntil } from '../support/wait';
 
 type Json = Record<string, any>;
 

@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTestService, type TestService } from '../../service/test/harness';
+import { startTestService, type TestService } from '../support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
 import { startDovecot, startSmtpSink, type Dovecot, type SmtpSink } from '../fakes/mail';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { n8nCachePaths } from '../../scripts/n8n/n8n-instance';
 import { createBaseRepository } from './base-repository';
+import { stopsFor } from '../support/stops';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-n8n');
@@ -37,11 +38,7 @@ export async function startBackends(opts: {
 }): Promise<Backends> {
 	const timed = opts.timed ?? (<T>(_label: string, fn: () => Promise<T>) => fn());
 	const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
-	const stops: Array<() => Promise<void>> = [];
-	const stop = async () => {
-		for (const fn of stops.reverse()) await fn().catch((e: unknown) => process.stderr.write(`e2e stop: ${String(e)}\n`));
-		fs.rmSync(baseDir, { recursive: true, force: true });
-	};
+	const { stops, stop } = stopsFor(baseDir);
 	try {
 		const projects = path.join(baseDir, 'projects');
 		const baseRepository = createBaseRepository(path.join(projects, 'app'));

@@ -2,19 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { nodeOutput } from '../../scripts/n8n/n8n-instance';
 import { transcriptPath } from '../../nodes/shared/session/transcript';
-import { pollUntil } from './poll';
-import { LEASE_TTL_SECONDS, QUEUE_WORKFLOW_IDS, RESUME_PATH, START_PATH, startQueueStack, type QueueE2eStack } from './queue-stack';
+import { pollUntil, sleep } from '../support/wait';
+import { LEASE_TTL_SECONDS, QUEUE_WORKFLOW_IDS, RESUME_PATH, START_PATH, useQueueStack } from './queue-stack';
 
 // Real n8n 2.41.1 in queue mode: Redis, n8n's database on PostgreSQL, one main, two workers with their own HOME.
 // Sessions must not belong to the worker that ran their last turn.
 describe('n8n queue mode: sessions outlive their worker', () => {
-	let stack: QueueE2eStack;
-	beforeAll(async () => {
-		stack = await startQueueStack();
-	}, 900_000);
-	afterAll(async () => {
-		await stack?.stop();
-	}, 120_000);
+	const stack = useQueueStack();
 
 	const session = async (id: string) => (await fetch(`${stack.service.url}/api/v1/sessions/${id}`, { headers: stack.service.auth })).json() as Promise<any>;
 	const lastRequestText = (sessionId: string) => {
@@ -90,7 +84,7 @@ describe('n8n queue mode: sessions outlive their worker', () => {
 		const delivered = await pollUntil(async () => ((await fromService()).length > 0 ? fromService() : undefined), 60_000, 'Session finished to run');
 		expect(delivered).toHaveLength(1);
 		expect(delivered[0]).toMatchObject({ event: 'SessionEnd', session: { status: 'interrupted' } });
-		await new Promise((r) => setTimeout(r, 3_000));
+		await sleep(3_000);
 		expect(await fromService()).toHaveLength(1);
 
 		const after = await stack.post(RESUME_PATH, { threadKey, prompt: 'after the crash' });

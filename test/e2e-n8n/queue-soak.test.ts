@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { nodeOutput } from '../../scripts/n8n/n8n-instance';
-import { pollUntil } from './poll';
-import { LEASE_TTL_SECONDS, QUEUE_WORKFLOW_IDS, RESUME_PATH, START_PATH, startQueueStack, type QueueE2eStack } from './queue-stack';
+import { pollUntil, sleep } from '../support/wait';
+import { LEASE_TTL_SECONDS, QUEUE_WORKFLOW_IDS, RESUME_PATH, START_PATH, useQueueStack } from './queue-stack';
 
 // 20 sessions across two queue-mode workers for 2 minutes (QUEUE_SOAK_SESSIONS / QUEUE_SOAK_SECONDS), worker A
 // restarted in the middle. Every run must end completed or interrupted, none overlap within a session, no hook
@@ -11,13 +11,7 @@ const SESSIONS = Number(process.env.QUEUE_SOAK_SESSIONS ?? 20);
 const SECONDS = Number(process.env.QUEUE_SOAK_SECONDS ?? 120);
 
 describe('n8n queue mode soak', () => {
-	let stack: QueueE2eStack;
-	beforeAll(async () => {
-		stack = await startQueueStack();
-	}, 900_000);
-	afterAll(async () => {
-		await stack?.stop();
-	}, 120_000);
+	const stack = useQueueStack();
 
 	it(`${SESSIONS} sessions for ${SECONDS} s while a worker restarts`, async () => {
 		const { service } = stack;
@@ -37,7 +31,7 @@ describe('n8n queue mode soak', () => {
 			return first.body?.sessionId as string | undefined;
 		};
 		const restart = (async () => {
-			await new Promise((r) => setTimeout(r, (SECONDS * 1000) / 3));
+			await sleep((SECONDS * 1000) / 3);
 			const t0 = Date.now();
 			await stack.cluster.workers[0].stop();
 			await stack.cluster.workers[0].start();

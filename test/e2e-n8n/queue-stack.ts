@@ -4,12 +4,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTestService, TEST_API_KEY, type TestService } from '../../service/test/harness';
+import { startTestService, TEST_API_KEY, type TestService } from '../support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
 import { claudeBinary } from '../fakes/claude-cli';
 import { ensureN8nCache, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { startN8nQueue, type N8nQueueStack } from '../../scripts/n8n/n8n-queue';
 import { ARTIFACTS, REPO_ROOT } from './backends';
+import { stopsFor } from '../support/stops';
 
 export const LEASE_TTL_SECONDS = 10;
 export const QUEUE_WORKFLOW_IDS = { start: 'e2eQueueStart001', resume: 'e2eQueueResume01', finished: 'e2eQueueFinished' } as const;
@@ -105,11 +106,7 @@ function workflows(): N8nWorkflow[] {
 export async function startQueueStack(opts: { workers?: number } = {}): Promise<QueueE2eStack> {
 	const cache = await ensureN8nCache();
 	const baseDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'claude-e2e-queue-')));
-	const stops: Array<() => Promise<void>> = [];
-	const stop = async () => {
-		for (const fn of stops.reverse()) await fn().catch((e: unknown) => process.stderr.write(`e2e stop: ${String(e)}\n`));
-		fs.rmSync(baseDir, { recursive: true, force: true });
-	};
+	const { stops, stop } = stopsFor(baseDir);
 	try {
 		const sharedRoot = path.join(baseDir, 'shared');
 		fs.mkdirSync(sharedRoot);
@@ -180,4 +177,24 @@ export async function startQueueStack(opts: { workers?: number } = {}): Promise<
 		await stop();
 		throw error;
 	}
+}
+
+/**
+ * The stack for one describe block: started before its tests, stopped after them. The value stands for the
+ * running stack (every property is read from it when used).
+ */
+export function useQueueStack(): QueueE2eStack {
+	let stack: QueueE2eStack | undefined;
+	beforeAll(async () => {
+		stack = await startQueueStack();
+	}, 900_000);
+	afterAll(async () => {
+		await stack?.stop();
+	}, 120_000);
+	return new Proxy({} as QueueE2eStack, {
+		get(_target, key) {
+			if (!stack) throw new Error('the queue-mode stack is not running (its start failed, see beforeAll)');
+			return Reflect.get(stack, key);
+		},
+	});
 }

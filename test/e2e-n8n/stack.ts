@@ -3,13 +3,13 @@
 // the fake Anthropic API, the fake Slack behind a CONNECT proxy, a private dovecot and an SMTP sink.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TEST_API_KEY, type TestService } from '../../service/test/harness';
+import { TEST_API_KEY, type TestService } from '../support/test-service';
 import type { FakeAnthropic } from '../fakes/anthropic-api';
 import type { Dovecot, SmtpSink } from '../fakes/mail';
 import type { FakeSlack } from '../fakes/slack';
 import { ensureN8nCache, startN8n, type N8nCredential, type N8nInstance } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
-import { pollUntil } from './poll';
+import { pollUntil } from '../support/wait';
 import { configuredTemplate, CREDENTIAL_NAMES, type Template, type TemplateName } from './templates';
 
 

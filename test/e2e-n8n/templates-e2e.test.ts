@@ -1,11 +1,11 @@
 // The shipped workflow templates, imported unchanged (credentials by name, Settings values filled in) into the
 // real n8n, driven the way Slack, a mail server and an HTTP client would drive them.
-import { api } from '../../service/test/harness';
+import { api } from '../support/test-service';
 import { COLD_INSTALL_TIMEOUT_MS, nodeOutput, type N8nExecution } from '../../scripts/n8n/n8n-instance';
 import { imapAppend, imapSearch } from '../fakes/mail';
 import type { SlackMessage } from '../fakes/slack';
 import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
-import { pollUntil } from './poll';
+import { pollUntil } from '../support/wait';
 import { triggerWebhookPath } from './templates';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -230,6 +230,46 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 		// The trigger marked both messages read, so a restart does not answer them again.
 		expect(await imapSearch(mailbox(), 'UNSEEN')).toEqual([]);
 	}, 300_000);
+
+	it('tells an email thread that went over its budget, in that thread, with the budget, what was spent and when it resets', async () => {
+		// An email thread's key is known before its first mail arrives: the budget is in place before the run reserves,
+		// so the run is capped at it and its cost crosses the limit (claude checks its cap after each response).
+		const rootId = '<e2e-budget.alice@example.test>';
+		const threadKey = 'email:e2e-budget.alice@example.test';
+		// The service queues an event only for the subscriptions it has: the workflow's Budget Reached trigger must be one.
+		await pollUntil(
+			async () => {
+				const subs = await api(stack.service, 'GET', `/api/v1/subscriptions?workflowId=${WORKFLOW_IDS.email}`);
+				return (subs.body.items as Json[]).some((sub) => sub.nodeName === 'Budget Reached') ? true : undefined;
+			},
+			60_000,
+			'the email workflow\'s Budget Reached subscription',
+		);
+		const put = await api(stack.service, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: threadKey, period: 'day', limitUsd: 0.005 });
+		expect(put.status).toBe(201);
+		await imapAppend(mailbox(), email({ messageId: rootId, subject: 'Costly question', text: 'Spend a little [[bash:echo one]] [[text:spent]]' }));
+
+		const notice = await stack.smtp.waitForMail(
+			(m) => m.inReplyTo === rootId && m.text.startsWith('Budget reached'),
+			MAIL_TIMEOUT_MS,
+			'the Budget Reached mail in the thread',
+		);
+		expect(notice).toMatchObject({ subject: 'Re: Costly question', references: [rootId], from: MAIL.address, envelope: { to: ['alice@example.test'] } });
+		expect(notice.text).toContain(`The budget for thread ${threadKey} per UTC day`);
+		expect(notice.text).toMatch(/\$0\.\d{4} of \$0\.0050 spent today \(UTC\); it resets at \d{4}-\d{2}-\d{2}T00:00:00\.000Z/);
+		expect(notice.raw).toMatch(/^Auto-Submitted: auto-generated\r?$/im);
+		const budget = (await api(stack.service, 'GET', `/api/v1/budgets/${put.body.id}`)).body;
+		expect(budget.spentUsd).toBeGreaterThan(0.005);
+
+		// The reply address came from what the template recorded with the thread, carried by the event.
+		const thread = await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent(threadKey)}`);
+		expect(thread.body.metadata).toEqual({ email: { replyTo: 'alice@example.test', subject: 'Re: Costly question', inReplyTo: rootId, references: [rootId] } });
+		const events = await api(stack.service, 'GET', `/api/v1/sessions/${thread.body.sessionId}/events?limit=200`);
+		const reached = (events.body.items as Json[]).filter((e) => e.event === 'BudgetReached');
+		expect(reached.map((e) => e.payload.thread_metadata)).toEqual([thread.body.metadata]);
+		// One notice per budget, period and session: the thread got exactly one.
+		expect(stack.smtp.mails.filter((m) => m.inReplyTo === rootId && m.text.startsWith('Budget reached'))).toHaveLength(1);
+	}, 300_000);
 });
 
 describe('Hook notifications (Claude Hook Trigger → a message in the session\'s Slack thread)', () => {
@@ -274,13 +314,24 @@ describe('Hook notifications (Claude Hook Trigger → a message in the session\'
 		expect(denied.text).toContain('curl');
 		await inThread(':checkered_flag: Claude finished a turn', 'the session-finished notice');
 
-		// Each notice came from an execution of the hook workflow that ran its Slack node.
-		const executions = await finishedExecutions(WORKFLOW_IDS.hooks, before + 3);
-		const posted = executions.slice(before).filter((e) => e.status === 'success' && e.data?.resultData.runData['Post In Session Thread']);
-		const events = posted
-			.flatMap((e) => nodeOutput(e, 'Format Notification'))
-			.filter((item) => item.sessionId === sessionId)
-			.map((item) => item.event);
+		// Each notice came from an execution of the hook workflow that ran its Slack node. Other sessions' events
+		// (an earlier scenario's, delivered late) run the workflow too: wait for this session's, not for a count.
+		const postedEvents = async () => {
+			const executions = await finishedExecutions(WORKFLOW_IDS.hooks, before + 3);
+			const posted = executions.slice(before).filter((e) => e.status === 'success' && e.data?.resultData.runData['Post In Session Thread']);
+			return posted
+				.flatMap((e) => nodeOutput(e, 'Format Notification'))
+				.filter((item) => item.sessionId === sessionId)
+				.map((item) => item.event);
+		};
+		const events = await pollUntil(
+			async () => {
+				const seen = await postedEvents();
+				return ['PostToolUseFailure', 'PermissionDenied', 'Stop'].every((e) => seen.includes(e)) ? seen : undefined;
+			},
+			RUN_TIMEOUT_MS,
+			'the hook workflow\'s executions that posted the three notices',
+		).catch(postedEvents);
 		expect(events).toEqual(expect.arrayContaining(['PostToolUseFailure', 'PermissionDenied', 'Stop']));
 	}, 180_000);
 

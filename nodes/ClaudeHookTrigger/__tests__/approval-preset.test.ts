@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
-import { hookContext, TriggerReceiver, waitFor } from './trigger-harness';
+import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';
+import { waitFor, sleep } from '../../../test/support/wait';
 
 describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind) => {
 	let svc: TestService;
@@ -38,7 +39,7 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 		await api(svc, 'POST', '/api/v1/hooks', { session_id: id, hook_event_name: 'Stop' });
 
 		expect(await waitFor(() => receiver.emitted.length >= 1, 10_000)).toBe(true);
-		await new Promise((r) => setTimeout(r, 300));
+		await sleep(300);
 		expect(receiver.emitted).toHaveLength(1);
 		const [approval] = (await api(svc, 'GET', `/api/v1/approvals?sessionId=${id}`)).body.items;
 		expect(receiver.emitted[0]).toMatchObject({
@@ -74,7 +75,7 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 			expect((await api(svc, 'POST', `/api/v1/approvals/${approval.id}/decision`, { decision: 'deny', decidedBy: 'U0BOB', channel: 'slack' })).status).toBe(200);
 
 			expect(await waitFor(() => decided.emitted.length >= 1, 10_000)).toBe(true);
-			await new Promise((r) => setTimeout(r, 300));
+			await sleep(300);
 			expect(decided.emitted).toHaveLength(1);
 			expect(decided.emitted[0]).toMatchObject({
 				event: 'ApprovalDecided',

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
-import { hookContext, TriggerReceiver, waitFor } from './trigger-harness';
+import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';
+import { waitFor } from '../../../test/support/wait';
 
 describe.each(DATABASE_KINDS)('Claude Hook Trigger budget presets (%s)', (kind) => {
 	let svc: TestService;

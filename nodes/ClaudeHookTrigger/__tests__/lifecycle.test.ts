@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
 import type { TriggerStaticData } from '../subscription-lifecycle';
-import { hookContext, TriggerReceiver, waitFor } from './trigger-harness';
+import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';
+import { waitFor } from '../../../test/support/wait';
 
 describe.each(DATABASE_KINDS)('Claude Hook Trigger webhook lifecycle against the service (%s)', (kind) => {
 	let svc: TestService;

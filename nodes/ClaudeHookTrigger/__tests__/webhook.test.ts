@@ -4,7 +4,7 @@ import { signDelivery, SIGNATURE_HEADER, verifyDelivery } from '../../shared/pro
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
 import { REMEMBERED_DELIVERIES } from '../receive-delivery';
 import type { TriggerStaticData } from '../subscription-lifecycle';
-import { webhookContext } from './trigger-harness';
+import { webhookContext } from '../../../test/support/trigger-receiver';
 
 const SECRET = 'whsec_test-secret-0123456789';
 

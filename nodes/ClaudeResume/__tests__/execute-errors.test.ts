@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NodeApiError, type IExecuteFunctions, type IHttpRequestOptions, type INode } from 'n8n-workflow';
-import { HttpError } from '../../ClaudeHookTrigger/__tests__/trigger-harness';
+import { HttpError } from '../../../test/support/trigger-receiver';
 import { ClaudeResume } from '../ClaudeResume.node';
 
 const NODE: INode = { id: 'r1', name: 'Claude Resume', type: 'n8n-nodes-claude-orchestrator.claudeResume', typeVersion: 1, position: [0, 0], parameters: {} };

@@ -1,7 +1,7 @@
 // Claude Resume 1.1's session picker against the real service: the list n8n shows, searched and paged.
 import type { ILoadOptionsFunctions } from 'n8n-workflow';
-import { api, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
-import { hookContext } from '../../ClaudeHookTrigger/__tests__/trigger-harness';
+import { api, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
+import { hookContext } from '../../../test/support/trigger-receiver';
 import { searchSessions, sessionTarget } from '../session-locator';
 
 describe('Claude Resume: the session locator', () => {

@@ -3,6 +3,7 @@
 // service's dependencies (express, pg) must not be pulled in.
 export * from './fields';
 export * from './sessions';
+export * from './threads';
 export * from './messages';
 export * from './tool-calls';
 export * from './approvals';

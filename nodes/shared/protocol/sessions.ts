@@ -1,6 +1,7 @@
 // Sessions and runs on the wire: statuses, workspace types, the bodies the nodes send and the session they read.
 import { z } from 'zod';
 import { INT4_MAX, plainText, storableText, timestamp, uuidParam, type FreeText, type WireDate } from './fields';
+import { ThreadMetadata } from './threads';
 
 export const SESSION_STATUSES = [
 	'created',
@@ -72,7 +73,10 @@ export function sessionBodies(text: FreeText = plainText) {
 
 	const CreateSessionBody = z.preprocess(
 		legacyCreate,
-		z.object({ id: uuidParam.optional(), threadKey: ThreadKey.optional(), ...sessionFields }).strict(),
+		z
+			.object({ id: uuidParam.optional(), threadKey: ThreadKey.optional(), threadMetadata: ThreadMetadata.optional(), ...sessionFields })
+			.strict()
+			.refine((b) => !b.threadMetadata || b.threadKey, { message: 'threadMetadata needs a threadKey: it describes the thread the session is bound to', path: ['threadMetadata'] }),
 	);
 
 	const UpdateSessionBody = z

@@ -24,6 +24,8 @@ export interface RunOptions {
 	e2bIdleTimeoutMinutes?: number;
 	/** Tool calls that wait for a person (PreToolUse defer), and who may decide. */
 	approvalPolicy?: ApprovalPolicy;
+	/** Kept with the session's thread (how to answer it); the service checks its `email` part. */
+	threadMetadata?: Record<string, unknown>;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 30 * 60;
@@ -104,5 +106,23 @@ export function parseRunOptions(raw: Record<string, unknown>): RunOptions {
 		e2bTemplate: text(raw.e2bTemplate),
 		e2bIdleTimeoutMinutes: positive(raw.e2bIdleTimeoutMinutes, 'E2B Idle Timeout', false),
 		approvalPolicy: parseApprovalPolicy(raw.approvalPolicy, text(raw.allowedTools)),
+		threadMetadata: parseThreadMetadata(raw.threadMetadata),
 	};
+}
+
+/** A JSON object (as text or as n8n's parsed json parameter); empty means none. */
+export function parseThreadMetadata(value: unknown): Record<string, unknown> | undefined {
+	if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return undefined;
+	let parsed: unknown = value;
+	if (typeof value === 'string') {
+		try {
+			parsed = JSON.parse(value);
+		} catch {
+			throw new ClaudeOptionError('Thread Metadata', 'not valid JSON; use an object such as {"email":{"replyTo":"alice@example.com"}}');
+		}
+	}
+	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+		throw new ClaudeOptionError('Thread Metadata', 'must be a JSON object such as {"email":{"replyTo":"alice@example.com"}}');
+	}
+	return Object.keys(parsed).length ? (parsed as Record<string, unknown>) : undefined;
 }

@@ -134,6 +134,7 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 		repository: workspace.repository ?? req.workspace.repository,
 		model: req.options.model,
 		threadKey: req.threadKey,
+		...(req.options.threadMetadata ? { threadMetadata: req.options.threadMetadata } : {}),
 	});
 	const policy = req.options.approvalPolicy;
 	if (policy) {
@@ -161,6 +162,7 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 	if (!ws.type || ws.type === 'external' || !ws.path) {
 		throw new Error(`Session ${sessionId} was not started by Claude Session Start (it has no workspace recorded), so it cannot be resumed here.`);
 	}
+	if (req.options.threadMetadata) await recordThreadMetadata(client, session, req.threadKey, req.options.threadMetadata);
 	// Read beside the claim (it writes nothing): whether the session runs under a stored approval policy.
 	const storedPolicy = req.options.approvalPolicy || session.status === 'waiting_approval' ? undefined : hasApprovalPolicy(client, sessionId);
 	storedPolicy?.catch(() => undefined);
@@ -256,6 +258,13 @@ async function sessionForThread(client: OrchestratorClient, threadKey: string | 
 		if (httpStatusOf(error) === 404) throw new Error(`Unknown thread key ${threadKey}: no session is bound to it. Start a session for this thread first.`);
 		throw error;
 	}
+}
+
+/** Before the run, so the run's own events (a budget it passes) carry what the thread's latest message says. */
+async function recordThreadMetadata(client: OrchestratorClient, session: StoredSession, threadKey: string | undefined, metadata: Record<string, unknown>) {
+	const key = threadKey?.trim() || session.threadKey;
+	if (!key) throw new Error(`Thread Metadata was given, but session ${session.id} is bound to no thread: start it with a Thread Key, or resume it by one.`);
+	await withRetry(() => client.request('PUT', `/api/v1/threads/${encodeURIComponent(key)}`, { sessionId: session.id, metadata }));
 }
 
 interface Turn {

@@ -22,6 +22,8 @@ export interface CleanupSessionsOptions {
 	sessionIds?: string[];
 	/** Keep sessions active more recently than this (a finished session may still be resumed from its thread). */
 	minIdleMs?: number;
+	/** Check everything (the record, the lease, git) but remove nothing: what would go is listed in `wouldRemove`. */
+	dryRun?: boolean;
 	/** Lease time-to-live while a worktree is removed; the lease is released right after. */
 	leaseTtlSeconds?: number;
 	now?: () => number;
@@ -29,6 +31,8 @@ export interface CleanupSessionsOptions {
 
 export interface CleanupReport {
 	removed: Array<{ sessionId: string; path: string; branch?: string }>;
+	/** With `dryRun`: what would have been removed. */
+	wouldRemove: Array<{ sessionId: string; path: string; branch?: string }>;
 	/** Kept, with every reason; nothing in these folders was changed. */
 	kept: Array<{ sessionId: string; path: string | null; reasons: string[] }>;
 	/** The worktree folder was already gone. */
@@ -78,7 +82,7 @@ function recordReasons(s: StoredSession, opts: CleanupSessionsOptions): string[]
  * or remote (kept, with git's reasons). Branches are never deleted. Failures are reported per session.
  */
 export async function cleanupSessionWorktrees(client: OrchestratorClient, opts: CleanupSessionsOptions): Promise<CleanupReport> {
-	const report: CleanupReport = { removed: [], kept: [], missing: [] };
+	const report: CleanupReport = { removed: [], wouldRemove: [], kept: [], missing: [] };
 	const sessions = opts.sessionIds
 		? await Promise.all(
 				opts.sessionIds.map((id) =>
@@ -128,8 +132,9 @@ export async function cleanupSessionWorktrees(client: OrchestratorClient, opts: 
 				continue;
 			}
 			await reopenWorktree(path, opts.allowedRoots);
-			const result = await cleanupWorktree(path, { force: false });
+			const result = await cleanupWorktree(path, { force: false, dryRun: opts.dryRun });
 			if (result.removed) report.removed.push({ sessionId: s.id, path: result.path, branch: result.branch });
+			else if (opts.dryRun && !result.reasons.length) report.wouldRemove.push({ sessionId: s.id, path: result.path, branch: result.branch });
 			else report.kept.push({ sessionId: s.id, path: result.path, reasons: result.reasons });
 		} catch (error) {
 			report.kept.push({ sessionId: s.id, path, reasons: [error instanceof WorkspaceError ? error.message : `cleanup failed: ${message(error)}`] });

@@ -101,6 +101,8 @@ async function branchExists(git: SimpleGit, branch: string): Promise<boolean> {
 export interface CleanupWorktreeOptions {
 	/** Remove even with uncommitted changes or commits that exist nowhere else. */
 	force?: boolean;
+	/** Check only: say whether it would be removed (`removed` stays false, `reasons` empty) and change nothing. */
+	dryRun?: boolean;
 }
 
 export interface CleanupWorktreeResult {
@@ -159,6 +161,7 @@ export async function cleanupWorktree(
 		}
 		if (reasons.length > 0) return { removed: false, path: real, branch, reasons };
 	}
+	if (options.dryRun) return { removed: false, path: real, branch, reasons: [] };
 
 	const mainFolder = await mainWorktreeOf(git);
 	await withKeyLock(`git:${commonDir}`, () =>

@@ -1,4 +1,4 @@
-import { byteBoundedPage } from '../db/byte-bounded-page';
+import { keysetPage, readBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { storedPolicy, type ApprovalPolicy } from './approval-policy';
 import type { Approval as WireApproval, ApprovalStatus } from '../../../nodes/shared/protocol';
@@ -161,24 +161,17 @@ export interface ApprovalFilter {
 }
 
 export async function listApprovals(db: Queryable, f: ApprovalFilter) {
-	const { rows } = await db.query<Row>(
-		byteBoundedPage(
-			`SELECT ${COLUMNS} FROM approvals a
+	const { rows, more } = await readBoundedPage<Row>(db, {
+		sql: `SELECT ${COLUMNS} FROM approvals a
 			WHERE ($1::uuid IS NULL OR a.session_id = $1) AND ($2::text IS NULL OR ${EFFECTIVE_STATUS} = $2)
 				AND ($3::text IS NULL OR a.tool_use_id = $3)
 				AND ($4::timestamptz IS NULL OR (a.requested_at, a.id) < ($4::timestamptz, $5::uuid))
 			ORDER BY a.requested_at DESC, a.id DESC LIMIT $6`,
-			'COALESCE(octet_length(tool_input::text), 0) + COALESCE(octet_length(note), 0)',
-			'requested_at DESC, id DESC',
-			'$7',
-		),
-		[f.sessionId ?? null, f.status ?? null, f.toolUseId ?? null, f.after?.t ?? null, f.after?.id ?? null, f.limit + 1, f.maxBytes ?? Number.MAX_SAFE_INTEGER],
-	);
-	const page = rows.slice(0, f.limit);
-	const last = page[page.length - 1];
-	const cut = rows.length > 0 && rows.length < Number(rows[0].page_fetched);
-	return {
-		items: page.map(toApproval),
-		next: (rows.length > f.limit || cut) && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
-	};
+		params: [f.sessionId ?? null, f.status ?? null, f.toolUseId ?? null, f.after?.t ?? null, f.after?.id ?? null, f.limit + 1],
+		sizeExpr: 'COALESCE(octet_length(tool_input::text), 0) + COALESCE(octet_length(note), 0)',
+		order: 'requested_at DESC, id DESC',
+		limit: f.limit + 1,
+		maxBytes: f.maxBytes,
+	});
+	return keysetPage(rows, f.limit, more, toApproval);
 }

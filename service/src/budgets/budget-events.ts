@@ -30,6 +30,11 @@ export async function recordBudgetAlert(tx: Queryable, a: BudgetAlert, outbox?: 
 	);
 	if (!fresh.rowCount) return false;
 	const eventName = a.level === 'warning' ? BUDGET_WARNING : BUDGET_REACHED;
+	// How the thread is answered (for example its email reply address and Message-ID: nodes/shared/protocol/threads.ts),
+	// as the workflow that continues the thread last recorded it: a mail template needs it to answer in the thread.
+	const thread = a.threadKey
+		? (await tx.query<{ metadata: Record<string, unknown> }>('SELECT metadata FROM threads WHERE key = $1', [a.threadKey])).rows[0]
+		: undefined;
 	const sentence = spentSentence(a.budget, a.target, a.spentUsd, a.at);
 	const payload = {
 		session_id: a.sessionId,
@@ -46,6 +51,7 @@ export async function recordBudgetAlert(tx: Queryable, a: BudgetAlert, outbox?: 
 		warning_percent: a.budget.warningPercent,
 		spent_usd: Math.round(a.spentUsd * 1e6) / 1e6,
 		thread_key: a.threadKey,
+		thread_metadata: thread?.metadata ?? null,
 		message:
 			a.level === 'warning'
 				? `Budget warning: ${a.budget.warningPercent}% used. ${capitalise(sentence)}`

@@ -73,6 +73,12 @@ Commands:
                         check this host: the claude CLI, git, the allowed roots, the database, PUBLIC_URL and the
                         delivery rules; with --n8n-url, that n8n and the service reach each other. One line per
                         check with its fix; exit code 1 when a check fails
+  cleanup-worktrees [--service-url URL] [--older-than 7d] [--session ID]... [--dry-run] [--json]
+                        remove the git worktrees of finished sessions on this host (run it on n8n main and every
+                        worker); asks the service (API_KEY; URL default PUBLIC_URL, else 127.0.0.1:PORT) which sessions
+                        are over and holds each one's lease meanwhile. Kept, with the reason: sessions active within
+                        --older-than (default 7d; 0 for all), running ones, uncommitted work, commits on no other
+                        branch or remote. Branches are never deleted
   help                  this text (also --help, -h)
   version               the package version (also --version)
 

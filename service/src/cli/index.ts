@@ -2,6 +2,10 @@
 // `npx n8n-nodes-claude-orchestrator <command>`: the service from the installed package, no clone and no build.
 import { failedToStart, serve } from '../serve';
 import { ownPackage } from './checks/check';
+// The one import from the nodes beyond the contract: this command line ships with the package and runs on n8n
+// hosts too, and cleaning up session worktrees is the nodes' workspace code (the worktrees are where n8n runs).
+// eslint-disable-next-line no-restricted-imports
+import { CleanupUsageError, runCleanupWorktrees } from '../../../nodes/shared/workspaces/cleanup-command';
 import { runDoctor } from './doctor';
 import { helpText } from './help';
 import { runMigrate } from './migrate';
@@ -20,12 +24,25 @@ function option(args: string[], name: string): string | undefined {
 	return undefined;
 }
 
+/** Every value of a repeatable `--name value` (or `--name=value`). */
+function options(args: string[], name: string): string[] {
+	const values: string[] = [];
+	for (let i = 0; i < args.length; i++) {
+		if (args[i] === name) {
+			if (args[i + 1] === undefined || args[i + 1].startsWith('--')) throw new UsageError(`${name} needs a value`);
+			values.push(args[++i]);
+		} else if (args[i].startsWith(`${name}=`)) values.push(args[i].slice(name.length + 1));
+	}
+	return values;
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number | undefined> {
 	const [command, ...args] = argv;
-	const known = new Set(['--n8n-url', '--claude']);
-	const stray = args.filter((a, i) => a.startsWith('--') && !known.has(a.split('=')[0]) && !known.has(args[i - 1]));
+	const known = new Set(['--n8n-url', '--claude', '--service-url', '--older-than', '--session']);
+	const flags = new Set(['--dry-run', '--json']);
+	const stray = args.filter((a, i) => a.startsWith('--') && !known.has(a.split('=')[0]) && !flags.has(a) && !known.has(args[i - 1]));
 	if (args.includes('--help') || args.includes('-h') || command === undefined || ['help', '--help', '-h'].includes(command)) {
 		process.stdout.write(helpText(BIN));
 		return command === undefined ? 1 : 0;
@@ -45,6 +62,16 @@ async function main(argv: string[]): Promise<number | undefined> {
 			return runMigrate();
 		case 'doctor':
 			return runDoctor({ n8nUrl: option(args, '--n8n-url'), claudePath: option(args, '--claude') });
+		case 'cleanup-worktrees':
+			return runCleanupWorktrees({
+				serviceUrl: option(args, '--service-url'),
+				olderThan: option(args, '--older-than'),
+				sessionIds: options(args, '--session'),
+				dryRun: args.includes('--dry-run'),
+				json: args.includes('--json'),
+			}).catch((error: unknown) => {
+				throw error instanceof CleanupUsageError ? new UsageError(error.message) : error;
+			});
 		default:
 			throw new UsageError(`unknown command "${command}"`);
 	}

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { byteBoundedPage, pageHasMore } from '../db/byte-bounded-page';
+import { readSessionRowsAfter } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { enqueueDeliveries, type KnownSubscriptions } from '../deliveries/outbox';
 import { toolCallRows, toolCallUpsertSql } from '../tool-calls/tool-calls.repository';
@@ -175,15 +175,11 @@ export interface HookEventRow {
 
 /** A session's events after `afterId`, up to `limit` rows and about `maxBytes` of payload (at least one row). */
 export async function listHookEvents(db: Queryable, sessionId: string, limit: number, afterId = 0, maxBytes = Number.MAX_SAFE_INTEGER) {
-	const { rows } = await db.query<HookEventRow & { page_fetched: number }>(
-		byteBoundedPage(
-			`SELECT id, event_name, tool_name, tool_use_id, prompt_id, payload, received_at
-			FROM hook_events WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-			'octet_length(payload::text)',
-			'id',
-			'$4',
-		),
-		[sessionId, afterId, limit, maxBytes],
+	const { rows, more } = await readSessionRowsAfter<HookEventRow>(
+		db,
+		{ table: 'hook_events', columns: 'id, event_name, tool_name, tool_use_id, prompt_id, payload, received_at', sizeExpr: 'octet_length(payload::text)' },
+		sessionId,
+		{ limit, afterId, maxBytes },
 	);
 	return {
 		items: rows.map((r) => ({
@@ -195,7 +191,7 @@ export async function listHookEvents(db: Queryable, sessionId: string, limit: nu
 			payload: r.payload,
 			receivedAt: r.received_at,
 		})),
-		more: pageHasMore(rows, limit),
+		more,
 	};
 }
 

@@ -1,4 +1,4 @@
-import { byteBoundedPage, pageHasMore } from '../db/byte-bounded-page';
+import { readSessionRowsAfter } from '../db/byte-bounded-page';
 import type { z } from 'zod';
 import type { Queryable } from '../db';
 import type { MessageInput } from '../../../nodes/shared/protocol';
@@ -27,15 +27,11 @@ export async function insertMessages(db: Queryable, sessionId: string, messages:
 
 /** A session's messages after `afterId`, up to `limit` rows and about `maxBytes` of content (at least one row). */
 export async function listMessages(db: Queryable, sessionId: string, limit: number, afterId = 0, maxBytes = Number.MAX_SAFE_INTEGER) {
-	const { rows } = await db.query<Record<string, any>>(
-		byteBoundedPage(
-			`SELECT id, direction, content, source, external_id, created_at FROM session_messages
-			WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-			'octet_length(content)',
-			'id',
-			'$4',
-		),
-		[sessionId, afterId, limit, maxBytes],
+	const { rows, more } = await readSessionRowsAfter(
+		db,
+		{ table: 'session_messages', columns: 'id, direction, content, source, external_id, created_at', sizeExpr: 'octet_length(content)' },
+		sessionId,
+		{ limit, afterId, maxBytes },
 	);
 	return {
 		items: rows.map((r) => ({
@@ -46,6 +42,6 @@ export async function listMessages(db: Queryable, sessionId: string, limit: numb
 			externalId: r.external_id,
 			timestamp: r.created_at,
 		})),
-		more: pageHasMore(rows, limit),
+		more,
 	};
 }

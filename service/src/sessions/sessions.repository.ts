@@ -1,4 +1,4 @@
-import { byteBoundedPage } from '../db/byte-bounded-page';
+import { keysetPage, readBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import type { z } from 'zod';
 import type { CreateSessionBody, RunBody, UpdateSessionBody } from './sessions.schema';
@@ -160,25 +160,16 @@ export async function listSessions(db: Queryable, f: ListFilter) {
 		where.push(`(s.created_at, s.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
 	}
 	params.push(f.limit + 1);
-	const limitParam = `$${params.length}`;
-	params.push(f.maxBytes ?? Number.MAX_SAFE_INTEGER);
-	const { rows } = await db.query(
-		byteBoundedPage(
-			`SELECT ${SESSION_COLUMNS} FROM sessions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-			ORDER BY s.created_at DESC, s.id DESC LIMIT ${limitParam}`,
-			SESSION_TEXT_BYTES,
-			'created_at DESC, id DESC',
-			`$${params.length}`,
-		),
+	const { rows, more } = await readBoundedPage(db, {
+		sql: `SELECT ${SESSION_COLUMNS} FROM sessions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+			ORDER BY s.created_at DESC, s.id DESC LIMIT $${params.length}`,
 		params,
-	);
-	const page = rows.slice(0, f.limit);
-	const last = page[page.length - 1];
-	const cut = rows.length > 0 && rows.length < Number(rows[0].page_fetched);
-	return {
-		items: page.map(toSession),
-		next: (rows.length > f.limit || cut) && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
-	};
+		sizeExpr: SESSION_TEXT_BYTES,
+		order: 'created_at DESC, id DESC',
+		limit: f.limit + 1,
+		maxBytes: f.maxBytes,
+	});
+	return keysetPage(rows, f.limit, more, toSession);
 }
 
 /** Records a run and recomputes the session's totals and latest outcome from all its runs, in one transaction. */

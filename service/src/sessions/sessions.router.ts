@@ -1,6 +1,5 @@
-import crypto from 'node:crypto';
 import { Router } from 'express';
-import type { Database, Queryable } from '../db';
+import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
 import { cursorId, cursorTime, decodeCursor, encodeCursor, PageQuery, parse, SessionParams } from '../http/validate';
@@ -11,13 +10,11 @@ import { PostMessagesBody, PostToolCallsBody } from '../../../nodes/shared/proto
 import { listToolCalls } from '../tool-calls/tool-calls.repository';
 import { recordStreamToolCalls } from '../tool-calls/tool-calls.service';
 import type { KnownSubscriptions } from '../deliveries/outbox';
-import { putThread } from '../threads/threads.repository';
 import {
-	createSession, getSession, getSessionDetail, listRuns, listSessions, updateSession,
+	getSession, getSessionDetail, listRuns, listSessions, updateSession,
 } from './sessions.repository';
-import { nextHookTokenGeneration } from './hook-tokens.repository';
 import { acquireLease, releaseLease } from './lease.repository';
-import { recordRun } from './runs.service';
+import { issueHookToken, recordRun, revokeHookTokens, startSession } from './sessions.service';
 import { searchSessions } from './session-search';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SearchCursor, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
@@ -50,15 +47,6 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 	const { db, auth } = deps;
 	const r = Router();
 
-	/** A token for the session's next run: earlier ones stop working. Undefined when there is no such session. */
-	const issueHookToken = async (tx: Queryable, id: string, ttlSeconds?: number) => {
-		const generation = await nextHookTokenGeneration(tx, id);
-		if (generation === undefined) return undefined;
-		auth.forgetHookTokens(id);
-		const expiresAt = new Date(Date.now() + (ttlSeconds ? ttlSeconds * 1000 : deps.hookTokens.ttlMs) + deps.hookTokens.graceMs);
-		return { hookToken: auth.signHookToken(id, generation, expiresAt), hookTokenExpiresAt: expiresAt.toISOString() };
-	};
-
 	const requireSession = async (id: string) => {
 		const s = await getSession(db, id);
 		if (!s) throw notFound(`no session ${id}`);
@@ -76,14 +64,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 
 	r.post('/', auth.requireAdmin, async (req, res) => {
 		const body = parse(CreateSessionBody, req.body, 'session');
-		const id = body.id ?? crypto.randomUUID();
-		const session = await db.transaction(async (tx) => {
-			const created = await createSession(tx, id, body);
-			if (!created) throw conflict(`session ${id} already exists`);
-			if (body.threadKey) await putThread(tx, body.threadKey, id, undefined);
-			return { ...created, ...(await issueHookToken(tx, id)) };
-		});
-		res.status(201).json(session);
+		res.status(201).json(await startSession(deps, body));
 	});
 
 	r.get('/', auth.requireReader, async (req, res) => {
@@ -114,7 +95,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 	r.post('/:id/hook-token', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const { ttlSeconds } = parse(HookTokenBody, req.body ?? {}, 'hook token request');
-		const issued = await issueHookToken(db, id, ttlSeconds);
+		const issued = await issueHookToken(deps, db, id, ttlSeconds);
 		if (!issued) throw notFound(`no session ${id}`);
 		res.json(issued);
 	});
@@ -122,8 +103,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 	// Every hook token of the session stops working (within a second on every replica).
 	r.delete('/:id/hook-token', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
-		if ((await nextHookTokenGeneration(db, id)) === undefined) throw notFound(`no session ${id}`);
-		auth.forgetHookTokens(id);
+		if (!(await revokeHookTokens(deps, id))) throw notFound(`no session ${id}`);
 		res.status(204).end();
 	});
 
@@ -155,7 +135,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 	r.put('/:id/runs/:runId', auth.requireAdmin, async (req, res) => {
 		const { id, runId } = parse(RunParams, req.params, 'path');
 		const body = parse(RunBody, req.body, 'run');
-		const session = await recordRun({ db, hookTokenGraceMs: deps.hookTokens.graceMs, outbox: deps.outbox }, id, runId, body);
+		const session = await recordRun(deps, id, runId, body);
 		res.json(session);
 	});
 

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { scrubValue } from '../scrub';
 
 export async function getThread(db: Queryable, key: string) {
 	const { rows } = await db.query<Record<string, any>>(
@@ -18,7 +19,8 @@ export async function putThread(db: Queryable, key: string, sessionId: string, m
 		`INSERT INTO threads (key, session_id, metadata) VALUES ($1, $2, COALESCE($3::jsonb, '{}'::jsonb))
 		ON CONFLICT (key) DO UPDATE SET session_id = EXCLUDED.session_id,
 			metadata = threads.metadata || COALESCE($3::jsonb, '{}'::jsonb), updated_at = now()`,
-		[key, sessionId, metadata ? JSON.stringify(metadata) : null],
+		// Shown to Hook Trigger workflows and on the dashboard: secrets masked like every other stored payload.
+		[key, sessionId, metadata ? JSON.stringify(scrubValue(metadata, 64 * 1024).value) : null],
 	);
 	await db.query('UPDATE sessions SET thread_key = $2, updated_at = now() WHERE id = $1', [sessionId, key]);
 	return getThread(db, key);

@@ -4,8 +4,8 @@ import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { parse, uuidParam } from '../http/validate';
-import { scrubValue } from '../scrub';
 import { getSession } from '../sessions/sessions.repository';
+import { ThreadMetadata } from '../../../nodes/shared/protocol';
 import { ThreadKey } from '../sessions/sessions.schema';
 import { getThread, putThread } from './threads.repository';
 
@@ -13,11 +13,7 @@ const KeyParams = z.object({ key: ThreadKey });
 const PutThreadBody = z
 	.object({
 		sessionId: uuidParam,
-		// Shown to Hook Trigger workflows and on the dashboard: secrets masked like every other stored payload.
-		metadata: z
-			.record(z.string(), z.unknown())
-			.transform((m) => scrubValue(m, 64 * 1024).value)
-			.optional(),
+		metadata: ThreadMetadata.optional(),
 	})
 	.strict();
 

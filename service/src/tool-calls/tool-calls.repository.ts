@@ -1,4 +1,4 @@
-import { byteBoundedPage, pageHasMore } from '../db/byte-bounded-page';
+import { readBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { mergeAll, type ToolCallUpsert } from './tool-call';
 
@@ -68,20 +68,19 @@ export async function listToolCalls(
 	after?: { t: string; id: number },
 	maxBytes = Number.MAX_SAFE_INTEGER,
 ) {
-	const { rows } = await db.query<ToolCallRow & { sort_t: string; page_fetched: number }>(
-		byteBoundedPage(
-			`SELECT id, tool_use_id, tool_name, input, response, error, status, duration_ms, started_at, finished_at,
+	const { rows, more } = await readBoundedPage<ToolCallRow & { sort_t: string }>(db, {
+		sql: `SELECT id, tool_use_id, tool_name, input, response, error, status, duration_ms, started_at, finished_at,
 				seen_in_hooks, seen_in_stream, truncated, COALESCE(started_at, finished_at, 'epoch') AS sort_at,
 				COALESCE(started_at, finished_at, 'epoch')::text AS sort_t
 			FROM tool_calls WHERE session_id = $1
 				AND ($2::timestamptz IS NULL OR (COALESCE(started_at, finished_at, 'epoch'), id) > ($2::timestamptz, $3::bigint))
 			ORDER BY COALESCE(started_at, finished_at, 'epoch'), id LIMIT $4`,
-			`COALESCE(octet_length(input::text), 0) + COALESCE(octet_length(response::text), 0) + COALESCE(octet_length(error), 0)`,
-			'sort_at, id',
-			'$5',
-		),
-		[sessionId, after?.t ?? null, after?.id ?? 0, limit, maxBytes],
-	);
+		params: [sessionId, after?.t ?? null, after?.id ?? 0, limit],
+		sizeExpr: `COALESCE(octet_length(input::text), 0) + COALESCE(octet_length(response::text), 0) + COALESCE(octet_length(error), 0)`,
+		order: 'sort_at, id',
+		limit,
+		maxBytes,
+	});
 	return {
 		items: rows.map((r) => ({
 			id: r.id,
@@ -98,6 +97,6 @@ export async function listToolCalls(
 			sources: [...(r.seen_in_hooks ? ['hooks'] : []), ...(r.seen_in_stream ? ['stream'] : [])],
 			truncated: r.truncated,
 		})),
-		more: pageHasMore(rows, limit),
+		more,
 	};
 }

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { api, startTestService, TEST_API_KEY, type TestService } from '../harness';
+import { api, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
 import { listRoutes, type RouteInfo } from './routes';
 
 // Who may do what, for every route the app has (read from its router, so a route added later is covered

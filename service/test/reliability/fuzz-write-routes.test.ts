@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fc from 'fast-check';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
 import {
 	encodeBody, FIELD_NAMES, hostileKey, hostileString, hostileValue, INVALID_UTF8_SEQUENCES, malformedBody, objectOf,
 } from './hostile-values';

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { createAuth } from '../../src/http/auth';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../harness';
+import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
+import { sleep } from '../../../test/support/wait';
 
 // Each case here is an attack or a careless client that the service once answered wrongly: an approval reused for
 // another call, a hook token posting the service's own events, upper-case session ids, cursors with dates that do
@@ -273,7 +274,7 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 			expect((await api(svc, 'PUT', `/api/v1/sessions/${s.id}/runs/${runId}`, { kind: 'start', status: 'completed' })).status).toBe(200);
 			expect((await api(svc, 'POST', '/api/v1/hooks', stop(s.id, 2), s.hook)).status).toBe(200); // within the 2 s grace
 			const { rows } = await svc.db.query<{ end_at: Date }>('SELECT hook_tokens_end_at AS end_at FROM sessions WHERE id = $1', [s.id]);
-			await new Promise((r) => setTimeout(r, Math.max(0, new Date(rows[0].end_at).getTime() - Date.now()) + 1100));
+			await sleep(Math.max(0, new Date(rows[0].end_at).getTime() - Date.now()) + 1100);
 			const late = await api(svc, 'POST', '/api/v1/hooks', stop(s.id, 3), s.hook);
 			expect(late.status).toBe(401);
 			expect(late.body.message).toMatch(/the run this hook token was issued for has ended/);

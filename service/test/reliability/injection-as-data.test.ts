@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS, startTestService, type TestService } from '../harness';
+import { api, DATABASE_KINDS, startTestService, type TestService } from '../../../test/support/test-service';
 import { SQL_AND_HTML } from './hostile-values';
 
 // SQL and HTML in every string field a client can write are stored as they came and read back byte for byte:

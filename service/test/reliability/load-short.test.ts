@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatReport, runLoad } from '../../../bench/load-sessions';
-import { fetchClient } from '../../../test/orchestrator-client';
-import { createScratchDatabase } from '../../src/db/scratch';
-import { TEST_API_KEY } from '../harness';
-import { startServiceProcess, type ServiceProcess } from './service-process';
-import { claudeFixture, type ClaudeFixture } from './session-fixture';
+import { fetchClient } from '../../../nodes/shared/session/fetch-client';
+import { createScratchDatabase } from '../../../test/support/scratch-database';
+import { TEST_API_KEY } from '../../../test/support/test-service';
+import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
+import { claudeFixture, type ClaudeFixture } from '../../../test/support/claude-fixture';
 
 // The CI variant of `npm run bench:load` (50 sessions for 2 minutes, with n8n): 10 concurrent claude sessions
 // for 20 s against the service as its own process. Nothing may be lost; the figures go to stderr.

@@ -3,15 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { startSession, type SessionOutput } from '../../../nodes/shared/session/session-run';
-import { fetchClient } from '../../../test/orchestrator-client';
+import { fetchClient } from '../../../nodes/shared/session/fetch-client';
 import { loadConfig } from '../../src/config';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { startService, type RunningService } from '../../src/service';
-import { TEST_API_KEY } from '../harness';
-import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from './private-postgres';
-import {
-	claudeFixture, countByName, eventNames, hookOutcomes, scrapeMetrics, toolCalls, waitUntil, type ClaudeFixture,
-} from './session-fixture';
+import { TEST_API_KEY } from '../../../test/support/test-service';
+import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from '../../../test/support/private-postgres';
+import { claudeFixture, countByName, eventNames, hookOutcomes, scrapeMetrics, toolCalls, type ClaudeFixture } from '../../../test/support/claude-fixture';
+import { waitUntil, sleep } from '../../../test/support/wait';
 
 // PostgreSQL goes away for 3 s (fast shutdown: every connection is cut, as in a failover or a restart for an
 // upgrade) while 20 real claude sessions post hooks and stream writes. Nobody restarts the service: it must
@@ -156,7 +155,7 @@ const promptFor = (i: number) =>
 		let cut = 0;
 		try {
 			for (let i = 0; i < 100; i++) {
-				await new Promise((r) => setTimeout(r, 30));
+				await sleep(30);
 				const { rows } = await admin.query<{ cut: boolean }>(
 					"SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
 				);

@@ -7,9 +7,10 @@ import type { AddressInfo } from 'node:net';
 import type { Database } from '../../src/db';
 import { createPgliteDatabase } from '../../src/db/pglite';
 import { createPostgresDatabase } from '../../src/db/postgres';
-import { createScratchDatabase } from '../../src/db/scratch';
-import { api, TEST_API_KEY } from '../harness';
-import { startServiceProcess, type ServiceProcess } from './service-process';
+import { createScratchDatabase } from '../../../test/support/scratch-database';
+import { api, TEST_API_KEY } from '../../../test/support/test-service';
+import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
+import { sleep } from '../../../test/support/wait';
 
 // Real-looking Anthropic, GitHub, AWS and Slack credentials (random, so the search below cannot match anything
 // else) in every field a client writes. Afterwards none may be anywhere: not in any table, not in what the API
@@ -185,7 +186,7 @@ describe(`secrets never stored, delivered or logged (${kind})`, () => {
 		while (Date.now() < deadline) {
 			const res = await api(svc, 'GET', '/api/v1/deliveries?status=pending&limit=1');
 			if (res.body.items.length === 0) break;
-			await new Promise((r) => setTimeout(r, 200));
+			await sleep(200);
 		}
 		expect(delivered.length).toBeGreaterThanOrEqual(8);
 

@@ -5,14 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { startSession, type SessionOutput } from '../../../nodes/shared/session/session-run';
-import { fetchClient } from '../../../test/orchestrator-client';
+import { fetchClient } from '../../../nodes/shared/session/fetch-client';
 import type { Database } from '../../src/db';
 import { createPgliteDatabase } from '../../src/db/pglite';
 import { createPostgresDatabase } from '../../src/db/postgres';
-import { createScratchDatabase } from '../../src/db/scratch';
-import { DATABASE_KINDS, TEST_API_KEY } from '../harness';
-import { startServiceProcess, type ServiceProcess } from './service-process';
-import { claudeFixture, sleep, toolCalls, waitUntil, type ClaudeFixture } from './session-fixture';
+import { createScratchDatabase } from '../../../test/support/scratch-database';
+import { DATABASE_KINDS, TEST_API_KEY } from '../../../test/support/test-service';
+import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
+import { claudeFixture, toolCalls, type ClaudeFixture } from '../../../test/support/claude-fixture';
+import { sleep, waitUntil } from '../../../test/support/wait';
+import { bashHookEvent, postHook } from '../../../test/support/hook-client';
 
 // The service is killed with SIGKILL in the middle of ingesting: no shutdown code runs, whatever it held in
 // memory is gone. Hook clients behave like Claude Code (one POST per event, 5 s timeout, no retry); real claude
@@ -29,26 +31,6 @@ interface Posted {
 	outcome: 'stored' | 'queued' | 'refused' | 'failed';
 	/** Answered before the service was killed. */
 	beforeKill: boolean;
-}
-
-/** Hook POSTs as Claude Code makes them: fixed 5 s timeout, the answer is not retried whatever it is. */
-function postHook(url: string, token: string, body: unknown): Promise<number> {
-	const data = JSON.stringify(body);
-	return new Promise((resolve) => {
-		const req = http.request(`${url}/api/v1/hooks`, {
-			method: 'POST',
-			agent: false,
-			timeout: 5000,
-			headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), authorization: `Bearer ${token}` },
-		});
-		req.on('response', (res) => {
-			res.resume();
-			res.on('end', () => resolve(res.statusCode ?? 0));
-		});
-		req.on('timeout', () => req.destroy());
-		req.on('error', () => resolve(0));
-		req.end(data);
-	});
 }
 
 describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (kind) => {
@@ -111,11 +93,7 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 				const toolUseId = `toolu_${crypto.randomBytes(10).toString('hex')}`;
 				for (const event of ['PreToolUse', 'PostToolUse'] as const) {
 					const beforeKill = !killed;
-					const status = await postHook(svc.url, session.hookToken, {
-						session_id: session.id, hook_event_name: event, tool_name: 'Bash', tool_use_id: toolUseId, cwd: '/srv/app',
-						tool_input: { command: `echo ${toolUseId}` },
-						...(event === 'PostToolUse' ? { tool_response: { stdout: `${toolUseId}\n` }, duration_ms: 12 } : {}),
-					});
+					const status = await postHook(svc.url, session.hookToken, bashHookEvent(session.id, event, toolUseId));
 					const outcome = status === 200 ? 'stored' : status === 202 ? 'queued' : status === 0 ? 'failed' : 'refused';
 					posted.push({ sessionId: session.id, toolUseId, event, outcome, beforeKill: beforeKill && !killed });
 					if (status === 0) await sleep(50);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { api, startTestService, type TestService } from '../harness';
+import { api, startTestService, type TestService } from '../../../test/support/test-service';
 
 // A subscription makes the service send requests; without DELIVERY_ALLOWED_HOSTS it must never be pointed at a
 // loopback, private or link-local address, however the address is spelled. The plain spellings are in

@@ -2,11 +2,11 @@ import crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startSession } from '../../../nodes/shared/session/session-run';
-import { api, startTestService, TEST_API_KEY, type TestService } from '../../../service/test/harness';
-import { claudeFixture, eventNames, type ClaudeFixture } from '../../../service/test/reliability/session-fixture';
+import { api, startTestService, TEST_API_KEY, type TestService } from '../../support/test-service';
+import { claudeFixture, eventNames, type ClaudeFixture } from '../../support/claude-fixture';
 import { COLD_INSTALL_TIMEOUT_MS, ensureN8nCache, nodeOutput, startN8n, type N8nInstance, type N8nWorkflow } from '../../../scripts/n8n/n8n-instance';
-import { fetchClient } from '../../orchestrator-client';
-import { pollUntil } from '../poll';
+import { fetchClient } from '../../../nodes/shared/session/fetch-client';
+import { pollUntil, sleep } from '../../support/wait';
 
 // n8n is stopped for 60 s while Claude sessions go on producing hook events. The service keeps every delivery in
 // its outbox and retries; once n8n is back, every event starts the Hook Trigger workflow exactly once, in each
@@ -105,9 +105,9 @@ describe('n8n stopped for 60 s while hook events arrive', () => {
 			});
 			expect(res.status).toBe(200);
 			posted++;
-			await new Promise((r) => setTimeout(r, 2000));
+			await sleep(2000);
 		}
-		await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
+		await sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
 		const pendingWhileDown = (await api(svc, 'GET', `/api/v1/subscriptions/${subscriptionId}`)).body.deliveries;
 		const downMs = Date.now() - downAt;
 
@@ -125,7 +125,7 @@ describe('n8n stopped for 60 s while hook events arrive', () => {
 		const executions = await n8n.waitForExecutions(WORKFLOW_ID, total, 120_000);
 		const recoveredMs = Date.now() - upAt;
 		// A moment more: a duplicate would show up now.
-		await new Promise((r) => setTimeout(r, 3000));
+		await sleep(3000);
 		const all = await n8n.executions(WORKFLOW_ID);
 		const items = all.flatMap((e) => nodeOutput(e, TRIGGER)) as Array<{ deliveryId: string; sessionId: string; event: string }>;
 		expect(all.every((e) => e.status === 'success')).toBe(true);

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../scripts/n8n/free-port';
+import { sleep } from '../../support/wait';
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -154,7 +155,7 @@ export async function startDovecot(users: MailUser[]): Promise<Dovecot> {
 		if (pgid !== undefined && groupAlive(pgid)) {
 			process.kill(-pgid, 'SIGTERM');
 			const deadline = Date.now() + STOP_TIMEOUT_MS;
-			while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+			while (groupAlive(pgid) && Date.now() < deadline) await sleep(100);
 			if (groupAlive(pgid)) process.kill(-pgid, 'SIGKILL');
 		}
 		rmSync(dir, { recursive: true, force: true });
@@ -167,7 +168,7 @@ export async function startDovecot(users: MailUser[]): Promise<Dovecot> {
 			await stop();
 			throw new Error(`dovecot ${why}:\n${log}`);
 		}
-		await new Promise((r) => setTimeout(r, 50));
+		await sleep(50);
 	}
 	return { host: '127.0.0.1', port, dir, log: readLog, stop };
 }

@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { sleep } from '../../support/wait';
 
 export interface SunkMail {
 	envelope: { from: string | undefined; to: string[] };
@@ -86,7 +87,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
 					const seen = mails.map((m) => `${m.subject} → ${m.envelope.to.join(',')}`).join('\n') || '(none)';
 					throw new Error(`SMTP sink: no ${what} within ${timeoutMs} ms; received:\n${seen}`);
 				}
-				await new Promise((r) => setTimeout(r, 200));
+				await sleep(200);
 			}
 		},
 		close: () => new Promise<void>((resolve) => server.close(() => resolve())),

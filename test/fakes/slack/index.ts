@@ -5,6 +5,7 @@ import { startConnectProxy, type ConnectProxy } from './connect-proxy';
 import { eventEnvelope, postSignedEvent } from './slack-events';
 import { startSlackWebApi, type SlackMessage, type SlackWebApi } from './slack-web-api';
 import { createTestPki, type TestPki } from './test-pki';
+import { sleep } from '../../support/wait';
 
 export type { SlackApiCall, SlackMessage } from './slack-web-api';
 export { postSignedEvent, slackSignature } from './slack-events';
@@ -86,7 +87,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 					const seen = botMessages().map((m) => `${m.channel}/${m.threadTs ?? '-'}: ${m.text.slice(0, 80)}`);
 					throw new Error(`fake Slack: no ${what} within ${timeoutMs} ms; bot messages so far:\n${seen.join('\n') || '(none)'}`);
 				}
-				await new Promise((r) => setTimeout(r, 200));
+				await sleep(200);
 			}
 		},
 		async sendUserMessage(triggerUrl, msg) {

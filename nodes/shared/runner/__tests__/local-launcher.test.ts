@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineSplitter } from '../line-splitter';
 import { LocalLauncher } from '../local-launcher';
+import { sleep } from '../../../../test/support/wait';
 
 const NODE = process.execPath;
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -50,7 +51,7 @@ describe('LocalLauncher', () => {
 		`;
 		const proc = await launcher.launch({ command: NODE, args: ['-e', script], cwd: __dirname, env });
 		// Listening late on purpose: output that arrived before onLine() is held, not dropped.
-		await new Promise((resolve) => setTimeout(resolve, 100));
+		await sleep(100);
 		const lines: string[] = [];
 		let stderr = '';
 		proc.onLine((line) => lines.push(line));
@@ -86,7 +87,7 @@ describe('LocalLauncher', () => {
 		expect(isAlive(grandchild)).toBe(true);
 		proc.signal('SIGTERM');
 		expect((await proc.exited).signal).toBe('SIGTERM');
-		for (let i = 0; i < 50 && isAlive(grandchild); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+		for (let i = 0; i < 50 && isAlive(grandchild); i++) await sleep(20);
 		expect(isAlive(grandchild)).toBe(false);
 		expect(() => proc.signal('SIGKILL')).not.toThrow();
 	});

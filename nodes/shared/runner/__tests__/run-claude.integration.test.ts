@@ -15,6 +15,7 @@ import { LocalLauncher, type LocalProcess } from '../local-launcher';
 import { runClaude, type RunClaudeOptions, type RunSink, type ToolCallUpsert } from '../run-claude';
 import type { StreamInit, StreamMessage } from '../stream-parser';
 import type { LaunchSpec, ProcessLauncher, RunningProcess } from '../types';
+import { sleep } from '../../../../test/support/wait';
 
 /** An in-memory sink that keeps the latest state of each tool call, as the service would. */
 class MemorySink implements RunSink {
@@ -76,7 +77,7 @@ function liveGroupMembers(pgid: number): number[] {
 async function leftovers(pgid: number): Promise<number[]> {
 	let members = liveGroupMembers(pgid);
 	for (let i = 0; i < 50 && members.length > 0; i++) {
-		await new Promise((resolve) => setTimeout(resolve, 20));
+		await sleep(20);
 		members = liveGroupMembers(pgid);
 	}
 	return members;
@@ -219,7 +220,7 @@ describe('runClaude with the real claude CLI', () => {
 		const controller = new AbortController();
 		const { sessionId, outcome } = run(gitRepo(), { prompt: 'slow [[delay:90000]]' }, { launcher, signal: controller.signal });
 		// Abort while the API call is in flight, so the CLI's own interrupt handling is what we see.
-		while (fake.requestsFor(sessionId).length === 0) await new Promise((r) => setTimeout(r, 20));
+		while (fake.requestsFor(sessionId).length === 0) await sleep(20);
 		const abortedAt = Date.now();
 		controller.abort();
 		const result = await outcome;

@@ -2,14 +2,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import { parseApprovalPolicy } from '../approvals';
 import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';
 import { resumeSession, startSession } from '../session-run';
+import { sleep } from '../../../../test/support/wait';
 
 // The real claude CLI against the loopback fake API and the real service: a gated call really ends the run
 // (PreToolUse answers "defer"), and the resumed run really gets the recorded decision.
@@ -163,7 +164,7 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		});
 		expect(out.status).toBe('waiting_approval');
 		expect(Date.parse(out.pendingApproval!.expiresAt!) - Date.parse(out.pendingApproval!.requestedAt!)).toBe(1000);
-		await new Promise((r) => setTimeout(r, 1500));
+		await sleep(1500);
 		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
 		expect(resumed.status).toBe('completed');
 		expect(resumed.result).toMatch(/Last result \(error\): .*request expired/);

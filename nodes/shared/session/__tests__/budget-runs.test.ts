@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
-import { api } from '../../../../service/test/harness';
-import { startBudgetService, type BudgetTestService } from '../../../../service/test/budget-service';
-import { claudeFixture, waitUntil, type ClaudeFixture } from '../../../../service/test/reliability/session-fixture';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { api } from '../../../../test/support/test-service';
+import { startBudgetService, type BudgetTestService } from '../../../../test/support/budget-service';
+import { claudeFixture, type ClaudeFixture } from '../../../../test/support/claude-fixture';
+import { waitUntil } from '../../../../test/support/wait';
+import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
 import { claudePidFor } from './claude-pid';
@@ -90,6 +91,34 @@ describe(`budgets across real claude runs (${kind})`, () => {
 		const resumed = await resumeSession(client, { sessionId: runs[0].sessionId, prompt: '[[text:carried on]]', options: fx.options(), deps: fx.deps });
 		expect(resumed).toMatchObject({ status: 'completed', result: 'carried on' });
 	}, 300_000);
+
+	it('keeps the Thread Metadata of a Start and a Resume with the thread, and the Budget Reached of the resumed run carries the latest', async () => {
+		const thread = `email:budget-${Date.now()}.alice@example.test`;
+		const root = `<${thread.slice('email:'.length)}>`;
+		const first = { email: { replyTo: 'alice@example.test', subject: 'Re: Budget', inReplyTo: root, references: [root] } };
+		const started = await start('[[text:first answer]]', thread, { threadMetadata: JSON.stringify(first) });
+		expect(started.status).toBe('completed');
+		const stored = async () => (await api(svc, 'GET', `/api/v1/threads/${encodeURIComponent(thread)}`)).body.metadata;
+		expect(await stored()).toEqual(first);
+
+		// The thread's next message, and a budget the resumed run passes: its Budget Reached names that message.
+		const latest = { email: { ...first.email, inReplyTo: '<second.alice@example.test>', references: [root, '<second.alice@example.test>'] } };
+		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, limitUsd: started.costUsd + 0.005 });
+		const resumed = await resumeSession(client, { threadKey: thread, prompt: '[[bash:echo over]] [[text:over budget]]', options: fx.options({ threadMetadata: JSON.stringify(latest) }), deps: fx.deps });
+		expect(resumed.sessionId).toBe(started.sessionId);
+		expect(await stored()).toEqual(latest);
+		const events = (await api(svc, 'GET', `/api/v1/sessions/${started.sessionId}/events?limit=200`)).body.items as Array<{ event: string; payload: any }>;
+		expect(events.filter((e) => e.event === 'BudgetReached').map((e) => e.payload.thread_metadata)).toEqual([latest]);
+
+		// Refused by the service (a header in the subject): nothing runs, and the stored reply stays as it was.
+		const forged = { email: { ...latest.email, subject: 'Re: Budget\r\nBcc: eve@example.test' } };
+		await expect(
+			resumeSession(client, { threadKey: thread, prompt: '[[text:never]]', options: fx.options({ threadMetadata: JSON.stringify(forged) }), deps: fx.deps }),
+		).rejects.toThrow(/subject: must be one line/);
+		expect(await stored()).toEqual(latest);
+		// Not JSON: said before anything is sent.
+		expect(() => fx.options({ threadMetadata: '{"email":' })).toThrow(/Thread Metadata.*not valid JSON/);
+	}, 180_000);
 
 	it('a run whose claude is killed has its reservation settled with what it reported, and the rest released', async () => {
 		const sessionId = crypto.randomUUID();

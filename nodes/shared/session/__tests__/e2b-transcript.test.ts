@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import { FakeE2bCloud, type FakeSandbox } from '../../workspaces/__tests__/fake-e2b';
-import { git, makeRemote, tempDir } from '../../workspaces/__tests__/git-fixtures';
+import { git, makeRemote } from '../../../../test/support/git';
+import { tempDir } from '../../../../test/support/temp';
 import { startGitHttpServer, type GitHttpServer } from '../../workspaces/__tests__/git-http-server';
 import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';

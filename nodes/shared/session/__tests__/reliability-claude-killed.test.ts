@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
-import { claudeFixture, git, toolCalls, waitUntil, type ClaudeFixture } from '../../../../service/test/reliability/session-fixture';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
+import { claudeFixture, toolCalls, type ClaudeFixture } from '../../../../test/support/claude-fixture';
+import { waitUntil } from '../../../../test/support/wait';
+import { git } from '../../../../test/support/git';
+import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { resumeSession, startSession } from '../session-run';
 import { claudePidFor } from './claude-pid';

@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';
-import { makeRepo } from './git-fixture';
+import { makeRepo } from '../../../../test/support/git';
 import { startSession } from '../session-run';
+import { sleep } from '../../../../test/support/wait';
 
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
@@ -28,7 +29,7 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-par-')));
 		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
 		baseRepo = path.join(root, 'projects', 'app');
-		makeRepo(baseRepo);
+		makeRepo(baseRepo, '# app\n');
 		deps = { allowedRoots: [path.join(root, 'projects')], workspacesDir: path.join(root, 'ws'), cacheDir: path.join(root, 'cache'), worktreesDir: path.join(root, 'projects', '.wt') };
 	}, 180_000);
 	afterAll(async () => {
@@ -78,7 +79,7 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 		// Once the first tool call is visible, take the service away for 3 s (hooks and stream writes fail meanwhile).
 		let sessionId: string | undefined;
 		for (let i = 0; i < 100 && !sessionId; i++) {
-			await new Promise((r) => setTimeout(r, 100));
+			await sleep(100);
 			const list = await client.request<any>('GET', '/api/v1/sessions?q=delay%3A2500');
 			const s = list.items[0];
 			if (s && (await client.request<any>('GET', `/api/v1/sessions/${s.id}/logs`)).items.length > 0) sessionId = s.id;

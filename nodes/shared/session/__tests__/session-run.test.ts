@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import { parseRunOptions } from '../run-options';
-import { git, makeRepo } from './git-fixture';
+import { git, makeRepo } from '../../../../test/support/git';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
 import type { OrchestratorClient } from '../client';
+import { sleep } from '../../../../test/support/wait';
 
 // The real claude CLI against the loopback fake API, the real service, real git, real folders.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
@@ -30,7 +31,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-run-')));
 		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
 		baseRepo = path.join(root, 'projects', 'app');
-		makeRepo(baseRepo);
+		makeRepo(baseRepo, '# app\n');
 		// A bare repository stands in for GitHub: owner "acme", repository "app".
 		const remotes = path.join(root, 'remotes');
 		fs.mkdirSync(path.join(remotes, 'acme'), { recursive: true });
@@ -140,7 +141,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		const slow = resumeSession(client, { sessionId: first.sessionId, prompt: 'slow [[delay:10000]]', options: options(), deps });
 		// The slow turn holds the session once its claude has asked the model (however long a busy machine takes to
 		// get there), and keeps it for the 10 s the answer takes.
-		while (fake.requestsFor(first.sessionId).length === asked) await new Promise((r) => setTimeout(r, 50));
+		while (fake.requestsFor(first.sessionId).length === asked) await sleep(50);
 		await expect(
 			resumeSession(client, { sessionId: first.sessionId, prompt: 'impatient', options: options({ queueTimeoutSeconds: 1 }), deps }),
 		).rejects.toThrow(/busy with another run/);

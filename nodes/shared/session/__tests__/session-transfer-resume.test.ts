@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import { parseRunOptions } from '../run-options';
 import { resumeSession, startSession } from '../session-run';
 

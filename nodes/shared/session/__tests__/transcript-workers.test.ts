@@ -2,14 +2,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';
 import { checkResumedSession, resumeSession, startSession } from '../session-run';
 import { projectSlug, transcriptPath } from '../transcript';
+import { sleep } from '../../../../test/support/wait';
 
 // Two "workers": the same service and shared workspace folder, but each its own HOME, as two machines would have.
 // The real claude CLI against the loopback fake API.
@@ -104,7 +105,7 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 		let status = '';
 		while (Date.now() < deadline && status !== 'interrupted') {
 			status = (await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`)).status;
-			if (status !== 'interrupted') await new Promise((r) => setTimeout(r, 200));
+			if (status !== 'interrupted') await sleep(200);
 		}
 		expect(status).toBe('interrupted');
 		const resumed = await resumeSession(client, { sessionId: first.sessionId, prompt: 'after the crash', options: on(homeB), deps });

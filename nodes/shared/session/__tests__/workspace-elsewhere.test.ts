@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../service/test/harness';
+import { startTestService, type TestService } from '../../../../test/support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../../../../test/orchestrator-client';
+import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { parseRunOptions } from '../run-options';
 import { resumeSession, startSession } from '../session-run';
-import { git, makeRepo } from './git-fixture';
+import { git, makeRepo } from '../../../../test/support/git';
 
 // A Resume that lands on a worker where the session's folder is not: worker B has its own HOME and its own
 // workspaces folder; local folders and worktrees are expected on shared storage, GitHub clones are made again.
@@ -38,7 +38,7 @@ describe(`a Resume on a worker without the session's folder (${kind})`, () => {
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-elsewhere-')));
 		homeA = isolatedClaudeEnv(path.join(root, 'a'), fake.url);
 		homeB = isolatedClaudeEnv(path.join(root, 'b'), fake.url);
-		baseRepo = makeRepo(path.join(root, 'shared', 'app'));
+		baseRepo = makeRepo(path.join(root, 'shared', 'app'), '# app\n');
 		remotes = path.join(root, 'remotes');
 		fs.mkdirSync(path.join(remotes, 'acme'), { recursive: true });
 		git(root, 'clone', '-q', '--bare', baseRepo, path.join(remotes, 'acme', 'app.git'));

@@ -9,7 +9,8 @@ import { WorkspaceError } from '../errors';
 import { hookUrlForSandbox } from '../hook-url';
 import { prepareWorkspace, reopenWorkspace, type WorkspaceDeps, type WorkspaceRequest } from '../index';
 import { FakeE2bCloud, type FakeSandbox } from './fake-e2b';
-import { git, makeRemote, pwnedMarker, tempDir } from './git-fixtures';
+import { git, makeRemote } from '../../../../test/support/git';
+import { pwnedMarker, tempDir } from '../../../../test/support/temp';
 import { startGitHttpServer, type GitHttpServer } from './git-http-server';
 import { hostileArguments } from './hostile-strings';
 

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WorkspaceError } from '../errors';
 import { cloneGithubRepository, reopenClone } from '../github';
-import { git, makeRemote, pwnedMarker, tempDir, type RemoteFixture } from './git-fixtures';
+import { git, makeRemote, type RemoteFixture } from '../../../../test/support/git';
+import { pwnedMarker, tempDir } from '../../../../test/support/temp';
 import { startGitHttpServer, type GitHttpServer } from './git-http-server';
 
 describe('github workspaces (local bare repositories standing in for GitHub)', () => {

@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import type { ProcessLauncher } from '../../runner/types';
 import { WorkspaceError } from '../errors';
 import { prepareWorkspace, reopenWorkspace, type WorkspaceDeps } from '../index';
-import { git, makeRemote, makeRepo, pwnedMarker, tempDir } from './git-fixtures';
+import { git, makeRemote, makeRepo } from '../../../../test/support/git';
+import { pwnedMarker, tempDir } from '../../../../test/support/temp';
 
 describe('prepareWorkspace / reopenWorkspace', () => {
 	const tmp = tempDir('ws-index');

@@ -2,7 +2,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { WorkspaceError } from '../errors';
 import { resolveFolderInRoots } from '../local';
-import { tempDir } from './git-fixtures';
+import { tempDir } from '../../../../test/support/temp';
 
 describe('local workspace roots', () => {
 	const tmp = tempDir('ws-local');

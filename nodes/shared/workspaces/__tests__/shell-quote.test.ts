@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { WorkspaceError } from '../errors';
 import { LineSplitter } from '../../runner/line-splitter';
 import { commandLine, shellQuote } from '../shell-quote';
-import { pwnedMarker } from './git-fixtures';
+import { pwnedMarker } from '../../../../test/support/temp';
 import { hostileArguments } from './hostile-strings';
 
 const marker = pwnedMarker();

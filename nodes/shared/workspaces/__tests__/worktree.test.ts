@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { WorkspaceError } from '../errors';
 import { cleanupWorktree, createWorktree, reopenWorktree } from '../worktree';
-import { commitFile, git, makeRepo, pwnedMarker, tempDir } from './git-fixtures';
+import { commitFile, git, makeRepo } from '../../../../test/support/git';
+import { pwnedMarker, tempDir } from '../../../../test/support/temp';
 
 describe('worktree workspaces', () => {
 	const tmp = tempDir('ws-worktree');

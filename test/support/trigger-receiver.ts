@@ -11,8 +11,8 @@ import type {
 	IWebhookFunctions,
 	IWebhookResponseData,
 } from 'n8n-workflow';
-import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
-import type { TriggerStaticData } from '../subscription-lifecycle';
+import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigger.node';
+import type { TriggerStaticData } from '../../nodes/ClaudeHookTrigger/subscription-lifecycle';
 
 const NODE: INode = {
 	id: 'b1f1f3a0-0000-4000-8000-000000000001',
@@ -223,12 +223,3 @@ export class TriggerReceiver {
 	}
 }
 
-/** Polls `check` until it holds or `timeoutMs` passes; returns whether it held. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<boolean> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		if (await check()) return true;
-		if (Date.now() > deadline) return false;
-		await new Promise((r) => setTimeout(r, everyMs));
-	}
-}

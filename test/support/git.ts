@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-// Real repositories for the tests, made with the real git binary.
+// Real repositories for the tests, made with the real git binary: one identity, no system or user config (a
+// developer's hooks, signing or default branch must not change what a test sees).
 
 const IDENTITY = {
 	GIT_AUTHOR_NAME: 'Test',
@@ -15,19 +15,15 @@ const IDENTITY = {
 	GIT_CONFIG_GLOBAL: '/dev/null',
 };
 
+/** Runs git in `cwd` and returns its trimmed stdout; throws with git's stderr when it fails. Bounded: 60 s. */
 export function git(cwd: string, ...args: string[]): string {
-	return execFileSync('git', args, { cwd, env: { ...process.env, ...IDENTITY }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-/** A fresh, real-path temp folder and a function that removes it. */
-export function tempDir(prefix: string): { dir: string; remove(): void } {
-	const dir = realpathSync(mkdtempSync(path.join(tmpdir(), `${prefix}-`)));
-	return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** A marker path that an injected command would create; tests assert it never appears. */
-export function pwnedMarker(): string {
-	return path.join(tmpdir(), `pwned-${randomBytes(6).toString('hex')}`);
+	return execFileSync('git', args, {
+		cwd,
+		env: { ...process.env, ...IDENTITY },
+		encoding: 'utf8',
+		stdio: ['ignore', 'pipe', 'pipe'],
+		timeout: 60_000,
+	}).trim();
 }
 
 export function commitFile(repo: string, name: string, content: string | Buffer, message = `add ${name}`): void {
@@ -37,12 +33,22 @@ export function commitFile(repo: string, name: string, content: string | Buffer,
 	git(repo, 'commit', '-q', '-m', message);
 }
 
-/** A work repository on `main` with one commit. */
-export function makeRepo(dir: string): string {
+/** A work repository on `main` with one commit, its README.md. */
+export function makeRepo(dir: string, readme = '# test\n'): string {
 	mkdirSync(dir, { recursive: true });
 	git(dir, 'init', '-q', '-b', 'main');
-	commitFile(dir, 'README.md', '# test\n', 'initial');
+	commitFile(dir, 'README.md', readme, 'initial');
 	return dir;
+}
+
+/** `makeRepo`, pushed to a new bare repository `origin` (its remote "origin"). */
+export function makeRepoWithOrigin(dir: string, origin: string, readme?: string): { path: string; origin: string } {
+	makeRepo(dir, readme);
+	mkdirSync(path.dirname(origin), { recursive: true });
+	git(path.dirname(origin), 'init', '-q', '--bare', '-b', 'main', origin);
+	git(dir, 'remote', 'add', 'origin', origin);
+	git(dir, 'push', '-q', 'origin', 'main');
+	return { path: dir, origin };
 }
 
 export interface RemoteFixture {

@@ -1,8 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../scripts/n8n/free-port';
+import { sleep } from './wait';
 
 // A PostgreSQL cluster of its own for a fault test: the machine's shared server is used by other suites at the
 // same time, so it must never be restarted. This one lives in a temp folder, listens on a free loopback port and
@@ -33,17 +34,6 @@ export function postgresBinDir(): string | undefined {
 		if (['initdb', 'pg_ctl', 'postgres'].every((b) => fs.existsSync(path.join(bin, b)))) return bin;
 	}
 	return undefined;
-}
-
-async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.once('error', reject);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address() as net.AddressInfo;
-			srv.close(() => resolve(port));
-		});
-	});
 }
 
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
@@ -84,7 +74,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 		async restart(downMs = 0) {
 			await stop('fast');
 			const stoppedAt = Date.now();
-			await new Promise((r) => setTimeout(r, downMs));
+			await sleep(downMs);
 			await start();
 			return { stoppedAt, startedAt: Date.now() };
 		},

@@ -1,16 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
+import { freePort } from '../../scripts/n8n/free-port';
+import { sleep } from './wait';
 
 // The service as its own process, for faults an in-process service cannot suffer (SIGKILL) and for measuring
 // its memory. It is built from the current sources into a private temp folder (each file transpiled on its
 // own, as ts-jest does; tsc -p tsconfig.json --noEmit checks the types), so a test never depends on whether
 // someone rebuilt dist/ and never writes into the dist/ other engineers use.
 
-const REPO = path.resolve(__dirname, '..', '..', '..');
+const REPO = path.resolve(__dirname, '..', '..');
 let built: string | undefined;
 
 /** Transpiles service/src/index.ts and everything it imports (relative imports) into a temp folder. */
@@ -41,17 +42,6 @@ export function buildServiceEntry(): string {
 	fs.symlinkSync(path.join(REPO, 'service', 'migrations'), path.join(out, 'service', 'migrations'));
 	built = path.join(out, 'service', 'src', 'index.js');
 	return built;
-}
-
-export async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.once('error', reject);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address() as net.AddressInfo;
-			srv.close(() => resolve(port));
-		});
-	});
 }
 
 export interface ServiceProcess {
@@ -100,7 +90,7 @@ export async function startServiceProcess(env: Record<string, string>, opts: { p
 			if (c.exitCode !== null || c.signalCode !== null) throw new Error(`service exited during start-up:\n${log.slice(-3000)}`);
 			const ok = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
 			if (ok) return;
-			await new Promise((r) => setTimeout(r, 100));
+			await sleep(100);
 		}
 		c.kill('SIGKILL');
 		throw new Error(`service did not become healthy within 180 s:\n${log.slice(-3000)}`);

@@ -1,4 +1,5 @@
-// A server-sent events reader over fetch, as the dashboard reads the stream (credential in a header).
+// A server-sent events reader over fetch, as the dashboard reads the stream (credential in a header): for the
+// stream's tests and for the live-update benchmark.
 
 export interface SseEvent {
 	id?: string;
@@ -18,7 +19,14 @@ export interface SseStream {
 	close(): void;
 }
 
-export async function openStream(url: string, headers: Record<string, string>): Promise<SseStream> {
+export interface StreamOptions {
+	/** Called with each event as it arrives. */
+	onEvent?: (e: SseEvent) => void;
+	/** Keep every event in `events` (default); off for long runs that only count them. */
+	keep?: boolean;
+}
+
+export async function openStream(url: string, headers: Record<string, string>, opts: StreamOptions = {}): Promise<SseStream> {
 	const controller = new AbortController();
 	const res = await fetch(url, { headers: { Accept: 'text/event-stream', ...headers }, signal: controller.signal });
 	const events: SseEvent[] = [];
@@ -52,7 +60,8 @@ export async function openStream(url: string, headers: Record<string, string>): 
 					}
 					if (!data) continue;
 					e.data = JSON.parse(data);
-					events.push(e);
+					opts.onEvent?.(e);
+					if (opts.keep !== false) events.push(e);
 					notify();
 				}
 			}

@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { OrchestratorClient } from '../../../nodes/shared/session/client';
-import { parseRunOptions, type RunOptions } from '../../../nodes/shared/session/run-options';
-import { startFakeAnthropic, type FakeAnthropic } from '../../../test/fakes/anthropic-api';
-import { claudeBinary, isolatedClaudeEnv } from '../../../test/fakes/claude-cli';
+import type { OrchestratorClient } from '../../nodes/shared/session/client';
+import { parseRunOptions, type RunOptions } from '../../nodes/shared/session/run-options';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
+import { claudeBinary, isolatedClaudeEnv } from '../fakes/claude-cli';
+import { makeRepoWithOrigin } from './git';
 
 // What the reliability suites share to run the real claude CLI against the loopback fake API: one claude home
 // (as n8n has one), folders under one allowed root, and helpers that read back what the service recorded.
@@ -23,8 +23,6 @@ export interface ClaudeFixture {
 	close(): Promise<void>;
 }
 
-export const git = (cwd: string, ...args: string[]) =>
-	execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd, stdio: 'pipe' }).toString().trim();
 
 export async function claudeFixture(prefix: string): Promise<ClaudeFixture> {
 	const fake = await startFakeAnthropic();
@@ -49,20 +47,7 @@ export async function claudeFixture(prefix: string): Promise<ClaudeFixture> {
 			fs.mkdirSync(dir, { recursive: true });
 			return dir;
 		},
-		repo(name) {
-			const dir = path.join(projects, name);
-			const origin = path.join(root, 'origins', `${name}.git`);
-			fs.mkdirSync(dir, { recursive: true });
-			git(dir, 'init', '-q', '-b', 'main');
-			fs.writeFileSync(path.join(dir, 'README.md'), `# ${name}\n`);
-			git(dir, 'add', '.');
-			git(dir, 'commit', '-qm', 'init');
-			fs.mkdirSync(path.dirname(origin), { recursive: true });
-			git(root, 'init', '-q', '--bare', origin);
-			git(dir, 'remote', 'add', 'origin', origin);
-			git(dir, 'push', '-q', 'origin', 'main');
-			return { path: dir, origin };
-		},
+		repo: (name) => makeRepoWithOrigin(path.join(projects, name), path.join(root, 'origins', `${name}.git`), `# ${name}\n`),
 		async close() {
 			await fake.close();
 			fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 });
@@ -152,15 +137,3 @@ export function hookAckQuantileMs(before: Map<string, number>, after: Map<string
 	return { le: Infinity, count, meanMs: count ? sum / count : 0 };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 100 ms until it is truthy or `timeoutMs` passes; returns the last value. */
-export async function waitUntil<T>(check: () => Promise<T> | T, timeoutMs: number, everyMs = 100): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	let value = await check();
-	while (!value && Date.now() < deadline) {
-		await sleep(everyMs);
-		value = await check();
-	}
-	return value;
-}

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config';
-import { createScratchDatabase } from '../src/db/scratch';
-import { startService, type RunningService } from '../src/service';
+import { loadConfig } from '../../service/src/config';
+import { createScratchDatabase } from './scratch-database';
+import { startService, type RunningService } from '../../service/src/service';
+import { sleep } from './wait';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 
@@ -44,7 +45,7 @@ export async function startTestService(kind: 'pglite' | 'postgres', env: Record<
 		async restart(downMs = 0) {
 			const port = new URL(service.url).port;
 			await service.close();
-			await new Promise((r) => setTimeout(r, downMs));
+			await sleep(downMs);
 			service = await startService({ ...config, port: Number(port) });
 			Object.assign(handle, { db: service.db, app: service.app, server: service.server, close: service.close });
 		},

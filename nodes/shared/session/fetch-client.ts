@@ -1,7 +1,10 @@
-import type { OrchestratorClient } from '../nodes/shared/session/client';
+import type { OrchestratorClient } from './client';
 
-/** The service client the nodes get from their credential, as a plain fetch client for tests. */
-export function fetchClient(baseUrl: string, apiKey: string, publicUrl?: string): OrchestratorClient {
+/**
+ * The service client outside n8n (the package's command line, and the tests): what the nodes get from their
+ * credential, as a plain fetch with the API key. A failed request throws with the status and the service's answer.
+ */
+export function fetchClient(baseUrl: string, apiKey: string, publicUrl?: string, timeoutMs = 15_000): OrchestratorClient {
 	return {
 		baseUrl,
 		publicUrl,
@@ -12,7 +15,7 @@ export function fetchClient(baseUrl: string, apiKey: string, publicUrl?: string)
 				method,
 				headers: { Authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
 				body: body === undefined ? undefined : JSON.stringify(body),
-				signal: AbortSignal.timeout(15_000),
+				signal: AbortSignal.timeout(timeoutMs),
 			});
 			const text = await res.text();
 			if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${text}`), { status: res.status });

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config';
-import { createScratchDatabase } from '../src/db/scratch';
-import { startService, type RunningService } from '../src/service';
-import { TEST_API_KEY } from './harness';
+import { loadConfig } from '../../service/src/config';
+import { createScratchDatabase } from './scratch-database';
+import { startService, type RunningService } from '../../service/src/service';
+import { TEST_API_KEY } from './test-service';
 
 /** A clock the test sets: budgets read their periods from it, so a UTC midnight can be crossed on demand. */
 export interface TestClock {

@@ -1,0 +1,71 @@
+import crypto from 'node:crypto';
+import type { z } from 'zod';
+import { settleDroppedCalls } from '../approvals/service-settlements';
+import { settleRun } from '../budgets/reservations';
+import type { Database, Queryable } from '../db';
+import type { KnownSubscriptions } from '../deliveries/outbox';
+import type { Auth } from '../http/auth';
+import { conflict, notFound } from '../http/errors';
+import { putThread } from '../threads/threads.repository';
+import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
+import { recordRunDenials } from './run-denials';
+import { createSession, getSession, upsertRun } from './sessions.repository';
+import type { CreateSessionBody, RunBody } from './sessions.schema';
+
+export interface SessionServiceDeps {
+	db: Database;
+	auth: Auth;
+	/** Hook tokens: life when the caller does not say, and how long after its run's end a token still takes hooks. */
+	hookTokens: { ttlMs: number; graceMs: number };
+	/** Signals the deliveries a run's events queue. */
+	outbox?: KnownSubscriptions;
+}
+
+/** A token for the session's next run: earlier ones stop working. Undefined when there is no such session. */
+export async function issueHookToken(deps: SessionServiceDeps, tx: Queryable, id: string, ttlSeconds?: number) {
+	const generation = await nextHookTokenGeneration(tx, id);
+	if (generation === undefined) return undefined;
+	deps.auth.forgetHookTokens(id);
+	const expiresAt = new Date(Date.now() + (ttlSeconds ? ttlSeconds * 1000 : deps.hookTokens.ttlMs) + deps.hookTokens.graceMs);
+	return { hookToken: deps.auth.signHookToken(id, generation, expiresAt), hookTokenExpiresAt: expiresAt.toISOString() };
+}
+
+/** Every hook token of the session stops working (within a second on every replica); false when there is no such session. */
+export async function revokeHookTokens(deps: SessionServiceDeps, id: string): Promise<boolean> {
+	if ((await nextHookTokenGeneration(deps.db, id)) === undefined) return false;
+	deps.auth.forgetHookTokens(id);
+	return true;
+}
+
+/** A new session, bound to its thread if it names one, with the token for its first run. */
+export async function startSession(deps: SessionServiceDeps, body: z.output<typeof CreateSessionBody>) {
+	const id = body.id ?? crypto.randomUUID();
+	return deps.db.transaction(async (tx) => {
+		const created = await createSession(tx, id, body);
+		if (!created) throw conflict(`session ${id} already exists`);
+		if (body.threadKey) await putThread(tx, body.threadKey, id, body.threadMetadata);
+		return { ...created, ...(await issueHookToken(deps, tx, id)) };
+	});
+}
+
+/**
+ * A run's report (sent as it progresses, and at its end), in one transaction with what follows from it: the
+ * denials it reports become events, a finished run ends its hook token and settles its budget reservation, and a
+ * clean end settles the approvals Claude Code dropped. Answers the session as it is now.
+ */
+export async function recordRun(deps: SessionServiceDeps, id: string, runId: string, body: z.output<typeof RunBody>) {
+	return deps.db.transaction(async (tx) => {
+		if (!(await getSession(tx, id))) throw notFound(`no session ${id}`);
+		const s = await upsertRun(tx, id, runId, body);
+		if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
+		await recordRunDenials(tx, id, runId, body.permissionDenials, deps.outbox);
+		// The run is over: its hook token takes late hooks for the grace period, then none.
+		if (body.status !== 'running' && body.status !== 'created') await endHookTokens(tx, id, deps.hookTokens.graceMs);
+		if (body.status !== 'running') await settleRun(tx, id, runId, body.costUsd, deps.outbox);
+		// A clean end says which deferred call, if any, the next run carries; no other can still be approved.
+		if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
+			await settleDroppedCalls(tx, id, body.deferredToolUseId, deps.outbox);
+		}
+		return s;
+	});
+}
