@@ -26,10 +26,10 @@ import type { LaunchSpec, ProcessLauncher, RunningProcess } from '../nodes/share
 import type { OrchestratorClient } from '../nodes/shared/session/client';
 import { parseRunOptions } from '../nodes/shared/session/run-options';
 import { resumeSession, startSession, type SessionOutput } from '../nodes/shared/session/session-run';
-import { createScratchDatabase } from '../service/src/db/scratch';
+import { createScratchDatabase } from '../test/support/scratch-database';
 import { startFakeAnthropic } from '../test/fakes/anthropic-api';
 import { isolatedClaudeEnv } from '../test/fakes/claude-cli';
-import { fetchClient } from '../test/orchestrator-client';
+import { fetchClient } from '../nodes/shared/session/fetch-client';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUNS = Number(process.env.OVERHEAD_RUNS ?? 10);

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { openDatabase, type Database } from '../src/db';
-import { createScratchDatabase } from '../src/db/scratch';
+import { createScratchDatabase } from '../../test/support/scratch-database';
 import { parseChanges, type Change } from '../src/stream/changes.repository';
-import { DATABASE_KINDS } from './harness';
+import { DATABASE_KINDS } from '../../test/support/test-service';
 
 // Migration 014: the dashboard's change records are written once per statement. What the live stream sees must not
 // change: one change per row written, in order, and none for a lease taken or given back.
