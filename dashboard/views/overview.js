@@ -7,7 +7,7 @@ import { glance } from './glance.js';
 
 // The figures move slowly and cover 30 days of rows: every 5 s is live enough.
 const POLL_MS = 5000;
-const STATUS_ORDER = ['running', 'waiting', 'waiting_approval', 'created', 'completed', 'failed', 'timed_out', 'cancelled', 'interrupted'];
+const STATUS_ORDER = ['running', 'waiting', 'waiting_approval', 'created', 'completed', 'failed', 'timed_out', 'cancelled', 'interrupted', 'stopped'];
 
 function statusCards(byStatus, total) {
 	const statuses = [...STATUS_ORDER.filter((s) => s in byStatus), ...Object.keys(byStatus).filter((s) => !STATUS_ORDER.includes(s))];

@@ -10,6 +10,7 @@ const STATUS_FILTERS = [
 	['running', 'Running'],
 	['waiting,waiting_approval', 'Waiting'],
 	['completed', 'Completed'],
+	['stopped', 'Stopped (someone asked)'],
 	['failed,timed_out,cancelled,interrupted', 'Failed'],
 	['created', 'Created'],
 	['external', 'External (own Claude Code)'],

@@ -43,6 +43,12 @@ export const properties: INodeProperties[] = [
 				description: 'A PermissionDenied hook, or a permission denial reported in a run result',
 			},
 			{
+				name: 'Reply Queued',
+				value: 'replyQueued',
+				description:
+					"A turn ended while replies waited for it (Claude Resume's When Busy = Queue): answer them with Claude Resume's Take Queued. The payload says how many and the session's thread key.",
+			},
+			{
 				name: 'Session Finished',
 				value: 'sessionFinished',
 				description: 'Stop, SessionEnd or StopFailure, with the session result',

@@ -6,6 +6,7 @@ import {
 	BUDGET_WARNING,
 	HOOK_EVENTS as CLAUDE_HOOK_EVENTS,
 	HTTP_HOOK_UNSUPPORTED_EVENTS,
+	REPLY_QUEUED,
 } from '../shared/protocol/hook-events';
 
 /** The hook events Claude Code knows, in alphabetical order for the picker. */
@@ -33,7 +34,8 @@ export type Preset =
 	| 'approvalRequested'
 	| 'approvalDecided'
 	| 'budgetWarning'
-	| 'budgetReached';
+	| 'budgetReached'
+	| 'replyQueued';
 
 /** The events each preset subscribes to. "Permission denied" also covers a run's permission_denials, which the service stores as PermissionDenied events. */
 export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
@@ -47,4 +49,6 @@ export const PRESET_EVENTS: Record<Exclude<Preset, 'custom'>, string[]> = {
 	// The service's own too: a budget passed its warning level, or its limit (or refused a run because of it).
 	budgetWarning: [BUDGET_WARNING],
 	budgetReached: [BUDGET_REACHED],
+	// The service's own: a turn ended with replies queued for the session (When Busy = Queue).
+	replyQueued: [REPLY_QUEUED],
 };

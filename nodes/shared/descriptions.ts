@@ -60,7 +60,7 @@ export const runOptions: INodeProperties = {
 			default: DEFAULT_PERMISSION_MODE,
 			description: 'How Claude Code decides on tool calls nobody is there to approve. Bypass Permissions needs IS_SANDBOX=1 when n8n runs as root.',
 		},
-		{ displayName: 'Queue Timeout (Seconds)', name: 'queueTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 120, description: 'One turn runs at a time per session: how long to wait for a running turn of the same session before failing' },
+		{ displayName: 'Queue Timeout (Seconds)', name: 'queueTimeoutSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 120, description: 'One turn runs at a time per session: how long to wait for a running turn of the same session before failing (Claude Resume: only with When Busy = Wait)' },
 		{ displayName: 'Shallow Clone', name: 'shallowClone', type: 'boolean', default: true, description: 'Whether GitHub repositories are cloned with only the latest commit' },
 		{
 			displayName: 'Thread Metadata',

@@ -14,7 +14,10 @@ import { hooksRouter, legacyHooksRouter } from './hooks/hooks.router';
 import type { Metrics } from './metrics/metrics';
 import { metricsReport } from './metrics/metrics-report';
 import { transferRouter } from './session-transfer/transfer.router';
+import { queuedMessagesRouter } from './queued-messages/queued-messages.router';
+import type { RunSignals } from './sessions/run-signals';
 import { sessionsRouter } from './sessions/sessions.router';
+import { stopsRouter } from './sessions/stops.router';
 import type { ChangeFeed } from './stream/change-feed';
 import { streamRouter } from './stream/stream.router';
 import { subscriptionsRouter } from './subscriptions/subscriptions.router';
@@ -44,6 +47,8 @@ export interface RouteDeps {
 	readPageMaxBytes: number;
 	/** Answers PreToolUse for sessions under an approval policy (allow / deny / defer). */
 	hookAnswer?: HookAnswerer;
+	/** Stops of running turns: their hooks' answers, and the waits of POST/GET :id/stop. */
+	runSignals: RunSignals;
 	/** Hosts a subscription may deliver to besides public addresses (DELIVERY_ALLOWED_HOSTS). */
 	deliveryAllowedHosts: readonly string[];
 	/** What a run reserves when it asks for no particular amount. */
@@ -63,6 +68,7 @@ export function hookRouteDeps(deps: RouteDeps) {
 		toolOutputMaxBytes: deps.toolOutputMaxBytes,
 		ackTimeoutMs: deps.hookAckTimeoutMs,
 		answer: deps.hookAnswer,
+		stopAnswer: (sessionId: string, generation: number | undefined, eventName: string) => deps.runSignals.hookAnswer(sessionId, generation, eventName),
 	};
 }
 
@@ -100,6 +106,8 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 			['hooks', [legacyHooksRouter(hooks), hooksRouter(hooks)]],
 			['sessions', [transferRouter({ db, auth, transcriptMaxBytes })]],
 			['sessions', [sessions]],
+			['sessions', [stopsRouter({ db, auth, signals: deps.runSignals })]],
+			['sessions', [queuedMessagesRouter({ db, auth })]],
 			['sessions', [transcriptsRouter({ db, auth, transcriptMaxBytes })]],
 			['threads', [threadsRouter({ db, auth })]],
 			['stats', [statsRouter({ db, auth })]],

@@ -17,6 +17,7 @@ import { logger } from './logger';
 import { readHookTokenState } from './sessions/hook-tokens.repository';
 import { Metrics } from './metrics/metrics';
 import { createLeaseSweep } from './sessions/lease-sweep';
+import { RunSignals } from './sessions/run-signals';
 import { ChangeFeed } from './stream/change-feed';
 
 export interface RunningService {
@@ -61,6 +62,8 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	await budgets.start();
 	const feed = new ChangeFeed(db);
 	await feed.start();
+	const runSignals = new RunSignals(db);
+	await runSignals.start();
 	const { app, handler } = createApp({
 		db,
 		auth,
@@ -77,6 +80,7 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 		readPageMaxBytes: config.readPageMaxBytes,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
+		runSignals,
 		deliveryAllowedHosts: config.deliveryAllowedHosts,
 		budgetDefaultReserveUsd: config.budgetRunReserveUsd,
 		now: opts.now ?? (() => new Date()),
@@ -115,6 +119,8 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 		(closing ??= (async () => {
 			// Open streams would keep the server from closing: end them first (their clients reconnect elsewhere).
 			await feed.stop();
+			// Long polls waiting on a run answer now instead of holding the server open.
+			await runSignals.stop();
 			await new Promise<void>((resolve) => {
 				server.close(() => resolve());
 				server.closeIdleConnections();

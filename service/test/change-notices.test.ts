@@ -4,7 +4,7 @@ import { createScratchDatabase } from '../../test/support/scratch-database';
 import { parseChanges, type Change } from '../src/stream/changes.repository';
 import { DATABASE_KINDS } from '../../test/support/test-service';
 
-// Migration 014: the dashboard's change records are written once per statement. What the live stream sees must not
+// Migration 016: the dashboard's change records are written once per statement. What the live stream sees must not
 // change: one change per row written, in order, and none for a lease taken or given back.
 describe.each(DATABASE_KINDS)('dashboard change notices per statement (%s)', (kind) => {
 	let db: Database;

@@ -78,6 +78,9 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger webhook lifecycle against the
 
 		expect(await methods.create.call(context(url, { preset: 'toolFailed' }, second))).toBe(true);
 		expect((await api(svc, 'GET', `/api/v1/subscriptions/${second.subscriptionId}`)).body.events).toEqual(['PostToolUseFailure']);
+		// The service's own event for replies that waited while a turn ran.
+		expect(await methods.create.call(context(url, { preset: 'replyQueued' }, second))).toBe(true);
+		expect((await api(svc, 'GET', `/api/v1/subscriptions/${second.subscriptionId}`)).body.events).toEqual(['ReplyQueued']);
 		expect(await methods.delete.call(context(url, {}, second))).toBe(true);
 	});
 

@@ -50,12 +50,14 @@ export const APPROVAL_DECIDED = 'ApprovalDecided';
 export const BUDGET_WARNING = 'BudgetWarning';
 /** A budget reached its limit, or refused a run because of it. */
 export const BUDGET_REACHED = 'BudgetReached';
+/** A turn ended while replies waited for it (Claude Resume, When Busy = Queue): Take Queued answers them. */
+export const REPLY_QUEUED = 'ReplyQueued';
 
 /**
  * Event names only the service itself emits. A hook request carrying one of these names is refused: a session's
  * hook token must not be able to forge an approval or a budget alert into a thread.
  */
-export const SERVICE_EVENTS = [APPROVAL_REQUESTED, APPROVAL_DECIDED, BUDGET_WARNING, BUDGET_REACHED] as const;
+export const SERVICE_EVENTS = [APPROVAL_REQUESTED, APPROVAL_DECIDED, BUDGET_WARNING, BUDGET_REACHED, REPLY_QUEUED] as const;
 export type ServiceEvent = (typeof SERVICE_EVENTS)[number];
 
 /** `source` in a stored event's payload: the service wrote it, or a run's result reported it (denials). */

@@ -17,6 +17,8 @@ export const SESSION_STATUSES = [
 	// A budget had nothing left, so the run did not start; or the run stopped at what it had reserved.
 	'budget_exhausted',
 	'budget_reached',
+	// Someone asked to stop the turn (POST /api/v1/sessions/:id/stop); it ended with its record and cost.
+	'stopped',
 ] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 

@@ -10,7 +10,8 @@ import { DEFAULT_BATCH, SinkDelivery, type BatchOptions, type RunSink, type Unde
 
 export type { RunSink, ToolCallUpsert, ToolCallStatus, BatchOptions, Undelivered } from './sink-delivery';
 
-export type RunStatus = Extract<SessionStatus, 'completed' | 'failed' | 'timed_out' | 'cancelled'>;
+export type RunStatus = Extract<SessionStatus, 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'stopped'>;
+type StopReason = 'timed_out' | 'cancelled' | 'stopped';
 
 export interface RunClaudeOptions {
 	launcher: ProcessLauncher;
@@ -21,9 +22,13 @@ export interface RunClaudeOptions {
 	sink: RunSink;
 	timeoutMs: number;
 	signal?: AbortSignal;
+	/** Someone asked for the run to stop (the session's stop request): ends it as `stopped`, the same way. */
+	stopSignal?: AbortSignal;
 	batch?: BatchOptions;
 	/** How long to wait after SIGINT, and again after SIGTERM, before the next signal. */
 	graceMs?: number;
+	/** The same for a stop a person asked for, who waits to hear it is done (SIGINT ends claude in ~0.1 s). */
+	stopGraceMs?: number;
 	/** Upper bound for delivering what is left to the sink once the process has ended. */
 	drainMs?: number;
 	/** Sees every parsed record (hook lifecycle lines included), synchronously; errors it throws are ignored. */
@@ -59,6 +64,7 @@ export interface RunOutcome {
 }
 
 export const DEFAULT_GRACE_MS = 3_000;
+export const DEFAULT_STOP_GRACE_MS = 1_000;
 export const DEFAULT_DRAIN_MS = 5_000;
 const STDERR_TAIL_CHARS = 4_000;
 
@@ -135,7 +141,9 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 	};
 
 	// A holder, not a plain variable: the timer and abort callbacks set it, which TypeScript's narrowing can't see.
-	const stopState: { reason?: 'timed_out' | 'cancelled' } = { reason: options.signal?.aborted ? 'cancelled' : undefined };
+	const stopState: { reason?: StopReason } = {
+		reason: options.signal?.aborted ? 'cancelled' : options.stopSignal?.aborted ? 'stopped' : undefined,
+	};
 	let exit: { code: number | null; signal: string | null } = { code: null, signal: null };
 
 	if (!stopState.reason) {
@@ -155,17 +163,20 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 		const stopped = new Promise<undefined>((resolve) => {
 			stopRequested = () => resolve(undefined);
 		});
-		const stop = (reason: 'timed_out' | 'cancelled') => {
+		const stop = (reason: StopReason) => {
 			if (stopping) return;
 			stopState.reason = reason;
-			stopping = stopProcess(proc, graceMs);
+			stopping = stopProcess(proc, reason === 'stopped' ? (options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS) : graceMs);
 			stopRequested();
 		};
 		const timer = setTimeout(() => stop('timed_out'), options.timeoutMs);
 		const onAbort = () => stop('cancelled');
+		const onStop = () => stop('stopped');
 		options.signal?.addEventListener('abort', onAbort, { once: true });
+		options.stopSignal?.addEventListener('abort', onStop, { once: true });
 		// The launch may have raced an abort that fired before the listener existed.
 		if (options.signal?.aborted) onAbort();
+		if (options.stopSignal?.aborted) onStop();
 
 		try {
 			const first = await Promise.race([proc.exited, stopped]);
@@ -175,6 +186,7 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 		} finally {
 			clearTimeout(timer);
 			options.signal?.removeEventListener('abort', onAbort);
+			options.stopSignal?.removeEventListener('abort', onStop);
 		}
 		// After a stop, take down whatever claude left in its group (tool shells, MCP servers).
 		if (stopState.reason) proc.signal('SIGKILL');
@@ -190,6 +202,8 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 		errorMessage = `claude did not finish within ${options.timeoutMs} ms and was stopped. Raise the timeout or narrow the task.`;
 	} else if (status === 'cancelled') {
 		errorMessage = 'The run was cancelled and claude was stopped.';
+	} else if (status === 'stopped') {
+		errorMessage = 'Someone asked for the run to stop, and claude was stopped.';
 	} else if (status === 'failed') {
 		errorMessage = describeFailure({ result: last, exitCode: exit.code, exitSignal: exit.signal, stderrTail });
 	}
@@ -215,7 +229,8 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 	const outcome: RunOutcome = {
 		status,
 		result: last?.result,
-		isError: status !== 'completed' || (last?.isError ?? false),
+		// A stop was asked for: ending is what should happen (the CLI's SIGINT result says error_during_execution).
+		isError: status === 'stopped' ? false : status !== 'completed' || (last?.isError ?? false),
 		subtype: last?.subtype,
 		terminalReason: last?.terminalReason,
 		costUsd: last?.totalCostUsd,

@@ -4,17 +4,33 @@ import { httpStatusOf, type OrchestratorClient } from './client';
 
 // The service sets how long a lease lasts (LEASE_TTL); this is what an older service without one is told.
 const FALLBACK_TTL_SECONDS = 30;
+// How long one ask for a stop waits at the service (a long poll): under the transport's 15 s request timeout.
+const STOP_POLL_SECONDS = 10;
+// After a failed ask (service restarting), the next one waits this long; the renewals also carry a stop.
+const STOP_POLL_RETRY_MS = 1_000;
 
 export class SessionBusyError extends Error {}
 
+/** Someone asked the service to stop this run (POST /api/v1/sessions/:id/stop). */
+export interface StopRequest {
+	requestedBy: string;
+	channel: string;
+	reason: string | null;
+	requestedAt: string;
+}
+
 export interface SessionLease {
 	owner: string;
+	/** Aborts when a stop is asked of this run; `stopRequest` then says who asked and from where. */
+	stopSignal: AbortSignal;
+	stopRequest(): StopRequest | undefined;
 	release(): Promise<void>;
 }
 
 /**
  * Claims the session for one run (never two claude processes on one session, whichever n8n process runs them):
- * waits while another run holds it, up to `waitMs`, then fails clearly. The claim is renewed while held.
+ * waits while another run holds it, up to `waitMs`, then fails clearly. The claim is renewed while held, and the
+ * service is asked, in a long poll, whether someone wants the run stopped.
  */
 export async function claimSession(client: OrchestratorClient, sessionId: string, waitMs: number, signal?: AbortSignal): Promise<SessionLease> {
 	const owner = `${os.hostname()}:${process.pid}:${crypto.randomUUID()}`;
@@ -39,15 +55,49 @@ export async function claimSession(client: OrchestratorClient, sessionId: string
 			delay = Math.min(delay * 2, 2000);
 		}
 	}
+	const stop = new AbortController();
+	let stopRequest: StopRequest | undefined;
+	let released = false;
+	const stopAsked = (s: StopRequest | null | undefined) => {
+		if (!s || stop.signal.aborted) return;
+		stopRequest = s;
+		stop.abort();
+	};
 	// Renewing keeps the claim while claude runs; if this process dies the claim lapses after the TTL and the
 	// service ends the run as interrupted. Three tries per TTL ride out one lost request.
 	const renew = setInterval(() => {
-		client.request('POST', path, { owner }).catch(() => undefined);
+		client
+			.request<{ stop?: StopRequest | null }>('POST', path, { owner })
+			.then((r) => stopAsked(r?.stop))
+			.catch(() => undefined);
 	}, (ttlSeconds / 3) * 1000);
 	renew.unref();
+	void (async () => {
+		// Ends with the run (release), at the first stop, when the service no longer knows the lease, or when the
+		// service has not answered for two lease lifetimes (the lease is lost by then; the renewals say so too).
+		let answeredAt = Date.now();
+		while (!released && !stop.signal.aborted && Date.now() - answeredAt < 2 * ttlSeconds * 1000) {
+			try {
+				const r = await client.request<{ stop: StopRequest | null; leaseHeld?: boolean }>('GET', `/api/v1/sessions/${sessionId}/stop`, undefined, {
+					owner,
+					waitSeconds: STOP_POLL_SECONDS,
+				});
+				answeredAt = Date.now();
+				stopAsked(r?.stop);
+				if (r?.leaseHeld === false) return;
+			} catch (error) {
+				// A service without stops (404) has nothing to say; anything else is retried.
+				if (httpStatusOf(error) === 404) return;
+				await new Promise((r) => setTimeout(r, STOP_POLL_RETRY_MS).unref());
+			}
+		}
+	})();
 	return {
 		owner,
+		stopSignal: stop.signal,
+		stopRequest: () => stopRequest,
 		async release() {
+			released = true;
 			clearInterval(renew);
 			await client.request('DELETE', path, undefined, { owner }).catch(() => undefined);
 		},

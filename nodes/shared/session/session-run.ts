@@ -26,7 +26,8 @@ import { assertAnthropicCredentials } from './anthropic-credentials';
 import { budgetStatus, refusedOutput, reserveBudget } from './budget';
 import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
-import { claimSession } from './lease';
+import { claimSession, SessionBusyError, type SessionLease, type StopRequest } from './lease';
+import { combinedPrompt, leaseOrQueue, newRunId, takeQueued, type IdleOutput, type QueuedOutput, type WhenBusy } from './queued-replies';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
 import { orchestratorSettings, type RunReport, type Session } from '../protocol';
@@ -67,6 +68,12 @@ export interface SessionOutput {
 	pendingApproval?: PendingApproval;
 	/** Said when the workspace had to be recreated on this worker (what could not be recovered). */
 	notices?: string[];
+	/** With status `stopped`: who asked for the stop, from where, and when. */
+	stoppedBy?: StopRequest;
+	/** How many replies queued during the previous turn this turn took (its prompt holds them, in arrival order). */
+	repliesTaken?: number;
+	/** Those replies: who wrote each, where, its own id (to answer a Slack ts or an email Message-ID), when. */
+	takenReplies?: Array<{ author: string; channel: string; replyId: string | null; queuedAt: string }>;
 }
 
 type StoredSession = Session;
@@ -87,6 +94,14 @@ export interface ResumeRequest {
 	sessionId?: string;
 	threadKey?: string;
 	prompt?: string;
+	/** While another turn runs: queue the reply, wait for the lease (default here; the node's default is queue), or fail. */
+	whenBusy?: WhenBusy;
+	/** Who wrote the prompt and where (marks it among queued replies), and its own id (queued once). */
+	author?: string;
+	channel?: string;
+	replyId?: string;
+	/** Take Queued: run a turn with the replies that waited, and nothing else; returns at once if another turn runs. */
+	takeQueued?: boolean;
 	options: RunOptions;
 	githubToken?: string;
 	signal?: AbortSignal;
@@ -146,13 +161,19 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 	}
 	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
 	try {
-		return await runTurn(client, { session: created, workspace, prompt: req.prompt, kind: 'start', options: req.options, gated: Boolean(policy), signal: req.signal });
+		return await runTurn(client, { session: created, workspace, prompt: req.prompt, kind: 'start', options: req.options, gated: Boolean(policy), signal: req.signal, lease });
 	} finally {
 		await lease.release();
 	}
 }
 
-export async function resumeSession(client: OrchestratorClient, req: ResumeRequest): Promise<SessionOutput> {
+/** A Resume that waits for a busy session (bounded) or fails: it always runs a turn. */
+export async function resumeSession(client: OrchestratorClient, req: Omit<ResumeRequest, 'takeQueued'> & { whenBusy?: 'wait' | 'fail' }): Promise<SessionOutput> {
+	return (await resumeOrQueue(client, { ...req, whenBusy: req.whenBusy ?? 'wait' })) as SessionOutput;
+}
+
+/** Claude Resume: runs a turn, or queues the reply while another turn runs (When Busy), or takes the queued replies. */
+export async function resumeOrQueue(client: OrchestratorClient, req: ResumeRequest): Promise<SessionOutput | QueuedOutput | IdleOutput> {
 	const sessionId = req.sessionId?.trim() || (await sessionForThread(client, req.threadKey));
 	const session = await client.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}`).catch((error: unknown) => {
 		if (httpStatusOf(error) === 404) throw new Error(`Unknown session ${sessionId}: the service has no session with this id.`);
@@ -166,8 +187,32 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 	// Read beside the claim (it writes nothing): whether the session runs under a stored approval policy.
 	const storedPolicy = req.options.approvalPolicy || session.status === 'waiting_approval' ? undefined : hasApprovalPolicy(client, sessionId);
 	storedPolicy?.catch(() => undefined);
-	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
+	const idle = (status: IdleOutput['status'], message: string): IdleOutput => ({ sessionId, status, threadKey: session.threadKey, isError: false, costUsd: 0, message });
+	let lease: SessionLease;
+	if (req.takeQueued) {
+		try {
+			lease = await claimSession(client, sessionId, 0, req.signal);
+		} catch (error) {
+			if (!(error instanceof SessionBusyError)) throw error;
+			return idle('busy', 'Another turn is running; the replies stay queued, and Reply Queued fires again when it ends.');
+		}
+	} else {
+		const got = await leaseOrQueue(client, { sessionId, threadKey: session.threadKey }, req.whenBusy ?? 'wait', req, req.options.queueTimeoutSeconds * 1000, req.signal);
+		if (!('release' in got)) return got;
+		lease = got;
+	}
 	try {
+		// Replies that waited for the lease go first, in arrival order: this turn answers them with its own prompt.
+		const runId = newRunId();
+		const queued = await takeQueued(client, sessionId, lease, runId).catch((error: unknown) => {
+			if (httpStatusOf(error) === 404) return []; // a service without queued replies
+			throw error;
+		});
+		if (req.takeQueued && !queued.length) return idle('nothing_queued', 'No reply was waiting: another turn has taken them.');
+		const own = req.takeQueued ? undefined : req.prompt?.trim() || undefined;
+		const prompt = queued.length
+			? combinedPrompt(queued, own ? { content: own, author: req.author?.trim() || 'someone', channel: req.channel?.trim() || 'n8n' } : undefined)
+			: own;
 		const stored: StoredWorkspace = {
 			type: ws.type,
 			path: ws.path,
@@ -194,7 +239,10 @@ export async function resumeSession(client: OrchestratorClient, req: ResumeReque
 		if (policy) await sendApprovalPolicy(client, sessionId, policy);
 		// A call deferred earlier is answered from its recorded decision even if the policy has gone since.
 		const gated = Boolean(policy) || session.status === 'waiting_approval' || Boolean(await storedPolicy);
-		return await runTurn(client, { session, workspace, prompt: req.prompt?.trim() || undefined, kind: 'resume', options: req.options, gated, signal: req.signal });
+		const out = await runTurn(client, { session, workspace, prompt, kind: 'resume', options: req.options, gated, signal: req.signal, lease, runId });
+		if (!queued.length) return out;
+		const takenReplies = queued.map((m) => ({ author: m.author, channel: m.channel, replyId: m.externalId ?? null, queuedAt: m.queuedAt }));
+		return { ...out, repliesTaken: queued.length, takenReplies };
 	} finally {
 		await lease.release();
 	}
@@ -249,7 +297,7 @@ async function transcriptFileFor(workspace: PreparedWorkspace, env: Record<strin
 	};
 }
 
-async function sessionForThread(client: OrchestratorClient, threadKey: string | undefined): Promise<string> {
+export async function sessionForThread(client: OrchestratorClient, threadKey: string | undefined): Promise<string> {
 	if (!threadKey?.trim()) throw new Error('Resume needs a session id or a thread key; both are empty.');
 	try {
 		const thread = await client.request<{ sessionId: string }>('GET', `/api/v1/threads/${encodeURIComponent(threadKey.trim())}`);
@@ -276,12 +324,15 @@ interface Turn {
 	/** The session runs under an approval policy: its PreToolUse hook is marked so the service fails closed. */
 	gated: boolean;
 	signal?: AbortSignal;
+	/** The session's lease: its stop signal ends the run as `stopped`. */
+	lease?: SessionLease;
+	runId?: string;
 }
 
 async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionOutput> {
 	const { session, workspace, options } = turn;
 	const sessionPath = `/api/v1/sessions/${session.id}`;
-	const runId = crypto.randomUUID();
+	const runId = turn.runId ?? crypto.randomUUID();
 	const startedAt = new Date().toISOString();
 	const inSandbox = workspace.type === 'e2b';
 
@@ -367,6 +418,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			sink: serviceSink(client, session.id, { id: runId, kind: turn.kind }),
 			timeoutMs: options.timeoutSeconds * 1000,
 			signal: turn.signal,
+			stopSignal: turn.lease?.stopSignal,
 			// What the stream showed is the record of the run: wait out a service restart before giving up on it.
 			drainMs: 30_000,
 		});
@@ -384,6 +436,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	// A PreToolUse hook deferred a call: claude has exited and nothing waits; a person decides, then a Resume runs it.
 	const waiting = outcome.status === 'completed' && outcome.deferredToolUse !== undefined;
 	const status = waiting ? 'waiting_approval' : budgetStatus(outcome);
+	const stoppedBy = outcome.status === 'stopped' ? turn.lease?.stopRequest() : undefined;
+	if (stoppedBy) outcome.errorMessage = `Stopped by ${stoppedBy.requestedBy} from ${stoppedBy.channel} at ${stoppedBy.requestedAt}.`;
 	// The SessionStart event written from the stream's init line is ours, not a hook: it does not count.
 	const fromStream = outcome.cliVersion !== undefined && outcome.undelivered.init === 0 ? 1 : 0;
 	// Independent writes and reads, made at once; all are done before the lease is released (the caller's finally),
@@ -417,7 +471,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		sessionId: session.id,
 		status,
 		result: outcome.result ?? null,
-		isError: outcome.isError || (status !== 'completed' && status !== 'waiting_approval'),
+		isError: outcome.isError || (status !== 'completed' && status !== 'waiting_approval' && status !== 'stopped'),
 		costUsd: outcome.costUsd ?? 0,
 		usage: outcome.usage ?? null,
 		numTurns: outcome.numTurns ?? 0,
@@ -430,6 +484,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		cliVersion: outcome.cliVersion,
 		...(pendingApproval ? { pendingApproval } : {}),
 		...(workspace.notice ? { notices: [workspace.notice] } : {}),
+		...(stoppedBy ? { stoppedBy } : {}),
 	};
 }
 

@@ -13,7 +13,7 @@ import { cleanupWorktree, reopenWorktree } from './worktree';
 // and a session a run holds, or one that is not finished, is kept and reported.
 
 /** Statuses of a session that is over: its worktree may go. Anything else (running, created, waiting…) stays. */
-export const FINISHED_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const satisfies readonly Session['status'][];
+export const FINISHED_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'interrupted', 'stopped'] as const satisfies readonly Session['status'][];
 
 export interface CleanupSessionsOptions {
 	/** Folders the worktrees' repositories must be in (as for creating them); worktrees elsewhere are not touched. */

@@ -16,6 +16,8 @@ export interface HookDeps {
 	ackTimeoutMs: number;
 	/** Decides what the answer body says (PreToolUse under an approval policy); absent or undefined: `{}`. */
 	answer?: HookAnswerer;
+	/** The answer for a hook of a run being stopped (`continue: false`); it comes before any other decision. */
+	stopAnswer?: (sessionId: string, generation: number | undefined, eventName: string) => Record<string, unknown> | undefined;
 }
 
 /**
@@ -100,8 +102,10 @@ async function receiveEvent(deps: HookDeps, principal: Principal, event: HookEve
 		}
 	}
 	const started = process.hrtime.bigint();
+	// A run being stopped: no other decision matters (and none is recorded, e.g. a new approval request).
+	const stopping = principal.kind === 'hook' ? deps.stopAnswer?.(event.sessionId, principal.generation, event.eventName) : undefined;
 	// Computed beside the write, not after it: the answer must not wait for the group commit.
-	const answer = answerContext && deps.answer?.(event, answerContext);
+	const answer = stopping ? Promise.resolve(stopping) : answerContext && deps.answer?.(event, answerContext);
 	const stored = deps.ingestor.submit(event, principal.kind === 'hook' ? 'orchestrator' : 'external');
 	let timer: NodeJS.Timeout | undefined;
 	const outcome = await Promise.race([

@@ -7,7 +7,8 @@ import { forbidden, unauthorized } from './errors';
 //  admin  - the API key: everything;
 //  reader - the dashboard token: GET only;
 //  hook   - a session's hook token: may only post hook events for that one session, during one run.
-export type Principal = { kind: 'admin' } | { kind: 'reader' } | { kind: 'hook'; sessionId: string };
+/** A hook's principal names its run by the generation of its token (each run gets the next one). */
+export type Principal = { kind: 'admin' } | { kind: 'reader' } | { kind: 'hook'; sessionId: string; generation: number };
 
 const digest = (value: string) => crypto.createHash('sha256').update(value).digest();
 
@@ -122,7 +123,7 @@ export function createAuth(opts: {
 			const t = signedToken(token);
 			if (!t) return undefined;
 			if (t.expiresAt <= Date.now()) throw unauthorized(`this hook token expired at ${new Date(t.expiresAt).toISOString()}`);
-			return { kind: 'hook', sessionId: t.sessionId };
+			return { kind: 'hook', sessionId: t.sessionId, generation: t.generation };
 		}
 		if (token.startsWith('ht1.')) {
 			throw unauthorized('hook tokens of the form ht1.… never expired and are no longer accepted; the node asks for a new one per run');

@@ -3,6 +3,8 @@ import type { KnownSubscriptions } from '../deliveries/outbox';
 import { insertServiceEvents } from '../hooks/hooks.repository';
 import { logger } from '../logger';
 import { periodicTask } from '../periodic-task';
+import { announceWaiting } from '../queued-messages/queued-messages.repository';
+import { notifyRunSignal } from './run-signals';
 
 // A run renews its lease while claude runs. A lease that ran out means the worker holding it died (or lost the
 // service for longer than the lease): its run will never report an end. The sweep ends it as `interrupted`, so
@@ -76,6 +78,9 @@ async function interrupt(tx: Queryable, s: Expired, outbox: KnownSubscriptions |
 		run_ids: runs.rows.map((r) => r.id),
 	};
 	await insertServiceEvents(tx, [{ sessionId: s.id, eventName: 'SessionEnd', payload }], outbox);
+	// Whoever waits on this run hears it ended; replies queued during it are announced (Reply Queued).
+	await notifyRunSignal(tx, { kind: 'released', sessionId: s.id, owner: s.lease_owner });
+	await announceWaiting(tx, s.id, s.lease_owner, outbox);
 	logger.warn('session interrupted: its lease expired', { sessionId: s.id, owner: s.lease_owner });
 }
 

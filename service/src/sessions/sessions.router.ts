@@ -15,6 +15,9 @@ import {
 } from './sessions.repository';
 import { acquireLease, releaseLease } from './lease.repository';
 import { issueHookToken, recordRun, revokeHookTokens, startSession } from './sessions.service';
+import { notifyRunSignal } from './run-signals';
+import { announceWaiting } from '../queued-messages/queued-messages.repository';
+import { stopFor } from './stops.repository';
 import { searchSessions } from './session-search';
 import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SearchCursor, SessionCursor, UpdateSessionBody } from './sessions.schema';
 
@@ -114,7 +117,8 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const body = parse(LeaseBody, req.body, 'lease');
 		const ttlSeconds = body.ttlSeconds ?? deps.leaseTtlSeconds ?? 30;
 		const lease = await acquireLease(db, id, body.owner, ttlSeconds);
-		if (lease.ok) return void res.json({ owner: lease.owner, expiresAt: lease.expiresAt, ttlSeconds });
+		// A renewal also tells the holder of a stop asked of it (its long poll on GET :id/stop normally did already).
+		if (lease.ok) return void res.json({ owner: lease.owner, expiresAt: lease.expiresAt, ttlSeconds, stop: (await stopFor(db, id, body.owner)) ?? null });
 		if (lease.reason === 'not-found') throw notFound(`no session ${id}`);
 		throw conflict(`session ${id} is busy: another run (${lease.owner}) holds it until ${lease.expiresAt.toISOString()}`);
 	});
@@ -122,7 +126,14 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 	r.delete('/:id/lease', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const { owner } = parse(LeaseQuery, req.query, 'query');
-		await releaseLease(db, id, owner);
+		await db.transaction(async (tx) => {
+			// Whoever waits on this run (a stop request with waitSeconds, the runner's own long poll) hears it ended.
+			if (await releaseLease(tx, id, owner)) {
+				await notifyRunSignal(tx, { kind: 'released', sessionId: id, owner });
+				// Replies queued during the turn: Reply Queued tells a workflow to take them.
+				await announceWaiting(tx, id, owner, deps.outbox);
+			}
+		});
 		res.status(204).end();
 	});
 

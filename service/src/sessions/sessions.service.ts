@@ -9,6 +9,8 @@ import { conflict, notFound } from '../http/errors';
 import { putThread } from '../threads/threads.repository';
 import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
 import { recordRunDenials } from './run-denials';
+import { recordServiceEvent } from './service-event';
+import { latestStop } from './stops.repository';
 import { createSession, getSession, upsertRun } from './sessions.repository';
 import type { CreateSessionBody, RunBody } from './sessions.schema';
 
@@ -65,6 +67,13 @@ export async function recordRun(deps: SessionServiceDeps, id: string, runId: str
 		// A clean end says which deferred call, if any, the next run carries; no other can still be approved.
 		if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
 			await settleDroppedCalls(tx, id, body.deferredToolUseId, deps.outbox);
+		}
+		// A stopped run's claude fired SessionEnd while the session was still running: "Session finished" gets the
+		// service's own SessionEnd too, with the status `stopped` and the run's cost.
+		if (body.status === 'stopped') {
+			const stop = await latestStop(tx, id);
+			const stoppedBy = stop ? { requestedBy: stop.requestedBy, channel: stop.channel, requestedAt: stop.requestedAt } : null;
+			await recordServiceEvent(tx, id, 'SessionEnd', { reason: 'stopped', run_id: runId, stopped_by: stoppedBy }, deps.outbox);
 		}
 		return s;
 	});

@@ -54,7 +54,7 @@ export async function pruneChanges(db: Queryable): Promise<number> {
 	return rowCount;
 }
 
-/** A NOTIFY payload as the triggers write it (migration 014: an array of a statement's changes; before: one change); anything else is ignored. */
+/** A NOTIFY payload as the triggers write it (migration 016: an array of a statement's changes; before: one change); anything else is ignored. */
 export function parseChanges(payload: string): Change[] {
 	try {
 		const parsed = JSON.parse(payload) as Change | Change[];

@@ -6,7 +6,7 @@ import { waitUntil } from '../../../../test/support/wait';
 import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
-import { claudePidFor } from './claude-pid';
+import { claudePidFor } from '../../../../test/support/claude-pid';
 
 // Budgets held across concurrent runs, with the real claude CLI against the fake Anthropic API, whose usage
 // is priced at list price: a response of these short sessions costs about $0.019 (measured below).

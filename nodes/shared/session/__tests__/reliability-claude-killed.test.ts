@@ -8,7 +8,7 @@ import { git } from '../../../../test/support/git';
 import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
 import { resumeSession, startSession } from '../session-run';
-import { claudePidFor } from './claude-pid';
+import { claudePidFor } from '../../../../test/support/claude-pid';
 
 // The claude process dies mid-run from outside (the OOM killer, an operator's kill -9): no result line, no
 // SessionEnd hook. The session must end as failed with the reason, and its worktree must be left as it was:

@@ -66,8 +66,8 @@ describe(`worktree cleanup asks the service first (${kind})`, () => {
 		await resumeLease.release();
 		const keptFor = (out: { sessionId: string }) => report.kept.find((k) => k.sessionId === out.sessionId)?.reasons;
 		expect(report.removed.map((r) => r.sessionId).sort()).toEqual([unchanged.sessionId, pushed.sessionId].sort());
-		expect(keptFor({ sessionId: busyId })).toEqual(['session status is "running", not finished (completed, failed, timed_out, cancelled, interrupted)']);
-		expect(keptFor(stale)).toEqual(['session status is "running", not finished (completed, failed, timed_out, cancelled, interrupted)']);
+		expect(keptFor({ sessionId: busyId })).toEqual(['session status is "running", not finished (completed, failed, timed_out, cancelled, interrupted, stopped)']);
+		expect(keptFor(stale)).toEqual(['session status is "running", not finished (completed, failed, timed_out, cancelled, interrupted, stopped)']);
 		expect(keptFor(resuming)).toEqual([expect.stringMatching(/^a run holds the session right now: .* is busy: another run \(.+\) holds it until/)]);
 		expect(keptFor(dirty)).toEqual([expect.stringMatching(/1 uncommitted change\(s\): draft\.md/)]);
 		expect(keptFor(unpushed)).toEqual([expect.stringMatching(/1 commit\(s\) on "claude\/.*" are on no other branch or remote/)]);
