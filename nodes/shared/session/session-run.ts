@@ -196,6 +196,9 @@ export async function resumeOrQueue(client: OrchestratorClient, req: ResumeReque
 		if (earlier) return duplicateOutput(earlier, session.threadKey, { type: ws.type, path: ws.path, branch: ws.branch });
 	}
 	if (req.options.threadMetadata) await recordThreadMetadata(client, session, req.threadKey, req.options.threadMetadata);
+	// Read beside the claim (it writes nothing): whether the session runs under a stored approval policy.
+	const storedPolicy = req.options.approvalPolicy || session.status === 'waiting_approval' ? undefined : hasApprovalPolicy(client, sessionId);
+	storedPolicy?.catch(() => undefined);
 	const idle = (status: IdleOutput['status'], message: string): IdleOutput => ({ sessionId, status, threadKey: session.threadKey, isError: false, costUsd: 0, message });
 	let lease: SessionLease;
 	if (req.takeQueued) {
@@ -247,7 +250,7 @@ export async function resumeOrQueue(client: OrchestratorClient, req: ResumeReque
 		const policy = req.options.approvalPolicy;
 		if (policy) await sendApprovalPolicy(client, sessionId, policy);
 		// A call deferred earlier is answered from its recorded decision even if the policy has gone since.
-		const gated = Boolean(policy) || session.status === 'waiting_approval' || (await hasApprovalPolicy(client, sessionId));
+		const gated = Boolean(policy) || session.status === 'waiting_approval' || Boolean(await storedPolicy);
 		const out = await runTurn(client, { session, workspace, prompt, kind: 'resume', options: req.options, gated, signal: req.signal, lease, runId });
 		if (!queued.length) return out;
 		const takenReplies = queued.map((m) => ({ author: m.author, channel: m.channel, replyId: m.externalId ?? null, queuedAt: m.queuedAt }));
@@ -359,21 +362,39 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 				...body,
 			} satisfies RunReport),
 		);
+	// What claude needs before it starts is asked for at once, not one request after another: the budget
+	// (its cap is a flag), the run's hook token and, on a resume, this worker's copy of the conversation. The lease is
+	// already held, so nothing else touches the session meanwhile.
 	const transcript = { file: await transcriptFileFor(workspace, env, session.id), knownSha256: undefined as string | undefined };
 	const saveTranscript = () => uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 });
-	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd);
+	const settled = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
+	const tokenAnswer = settled(
+		(async () => {
+			assertAnthropicCredentials(env);
+			// A token for this run only, asked for while the run holds the session's lease: the previous run's token stops
+			// working, and this one ends with the run (plus the service's grace period for late hooks) or past its timeout.
+			return client.request<{ hookToken: string }>('POST', `${sessionPath}/hook-token`, {
+				ttlSeconds: Math.min(HOOK_TOKEN_MAX_TTL_SECONDS, options.timeoutSeconds + HOOK_TOKEN_MARGIN_SECONDS),
+			});
+		})(),
+	);
+	// Another worker (or an expired sandbox) may hold the last turn: bring its conversation here before claude looks for it.
+	const restored = turn.kind === 'resume' ? settled(restoreTranscript(client, session.id, transcript.file)) : undefined;
+	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd).catch(async (error: unknown) => {
+		await Promise.allSettled([tokenAnswer, restored]);
+		throw error;
+	});
 	if (!budget.granted) {
+		await Promise.allSettled([tokenAnswer, restored]);
 		await record({ status: 'budget_exhausted', prompt: turn.prompt ?? null, isError: true, errorMessage: budget.message, endedAt: new Date().toISOString() });
 		return refusedOutput(session, workspace, budget.message);
 	}
+	// The run record and the prompt message need not be there before claude starts, only before the node returns:
+	// they are written beside the run. The final record waits for the first (same run, later state).
+	let running: Promise<unknown> | undefined;
 	let outcome: RunOutcome;
 	try {
-		assertAnthropicCredentials(env);
-		// A token for this run only, asked for while the run holds the session's lease: the previous run's token stops
-		// working, and this one ends with the run (plus the service's grace period for late hooks) or past its timeout.
-		const { hookToken } = await client.request<{ hookToken: string }>('POST', `${sessionPath}/hook-token`, {
-			ttlSeconds: Math.min(HOOK_TOKEN_MAX_TTL_SECONDS, options.timeoutSeconds + HOOK_TOKEN_MARGIN_SECONDS),
-		});
+		const { hookToken } = await tokenAnswer;
 		env[HOOK_TOKEN_ENV] = hookToken;
 		const command = inSandbox ? options.claudePath || 'claude' : findClaude({ claudePath: options.claudePath, env });
 		const hookUrl = `${client.baseUrl}/api/v1/hooks`;
@@ -398,12 +419,16 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			maxBudgetUsd: budget.capUsd,
 			trustProjectSettings: options.trustProjectSettings,
 		});
-		await record({ status: 'running', prompt: turn.prompt ?? null });
-		// Another worker (or an expired sandbox) may hold the last turn: bring its conversation here before claude looks for it.
-		if (turn.kind === 'resume') transcript.knownSha256 = (await restoreTranscript(client, session.id, transcript.file)).sha256;
-		if (turn.prompt) {
-			await client.request('POST', `${sessionPath}/messages`, { direction: 'user', content: turn.prompt, source: 'n8n', externalId: `run:${runId}` });
-		}
+		if (restored) transcript.knownSha256 = (await restored).sha256;
+		const promptAt = new Date().toISOString();
+		running = settled(
+			Promise.all([
+				record({ status: 'running', prompt: turn.prompt ?? null }),
+				// Stamped now, before claude starts: it sorts before everything the run's stream writes.
+				turn.prompt &&
+					client.request('POST', `${sessionPath}/messages`, { direction: 'user', content: turn.prompt, source: 'n8n', externalId: `run:${runId}`, createdAt: promptAt }),
+			]),
+		);
 		outcome = await runClaude({
 			launcher: workspace.launcher,
 			command,
@@ -417,44 +442,48 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			// What the stream showed is the record of the run: wait out a service restart before giving up on it.
 			drainMs: 30_000,
 		});
+		await running;
 	} catch (error) {
 		const message = error instanceof Error ? error.message : String(error);
-		await record({ status: 'failed', isError: true, errorMessage: message, endedAt: new Date().toISOString() }).catch(() => undefined);
+		await Promise.allSettled([running]);
+		await record({ status: 'failed', prompt: turn.prompt ?? null, isError: true, errorMessage: message, endedAt: new Date().toISOString() }).catch(() => undefined);
 		budget.stop();
 		await saveTranscript().catch(() => undefined);
 		throw error;
 	}
 	budget.stop();
 	if (turn.kind === 'resume') outcome = checkResumedSession(outcome, session.id);
-	// Before the lease is released: the next turn, on whichever worker, must find this one's conversation.
-	await saveTranscript();
-
 	// A PreToolUse hook deferred a call: claude has exited and nothing waits; a person decides, then a Resume runs it.
 	const waiting = outcome.status === 'completed' && outcome.deferredToolUse !== undefined;
 	const status = waiting ? 'waiting_approval' : budgetStatus(outcome);
 	const stoppedBy = outcome.status === 'stopped' ? turn.lease?.stopRequest() : undefined;
 	if (stoppedBy) outcome.errorMessage = `Stopped by ${stoppedBy.requestedBy} from ${stoppedBy.channel} at ${stoppedBy.requestedAt}.`;
-	await record({
-		status,
-		result: outcome.result ?? null,
-		isError: outcome.isError,
-		subtype: outcome.subtype ?? null,
-		terminalReason: outcome.terminalReason ?? null,
-		errorMessage: outcome.errorMessage ?? null,
-		costUsd: outcome.costUsd ?? 0,
-		usage: outcome.usage ?? null,
-		modelUsage: outcome.modelUsage ?? null,
-		numTurns: outcome.numTurns ?? 0,
-		durationMs: Math.round(outcome.durationMs ?? 0),
-		permissionDenials: outcome.permissionDenials,
-		cliVersion: outcome.cliVersion ?? null,
-		exitCode: outcome.exitCode,
-		endedAt: new Date().toISOString(),
-		...(waiting ? { deferredToolUseId: outcome.deferredToolUse!.id } : {}),
-	});
 	// The SessionStart event written from the stream's init line is ours, not a hook: it does not count.
 	const fromStream = outcome.cliVersion !== undefined && outcome.undelivered.init === 0 ? 1 : 0;
-	const hooksReceived = await withRetry(() => hooksArrived(client, sessionPath, session.hookEventCount + fromStream));
+	// Independent writes and reads, made at once; all are done before the lease is released (the caller's finally),
+	// so the next turn, on whichever worker, finds this one's conversation and its settled run.
+	const [, , hooksReceived] = await Promise.all([
+		saveTranscript(),
+		record({
+			status,
+			result: outcome.result ?? null,
+			isError: outcome.isError,
+			subtype: outcome.subtype ?? null,
+			terminalReason: outcome.terminalReason ?? null,
+			errorMessage: outcome.errorMessage ?? null,
+			costUsd: outcome.costUsd ?? 0,
+			usage: outcome.usage ?? null,
+			modelUsage: outcome.modelUsage ?? null,
+			numTurns: outcome.numTurns ?? 0,
+			durationMs: Math.round(outcome.durationMs ?? 0),
+			permissionDenials: outcome.permissionDenials,
+			cliVersion: outcome.cliVersion ?? null,
+			exitCode: outcome.exitCode,
+			endedAt: new Date().toISOString(),
+			...(waiting ? { deferredToolUseId: outcome.deferredToolUse!.id } : {}),
+		}),
+		withRetry(() => hooksArrived(client, sessionPath, session.hookEventCount + fromStream)),
+	]);
 	if (!hooksReceived) await withRetry(() => client.request('PATCH', sessionPath, { hooksMissing: true }));
 	const pendingApproval = waiting ? await pendingApprovalFor(client, session.id, outcome.deferredToolUse!) : undefined;
 

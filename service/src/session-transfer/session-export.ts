@@ -7,12 +7,12 @@ type Row = Record<string, unknown>;
 const rows = async (db: Queryable, sql: string, id: string) => (await db.query<{ r: Row }>(sql, [id])).rows.map((x) => x.r);
 
 /**
- * Columns the database computes (the full-text search vectors): derived from the row itself, so a document
+ * Columns the database computes (the full-text search vectors, generated or kept by a trigger): derived from the row itself, so a document
  * never carries them and the service that imports it computes its own.
  */
 async function withoutGenerated(db: Queryable, table: string, list: Row[]): Promise<Row[]> {
 	const { rows: generated } = await db.query<{ column_name: string }>(
-		"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'ALWAYS'",
+		"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND (is_generated = 'ALWAYS' OR data_type = 'tsvector')",
 		[table],
 	);
 	if (!generated.length) return list;

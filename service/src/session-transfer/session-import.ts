@@ -32,7 +32,7 @@ const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 /** The columns a row may set: computed ones (search vectors) are left out, the database fills them. */
 async function columnsOf(tx: Queryable, table: string): Promise<Set<string>> {
 	const { rows } = await tx.query<{ column_name: string }>(
-		"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'",
+		"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' AND data_type <> 'tsvector'",
 		[table],
 	);
 	return new Set(rows.map((r) => r.column_name));

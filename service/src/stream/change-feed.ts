@@ -1,6 +1,6 @@
 import type { Database } from '../db';
 import { logger } from '../logger';
-import { CHANGES_CHANNEL, changeBounds, parseChange, pruneChanges, readChanges, type Change } from './changes.repository';
+import { CHANGES_CHANNEL, changeBounds, parseChanges, pruneChanges, readChanges, type Change } from './changes.repository';
 
 export interface Subscriber {
 	/** Only changes of this session; all when undefined. */
@@ -39,8 +39,7 @@ export class ChangeFeed {
 		this.unlisten = await this.db.listen(
 			CHANGES_CHANNEL,
 			(payload) => {
-				const change = parseChange(payload);
-				if (change) this.dispatch(change);
+				for (const change of parseChanges(payload)) this.dispatch(change);
 			},
 			() => void this.catchUp(),
 		);

@@ -54,12 +54,15 @@ export async function pruneChanges(db: Queryable): Promise<number> {
 	return rowCount;
 }
 
-/** A NOTIFY payload as the trigger writes it; anything else is ignored. */
-export function parseChange(payload: string): Change | undefined {
+/** A NOTIFY payload as the triggers write it (migration 017: an array of a statement's changes; before: one change); anything else is ignored. */
+export function parseChanges(payload: string): Change[] {
 	try {
-		const c = JSON.parse(payload) as Change;
-		return typeof c.seq === 'number' && typeof c.sessionId === 'string' && typeof c.kind === 'string' ? { ...c, at: new Date(c.at).toISOString() } : undefined;
+		const parsed = JSON.parse(payload) as Change | Change[];
+		const list = Array.isArray(parsed) ? parsed : [parsed];
+		return list
+			.filter((c) => c !== null && typeof c === 'object' && typeof c.seq === 'number' && typeof c.sessionId === 'string' && typeof c.kind === 'string')
+			.map((c) => ({ ...c, at: new Date(c.at).toISOString() }));
 	} catch {
-		return undefined;
+		return [];
 	}
 }
