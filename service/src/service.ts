@@ -118,6 +118,11 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	}
 
 	let closing: Promise<void> | undefined;
+	// Once closing, every answer ends its connection: a client that keeps a keep-alive socket busy (a runner's polls,
+	// claude's hooks) would otherwise hold this server open, while the replica that replaces it cannot take over.
+	server.prependListener('request', (_req, res) => {
+		if (closing && !res.headersSent) res.setHeader('Connection', 'close');
+	});
 	const close = () =>
 		(closing ??= (async () => {
 			// Open streams would keep the server from closing: end them first (their clients reconnect elsewhere).

@@ -52,6 +52,11 @@ export class RunSignals {
 		await this.loadStops();
 	}
 
+	/** The service is shutting down: waits end at once, and a waiter must answer rather than wait again. */
+	get closed(): boolean {
+		return this.stopped;
+	}
+
 	async stop(): Promise<void> {
 		this.stopped = true;
 		this.wakeAll();

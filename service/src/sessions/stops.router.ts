@@ -86,6 +86,9 @@ export function stopsRouter(deps: StopsDeps): Router {
 			const remaining = deadline - Date.now();
 			// The lease is gone (released, expired, or another run's): nothing left for this owner to hear.
 			if (holder !== q.owner || remaining <= 0 || abort.aborted || round > 1000) return void res.json({ stop: null, leaseHeld: holder === q.owner });
+			// Shutting down: asked again at once, this replica would be held open by the runner's polls. The runner
+			// waits a moment and asks again, of another replica or of this one once it is back.
+			if (signals.closed) throw new HttpError(503, 'the service is shutting down: ask again in a moment', 'shutting_down');
 			await signals.wait(id, remaining, abort);
 		}
 	});
@@ -96,7 +99,7 @@ export function stopsRouter(deps: StopsDeps): Router {
 		for (let round = 0; round <= 1000; round++) {
 			if ((await leaseHolder(db, id)) !== owner) return true;
 			const remaining = deadline - Date.now();
-			if (remaining <= 0 || abort.aborted) return false;
+			if (remaining <= 0 || abort.aborted || signals.closed) return false;
 			await signals.wait(id, remaining, abort);
 		}
 		return false;
