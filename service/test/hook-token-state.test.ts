@@ -12,10 +12,10 @@ describe('hook token state', () => {
 		let generation = 3;
 		const auth = createAuth({ apiKey: API_KEY, tokenState: async (): Promise<HookTokenState> => ({ generation, endsAt: null }) });
 		const old = auth.signHookToken(SESSION, 3, inAnHour());
-		await expect(auth.hookWriter(bearer(old))).resolves.toEqual({ kind: 'hook', sessionId: SESSION });
+		await expect(auth.hookWriter(bearer(old))).resolves.toEqual({ kind: 'hook', sessionId: SESSION, generation: 3 });
 		generation = 4; // issued elsewhere: this replica's cached state still says 3
 		const next = auth.signHookToken(SESSION, 4, inAnHour());
-		await expect(auth.hookWriter(bearer(next))).resolves.toEqual({ kind: 'hook', sessionId: SESSION });
+		await expect(auth.hookWriter(bearer(next))).resolves.toEqual({ kind: 'hook', sessionId: SESSION, generation: 4 });
 		await expect(auth.hookWriter(bearer(old))).rejects.toMatchObject({ status: 401, message: expect.stringMatching(/revoked/) });
 	});
 
