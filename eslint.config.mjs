@@ -6,12 +6,24 @@ import globals from 'globals';
 const communityNodes = n8nNodes.configs.recommendedWithoutN8nCloudSupport;
 
 export default tseslint.config(
-	{ ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'coverage/**', 'test-artifacts/**', '.data/**'] },
+	{
+		ignores: [
+			'dist/**',
+			'dist-bench/**',
+			'node_modules/**',
+			'coverage/**',
+			'test-artifacts/**',
+			'.data/**',
+		],
+	},
 	{
 		files: ['**/*.ts'],
 		extends: [js.configs.recommended, ...tseslint.configs.recommended],
 		rules: {
-			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+			'@typescript-eslint/no-unused-vars': [
+				'error',
+				{ argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+			],
 			// Rows from SQL and third-party JSON are typed at the edges by zod; `any` stays inside repositories and tests.
 			'@typescript-eslint/no-explicit-any': 'off',
 		},
@@ -53,7 +65,8 @@ export default tseslint.config(
 					patterns: [
 						{
 							regex: '(^|/)nodes/(?!shared/protocol(/|$))',
-							message: 'The service imports only the contract from the nodes: nodes/shared/protocol.',
+							message:
+								'The service imports only the contract from the nodes: nodes/shared/protocol.',
 						},
 					],
 				},
@@ -69,7 +82,8 @@ export default tseslint.config(
 					patterns: [
 						{
 							group: ['**/service/src', '**/service/src/**'],
-							message: 'The nodes reach the service over HTTP only; what both sides agree on is in nodes/shared/protocol.',
+							message:
+								'The nodes reach the service over HTTP only; what both sides agree on is in nodes/shared/protocol.',
 						},
 					],
 				},
@@ -84,8 +98,22 @@ export default tseslint.config(
 				'error',
 				{
 					patterns: [
-						{ group: ['../*', '!../protocol'], message: 'The contract stands alone: import only within nodes/shared/protocol.' },
-						{ group: ['express', 'pg', 'pg-*', '@electric-sql/*', 'n8n-workflow', 'simple-git', 'e2b'], message: 'The contract uses zod and node:* only.' },
+						{
+							group: ['../*', '!../protocol'],
+							message: 'The contract stands alone: import only within nodes/shared/protocol.',
+						},
+						{
+							group: [
+								'express',
+								'pg',
+								'pg-*',
+								'@electric-sql/*',
+								'n8n-workflow',
+								'simple-git',
+								'e2b',
+							],
+							message: 'The contract uses zod and node:* only.',
+						},
 					],
 				},
 			],

@@ -56,9 +56,14 @@ async function seed(dataDir: string, databaseUrl: string | undefined) {
 	}
 }
 
-function startServiceProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+function startServiceProcess(
+	env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
 	const entry = path.resolve(__dirname, '../service/src/index.js');
-	const child = spawn(process.execPath, [entry], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+	const child = spawn(process.execPath, [entry], {
+		env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+		stdio: ['ignore', 'pipe', 'inherit'],
+	});
 	return new Promise((resolve, reject) => {
 		let out = '';
 		child.stdout!.on('data', (chunk: Buffer) => {
@@ -88,7 +93,11 @@ async function measure(pid: number, during: () => Promise<void>) {
 	await during();
 	clearInterval(sampler);
 	const after = usage(pid);
-	return { cpuPct: ((after.cpu - before.cpu) / ((performance.now() - t) / 1000)) * 100, rssMb: after.rssMb, peakMb: Math.max(peak, after.rssMb) };
+	return {
+		cpuPct: ((after.cpu - before.cpu) / ((performance.now() - t) / 1000)) * 100,
+		rssMb: after.rssMb,
+		peakMb: Math.max(peak, after.rssMb),
+	};
 }
 
 interface OpenStream {
@@ -99,24 +108,36 @@ interface OpenStream {
 /** A live stream as the dashboard holds it, counting its change events. */
 async function openChangeStream(url: string, onEvent: (data: any) => void): Promise<OpenStream> {
 	const counter = { received: 0 };
-	const stream = await openStream(url, { Authorization: `Bearer ${API_KEY}` }, {
-		keep: false,
-		onEvent: (e) => {
-			if (e.event !== 'change') return;
-			counter.received++;
-			onEvent(e.data);
+	const stream = await openStream(
+		url,
+		{ Authorization: `Bearer ${API_KEY}` },
+		{
+			keep: false,
+			onEvent: (e) => {
+				if (e.event !== 'change') return;
+				counter.received++;
+				onEvent(e.data);
+			},
 		},
-	});
+	);
 	if (stream.status !== 200) throw new Error(`stream: HTTP ${stream.status}`);
-	return { get received() { return counter.received; }, close: stream.close };
+	return {
+		get received() {
+			return counter.received;
+		},
+		close: stream.close,
+	};
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
+const pct = (xs: number[], p: number) =>
+	[...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
 
 async function main() {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-live-search-'));
-	const scratch = process.env.BENCH_DATABASE_URL ? await createScratchDatabase(process.env.BENCH_DATABASE_URL, 'orch_bench') : undefined;
+	const scratch = process.env.BENCH_DATABASE_URL
+		? await createScratchDatabase(process.env.BENCH_DATABASE_URL, 'orch_bench')
+		: undefined;
 	const kind = scratch ? 'postgres' : 'pglite';
 	let service: { child: ChildProcess; url: string } | undefined;
 	const streams: OpenStream[] = [];
@@ -124,14 +145,24 @@ async function main() {
 	try {
 		const seedStart = Date.now();
 		await seed(path.join(dataDir), scratch?.url);
-		process.stdout.write(`seeded ${SESSIONS} sessions and ${TOOL_CALLS} tool calls on ${kind} in ${Date.now() - seedStart} ms\n`);
+		process.stdout.write(
+			`seeded ${SESSIONS} sessions and ${TOOL_CALLS} tool calls on ${kind} in ${Date.now() - seedStart} ms\n`,
+		);
 		const port = await freePort();
-		service = await startServiceProcess({ PORT: String(port), DATA_DIR: dataDir, API_KEY, ...(scratch ? { DATABASE_URL: scratch.url } : {}) });
+		service = await startServiceProcess({
+			PORT: String(port),
+			DATA_DIR: dataDir,
+			API_KEY,
+			...(scratch ? { DATABASE_URL: scratch.url } : {}),
+		});
 		const pid = service.child.pid!;
 		const auth = { Authorization: `Bearer ${API_KEY}` };
 
 		// Search: each query once cold, then 10 times.
-		const lines: string[] = ['', `Dashboard search and live streams on ${kind} (service in its own process)`];
+		const lines: string[] = [
+			'',
+			`Dashboard search and live streams on ${kind} (service in its own process)`,
+		];
 		for (const [label, word, expectAtLeast] of [
 			['a word in one tool output', 'quetzalfault', 1],
 			['a word in 1% of tool outputs', 'flakybanana', 20],
@@ -142,7 +173,10 @@ async function main() {
 			let found = 0;
 			for (let i = 0; i < 11; i++) {
 				const t = performance.now();
-				const res = await fetch(`${service.url}/api/v1/sessions?limit=50&search=${encodeURIComponent(word)}`, { headers: auth });
+				const res = await fetch(
+					`${service.url}/api/v1/sessions?limit=50&search=${encodeURIComponent(word)}`,
+					{ headers: auth },
+				);
 				const body = (await res.json()) as { items: unknown[] };
 				times.push(performance.now() - t);
 				found = body.items.length;
@@ -157,7 +191,10 @@ async function main() {
 		}
 
 		// Live streams.
-		const hot = Array.from({ length: HOT_SESSIONS }, (_, i) => `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`);
+		const hot = Array.from(
+			{ length: HOT_SESSIONS },
+			(_, i) => `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`,
+		);
 		// Lag, measured apart from the load: one hook at a time, each waiting for its tool call on the first stream
 		// (which sees every session), with all 100 streams open.
 		let waitingFor: ((at: number) => void) | undefined;
@@ -177,7 +214,14 @@ async function main() {
 					fetch(`${service!.url}/api/v1/hooks`, {
 						method: 'POST',
 						headers: { ...auth, 'content-type': 'application/json' },
-						body: JSON.stringify({ session_id: sessionId, hook_event_name: 'PreToolUse', cwd: '/srv/work', tool_name: 'Bash', tool_use_id: toolUseId, tool_input: { command: `echo ${n}` } }),
+						body: JSON.stringify({
+							session_id: sessionId,
+							hook_event_name: 'PreToolUse',
+							cwd: '/srv/work',
+							tool_name: 'Bash',
+							tool_use_id: toolUseId,
+							tool_input: { command: `echo ${n}` },
+						}),
 					}).then((res) => res.text()),
 				);
 			}
@@ -192,7 +236,12 @@ async function main() {
 		const load0 = await measure(pid, load);
 		for (let i = 0; i < STREAMS; i++) {
 			const query = i % 2 === 0 ? '' : `?sessionId=${hot[i % HOT_SESSIONS]}`;
-			streams.push(await openChangeStream(`${service.url}/api/v1/stream${query}`, i === 0 ? onEvent : () => undefined));
+			streams.push(
+				await openChangeStream(
+					`${service.url}/api/v1/stream${query}`,
+					i === 0 ? onEvent : () => undefined,
+				),
+			);
 		}
 		await sleep(1000);
 		const idle100 = await measure(pid, idle);
@@ -207,7 +256,14 @@ async function main() {
 			const res = await fetch(`${service.url}/api/v1/hooks`, {
 				method: 'POST',
 				headers: { ...auth, 'content-type': 'application/json' },
-				body: JSON.stringify({ session_id: hot[0], hook_event_name: 'PreToolUse', cwd: '/srv/work', tool_name: 'Bash', tool_use_id: `toolu_lag_${n}`, tool_input: {} }),
+				body: JSON.stringify({
+					session_id: hot[0],
+					hook_event_name: 'PreToolUse',
+					cwd: '/srv/work',
+					tool_name: 'Bash',
+					tool_use_id: `toolu_lag_${n}`,
+					tool_input: {},
+				}),
 			});
 			await res.text();
 			const answered = performance.now();
@@ -239,6 +295,8 @@ async function main() {
 }
 
 main().catch((err) => {
-	process.stderr.write(`dashboard live/search benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+	process.stderr.write(
+		`dashboard live/search benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`,
+	);
 	process.exit(1);
 });

@@ -23,7 +23,16 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 const TARGET_MS = 1000;
 const API_KEY = 'bench-api-key-0123456789abcdef';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+	'--headless',
+	'--no-sandbox',
+	'--disable-gpu',
+	'--disable-quic',
+	'--no-first-run',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync',
+];
 
 async function seed(db: Database): Promise<string> {
 	// Sessions of every status, workspace and thread kind, one every 4 minutes going back about a month.
@@ -75,9 +84,9 @@ async function seed(db: Database): Promise<string> {
 // Functions given to page.evaluate run in the browser; without the DOM lib they use an untyped globalThis.
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mark = (page: Page, name: string) =>
-	page.waitForFunction((n) => performance.getEntriesByName(n).length > 0, name, { timeout: 30_000 }).then(() =>
-		page.evaluate((n) => performance.getEntriesByName(n)[0].startTime, name),
-	);
+	page
+		.waitForFunction((n) => performance.getEntriesByName(n).length > 0, name, { timeout: 30_000 })
+		.then(() => page.evaluate((n) => performance.getEntriesByName(n)[0].startTime, name));
 
 /** Navigation start → first page of session rows painted (performance.now() counts from navigation start). */
 async function listFirstRender(page: Page, url: string) {
@@ -96,33 +105,48 @@ async function timelineRender(page: Page, id: string, tab: 'timeline' | 'events'
 		performance.clearMarks();
 	});
 	await page.locator('table.sessions tbody tr').nth(49).waitFor();
-	const opened = await page.evaluate(([sid, t]) => {
-		performance.clearMarks();
-		const at = performance.now();
-		(globalThis as any).location.hash = `#/sessions/${sid}${t === 'events' ? '?tab=events' : ''}`;
-		return at;
-	}, [id, tab] as const);
+	const opened = await page.evaluate(
+		([sid, t]) => {
+			performance.clearMarks();
+			const at = performance.now();
+			(globalThis as any).location.hash = `#/sessions/${sid}${t === 'events' ? '?tab=events' : ''}`;
+			return at;
+		},
+		[id, tab] as const,
+	);
 	const first = (await mark(page, `dashboard:${tab}-rendered`)) - opened;
 	// Reads every page by scrolling to the end of the list until the service says there is no more.
-	const all = await page.evaluate(async ([t, total]) => {
-		const started = performance.now();
-		const list = (globalThis as any).document.querySelector(`[data-list="${t}"]`)!;
-		while (list.dataset.done !== 'true') {
-			list.querySelector('.sentinel')!.scrollIntoView();
-			await sleep(16);
-		}
-		await new Promise((r) => (globalThis as any).requestAnimationFrame(() => setTimeout(r, 0)));
-		if (Number(list.dataset.count) !== total) throw new Error(`expected ${total} rows, saw ${list.dataset.count}`);
-		return performance.now() - started;
-	}, [tab, EVENTS] as const);
+	const all = await page.evaluate(
+		async ([t, total]) => {
+			const started = performance.now();
+			const list = (globalThis as any).document.querySelector(`[data-list="${t}"]`)!;
+			while (list.dataset.done !== 'true') {
+				list.querySelector('.sentinel')!.scrollIntoView();
+				await sleep(16);
+			}
+			await new Promise((r) => (globalThis as any).requestAnimationFrame(() => setTimeout(r, 0)));
+			if (Number(list.dataset.count) !== total)
+				throw new Error(`expected ${total} rows, saw ${list.dataset.count}`);
+			return performance.now() - started;
+		},
+		[tab, EVENTS] as const,
+	);
 	return { first, all };
 }
 
 async function main() {
-	if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+	if (!fs.existsSync(CHROMIUM))
+		throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dashboard-'));
-	const scratch = process.env.BENCH_DATABASE_URL ? await createScratchDatabase(process.env.BENCH_DATABASE_URL, 'orch_bench') : undefined;
-	const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, API_KEY, ...(scratch ? { DATABASE_URL: scratch.url } : {}) });
+	const scratch = process.env.BENCH_DATABASE_URL
+		? await createScratchDatabase(process.env.BENCH_DATABASE_URL, 'orch_bench')
+		: undefined;
+	const config = loadConfig({
+		PORT: '0',
+		DATA_DIR: dataDir,
+		API_KEY,
+		...(scratch ? { DATABASE_URL: scratch.url } : {}),
+	});
 	const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 	const seedStart = Date.now();
 	const bigId = await seed(db);
@@ -130,14 +154,24 @@ async function main() {
 	// have over those months, so that the first render measures the dashboard and not the bulk load.
 	await db.query('ANALYZE');
 	await db.query('CHECKPOINT');
-	process.stdout.write(`seeded ${SESSIONS} sessions and ${EVENTS} tool calls + ${EVENTS} hook events on ${db.kind} in ${Date.now() - seedStart} ms\n`);
+	process.stdout.write(
+		`seeded ${SESSIONS} sessions and ${EVENTS} tool calls + ${EVENTS} hook events on ${db.kind} in ${Date.now() - seedStart} ms\n`,
+	);
 	const service = await startService(config, { db });
 	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-chromium-'));
-	const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 } });
+	const context = await chromium.launchPersistentContext(profile, {
+		executablePath: CHROMIUM,
+		headless: true,
+		args: ARGS,
+		viewport: { width: 1400, height: 900 },
+	});
 	let failed = false;
 	try {
 		// Signed in, as after the sign-in form: the token is already in this tab's (globalThis as any).sessionStorage.
-		await context.addInitScript((key) => (globalThis as any).sessionStorage.setItem('claude-orchestrator.token', key), API_KEY);
+		await context.addInitScript(
+			(key) => (globalThis as any).sessionStorage.setItem('claude-orchestrator.token', key),
+			API_KEY,
+		);
 		const page = await context.newPage();
 
 		const list: number[] = [];
@@ -155,8 +189,13 @@ async function main() {
 			await res.json();
 			return performance.now() - t;
 		};
-		const { rows } = await db.query<{ t: string; id: string }>('SELECT created_at::text AS t, id FROM sessions ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1', [SESSIONS - 50]);
-		const deepCursor = Buffer.from(JSON.stringify({ t: rows[0].t, id: rows[0].id })).toString('base64url');
+		const { rows } = await db.query<{ t: string; id: string }>(
+			'SELECT created_at::text AS t, id FROM sessions ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1',
+			[SESSIONS - 50],
+		);
+		const deepCursor = Buffer.from(JSON.stringify({ t: rows[0].t, id: rows[0].id })).toString(
+			'base64url',
+		);
 		const page1: number[] = [];
 		const deep: number[] = [];
 		for (let i = 0; i < 20; i++) {
@@ -174,11 +213,34 @@ async function main() {
 			[
 				'',
 				`Dashboard render on ${db.kind}, Chromium ${context.browser()?.version() ?? ''} headless, ${REPEAT} runs each ("first" = cold browser cache)`,
-				line(`sessions list, first page painted (${SESSIONS} sessions)`, list[0], median(list), TARGET_MS),
-				line(`timeline, first page painted (${EVENTS} tool calls)`, timeline[0].first, median(timeline.map((r) => r.first)), TARGET_MS),
-				line(`hook events, first page painted (${EVENTS} events)`, events[0].first, median(events.map((r) => r.first)), TARGET_MS),
-				line(`timeline, all ${EVENTS} rows read in by scrolling`, timeline[0].all, median(timeline.map((r) => r.all))),
-				line(`hook events, all ${EVENTS} rows read in by scrolling`, events[0].all, median(events.map((r) => r.all))),
+				line(
+					`sessions list, first page painted (${SESSIONS} sessions)`,
+					list[0],
+					median(list),
+					TARGET_MS,
+				),
+				line(
+					`timeline, first page painted (${EVENTS} tool calls)`,
+					timeline[0].first,
+					median(timeline.map((r) => r.first)),
+					TARGET_MS,
+				),
+				line(
+					`hook events, first page painted (${EVENTS} events)`,
+					events[0].first,
+					median(events.map((r) => r.first)),
+					TARGET_MS,
+				),
+				line(
+					`timeline, all ${EVENTS} rows read in by scrolling`,
+					timeline[0].all,
+					median(timeline.map((r) => r.all)),
+				),
+				line(
+					`hook events, all ${EVENTS} rows read in by scrolling`,
+					events[0].all,
+					median(events.map((r) => r.all)),
+				),
 				line('API GET /sessions?limit=50, page 1', page1[0], median(page1)),
 				line(`API GET /sessions?limit=50, ${SESSIONS - 50} sessions deep`, deep[0], median(deep)),
 				'',
@@ -196,6 +258,8 @@ async function main() {
 }
 
 main().catch((err) => {
-	process.stderr.write(`dashboard benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+	process.stderr.write(
+		`dashboard benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`,
+	);
 	process.exit(1);
 });

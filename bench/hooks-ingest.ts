@@ -26,12 +26,28 @@ const TARGET = { eventsPerSecond: 3000, p99Ms: 20 };
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
-function post(pathname: string, body: unknown, token: string, port = PORT): Promise<{ status: number; text: string }> {
+function post(
+	pathname: string,
+	body: unknown,
+	token: string,
+	port = PORT,
+): Promise<{ status: number; text: string }> {
 	const data = JSON.stringify(body);
 	return new Promise((resolve, reject) => {
 		const req = http.request(
-			{ host: '127.0.0.1', port, path: pathname, method: 'POST', agent, timeout: 10_000,
-				headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), authorization: `Bearer ${token}` } },
+			{
+				host: '127.0.0.1',
+				port,
+				path: pathname,
+				method: 'POST',
+				agent,
+				timeout: 10_000,
+				headers: {
+					'content-type': 'application/json',
+					'content-length': Buffer.byteLength(data),
+					authorization: `Bearer ${token}`,
+				},
+			},
 			(res) => {
 				let text = '';
 				res.setEncoding('utf8');
@@ -47,25 +63,75 @@ function post(pathname: string, body: unknown, token: string, port = PORT): Prom
 
 /** One turn of a session as Claude Code reports it: prompt, tool calls with their batch and display events, stop. */
 function* turnEvents(sessionId: string, cwd: string): Generator<Record<string, unknown>> {
-	const base = { session_id: sessionId, transcript_path: `/home/user/.claude/projects/-bench/${sessionId}.jsonl`, cwd };
+	const base = {
+		session_id: sessionId,
+		transcript_path: `/home/user/.claude/projects/-bench/${sessionId}.jsonl`,
+		cwd,
+	};
 	const promptId = crypto.randomUUID();
 	const withPrompt = { ...base, prompt_id: promptId, permission_mode: 'acceptEdits' };
-	yield { ...withPrompt, hook_event_name: 'UserPromptSubmit', prompt: 'Run the tests and fix what fails [[bash:npm test]]' };
+	yield {
+		...withPrompt,
+		hook_event_name: 'UserPromptSubmit',
+		prompt: 'Run the tests and fix what fails [[bash:npm test]]',
+	};
 	for (let i = 0; i < 3; i++) {
 		const toolUseId = `toolu_${crypto.randomBytes(12).toString('hex')}`;
-		const input = { command: `npm test -- --shard=${i}/3`, description: 'Run a shard of the tests' };
-		const tool = { ...withPrompt, effort: { level: 'medium' }, tool_name: 'Bash', tool_input: input, tool_use_id: toolUseId };
+		const input = {
+			command: `npm test -- --shard=${i}/3`,
+			description: 'Run a shard of the tests',
+		};
+		const tool = {
+			...withPrompt,
+			effort: { level: 'medium' },
+			tool_name: 'Bash',
+			tool_input: input,
+			tool_use_id: toolUseId,
+		};
 		yield { ...tool, hook_event_name: 'PreToolUse' };
-		yield { ...tool, hook_event_name: 'PostToolUse', duration_ms: 40 + i,
-			tool_response: { stdout: `PASS src/a.test.ts\nPASS src/b.test.ts\nTests: ${20 + i} passed`, stderr: '', interrupted: false, isImage: false } };
-		yield { ...withPrompt, hook_event_name: 'PostToolBatch', tool_calls: [{ tool_name: 'Bash', tool_input: input, tool_use_id: toolUseId, tool_response: 'ok' }] };
-		yield { ...base, prompt_id: promptId, hook_event_name: 'MessageDisplay', turn_id: crypto.randomUUID(), message_id: crypto.randomUUID(), index: i, final: true, delta: `Shard ${i} passed.` };
+		yield {
+			...tool,
+			hook_event_name: 'PostToolUse',
+			duration_ms: 40 + i,
+			tool_response: {
+				stdout: `PASS src/a.test.ts\nPASS src/b.test.ts\nTests: ${20 + i} passed`,
+				stderr: '',
+				interrupted: false,
+				isImage: false,
+			},
+		};
+		yield {
+			...withPrompt,
+			hook_event_name: 'PostToolBatch',
+			tool_calls: [
+				{ tool_name: 'Bash', tool_input: input, tool_use_id: toolUseId, tool_response: 'ok' },
+			],
+		};
+		yield {
+			...base,
+			prompt_id: promptId,
+			hook_event_name: 'MessageDisplay',
+			turn_id: crypto.randomUUID(),
+			message_id: crypto.randomUUID(),
+			index: i,
+			final: true,
+			delta: `Shard ${i} passed.`,
+		};
 	}
-	yield { ...withPrompt, hook_event_name: 'Stop', stop_hook_active: false, last_assistant_message: 'All tests pass.', background_tasks: [], session_crons: [] };
+	yield {
+		...withPrompt,
+		hook_event_name: 'Stop',
+		stop_hook_active: false,
+		last_assistant_message: 'All tests pass.',
+		background_tasks: [],
+		session_crons: [],
+	};
 }
 
 function percentile(sorted: number[], p: number) {
-	return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+	return sorted.length
+		? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+		: 0;
 }
 
 async function waitHealthy(port: number, deadline: number) {
@@ -84,11 +150,25 @@ async function waitHealthy(port: number, deadline: number) {
 async function main() {
 	const scratch = await createScratchDatabase(ADMIN_URL, 'orch_bench');
 	const services = ports.map((port) =>
-		spawn(process.execPath, [...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), path.resolve(__dirname, '../service/src/index.js')], {
-			env: { ...process.env, PORT: String(port), DATABASE_URL: scratch.url, API_KEY, LOG_LEVEL: 'warn', DATA_DIR: path.resolve(__dirname, '../../.data/bench'),
-				DELIVERY_ALLOWED_HOSTS: '127.0.0.1' },
-			stdio: ['ignore', 'ignore', 'inherit'],
-		}),
+		spawn(
+			process.execPath,
+			[
+				...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean),
+				path.resolve(__dirname, '../service/src/index.js'),
+			],
+			{
+				env: {
+					...process.env,
+					PORT: String(port),
+					DATABASE_URL: scratch.url,
+					API_KEY,
+					LOG_LEVEL: 'warn',
+					DATA_DIR: path.resolve(__dirname, '../../.data/bench'),
+					DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+				},
+				stdio: ['ignore', 'ignore', 'inherit'],
+			},
+		),
 	);
 	// The subscriber: answers every delivery at once and counts them.
 	let delivered = 0;
@@ -108,7 +188,9 @@ async function main() {
 			if (res.status !== 201) throw new Error(`subscription refused: ${res.status} ${res.text}`);
 			console.log(`subscribed to ${SUBSCRIBE.join(', ')} (deliveries go to ${url})`);
 		}
-		console.log(`${REPLICAS} service process(es) (pids ${services.map((s) => s.pid).join(', ')}) on PostgreSQL ${new URL(ADMIN_URL).host}; ${SECONDS} s per level\n`);
+		console.log(
+			`${REPLICAS} service process(es) (pids ${services.map((s) => s.pid).join(', ')}) on PostgreSQL ${new URL(ADMIN_URL).host}; ${SECONDS} s per level\n`,
+		);
 		console.log('concurrency  events/s   p50 ms   p99 ms   max ms   errors');
 		let acknowledged = 0;
 		let subscribedEvents = 0;
@@ -121,7 +203,12 @@ async function main() {
 			const worker = async () => {
 				const port = ports[next++ % ports.length];
 				// Each worker is one Claude Code session posting with its own hook token, as the runner sets it up.
-				const created = await post('/api/v1/sessions', { prompt: 'bench', workspaceType: 'local' }, API_KEY, port);
+				const created = await post(
+					'/api/v1/sessions',
+					{ prompt: 'bench', workspaceType: 'local' },
+					API_KEY,
+					port,
+				);
 				const { id, hookToken } = JSON.parse(created.text);
 				while (Date.now() < end) {
 					for (const event of turnEvents(id, '/srv/bench')) {
@@ -145,7 +232,12 @@ async function main() {
 			const seconds = (performance.now() - started) / 1000;
 			latencies.sort((a, b) => a - b);
 			const rate = latencies.length / seconds;
-			if (rate >= TARGET.eventsPerSecond && percentile(latencies, 99) < TARGET.p99Ms && errors === 0) meetsTarget.push(concurrency);
+			if (
+				rate >= TARGET.eventsPerSecond &&
+				percentile(latencies, 99) < TARGET.p99Ms &&
+				errors === 0
+			)
+				meetsTarget.push(concurrency);
 			console.log(
 				`${String(concurrency).padStart(11)}  ${String(Math.round(rate)).padStart(8)}  ${percentile(latencies, 50).toFixed(2).padStart(7)}  ${percentile(latencies, 99).toFixed(2).padStart(7)}  ${latencies[latencies.length - 1].toFixed(1).padStart(7)}  ${String(errors).padStart(7)}`,
 			);
@@ -162,14 +254,20 @@ async function main() {
 		}
 		const toolCalls = await count('tool_calls');
 		await db.close();
-		console.log(`\nacknowledged ${acknowledged} events; stored ${stored} hook_events rows and ${toolCalls} tool_calls; lost ${acknowledged - stored}`);
+		console.log(
+			`\nacknowledged ${acknowledged} events; stored ${stored} hook_events rows and ${toolCalls} tool_calls; lost ${acknowledged - stored}`,
+		);
 		if (SUBSCRIBE.length) {
 			for (let i = 0; i < 100 && delivered < subscribedEvents; i++) await sleep(100);
-			console.log(`${subscribedEvents} events matched the subscription; ${delivered} deliveries received`);
+			console.log(
+				`${subscribedEvents} events matched the subscription; ${delivered} deliveries received`,
+			);
 		}
 		console.log(
 			`target (>= ${TARGET.eventsPerSecond} events/s, p99 < ${TARGET.p99Ms} ms, nothing lost): ${
-				meetsTarget.length && stored >= acknowledged ? `met at concurrency ${meetsTarget.join(', ')}` : 'not met'
+				meetsTarget.length && stored >= acknowledged
+					? `met at concurrency ${meetsTarget.join(', ')}`
+					: 'not met'
 			}`,
 		);
 		if (stored < acknowledged) process.exitCode = 1;

@@ -80,20 +80,25 @@ async function eventNames(client: OrchestratorClient, sessionId: string): Promis
 	const names: string[] = [];
 	let cursor: string | null = null;
 	do {
-		const page: { items: Array<{ event: string }>; nextCursor: string | null } = await client.request('GET', `/api/v1/sessions/${sessionId}/events`, undefined, {
-			limit: ALL_PAGES,
-			...(cursor ? { cursor } : {}),
-		});
+		const page: { items: Array<{ event: string }>; nextCursor: string | null } =
+			await client.request('GET', `/api/v1/sessions/${sessionId}/events`, undefined, {
+				limit: ALL_PAGES,
+				...(cursor ? { cursor } : {}),
+			});
 		names.push(...page.items.map((e) => e.event));
 		cursor = page.nextCursor;
 	} while (cursor);
 	return names;
 }
 
-const tally = (names: string[]) => names.reduce<Record<string, number>>((m, n) => ((m[n] = (m[n] ?? 0) + 1), m), {});
+const tally = (names: string[]) =>
+	names.reduce<Record<string, number>>((m, n) => ((m[n] = (m[n] ?? 0) + 1), m), {});
 
 async function scrape(url: string, apiKey: string): Promise<Map<string, number>> {
-	const res = await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(15_000) });
+	const res = await fetch(`${url}/metrics`, {
+		headers: { Authorization: `Bearer ${apiKey}` },
+		signal: AbortSignal.timeout(15_000),
+	});
 	const out = new Map<string, number>();
 	for (const line of (await res.text()).split('\n')) {
 		if (!line || line.startsWith('#')) continue;
@@ -115,24 +120,34 @@ function ackFigures(before: Map<string, number>, after: Map<string, number>) {
 	}
 	const outcomes = { stored: 0, queued: 0, duplicate: 0 };
 	for (const k of after.keys()) {
-		const m = /^orchestrator_hook_events_total\{event="[^"]*",outcome="(stored|queued|duplicate)"\}$/.exec(k);
+		const m =
+			/^orchestrator_hook_events_total\{event="[^"]*",outcome="(stored|queued|duplicate)"\}$/.exec(
+				k,
+			);
 		if (m) outcomes[m[1] as keyof typeof outcomes] += d(k);
 	}
 	return { count, p99, mean: count ? d('orchestrator_hook_ack_ms_sum') / count : 0, ...outcomes };
 }
 
 /** The prompt of run `n`: three tool calls on files of its own, so runs in one folder never meet. */
-const promptFor = (n: string) => `[[bash:echo run ${n}]] [[write:out-${n}.txt::${n}]] [[read:out-${n}.txt]]`;
+const promptFor = (n: string) =>
+	`[[bash:echo run ${n}]] [[write:out-${n}.txt::${n}]] [[read:out-${n}.txt]]`;
 
 export async function runLoad(target: LoadTarget, setup: LoadSetup): Promise<LoadReport> {
 	const { client } = target;
 	const log = setup.log ?? (() => undefined);
 	const run = (worker: number, n: string) =>
-		startSession(client, { prompt: promptFor(n), workspace: { type: 'local', workspacePath: setup.folderFor(worker) }, options: setup.options, deps: setup.deps });
+		startSession(client, {
+			prompt: promptFor(n),
+			workspace: { type: 'local', workspacePath: setup.folderFor(worker) },
+			options: setup.options,
+			deps: setup.deps,
+		});
 
 	// What one complete run records, measured with nothing else running.
 	const calibration = await run(0, 'calibration');
-	if (calibration.status !== 'completed') throw new Error(`the calibration run ended ${calibration.status}: ${calibration.errorMessage}`);
+	if (calibration.status !== 'completed')
+		throw new Error(`the calibration run ended ${calibration.status}: ${calibration.errorMessage}`);
 	const expected = tally(await eventNames(client, calibration.sessionId));
 	log(`calibration: ${JSON.stringify(expected)}`);
 
@@ -152,7 +167,10 @@ export async function runLoad(target: LoadTarget, setup: LoadSetup): Promise<Loa
 	let lastLog = started;
 	const worker = async (w: number) => {
 		for (let i = 0; Date.now() < deadline; i++) {
-			const out = await run(w, `${w}-${i}`).catch((error: unknown) => ({ sessionId: '', status: `threw: ${error instanceof Error ? error.message : String(error)}` }));
+			const out = await run(w, `${w}-${i}`).catch((error: unknown) => ({
+				sessionId: '',
+				status: `threw: ${error instanceof Error ? error.message : String(error)}`,
+			}));
 			finished.push({ sessionId: out.sessionId, status: out.status });
 			if (Date.now() - lastLog > 10_000) {
 				lastLog = Date.now();
@@ -174,11 +192,25 @@ export async function runLoad(target: LoadTarget, setup: LoadSetup): Promise<Loa
 	for (const f of finished.filter((x) => x.sessionId)) {
 		const got = tally(await eventNames(client, f.sessionId));
 		hookEvents += Object.values(got).reduce((a, b) => a + b, 0);
-		for (const [name, n] of Object.entries(expected)) lostEvents += Math.max(0, n - (got[name] ?? 0));
-		for (const [name, n] of Object.entries(got)) extraEvents += Math.max(0, n - (expected[name] ?? 0));
-		const calls = await client.request<{ items: Array<{ status: string; sources: string[] }> }>('GET', `/api/v1/sessions/${f.sessionId}/logs`, undefined, { limit: 50 });
+		for (const [name, n] of Object.entries(expected))
+			lostEvents += Math.max(0, n - (got[name] ?? 0));
+		for (const [name, n] of Object.entries(got))
+			extraEvents += Math.max(0, n - (expected[name] ?? 0));
+		const calls = await client.request<{ items: Array<{ status: string; sources: string[] }> }>(
+			'GET',
+			`/api/v1/sessions/${f.sessionId}/logs`,
+			undefined,
+			{ limit: 50 },
+		);
 		toolCalls += calls.items.length;
-		lostToolCalls += Math.max(0, 3 - calls.items.filter((c) => c.status === 'succeeded' && c.sources.includes('hooks') && c.sources.includes('stream')).length);
+		lostToolCalls += Math.max(
+			0,
+			3 -
+				calls.items.filter(
+					(c) =>
+						c.status === 'succeeded' && c.sources.includes('hooks') && c.sources.includes('stream'),
+				).length,
+		);
 	}
 	const ack = ackFigures(before, after);
 	const mb = (xs: number[]) => ({
@@ -237,7 +269,11 @@ export function rssOfProcessesWith(marker: string): number | undefined {
 function repoRoot(): string {
 	for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
 		try {
-			if (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name === 'n8n-nodes-claude-orchestrator') return dir;
+			if (
+				JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name ===
+				'n8n-nodes-claude-orchestrator'
+			)
+				return dir;
 		} catch {
 			// not here
 		}
@@ -255,23 +291,51 @@ async function main() {
 	const apiKey = `load-${crypto.randomBytes(12).toString('hex')}`;
 	const port = 3700 + Math.floor(Math.random() * 200);
 	const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-load-')));
-	const stops: Array<() => Promise<unknown> | unknown> = [() => fs.rmSync(base, { recursive: true, force: true })];
+	const stops: Array<() => Promise<unknown> | unknown> = [
+		() => fs.rmSync(base, { recursive: true, force: true }),
+	];
 	const stopAll = async () => {
-		for (const stop of stops.reverse()) await Promise.resolve(stop()).catch((e) => console.error(e));
+		for (const stop of stops.reverse())
+			await Promise.resolve(stop()).catch((e) => console.error(e));
 	};
 	try {
 		const scratch = await createScratchDatabase(adminUrl, 'orch_load');
 		stops.push(() => scratch.drop());
 		const fake = await startFakeAnthropic();
 		stops.push(() => fake.close());
-		const service: ChildProcess = spawn(process.execPath, [path.join(root, 'dist', 'service', 'src', 'index.js')], {
-			env: { ...process.env, PORT: String(port), DATABASE_URL: scratch.url, API_KEY: apiKey, LOG_LEVEL: 'warn', DATA_DIR: path.join(base, 'data'), DELIVERY_ALLOWED_HOSTS: '127.0.0.1' },
-			stdio: ['ignore', 'ignore', 'inherit'],
-		});
-		stops.push(() => new Promise((r) => (service.exitCode !== null ? r(undefined) : (service.once('exit', r), service.kill('SIGTERM')))));
+		const service: ChildProcess = spawn(
+			process.execPath,
+			[path.join(root, 'dist', 'service', 'src', 'index.js')],
+			{
+				env: {
+					...process.env,
+					PORT: String(port),
+					DATABASE_URL: scratch.url,
+					API_KEY: apiKey,
+					LOG_LEVEL: 'warn',
+					DATA_DIR: path.join(base, 'data'),
+					DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+				},
+				stdio: ['ignore', 'ignore', 'inherit'],
+			},
+		);
+		stops.push(
+			() =>
+				new Promise((r) =>
+					service.exitCode !== null
+						? r(undefined)
+						: (service.once('exit', r), service.kill('SIGTERM')),
+				),
+		);
 		const url = `http://127.0.0.1:${port}`;
 		for (let i = 0; ; i++) {
-			if (await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false)) break;
+			if (
+				await fetch(`${url}/api/v1/health`).then(
+					(r) => r.ok,
+					() => false,
+				)
+			)
+				break;
 			if (i > 150) throw new Error('the service did not come up within 30 s');
 			await sleep(200);
 		}
@@ -283,37 +347,98 @@ async function main() {
 			await ensureN8nCache();
 			const n8n = await startN8n({
 				packageDir: root,
-				credentials: [{ id: 'loadOrchCred0001', name: 'Claude Orchestrator API', type: 'claudeOrchestratorApi', data: { baseUrl: url, apiKey, publicUrl: '' } }],
-				workflows: [{
-					id: 'loadSessionDone1',
-					name: 'Load: session finished',
-					nodes: [
-						{ id: 'l1', name: 'Session Finished', type: 'n8n-nodes-claude-orchestrator.claudeHookTrigger', typeVersion: 1, position: [0, 0], webhookId: '7f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f',
-							parameters: { preset: 'sessionFinished', sessionId: '', threadKey: '', workspaceType: '', options: {} },
-							credentials: { claudeOrchestratorApi: { id: 'loadOrchCred0001', name: 'Claude Orchestrator API' } } },
-						{ id: 'l2', name: 'Done', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [220, 0], parameters: {} },
-					],
-					connections: { 'Session Finished': { main: [[{ node: 'Done', type: 'main', index: 0 }]] } },
-					settings: { executionOrder: 'v1' },
-				}],
+				credentials: [
+					{
+						id: 'loadOrchCred0001',
+						name: 'Claude Orchestrator API',
+						type: 'claudeOrchestratorApi',
+						data: { baseUrl: url, apiKey, publicUrl: '' },
+					},
+				],
+				workflows: [
+					{
+						id: 'loadSessionDone1',
+						name: 'Load: session finished',
+						nodes: [
+							{
+								id: 'l1',
+								name: 'Session Finished',
+								type: 'n8n-nodes-claude-orchestrator.claudeHookTrigger',
+								typeVersion: 1,
+								position: [0, 0],
+								webhookId: '7f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f',
+								parameters: {
+									preset: 'sessionFinished',
+									sessionId: '',
+									threadKey: '',
+									workspaceType: '',
+									options: {},
+								},
+								credentials: {
+									claudeOrchestratorApi: {
+										id: 'loadOrchCred0001',
+										name: 'Claude Orchestrator API',
+									},
+								},
+							},
+							{
+								id: 'l2',
+								name: 'Done',
+								type: 'n8n-nodes-base.noOp',
+								typeVersion: 1,
+								position: [220, 0],
+								parameters: {},
+							},
+						],
+						connections: {
+							'Session Finished': { main: [[{ node: 'Done', type: 'main', index: 0 }]] },
+						},
+						settings: { executionOrder: 'v1' },
+					},
+				],
 			});
 			stops.push(() => n8n.stop());
 			n8nRssKb = () => rssOfProcessesWith(`N8N_USER_FOLDER=${n8n.userFolder}`);
 		}
 
-		const claudeCandidates = [path.join(root, 'node_modules', '.bin', 'claude'), path.join(root, 'node_modules', '@anthropic-ai', 'claude-code-linux-x64', 'claude')];
-		const claudePath = claudeCandidates.find((p) => fs.existsSync(p) && fs.statSync(p).size > 1024 * 1024);
-		if (!claudePath) throw new Error(`no native claude binary at ${claudeCandidates.join(' or ')}; run npm install`);
+		const claudeCandidates = [
+			path.join(root, 'node_modules', '.bin', 'claude'),
+			path.join(root, 'node_modules', '@anthropic-ai', 'claude-code-linux-x64', 'claude'),
+		];
+		const claudePath = claudeCandidates.find(
+			(p) => fs.existsSync(p) && fs.statSync(p).size > 1024 * 1024,
+		);
+		if (!claudePath)
+			throw new Error(
+				`no native claude binary at ${claudeCandidates.join(' or ')}; run npm install`,
+			);
 		const projects = path.join(base, 'projects');
-		const options = parseRunOptions({ claudePath, env: isolatedClaudeEnv(path.join(base, 'claude'), fake.url), timeoutSeconds: 600, queueTimeoutSeconds: 600 });
-		console.log(`load: ${sessions} sessions for ${seconds} s; service ${url} on PostgreSQL ${new URL(adminUrl).host}; n8n ${withN8n ? 'with a Hook Trigger on every finished session' : 'not started'}; ${os.cpus().length} cores`);
+		const options = parseRunOptions({
+			claudePath,
+			env: isolatedClaudeEnv(path.join(base, 'claude'), fake.url),
+			timeoutSeconds: 600,
+			queueTimeoutSeconds: 600,
+		});
+		console.log(
+			`load: ${sessions} sessions for ${seconds} s; service ${url} on PostgreSQL ${new URL(adminUrl).host}; n8n ${withN8n ? 'with a Hook Trigger on every finished session' : 'not started'}; ${os.cpus().length} cores`,
+		);
 		const report = await runLoad(
-			{ client, url, apiKey, serviceRssKb: () => (service.pid ? rssOfPid(service.pid) : undefined), n8nRssKb },
+			{
+				client,
+				url,
+				apiKey,
+				serviceRssKb: () => (service.pid ? rssOfPid(service.pid) : undefined),
+				n8nRssKb,
+			},
 			{
 				sessions,
 				seconds,
 				options,
-				deps: { allowedRoots: [projects], workspacesDir: path.join(base, 'workspaces'), cacheDir: path.join(base, 'cache') },
+				deps: {
+					allowedRoots: [projects],
+					workspacesDir: path.join(base, 'workspaces'),
+					cacheDir: path.join(base, 'cache'),
+				},
 				folderFor: (w) => {
 					const dir = path.join(projects, `worker-${w}`);
 					fs.mkdirSync(dir, { recursive: true });
@@ -323,7 +448,8 @@ async function main() {
 			},
 		);
 		console.log(`\n${formatReport(report)}`);
-		if (report.lostEvents || report.lostToolCalls || report.extraEvents || report.runsFailed) process.exitCode = 1;
+		if (report.lostEvents || report.lostToolCalls || report.extraEvents || report.runsFailed)
+			process.exitCode = 1;
 	} finally {
 		await stopAll();
 	}

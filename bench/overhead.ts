@@ -25,7 +25,11 @@ import { localLauncher } from '../nodes/shared/runner/local-launcher';
 import type { LaunchSpec, ProcessLauncher, RunningProcess } from '../nodes/shared/runner/types';
 import type { OrchestratorClient } from '../nodes/shared/session/client';
 import { parseRunOptions } from '../nodes/shared/session/run-options';
-import { resumeSession, startSession, type SessionOutput } from '../nodes/shared/session/session-run';
+import {
+	resumeSession,
+	startSession,
+	type SessionOutput,
+} from '../nodes/shared/session/session-run';
 import { createScratchDatabase } from '../test/support/scratch-database';
 import { startFakeAnthropic } from '../test/fakes/anthropic-api';
 import { isolatedClaudeEnv } from '../test/fakes/claude-cli';
@@ -34,7 +38,9 @@ import { fetchClient } from '../nodes/shared/session/fetch-client';
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUNS = Number(process.env.OVERHEAD_RUNS ?? 10);
 const RESUMES = Number(process.env.OVERHEAD_RESUMES ?? 20);
-const DATABASES = (process.env.OVERHEAD_DATABASES ?? 'postgres,pglite').split(',').filter(Boolean) as Array<'postgres' | 'pglite'>;
+const DATABASES = (process.env.OVERHEAD_DATABASES ?? 'postgres,pglite')
+	.split(',')
+	.filter(Boolean) as Array<'postgres' | 'pglite'>;
 const API_KEY = 'bench-api-key-0123456789abcdef';
 // Issue #20's targets for this 2-core machine.
 const TARGET = { ratio: 1.08, resumeToSpawnP95Ms: 100 };
@@ -42,13 +48,18 @@ const TARGET = { ratio: 1.08, resumeToSpawnP95Ms: 100 };
 // Built into dist-bench/bench: the checkout's own claude is two folders up.
 const REPO = path.resolve(__dirname, '..', '..');
 function claudeBinary(): string {
-	const candidates = [path.join(REPO, 'node_modules', '.bin', 'claude'), path.join(REPO, 'node_modules', '@anthropic-ai', 'claude-code-linux-x64', 'claude')];
+	const candidates = [
+		path.join(REPO, 'node_modules', '.bin', 'claude'),
+		path.join(REPO, 'node_modules', '@anthropic-ai', 'claude-code-linux-x64', 'claude'),
+	];
 	const found = candidates.find((p) => fs.existsSync(p) && fs.statSync(p).size > 1024 * 1024);
-	if (!found) throw new Error(`no native claude binary at ${candidates.join(' or ')}; run npm install`);
+	if (!found)
+		throw new Error(`no native claude binary at ${candidates.join(' or ')}; run npm install`);
 	return found;
 }
 
-const PROMPT = (tag: string) => `[[bash:echo ${tag} > a.txt]] [[write:b.txt::${tag}]] [[read:a.txt]]`;
+const PROMPT = (tag: string) =>
+	`[[bash:echo ${tag} > a.txt]] [[write:b.txt::${tag}]] [[read:a.txt]]`;
 
 interface Step {
 	what: string;
@@ -104,8 +115,20 @@ function tracingLauncher(trace: Trace): ProcessLauncher {
  * With `hookUrl`: the product's hook settings, pointed at a server that answers every hook at once (what hooks
  * cost claude itself, apart from how fast the service answers them).
  */
-function runAlone(cwd: string, env: Record<string, string>, prompt: string, sessionId: string, resume: boolean, hookUrl?: string): Promise<number> {
-	const settings = hookUrl ? (buildHookSettings({ hookUrl, tokenEnvVar: 'BENCH_HOOK_TOKEN' }) as unknown as Record<string, unknown>) : undefined;
+function runAlone(
+	cwd: string,
+	env: Record<string, string>,
+	prompt: string,
+	sessionId: string,
+	resume: boolean,
+	hookUrl?: string,
+): Promise<number> {
+	const settings = hookUrl
+		? (buildHookSettings({ hookUrl, tokenEnvVar: 'BENCH_HOOK_TOKEN' }) as unknown as Record<
+				string,
+				unknown
+			>)
+		: undefined;
 	const args = buildClaudeArgs({ prompt, sessionId, resume, settings });
 	if (hookUrl) env = { ...env, BENCH_HOOK_TOKEN: 'bench' };
 	const t0 = performance.now();
@@ -123,7 +146,8 @@ function runAlone(cwd: string, env: Record<string, string>, prompt: string, sess
 		child.once('error', reject);
 		child.once('close', (code) => {
 			splitter.end();
-			if (code !== 0 || !result || result.is_error) reject(new Error(`claude alone ended ${code}: ${stderr.slice(-500)}`));
+			if (code !== 0 || !result || result.is_error)
+				reject(new Error(`claude alone ended ${code}: ${stderr.slice(-500)}`));
 			else resolve(performance.now() - t0);
 		});
 	});
@@ -152,13 +176,26 @@ async function waitHealthy(url: string, deadline: number) {
 }
 
 async function startServiceProcess(kind: 'postgres' | 'pglite', dataDir: string) {
-	const scratch = kind === 'postgres' ? await createScratchDatabase(ADMIN_URL, 'orch_bench') : undefined;
+	const scratch =
+		kind === 'postgres' ? await createScratchDatabase(ADMIN_URL, 'orch_bench') : undefined;
 	const port = 4100 + Math.floor(Math.random() * 800);
-	const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), API_KEY, LOG_LEVEL: 'warn', DATA_DIR: dataDir };
+	const env: Record<string, string | undefined> = {
+		...process.env,
+		PORT: String(port),
+		API_KEY,
+		LOG_LEVEL: 'warn',
+		DATA_DIR: dataDir,
+	};
 	if (scratch) env.DATABASE_URL = scratch.url;
 	else delete env.DATABASE_URL;
-	const args = [...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), path.resolve(__dirname, '../service/src/index.js')];
-	const child: ChildProcess = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+	const args = [
+		...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean),
+		path.resolve(__dirname, '../service/src/index.js'),
+	];
+	const child: ChildProcess = spawn(process.execPath, args, {
+		env,
+		stdio: ['ignore', 'ignore', 'inherit'],
+	});
 	const url = `http://127.0.0.1:${port}`;
 	await waitHealthy(url, Date.now() + 60_000);
 	return {
@@ -182,25 +219,39 @@ interface Phases {
 
 /** The service's own count and sum of hook answer times (GET /metrics). */
 async function hookAnswers(url: string): Promise<{ count: number; sum: number }> {
-	const text = await (await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${API_KEY}` } })).text();
-	const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-	return { count: value('orchestrator_hook_ack_ms_count'), sum: value('orchestrator_hook_ack_ms_sum') };
+	const text = await (
+		await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${API_KEY}` } })
+	).text();
+	const value = (name: string) =>
+		Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+	return {
+		count: value('orchestrator_hook_ack_ms_count'),
+		sum: value('orchestrator_hook_ack_ms_sum'),
+	};
 }
 
 function timeline(trace: Trace): string {
 	const lines = trace.steps
 		.sort((a, b) => a.start - b.start)
-		.map((s) => `      ${s.start.toFixed(1).padStart(7)} → ${s.end.toFixed(1).padStart(7)}  ${s.what}`);
+		.map(
+			(s) => `      ${s.start.toFixed(1).padStart(7)} → ${s.end.toFixed(1).padStart(7)}  ${s.what}`,
+		);
 	const marks = [
 		[trace.spawned, 'claude spawned'],
 		[trace.exited, 'claude exited'],
 		[trace.returned, 'returned'],
 	] as const;
-	for (const [at, what] of marks) if (at !== undefined) lines.push(`      ${at.toFixed(1).padStart(7)}            ${what}`);
+	for (const [at, what] of marks)
+		if (at !== undefined) lines.push(`      ${at.toFixed(1).padStart(7)}            ${what}`);
 	return lines.sort((a, b) => parseFloat(a) - parseFloat(b)).join('\n');
 }
 
-async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: string, trivialHookUrl: string) {
+async function benchDatabase(
+	kind: 'postgres' | 'pglite',
+	apiUrl: string,
+	root: string,
+	trivialHookUrl: string,
+) {
 	const dataDir = path.join(root, `data-${kind}`);
 	const service = await startServiceProcess(kind, dataDir);
 	const trace = new Trace();
@@ -208,7 +259,11 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 	const projects = path.join(root, `projects-${kind}`);
 	fs.mkdirSync(projects, { recursive: true });
 	const claudeEnv = isolatedClaudeEnv(path.join(root, `claude-${kind}`), apiUrl);
-	const options = parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 120 });
+	const options = parseRunOptions({
+		claudePath: claudeBinary(),
+		env: claudeEnv,
+		timeoutSeconds: 120,
+	});
 	const deps = {
 		allowedRoots: [projects],
 		workspacesDir: path.join(root, 'ws'),
@@ -222,7 +277,8 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 		return p;
 	};
 	const check = (out: SessionOutput) => {
-		if (out.status !== 'completed') throw new Error(`a product run ended ${out.status}: ${out.errorMessage}`);
+		if (out.status !== 'completed')
+			throw new Error(`a product run ended ${out.status}: ${out.errorMessage}`);
 		return out;
 	};
 	const product = async (run: () => Promise<SessionOutput>, phases: Phases) => {
@@ -252,8 +308,23 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 		// Warm-up (not counted): the first claude start on a fresh config folder and a cold service are slower.
 		const warm = folder('warm');
 		await runAlone(warm, claudeEnv, PROMPT('warm'), crypto.randomUUID(), false);
-		check(await startSession(client, { prompt: PROMPT('warm'), workspace: { type: 'local', workspacePath: warm }, threadKey: 'bench:warm', options, deps }));
-		check(await resumeSession(client, { threadKey: 'bench:warm', prompt: PROMPT('warm2'), options, deps }));
+		check(
+			await startSession(client, {
+				prompt: PROMPT('warm'),
+				workspace: { type: 'local', workspacePath: warm },
+				threadKey: 'bench:warm',
+				options,
+				deps,
+			}),
+		);
+		check(
+			await resumeSession(client, {
+				threadKey: 'bench:warm',
+				prompt: PROMPT('warm2'),
+				options,
+				deps,
+			}),
+		);
 
 		for (let i = 0; i < RUNS; i++) {
 			const aloneDir = folder(`alone-${i}`);
@@ -262,11 +333,31 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 			const threadKey = `bench:${kind}:${i}`;
 			const hooksDir = folder(`alone-hooks-${i}`);
 			const sides = [
-				async () => figures.alone.start.push(await runAlone(aloneDir, claudeEnv, PROMPT(`s${i}`), aloneId, false)),
-				async () => figures.aloneHooks.start.push(await runAlone(hooksDir, claudeEnv, PROMPT(`s${i}`), crypto.randomUUID(), false, trivialHookUrl)),
+				async () =>
+					figures.alone.start.push(
+						await runAlone(aloneDir, claudeEnv, PROMPT(`s${i}`), aloneId, false),
+					),
+				async () =>
+					figures.aloneHooks.start.push(
+						await runAlone(
+							hooksDir,
+							claudeEnv,
+							PROMPT(`s${i}`),
+							crypto.randomUUID(),
+							false,
+							trivialHookUrl,
+						),
+					),
 				async () => {
 					const t = await product(
-						() => startSession(client, { prompt: PROMPT(`s${i}`), workspace: { type: 'local', workspacePath: productDir }, threadKey, options, deps }),
+						() =>
+							startSession(client, {
+								prompt: PROMPT(`s${i}`),
+								workspace: { type: 'local', workspacePath: productDir },
+								threadKey,
+								options,
+								deps,
+							}),
 						figures.phases.start,
 					);
 					figures.product.start.push(t);
@@ -274,9 +365,15 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 				},
 			];
 			const resumes = [
-				async () => figures.alone.resume.push(await runAlone(aloneDir, claudeEnv, PROMPT(`r${i}`), aloneId, true)),
+				async () =>
+					figures.alone.resume.push(
+						await runAlone(aloneDir, claudeEnv, PROMPT(`r${i}`), aloneId, true),
+					),
 				async () => {
-					const t = await product(() => resumeSession(client, { threadKey, prompt: PROMPT(`r${i}`), options, deps }), figures.phases.resume);
+					const t = await product(
+						() => resumeSession(client, { threadKey, prompt: PROMPT(`r${i}`), options, deps }),
+						figures.phases.resume,
+					);
 					figures.product.resume.push(t);
 					timelines.resume = timeline(trace);
 				},
@@ -290,10 +387,25 @@ async function benchDatabase(kind: 'postgres' | 'pglite', apiUrl: string, root: 
 		// Resume by thread key: from the call to claude started.
 		const toSpawn: number[] = [];
 		const resumeDir = folder('resumes');
-		check(await startSession(client, { prompt: PROMPT('resumes'), workspace: { type: 'local', workspacePath: resumeDir }, threadKey: `bench:${kind}:resumes`, options, deps }));
+		check(
+			await startSession(client, {
+				prompt: PROMPT('resumes'),
+				workspace: { type: 'local', workspacePath: resumeDir },
+				threadKey: `bench:${kind}:resumes`,
+				options,
+				deps,
+			}),
+		);
 		for (let i = 0; i < RESUMES; i++) {
 			trace.reset();
-			check(await resumeSession(client, { threadKey: `bench:${kind}:resumes`, prompt: PROMPT(`again${i}`), options, deps }));
+			check(
+				await resumeSession(client, {
+					threadKey: `bench:${kind}:resumes`,
+					prompt: PROMPT(`again${i}`),
+					options,
+					deps,
+				}),
+			);
 			toSpawn.push(trace.spawned!);
 		}
 		return { ...figures, toSpawn, timelines };
@@ -313,22 +425,35 @@ async function main() {
 	await new Promise<void>((resolve) => trivial.listen(0, '127.0.0.1', resolve));
 	const trivialHookUrl = `http://127.0.0.1:${(trivial.address() as AddressInfo).port}/hooks`;
 	const verdicts: string[] = [];
-	console.log(`claude ${claudeBinary()}; ${RUNS} runs per side, alternating; ${os.cpus().length} cores; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+	console.log(
+		`claude ${claudeBinary()}; ${RUNS} runs per side, alternating; ${os.cpus().length} cores; load average ${os
+			.loadavg()
+			.map((l) => l.toFixed(2))
+			.join(' ')}\n`,
+	);
 	try {
 		for (const kind of DATABASES) {
 			const r = await benchDatabase(kind, fake.url, root, trivialHookUrl);
-			console.log(`${kind === 'postgres' ? `PostgreSQL (${new URL(ADMIN_URL).host})` : 'embedded database (PGlite)'}`);
+			console.log(
+				`${kind === 'postgres' ? `PostgreSQL (${new URL(ADMIN_URL).host})` : 'embedded database (PGlite)'}`,
+			);
 			console.log('                 claude alone   through the product   ratio    added');
 			for (const k of ['start', 'resume'] as const) {
 				const a = median(r.alone[k]);
 				const p = median(r.product[k]);
 				const ratio = p / a;
-				console.log(`  ${k.padEnd(6)} median  ${ms(a).padStart(12)}   ${ms(p).padStart(19)}   ×${ratio.toFixed(2)}  ${ms(p - a).padStart(7)}`);
+				console.log(
+					`  ${k.padEnd(6)} median  ${ms(a).padStart(12)}   ${ms(p).padStart(19)}   ×${ratio.toFixed(2)}  ${ms(p - a).padStart(7)}`,
+				);
 				if (k === 'start') {
 					const h = median(r.aloneHooks.start);
-					console.log(`         claude alone with the product's hooks, answered at once by a bare server: ${ms(h)} (×${(h / a).toFixed(2)} of alone)`);
+					console.log(
+						`         claude alone with the product's hooks, answered at once by a bare server: ${ms(h)} (×${(h / a).toFixed(2)} of alone)`,
+					);
 				}
-				verdicts.push(`${kind} ${k}: ×${ratio.toFixed(2)} (target ≤ ×${TARGET.ratio}) ${ratio <= TARGET.ratio ? 'met' : 'NOT met'}`);
+				verdicts.push(
+					`${kind} ${k}: ×${ratio.toFixed(2)} (target ≤ ×${TARGET.ratio}) ${ratio <= TARGET.ratio ? 'met' : 'NOT met'}`,
+				);
 			}
 			for (const k of ['start', 'resume'] as const) {
 				const ph = r.phases[k];
@@ -339,12 +464,21 @@ async function main() {
 			}
 			const p50 = percentile(r.toSpawn, 50);
 			const p95 = percentile(r.toSpawn, 95);
-			console.log(`  Resume by thread key, call → claude started over ${r.toSpawn.length} resumes: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms`);
-			verdicts.push(`${kind} resume call → spawn p95 ${p95.toFixed(1)} ms (target ≤ ${TARGET.resumeToSpawnP95Ms} ms) ${p95 <= TARGET.resumeToSpawnP95Ms ? 'met' : 'NOT met'}`);
+			console.log(
+				`  Resume by thread key, call → claude started over ${r.toSpawn.length} resumes: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms`,
+			);
+			verdicts.push(
+				`${kind} resume call → spawn p95 ${p95.toFixed(1)} ms (target ≤ ${TARGET.resumeToSpawnP95Ms} ms) ${p95 <= TARGET.resumeToSpawnP95Ms ? 'met' : 'NOT met'}`,
+			);
 			console.log(`  last Start through the product, ms from the call:\n${r.timelines.start}`);
 			console.log(`  last Resume through the product, ms from the call:\n${r.timelines.resume}\n`);
 		}
-		console.log(`load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+		console.log(
+			`load average at the end ${os
+				.loadavg()
+				.map((l) => l.toFixed(2))
+				.join(' ')}`,
+		);
 		console.log('targets:');
 		for (const v of verdicts) console.log(`  ${v}`);
 	} finally {

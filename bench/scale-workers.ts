@@ -42,9 +42,15 @@ function workersCpu(pids: number[]): number {
 async function phase(workers: number) {
 	const stack = await startQueueStack({ workers });
 	try {
-		const pids = stack.cluster.workers.map((w) => w.pid).filter((p): p is number => p !== undefined);
+		const pids = stack.cluster.workers
+			.map((w) => w.pid)
+			.filter((p): p is number => p !== undefined);
 		// One warm-up run per worker: the first claude start reads its binary from disk.
-		await Promise.all(pids.map((_, i) => stack.post(START_PATH, { prompt: 'warm up', folder: mkdir(stack.sharedRoot, `warm-${i}`) })));
+		await Promise.all(
+			pids.map((_, i) =>
+				stack.post(START_PATH, { prompt: 'warm up', folder: mkdir(stack.sharedRoot, `warm-${i}`) }),
+			),
+		);
 		const cpu0 = workersCpu(pids);
 		const t0 = Date.now();
 		const end = t0 + SECONDS * 1000;
@@ -55,7 +61,10 @@ async function phase(workers: number) {
 			Array.from({ length: CLIENTS }, async () => {
 				while (Date.now() < end) {
 					const folder = mkdir(stack.sharedRoot, `run-${n++}`);
-					const res = await stack.post(START_PATH, { prompt: 'scale [[bash:echo ok > ok.txt]] [[read:ok.txt]]', folder });
+					const res = await stack.post(START_PATH, {
+						prompt: 'scale [[bash:echo ok > ok.txt]] [[read:ok.txt]]',
+						folder,
+					});
 					if (res.status === 200 && res.body?.status === 'completed') completed++;
 					else failed++;
 				}
@@ -63,7 +72,14 @@ async function phase(workers: number) {
 		);
 		const elapsed = (Date.now() - t0) / 1000;
 		const cpu = workersCpu(pids) - cpu0;
-		return { workers, seconds: Math.round(elapsed), completed, failed, runsPerMinute: +((completed / elapsed) * 60).toFixed(1), cpuSecondsPerRun: completed ? +(cpu / completed).toFixed(2) : null };
+		return {
+			workers,
+			seconds: Math.round(elapsed),
+			completed,
+			failed,
+			runsPerMinute: +((completed / elapsed) * 60).toFixed(1),
+			cpuSecondsPerRun: completed ? +(cpu / completed).toFixed(2) : null,
+		};
 	} finally {
 		await stack.stop();
 	}
@@ -84,8 +100,16 @@ export async function runScale() {
 		results.push(r);
 	}
 	process.stdout.write(
-		`\nbench:scale on ${os.cpus().length} cores, ${SECONDS} s per phase, ${CLIENTS} requests in flight, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n` +
-			results.map((r) => `  ${r.workers} worker(s): ${r.runsPerMinute} completed runs/min (${r.completed} completed, ${r.failed} failed), ${r.cpuSecondsPerRun} CPU s per run`).join('\n') +
+		`\nbench:scale on ${os.cpus().length} cores, ${SECONDS} s per phase, ${CLIENTS} requests in flight, load average ${os
+			.loadavg()
+			.map((l) => l.toFixed(1))
+			.join(' ')}\n` +
+			results
+				.map(
+					(r) =>
+						`  ${r.workers} worker(s): ${r.runsPerMinute} completed runs/min (${r.completed} completed, ${r.failed} failed), ${r.cpuSecondsPerRun} CPU s per run`,
+				)
+				.join('\n') +
 			'\n',
 	);
 	return results;

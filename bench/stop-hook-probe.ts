@@ -13,7 +13,8 @@ import { startFakeAnthropic } from '../test/fakes/anthropic-api';
 import { isolatedClaudeEnv } from '../test/fakes/claude-cli';
 
 // Run from the repository root (dist-bench has no node_modules of its own).
-const CLAUDE = process.env.CLAUDE_BIN ?? path.resolve('node_modules/@anthropic-ai/claude-code-linux-x64/claude');
+const CLAUDE =
+	process.env.CLAUDE_BIN ?? path.resolve('node_modules/@anthropic-ai/claude-code-linux-x64/claude');
 
 interface Case {
 	name: string;
@@ -28,12 +29,26 @@ const CASES: Case[] = [
 	{
 		name: 'PreToolUse continue:false + deny',
 		on: 'PreToolUse',
-		answer: { ...STOP, hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: 'stopped' } },
+		answer: {
+			...STOP,
+			hookSpecificOutput: {
+				hookEventName: 'PreToolUse',
+				permissionDecision: 'deny',
+				permissionDecisionReason: 'stopped',
+			},
+		},
 	},
 	{ name: 'PostToolUse continue:false (after call 1)', on: 'PostToolUse', answer: STOP },
 	{ name: 'UserPromptSubmit continue:false', on: 'UserPromptSubmit', answer: STOP },
 ];
-const EVENTS = ['UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'PostToolBatch', 'Stop', 'SessionEnd'];
+const EVENTS = [
+	'UserPromptSubmit',
+	'PreToolUse',
+	'PostToolUse',
+	'PostToolBatch',
+	'Stop',
+	'SessionEnd',
+];
 
 async function runCase(c: Case, apiUrl: string): Promise<string> {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stop-probe-'));
@@ -55,11 +70,26 @@ async function runCase(c: Case, apiUrl: string): Promise<string> {
 	});
 	await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', () => r()));
 	const url = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hook`;
-	const settings = { hooks: Object.fromEntries(EVENTS.map((e) => [e, [{ hooks: [{ type: 'http', url, timeout: 10 }] }]])) };
-	const prompt = 'probe [[bash:echo one > one.txt]] [[bash:echo two > two.txt]] [[bash:echo three > three.txt]]';
+	const settings = {
+		hooks: Object.fromEntries(
+			EVENTS.map((e) => [e, [{ hooks: [{ type: 'http', url, timeout: 10 }] }]]),
+		),
+	};
+	const prompt =
+		'probe [[bash:echo one > one.txt]] [[bash:echo two > two.txt]] [[bash:echo three > three.txt]]';
 	const child = spawn(
 		CLAUDE,
-		['-p', prompt, '--output-format', 'stream-json', '--verbose', '--settings', JSON.stringify(settings), '--allowedTools', 'Bash'],
+		[
+			'-p',
+			prompt,
+			'--output-format',
+			'stream-json',
+			'--verbose',
+			'--settings',
+			JSON.stringify(settings),
+			'--allowedTools',
+			'Bash',
+		],
 		{ cwd: work, env: isolatedClaudeEnv(dir, apiUrl), stdio: ['ignore', 'pipe', 'pipe'] },
 	);
 	let out = '';

@@ -48,23 +48,54 @@ it('measures stop → claude process group gone, p50 and p95 over ten tries', as
 		});
 		const threadTs = opened.message.ts;
 		const sessionId = await pollUntil(
-			async () => (await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`)).body?.sessionId as string | undefined,
+			async () =>
+				(
+					await api(
+						stack.service,
+						'GET',
+						`/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`,
+					)
+				).body?.sessionId as string | undefined,
 			90_000,
 			'the session',
 		);
-		await pollUntil(async () => ((await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/logs`)).body.items.some((c: { status: string }) => c.status === 'succeeded') ? true : undefined), 90_000, 'the first tool call');
+		await pollUntil(
+			async () =>
+				(await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/logs`)).body.items.some(
+					(c: { status: string }) => c.status === 'succeeded',
+				)
+					? true
+					: undefined,
+			90_000,
+			'the first tool call',
+		);
 		const pgid = await pollUntil(() => claudePidFor(sessionId), 10_000, 'claude');
 
 		const sent = Date.now();
-		await stack.slack.sendUserMessage(trigger, { channel: SLACK_CHANNEL, threadTs, user: 'U0BENCH', text: 'stop' });
-		await pollUntil(() => (groupAlive(pgid) ? undefined : true), 30_000, 'the group to be gone', 10);
+		await stack.slack.sendUserMessage(trigger, {
+			channel: SLACK_CHANNEL,
+			threadTs,
+			user: 'U0BENCH',
+			text: 'stop',
+		});
+		await pollUntil(
+			() => (groupAlive(pgid) ? undefined : true),
+			30_000,
+			'the group to be gone',
+			10,
+		);
 		gone.push(Date.now() - sent);
-		await stack.slack.waitForBotMessage((m) => m.threadTs === threadTs && m.text.includes('Stopped.'), 30_000, 'the stop answer');
+		await stack.slack.waitForBotMessage(
+			(m) => m.threadTs === threadTs && m.text.includes('Stopped.'),
+			30_000,
+			'the stop answer',
+		);
 		answered.push(Date.now() - sent);
 		const s = (await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}`)).body;
 		expect(s.status).toBe('stopped');
 	}
-	const line = (name: string, xs: number[]) => `${name}: p50 ${quantile(xs, 0.5)} ms, p95 ${quantile(xs, 0.95)} ms, max ${Math.max(...xs)} ms (${xs.join(', ')})`;
+	const line = (name: string, xs: number[]) =>
+		`${name}: p50 ${quantile(xs, 0.5)} ms, p95 ${quantile(xs, 0.95)} ms, max ${Math.max(...xs)} ms (${xs.join(', ')})`;
 	process.stdout.write(
 		`\nstop from a Slack thread, ${TRIES} tries (target: group gone within ${TARGET_MS} ms)\n` +
 			`${line('reply sent → claude process group gone', gone)}\n${line('reply sent → answer in the thread', answered)}\n`,
@@ -81,21 +112,55 @@ it('measures a reply during a long turn → "still working" in the thread, p50 a
 	});
 	const threadTs = opened.message.ts;
 	const sessionId = await pollUntil(
-		async () => (await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`)).body?.sessionId as string | undefined,
+		async () =>
+			(
+				await api(
+					stack.service,
+					'GET',
+					`/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`,
+				)
+			).body?.sessionId as string | undefined,
 		90_000,
 		'the session',
 	);
-	await pollUntil(async () => ((await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/logs`)).body.items.some((c: { status: string }) => c.status === 'succeeded') ? true : undefined), 90_000, 'the first tool call');
-	const stillWorking = (m: { threadTs?: string; text: string }) => m.threadTs === threadTs && m.text.includes('Still working');
+	await pollUntil(
+		async () =>
+			(await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/logs`)).body.items.some(
+				(c: { status: string }) => c.status === 'succeeded',
+			)
+				? true
+				: undefined,
+		90_000,
+		'the first tool call',
+	);
+	const stillWorking = (m: { threadTs?: string; text: string }) =>
+		m.threadTs === threadTs && m.text.includes('Still working');
 	const took: number[] = [];
 	for (let i = 0; i < TRIES; i++) {
 		const sent = Date.now();
-		await stack.slack.sendUserMessage(trigger, { channel: SLACK_CHANNEL, threadTs, user: 'U0BENCH', text: `reply ${i}` });
-		await pollUntil(() => (stack.slack.botMessages({ threadTs }).filter(stillWorking).length === i + 1 ? true : undefined), 30_000, `"still working" ${i}`, 10);
+		await stack.slack.sendUserMessage(trigger, {
+			channel: SLACK_CHANNEL,
+			threadTs,
+			user: 'U0BENCH',
+			text: `reply ${i}`,
+		});
+		await pollUntil(
+			() =>
+				stack.slack.botMessages({ threadTs }).filter(stillWorking).length === i + 1
+					? true
+					: undefined,
+			30_000,
+			`"still working" ${i}`,
+			10,
+		);
 		took.push(Date.now() - sent);
 	}
 	// End the turn so the stack stops cleanly; the replies then go to Take Queued.
-	await api(stack.service, 'POST', `/api/v1/sessions/${sessionId}/stop`, { requestedBy: 'bench', channel: 'api', waitSeconds: 10 });
+	await api(stack.service, 'POST', `/api/v1/sessions/${sessionId}/stop`, {
+		requestedBy: 'bench',
+		channel: 'api',
+		waitSeconds: 10,
+	});
 	process.stdout.write(
 		`\na reply during a long turn, ${TRIES} replies (target: "still working" within 2000 ms)\n` +
 			`reply sent → "still working" in the thread: p50 ${quantile(took, 0.5)} ms, p95 ${quantile(took, 0.95)} ms, max ${Math.max(...took)} ms (${took.join(', ')})\n`,

@@ -15,7 +15,8 @@ const BIN = 'n8n-nodes-claude-orchestrator';
 function option(args: string[], name: string): string | undefined {
 	for (let i = 0; i < args.length; i++) {
 		if (args[i] === name) {
-			if (args[i + 1] === undefined || args[i + 1].startsWith('--')) throw new UsageError(`${name} needs a value`);
+			if (args[i + 1] === undefined || args[i + 1].startsWith('--'))
+				throw new UsageError(`${name} needs a value`);
 			return args[i + 1];
 		}
 		if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
@@ -28,7 +29,8 @@ function options(args: string[], name: string): string[] {
 	const values: string[] = [];
 	for (let i = 0; i < args.length; i++) {
 		if (args[i] === name) {
-			if (args[i + 1] === undefined || args[i + 1].startsWith('--')) throw new UsageError(`${name} needs a value`);
+			if (args[i + 1] === undefined || args[i + 1].startsWith('--'))
+				throw new UsageError(`${name} needs a value`);
 			values.push(args[++i]);
 		} else if (args[i].startsWith(`${name}=`)) values.push(args[i].slice(name.length + 1));
 	}
@@ -41,8 +43,16 @@ async function main(argv: string[]): Promise<number | undefined> {
 	const [command, ...args] = argv;
 	const known = new Set(['--n8n-url', '--claude', '--service-url', '--older-than', '--session']);
 	const flags = new Set(['--dry-run', '--json']);
-	const stray = args.filter((a, i) => a.startsWith('--') && !known.has(a.split('=')[0]) && !flags.has(a) && !known.has(args[i - 1]));
-	if (args.includes('--help') || args.includes('-h') || command === undefined || ['help', '--help', '-h'].includes(command)) {
+	const stray = args.filter(
+		(a, i) =>
+			a.startsWith('--') && !known.has(a.split('=')[0]) && !flags.has(a) && !known.has(args[i - 1]),
+	);
+	if (
+		args.includes('--help') ||
+		args.includes('-h') ||
+		command === undefined ||
+		['help', '--help', '-h'].includes(command)
+	) {
 		process.stdout.write(helpText(BIN));
 		return command === undefined ? 1 : 0;
 	}
@@ -53,11 +63,17 @@ async function main(argv: string[]): Promise<number | undefined> {
 	if (stray.length) throw new UsageError(`unknown option ${stray[0]}`);
 	switch (command) {
 		case 'serve':
-			if (args.length) throw new UsageError('serve takes no arguments: it is configured by the environment (see --help)');
+			if (args.length)
+				throw new UsageError(
+					'serve takes no arguments: it is configured by the environment (see --help)',
+				);
 			await serve().catch(failedToStart);
 			return undefined; // runs until a signal
 		case 'migrate':
-			if (args.length) throw new UsageError('migrate takes no arguments: it is configured by the environment (see --help)');
+			if (args.length)
+				throw new UsageError(
+					'migrate takes no arguments: it is configured by the environment (see --help)',
+				);
 			return runMigrate();
 		case 'doctor':
 			return runDoctor({ n8nUrl: option(args, '--n8n-url'), claudePath: option(args, '--claude') });
@@ -82,7 +98,9 @@ main(process.argv.slice(2)).then(
 	},
 	(err: unknown) => {
 		if (err instanceof UsageError) {
-			process.stderr.write(`${BIN}: ${err.message}\nRun "${BIN} --help" for the commands and the environment.\n`);
+			process.stderr.write(
+				`${BIN}: ${err.message}\nRun "${BIN} --help" for the commands and the environment.\n`,
+			);
 			process.exitCode = 2;
 			return;
 		}

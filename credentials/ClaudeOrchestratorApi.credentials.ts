@@ -13,7 +13,8 @@ export class ClaudeOrchestratorApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:../icons/claude.svg', dark: 'file:../icons/claude.dark.svg' };
 
-	documentationUrl = 'https://github.com/n8n-nodes-claude-orchestrator/n8n-nodes-claude-orchestrator#credential';
+	documentationUrl =
+		'https://github.com/n8n-nodes-claude-orchestrator/n8n-nodes-claude-orchestrator#credential';
 
 	properties: INodeProperties[] = [
 		{
@@ -22,7 +23,8 @@ export class ClaudeOrchestratorApi implements ICredentialType {
 			type: 'string',
 			default: 'http://127.0.0.1:3001',
 			placeholder: 'http://127.0.0.1:3001',
-			description: 'Where the Claude Orchestrator service answers, as seen from n8n (and from the claude processes n8n starts)',
+			description:
+				'Where the Claude Orchestrator service answers, as seen from n8n (and from the claude processes n8n starts)',
 			required: true,
 		},
 		{
@@ -31,7 +33,8 @@ export class ClaudeOrchestratorApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'The API_KEY of the service (printed on its first start and kept in DATA_DIR/api-key)',
+			description:
+				'The API_KEY of the service (printed on its first start and kept in DATA_DIR/api-key)',
 			required: true,
 		},
 		{
@@ -40,7 +43,8 @@ export class ClaudeOrchestratorApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'https://orchestrator.example.com',
-			description: 'The service URL as reached from E2B sandboxes (its PUBLIC_URL). Leave empty if you do not use E2B.',
+			description:
+				'The service URL as reached from E2B sandboxes (its PUBLIC_URL). Leave empty if you do not use E2B.',
 		},
 	];
 
@@ -51,6 +55,10 @@ export class ClaudeOrchestratorApi implements ICredentialType {
 
 	// Listing one session needs a valid key (health does not), so a wrong key fails the test.
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}', url: '/api/v1/sessions', qs: { limit: 1 } },
+		request: {
+			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
+			url: '/api/v1/sessions',
+			qs: { limit: 1 },
+		},
 	};
 }

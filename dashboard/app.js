@@ -14,7 +14,10 @@ const signOutButton = document.getElementById('sign-out');
 let view;
 let controller;
 
-const api = createApi({ token: readToken, onUnauthorized: () => signOut('The service no longer accepts this token. Sign in again.') });
+const api = createApi({
+	token: readToken,
+	onUnauthorized: () => signOut('The service no longer accepts this token. Sign in again.'),
+});
 
 /** live: up to date just now; paused: tab hidden, nothing is polled; error: the last poll failed, retrying. */
 function setLive(state, err) {
@@ -34,7 +37,10 @@ function setLive(state, err) {
 /** stream: changes are pushed as they happen; poll: no stream could be opened, the page is re-read every 2 s. */
 function setTransport(transport) {
 	live.dataset.transport = transport;
-	live.title = transport === 'stream' ? 'Changes are pushed by the service as they happen' : 'No live connection: re-reading every 2 s';
+	live.title =
+		transport === 'stream'
+			? 'Changes are pushed by the service as they happen'
+			: 'No live connection: re-reading every 2 s';
 }
 
 function stopView() {
@@ -51,7 +57,11 @@ function signOut(message) {
 
 /** @type {Array<[RegExp, string, (ctx: any, m: RegExpExecArray, q: URLSearchParams) => any]>} */
 const ROUTES = [
-	[/^\/sessions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, 'sessions', (ctx, m, q) => sessionView(ctx, m[1].toLowerCase(), q)],
+	[
+		/^\/sessions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
+		'sessions',
+		(ctx, m, q) => sessionView(ctx, m[1].toLowerCase(), q),
+	],
 	[/^\/sessions$/, 'sessions', (ctx, _m, q) => sessionsView(ctx, q)],
 	[/^\/overview$/, 'overview', (ctx) => overviewView(ctx)],
 	[/^\/budgets$/, 'budgets', (ctx) => budgetsView(ctx)],
@@ -85,14 +95,16 @@ function route(message) {
 	const ctx = {
 		get: (p, params) => api.get(p, params, signal),
 		download: api.download,
-		stream: (p, params, lastEventId, streamSignal) => api.stream(p, params, lastEventId, streamSignal),
+		stream: (p, params, lastEventId, streamSignal) =>
+			api.stream(p, params, lastEventId, streamSignal),
 		setLive,
 		setTransport,
 	};
 	view = make(ctx, m, new URLSearchParams(qs ?? ''));
 	main.replaceChildren(view.el);
 	document.title = `${view.title} · Claude Orchestrator`;
-	for (const a of document.querySelectorAll(/** @type {'a'} */ ('[data-nav]'))) a.classList.toggle('current', a.dataset.nav === nav);
+	for (const a of document.querySelectorAll(/** @type {'a'} */ ('[data-nav]')))
+		a.classList.toggle('current', a.dataset.nav === nav);
 }
 
 /** `npm start -- --demo`: every page says that claude talks to a scripted stand-in, not to Anthropic. */

@@ -21,7 +21,9 @@ const env = (name, fallback) => {
 const stateDir = env('N8N_INIT_STATE_DIR', '/workspace/.n8n-init');
 const marker = path.join(stateDir, 'claude-orchestrator-imported');
 if (fs.existsSync(marker)) {
-	console.log(`credential and templates were loaded on ${fs.readFileSync(marker, 'utf8').trim()}; nothing to do`);
+	console.log(
+		`credential and templates were loaded on ${fs.readFileSync(marker, 'utf8').trim()}; nothing to do`,
+	);
 	process.exit(0);
 }
 
@@ -35,7 +37,11 @@ fs.writeFileSync(
 			name: 'Claude Orchestrator API',
 			type: 'claudeOrchestratorApi',
 			// Plain text here; n8n encrypts it with N8N_ENCRYPTION_KEY on import.
-			data: { baseUrl: env('ORCH_SERVICE_URL'), apiKey: env('ORCH_API_KEY'), publicUrl: process.env.ORCH_PUBLIC_URL || '' },
+			data: {
+				baseUrl: env('ORCH_SERVICE_URL'),
+				apiKey: env('ORCH_API_KEY'),
+				publicUrl: process.env.ORCH_PUBLIC_URL || '',
+			},
 		},
 	]),
 	{ mode: 0o600 },
@@ -62,4 +68,6 @@ if (workflows.length) {
 fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(stateDir, { recursive: true });
 fs.writeFileSync(marker, `${new Date().toISOString()}\n`);
-console.log(`loaded the credential "Claude Orchestrator API" and ${workflows.length} templates: ${workflows.map((w) => w.name).join(', ')}`);
+console.log(
+	`loaded the credential "Claude Orchestrator API" and ${workflows.length} templates: ${workflows.map((w) => w.name).join(', ')}`,
+);

@@ -29,7 +29,10 @@ export function pathWithoutNpmBins(pathValue = process.env.PATH ?? ''): string {
 		.join(path.delimiter);
 }
 
-export async function claudeForN8n(opts: { packageRoot: string; dataDir: string }): Promise<ClaudeForN8n> {
+export async function claudeForN8n(opts: {
+	packageRoot: string;
+	dataDir: string;
+}): Promise<ClaudeForN8n> {
 	const searchPath = pathWithoutNpmBins();
 	let found: string;
 	let source: ClaudeForN8n['source'] = 'PATH';
@@ -37,8 +40,20 @@ export async function claudeForN8n(opts: { packageRoot: string; dataDir: string 
 		found = findClaude({ env: { PATH: searchPath } });
 	} catch {
 		source = 'package';
-		const pinned = nativeBehindStub(path.join(opts.packageRoot, 'node_modules', '@anthropic-ai', 'claude-code', 'bin', 'claude.exe'));
-		if (!pinned) throw new Error('no claude CLI on PATH and none installed with this package: run `npm install` in the repository');
+		const pinned = nativeBehindStub(
+			path.join(
+				opts.packageRoot,
+				'node_modules',
+				'@anthropic-ai',
+				'claude-code',
+				'bin',
+				'claude.exe',
+			),
+		);
+		if (!pinned)
+			throw new Error(
+				'no claude CLI on PATH and none installed with this package: run `npm install` in the repository',
+			);
 		found = pinned;
 	}
 	const binDir = path.join(opts.dataDir, 'bin');

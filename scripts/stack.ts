@@ -29,7 +29,8 @@ const option = (name: string) => {
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 
 // What claude needs from the user's shell, passed through to n8n (which starts claude).
-const PASSED_TO_N8N = /^(ANTHROPIC_|CLAUDE_|E2B_API_KEY$|DISABLE_|IS_SANDBOX$|HTTPS?_PROXY$|NO_PROXY$|NODE_EXTRA_CA_CERTS$|GITHUB_TOKEN$)/;
+const PASSED_TO_N8N =
+	/^(ANTHROPIC_|CLAUDE_|E2B_API_KEY$|DISABLE_|IS_SANDBOX$|HTTPS?_PROXY$|NO_PROXY$|NODE_EXTRA_CA_CERTS$|GITHUB_TOKEN$)/;
 
 const USAGE = `Usage: npm start [-- options]
 
@@ -53,7 +54,11 @@ function readOrCreate(file: string, make: () => string): string {
 	return value;
 }
 
-async function installIntoExistingN8n(n8nUrl: string, n8nApiKey: string, credential: Record<string, unknown>) {
+async function installIntoExistingN8n(
+	n8nUrl: string,
+	n8nApiKey: string,
+	credential: Record<string, unknown>,
+) {
 	const call = async (method: string, route: string, body: unknown) => {
 		const res = await fetch(`${n8nUrl.replace(/\/+$/, '')}/api/v1${route}`, {
 			method,
@@ -62,16 +67,28 @@ async function installIntoExistingN8n(n8nUrl: string, n8nApiKey: string, credent
 			signal: AbortSignal.timeout(30_000),
 		});
 		const text = await res.text();
-		if (!res.ok) throw new Error(`${method} ${route} on ${n8nUrl}: ${res.status} ${text.slice(0, 300)}`);
+		if (!res.ok)
+			throw new Error(`${method} ${route} on ${n8nUrl}: ${res.status} ${text.slice(0, 300)}`);
 		return JSON.parse(text) as { id: string; name: string };
 	};
-	const cred = await call('POST', '/credentials', { name: CREDENTIAL.name, type: CREDENTIAL.type, data: credential });
+	const cred = await call('POST', '/credentials', {
+		name: CREDENTIAL.name,
+		type: CREDENTIAL.type,
+		data: credential,
+	});
 	say(`  credential "${cred.name}" created (id ${cred.id})`);
 	for (const template of templates()) {
 		const wf = bindCredential(template, cred);
 		// The public API takes only these fields.
-		const created = await call('POST', '/workflows', { name: wf.name, nodes: wf.nodes, connections: wf.connections, settings: wf.settings ?? {} });
-		say(`  workflow "${created.name}" imported (id ${created.id}, inactive: add its Slack/email credentials, then activate it)`);
+		const created = await call('POST', '/workflows', {
+			name: wf.name,
+			nodes: wf.nodes,
+			connections: wf.connections,
+			settings: wf.settings ?? {},
+		});
+		say(
+			`  workflow "${created.name}" imported (id ${created.id}, inactive: add its Slack/email credentials, then activate it)`,
+		);
 	}
 }
 
@@ -81,7 +98,8 @@ function prepareAllowedRoots(): string[] {
 	const explicit = Boolean(process.env.CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS);
 	for (const root of allowedRoots) {
 		if (fs.existsSync(root)) continue;
-		if (explicit) say(`  warning: allowed root ${root} does not exist; sessions cannot use it until it does`);
+		if (explicit)
+			say(`  warning: allowed root ${root} does not exist; sessions cannot use it until it does`);
 		else fs.mkdirSync(root, { recursive: true });
 	}
 	return allowedRoots;
@@ -90,7 +108,9 @@ function prepareAllowedRoots(): string[] {
 /** The claude n8n will run, said once with its version and where it came from. */
 async function sayClaude(dataDir: string) {
 	const claude = await claudeForN8n({ packageRoot: ROOT, dataDir });
-	say(`  claude                     ${claude.path}  (${claude.version ?? 'did not answer --version'}; from ${claude.source === 'PATH' ? 'your PATH' : "this package's dependencies"})`);
+	say(
+		`  claude                     ${claude.path}  (${claude.version ?? 'did not answer --version'}; from ${claude.source === 'PATH' ? 'your PATH' : "this package's dependencies"})`,
+	);
 	return claude;
 }
 
@@ -108,7 +128,11 @@ async function main() {
 	});
 	const service = await startService(config);
 	const dataDir = config.dataDir;
-	const credential = { baseUrl: service.url, apiKey: service.apiKey, publicUrl: config.publicUrl ?? '' };
+	const credential = {
+		baseUrl: service.url,
+		apiKey: service.apiKey,
+		publicUrl: config.publicUrl ?? '',
+	};
 	say(`\nClaude Orchestrator service  ${service.url}`);
 	say(`  dashboard                  ${service.url}/  (sign in with the API key)`);
 	say(`  API key                    ${service.apiKey}  (also in ${path.join(dataDir, 'api-key')})`);
@@ -118,7 +142,8 @@ async function main() {
 	const n8nUrl = option('--n8n-url');
 	if (n8nUrl) {
 		const key = option('--n8n-api-key') ?? process.env.N8N_API_KEY;
-		if (!key) throw new Error('--n8n-url needs --n8n-api-key (an n8n API key: n8n Settings → n8n API)');
+		if (!key)
+			throw new Error('--n8n-url needs --n8n-api-key (an n8n API key: n8n Settings → n8n API)');
 		say(`\nInstalling the credential and the templates into ${n8nUrl}`);
 		await installIntoExistingN8n(n8nUrl, key, credential);
 	} else if (flag('--queue')) {
@@ -129,7 +154,9 @@ async function main() {
 			packageDir: ROOT,
 			shellEnv: process.env,
 			passThrough: PASSED_TO_N8N,
-			encryptionKey: readOrCreate(path.join(dataDir, 'n8n-encryption-key'), () => crypto.randomBytes(24).toString('base64url')),
+			encryptionKey: readOrCreate(path.join(dataDir, 'n8n-encryption-key'), () =>
+				crypto.randomBytes(24).toString('base64url'),
+			),
 			path: [claude.binDir, claude.searchPath].join(path.delimiter),
 			credential: { ...CREDENTIAL, data: credential },
 			templates: templates().map((wf) => bindCredential(wf, CREDENTIAL)),
@@ -138,27 +165,38 @@ async function main() {
 		});
 	} else if (!flag('--service-only')) {
 		const roots = prepareAllowedRoots();
-		say(`  allowed roots              ${roots.join(', ')}  (local folders and worktree repositories must be inside)`);
+		say(
+			`  allowed roots              ${roots.join(', ')}  (local folders and worktree repositories must be inside)`,
+		);
 		const cacheReady = await n8nCachePaths().then(
 			() => true,
 			() => false,
 		);
-		if (!cacheReady) say('\nFirst run: installing Node 24 and n8n 2.41.1 into a cache outside the repository (about 4 minutes, 3 GB; progress below)');
+		if (!cacheReady)
+			say(
+				'\nFirst run: installing Node 24 and n8n 2.41.1 into a cache outside the repository (about 4 minutes, 3 GB; progress below)',
+			);
 		await ensureN8nCache();
 		const claude = await sayClaude(dataDir);
 		const userFolder = path.join(dataDir, 'n8n');
 		const firstRun = !fs.existsSync(path.join(userFolder, '.templates-imported'));
 		const env: Record<string, string> = {};
-		for (const [k, v] of Object.entries(process.env)) if (v !== undefined && PASSED_TO_N8N.test(k)) env[k] = v;
-		env.N8N_ENCRYPTION_KEY = readOrCreate(path.join(dataDir, 'n8n-encryption-key'), () => crypto.randomBytes(24).toString('base64url'));
+		for (const [k, v] of Object.entries(process.env))
+			if (v !== undefined && PASSED_TO_N8N.test(k)) env[k] = v;
+		env.N8N_ENCRYPTION_KEY = readOrCreate(path.join(dataDir, 'n8n-encryption-key'), () =>
+			crypto.randomBytes(24).toString('base64url'),
+		);
 		env.PATH = [claude.binDir, claude.searchPath].join(path.delimiter);
 		if (demoWanted) {
 			demo = await startDemo({ dataDir, allowedRoot: roots[0] });
 			Object.assign(env, demo.n8nEnv);
-			say(`\nDemo: Anthropic API stand-in  ${demo.apiUrl}  (local and scripted: it follows the [[…]] steps in each prompt; it is not Claude)`);
+			say(
+				`\nDemo: Anthropic API stand-in  ${demo.apiUrl}  (local and scripted: it follows the [[…]] steps in each prompt; it is not Claude)`,
+			);
 			say(`  demo repository            ${demo.repository}`);
 		}
-		if (firstRun) say('\nStarting n8n on a new data folder: it creates its database first (about a minute)');
+		if (firstRun)
+			say('\nStarting n8n on a new data folder: it creates its database first (about a minute)');
 		const n8n = await startN8n({
 			userFolder,
 			keepUserFolder: true,
@@ -170,26 +208,51 @@ async function main() {
 		});
 		stopN8n = () => n8n.stop();
 		if (firstRun) {
-			for (const wf of templates()) await n8n.importWorkflow(bindCredential(wf, CREDENTIAL), { activate: false });
-			fs.writeFileSync(path.join(userFolder, '.templates-imported'), new Date().toISOString() + '\n');
+			for (const wf of templates())
+				await n8n.importWorkflow(bindCredential(wf, CREDENTIAL), { activate: false });
+			fs.writeFileSync(
+				path.join(userFolder, '.templates-imported'),
+				new Date().toISOString() + '\n',
+			);
 		}
 		say(`\nn8n                          ${n8n.url}  (create the owner account on first visit)`);
 		say(`  credential                 "${CREDENTIAL.name}" → ${service.url}`);
-		say(`  templates                  ${templates().map((t) => t.name).join(', ') || 'none'} (inactive until their Slack/email credentials are set)`);
+		say(
+			`  templates                  ${
+				templates()
+					.map((t) => t.name)
+					.join(', ') || 'none'
+			} (inactive until their Slack/email credentials are set)`,
+		);
 		if (demo) {
 			await n8n.importWorkflow(bindCredential(demo.workflow, CREDENTIAL), { activate: true });
 			await n8n.waitForWebhook('claude/demo', { method: 'POST', timeoutMs: 60_000 });
-			say(`\nRunning a demo session: POST ${n8n.url}/webhook/claude/demo (workflow "${demo.workflow.name}")`);
+			say(
+				`\nRunning a demo session: POST ${n8n.url}/webhook/claude/demo (workflow "${demo.workflow.name}")`,
+			);
 			try {
 				const outcome = await runDemoSession(n8n.url, demo);
-				say(`  session                    ${outcome.sessionId}  ${outcome.status}: ${outcome.result}`);
-				if (outcome.commit) say(`  change                     ${outcome.commit}  (branch ${outcome.branch} of ${demo.repository})`);
-				say(`  see it                     ${service.url}/#/sessions/${outcome.sessionId}  (tool calls, hook events, messages)`);
+				say(
+					`  session                    ${outcome.sessionId}  ${outcome.status}: ${outcome.result}`,
+				);
+				if (outcome.commit)
+					say(
+						`  change                     ${outcome.commit}  (branch ${outcome.branch} of ${demo.repository})`,
+					);
+				say(
+					`  see it                     ${service.url}/#/sessions/${outcome.sessionId}  (tool calls, hook events, messages)`,
+				);
 			} catch (err) {
-				say(`  the demo session failed: ${err instanceof Error ? err.message : String(err)} (n8n's log: ${path.join(userFolder, 'n8n.log')})`);
+				say(
+					`  the demo session failed: ${err instanceof Error ? err.message : String(err)} (n8n's log: ${path.join(userFolder, 'n8n.log')})`,
+				);
 			}
-			say(`  run another                curl -X POST ${n8n.url}/webhook/claude/demo -H 'content-type: application/json' \\`);
-			say(`                               -d '{"repository":"${demo.repository}","prompt":"[[bash:git status]]"}'`);
+			say(
+				`  run another                curl -X POST ${n8n.url}/webhook/claude/demo -H 'content-type: application/json' \\`,
+			);
+			say(
+				`                               -d '{"repository":"${demo.repository}","prompt":"[[bash:git status]]"}'`,
+			);
 		}
 	}
 	say('\nPress Ctrl-C to stop.');

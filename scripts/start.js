@@ -9,9 +9,14 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const started = Date.now();
 process.stdout.write('Building the package (TypeScript → dist/)…\n');
-const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+const build = spawnSync('npm', ['run', '--silent', 'build'], {
+	cwd: root,
+	stdio: ['ignore', 'ignore', 'inherit'],
+});
 if (build.error || build.status !== 0) {
-	process.stderr.write(`npm start: the build failed (${build.error ? build.error.message : `exit ${build.status}`}); run \`npm run build\` to see why\n`);
+	process.stderr.write(
+		`npm start: the build failed (${build.error ? build.error.message : `exit ${build.status}`}); run \`npm run build\` to see why\n`,
+	);
 	process.exit(1);
 }
 process.stdout.write(`Built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

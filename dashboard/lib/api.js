@@ -17,11 +17,16 @@ export function createApi({ token, onUnauthorized }) {
 	async function get(path, params = {}, signal) {
 		const url = new URL(path, location.origin);
 		for (const [key, value] of Object.entries(params)) {
-			if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, String(value));
+			if (value !== undefined && value !== null && value !== '')
+				url.searchParams.set(key, String(value));
 		}
 		let res;
 		try {
-			res = await fetch(url, { headers: { Authorization: `Bearer ${token()}`, Accept: 'application/json' }, cache: 'no-store', signal });
+			res = await fetch(url, {
+				headers: { Authorization: `Bearer ${token()}`, Accept: 'application/json' },
+				cache: 'no-store',
+				signal,
+			});
 		} catch (err) {
 			if (err?.name === 'AbortError') throw err;
 			throw new ApiError(0, 'the service does not answer');
@@ -37,7 +42,9 @@ export function createApi({ token, onUnauthorized }) {
 	/** A GET saved as a file: fetched with the header (a plain link could not carry it), handed over as a blob. */
 	async function download(path, filename) {
 		const body = await get(path);
-		const url = URL.createObjectURL(new Blob([JSON.stringify(body, null, '\t')], { type: 'application/json' }));
+		const url = URL.createObjectURL(
+			new Blob([JSON.stringify(body, null, '\t')], { type: 'application/json' }),
+		);
 		const a = Object.assign(document.createElement('a'), { href: url, download: filename });
 		document.body.append(a);
 		a.click();
@@ -51,7 +58,8 @@ export function createApi({ token, onUnauthorized }) {
 	 */
 	async function stream(path, params = {}, lastEventId, signal) {
 		const url = new URL(path, location.origin);
-		for (const [key, value] of Object.entries(params)) if (value) url.searchParams.set(key, String(value));
+		for (const [key, value] of Object.entries(params))
+			if (value) url.searchParams.set(key, String(value));
 		/** @type {Record<string, string>} */
 		const headers = { Authorization: `Bearer ${token()}`, Accept: 'text/event-stream' };
 		if (lastEventId) headers['Last-Event-ID'] = lastEventId;
@@ -67,7 +75,10 @@ export function createApi({ token, onUnauthorized }) {
 
 /** Whether the service accepts `token` for reading (sign-in), without keeping it anywhere. */
 export async function checkToken(token) {
-	const res = await fetch('/api/v1/sessions?limit=1', { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+	const res = await fetch('/api/v1/sessions?limit=1', {
+		headers: { Authorization: `Bearer ${token}` },
+		cache: 'no-store',
+	});
 	if (res.status === 401 || res.status === 403) return false;
 	if (!res.ok) throw new Error(`the service answered HTTP ${res.status}`);
 	return true;

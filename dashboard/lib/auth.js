@@ -11,19 +11,34 @@ export const forgetToken = () => sessionStorage.removeItem(KEY);
 
 /** The sign-in form: checks the credential with one read before keeping it. */
 export function signInView({ check, onSignedIn, message }) {
-	const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true, spellcheck: 'false', id: 'token' });
+	const input = h('input', {
+		type: 'password',
+		name: 'token',
+		autocomplete: 'off',
+		required: true,
+		spellcheck: 'false',
+		id: 'token',
+	});
 	const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
 	const button = h('button', { type: 'submit' }, 'Sign in');
 	const form = h(
 		'form',
 		{ class: 'sign-in', on: { submit } },
 		h('h1', null, 'Sign in'),
-		h('p', null, 'Use the dashboard token (DASHBOARD_TOKEN, read-only; recommended) or the service API key.'),
+		h(
+			'p',
+			null,
+			'Use the dashboard token (DASHBOARD_TOKEN, read-only; recommended) or the service API key.',
+		),
 		h('label', { for: 'token' }, 'Token'),
 		input,
 		button,
 		error,
-		h('p', { class: 'muted small' }, 'Kept in this browser tab only and sent as an Authorization header; it never appears in a URL.'),
+		h(
+			'p',
+			{ class: 'muted small' },
+			'Kept in this browser tab only and sent as an Authorization header; it never appears in a URL.',
+		),
 	);
 	async function submit(event) {
 		event.preventDefault();

@@ -11,11 +11,13 @@ function setProps(el, props) {
 		if (key === 'class') el.setAttribute('class', value);
 		else if (key === 'text') el.textContent = String(value);
 		else if (key === 'dataset') Object.assign(el.dataset, value);
-		else if (key === 'on') for (const [type, fn] of Object.entries(value)) el.addEventListener(type, fn);
+		else if (key === 'on')
+			for (const [type, fn] of Object.entries(value)) el.addEventListener(type, fn);
 		else {
 			// Handlers only through `on`, styles only through CSS classes, links only inside the app.
 			if (/^on/i.test(key) || key === 'style') throw new Error(`refusing attribute ${key}`);
-			if (key === 'href' && !String(value).startsWith('#')) throw new Error('links stay inside the dashboard');
+			if (key === 'href' && !String(value).startsWith('#'))
+				throw new Error('links stay inside the dashboard');
 			el.setAttribute(key, value === true ? '' : String(value));
 		}
 	}
@@ -66,5 +68,10 @@ export function lazyDetails(props, summary, buildBody) {
 
 /** A status badge; a running one carries the pulsing dot that marks live work. */
 export function badge(status) {
-	return h('span', { class: `badge s-${status}`, dataset: { status } }, status === 'running' ? h('span', { class: 'pulse', 'aria-hidden': 'true' }) : null, status.replace('_', ' '));
+	return h(
+		'span',
+		{ class: `badge s-${status}`, dataset: { status } },
+		status === 'running' ? h('span', { class: 'pulse', 'aria-hidden': 'true' }) : null,
+		status.replace('_', ' '),
+	);
 }

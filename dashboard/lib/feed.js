@@ -37,7 +37,12 @@ export class Feed {
 			if (this.done) return [];
 			const cursor = this.pages.length ? this.pages[this.pages.length - 1].next : undefined;
 			const res = await this.load({ limit: this.pageSize, cursor });
-			this.pages.push({ cursor, items: res.items, next: res.nextCursor, lastId: res.items[res.items.length - 1]?.id });
+			this.pages.push({
+				cursor,
+				items: res.items,
+				next: res.nextCursor,
+				lastId: res.items[res.items.length - 1]?.id,
+			});
 			this.done = !res.nextCursor;
 			return res.items;
 		});
@@ -52,14 +57,22 @@ export class Feed {
 		return this.serial(async () => {
 			const lastIndex = this.pages.length - 1;
 			const live = [];
-			this.pages.forEach((page, index) => index < lastIndex && page.items.some(isLive) && live.push(index));
-			const chosen = [...live.slice(-maxLivePages), ...(this.done && lastIndex >= 0 ? [lastIndex] : [])];
+			this.pages.forEach(
+				(page, index) => index < lastIndex && page.items.some(isLive) && live.push(index),
+			);
+			const chosen = [
+				...live.slice(-maxLivePages),
+				...(this.done && lastIndex >= 0 ? [lastIndex] : []),
+			];
 			const changed = [];
 			const added = [];
 			for (const index of chosen) {
 				const page = this.pages[index];
 				const last = index === lastIndex;
-				const res = await this.load({ limit: last ? this.pageSize : Math.min(API_MAX_LIMIT, this.pageSize + SLACK), cursor: page.cursor });
+				const res = await this.load({
+					limit: last ? this.pageSize : Math.min(API_MAX_LIMIT, this.pageSize + SLACK),
+					cursor: page.cursor,
+				});
 				let items = res.items;
 				if (!last) {
 					const end = items.findIndex((it) => it.id === page.lastId);

@@ -46,6 +46,9 @@ export function threadLabel(key) {
 
 export function oneLine(text, max = 160) {
 	if (text === null || text === undefined) return '';
-	const flat = String(text).slice(0, max * 2).replace(/\s+/g, ' ').trim();
+	const flat = String(text)
+		.slice(0, max * 2)
+		.replace(/\s+/g, ' ')
+		.trim();
 	return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -24,7 +24,11 @@ export function textBlock(text, { className = '', preview = PREVIEW_CHARS } = {}
 		return pre;
 	}
 	pre.textContent = text.slice(0, preview);
-	const note = h('span', { class: 'muted small' }, `Showing ${count.format(preview)} of ${count.format(text.length)} characters. `);
+	const note = h(
+		'span',
+		{ class: 'muted small' },
+		`Showing ${count.format(preview)} of ${count.format(text.length)} characters. `,
+	);
 	const button = h(
 		'button',
 		{

@@ -9,7 +9,12 @@ import { asText, textBlock } from '../lib/text.js';
 /** What the call would do, in one line: the command, the file, or the input as JSON. */
 function callGist(a) {
 	const input = a.toolInput ?? {};
-	const text = typeof input.command === 'string' ? input.command : typeof input.file_path === 'string' ? input.file_path : asText(input);
+	const text =
+		typeof input.command === 'string'
+			? input.command
+			: typeof input.file_path === 'string'
+				? input.file_path
+				: asText(input);
 	return oneLine(text, 140);
 }
 
@@ -18,10 +23,15 @@ function until(iso, now) {
 	const ms = Date.parse(iso) - now;
 	if (ms <= 0) return 'expired';
 	const min = Math.round(ms / 60_000);
-	return min < 60 ? `in ${min} min` : min < 2880 ? `in ${Math.round(min / 60)} h` : `in ${Math.round(min / 1440)} d`;
+	return min < 60
+		? `in ${min} min`
+		: min < 2880
+			? `in ${Math.round(min / 60)} h`
+			: `in ${Math.round(min / 1440)} d`;
 }
 
-const deciders = (a) => (a.deciders?.length ? a.deciders.join(', ') : 'anyone the workflow passes on');
+const deciders = (a) =>
+	a.deciders?.length ? a.deciders.join(', ') : 'anyone the workflow passes on';
 
 /**
  * The sessions page's "Waiting for a person" panel: every pending call, newest first, each linked to its session.
@@ -46,8 +56,16 @@ export function pendingApprovals() {
 						h('a', { href: `#/sessions/${a.sessionId}`, class: 'mono' }, shortId(a.sessionId)),
 						h('span', { class: 'tool' }, a.toolName),
 						h('code', { class: 'gist' }, callGist(a)),
-						h('span', { class: 'muted small', title: when(a.requestedAt) }, `asked ${ago(a.requestedAt, now)}`),
-						h('span', { class: 'muted small', title: when(a.expiresAt) }, `expires ${until(a.expiresAt, now)}`),
+						h(
+							'span',
+							{ class: 'muted small', title: when(a.requestedAt) },
+							`asked ${ago(a.requestedAt, now)}`,
+						),
+						h(
+							'span',
+							{ class: 'muted small', title: when(a.expiresAt) },
+							`expires ${until(a.expiresAt, now)}`,
+						),
 						h('span', { class: 'muted small' }, `deciders: ${deciders(a)}`),
 					),
 				),
@@ -58,7 +76,10 @@ export function pendingApprovals() {
 
 function decisionText(a) {
 	if (a.status === 'pending') return `waiting; expires ${when(a.expiresAt)}`;
-	if (a.status === 'expired') return a.decidedAt ? `nobody decided by ${when(a.expiresAt)} (denied)` : `nobody decided by ${when(a.expiresAt)} (denied on resume)`;
+	if (a.status === 'expired')
+		return a.decidedAt
+			? `nobody decided by ${when(a.expiresAt)} (denied)`
+			: `nobody decided by ${when(a.expiresAt)} (denied on resume)`;
 	return `${a.decidedBy ?? '?'} via ${a.channel ?? '?'}, ${when(a.decidedAt)}${a.note ? `: ${a.note}` : ''}`;
 }
 
@@ -70,7 +91,20 @@ export function approvalHistory() {
 		'section',
 		{ class: 'panel approvals', hidden: true },
 		heading,
-		h('table', { class: 'compact' }, h('thead', null, h('tr', null, ['Asked', 'Call', 'Rule', 'Status', 'Decision'].map((c) => h('th', { scope: 'col' }, c)))), body),
+		h(
+			'table',
+			{ class: 'compact' },
+			h(
+				'thead',
+				null,
+				h(
+					'tr',
+					null,
+					['Asked', 'Call', 'Rule', 'Status', 'Decision'].map((c) => h('th', { scope: 'col' }, c)),
+				),
+			),
+			body,
+		),
 	);
 	return {
 		el,
@@ -88,8 +122,24 @@ export function approvalHistory() {
 						h(
 							'td',
 							{ class: 'approval-call' },
-							lazyDetails(null, [h('span', { class: 'tool' }, a.toolName), ' ', h('code', { class: 'gist' }, callGist(a))], () =>
-								h('div', { class: 'row-body' }, textBlock(asText(a.toolInput ?? null)), h('p', { class: 'muted small mono' }, `tool_use_id ${a.toolUseId} · approval ${a.id}`)),
+							lazyDetails(
+								null,
+								[
+									h('span', { class: 'tool' }, a.toolName),
+									' ',
+									h('code', { class: 'gist' }, callGist(a)),
+								],
+								() =>
+									h(
+										'div',
+										{ class: 'row-body' },
+										textBlock(asText(a.toolInput ?? null)),
+										h(
+											'p',
+											{ class: 'muted small mono' },
+											`tool_use_id ${a.toolUseId} · approval ${a.id}`,
+										),
+									),
 							),
 						),
 						h('td', { class: 'mono small' }, a.rule),
@@ -98,7 +148,13 @@ export function approvalHistory() {
 							'td',
 							null,
 							decisionText(a),
-							a.refusals?.length ? h('div', { class: 'muted small refusals' }, `refused: ${a.refusals.map((r) => `${r.by} (${r.channel ?? '?'})`).join(', ')}`) : null,
+							a.refusals?.length
+								? h(
+										'div',
+										{ class: 'muted small refusals' },
+										`refused: ${a.refusals.map((r) => `${r.by} (${r.channel ?? '?'})`).join(', ')}`,
+									)
+								: null,
 						),
 					),
 				),

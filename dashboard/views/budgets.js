@@ -24,17 +24,45 @@ function spentCell(b) {
 	return h(
 		'td',
 		{ class: 'budget-spent', dataset: { state } },
-		h('meter', { min: 0, max: b.limitUsd, value: Math.min(b.spentUsd, b.limitUsd), high: (b.limitUsd * b.warningPercent) / 100, optimum: 0, title: `${(used * 100).toFixed(1)}%` }),
+		h('meter', {
+			min: 0,
+			max: b.limitUsd,
+			value: Math.min(b.spentUsd, b.limitUsd),
+			high: (b.limitUsd * b.warningPercent) / 100,
+			optimum: 0,
+			title: `${(used * 100).toFixed(1)}%`,
+		}),
 		` ${money(b.spentUsd)} of ${money(b.limitUsd)}`,
 	);
 }
 
 function budgetsTable(items) {
-	if (!items.length) return h('p', { class: 'muted' }, 'No budgets. Set one with PUT /api/v1/budgets or BUDGET_* variables (see the README).');
+	if (!items.length)
+		return h(
+			'p',
+			{ class: 'muted' },
+			'No budgets. Set one with PUT /api/v1/budgets or BUDGET_* variables (see the README).',
+		);
 	return h(
 		'table',
 		{ class: 'compact budgets-table' },
-		h('thead', null, h('tr', null, ['Budget', 'Period', 'Spent', 'Held by running runs', 'Remaining', 'Resets', 'Runs held back'].map((c) => h('th', { scope: 'col' }, c)))),
+		h(
+			'thead',
+			null,
+			h(
+				'tr',
+				null,
+				[
+					'Budget',
+					'Period',
+					'Spent',
+					'Held by running runs',
+					'Remaining',
+					'Resets',
+					'Runs held back',
+				].map((c) => h('th', { scope: 'col' }, c)),
+			),
+		),
 		h(
 			'tbody',
 			null,
@@ -42,7 +70,13 @@ function budgetsTable(items) {
 				h(
 					'tr',
 					{ dataset: { budget: b.id } },
-					h('td', null, b.name ? h('strong', null, b.name) : null, b.name ? ' ' : null, h('span', { class: 'mono small' }, whose(b))),
+					h(
+						'td',
+						null,
+						b.name ? h('strong', null, b.name) : null,
+						b.name ? ' ' : null,
+						h('span', { class: 'mono small' }, whose(b)),
+					),
 					h('td', null, PERIOD[b.period] ?? b.period),
 					spentCell(b),
 					h('td', null, b.each ? '—' : `${money(b.heldUsd)} (${count(b.runningRuns)} runs)`),
@@ -58,7 +92,9 @@ function budgetsTable(items) {
 /** The last `days` UTC days, oldest first, as YYYY-MM-DD (days with no cost get a zero bar). */
 function dayLabels(since, days) {
 	const start = Date.parse(since);
-	return Array.from({ length: days }, (_, i) => new Date(start + i * 86_400_000).toISOString().slice(0, 10));
+	return Array.from({ length: days }, (_, i) =>
+		new Date(start + i * 86_400_000).toISOString().slice(0, 10),
+	);
 }
 
 function perDayCharts(rows, key, labels, what) {
@@ -72,17 +108,32 @@ function perDayCharts(rows, key, labels, what) {
 			'div',
 			{ class: 'cost-series', dataset: { [key]: name } },
 			h('h4', null, `${name || `(no ${what})`}: ${money(total)}`),
-			barChart({ data: labels.map((d) => ({ label: d, value: byDay.get(d) ?? 0 })), format: money, label: `Cost per day (UTC), ${name || `no ${what}`}` }),
+			barChart({
+				data: labels.map((d) => ({ label: d, value: byDay.get(d) ?? 0 })),
+				format: money,
+				label: `Cost per day (UTC), ${name || `no ${what}`}`,
+			}),
 		);
 	});
 }
 
 function topSessions(items) {
-	if (!items.length) return h('p', { class: 'muted' }, 'No session has spent anything in this time.');
+	if (!items.length)
+		return h('p', { class: 'muted' }, 'No session has spent anything in this time.');
 	return h(
 		'table',
 		{ class: 'compact top-sessions' },
-		h('thead', null, h('tr', null, ['Session', 'Repository', 'Thread', 'Status', 'Runs', 'Cost'].map((c) => h('th', { scope: 'col' }, c)))),
+		h(
+			'thead',
+			null,
+			h(
+				'tr',
+				null,
+				['Session', 'Repository', 'Thread', 'Status', 'Runs', 'Cost'].map((c) =>
+					h('th', { scope: 'col' }, c),
+				),
+			),
+		),
 		h(
 			'tbody',
 			null,
@@ -107,15 +158,39 @@ function render(budgets, costs) {
 	return h(
 		'div',
 		{ class: 'budgets' },
-		h('section', { class: 'panel budgets-panel' }, h('h3', null, `Budgets (${budgets.items.length})`), budgetsTable(budgets.items)),
+		h(
+			'section',
+			{ class: 'panel budgets-panel' },
+			h('h3', null, `Budgets (${budgets.items.length})`),
+			budgetsTable(budgets.items),
+		),
 		h(
 			'div',
 			{ class: 'two-col' },
-			h('section', { class: 'panel cost-by-repository' }, h('h3', null, `Cost per day by repository, last ${costs.days} days`), perDayCharts(costs.byRepository, 'repository', labels, 'repository')),
-			h('section', { class: 'panel cost-by-model' }, h('h3', null, `Cost per day by model, last ${costs.days} days`), perDayCharts(costs.byModel, 'model', labels, 'model')),
+			h(
+				'section',
+				{ class: 'panel cost-by-repository' },
+				h('h3', null, `Cost per day by repository, last ${costs.days} days`),
+				perDayCharts(costs.byRepository, 'repository', labels, 'repository'),
+			),
+			h(
+				'section',
+				{ class: 'panel cost-by-model' },
+				h('h3', null, `Cost per day by model, last ${costs.days} days`),
+				perDayCharts(costs.byModel, 'model', labels, 'model'),
+			),
 		),
-		h('section', { class: 'panel' }, h('h3', null, 'Most expensive sessions'), topSessions(costs.topSessions)),
-		h('p', { class: 'muted small' }, `Figures as of ${new Date(budgets.now).toLocaleTimeString()}; days and periods are UTC.`),
+		h(
+			'section',
+			{ class: 'panel' },
+			h('h3', null, 'Most expensive sessions'),
+			topSessions(costs.topSessions),
+		),
+		h(
+			'p',
+			{ class: 'muted small' },
+			`Figures as of ${new Date(budgets.now).toLocaleTimeString()}; days and periods are UTC.`,
+		),
 	);
 }
 
@@ -123,7 +198,10 @@ function render(budgets, costs) {
 export function budgetsView(ctx) {
 	const el = h('div', { class: 'budgets-view' }, h('p', { class: 'muted' }, 'Loading budgets…'));
 	const load = async () => {
-		const [budgets, costs] = await Promise.all([ctx.get('/api/v1/budgets'), ctx.get('/api/v1/budgets/costs')]);
+		const [budgets, costs] = await Promise.all([
+			ctx.get('/api/v1/budgets'),
+			ctx.get('/api/v1/budgets/costs'),
+		]);
 		el.replaceChildren(render(budgets, costs));
 	};
 	load().then(

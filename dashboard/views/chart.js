@@ -30,15 +30,42 @@ export function barChart({ data, format, label, className = '' }) {
 		);
 	});
 	const axis = (i, anchor) =>
-		data[i] ? s('text', { x: (PAD.left + i * slot + slot / 2).toFixed(1), y: H - 4, 'text-anchor': anchor, class: 'axis' }, data[i].label.slice(5)) : null;
+		data[i]
+			? s(
+					'text',
+					{
+						x: (PAD.left + i * slot + slot / 2).toFixed(1),
+						y: H - 4,
+						'text-anchor': anchor,
+						class: 'axis',
+					},
+					data[i].label.slice(5),
+				)
+			: null;
 	const svg = s(
 		'svg',
-		{ viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label, class: `chart ${className}`.trim() },
-		s('line', { x1: PAD.left, x2: W - PAD.right, y1: PAD.top + innerH, y2: PAD.top + innerH, class: 'baseline' }),
+		{
+			viewBox: `0 0 ${W} ${H}`,
+			role: 'img',
+			'aria-label': label,
+			class: `chart ${className}`.trim(),
+		},
+		s('line', {
+			x1: PAD.left,
+			x2: W - PAD.right,
+			y1: PAD.top + innerH,
+			y2: PAD.top + innerH,
+			class: 'baseline',
+		}),
 		bars,
 		axis(0, 'start'),
 		axis(Math.floor(data.length / 2), 'middle'),
 		axis(data.length - 1, 'end'),
 	);
-	return h('figure', { class: 'chart-wrap' }, svg, h('figcaption', { class: 'muted small' }, `${label} · highest ${format(max)}`));
+	return h(
+		'figure',
+		{ class: 'chart-wrap' },
+		svg,
+		h('figcaption', { class: 'muted small' }, `${label} · highest ${format(max)}`),
+	);
 }

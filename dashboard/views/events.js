@@ -8,7 +8,8 @@ const TROUBLE = new Set(['PostToolUseFailure', 'PermissionDenied', 'StopFailure'
 // A few words from the payload that say what the event was about.
 function gist(event) {
 	const p = event.payload ?? {};
-	const text = p.message ?? p.prompt ?? p.reason ?? p.error ?? p.source ?? p.trigger ?? p.notification_type;
+	const text =
+		p.message ?? p.prompt ?? p.reason ?? p.error ?? p.source ?? p.trigger ?? p.notification_type;
 	if (typeof text === 'string') return oneLine(text, 140);
 	return event.toolUseId ?? '';
 }
@@ -17,7 +18,10 @@ function gist(event) {
 export function hookEventRow(event) {
 	return h(
 		'li',
-		{ class: `row event${TROUBLE.has(event.event) ? ' trouble' : ''}`, dataset: { id: event.id, event: event.event } },
+		{
+			class: `row event${TROUBLE.has(event.event) ? ' trouble' : ''}`,
+			dataset: { id: event.id, event: event.event },
+		},
 		lazyDetails(
 			null,
 			[

@@ -13,12 +13,29 @@ const AHEAD_PX = 800;
  *   signature(item)  changes when a re-read row must be rebuilt (cheap: no JSON of big payloads);
  *   isLive(item)     rows that can still change (a running tool call) are re-read while polling.
  */
-export function feedList({ feed, row, signature = (item) => item.id, isLive, label, empty, onFirstPage }) {
+export function feedList({
+	feed,
+	row,
+	signature = (item) => item.id,
+	isLive,
+	label,
+	empty,
+	onFirstPage,
+}) {
 	const list = h('ol', { class: 'feed', 'aria-label': label });
 	const status = h('p', { class: 'feed-status muted small' });
-	const more = h('button', { type: 'button', class: 'link', hidden: true, on: { click: () => loadMore() } }, 'Load more');
+	const more = h(
+		'button',
+		{ type: 'button', class: 'link', hidden: true, on: { click: () => loadMore() } },
+		'Load more',
+	);
 	const sentinel = h('div', { class: 'sentinel' }, status, more);
-	const el = h('section', { class: 'feed-wrap', dataset: { count: '0', done: 'false' } }, list, sentinel);
+	const el = h(
+		'section',
+		{ class: 'feed-wrap', dataset: { count: '0', done: 'false' } },
+		list,
+		sentinel,
+	);
 	const rows = new Map();
 	let loading = false;
 	let stopped = false;
@@ -30,9 +47,12 @@ export function feedList({ feed, row, signature = (item) => item.id, isLive, lab
 	};
 	// The observer covers a list shorter than the screen; it only reports changes, so when a page lands while the
 	// reader is already at the end (End key, fast scroll) it stays silent: the scroll check covers that.
-	const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && loadMore(), {
-		rootMargin: `${AHEAD_PX}px 0px`,
-	});
+	const observer = new IntersectionObserver(
+		(entries) => entries.some((e) => e.isIntersecting) && loadMore(),
+		{
+			rootMargin: `${AHEAD_PX}px 0px`,
+		},
+	);
 	let scrollQueued = false;
 	const onScroll = () => {
 		if (scrollQueued) return;
@@ -54,7 +74,8 @@ export function feedList({ feed, row, signature = (item) => item.id, isLive, lab
 			if (!prev) fresh.append(node);
 			else {
 				// An expanded row stays expanded when it is rebuilt with newer data.
-				if (prev.el.querySelector(':scope > details')?.open) node.querySelector(':scope > details').open = true;
+				if (prev.el.querySelector(':scope > details')?.open)
+					node.querySelector(':scope > details').open = true;
 				prev.el.replaceWith(node);
 			}
 		}
@@ -64,7 +85,10 @@ export function feedList({ feed, row, signature = (item) => item.id, isLive, lab
 	function showStatus() {
 		el.dataset.count = String(rows.size);
 		el.dataset.done = String(feed.done);
-		status.textContent = !rows.size && feed.done ? empty : `${count(rows.size)} shown${feed.done ? '' : '; more below'}`;
+		status.textContent =
+			!rows.size && feed.done
+				? empty
+				: `${count(rows.size)} shown${feed.done ? '' : '; more below'}`;
 		more.hidden = feed.done;
 	}
 

@@ -4,7 +4,13 @@
 import { badge, h } from '../lib/dom.js';
 import { ago, count, money, oneLine, shortId } from '../lib/format.js';
 
-const COLORS = { toolCalls: '#4c6ef5', sessions: '#12b886', cost: '#7048e8', failures: '#fa5252', denials: '#fd7e14' };
+const COLORS = {
+	toolCalls: '#4c6ef5',
+	sessions: '#12b886',
+	cost: '#7048e8',
+	failures: '#fa5252',
+	denials: '#fd7e14',
+};
 
 /** A bucket's label on the x axis: the hour (UTC) for a day, the date for 30 days. */
 const label = (unit, t) => (unit === 'hour' ? `${t.slice(11, 13)}:00` : t.slice(5, 10));
@@ -18,7 +24,10 @@ function barChart(activity, { title, series, format = count, name }) {
 	const uPlot = /** @type {any} */ (globalThis).uPlot;
 	const { buckets, unit } = activity;
 	const labels = buckets.map((b) => label(unit, b.t));
-	const figure = h('figure', { class: 'glance-chart', dataset: { chart: name, buckets: String(buckets.length) } });
+	const figure = h('figure', {
+		class: 'glance-chart',
+		dataset: { chart: name, buckets: String(buckets.length) },
+	});
 	const caption = h('figcaption', { class: 'small' }, title);
 	if (!uPlot) {
 		figure.append(caption, h('p', { class: 'muted small' }, 'The chart library did not load.'));
@@ -31,11 +40,15 @@ function barChart(activity, { title, series, format = count, name }) {
 		height: 170,
 		legend: { show: true, live: false },
 		cursor: { show: true, drag: { x: false, y: false } },
-		scales: { x: { time: false, range: [-0.5, buckets.length - 0.5] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+		scales: {
+			x: { time: false, range: [-0.5, buckets.length - 0.5] },
+			y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+		},
 		axes: [
 			{
 				// Every label would crowd the axis: about eight of them, at whole buckets.
-				splits: () => buckets.map((_, i) => i).filter((i) => i % Math.ceil(buckets.length / 8) === 0),
+				splits: () =>
+					buckets.map((_, i) => i).filter((i) => i % Math.ceil(buckets.length / 8) === 0),
 				values: (_u, splits) => {
 					const shown = splits.map((i) => labels[i] ?? '');
 					drawnTicks.splice(0, drawnTicks.length, ...shown);
@@ -45,7 +58,10 @@ function barChart(activity, { title, series, format = count, name }) {
 			{ values: (_u, splits) => splits.map((v) => format(v)), size: 72 },
 		],
 		series: [
-			{ label: unit === 'hour' ? 'Hour (UTC)' : 'Day (UTC)', value: (_u, i) => (i == null ? '' : labels[i]) },
+			{
+				label: unit === 'hour' ? 'Hour (UTC)' : 'Day (UTC)',
+				value: (_u, i) => (i == null ? '' : labels[i]),
+			},
 			...series.map(([seriesLabel, , color], i) => ({
 				label: seriesLabel,
 				stroke: color,
@@ -54,13 +70,18 @@ function barChart(activity, { title, series, format = count, name }) {
 				points: { show: false },
 				value: (_u, v) => (v == null ? '—' : format(v)),
 				// Two series stand side by side: the first ends at the bucket's middle, the second starts there.
-				paths: uPlot.paths.bars({ size: [size, 60], align: series.length === 1 ? 0 : i === 0 ? -1 : 1 }),
+				paths: uPlot.paths.bars({
+					size: [size, 60],
+					align: series.length === 1 ? 0 : i === 0 ? -1 : 1,
+				}),
 			})),
 		],
 		hooks: {
 			draw: [
 				() => {
-					figure.dataset.bars = series.map(([, key]) => buckets.filter((b) => b[key] > 0).length).join(',');
+					figure.dataset.bars = series
+						.map(([, key]) => buckets.filter((b) => b[key] > 0).length)
+						.join(',');
 					figure.dataset.ticks = drawnTicks.join('|');
 					figure.dataset.drawn = 'true';
 				},
@@ -99,7 +120,11 @@ function waitingPanel(waiting) {
 							badge(s.status),
 							' ',
 							h('a', { href: `#/sessions/${s.id}` }, oneLine(s.prompt, 70) || shortId(s.id)),
-							h('span', { class: 'muted small' }, ` · ${s.pendingApprovals ? `${count(s.pendingApprovals)} approval(s) pending · ` : ''}${ago(s.lastActivityAt, Date.now())}`),
+							h(
+								'span',
+								{ class: 'muted small' },
+								` · ${s.pendingApprovals ? `${count(s.pendingApprovals)} approval(s) pending · ` : ''}${ago(s.lastActivityAt, Date.now())}`,
+							),
 						),
 					),
 				)
@@ -116,7 +141,15 @@ function repositoriesPanel(repositories) {
 			? h(
 					'table',
 					{ class: 'compact' },
-					h('thead', null, h('tr', null, ['Repository', 'Sessions', 'Failed', 'Cost'].map((c) => h('th', { scope: 'col' }, c)))),
+					h(
+						'thead',
+						null,
+						h(
+							'tr',
+							null,
+							['Repository', 'Sessions', 'Failed', 'Cost'].map((c) => h('th', { scope: 'col' }, c)),
+						),
+					),
 					h(
 						'tbody',
 						null,
@@ -140,15 +173,36 @@ function repositoriesPanel(repositories) {
 export function glance(activity, onRange) {
 	const span = activity.range === 'day' ? 'per hour, last 24 hours' : 'per day, last 30 days';
 	const totals = activity.buckets.reduce(
-		(t, b) => ({ toolCalls: t.toolCalls + b.toolCalls, cost: t.cost + b.costUsd, failures: t.failures + b.failures, denials: t.denials + b.denials }),
+		(t, b) => ({
+			toolCalls: t.toolCalls + b.toolCalls,
+			cost: t.cost + b.costUsd,
+			failures: t.failures + b.failures,
+			denials: t.denials + b.denials,
+		}),
 		{ toolCalls: 0, cost: 0, failures: 0, denials: 0 },
 	);
 	const rangeButton = (range, text) =>
-		h('button', { type: 'button', class: 'link', 'aria-pressed': String(activity.range === range), dataset: { range }, on: { click: () => onRange(range) } }, text);
+		h(
+			'button',
+			{
+				type: 'button',
+				class: 'link',
+				'aria-pressed': String(activity.range === range),
+				dataset: { range },
+				on: { click: () => onRange(range) },
+			},
+			text,
+		);
 	return h(
 		'section',
 		{ class: 'glance', dataset: { range: activity.range } },
-		h('div', { class: 'glance-head' }, h('h2', null, 'At a glance'), rangeButton('day', 'Last 24 hours'), rangeButton('month', 'Last 30 days')),
+		h(
+			'div',
+			{ class: 'glance-head' },
+			h('h2', null, 'At a glance'),
+			rangeButton('day', 'Last 24 hours'),
+			rangeButton('month', 'Last 30 days'),
+		),
 		h(
 			'div',
 			{ class: 'glance-grid' },
@@ -160,7 +214,12 @@ export function glance(activity, onRange) {
 					['Sessions started', 'sessions', COLORS.sessions],
 				],
 			}),
-			barChart(activity, { name: 'cost', title: `Cost ${span}: ${money(totals.cost)}`, series: [['Cost', 'costUsd', COLORS.cost]], format: money }),
+			barChart(activity, {
+				name: 'cost',
+				title: `Cost ${span}: ${money(totals.cost)}`,
+				series: [['Cost', 'costUsd', COLORS.cost]],
+				format: money,
+			}),
 			barChart(activity, {
 				name: 'failures',
 				title: `Failures and denials ${span}: ${count(totals.failures)} failed, ${count(totals.denials)} denied`,

@@ -17,13 +17,45 @@ const PAGE_SIZE = 100;
 const REREAD_EVERY = 5;
 
 const TABS = [
-	{ key: 'timeline', label: 'Tool calls', total: (s) => s.totals?.toolCalls, path: 'logs', row: toolCallRow, signature: toolCallSignature, isLive: toolCallIsLive, empty: 'No tool calls yet.' },
-	{ key: 'conversation', label: 'Conversation', total: (s) => s.totals?.messages, path: 'messages', row: messageRow, empty: 'No messages yet.' },
-	{ key: 'events', label: 'Hook events', total: (s) => s.hookEventCount, path: 'events', row: hookEventRow, empty: 'No hook events yet.' },
+	{
+		key: 'timeline',
+		label: 'Tool calls',
+		total: (s) => s.totals?.toolCalls,
+		path: 'logs',
+		row: toolCallRow,
+		signature: toolCallSignature,
+		isLive: toolCallIsLive,
+		empty: 'No tool calls yet.',
+	},
+	{
+		key: 'conversation',
+		label: 'Conversation',
+		total: (s) => s.totals?.messages,
+		path: 'messages',
+		row: messageRow,
+		empty: 'No messages yet.',
+	},
+	{
+		key: 'events',
+		label: 'Hook events',
+		total: (s) => s.hookEventCount,
+		path: 'events',
+		row: hookEventRow,
+		empty: 'No hook events yet.',
+	},
 ];
 
 // What changes whenever anything in the session does: hook events, runs, messages, tool calls.
-const changeKey = (s) => [s.status, s.updatedAt, s.lastActivityAt, s.hookEventCount, s.totals?.toolCalls, s.totals?.toolErrors, s.totals?.messages].join('|');
+const changeKey = (s) =>
+	[
+		s.status,
+		s.updatedAt,
+		s.lastActivityAt,
+		s.hookEventCount,
+		s.totals?.toolCalls,
+		s.totals?.toolErrors,
+		s.totals?.messages,
+	].join('|');
 
 /** #/sessions/<id>[?tab=conversation|events]: the summary, then one list at a time, all kept live. */
 export function sessionView(ctx, id, query) {
@@ -43,11 +75,30 @@ export function sessionView(ctx, id, query) {
 	const panel = h('div', { class: 'tab-panel', role: 'tabpanel' });
 	const notice = h('p', { class: 'muted' }, 'Loading session…');
 	// Everything the service holds about the session, transcript included: POST /api/v1/sessions/import loads it elsewhere.
-	const downloadButton = h('button', { type: 'button', class: 'download', on: { click: () => void ctx.download(`${base}/export`, `session-${id}.json`).catch((err) => (downloadButton.title = err.message)) } }, 'Download session (JSON)');
+	const downloadButton = h(
+		'button',
+		{
+			type: 'button',
+			class: 'download',
+			on: {
+				click: () =>
+					void ctx
+						.download(`${base}/export`, `session-${id}.json`)
+						.catch((err) => (downloadButton.title = err.message)),
+			},
+		},
+		'Download session (JSON)',
+	);
 	const el = h(
 		'div',
 		{ class: 'session-view' },
-		h('p', { class: 'back' }, h('a', { href: '#/sessions' }, '← All sessions'), ' ', downloadButton),
+		h(
+			'p',
+			{ class: 'back' },
+			h('a', { href: '#/sessions' }, '← All sessions'),
+			' ',
+			downloadButton,
+		),
 		notice,
 		summary.el,
 		approvals.el,
@@ -56,7 +107,11 @@ export function sessionView(ctx, id, query) {
 	);
 
 	for (const tab of TABS) {
-		const button = h('button', { type: 'button', role: 'tab', dataset: { tab: tab.key }, on: { click: () => show(tab) } }, tab.label);
+		const button = h(
+			'button',
+			{ type: 'button', role: 'tab', dataset: { tab: tab.key }, on: { click: () => show(tab) } },
+			tab.label,
+		);
 		tabButtons.set(tab.key, button);
 		tabBar.append(button);
 	}
@@ -64,7 +119,10 @@ export function sessionView(ctx, id, query) {
 	function listFor(tab) {
 		let list = lists.get(tab.key);
 		if (!list) {
-			const feed = new Feed(({ limit, cursor }) => ctx.get(`${base}/${tab.path}`, { limit, cursor }), PAGE_SIZE);
+			const feed = new Feed(
+				({ limit, cursor }) => ctx.get(`${base}/${tab.path}`, { limit, cursor }),
+				PAGE_SIZE,
+			);
 			list = feedList({
 				feed,
 				row: tab.row,
@@ -83,7 +141,8 @@ export function sessionView(ctx, id, query) {
 
 	function show(tab) {
 		active = tab;
-		for (const [key, button] of tabButtons) button.setAttribute('aria-selected', String(key === tab.key));
+		for (const [key, button] of tabButtons)
+			button.setAttribute('aria-selected', String(key === tab.key));
 		// Built on first view, then kept: switching back keeps scroll position and what was opened.
 		panel.replaceChildren(listFor(tab).el);
 		history.replaceState(null, '', `#/sessions/${id}${tab === TABS[0] ? '' : `?tab=${tab.key}`}`);
@@ -92,14 +151,18 @@ export function sessionView(ctx, id, query) {
 	function labelTabs() {
 		for (const tab of TABS) {
 			const n = tab.total(session);
-			tabButtons.get(tab.key).textContent = n === undefined ? tab.label : `${tab.label} (${count(n)})`;
+			tabButtons.get(tab.key).textContent =
+				n === undefined ? tab.label : `${tab.label} (${count(n)})`;
 		}
 	}
 
 	async function poll(pushed = false) {
 		if (!loaded) return load();
 		// A pushed change is known to be there: the open list is read alongside the session, not after it.
-		const [s] = await Promise.all([ctx.get(base), pushed ? lists.get(active.key)?.refresh() : undefined]);
+		const [s] = await Promise.all([
+			ctx.get(base),
+			pushed ? lists.get(active.key)?.refresh() : undefined,
+		]);
 		session = s;
 		const key = changeKey(session);
 		const changed = pushed || key !== lastKey;
@@ -120,7 +183,11 @@ export function sessionView(ctx, id, query) {
 
 	async function first() {
 		try {
-			const [s, r, a] = await Promise.all([ctx.get(base), ctx.get(`${base}/runs`), ctx.get('/api/v1/approvals', { sessionId: id, limit: 200 })]);
+			const [s, r, a] = await Promise.all([
+				ctx.get(base),
+				ctx.get(`${base}/runs`),
+				ctx.get('/api/v1/approvals', { sessionId: id, limit: 200 }),
+			]);
 			session = s;
 			runs = r.items;
 			approvals.update(a.items);
@@ -133,7 +200,10 @@ export function sessionView(ctx, id, query) {
 			show(active);
 		} catch (err) {
 			if (err?.name === 'AbortError') return;
-			notice.textContent = err.status === 404 ? `There is no session ${id}.` : `Could not load the session: ${err.message}`;
+			notice.textContent =
+				err.status === 404
+					? `There is no session ${id}.`
+					: `Could not load the session: ${err.message}`;
 			if (err.status === 404) live.stop();
 			throw err;
 		}
@@ -143,7 +213,8 @@ export function sessionView(ctx, id, query) {
 	let loading;
 	const load = () => (loading ??= first().finally(() => (loading = undefined)));
 	const live = startLive({
-		open: (lastEventId, signal) => ctx.stream('/api/v1/stream', { sessionId: id }, lastEventId, signal),
+		open: (lastEventId, signal) =>
+			ctx.stream('/api/v1/stream', { sessionId: id }, lastEventId, signal),
 		refresh: poll,
 		onState: ctx.setLive,
 		onTransport: ctx.setTransport,

@@ -25,12 +25,22 @@ const WORKSPACE_FILTERS = [
 ];
 // One page is one indexed range read (keyset on created_at, id): page 2,000 costs what page 1 costs.
 const PAGE_SIZE = 50;
-const HOOKS = { ok: ['ok', 'Hook events are arriving'], none: ['none yet', 'No hook events so far'], missing: ['missing', 'The run finished but its hooks never arrived'] };
+const HOOKS = {
+	ok: ['ok', 'Hook events are arriving'],
+	none: ['none yet', 'No hook events so far'],
+	missing: ['missing', 'The run finished but its hooks never arrived'],
+};
 
 // A value from a link (the overview links single statuses) that no option covers gets an option of its own.
 function select(options, value, onChange, label) {
-	const all = options.some(([v]) => v === value) ? options : [...options, [value, value.replaceAll(',', ', ')]];
-	return h('select', { 'aria-label': label, on: { change: (e) => onChange(e.target.value) } }, all.map(([v, text]) => h('option', { value: v, selected: v === value }, text)));
+	const all = options.some(([v]) => v === value)
+		? options
+		: [...options, [value, value.replaceAll(',', ', ')]];
+	return h(
+		'select',
+		{ 'aria-label': label, on: { change: (e) => onChange(e.target.value) } },
+		all.map(([v, text]) => h('option', { value: v, selected: v === value }, text)),
+	);
 }
 
 /** A running session's duration is the time since it started; a finished one shows what its runs took. */
@@ -41,31 +51,81 @@ function sessionDuration(s, now) {
 
 function sessionRow(s, open) {
 	const now = Date.now();
-	const started = h('td', { class: 'nowrap', title: when(s.startedAt ?? s.createdAt) }, ago(s.startedAt ?? s.createdAt, now));
+	const started = h(
+		'td',
+		{ class: 'nowrap', title: when(s.startedAt ?? s.createdAt) },
+		ago(s.startedAt ?? s.createdAt, now),
+	);
 	const dur = h('td', { class: 'num nowrap' }, sessionDuration(s, now));
-	const activity = h('td', { class: 'nowrap', title: when(s.lastActivityAt) }, ago(s.lastActivityAt, now));
+	const activity = h(
+		'td',
+		{ class: 'nowrap', title: when(s.lastActivityAt) },
+		ago(s.lastActivityAt, now),
+	);
 	const [hooksText, hooksTitle] = HOOKS[s.hooksHealth] ?? [s.hooksHealth, ''];
 	const thread = threadLabel(s.threadKey);
 	const tr = h(
 		'tr',
-		{ class: `session-row s-${s.status}`, dataset: { id: s.id, status: s.status }, on: { click: (e) => e.target.closest('a') || open(s.id) } },
+		{
+			class: `session-row s-${s.status}`,
+			dataset: { id: s.id, status: s.status },
+			on: { click: (e) => e.target.closest('a') || open(s.id) },
+		},
 		h('td', null, badge(s.status)),
 		h(
 			'td',
 			{ class: 'session-cell' },
-			h('a', { href: `#/sessions/${s.id}`, class: 'prompt' }, oneLine(s.prompt, 90) || '(no prompt)'),
-			h('div', { class: 'muted small mono' }, shortId(s.id), s.origin === 'external' ? ' · external' : ''),
+			h(
+				'a',
+				{ href: `#/sessions/${s.id}`, class: 'prompt' },
+				oneLine(s.prompt, 90) || '(no prompt)',
+			),
+			h(
+				'div',
+				{ class: 'muted small mono' },
+				shortId(s.id),
+				s.origin === 'external' ? ' · external' : '',
+			),
 			s.match?.snippet ? matchSnippet(s.match) : null,
 		),
-		h('td', null, s.workspace?.type ?? '—', s.workspace?.path ? h('div', { class: 'muted small', title: s.workspace.path }, oneLine(s.workspace.path, 40)) : null),
-		h('td', null, s.repository ?? '—', s.workspace?.branch ? h('div', { class: 'muted small mono' }, `⎇ ${s.workspace.branch}`) : null),
-		h('td', { title: s.threadKey ?? '' }, thread ?? '—', thread ? h('div', { class: 'muted small mono' }, oneLine(s.threadKey.slice(s.threadKey.indexOf(':') + 1), 28)) : null),
+		h(
+			'td',
+			null,
+			s.workspace?.type ?? '—',
+			s.workspace?.path
+				? h('div', { class: 'muted small', title: s.workspace.path }, oneLine(s.workspace.path, 40))
+				: null,
+		),
+		h(
+			'td',
+			null,
+			s.repository ?? '—',
+			s.workspace?.branch
+				? h('div', { class: 'muted small mono' }, `⎇ ${s.workspace.branch}`)
+				: null,
+		),
+		h(
+			'td',
+			{ title: s.threadKey ?? '' },
+			thread ?? '—',
+			thread
+				? h(
+						'div',
+						{ class: 'muted small mono' },
+						oneLine(s.threadKey.slice(s.threadKey.indexOf(':') + 1), 28),
+					)
+				: null,
+		),
 		started,
 		dur,
 		h('td', { class: 'num' }, count(s.numTurns)),
 		h('td', { class: 'num' }, money(s.costUsd)),
 		activity,
-		h('td', { class: 'nowrap', title: hooksTitle }, h('span', { class: `hooks h-${s.hooksHealth}` }, hooksText)),
+		h(
+			'td',
+			{ class: 'nowrap', title: hooksTitle },
+			h('span', { class: `hooks h-${s.hooksHealth}` }, hooksText),
+		),
 	);
 	// Relative times move on between polls even when the row itself did not change.
 	const tick = (t) => {
@@ -76,7 +136,11 @@ function sessionRow(s, open) {
 	return { tr, tick };
 }
 
-const MATCH_PLACES = { session: () => 'prompt or result', message: (m) => `${m.detail ?? ''} message`.trim(), tool_call: (m) => `${m.detail ?? 'tool'} call` };
+const MATCH_PLACES = {
+	session: () => 'prompt or result',
+	message: (m) => `${m.detail ?? ''} message`.trim(),
+	tool_call: (m) => `${m.detail ?? 'tool'} call`,
+};
 
 /** Where a search matched, with the matching words marked: text nodes and <mark> only, never markup from data. */
 function matchSnippet(match) {
@@ -90,11 +154,28 @@ function matchSnippet(match) {
 }
 
 const rowSignature = (s) =>
-	[s.status, s.updatedAt, s.lastActivityAt, s.costUsd, s.numTurns, s.durationMs, s.hookEventCount, s.hooksHealth, s.repository, s.threadKey, s.match?.source, s.match?.ref].join('|');
+	[
+		s.status,
+		s.updatedAt,
+		s.lastActivityAt,
+		s.costUsd,
+		s.numTurns,
+		s.durationMs,
+		s.hookEventCount,
+		s.hooksHealth,
+		s.repository,
+		s.threadKey,
+		s.match?.source,
+		s.match?.ref,
+	].join('|');
 
 /** #/sessions: filters, search, keyset pages, and the current page re-read when the service says something changed. */
 export function sessionsView(ctx, query) {
-	const filters = { status: query.get('status') ?? '', workspaceType: query.get('workspaceType') ?? '', q: query.get('q') ?? '' };
+	const filters = {
+		status: query.get('status') ?? '',
+		workspaceType: query.get('workspaceType') ?? '',
+		q: query.get('q') ?? '',
+	};
 	let cursors = [undefined];
 	let nextCursor = null;
 	let generation = 0;
@@ -104,8 +185,16 @@ export function sessionsView(ctx, query) {
 	const tbody = h('tbody');
 	const empty = h('p', { class: 'empty muted', hidden: true });
 	const pageLabel = h('span', { class: 'muted small' });
-	const newer = h('button', { type: 'button', disabled: true, on: { click: () => go(cursors.slice(0, -1)) } }, '← Newer');
-	const older = h('button', { type: 'button', disabled: true, on: { click: () => go([...cursors, nextCursor]) } }, 'Older →');
+	const newer = h(
+		'button',
+		{ type: 'button', disabled: true, on: { click: () => go(cursors.slice(0, -1)) } },
+		'← Newer',
+	);
+	const older = h(
+		'button',
+		{ type: 'button', disabled: true, on: { click: () => go([...cursors, nextCursor]) } },
+		'Older →',
+	);
 	let typing;
 	const search = h('input', {
 		type: 'search',
@@ -122,7 +211,27 @@ export function sessionsView(ctx, query) {
 	const table = h(
 		'table',
 		{ class: 'sessions' },
-		h('thead', null, h('tr', null, ['Status', 'Session', 'Workspace', 'Repository', 'Thread', 'Started', 'Duration', 'Turns', 'Cost', 'Last activity', 'Hooks'].map((c) => h('th', { scope: 'col' }, c)))),
+		h(
+			'thead',
+			null,
+			h(
+				'tr',
+				null,
+				[
+					'Status',
+					'Session',
+					'Workspace',
+					'Repository',
+					'Thread',
+					'Started',
+					'Duration',
+					'Turns',
+					'Cost',
+					'Last activity',
+					'Hooks',
+				].map((c) => h('th', { scope: 'col' }, c)),
+			),
+		),
 		tbody,
 	);
 	// Calls that wait for a person, across all sessions: the sessions stopped as waiting_approval and why.
@@ -136,7 +245,12 @@ export function sessionsView(ctx, query) {
 			{ class: 'toolbar' },
 			search,
 			select(STATUS_FILTERS, filters.status, (v) => setFilter('status', v), 'Filter by status'),
-			select(WORKSPACE_FILTERS, filters.workspaceType, (v) => setFilter('workspaceType', v), 'Filter by workspace type'),
+			select(
+				WORKSPACE_FILTERS,
+				filters.workspaceType,
+				(v) => setFilter('workspaceType', v),
+				'Filter by workspace type',
+			),
 		),
 		h('div', { class: 'table-wrap' }, table),
 		empty,
@@ -207,7 +321,9 @@ export function sessionsView(ctx, query) {
 		tbody.replaceChildren(...ordered);
 		const filtered = filters.status || filters.workspaceType || filters.q;
 		empty.hidden = items.length > 0;
-		empty.textContent = filtered ? 'No sessions match these filters.' : 'No sessions yet. Start one with the Claude Session Start node.';
+		empty.textContent = filtered
+			? 'No sessions match these filters.'
+			: 'No sessions yet. Start one with the Claude Session Start node.';
 		el.dataset.count = String(items.length);
 	}
 

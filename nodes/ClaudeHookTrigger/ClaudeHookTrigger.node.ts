@@ -24,8 +24,10 @@ export class ClaudeHookTrigger implements INodeType {
 		icon: { light: 'file:../../icons/claude.svg', dark: 'file:../../icons/claude.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{$parameter["preset"] === "custom" ? ($parameter["events"] || []).join(", ") : $parameter["preset"]}}',
-		description: 'Starts the workflow on Claude Code hook events (signed, delivered at least once, each delivery once)',
+		subtitle:
+			'={{$parameter["preset"] === "custom" ? ($parameter["events"] || []).join(", ") : $parameter["preset"]}}',
+		description:
+			'Starts the workflow on Claude Code hook events (signed, delivered at least once, each delivery once)',
 		defaults: { name: 'Claude Hook Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
@@ -36,7 +38,8 @@ export class ClaudeHookTrigger implements INodeType {
 				httpMethod: 'POST',
 				// The service only needs a 2xx: answer as soon as the execution is queued, with no body; or, with the
 				// option on, once the workflow has run, so a session's deliveries (sent one at a time) never overlap.
-				responseMode: '={{ $parameter["options"]["answerAfterWorkflow"] ? "lastNode" : "onReceived" }}',
+				responseMode:
+					'={{ $parameter["options"]["answerAfterWorkflow"] ? "lastNode" : "onReceived" }}',
 				responseData: 'noData',
 				path: 'claude-hook',
 			},
@@ -71,12 +74,20 @@ export class ClaudeHookTrigger implements INodeType {
 		});
 		if (result.kind === 'rejected') {
 			// A refused delivery starts no execution; the service sees the 4xx, retries and finally dead-letters it.
-			this.getResponseObject().status(result.status).json({ error: result.error, message: result.message });
+			this.getResponseObject()
+				.status(result.status)
+				.json({ error: result.error, message: result.message });
 			return { noWebhookResponse: true };
 		}
 		if (result.kind === 'duplicate') {
 			// Already handed to the workflow once (the service did not get our answer): acknowledge, run nothing.
-			return { webhookResponse: { received: true, duplicate: true, deliveryId: result.deliveryId } as IDataObject };
+			return {
+				webhookResponse: {
+					received: true,
+					duplicate: true,
+					deliveryId: result.deliveryId,
+				} as IDataObject,
+			};
 		}
 		return { workflowData: [this.helpers.returnJsonArray([result.item])] };
 	}

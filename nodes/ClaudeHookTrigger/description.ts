@@ -30,7 +30,8 @@ export const properties: INodeProperties[] = [
 			{
 				name: 'Budget Warning',
 				value: 'budgetWarning',
-				description: "A budget passed its warning level (80 % unless set otherwise): the budget, what was spent and when it resets",
+				description:
+					'A budget passed its warning level (80 % unless set otherwise): the budget, what was spent and when it resets',
 			},
 			{
 				name: 'Hook Events',
@@ -101,7 +102,8 @@ export const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'slack:C0123456789:1712345678.000100',
-		description: 'Only events of the session bound to this conversation thread. Empty: every session.',
+		description:
+			'Only events of the session bound to this conversation thread. Empty: every session.',
 	},
 	{
 		displayName: 'Workspace Type',

@@ -19,11 +19,18 @@ export const ANY_EVENT = '*';
 const NOT_DELIVERED: readonly string[] = HTTP_HOOK_UNSUPPORTED_EVENTS;
 
 export const EVENT_OPTIONS: INodePropertyOptions[] = [
-	{ name: 'Any Event', value: ANY_EVENT, description: 'Every event the service receives, including ones added by newer Claude Code versions' },
+	{
+		name: 'Any Event',
+		value: ANY_EVENT,
+		description:
+			'Every event the service receives, including ones added by newer Claude Code versions',
+	},
 	...HOOK_EVENTS.map((e) => ({
 		name: e,
 		value: e,
-		...(NOT_DELIVERED.includes(e) ? { description: 'Only from sessions whose hooks post it with a command hook' } : {}),
+		...(NOT_DELIVERED.includes(e)
+			? { description: 'Only from sessions whose hooks post it with a command hook' }
+			: {}),
 	})),
 ];
 

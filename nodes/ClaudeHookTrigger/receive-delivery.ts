@@ -35,7 +35,8 @@ export function receiveDelivery(input: {
 			kind: 'rejected',
 			status: 401,
 			error: 'not_registered',
-			message: 'This trigger has no signing secret: deactivate and activate the workflow to register it again',
+			message:
+				'This trigger has no signing secret: deactivate and activate the workflow to register it again',
 		};
 	}
 	const raw = input.rawBody ?? JSON.stringify(input.body);
@@ -46,12 +47,24 @@ export function receiveDelivery(input: {
 		toleranceSeconds: input.toleranceSeconds,
 		nowMs: input.nowMs,
 	});
-	if (!check.ok) return { kind: 'rejected', status: 401, error: `signature_${check.reason}`, message: check.message };
+	if (!check.ok)
+		return {
+			kind: 'rejected',
+			status: 401,
+			error: `signature_${check.reason}`,
+			message: check.message,
+		};
 
 	// The id is taken from the signed body, not from a header anyone could change.
 	const body = input.body;
 	const deliveryId = typeof body.deliveryId === 'string' ? body.deliveryId : '';
-	if (!deliveryId) return { kind: 'rejected', status: 400, error: 'bad_request', message: 'the delivery has no deliveryId' };
+	if (!deliveryId)
+		return {
+			kind: 'rejected',
+			status: 400,
+			error: 'bad_request',
+			message: 'the delivery has no deliveryId',
+		};
 
 	const seen = Array.isArray(staticData.recentDeliveries) ? staticData.recentDeliveries : [];
 	if (seen.includes(deliveryId)) return { kind: 'duplicate', deliveryId };

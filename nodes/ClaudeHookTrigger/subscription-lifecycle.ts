@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { NodeApiError, NodeOperationError, type IDataObject, type IHookFunctions, type JsonObject } from 'n8n-workflow';
+import {
+	NodeApiError,
+	NodeOperationError,
+	type IDataObject,
+	type IHookFunctions,
+	type JsonObject,
+} from 'n8n-workflow';
 import { orchestratorRequest } from '../shared/transport';
 import { ANY_EVENT, PRESET_EVENTS, type Preset } from './hook-events';
 
@@ -23,12 +29,14 @@ interface Registration extends IDataObject {
 	minIntervalSeconds: number | null;
 }
 
-const text = (ctx: IHookFunctions, name: string) => String(ctx.getNodeParameter(name, '') ?? '').trim() || null;
+const text = (ctx: IHookFunctions, name: string) =>
+	String(ctx.getNodeParameter(name, '') ?? '').trim() || null;
 
 /** The subscription the node's parameters describe. */
 export function desiredRegistration(ctx: IHookFunctions): Registration {
 	const url = ctx.getNodeWebhookUrl('default');
-	if (!url) throw new NodeOperationError(ctx.getNode(), 'n8n did not give this trigger a webhook URL');
+	if (!url)
+		throw new NodeOperationError(ctx.getNode(), 'n8n did not give this trigger a webhook URL');
 	const preset = ctx.getNodeParameter('preset', 'custom') as Preset;
 	let events: string[];
 	if (preset === 'custom') {
@@ -60,21 +68,26 @@ function minInterval(ctx: IHookFunctions): number | null {
 	const raw = ctx.getNodeParameter('minIntervalSeconds', 0);
 	const n = Number(raw ?? 0);
 	if (!Number.isInteger(n) || n < 0 || n > 3600) {
-		throw new NodeOperationError(ctx.getNode(), `At Most One Delivery Every N Seconds must be a whole number from 0 to 3600, got ${JSON.stringify(raw)}`);
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`At Most One Delivery Every N Seconds must be a whole number from 0 to 3600, got ${JSON.stringify(raw)}`,
+		);
 	}
 	return n === 0 ? null : n;
 }
 
 const sameRegistration = (want: Registration, have: IDataObject) =>
 	have.url === want.url &&
-	JSON.stringify([...((have.events as string[]) ?? [])].sort()) === JSON.stringify([...want.events].sort()) &&
+	JSON.stringify([...((have.events as string[]) ?? [])].sort()) ===
+		JSON.stringify([...want.events].sort()) &&
 	(have.toolFilter ?? null) === want.toolFilter &&
 	(have.sessionId ?? null) === want.sessionId &&
 	(have.threadKey ?? null) === want.threadKey &&
 	(have.workspaceType ?? null) === want.workspaceType &&
 	(have.minIntervalSeconds ?? null) === want.minIntervalSeconds;
 
-const isNotFound = (err: unknown) => String((err as { httpCode?: unknown }).httpCode ?? '') === '404';
+const isNotFound = (err: unknown) =>
+	String((err as { httpCode?: unknown }).httpCode ?? '') === '404';
 
 /** True only when the service still holds this node's registration, unchanged, and the node still has its secret. */
 export async function subscriptionExists(this: IHookFunctions): Promise<boolean> {
@@ -122,13 +135,20 @@ export async function removeSubscription(this: IHookFunctions): Promise<boolean>
 	const data = this.getWorkflowStaticData('node') as TriggerStaticData;
 	if (data.subscriptionId) {
 		try {
-			await orchestratorRequest.call(this, 'DELETE', `/api/v1/subscriptions/${encodeURIComponent(data.subscriptionId)}`);
+			await orchestratorRequest.call(
+				this,
+				'DELETE',
+				`/api/v1/subscriptions/${encodeURIComponent(data.subscriptionId)}`,
+			);
 		} catch (err) {
 			if (!isNotFound(err)) {
-				this.logger.error('Claude Hook Trigger: could not remove the subscription from the service', {
-					subscriptionId: data.subscriptionId,
-					error: err instanceof Error ? err.message : String(err),
-				});
+				this.logger.error(
+					'Claude Hook Trigger: could not remove the subscription from the service',
+					{
+						subscriptionId: data.subscriptionId,
+						error: err instanceof Error ? err.message : String(err),
+					},
+				);
 				return false;
 			}
 		}

@@ -19,7 +19,8 @@ export class ClaudeSessionStart implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{"in " + $parameter["workspaceType"]}}',
-		description: 'Runs Claude Code headless on a prompt in a local folder, git worktree, GitHub clone or E2B sandbox',
+		description:
+			'Runs Claude Code headless on a prompt in a local folder, git worktree, GitHub clone or E2B sandbox',
 		defaults: { name: 'Claude Session Start' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -29,25 +30,101 @@ export class ClaudeSessionStart implements INodeType {
 			{ ...githubCredential, displayOptions: { show: { workspaceType: ['github', 'e2b'] } } },
 		],
 		properties: [
-			{ displayName: 'Prompt', name: 'prompt', type: 'string', typeOptions: { rows: 4 }, default: '', required: true, description: 'What Claude Code should do' },
+			{
+				displayName: 'Prompt',
+				name: 'prompt',
+				type: 'string',
+				typeOptions: { rows: 4 },
+				default: '',
+				required: true,
+				description: 'What Claude Code should do',
+			},
 			{
 				displayName: 'Workspace Type',
 				name: 'workspaceType',
 				type: 'options',
 				options: [
-					{ name: 'Local Folder', value: 'local', description: 'An existing folder under the allowed roots' },
-					{ name: 'Git Worktree', value: 'worktree', description: 'A new worktree and branch of a local repository, one per session' },
-					{ name: 'GitHub Repository', value: 'github', description: 'A fresh clone of owner/repo' },
-					{ name: 'E2B Sandbox', value: 'e2b', description: 'A cloud sandbox (E2B_API_KEY in the environment of n8n or in Environment Variables)' },
+					{
+						name: 'Local Folder',
+						value: 'local',
+						description: 'An existing folder under the allowed roots',
+					},
+					{
+						name: 'Git Worktree',
+						value: 'worktree',
+						description: 'A new worktree and branch of a local repository, one per session',
+					},
+					{
+						name: 'GitHub Repository',
+						value: 'github',
+						description: 'A fresh clone of owner/repo',
+					},
+					{
+						name: 'E2B Sandbox',
+						value: 'e2b',
+						description:
+							'A cloud sandbox (E2B_API_KEY in the environment of n8n or in Environment Variables)',
+					},
 				],
 				default: 'worktree',
 			},
-			{ displayName: 'Workspace Path', name: 'workspacePath', type: 'string', default: '', required: true, placeholder: '/home/n8n/projects/app', description: 'The folder to run in; it must be inside CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS', displayOptions: { show: { workspaceType: ['local'] } } },
-			{ displayName: 'Base Repository', name: 'baseRepository', type: 'string', default: '', required: true, placeholder: '/home/n8n/projects/app', description: 'A local git repository to branch from; it must be inside CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS', displayOptions: { show: { workspaceType: ['worktree'] } } },
-			{ displayName: 'Repository', name: 'repository', type: 'string', default: '', placeholder: 'owner/repo', description: 'GitHub repository to clone', displayOptions: { show: { workspaceType: ['github', 'e2b'] } } },
-			{ displayName: 'Branch', name: 'branch', type: 'string', default: '', description: 'Worktree: the new branch (default claude/&lt;session&gt;). GitHub: checked out, or created when the remote has none.', displayOptions: { show: { workspaceType: ['worktree', 'github', 'e2b'] } } },
-			{ displayName: 'Session ID', name: 'sessionId', type: 'string', default: '', placeholder: '1783e529-b137-4c6a-bc9b-97b1e0374b55', description: 'Optional uuid for the new session, so a workflow can answer with it before the run ends; empty generates one' },
-			{ displayName: 'Thread Key', name: 'threadKey', type: 'string', default: '', placeholder: 'slack:C0123:1700000000.000100', description: 'Binds the session to a conversation (slack:&lt;channel&gt;:&lt;thread_ts&gt; or email:&lt;message-id&gt;) so Claude Resume can find it' },
+			{
+				displayName: 'Workspace Path',
+				name: 'workspacePath',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: '/home/n8n/projects/app',
+				description: 'The folder to run in; it must be inside CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS',
+				displayOptions: { show: { workspaceType: ['local'] } },
+			},
+			{
+				displayName: 'Base Repository',
+				name: 'baseRepository',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: '/home/n8n/projects/app',
+				description:
+					'A local git repository to branch from; it must be inside CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS',
+				displayOptions: { show: { workspaceType: ['worktree'] } },
+			},
+			{
+				displayName: 'Repository',
+				name: 'repository',
+				type: 'string',
+				default: '',
+				placeholder: 'owner/repo',
+				description: 'GitHub repository to clone',
+				displayOptions: { show: { workspaceType: ['github', 'e2b'] } },
+			},
+			{
+				displayName: 'Branch',
+				name: 'branch',
+				type: 'string',
+				default: '',
+				description:
+					'Worktree: the new branch (default claude/&lt;session&gt;). GitHub: checked out, or created when the remote has none.',
+				displayOptions: { show: { workspaceType: ['worktree', 'github', 'e2b'] } },
+			},
+			{
+				displayName: 'Session ID',
+				name: 'sessionId',
+				type: 'string',
+				default: '',
+				placeholder: '1783e529-b137-4c6a-bc9b-97b1e0374b55',
+				description:
+					'Optional uuid for the new session, so a workflow can answer with it before the run ends; empty generates one',
+			},
+			{
+				displayName: 'Thread Key',
+				name: 'threadKey',
+				type: 'string',
+				default: '',
+				placeholder: 'slack:C0123:1700000000.000100',
+				description:
+					'Binds the session to a conversation (slack:&lt;channel&gt;:&lt;thread_ts&gt; or email:&lt;message-id&gt;) so Claude Resume can find it',
+			},
 			runOptions,
 		],
 	};
@@ -55,7 +132,8 @@ export class ClaudeSessionStart implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return executeSessionItems(this, async (i, options, client) => {
 			const type = this.getNodeParameter('workspaceType', i) as WorkspaceType;
-			const param = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim() || undefined;
+			const param = (name: string) =>
+				String(this.getNodeParameter(name, i, '') ?? '').trim() || undefined;
 			return startSession(client, {
 				prompt: this.getNodeParameter('prompt', i) as string,
 				workspace: {

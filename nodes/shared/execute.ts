@@ -1,4 +1,10 @@
-import { NodeApiError, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import {
+	NodeApiError,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+} from 'n8n-workflow';
 import type { OrchestratorClient } from './session/client';
 import { n8nClient } from './session/n8n-client';
 import { parseRunOptions, type RunOptions } from './session/run-options';
@@ -22,7 +28,10 @@ export async function executeItems(
 				results[i] = { json: await task(i), pairedItem: { item: i } };
 			} catch (error) {
 				if (ctx.continueOnFail()) {
-					results[i] = { json: { ...items[i].json, error: (error as Error).message }, pairedItem: { item: i } };
+					results[i] = {
+						json: { ...items[i].json, error: (error as Error).message },
+						pairedItem: { item: i },
+					};
 					continue;
 				}
 				// n8n's own errors keep their type, HTTP status and description (the error view shows them); they only
@@ -35,7 +44,9 @@ export async function executeItems(
 			}
 		}
 	};
-	await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+	await Promise.all(
+		Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker),
+	);
 	return [results];
 }
 
@@ -45,6 +56,11 @@ export async function executeSessionItems(
 	task: (itemIndex: number, options: RunOptions, client: OrchestratorClient) => Promise<object>,
 ): Promise<INodeExecutionData[][]> {
 	const client = await n8nClient(ctx);
-	const options = (i: number) => parseRunOptions(ctx.getNodeParameter('options', i, {}) as IDataObject);
-	return executeItems(ctx, options(0).concurrency, async (i) => (await task(i, options(i), client)) as IDataObject);
+	const options = (i: number) =>
+		parseRunOptions(ctx.getNodeParameter('options', i, {}) as IDataObject);
+	return executeItems(
+		ctx,
+		options(0).concurrency,
+		async (i) => (await task(i, options(i), client)) as IDataObject,
+	);
 }

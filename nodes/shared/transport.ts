@@ -47,7 +47,11 @@ export async function orchestratorRequest<T = IDataObject>(
 			timeout: 15_000,
 		})) as T;
 	} catch (error) {
-		const e = error as { response?: { data?: { message?: string } }; description?: string; message?: string };
+		const e = error as {
+			response?: { data?: { message?: string } };
+			description?: string;
+			message?: string;
+		};
 		const serviceMessage = e.response?.data?.message ?? e.description;
 		const apiError = new NodeApiError(this.getNode(), error as JsonObject, {
 			message: serviceMessage ? `Claude Orchestrator: ${serviceMessage}` : undefined,

@@ -44,10 +44,23 @@ export async function ensureDemoRepository(root: string): Promise<string> {
 	const repo = path.join(root, 'claude-orchestrator-demo');
 	if (fs.existsSync(path.join(repo, '.git'))) return repo;
 	fs.mkdirSync(repo, { recursive: true });
-	fs.writeFileSync(path.join(repo, 'README.md'), '# Demo repository\n\nEach demo session works on its own branch (claude/<session>) in its own worktree.\n');
+	fs.writeFileSync(
+		path.join(repo, 'README.md'),
+		'# Demo repository\n\nEach demo session works on its own branch (claude/<session>) in its own worktree.\n',
+	);
 	await git(repo, 'init', '-q', '-b', 'main');
 	await git(repo, 'add', 'README.md');
-	await git(repo, '-c', 'user.name=Claude Orchestrator demo', '-c', 'user.email=demo@localhost', 'commit', '-q', '-m', 'Demo repository');
+	await git(
+		repo,
+		'-c',
+		'user.name=Claude Orchestrator demo',
+		'-c',
+		'user.email=demo@localhost',
+		'commit',
+		'-q',
+		'-m',
+		'Demo repository',
+	);
 	return repo;
 }
 
@@ -56,7 +69,12 @@ export async function startDemo(opts: { dataDir: string; allowedRoot: string }):
 	const configDir = path.join(opts.dataDir, 'demo', 'claude-config');
 	fs.mkdirSync(configDir, { recursive: true });
 	const api: FakeAnthropic = await startFakeAnthropic();
-	const workflow = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'scripts', 'demo', 'demo-workflow.json'), 'utf8')) as N8nWorkflow;
+	const workflow = JSON.parse(
+		fs.readFileSync(
+			path.join(__dirname, '..', '..', '..', 'scripts', 'demo', 'demo-workflow.json'),
+			'utf8',
+		),
+	) as N8nWorkflow;
 	return {
 		apiUrl: api.url,
 		repository,
@@ -96,9 +114,24 @@ export async function runDemoSession(n8nUrl: string, demo: Demo): Promise<DemoRu
 	});
 	const text = await res.text();
 	if (!res.ok) throw new Error(`the demo workflow answered ${res.status}: ${text.slice(0, 300)}`);
-	const out = JSON.parse(text) as { sessionId?: string; status?: string; result?: string; error?: string; workspace?: { branch?: string } };
-	if (!out.sessionId) throw new Error(`the demo workflow returned no session: ${text.slice(0, 300)}`);
+	const out = JSON.parse(text) as {
+		sessionId?: string;
+		status?: string;
+		result?: string;
+		error?: string;
+		workspace?: { branch?: string };
+	};
+	if (!out.sessionId)
+		throw new Error(`the demo workflow returned no session: ${text.slice(0, 300)}`);
 	const branch = out.workspace?.branch;
-	const commit = branch ? await git(demo.repository, 'log', '--format=%h %s', '-1', branch).catch(() => undefined) : undefined;
-	return { sessionId: out.sessionId, status: out.status ?? 'unknown', result: out.result ?? out.error ?? '', branch, commit };
+	const commit = branch
+		? await git(demo.repository, 'log', '--format=%h %s', '-1', branch).catch(() => undefined)
+		: undefined;
+	return {
+		sessionId: out.sessionId,
+		status: out.status ?? 'unknown',
+		result: out.result ?? out.error ?? '',
+		branch,
+		commit,
+	};
 }

@@ -42,7 +42,10 @@ export async function listExecutions(api: N8nApi, workflowId: string): Promise<N
 	for (let page = 0; page < MAX_PAGES; page++) {
 		const qs = new URLSearchParams({ workflowId, includeData: 'true', limit: String(PAGE_LIMIT) });
 		if (cursor) qs.set('cursor', cursor);
-		const res = await api.request<{ data: N8nExecution[]; nextCursor: string | null }>('GET', `/executions?${qs}`);
+		const res = await api.request<{ data: N8nExecution[]; nextCursor: string | null }>(
+			'GET',
+			`/executions?${qs}`,
+		);
 		all.push(...res.data);
 		if (!res.nextCursor) break;
 		cursor = res.nextCursor;
@@ -54,7 +57,12 @@ export async function listExecutions(api: N8nApi, workflowId: string): Promise<N
  * Polls until `count` executions of the workflow have finished. A webhook answers before n8n has saved the
  * execution (always so with responseMode onReceived), so tests must not read right after the HTTP call.
  */
-export async function waitForExecutions(api: N8nApi, workflowId: string, count = 1, timeoutMs = 30_000): Promise<N8nExecution[]> {
+export async function waitForExecutions(
+	api: N8nApi,
+	workflowId: string,
+	count = 1,
+	timeoutMs = 30_000,
+): Promise<N8nExecution[]> {
 	const deadline = Date.now() + timeoutMs;
 	let last: N8nExecution[] = [];
 	while (Date.now() < deadline) {
@@ -63,11 +71,18 @@ export async function waitForExecutions(api: N8nApi, workflowId: string, count =
 		await sleep(250);
 	}
 	const seen = last.map((e) => `${e.id}:${e.status}`).join(', ') || 'none';
-	throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} finished execution(s) of ${workflowId}; saw ${seen}`);
+	throw new Error(
+		`timed out after ${timeoutMs} ms waiting for ${count} finished execution(s) of ${workflowId}; saw ${seen}`,
+	);
 }
 
 /** The JSON items a node produced: `runData[node][run].data.main[output][*].json`. */
-export function nodeOutput(execution: N8nExecution, nodeName: string, runIndex = 0, outputIndex = 0): Json[] {
+export function nodeOutput(
+	execution: N8nExecution,
+	nodeName: string,
+	runIndex = 0,
+	outputIndex = 0,
+): Json[] {
 	const runs = execution.data?.resultData.runData[nodeName];
 	if (!runs) {
 		const ran = Object.keys(execution.data?.resultData.runData ?? {}).join(', ') || 'nothing';

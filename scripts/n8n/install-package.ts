@@ -13,7 +13,8 @@ function prepareNodesDir(userFolder: string): string {
 	const dir = nodesDir(userFolder);
 	fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
 	const manifest = path.join(dir, 'package.json');
-	if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, '{"name":"installed-nodes","private":true,"dependencies":{}}\n');
+	if (!fs.existsSync(manifest))
+		fs.writeFileSync(manifest, '{"name":"installed-nodes","private":true,"dependencies":{}}\n');
 	return dir;
 }
 
@@ -27,10 +28,19 @@ export async function installTarball(userFolder: string, tarball: string): Promi
 	const name = readTarballName(tarball);
 	fs.rmSync(path.join(dir, 'node_modules', name), { recursive: true, force: true });
 	// --no-save: a reused folder must not remember a tarball path that a later run has deleted.
-	const args = ['install', '--legacy-peer-deps', '--ignore-scripts', '--package-lock=false', '--no-save'];
+	const args = [
+		'install',
+		'--legacy-peer-deps',
+		'--ignore-scripts',
+		'--package-lock=false',
+		'--no-save',
+	];
 	args.push('--no-audit', '--no-fund', '--prefer-offline', path.resolve(tarball));
 	const { code, output } = await run('npm', args, dir);
-	if (code !== 0) throw new Error(`npm ${args.join(' ')} failed in ${dir} (exit ${code}):\n${output.slice(-4000)}`);
+	if (code !== 0)
+		throw new Error(
+			`npm ${args.join(' ')} failed in ${dir} (exit ${code}):\n${output.slice(-4000)}`,
+		);
 	return path.join(dir, 'node_modules', name);
 }
 
@@ -53,12 +63,16 @@ export function installFromDir(userFolder: string, packageDir: string): string {
 	fs.copyFileSync(path.join(packageDir, 'package.json'), path.join(target, 'package.json'));
 	for (const entry of manifest.files ?? ['dist']) {
 		const from = path.join(packageDir, entry);
-		if (!fs.existsSync(from)) throw new Error(`${from} is missing: build the package first (npm run build)`);
+		if (!fs.existsSync(from))
+			throw new Error(`${from} is missing: build the package first (npm run build)`);
 		fs.cpSync(from, path.join(target, entry), { recursive: true });
 	}
 	for (const dep of Object.keys(manifest.dependencies ?? {})) {
 		const found = findDependency(packageDir, dep);
-		if (!found) throw new Error(`runtime dependency ${dep} not found from ${packageDir}: run npm install there`);
+		if (!found)
+			throw new Error(
+				`runtime dependency ${dep} not found from ${packageDir}: run npm install there`,
+			);
 		const link = path.join(target, 'node_modules', dep);
 		fs.mkdirSync(path.dirname(link), { recursive: true });
 		fs.symlinkSync(fs.realpathSync(found), link, 'dir');
@@ -78,11 +92,18 @@ function findDependency(fromDir: string, name: string): string | undefined {
 // `npm pack` names tarballs `<name>-<version>.tgz` (scope folded in with a dash), which loses the scope slash;
 // read the manifest from the tarball instead of guessing.
 function readTarballName(tarball: string): string {
-	const json = execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8', timeout: 30_000 });
+	const json = execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], {
+		encoding: 'utf8',
+		timeout: 30_000,
+	});
 	return (JSON.parse(json) as { name: string }).name;
 }
 
-function run(cmd: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+function run(
+	cmd: string,
+	args: string[],
+	cwd: string,
+): Promise<{ code: number | null; output: string }> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 		let output = '';

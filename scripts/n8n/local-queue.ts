@@ -27,7 +27,8 @@ export interface LocalQueueOptions {
 export async function startLocalQueue(opts: LocalQueueOptions): Promise<() => Promise<void>> {
 	const baseDir = path.join(opts.dataDir, 'n8n-queue');
 	const env: Record<string, string> = {};
-	for (const [k, v] of Object.entries(opts.shellEnv)) if (v !== undefined && opts.passThrough.test(k)) env[k] = v;
+	for (const [k, v] of Object.entries(opts.shellEnv))
+		if (v !== undefined && opts.passThrough.test(k)) env[k] = v;
 	env.N8N_ENCRYPTION_KEY = opts.encryptionKey;
 	env.PATH = opts.path;
 	// Local-folder and worktree sessions must be on storage every worker shares: here, one folder of this machine.
@@ -42,10 +43,16 @@ export async function startLocalQueue(opts: LocalQueueOptions): Promise<() => Pr
 		port: opts.port,
 		postgresUrl: opts.shellEnv.N8N_QUEUE_POSTGRES_URL,
 		databaseName: opts.shellEnv.N8N_QUEUE_DATABASE || 'claude_orchestrator_n8n',
-		redis: { host: opts.shellEnv.N8N_QUEUE_REDIS_HOST || '127.0.0.1', port: Number(opts.shellEnv.N8N_QUEUE_REDIS_PORT || 6379) },
+		redis: {
+			host: opts.shellEnv.N8N_QUEUE_REDIS_HOST || '127.0.0.1',
+			port: Number(opts.shellEnv.N8N_QUEUE_REDIS_PORT || 6379),
+		},
 		queuePrefix: 'claude_orchestrator',
 		env: { ...env, CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: sharedRoot },
-		workerEnv: (_i, folder) => ({ HOME: path.join(folder, 'home'), CLAUDE_ORCHESTRATOR_HOME: path.join(folder, 'orchestrator') }),
+		workerEnv: (_i, folder) => ({
+			HOME: path.join(folder, 'home'),
+			CLAUDE_ORCHESTRATOR_HOME: path.join(folder, 'orchestrator'),
+		}),
 		credentials: [opts.credential],
 		readyTimeoutMs: 180_000,
 	});
@@ -53,10 +60,18 @@ export async function startLocalQueue(opts: LocalQueueOptions): Promise<() => Pr
 		for (const wf of opts.templates) await stack.main.importWorkflow(wf, { activate: false });
 		fs.writeFileSync(path.join(baseDir, '.templates-imported'), new Date().toISOString() + '\n');
 	}
-	opts.say(`\nn8n (queue mode)             ${stack.main.url}  (create the owner account on first visit)`);
-	opts.say(`  workers                    ${stack.workers.map((w) => `${w.name} (HOME ${path.join(w.userFolder, 'home')})`).join(', ')}`);
-	opts.say(`  n8n database               "${stack.databaseName}" on PostgreSQL; Redis queue prefix "claude_orchestrator"`);
+	opts.say(
+		`\nn8n (queue mode)             ${stack.main.url}  (create the owner account on first visit)`,
+	);
+	opts.say(
+		`  workers                    ${stack.workers.map((w) => `${w.name} (HOME ${path.join(w.userFolder, 'home')})`).join(', ')}`,
+	);
+	opts.say(
+		`  n8n database               "${stack.databaseName}" on PostgreSQL; Redis queue prefix "claude_orchestrator"`,
+	);
 	opts.say(`  shared workspace root      ${sharedRoot}  (CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS)`);
-	opts.say(`  templates                  ${opts.templates.map((t) => t.name).join(', ') || 'none'} (inactive until their Slack/email credentials are set)`);
+	opts.say(
+		`  templates                  ${opts.templates.map((t) => t.name).join(', ') || 'none'} (inactive until their Slack/email credentials are set)`,
+	);
 	return () => stack.stop();
 }

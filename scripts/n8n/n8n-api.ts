@@ -44,11 +44,16 @@ export class N8nApi {
 		if (fs.existsSync(file)) return (this.key = fs.readFileSync(file, 'utf8').trim());
 		const cookie = await this.login();
 		const scopes = await this.send<{ data: string[] }>('GET', '/rest/api-keys/scopes', { cookie });
-		const created = await this.send<{ data: { rawApiKey: string } }>('POST', '/rest/api-keys', { cookie }, {
-			label: `harness-${Date.now()}`,
-			scopes: scopes.data,
-			expiresAt: null,
-		});
+		const created = await this.send<{ data: { rawApiKey: string } }>(
+			'POST',
+			'/rest/api-keys',
+			{ cookie },
+			{
+				label: `harness-${Date.now()}`,
+				scopes: scopes.data,
+				expiresAt: null,
+			},
+		);
 		this.key = created.data.rawApiKey;
 		fs.writeFileSync(file, this.key, { mode: 0o600 });
 		return this.key;
@@ -68,7 +73,8 @@ export class N8nApi {
 			body: JSON.stringify({ emailOrLdapLoginId: email, password }),
 			signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
 		});
-		if (!res.ok) throw new N8nApiError(`n8n login failed: ${res.status}`, res.status, await res.text());
+		if (!res.ok)
+			throw new N8nApiError(`n8n login failed: ${res.status}`, res.status, await res.text());
 		const cookie = res.headers
 			.getSetCookie()
 			.map((c) => c.split(';')[0])
@@ -77,15 +83,28 @@ export class N8nApi {
 		return cookie;
 	}
 
-	private async send<T>(method: string, route: string, headers: Record<string, string>, body?: unknown): Promise<T> {
+	private async send<T>(
+		method: string,
+		route: string,
+		headers: Record<string, string>,
+		body?: unknown,
+	): Promise<T> {
 		const res = await fetch(`${this.baseUrl()}${route}`, {
 			method,
-			headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+			headers: {
+				...headers,
+				...(body === undefined ? {} : { 'content-type': 'application/json' }),
+			},
 			body: body === undefined ? undefined : JSON.stringify(body),
 			signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
 		});
 		const text = await res.text();
-		if (!res.ok) throw new N8nApiError(`n8n ${method} ${route} → ${res.status}: ${text.slice(0, 500)}`, res.status, text);
+		if (!res.ok)
+			throw new N8nApiError(
+				`n8n ${method} ${route} → ${res.status}: ${text.slice(0, 500)}`,
+				res.status,
+				text,
+			);
 		return (text ? JSON.parse(text) : undefined) as T;
 	}
 }

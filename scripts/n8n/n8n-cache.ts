@@ -38,7 +38,10 @@ export async function n8nCachePaths(): Promise<N8nCachePaths> {
 /** Installs the cache if needed (minutes when cold, progress on stderr), then returns its paths. */
 export async function ensureN8nCache(): Promise<N8nCachePaths> {
 	const { code, stdout } = await runScript(['--json'], COLD_INSTALL_TIMEOUT_MS, true);
-	if (code !== 0) throw new Error(`scripts/n8n-cache.js failed (exit ${code}); its progress lines above say which step`);
+	if (code !== 0)
+		throw new Error(
+			`scripts/n8n-cache.js failed (exit ${code}); its progress lines above say which step`,
+		);
 	resolved = JSON.parse(stdout) as N8nCachePaths;
 	return resolved;
 }
@@ -49,7 +52,11 @@ interface ScriptResult {
 	stderr: string;
 }
 
-function runScript(args: string[], timeoutMs: number, showProgress: boolean): Promise<ScriptResult> {
+function runScript(
+	args: string[],
+	timeoutMs: number,
+	showProgress: boolean,
+): Promise<ScriptResult> {
 	return new Promise((resolve, reject) => {
 		// process.execPath is the Node running jest (20); the script itself needs nothing newer.
 		const child = spawn(process.execPath, [SCRIPT, ...args], {

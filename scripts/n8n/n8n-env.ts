@@ -18,7 +18,13 @@ export interface N8nEnvInput {
 }
 
 /** The env of n8n.md §3: headless, SQLite, loopback only, and the quiet set that makes zero outbound lookups. */
-export function n8nEnv({ cache, userFolder, port, brokerPort, extra = {} }: N8nEnvInput): Record<string, string> {
+export function n8nEnv({
+	cache,
+	userFolder,
+	port,
+	brokerPort,
+	extra = {},
+}: N8nEnvInput): Record<string, string> {
 	const env: Record<string, string> = {};
 	for (const name of INHERITED) {
 		const value = process.env[name];
@@ -27,7 +33,9 @@ export function n8nEnv({ cache, userFolder, port, brokerPort, extra = {} }: N8nE
 	const base = `http://127.0.0.1:${port}/`;
 	Object.assign(env, {
 		// n8n's own children (the JS task runner) run `node`: make that Node 24 too, whatever PATH the caller gives.
-		PATH: [cache.nodeBinDir, extra.PATH ?? env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(path.delimiter),
+		PATH: [cache.nodeBinDir, extra.PATH ?? env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(
+			path.delimiter,
+		),
 		N8N_USER_FOLDER: userFolder,
 		N8N_ENCRYPTION_KEY: HARNESS_ENCRYPTION_KEY,
 		N8N_PORT: String(port),

@@ -14,7 +14,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export { nodeOutput, type N8nExecution, type N8nNodeRun } from './executions';
 export { HARNESS_ENCRYPTION_KEY } from './n8n-env';
-export { ensureN8nCache, n8nCachePaths, COLD_INSTALL_TIMEOUT_MS, type N8nCachePaths } from './n8n-cache';
+export {
+	ensureN8nCache,
+	n8nCachePaths,
+	COLD_INSTALL_TIMEOUT_MS,
+	type N8nCachePaths,
+} from './n8n-cache';
 
 /** As `n8n import:credentials` takes it: `data` in plain text, n8n encrypts it with the instance key. */
 export interface N8nCredential {
@@ -67,11 +72,18 @@ export interface N8nInstance {
 	activate(workflowId: string): Promise<void>;
 	deactivate(workflowId: string): Promise<void>;
 	/** Polls until a production webhook (path after `/webhook/`) is registered; activation is asynchronous. */
-	waitForWebhook(webhookPath: string, opts?: { method?: string; timeoutMs?: number }): Promise<void>;
+	waitForWebhook(
+		webhookPath: string,
+		opts?: { method?: string; timeoutMs?: number },
+	): Promise<void>;
 	/** All executions of a workflow with their run data, oldest first. */
 	executions(workflowId: string): Promise<N8nExecution[]>;
 	/** Polls until `count` executions (default 1) have finished; webhooks answer before n8n saves them. */
-	waitForExecutions(workflowId: string, count?: number, timeoutMs?: number): Promise<N8nExecution[]>;
+	waitForExecutions(
+		workflowId: string,
+		count?: number,
+		timeoutMs?: number,
+	): Promise<N8nExecution[]>;
 	/** Public API (`/api/v1` + route) with a harness-made API key. */
 	api<T = unknown>(method: string, route: string, body?: unknown): Promise<T>;
 	/** Any n8n CLI command with this instance's env, e.g. `['execute', '--id=x', '--rawOutput']`. */
@@ -98,7 +110,15 @@ export async function startN8n(opts: StartN8nOptions = {}): Promise<N8nInstance>
 	const port = opts.port ?? (await freePort());
 	const env = n8nEnv({ cache, userFolder, port, brokerPort: await freePort(), extra: opts.env });
 	const removeFolder = ownsFolder && !opts.keepUserFolder;
-	const instance = new Instance(cache, env, userFolder, port, packagePath, removeFolder, opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
+	const instance = new Instance(
+		cache,
+		env,
+		userFolder,
+		port,
+		packagePath,
+		removeFolder,
+		opts.readyTimeoutMs ?? READY_TIMEOUT_MS,
+	);
 	try {
 		if (opts.credentials?.length) await instance.importCredential(opts.credentials);
 		if (opts.workflows?.length) await instance.importWorkflows(opts.workflows, true);
@@ -136,7 +156,11 @@ class Instance implements N8nInstance {
 		if (this.server?.isRunning()) throw new Error('n8n is already running');
 		this.log.write(`\n[harness] n8n start on ${this.url} (user folder ${this.userFolder})\n`);
 		const started = Date.now();
-		const server = spawnGroup(this.cache.nodeBin, [this.cache.n8nBin, 'start'], { cwd: this.userFolder, env: this.env, log: this.log });
+		const server = spawnGroup(this.cache.nodeBin, [this.cache.n8nBin, 'start'], {
+			cwd: this.userFolder,
+			env: this.env,
+			log: this.log,
+		});
 		this.server = server;
 		await this.waitReady(server);
 		this.log.write(`\n[harness] ready in ${Date.now() - started} ms\n`);
@@ -151,10 +175,14 @@ class Instance implements N8nInstance {
 		while (Date.now() < deadline) {
 			if (!server.isRunning()) {
 				const { code, signal } = await server.exited;
-				throw new Error(`n8n exited during startup (${signal ?? `exit ${code}`}):\n${this.log.tail(40)}`);
+				throw new Error(
+					`n8n exited during startup (${signal ?? `exit ${code}`}):\n${this.log.tail(40)}`,
+				);
 			}
 			try {
-				const res = await fetch(`${this.url}/healthz/readiness`, { signal: AbortSignal.timeout(2_000) });
+				const res = await fetch(`${this.url}/healthz/readiness`, {
+					signal: AbortSignal.timeout(2_000),
+				});
 				if (res.ok) return;
 			} catch {
 				// Not listening yet.
@@ -165,7 +193,11 @@ class Instance implements N8nInstance {
 	}
 
 	async importCredential(cred: N8nCredential | N8nCredential[]): Promise<void> {
-		const file = writeInputFile(this.userFolder, 'credentials', Array.isArray(cred) ? cred : [cred]);
+		const file = writeInputFile(
+			this.userFolder,
+			'credentials',
+			Array.isArray(cred) ? cred : [cred],
+		);
 		await this.cli(['import:credentials', `--input=${file}`]);
 	}
 
@@ -174,9 +206,14 @@ class Instance implements N8nInstance {
 	}
 
 	async importWorkflows(workflows: N8nWorkflow[], activate: boolean): Promise<void> {
-		for (const wf of workflows) if (!wf.id) throw new Error(`workflow "${wf.name}" needs an id to be imported`);
+		for (const wf of workflows)
+			if (!wf.id) throw new Error(`workflow "${wf.name}" needs an id to be imported`);
 		// Imported inactive: activation through the API runs the nodes' webhook create() and reports its errors.
-		const file = writeInputFile(this.userFolder, 'workflows', workflows.map((wf) => ({ ...wf, active: false })));
+		const file = writeInputFile(
+			this.userFolder,
+			'workflows',
+			workflows.map((wf) => ({ ...wf, active: false })),
+		);
 		await this.cli(['import:workflow', `--input=${file}`]);
 		if (!activate) return;
 		for (const wf of workflows) {
@@ -193,7 +230,10 @@ class Instance implements N8nInstance {
 		await this.api('POST', `/workflows/${encodeURIComponent(workflowId)}/deactivate`);
 	}
 
-	async waitForWebhook(webhookPath: string, { method, timeoutMs = 15_000 }: { method?: string; timeoutMs?: number } = {}): Promise<void> {
+	async waitForWebhook(
+		webhookPath: string,
+		{ method, timeoutMs = 15_000 }: { method?: string; timeoutMs?: number } = {},
+	): Promise<void> {
 		const url = `${this.url}/webhook/${webhookPath.replace(/^\/+/, '')}`;
 		const deadline = Date.now() + timeoutMs;
 		let allowed = '';
@@ -213,14 +253,20 @@ class Instance implements N8nInstance {
 			if (method ? methods.includes(method.toUpperCase()) : methods.length > 0) return;
 			await sleep(100);
 		}
-		throw new Error(`webhook ${url} not registered${method ? ` for ${method}` : ''} within ${timeoutMs} ms (allowed methods: "${allowed}")`);
+		throw new Error(
+			`webhook ${url} not registered${method ? ` for ${method}` : ''} within ${timeoutMs} ms (allowed methods: "${allowed}")`,
+		);
 	}
 
 	executions(workflowId: string): Promise<N8nExecution[]> {
 		return listExecutions(this.rest, workflowId);
 	}
 
-	waitForExecutions(workflowId: string, count?: number, timeoutMs?: number): Promise<N8nExecution[]> {
+	waitForExecutions(
+		workflowId: string,
+		count?: number,
+		timeoutMs?: number,
+	): Promise<N8nExecution[]> {
 		return waitForExecutions(this.rest, workflowId, count, timeoutMs);
 	}
 

@@ -61,7 +61,10 @@ export interface N8nQueueStack {
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<boolean> {
-	if (!NAME.test(name)) throw new Error(`n8n database name ${JSON.stringify(name)}: use lower-case letters, digits and _`);
+	if (!NAME.test(name))
+		throw new Error(
+			`n8n database name ${JSON.stringify(name)}: use lower-case letters, digits and _`,
+		);
 	const client = new Client({ connectionString: adminUrl });
 	await client.connect();
 	try {
@@ -85,7 +88,12 @@ async function dropDatabase(adminUrl: string, name: string): Promise<void> {
 }
 
 /** The settings every process of the stack shares: queue mode on Redis, one PostgreSQL database, one key. */
-function queueEnv(pg: URL, databaseName: string, redis: { host: string; port: number }, prefix: string): Record<string, string> {
+function queueEnv(
+	pg: URL,
+	databaseName: string,
+	redis: { host: string; port: number },
+	prefix: string,
+): Record<string, string> {
 	return {
 		EXECUTIONS_MODE: 'queue',
 		QUEUE_BULL_REDIS_HOST: redis.host,
@@ -104,13 +112,21 @@ function queueEnv(pg: URL, databaseName: string, redis: { host: string; port: nu
 
 export async function startN8nQueue(opts: QueueStackOptions): Promise<N8nQueueStack> {
 	const cache = await n8nCachePaths();
-	const adminUrl = opts.postgresUrl ?? process.env.N8N_QUEUE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+	const adminUrl =
+		opts.postgresUrl ??
+		process.env.N8N_QUEUE_POSTGRES_URL ??
+		'postgres://postgres@127.0.0.1:5432/postgres';
 	const suffix = `${process.pid}_${Date.now().toString(36)}`;
 	const databaseName = opts.databaseName ?? `n8n_queue_${suffix}`;
 	const created = await ensureDatabase(adminUrl, databaseName);
 	const dropOnStop = !opts.databaseName && created;
 	const shared = {
-		...queueEnv(new URL(adminUrl), databaseName, opts.redis ?? { host: '127.0.0.1', port: 6379 }, opts.queuePrefix ?? `n8nq_${suffix}`),
+		...queueEnv(
+			new URL(adminUrl),
+			databaseName,
+			opts.redis ?? { host: '127.0.0.1', port: 6379 },
+			opts.queuePrefix ?? `n8nq_${suffix}`,
+		),
 		...(opts.env ?? {}),
 	};
 	const workers: QueueWorker[] = [];
@@ -137,7 +153,11 @@ export async function startN8nQueue(opts: QueueStackOptions): Promise<N8nQueueSt
 			const folder = path.join(opts.baseDir, name);
 			fs.mkdirSync(path.join(folder, 'home'), { recursive: true });
 			installFromDir(folder, opts.packageDir);
-			const env = { ...shared, HOME: path.join(folder, 'home'), ...(opts.workerEnv?.(i, folder) ?? {}) };
+			const env = {
+				...shared,
+				HOME: path.join(folder, 'home'),
+				...(opts.workerEnv?.(i, folder) ?? {}),
+			};
 			workers.push(new QueueWorker(cache, name, folder, env, opts.readyTimeoutMs ?? 120_000));
 		}
 		await Promise.all(workers.map((w) => w.start()));
@@ -178,19 +198,34 @@ class QueueWorker implements N8nWorker {
 			userFolder: this.userFolder,
 			port: await freePort(),
 			brokerPort: await freePort(),
-			extra: { ...this.extra, QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort) },
+			extra: {
+				...this.extra,
+				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+				QUEUE_HEALTH_CHECK_PORT: String(healthPort),
+			},
 		});
-		this.log.write(`\n[harness] ${this.name} start (user folder ${this.userFolder}, HOME ${env.HOME})\n`);
-		const group = spawnGroup(this.cache.nodeBin, [this.cache.n8nBin, 'worker', '--concurrency=5'], { cwd: this.userFolder, env, log: this.log });
+		this.log.write(
+			`\n[harness] ${this.name} start (user folder ${this.userFolder}, HOME ${env.HOME})\n`,
+		);
+		const group = spawnGroup(this.cache.nodeBin, [this.cache.n8nBin, 'worker', '--concurrency=5'], {
+			cwd: this.userFolder,
+			env,
+			log: this.log,
+		});
 		this.group = group;
 		const deadline = Date.now() + this.readyTimeoutMs;
 		while (Date.now() < deadline) {
-			if (!group.isRunning()) throw new Error(`${this.name} exited during startup:\n${this.log.tail(40)}`);
-			const res = await fetch(`http://127.0.0.1:${healthPort}/healthz/readiness`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+			if (!group.isRunning())
+				throw new Error(`${this.name} exited during startup:\n${this.log.tail(40)}`);
+			const res = await fetch(`http://127.0.0.1:${healthPort}/healthz/readiness`, {
+				signal: AbortSignal.timeout(2_000),
+			}).catch(() => undefined);
 			if (res?.ok) return;
 			await sleep(250);
 		}
-		throw new Error(`${this.name} was not ready within ${this.readyTimeoutMs} ms:\n${this.log.tail(40)}`);
+		throw new Error(
+			`${this.name} was not ready within ${this.readyTimeoutMs} ms:\n${this.log.tail(40)}`,
+		);
 	}
 
 	async stop(): Promise<void> {

@@ -42,8 +42,17 @@ export interface SpawnedGroup {
 }
 
 /** Spawns a process as leader of its own group, so stopping it also stops n8n's task-runner children. */
-export function spawnGroup(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string>; log: LogSink }): SpawnedGroup {
-	const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnGroup(
+	cmd: string,
+	args: string[],
+	opts: { cwd: string; env: Record<string, string>; log: LogSink },
+): SpawnedGroup {
+	const child = spawn(cmd, args, {
+		cwd: opts.cwd,
+		env: opts.env,
+		detached: true,
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
 	const pgid = child.pid;
 	if (pgid === undefined) throw new Error(`could not start ${cmd}`);
 	liveGroups.add(pgid);
@@ -66,7 +75,8 @@ export async function stopGroup(group: SpawnedGroup, graceMs = 20_000): Promise<
 	signalGroup(pgid, 'SIGTERM');
 	if (!(await waitGroupGone(pgid, graceMs))) {
 		signalGroup(pgid, 'SIGKILL');
-		if (!(await waitGroupGone(pgid, 5_000))) throw new Error(`process group ${pgid} survived SIGKILL`);
+		if (!(await waitGroupGone(pgid, 5_000)))
+			throw new Error(`process group ${pgid} survived SIGKILL`);
 	}
 	await group.exited;
 	liveGroups.delete(pgid);

@@ -11,7 +11,8 @@ export type AppDeps = RouteDeps;
 
 /** As body-parser decides it: a declared length (other than 0) or a chunked body. */
 const hasBody = (req: express.Request) =>
-	req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+	req.headers['transfer-encoding'] !== undefined ||
+	(req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
 export const DASHBOARD_DIR = path.resolve(__dirname, '../../dashboard');
 
@@ -42,8 +43,12 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 	});
 	const transcriptMaxBytes = deps.transcriptMaxBytes;
 	// Transcripts and session imports carry a whole conversation: their own limit, parsed before the general one.
-	const bigBody = express.json({ limit: Math.max(deps.bodyLimitBytes, Math.ceil(transcriptMaxBytes * 1.4)), strict: true });
-	for (const base of ['/api/v1', '/api']) app.use([`${base}/sessions/:id/transcript`, `${base}/sessions/import`], bigBody);
+	const bigBody = express.json({
+		limit: Math.max(deps.bodyLimitBytes, Math.ceil(transcriptMaxBytes * 1.4)),
+		strict: true,
+	});
+	for (const base of ['/api/v1', '/api'])
+		app.use([`${base}/sessions/:id/transcript`, `${base}/sessions/import`], bigBody);
 	app.use(express.json({ limit: deps.bodyLimitBytes, strict: true }));
 	app.use((req, _res, next) => {
 		refuseDeepBody(req.body);
@@ -53,5 +58,8 @@ export function createApp(deps: AppDeps): { app: Express; handler: RequestListen
 	mountRoutes(app, deps);
 	app.use(notFoundHandler);
 	app.use(errorHandler);
-	return { app, handler: hookFastPath({ ...hookRouteDeps(deps), bodyLimitBytes: deps.bodyLimitBytes }, app) };
+	return {
+		app,
+		handler: hookFastPath({ ...hookRouteDeps(deps), bodyLimitBytes: deps.bodyLimitBytes }, app),
+	};
 }

@@ -4,7 +4,11 @@ import { z } from 'zod';
 // The environment is read here and only here, once, at start-up.
 const DURATION = /^\d+(\.\d+)?\s*(s|m|h|d)?$/i;
 const budgetUsd = (name: string) =>
-	z.coerce.number({ message: `${name} is a number of US dollars` }).positive(`${name} must be more than 0`).max(1_000_000, `${name} is above $1,000,000`).optional();
+	z.coerce
+		.number({ message: `${name} is a number of US dollars` })
+		.positive(`${name} must be more than 0`)
+		.max(1_000_000, `${name} is above $1,000,000`)
+		.optional();
 
 const EnvSchema = z.object({
 	PORT: z.coerce.number().int().min(0).max(65535).default(3001),
@@ -17,20 +21,35 @@ const EnvSchema = z.object({
 	API_KEY: z.string().min(16, 'API_KEY must be at least 16 characters').optional(),
 	DASHBOARD_TOKEN: z.string().min(16, 'DASHBOARD_TOKEN must be at least 16 characters').optional(),
 	PUBLIC_URL: z.string().url('PUBLIC_URL must be a URL such as http://127.0.0.1:3001').optional(),
-	BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
-	TOOL_OUTPUT_MAX_BYTES: z.coerce.number().int().min(256).default(64 * 1024),
+	BODY_LIMIT_BYTES: z.coerce
+		.number()
+		.int()
+		.min(1024)
+		.default(2 * 1024 * 1024),
+	TOOL_OUTPUT_MAX_BYTES: z.coerce
+		.number()
+		.int()
+		.min(256)
+		.default(64 * 1024),
 	HOOK_ACK_TIMEOUT_MS: z.coerce.number().int().min(10).default(1500),
 	HOOK_QUEUE_MAX: z.coerce.number().int().min(100).default(20_000),
 	DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 	DELIVERY_ALLOWED_HOSTS: z.string().optional(),
 	DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
 	DELIVERY_BASE_DELAY_MS: z.coerce.number().int().min(10).default(1000),
-	DELIVERY_MAX_DELAY_MS: z.coerce.number().int().min(10).default(5 * 60_000),
+	DELIVERY_MAX_DELAY_MS: z.coerce
+		.number()
+		.int()
+		.min(10)
+		.default(5 * 60_000),
 	DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 	DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
 	DELIVERY_PER_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
 	DELIVERY_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
-	DELIVERY_RETENTION_HOURS: z.coerce.number().min(0).default(7 * 24),
+	DELIVERY_RETENTION_HOURS: z.coerce
+		.number()
+		.min(0)
+		.default(7 * 24),
 	// How long an approval request waits for a person before it counts as a deny: seconds, or 90s / 30m / 24h / 7d.
 	APPROVAL_TTL: z
 		.string()
@@ -45,11 +64,19 @@ const EnvSchema = z.object({
 	BUDGET_DAY_USD: budgetUsd('BUDGET_DAY_USD'),
 	BUDGET_MONTH_USD: budgetUsd('BUDGET_MONTH_USD'),
 	// What a run sets aside from its budgets when its node sets no Max Budget.
-	BUDGET_RUN_RESERVE_USD: z.coerce.number().positive('BUDGET_RUN_RESERVE_USD must be more than 0').max(1_000_000).default(5),
+	BUDGET_RUN_RESERVE_USD: z.coerce
+		.number()
+		.positive('BUDGET_RUN_RESERVE_USD must be more than 0')
+		.max(1_000_000)
+		.default(5),
 	// Set by `npm start -- --demo`: claude talks to a local scripted stand-in, and the dashboard must say so.
 	DEMO_MODE: z.enum(['0', '1', 'true', 'false'], { message: 'DEMO_MODE is 1 or 0' }).optional(),
 	// A session's transcript, uncompressed, is refused above this size (uploads and imports).
-	TRANSCRIPT_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+	TRANSCRIPT_MAX_BYTES: z.coerce
+		.number()
+		.int()
+		.min(1024)
+		.default(64 * 1024 * 1024),
 	// A run's lease on its session that is not renewed for this long has lost its worker: the run and the session
 	// end as `interrupted`. Seconds, or 30s / 2m.
 	LEASE_TTL: z
@@ -60,8 +87,14 @@ const EnvSchema = z.object({
 	LEASE_SWEEP_MS: z.coerce.number().int().min(0).default(5_000),
 	// A hook token's life when whoever asks for it does not say (the node asks for its run's timeout), and how long
 	// after its run's end is recorded it still takes late hooks.
-	HOOK_TOKEN_TTL: z.string().regex(DURATION, 'HOOK_TOKEN_TTL is a duration such as 3600, 30m, 24h or 7d').default('1h'),
-	HOOK_TOKEN_GRACE: z.string().regex(DURATION, 'HOOK_TOKEN_GRACE is a duration such as 60, 2m or 1h').default('2m'),
+	HOOK_TOKEN_TTL: z
+		.string()
+		.regex(DURATION, 'HOOK_TOKEN_TTL is a duration such as 3600, 30m, 24h or 7d')
+		.default('1h'),
+	HOOK_TOKEN_GRACE: z
+		.string()
+		.regex(DURATION, 'HOOK_TOKEN_GRACE is a duration such as 60, 2m or 1h')
+		.default('2m'),
 	// Slow or idle clients are closed after these (node's own defaults were 60 s for headers and 300 s for a request);
 	// beyond HTTP_MAX_CONNECTIONS open sockets, new ones are refused.
 	HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
@@ -69,14 +102,21 @@ const EnvSchema = z.object({
 	HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
 	HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(2048),
 	// The most one page of events, tool calls or messages carries; fewer rows and a cursor beyond it.
-	READ_PAGE_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+	READ_PAGE_MAX_BYTES: z.coerce
+		.number()
+		.int()
+		.min(64 * 1024)
+		.default(8 * 1024 * 1024),
 });
 
 /** A variable the service reads (LOG_LEVEL is read by the logger). */
 export type ServiceEnvVar = keyof typeof EnvSchema.shape | 'LOG_LEVEL';
 
 /** Every variable the service reads; `--help` and the deploy checks list them. */
-export const SERVICE_ENV_VARS: readonly ServiceEnvVar[] = [...(Object.keys(EnvSchema.shape) as Array<keyof typeof EnvSchema.shape>), 'LOG_LEVEL'];
+export const SERVICE_ENV_VARS: readonly ServiceEnvVar[] = [
+	...(Object.keys(EnvSchema.shape) as Array<keyof typeof EnvSchema.shape>),
+	'LOG_LEVEL',
+];
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const durationMs = (text: string) => {
@@ -130,7 +170,9 @@ export interface Config {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 	// An empty variable (API_KEY= in an env file) means "not set", not "set to nothing".
-	const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+	const present = Object.fromEntries(
+		Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+	);
 	const parsed = EnvSchema.safeParse(present);
 	if (!parsed.success) {
 		const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -164,7 +206,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		deliveryRetentionHours: e.DELIVERY_RETENTION_HOURS,
 		approvalTtlMs: durationMs(e.APPROVAL_TTL),
 		approvalSweepMs: e.APPROVAL_SWEEP_MS,
-		budgets: Object.freeze({ sessionUsd: e.BUDGET_SESSION_USD, threadUsd: e.BUDGET_THREAD_USD, dayUsd: e.BUDGET_DAY_USD, monthUsd: e.BUDGET_MONTH_USD }),
+		budgets: Object.freeze({
+			sessionUsd: e.BUDGET_SESSION_USD,
+			threadUsd: e.BUDGET_THREAD_USD,
+			dayUsd: e.BUDGET_DAY_USD,
+			monthUsd: e.BUDGET_MONTH_USD,
+		}),
 		budgetRunReserveUsd: e.BUDGET_RUN_RESERVE_USD,
 		demo: e.DEMO_MODE === '1' || e.DEMO_MODE === 'true',
 		transcriptMaxBytes: e.TRANSCRIPT_MAX_BYTES,

@@ -5,7 +5,9 @@ const threshold = order[(process.env.LOG_LEVEL as Level) ?? 'info'] ?? order.inf
 
 function log(level: Level, msg: string, fields?: Record<string, unknown>) {
 	if (order[level] < threshold) return;
-	process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n');
+	process.stderr.write(
+		JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n',
+	);
 }
 
 export const logger = {

@@ -9,7 +9,11 @@ export function periodicTask(what: string, everyMs: number, pass: () => Promise<
 	let running: Promise<unknown> | undefined;
 	const tick = () => {
 		running ??= pass()
-			.catch((err) => logger.warn(`${what} failed; will try again`, { error: err instanceof Error ? err.message : String(err) }))
+			.catch((err) =>
+				logger.warn(`${what} failed; will try again`, {
+					error: err instanceof Error ? err.message : String(err),
+				}),
+			)
 			.finally(() => (running = undefined));
 	};
 	return {

@@ -69,7 +69,8 @@ export function hookRouteDeps(deps: RouteDeps) {
 		toolOutputMaxBytes: deps.toolOutputMaxBytes,
 		ackTimeoutMs: deps.hookAckTimeoutMs,
 		answer: deps.hookAnswer,
-		stopAnswer: (sessionId: string, generation: number | undefined, eventName: string) => deps.runSignals.hookAnswer(sessionId, generation, eventName),
+		stopAnswer: (sessionId: string, generation: number | undefined, eventName: string) =>
+			deps.runSignals.hookAnswer(sessionId, generation, eventName),
 	};
 }
 
@@ -79,14 +80,26 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 	app.get('/api/v1/health', async (_req, res) => {
 		try {
 			await db.query('SELECT 1');
-			res.json({ status: 'ok', database: db.kind, hookQueue: deps.ingestor.depth, ...(deps.demo ? { demo: true } : {}) });
+			res.json({
+				status: 'ok',
+				database: db.kind,
+				hookQueue: deps.ingestor.depth,
+				...(deps.demo ? { demo: true } : {}),
+			});
 		} catch {
-			res.status(503).json({ status: 'unavailable', database: db.kind, message: 'the database does not answer' });
+			res.status(503).json({
+				status: 'unavailable',
+				database: db.kind,
+				message: 'the database does not answer',
+			});
 		}
 	});
 
 	app.get('/metrics', auth.requireReader, async (_req, res) => {
-		const text = await metricsReport({ db, metrics: deps.metrics, hookQueueDepth: deps.ingestor.depth }, new Date());
+		const text = await metricsReport(
+			{ db, metrics: deps.metrics, hookQueueDepth: deps.ingestor.depth },
+			new Date(),
+		);
 		res.type('text/plain; version=0.0.4').send(text);
 	});
 
@@ -113,17 +126,35 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 			['threads', [threadsRouter({ db, auth })]],
 			['event-keys', [eventKeysRouter({ db, auth })]],
 			['stats', [statsRouter({ db, auth })]],
-			['subscriptions', [subscriptionsRouter({ db, auth, allowedHosts: deps.deliveryAllowedHosts })]],
+			[
+				'subscriptions',
+				[subscriptionsRouter({ db, auth, allowedHosts: deps.deliveryAllowedHosts })],
+			],
 			['deliveries', [deliveriesRouter({ db, auth, signal: outbox.signal })]],
-			['approvals', [approvalsRouter({ db, auth, outbox, readPageMaxBytes: deps.readPageMaxBytes })]],
+			[
+				'approvals',
+				[approvalsRouter({ db, auth, outbox, readPageMaxBytes: deps.readPageMaxBytes })],
+			],
 			// /sessions/:id/approval-policy
 			['sessions', [approvalPolicyRouter({ db, auth })]],
-			['budgets', [budgetsRouter({ db, auth, outbox, now: deps.now, defaultReserveUsd: deps.budgetDefaultReserveUsd })]],
+			[
+				'budgets',
+				[
+					budgetsRouter({
+						db,
+						auth,
+						outbox,
+						now: deps.now,
+						defaultReserveUsd: deps.budgetDefaultReserveUsd,
+					}),
+				],
+			],
 			['stream', [streamRouter({ db, auth, feed: deps.feed })]],
 		];
 		for (const [mount, handlers] of routes) app.use(`${base}/${mount}`, ...handlers);
 	}
 
 	if (deps.dashboardDir) app.use('/vendor', vendorRouter());
-	if (deps.dashboardDir) app.use('/', express.static(deps.dashboardDir, { index: 'index.html', fallthrough: true }));
+	if (deps.dashboardDir)
+		app.use('/', express.static(deps.dashboardDir, { index: 'index.html', fallthrough: true }));
 }

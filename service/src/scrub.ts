@@ -25,7 +25,8 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
  * bounded number of times; the name is then judged on its own.
  */
 const NAMED_VALUE = /(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]+)(["']?\s*[:=]\s*["']?)([^\s"'&,;]{4,})/g;
-const SECRET_NAME = /secret|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key|token(?!s(?![a-z]))/i;
+const SECRET_NAME =
+	/secret|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key|token(?!s(?![a-z]))/i;
 
 const KEY_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----/g;
 const KEY_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----/g;
@@ -48,7 +49,8 @@ function maskPrivateKeys(text: string): string {
 }
 
 /** Object keys whose string values are secrets whatever they look like. */
-const SECRET_KEY = /^(?:.*[_-])?(?:password|passwd|secret|client_secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|token|auth[_-]?token|access[_-]?token|refresh[_-]?token|session[_-]?token)$/i;
+const SECRET_KEY =
+	/^(?:.*[_-])?(?:password|passwd|secret|client_secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|token|auth[_-]?token|access[_-]?token|refresh[_-]?token|session[_-]?token)$/i;
 
 export const MAX_DEPTH = 64;
 
@@ -58,7 +60,8 @@ export interface ScrubResult<T> {
 }
 
 // Every pattern above needs one of these fragments; most strings have none and skip the full scan.
-const MAY_HOLD_SECRET = /PRIVATE KEY|sk-|github_pat_|gh[pousr]_|AKIA|ASIA|xox|xapp-|ht1\.|eyJ|bearer|basic|:\/\/|pass|pwd|secret|key|token/i;
+const MAY_HOLD_SECRET =
+	/PRIVATE KEY|sk-|github_pat_|gh[pousr]_|AKIA|ASIA|xox|xapp-|ht1\.|eyJ|bearer|basic|:\/\/|pass|pwd|secret|key|token/i;
 
 export function scrubText(text: string): string {
 	let out = text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
@@ -66,14 +69,22 @@ export function scrubText(text: string): string {
 	if (!MAY_HOLD_SECRET.test(out)) return out;
 	out = maskPrivateKeys(out);
 	for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
-	return out.replace(NAMED_VALUE, (match, name: string, separator: string) => (SECRET_NAME.test(name) ? `${name}${separator}[REDACTED]` : match));
+	return out.replace(NAMED_VALUE, (match, name: string, separator: string) =>
+		SECRET_NAME.test(name) ? `${name}${separator}[REDACTED]` : match,
+	);
 }
 
 export function capText(text: string, maxBytes: number): ScrubResult<string> {
 	const bytes = Buffer.byteLength(text);
 	if (bytes <= maxBytes) return { value: text, truncated: false };
-	const kept = Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
-	return { value: `${kept}\n…[truncated: ${bytes} bytes in total, first ${maxBytes} kept]`, truncated: true };
+	const kept = Buffer.from(text)
+		.subarray(0, maxBytes)
+		.toString('utf8')
+		.replace(/\uFFFD$/, '');
+	return {
+		value: `${kept}\n…[truncated: ${bytes} bytes in total, first ${maxBytes} kept]`,
+		truncated: true,
+	};
 }
 
 /** Returns a scrubbed deep copy. Uses Object.fromEntries so keys such as `__proto__` stay plain data. */
@@ -91,7 +102,9 @@ export function scrubValue<T>(value: T, maxStringBytes: number): ScrubResult<T> 
 		return Object.fromEntries(
 			Object.entries(v).map(([k, item]) => [
 				scrubText(k),
-				typeof item === 'string' && SECRET_KEY.test(k) && item.length > 0 ? '[REDACTED]' : visit(item, depth + 1),
+				typeof item === 'string' && SECRET_KEY.test(k) && item.length > 0
+					? '[REDACTED]'
+					: visit(item, depth + 1),
 			]),
 		);
 	};

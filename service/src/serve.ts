@@ -9,7 +9,9 @@ import { startService } from './service';
 export async function serve(): Promise<void> {
 	const config = loadConfig();
 	const service = await startService(config);
-	process.stdout.write(`Claude Orchestrator service: ${service.url}  (dashboard: ${service.url}/, health: ${service.url}/api/v1/health)\n`);
+	process.stdout.write(
+		`Claude Orchestrator service: ${service.url}  (dashboard: ${service.url}/, health: ${service.url}/api/v1/health)\n`,
+	);
 	let stopping = false;
 	const stop = (signal: string) => {
 		if (stopping) return;
@@ -30,6 +32,8 @@ export async function serve(): Promise<void> {
 }
 
 export function failedToStart(err: unknown): never {
-	process.stderr.write(`Claude Orchestrator service failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+	process.stderr.write(
+		`Claude Orchestrator service failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+	);
 	process.exit(1);
 }

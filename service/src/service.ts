@@ -36,18 +36,32 @@ export interface RunningService {
 export function resolveApiKey(config: Config): { apiKey: string; generated: boolean } {
 	if (config.apiKey) return { apiKey: config.apiKey, generated: false };
 	const file = path.join(config.dataDir, 'api-key');
-	if (fs.existsSync(file)) return { apiKey: fs.readFileSync(file, 'utf8').trim(), generated: false };
+	if (fs.existsSync(file))
+		return { apiKey: fs.readFileSync(file, 'utf8').trim(), generated: false };
 	fs.mkdirSync(config.dataDir, { recursive: true });
 	const apiKey = `co_${crypto.randomBytes(24).toString('base64url')}`;
 	fs.writeFileSync(file, apiKey + '\n', { mode: 0o600 });
 	return { apiKey, generated: true };
 }
 
-export async function startService(config: Config, opts: { db?: Database; now?: () => Date } = {}): Promise<RunningService> {
+export async function startService(
+	config: Config,
+	opts: { db?: Database; now?: () => Date } = {},
+): Promise<RunningService> {
 	const { apiKey, generated } = resolveApiKey(config);
-	const db = opts.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }));
+	const db =
+		opts.db ??
+		(await openDatabase({
+			databaseUrl: config.databaseUrl,
+			dataDir: config.dataDir,
+			poolSize: config.dbPoolSize,
+		}));
 	const metrics = new Metrics();
-	const auth = createAuth({ apiKey, dashboardToken: config.dashboardToken, tokenState: (sessionId) => readHookTokenState(db, sessionId) });
+	const auth = createAuth({
+		apiKey,
+		dashboardToken: config.dashboardToken,
+		tokenState: (sessionId) => readHookTokenState(db, sessionId),
+	});
 	// This service's outbox: every writer of events queues deliveries through it, and it wakes this deliverer.
 	const outbox = new KnownSubscriptions();
 	const deliveries = createDeliveries(db, outbox, config);
@@ -57,7 +71,10 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 		maxInFlight: db.kind === 'postgres' ? Math.max(1, Math.min(4, config.dbPoolSize - 2)) : 1,
 		outbox,
 	});
-	const approvals = createApprovals(db, outbox, { ttlMs: config.approvalTtlMs, sweepMs: config.approvalSweepMs });
+	const approvals = createApprovals(db, outbox, {
+		ttlMs: config.approvalTtlMs,
+		sweepMs: config.approvalSweepMs,
+	});
 	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs, outbox });
 	const eventKeys = createEventKeyPruner(db);
 	const budgets = createBudgets(db, { environment: config.budgets });
@@ -114,7 +131,9 @@ export async function startService(config: Config, opts: { db?: Database; now?: 
 	logger.info('service listening', { url, database: db.kind });
 	if (generated) {
 		// Printed once, on the run that created it; afterwards it is read from DATA_DIR/api-key.
-		process.stdout.write(`\nAPI key (generated, stored in ${path.join(config.dataDir, 'api-key')}):\n  ${apiKey}\n\n`);
+		process.stdout.write(
+			`\nAPI key (generated, stored in ${path.join(config.dataDir, 'api-key')}):\n  ${apiKey}\n\n`,
+		);
 	}
 
 	let closing: Promise<void> | undefined;

@@ -1,9 +1,22 @@
-import { ApprovalPolicyBody, gatingRule, mayDecide, normaliseDecider, OUTSIDE_ALLOWED_TOOLS } from '../src/approvals/approval-policy';
-import { parseRule, ruleMatches, RuleSyntaxError, shellSegments, shellSpecifierMatches } from '../src/approvals/permission-rule';
+import {
+	ApprovalPolicyBody,
+	gatingRule,
+	mayDecide,
+	normaliseDecider,
+	OUTSIDE_ALLOWED_TOOLS,
+} from '../src/approvals/approval-policy';
+import {
+	parseRule,
+	ruleMatches,
+	RuleSyntaxError,
+	shellSegments,
+	shellSpecifierMatches,
+} from '../src/approvals/permission-rule';
 import { loadConfig } from '../src/config';
 
 const bash = (command: string) => ({ toolName: 'Bash', toolInput: { command }, cwd: '/srv/repo' });
-const gates = (rule: string, call: { toolName: string; toolInput: unknown; cwd?: string }) => ruleMatches(parseRule(rule), call, 'gate');
+const gates = (rule: string, call: { toolName: string; toolInput: unknown; cwd?: string }) =>
+	ruleMatches(parseRule(rule), call, 'gate');
 
 describe('permission rules as Claude Code writes them', () => {
 	it('matches whole tools, every tool, and every tool of an MCP server', () => {
@@ -11,10 +24,16 @@ describe('permission rules as Claude Code writes them', () => {
 		expect(gates('Bash(*)', bash('anything'))).toBe(true);
 		expect(gates('Write', bash('x'))).toBe(false);
 		expect(gates('*', { toolName: 'WebSearch', toolInput: {} })).toBe(true);
-		expect(gates('mcp__github', { toolName: 'mcp__github__create_issue', toolInput: {} })).toBe(true);
+		expect(gates('mcp__github', { toolName: 'mcp__github__create_issue', toolInput: {} })).toBe(
+			true,
+		);
 		expect(gates('mcp__github', { toolName: 'mcp__githubby__x', toolInput: {} })).toBe(false);
-		expect(gates('mcp__github__*', { toolName: 'mcp__github__create_issue', toolInput: {} })).toBe(true);
-		expect(gates('mcp__github__get_issue', { toolName: 'mcp__github__create_issue', toolInput: {} })).toBe(false);
+		expect(gates('mcp__github__*', { toolName: 'mcp__github__create_issue', toolInput: {} })).toBe(
+			true,
+		);
+		expect(
+			gates('mcp__github__get_issue', { toolName: 'mcp__github__create_issue', toolInput: {} }),
+		).toBe(false);
 	});
 
 	it('reads Bash specifiers: wildcard, trailing " *" with the bare command, legacy prefix, exact', () => {
@@ -34,7 +53,12 @@ describe('permission rules as Claude Code writes them', () => {
 	});
 
 	it('gates a compound command when any part matches, and allows it only when every part does', () => {
-		expect(shellSegments('cd app && git push origin main; echo "a && b" | wc -l')).toEqual(['cd app', 'git push origin main', 'echo "a && b"', 'wc -l']);
+		expect(shellSegments('cd app && git push origin main; echo "a && b" | wc -l')).toEqual([
+			'cd app',
+			'git push origin main',
+			'echo "a && b"',
+			'wc -l',
+		]);
 		expect(gates('Bash(git push *)', bash('cd app && git push origin main'))).toBe(true);
 		expect(gates('Bash(rm *)', bash("echo 'rm -rf /'"))).toBe(false);
 		const allowLs = parseRule('Bash(ls *)');
@@ -43,7 +67,11 @@ describe('permission rules as Claude Code writes them', () => {
 	});
 
 	it('reads file patterns like gitignore, from the session folder', () => {
-		const write = (file_path: string) => ({ toolName: 'Write', toolInput: { file_path, content: '' }, cwd: '/srv/repo' });
+		const write = (file_path: string) => ({
+			toolName: 'Write',
+			toolInput: { file_path, content: '' },
+			cwd: '/srv/repo',
+		});
 		expect(gates('Write(/src/**)', write('/srv/repo/src/a/b.ts'))).toBe(true);
 		expect(gates('Write(/src/**)', write('/srv/repo/test/a.ts'))).toBe(false);
 		expect(gates('Write(*.env)', write('/srv/repo/deep/prod.env'))).toBe(true);
@@ -80,11 +108,16 @@ describe('approval policy', () => {
 	});
 
 	it('gates anything outside the allowed tools when asked to', () => {
-		const p = ApprovalPolicyBody.parse({ outsideAllowedTools: true, allowedTools: ['Read', 'Bash(ls *)'] });
+		const p = ApprovalPolicyBody.parse({
+			outsideAllowedTools: true,
+			allowedTools: ['Read', 'Bash(ls *)'],
+		});
 		expect(gatingRule(p, { toolName: 'Read', toolInput: { file_path: '/x' } })).toBeUndefined();
 		expect(gatingRule(p, bash('ls -la'))).toBeUndefined();
 		expect(gatingRule(p, bash('ls; curl evil'))).toBe(OUTSIDE_ALLOWED_TOOLS);
-		expect(gatingRule(p, { toolName: 'Edit', toolInput: { file_path: '/x' } })).toBe(OUTSIDE_ALLOWED_TOOLS);
+		expect(gatingRule(p, { toolName: 'Edit', toolInput: { file_path: '/x' } })).toBe(
+			OUTSIDE_ALLOWED_TOOLS,
+		);
 	});
 
 	it('names deciders by Slack id or email address, however they were written', () => {

@@ -51,7 +51,10 @@ describe.each(DATABASE_KINDS)('dashboard change notices per statement (%s)', (ki
 
 	it('announces every row of a multi-row statement, in order, in notices of at most 40 changes', async () => {
 		const id = crypto.randomUUID();
-		await db.query(`INSERT INTO sessions (id, origin, status, prompt) VALUES ($1, 'orchestrator', 'running', 'p')`, [id]);
+		await db.query(
+			`INSERT INTO sessions (id, origin, status, prompt) VALUES ($1, 'orchestrator', 'running', 'p')`,
+			[id],
+		);
 		expect((await changesOf(id, 1)).map((c) => [c.kind, c.op])).toEqual([['session', 'insert']]);
 		const before = notices;
 		const { rows } = await db.query<{ id: string }>(
@@ -69,10 +72,18 @@ describe.each(DATABASE_KINDS)('dashboard change notices per statement (%s)', (ki
 
 	it('announces a session update but not a lease taken and given back', async () => {
 		const id = crypto.randomUUID();
-		await db.query(`INSERT INTO sessions (id, origin, status) VALUES ($1, 'orchestrator', 'running')`, [id]);
+		await db.query(
+			`INSERT INTO sessions (id, origin, status) VALUES ($1, 'orchestrator', 'running')`,
+			[id],
+		);
 		await changesOf(id, 1);
-		await db.query(`UPDATE sessions SET lease_owner = 'w', lease_expires_at = now() + interval '30 seconds' WHERE id = $1`, [id]);
-		await db.query(`UPDATE sessions SET status = 'completed', updated_at = now() WHERE id = $1`, [id]);
+		await db.query(
+			`UPDATE sessions SET lease_owner = 'w', lease_expires_at = now() + interval '30 seconds' WHERE id = $1`,
+			[id],
+		);
+		await db.query(`UPDATE sessions SET status = 'completed', updated_at = now() WHERE id = $1`, [
+			id,
+		]);
 		const changes = await changesOf(id, 2);
 		expect(changes.map((c) => [c.kind, c.op])).toEqual([
 			['session', 'insert'],
@@ -83,15 +94,29 @@ describe.each(DATABASE_KINDS)('dashboard change notices per statement (%s)', (ki
 	it("keeps a session's search vector current when its prompt, result or error changes", async () => {
 		const id = crypto.randomUUID();
 		const word = `zebra${crypto.randomBytes(3).toString('hex')}`;
-		await db.query(`INSERT INTO sessions (id, origin, status, prompt) VALUES ($1, 'orchestrator', 'running', $2)`, [id, `find the ${word}`]);
+		await db.query(
+			`INSERT INTO sessions (id, origin, status, prompt) VALUES ($1, 'orchestrator', 'running', $2)`,
+			[id, `find the ${word}`],
+		);
 		const found = async (term: string) =>
-			(await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE id = $1 AND search @@ plainto_tsquery('english', $2)`, [id, term])).rows[0].n;
+			(
+				await db.query<{ n: number }>(
+					`SELECT count(*)::int AS n FROM sessions WHERE id = $1 AND search @@ plainto_tsquery('english', $2)`,
+					[id, term],
+				)
+			).rows[0].n;
 		expect(await found(word)).toBe(1);
-		await db.query(`UPDATE sessions SET hook_event_count = hook_event_count + 1, last_activity_at = now() WHERE id = $1`, [id]);
+		await db.query(
+			`UPDATE sessions SET hook_event_count = hook_event_count + 1, last_activity_at = now() WHERE id = $1`,
+			[id],
+		);
 		expect(await found(word)).toBe(1);
 		await db.query(`UPDATE sessions SET result = 'the giraffes are counted' WHERE id = $1`, [id]);
 		expect(await found('giraffe')).toBe(1);
-		await db.query(`UPDATE sessions SET error_message = 'an elephant stood in the way', prompt = 'other' WHERE id = $1`, [id]);
+		await db.query(
+			`UPDATE sessions SET error_message = 'an elephant stood in the way', prompt = 'other' WHERE id = $1`,
+			[id],
+		);
 		expect(await found('elephant')).toBe(1);
 		expect(await found(word)).toBe(0);
 	});

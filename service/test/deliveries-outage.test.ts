@@ -2,7 +2,13 @@ import crypto from 'node:crypto';
 import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigger.node';
 import { hookContext, TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor, sleep } from '../../test/support/wait';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
+import {
+	api,
+	DATABASE_KINDS,
+	startTestService,
+	TEST_API_KEY,
+	type TestService,
+} from '../../test/support/test-service';
 
 const OUTAGE_MS = 30_000;
 const SESSIONS = 4;
@@ -47,8 +53,13 @@ describe.each(DATABASE_KINDS)('receiver down for 30 s, then back (%s)', (kind) =
 		const postRound = async (n: number) => {
 			for (const sessionId of sessions) {
 				const res = await api(svc, 'POST', '/api/v1/hooks', {
-					session_id: sessionId, hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_use_id: `toolu_${n}`,
-					tool_input: { command: `echo ${n}` }, tool_response: { stdout: `${n}\n` }, n,
+					session_id: sessionId,
+					hook_event_name: 'PostToolUse',
+					tool_name: 'Bash',
+					tool_use_id: `toolu_${n}`,
+					tool_input: { command: `echo ${n}` },
+					tool_response: { stdout: `${n}\n` },
+					n,
 				});
 				expect(res.status).toBe(200);
 			}
@@ -65,7 +76,8 @@ describe.each(DATABASE_KINDS)('receiver down for 30 s, then back (%s)', (kind) =
 			await sleep((OUTAGE_MS * 0.8) / DURING);
 		}
 		await sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
-		const during = (await api(svc, 'GET', `/api/v1/subscriptions/${subscriptionId}`)).body.deliveries;
+		const during = (await api(svc, 'GET', `/api/v1/subscriptions/${subscriptionId}`)).body
+			.deliveries;
 		expect(during).toEqual({ pending: SESSIONS * DURING, dead: 0 });
 		const outageMs = Date.now() - downAt;
 
@@ -81,13 +93,22 @@ describe.each(DATABASE_KINDS)('receiver down for 30 s, then back (%s)', (kind) =
 		expect(receiver.emitted).toHaveLength(total);
 		expect(new Set(receiver.emitted.map((e) => e.deliveryId)).size).toBe(total);
 		for (const sessionId of sessions) {
-			const seen = receiver.emitted.filter((e) => e.sessionId === sessionId).map((e) => (e.payload as { n: number }).n);
+			const seen = receiver.emitted
+				.filter((e) => e.sessionId === sessionId)
+				.map((e) => (e.payload as { n: number }).n);
 			expect(seen).toEqual(Array.from({ length: BEFORE + DURING }, (_, n) => n));
 		}
 		expect(receiver.requests.filter((r) => r.status === 'dropped')).toHaveLength(1);
 		const dropped = receiver.requests.find((r) => r.status === 'dropped')!.deliveryId;
-		expect(receiver.requests.filter((r) => r.deliveryId === dropped).map((r) => r.status)).toEqual(['dropped', 200]);
-		expect((await api(svc, 'GET', `/api/v1/subscriptions/${subscriptionId}`)).body.deliveries).toEqual({ pending: 0, dead: 0 });
-		process.stderr.write(`[${kind}] receiver down ${outageMs} ms; all ${total} events delivered ${recoveredMs} ms after it came back\n`);
+		expect(receiver.requests.filter((r) => r.deliveryId === dropped).map((r) => r.status)).toEqual([
+			'dropped',
+			200,
+		]);
+		expect(
+			(await api(svc, 'GET', `/api/v1/subscriptions/${subscriptionId}`)).body.deliveries,
+		).toEqual({ pending: 0, dead: 0 });
+		process.stderr.write(
+			`[${kind}] receiver down ${outageMs} ms; all ${total} events delivered ${recoveredMs} ms after it came back\n`,
+		);
 	}, 120_000);
 });

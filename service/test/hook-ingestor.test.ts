@@ -2,7 +2,11 @@ import crypto from 'node:crypto';
 import type { Database } from '../src/db';
 import { parseHookEvent } from '../src/hooks/hook-event';
 import { HookIngestor } from '../src/hooks/hook-ingestor';
-import { DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
+import {
+	DATABASE_KINDS,
+	startTestService,
+	type TestService,
+} from '../../test/support/test-service';
 
 // The group commit's failure paths, on the real database with the failures put in front of it: a batch the
 // database refuses is written again one event at a time, and if the database goes away during that, the events
@@ -26,8 +30,10 @@ function failingWrites(db: Database, failures: Error[]): Database {
 	return failing;
 }
 
-const refused = () => Object.assign(new Error('invalid byte sequence for encoding "UTF8"'), { code: '22021' });
-const connectionLost = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+const refused = () =>
+	Object.assign(new Error('invalid byte sequence for encoding "UTF8"'), { code: '22021' });
+const connectionLost = () =>
+	Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
 describe.each(DATABASE_KINDS)('hook group commit when writes fail (%s)', (kind) => {
 	let svc: TestService;
@@ -38,18 +44,37 @@ describe.each(DATABASE_KINDS)('hook group commit when writes fail (%s)', (kind) 
 
 	const events = (sessionId: string, n: number) =>
 		Array.from({ length: n }, (_, i) =>
-			parseHookEvent({ session_id: sessionId, hook_event_name: 'Notification', message: `n${i}`, notification_type: 'idle_prompt' }, 10_000),
+			parseHookEvent(
+				{
+					session_id: sessionId,
+					hook_event_name: 'Notification',
+					message: `n${i}`,
+					notification_type: 'idle_prompt',
+				},
+				10_000,
+			),
 		);
 	const stored = async (sessionId: string) =>
-		(await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM hook_events WHERE session_id = $1', [sessionId])).rows[0].n;
+		(
+			await svc.db.query<{ n: number }>(
+				'SELECT count(*)::int AS n FROM hook_events WHERE session_id = $1',
+				[sessionId],
+			)
+		).rows[0].n;
 
 	it('a batch the database refuses is written event by event; a connection lost during that is waited out', async () => {
 		const sessionId = crypto.randomUUID();
 		// The batch is refused, then the first single write finds the database gone; after that it is back.
-		const ingestor = new HookIngestor(failingWrites(svc.db, [refused(), connectionLost()]), { maxQueue: 100 });
-		const results = await Promise.allSettled(events(sessionId, 3).map((e) => ingestor.submit(e, 'external')));
+		const ingestor = new HookIngestor(failingWrites(svc.db, [refused(), connectionLost()]), {
+			maxQueue: 100,
+		});
+		const results = await Promise.allSettled(
+			events(sessionId, 3).map((e) => ingestor.submit(e, 'external')),
+		);
 		expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
-		expect(results.map((r) => (r.status === 'fulfilled' ? typeof r.value?.id : undefined))).toEqual(['number', 'number', 'number']);
+		expect(results.map((r) => (r.status === 'fulfilled' ? typeof r.value?.id : undefined))).toEqual(
+			['number', 'number', 'number'],
+		);
 		expect(await stored(sessionId)).toBe(3);
 		await ingestor.drain(1_000);
 	});
@@ -58,8 +83,13 @@ describe.each(DATABASE_KINDS)('hook group commit when writes fail (%s)', (kind) 
 		const sessionId = crypto.randomUUID();
 		// The batch is refused and the first single write finds the database gone; written again, the batch is
 		// refused again, and so is its first event on its own.
-		const ingestor = new HookIngestor(failingWrites(svc.db, [refused(), connectionLost(), refused(), refused()]), { maxQueue: 100 });
-		const results = await Promise.allSettled(events(sessionId, 3).map((e) => ingestor.submit(e, 'external')));
+		const ingestor = new HookIngestor(
+			failingWrites(svc.db, [refused(), connectionLost(), refused(), refused()]),
+			{ maxQueue: 100 },
+		);
+		const results = await Promise.allSettled(
+			events(sessionId, 3).map((e) => ingestor.submit(e, 'external')),
+		);
 		expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
 		expect(await stored(sessionId)).toBe(2);
 		await ingestor.drain(1_000);

@@ -2,10 +2,20 @@ import crypto from 'node:crypto';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor, sleep } from '../../test/support/wait';
 import { interruptExpiredLeases } from '../src/sessions/lease-sweep';
-import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
+import {
+	api,
+	DATABASE_KINDS,
+	startTestService,
+	type TestService,
+} from '../../test/support/test-service';
 
 // LEASE_TTL 2 s, swept every 200 ms: a run whose worker stops renewing is interrupted within about 2 s.
-const ENV = { LEASE_TTL: '2s', LEASE_SWEEP_MS: '200', DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '50' };
+const ENV = {
+	LEASE_TTL: '2s',
+	LEASE_SWEEP_MS: '200',
+	DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+	DELIVERY_POLL_INTERVAL_MS: '50',
+};
 
 describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) => {
 	let svc: TestService;
@@ -15,7 +25,10 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		receiver = new TriggerReceiver();
 		await receiver.start();
 		// The Hook Trigger's "Session finished" preset.
-		const sub = await api(svc, 'POST', '/api/v1/subscriptions', { url: receiver.url, events: ['Stop', 'SessionEnd', 'StopFailure'] });
+		const sub = await api(svc, 'POST', '/api/v1/subscriptions', {
+			url: receiver.url,
+			events: ['Stop', 'SessionEnd', 'StopFailure'],
+		});
 		expect(sub.status).toBe(201);
 		receiver.staticData = { subscriptionId: sub.body.id, secret: sub.body.secret };
 	});
@@ -27,12 +40,29 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 	/** A session whose run is under way on `owner`, as the runner leaves it before claude starts. */
 	async function running(owner: string) {
 		const id = crypto.randomUUID();
-		expect((await api(svc, 'POST', '/api/v1/sessions', { id, status: 'running', workspaceType: 'local', workspacePath: '/w' })).status).toBe(201);
+		expect(
+			(
+				await api(svc, 'POST', '/api/v1/sessions', {
+					id,
+					status: 'running',
+					workspaceType: 'local',
+					workspacePath: '/w',
+				})
+			).status,
+		).toBe(201);
 		const lease = await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner });
 		expect(lease.status).toBe(200);
 		expect(lease.body.ttlSeconds).toBe(2);
 		const runId = crypto.randomUUID();
-		expect((await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${runId}`, { kind: 'start', status: 'running', prompt: 'long task' })).status).toBe(200);
+		expect(
+			(
+				await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${runId}`, {
+					kind: 'start',
+					status: 'running',
+					prompt: 'long task',
+				})
+			).status,
+		).toBe(200);
 		return { id, runId };
 	}
 	const session = async (id: string) => (await api(svc, 'GET', `/api/v1/sessions/${id}`)).body;
@@ -41,22 +71,39 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 	it('a lease not renewed for LEASE_TTL ends the run and the session as interrupted and fires Session finished once', async () => {
 		const took = Date.now();
 		const { id, runId } = await running('worker-a:4242:x');
-		expect(await waitFor(async () => (await session(id)).status === 'interrupted', 7_000, 100)).toBe(true);
+		expect(
+			await waitFor(async () => (await session(id)).status === 'interrupted', 7_000, 100),
+		).toBe(true);
 		expect(Date.now() - took).toBeLessThan(7_000);
 		const s = await session(id);
-		expect(s.errorMessage).toMatch(/worker running this session \(worker-a:4242:x\) stopped renewing its lease.*Resume the session/);
+		expect(s.errorMessage).toMatch(
+			/worker running this session \(worker-a:4242:x\) stopped renewing its lease.*Resume the session/,
+		);
 		const runs = (await api(svc, 'GET', `/api/v1/sessions/${id}/runs`)).body.items;
-		expect(runs).toEqual([expect.objectContaining({ id: runId, status: 'interrupted', isError: true, endedAt: expect.any(String) })]);
+		expect(runs).toEqual([
+			expect.objectContaining({
+				id: runId,
+				status: 'interrupted',
+				isError: true,
+				endedAt: expect.any(String),
+			}),
+		]);
 
 		expect(await waitFor(() => finishedFor(id).length === 1, 5_000)).toBe(true);
 		const delivered = finishedFor(id)[0] as any;
-		expect(delivered).toMatchObject({ event: 'SessionEnd', source: 'service', session: { status: 'interrupted', isError: true } });
+		expect(delivered).toMatchObject({
+			event: 'SessionEnd',
+			source: 'service',
+			session: { status: 'interrupted', isError: true },
+		});
 		expect(delivered.error).toMatch(/stopped renewing its lease/);
 		const events = (await api(svc, 'GET', `/api/v1/sessions/${id}/events`)).body.items;
 		expect(events.filter((e: any) => e.event === 'SessionEnd')).toHaveLength(1);
 
 		// The lease is free again: a Resume can claim it at once. Later sweeps do not fire again.
-		expect((await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-b:1:y' })).status).toBe(200);
+		expect(
+			(await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-b:1:y' })).status,
+		).toBe(200);
 		await sleep(1_000);
 		expect(finishedFor(id)).toHaveLength(1);
 		await api(svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=worker-b:1:y`);
@@ -66,7 +113,10 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		const { id } = await running('worker-a:1:alive');
 		const until = Date.now() + 4_500;
 		while (Date.now() < until) {
-			expect((await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:1:alive' })).status).toBe(200);
+			expect(
+				(await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:1:alive' }))
+					.status,
+			).toBe(200);
 			await sleep(500);
 		}
 		expect((await session(id)).status).toBe('running');
@@ -75,9 +125,24 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 
 	it('a claim that lapses before its run started is just released', async () => {
 		const id = crypto.randomUUID();
-		await api(svc, 'POST', '/api/v1/sessions', { id, status: 'completed', workspaceType: 'local', workspacePath: '/w' });
-		expect((await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:2:prep' })).status).toBe(200);
-		expect(await waitFor(async () => (await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'other' })).status === 200, 6_000, 200)).toBe(true);
+		await api(svc, 'POST', '/api/v1/sessions', {
+			id,
+			status: 'completed',
+			workspaceType: 'local',
+			workspacePath: '/w',
+		});
+		expect(
+			(await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:2:prep' })).status,
+		).toBe(200);
+		expect(
+			await waitFor(
+				async () =>
+					(await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'other' })).status ===
+					200,
+				6_000,
+				200,
+			),
+		).toBe(true);
 		expect((await session(id)).status).toBe('completed');
 		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/events`)).body.items).toHaveLength(0);
 	});
@@ -86,10 +151,23 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		const ids: string[] = [];
 		for (let i = 0; i < 6; i++) ids.push((await running(`worker-x:${i}:z`)).id);
 		// Expire them all now, then race three sweeps against the service's own.
-		await svc.db.query(`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [ids]);
-		const counts = await Promise.all([interruptExpiredLeases(svc.db), interruptExpiredLeases(svc.db), interruptExpiredLeases(svc.db)]);
+		await svc.db.query(
+			`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`,
+			[ids],
+		);
+		const counts = await Promise.all([
+			interruptExpiredLeases(svc.db),
+			interruptExpiredLeases(svc.db),
+			interruptExpiredLeases(svc.db),
+		]);
 		expect(counts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(6);
-		expect(await waitFor(async () => (await Promise.all(ids.map(session))).every((s) => s.status === 'interrupted'), 5_000, 100)).toBe(true);
+		expect(
+			await waitFor(
+				async () => (await Promise.all(ids.map(session))).every((s) => s.status === 'interrupted'),
+				5_000,
+				100,
+			),
+		).toBe(true);
 		const { rows } = await svc.db.query<{ n: number }>(
 			`SELECT count(*)::int AS n FROM hook_events WHERE session_id = ANY($1::uuid[]) AND event_name = 'SessionEnd'`,
 			[ids],
@@ -99,6 +177,8 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 	});
 
 	it('refuses a bad LEASE_TTL at start-up', async () => {
-		await expect(startTestService(kind, { LEASE_TTL: 'soon' })).rejects.toThrow(/LEASE_TTL is a duration/);
+		await expect(startTestService(kind, { LEASE_TTL: 'soon' })).rejects.toThrow(
+			/LEASE_TTL is a duration/,
+		);
 	});
 });

@@ -5,7 +5,12 @@ import crypto from 'node:crypto';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor } from '../../test/support/wait';
 import { pruneEventKeys } from '../src/event-keys/event-keys.repository';
-import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
+import {
+	api,
+	DATABASE_KINDS,
+	startTestService,
+	type TestService,
+} from '../../test/support/test-service';
 
 type Json = Record<string, any>;
 
@@ -53,7 +58,15 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 	};
 	const newSession = async () => {
 		const id = crypto.randomUUID();
-		expect((await api(svc, 'POST', '/api/v1/sessions', { id, workspaceType: 'local', workspacePath: '/srv/work/repo' })).status).toBe(201);
+		expect(
+			(
+				await api(svc, 'POST', '/api/v1/sessions', {
+					id,
+					workspaceType: 'local',
+					workspacePath: '/srv/work/repo',
+				})
+			).status,
+		).toBe(201);
 		return id;
 	};
 
@@ -61,17 +74,29 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		const r = new TriggerReceiver();
 		receivers.push(r);
 		await r.start();
-		const ok = await api(svc, 'POST', '/api/v1/subscriptions', { url: r.url, events: ['PostToolUse'], minIntervalSeconds: 5 });
+		const ok = await api(svc, 'POST', '/api/v1/subscriptions', {
+			url: r.url,
+			events: ['PostToolUse'],
+			minIntervalSeconds: 5,
+		});
 		expect(ok.status).toBe(201);
 		expect(ok.body.minIntervalSeconds).toBe(5);
-		expect((await api(svc, 'GET', `/api/v1/subscriptions/${ok.body.id}`)).body.minIntervalSeconds).toBe(5);
+		expect(
+			(await api(svc, 'GET', `/api/v1/subscriptions/${ok.body.id}`)).body.minIntervalSeconds,
+		).toBe(5);
 		for (const bad of [0, -1, 1.5, 3601, '5']) {
-			const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: `${r.url}?bad=${String(bad)}`, minIntervalSeconds: bad });
+			const res = await api(svc, 'POST', '/api/v1/subscriptions', {
+				url: `${r.url}?bad=${String(bad)}`,
+				minIntervalSeconds: bad,
+			});
 			expect(res.status).toBe(400);
 			expect(JSON.stringify(res.body)).toContain('minIntervalSeconds');
 		}
 		// Registering the same URL again without it goes back to every event.
-		const again = await api(svc, 'POST', '/api/v1/subscriptions', { url: r.url, events: ['PostToolUse'] });
+		const again = await api(svc, 'POST', '/api/v1/subscriptions', {
+			url: r.url,
+			events: ['PostToolUse'],
+		});
 		expect(again.status).toBe(200);
 		expect(again.body.minIntervalSeconds).toBeNull();
 		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${ok.body.id}`)).status).toBe(204);
@@ -79,7 +104,10 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 
 	it('sends at most one delivery per window and session, keeping the latest, and never loses the last event', async () => {
 		const intervalMs = 1000;
-		const coalescing = await subscribed({ events: ['PostToolUse'], minIntervalSeconds: intervalMs / 1000 });
+		const coalescing = await subscribed({
+			events: ['PostToolUse'],
+			minIntervalSeconds: intervalMs / 1000,
+		});
 		const every = await subscribed({ events: ['PostToolUse'] });
 		const [s1, s2] = [await newSession(), await newSession()];
 		const n = 24;
@@ -90,15 +118,21 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 			await new Promise((r) => setTimeout(r, 120));
 		}
 		const last = (s: string) => toolEvent(s, n - 1).tool_use_id;
-		const lastArrived = () => [s1, s2].every((s) => coalescing.emitted.some((e) => e.sessionId === s && e.toolUseId === last(s)));
+		const lastArrived = () =>
+			[s1, s2].every((s) =>
+				coalescing.emitted.some((e) => e.sessionId === s && e.toolUseId === last(s)),
+			);
 		expect(await waitFor(lastArrived, 60_000)).toBe(true);
 		expect(await waitFor(() => every.emitted.length >= 2 * n, 60_000)).toBe(true);
 
 		for (const s of [s1, s2]) {
 			const mine = coalescing.emitted.filter((e) => e.sessionId === s);
-			const at = coalescing.requests.filter((q) => mine.some((e) => e.deliveryId === q.deliveryId)).map((q) => q.at);
+			const at = coalescing.requests
+				.filter((q) => mine.some((e) => e.deliveryId === q.deliveryId))
+				.map((q) => q.at);
 			// Never two requests for one session within the window: it starts when the previous request ended.
-			for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(intervalMs);
+			for (let i = 1; i < at.length; i++)
+				expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(intervalMs);
 			// Fewer deliveries than events, in order, the last one being the session's last event.
 			expect(mine.length).toBeLessThan(n);
 			expect(mine.length).toBeGreaterThanOrEqual(2);
@@ -107,14 +141,28 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 			expect(order[order.length - 1]).toBe(n - 1);
 			// Every event is accounted for: delivered, or counted in the delivery that superseded it.
 			expect(mine.reduce((sum, e) => sum + 1 + Number(e.coalesced), 0)).toBe(n);
-			process.stderr.write(`coalescing (${kind}): ${n} events in ${((at[at.length - 1] - at[0]) / 1000).toFixed(1)} s → ${mine.length} deliveries, ` +
-				`gaps ${at.slice(1).map((t, i) => t - at[i]).join('/')} ms\n`);
+			process.stderr.write(
+				`coalescing (${kind}): ${n} events in ${((at[at.length - 1] - at[0]) / 1000).toFixed(1)} s → ${mine.length} deliveries, ` +
+					`gaps ${at
+						.slice(1)
+						.map((t, i) => t - at[i])
+						.join('/')} ms\n`,
+			);
 		}
 		// The subscription without an interval got every event of both sessions.
 		expect(every.emitted.filter((e) => e.sessionId === s1)).toHaveLength(n);
-		const rowsOf = async () => (await api(svc, 'GET', `/api/v1/deliveries?subscriptionId=${coalescing.staticData.subscriptionId}&limit=500`)).body.items as Json[];
+		const rowsOf = async () =>
+			(
+				await api(
+					svc,
+					'GET',
+					`/api/v1/deliveries?subscriptionId=${coalescing.staticData.subscriptionId}&limit=500`,
+				)
+			).body.items as Json[];
 		// The last answer may still be being recorded.
-		expect(await waitFor(async () => (await rowsOf()).every((d) => d.status !== 'pending'), 30_000)).toBe(true);
+		expect(
+			await waitFor(async () => (await rowsOf()).every((d) => d.status !== 'pending'), 30_000),
+		).toBe(true);
 		const rows = await rowsOf();
 		expect(rows).toHaveLength(2 * n);
 		expect(new Set(rows.map((d) => d.status))).toEqual(new Set(['delivered', 'superseded']));
@@ -127,30 +175,55 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		const runId = crypto.randomUUID();
 		const statusMessage = 'slack:C0PROGRESS:1712345678.000100';
 		const started = await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, {
-			kind: 'start', status: 'running', statusMessage, startedAt: new Date(Date.now() - 1000).toISOString(),
+			kind: 'start',
+			status: 'running',
+			statusMessage,
+			startedAt: new Date(Date.now() - 1000).toISOString(),
 		});
 		expect(started.status).toBe(200);
 		for (let i = 0; i < 3; i++) await post(toolEvent(sessionId, i));
 		expect(await waitFor(() => r.emitted.length >= 3, 60_000)).toBe(true);
 		// Read when each is sent: at least the calls up to its own, all three by the last.
-		expect(r.emitted.map((e) => e.run)).toEqual([0, 1, 2].map(() => expect.objectContaining({ id: runId, status: 'running', statusMessage })));
+		expect(r.emitted.map((e) => e.run)).toEqual(
+			[0, 1, 2].map(() => expect.objectContaining({ id: runId, status: 'running', statusMessage })),
+		);
 		const counts = r.emitted.map((e) => (e.run as Json).toolCalls as number);
 		counts.forEach((c, i) => expect(c).toBeGreaterThanOrEqual(i + 1));
 		expect(counts[2]).toBe(3);
 
-		const end = { kind: 'start', status: 'completed', result: 'all three done', costUsd: 0.0123, numTurns: 4, endedAt: new Date().toISOString() };
-		expect((await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, end)).status).toBe(200);
+		const end = {
+			kind: 'start',
+			status: 'completed',
+			result: 'all three done',
+			costUsd: 0.0123,
+			numTurns: 4,
+			endedAt: new Date().toISOString(),
+		};
+		expect((await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, end)).status).toBe(
+			200,
+		);
 		// The run's end recorded again (a retry of the same PUT) is not a second RunFinished.
-		expect((await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, end)).status).toBe(200);
-		expect(await waitFor(() => r.emitted.some((e) => e.event === 'RunFinished'), 60_000)).toBe(true);
+		expect((await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, end)).status).toBe(
+			200,
+		);
+		expect(await waitFor(() => r.emitted.some((e) => e.event === 'RunFinished'), 60_000)).toBe(
+			true,
+		);
 		const finished = r.emitted.find((e) => e.event === 'RunFinished')!;
 		expect(finished.payload).toMatchObject({
-			run_id: runId, status: 'completed', result: 'all three done', cost_usd: 0.0123, num_turns: 4, tool_calls: 3,
-			status_message: statusMessage, source: 'service',
+			run_id: runId,
+			status: 'completed',
+			result: 'all three done',
+			cost_usd: 0.0123,
+			num_turns: 4,
+			tool_calls: 3,
+			status_message: statusMessage,
+			source: 'service',
 		});
 		expect(finished.source).toBe('service');
 		expect(finished.run).toMatchObject({ id: runId, status: 'completed', statusMessage });
-		const events = (await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`)).body.items as Json[];
+		const events = (await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`)).body
+			.items as Json[];
 		expect(events.filter((e) => e.event === 'RunFinished')).toHaveLength(1);
 		const runs = (await api(svc, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body.items as Json[];
 		expect(runs[0].statusMessage).toBe(statusMessage);
@@ -158,35 +231,77 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 
 	it('refuses a status message that is not a reference, and a hook token cannot forge RunFinished', async () => {
 		const sessionId = await newSession();
-		const bad = await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${crypto.randomUUID()}`, { kind: 'start', status: 'running', statusMessage: 'not a ref' });
+		const bad = await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${crypto.randomUUID()}`, {
+			kind: 'start',
+			status: 'running',
+			statusMessage: 'not a ref',
+		});
 		expect(bad.status).toBe(400);
 		expect(JSON.stringify(bad.body)).toContain('status message');
 		expect((await api(svc, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body.items).toEqual([]);
-		const { hookToken } = (await api(svc, 'POST', `/api/v1/sessions/${sessionId}/hook-token`, {})).body;
-		const forged = await api(svc, 'POST', '/api/v1/hooks', { session_id: sessionId, hook_event_name: 'RunFinished', status: 'completed' }, { Authorization: `Bearer ${hookToken}` });
+		const { hookToken } = (await api(svc, 'POST', `/api/v1/sessions/${sessionId}/hook-token`, {}))
+			.body;
+		const forged = await api(
+			svc,
+			'POST',
+			'/api/v1/hooks',
+			{ session_id: sessionId, hook_event_name: 'RunFinished', status: 'completed' },
+			{ Authorization: `Bearer ${hookToken}` },
+		);
 		expect(forged.status).toBe(403);
 	});
 
 	it('lets exactly one of many concurrent claims of an event key through, and answers the rest with the first', async () => {
 		const key = `slack:C0KEYS:${Date.now()}.000100`;
 		const sessions = Array.from({ length: 8 }, () => crypto.randomUUID());
-		const answers = await Promise.all(sessions.map((sessionId, i) => api(svc, 'POST', '/api/v1/event-keys', { key, sessionId, action: i % 2 ? 'resume' : 'start' })));
+		const answers = await Promise.all(
+			sessions.map((sessionId, i) =>
+				api(svc, 'POST', '/api/v1/event-keys', {
+					key,
+					sessionId,
+					action: i % 2 ? 'resume' : 'start',
+				}),
+			),
+		);
 		const first = answers.filter((a) => a.status === 201);
 		expect(first).toHaveLength(1);
 		expect(answers.filter((a) => a.status === 200)).toHaveLength(sessions.length - 1);
-		for (const a of answers) expect(a.body).toMatchObject({ key, sessionId: first[0].body.sessionId, action: first[0].body.action, first: a.status === 201 });
-		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).body.sessionId).toBe(first[0].body.sessionId);
-		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C0KEYS:none')}`)).status).toBe(404);
+		for (const a of answers)
+			expect(a.body).toMatchObject({
+				key,
+				sessionId: first[0].body.sessionId,
+				action: first[0].body.action,
+				first: a.status === 201,
+			});
+		expect(
+			(await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).body.sessionId,
+		).toBe(first[0].body.sessionId);
+		expect(
+			(await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C0KEYS:none')}`))
+				.status,
+		).toBe(404);
 	});
 
 	it('forgets event keys past their retention, and only those', async () => {
 		const key = `slack:C0PRUNE:${Date.now()}.000100`;
-		expect((await api(svc, 'POST', '/api/v1/event-keys', { key, sessionId: crypto.randomUUID(), action: 'start' })).status).toBe(201);
+		expect(
+			(
+				await api(svc, 'POST', '/api/v1/event-keys', {
+					key,
+					sessionId: crypto.randomUUID(),
+					action: 'start',
+				})
+			).status,
+		).toBe(201);
 		expect(await pruneEventKeys(svc.db, 3_600_000)).toBe(0);
-		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(200);
+		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(
+			200,
+		);
 		await new Promise((r) => setTimeout(r, 20));
 		expect(await pruneEventKeys(svc.db, 10)).toBeGreaterThanOrEqual(1);
-		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(404);
+		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(
+			404,
+		);
 	});
 
 	it('refuses malformed event keys with 400', async () => {
@@ -200,6 +315,8 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 			const res = await api(svc, 'POST', '/api/v1/event-keys', body);
 			expect(res.status).toBe(400);
 		}
-		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C1:1.2')}`)).status).toBe(404);
+		expect(
+			(await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C1:1.2')}`)).status,
+		).toBe(404);
 	});
 });

@@ -1,7 +1,13 @@
 import crypto from 'node:crypto';
 import { loadConfig } from '../src/config';
 import { startService } from '../src/service';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
+import {
+	api,
+	DATABASE_KINDS,
+	startTestService,
+	TEST_API_KEY,
+	type TestService,
+} from '../../test/support/test-service';
 
 describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 	let svc: TestService;
@@ -13,32 +19,72 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 	it('creates a session with a hook token, binds its thread, and records runs into totals', async () => {
 		const id = crypto.randomUUID();
 		const created = await api(svc, 'POST', '/api/v1/sessions', {
-			id, prompt: 'fix the tests', workspaceType: 'worktree', workspacePath: '/w/1', workspaceBranch: 'claude/abc',
-			repository: 'acme/app', model: 'claude-opus-5-5', threadKey: 'slack:C123:1700000000.000100',
+			id,
+			prompt: 'fix the tests',
+			workspaceType: 'worktree',
+			workspacePath: '/w/1',
+			workspaceBranch: 'claude/abc',
+			repository: 'acme/app',
+			model: 'claude-opus-5-5',
+			threadKey: 'slack:C123:1700000000.000100',
 		});
 		expect(created.status).toBe(201);
-		expect(created.body).toMatchObject({ id, status: 'created', workspace: { type: 'worktree', path: '/w/1', branch: 'claude/abc' } });
+		expect(created.body).toMatchObject({
+			id,
+			status: 'created',
+			workspace: { type: 'worktree', path: '/w/1', branch: 'claude/abc' },
+		});
 		expect(created.body.hookToken).toMatch(/^ht2\./);
 		expect((await api(svc, 'POST', '/api/v1/sessions', { id })).status).toBe(409);
 
-		const thread = await api(svc, 'GET', `/api/v1/threads/${encodeURIComponent('slack:C123:1700000000.000100')}`);
+		const thread = await api(
+			svc,
+			'GET',
+			`/api/v1/threads/${encodeURIComponent('slack:C123:1700000000.000100')}`,
+		);
 		expect(thread.body).toMatchObject({ sessionId: id });
 
 		const run1 = crypto.randomUUID();
 		const first = await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${run1}`, {
-			kind: 'start', status: 'completed', result: 'done 1', isError: false, subtype: 'success', costUsd: 0.02, numTurns: 2,
-			durationMs: 1500, usage: { input_tokens: 100, output_tokens: 10 }, cliVersion: '2.1.331', permissionDenials: [],
+			kind: 'start',
+			status: 'completed',
+			result: 'done 1',
+			isError: false,
+			subtype: 'success',
+			costUsd: 0.02,
+			numTurns: 2,
+			durationMs: 1500,
+			usage: { input_tokens: 100, output_tokens: 10 },
+			cliVersion: '2.1.331',
+			permissionDenials: [],
 		});
 		expect(first.status).toBe(200);
 		const run2 = crypto.randomUUID();
-		await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${run2}`, { kind: 'resume', status: 'running' });
+		await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${run2}`, {
+			kind: 'resume',
+			status: 'running',
+		});
 		const second = await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${run2}`, {
-			kind: 'resume', status: 'failed', result: 'API Error', isError: true, costUsd: 0.01, numTurns: 1, durationMs: 500,
+			kind: 'resume',
+			status: 'failed',
+			result: 'API Error',
+			isError: true,
+			costUsd: 0.01,
+			numTurns: 1,
+			durationMs: 500,
 			usage: { input_tokens: 50, output_tokens: 5, cache_read_input_tokens: 7 },
-			permissionDenials: [{ tool_name: 'Bash', tool_use_id: 'toolu_1', tool_input: { command: 'rm -rf /' } }],
+			permissionDenials: [
+				{ tool_name: 'Bash', tool_use_id: 'toolu_1', tool_input: { command: 'rm -rf /' } },
+			],
 		});
 		expect(second.body).toMatchObject({
-			status: 'failed', result: 'API Error', isError: true, numTurns: 3, durationMs: 2000, runCount: 2, cliVersion: '2.1.331',
+			status: 'failed',
+			result: 'API Error',
+			isError: true,
+			numTurns: 3,
+			durationMs: 2000,
+			runCount: 2,
+			cliVersion: '2.1.331',
 			usage: { inputTokens: 150, outputTokens: 15, cacheReadInputTokens: 7 },
 		});
 		expect(second.body.costUsd).toBeCloseTo(0.03);
@@ -47,13 +93,28 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		expect(runs.body.items.map((r: any) => r.kind)).toEqual(['start', 'resume']);
 		// A run id is bound to its session.
 		const other = await api(svc, 'POST', '/api/v1/sessions', {});
-		expect((await api(svc, 'PUT', `/api/v1/sessions/${other.body.id}/runs/${run1}`, { kind: 'start', status: 'completed' })).status).toBe(409);
+		expect(
+			(
+				await api(svc, 'PUT', `/api/v1/sessions/${other.body.id}/runs/${run1}`, {
+					kind: 'start',
+					status: 'completed',
+				})
+			).status,
+		).toBe(409);
 	});
 
 	it('updates status and result fields with PATCH and merges metadata', async () => {
 		const { body } = await api(svc, 'POST', '/api/v1/sessions', { metadata: { a: 1 } });
-		const patched = await api(svc, 'PATCH', `/api/v1/sessions/${body.id}`, { status: 'running', sandboxId: 'sbx_1', metadata: { b: 2 } });
-		expect(patched.body).toMatchObject({ status: 'running', workspace: { sandboxId: 'sbx_1' }, metadata: { a: 1, b: 2 } });
+		const patched = await api(svc, 'PATCH', `/api/v1/sessions/${body.id}`, {
+			status: 'running',
+			sandboxId: 'sbx_1',
+			metadata: { b: 2 },
+		});
+		expect(patched.body).toMatchObject({
+			status: 'running',
+			workspace: { sandboxId: 'sbx_1' },
+			metadata: { a: 1, b: 2 },
+		});
 		expect((await api(svc, 'PATCH', `/api/sessions/${body.id}`, {})).status).toBe(400);
 	});
 
@@ -66,29 +127,73 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 			],
 		});
 		expect(post.body).toEqual({ stored: 2, duplicates: 0 });
-		const again = await api(svc, 'POST', `/api/v1/sessions/${body.id}/messages`, { direction: 'user', content: 'hello', source: 'slack', externalId: '1700000000.1' });
+		const again = await api(svc, 'POST', `/api/v1/sessions/${body.id}/messages`, {
+			direction: 'user',
+			content: 'hello',
+			source: 'slack',
+			externalId: '1700000000.1',
+		});
 		expect(again.body).toEqual({ stored: 0, duplicates: 1 });
 		const page1 = await api(svc, 'GET', `/api/v1/sessions/${body.id}/messages?limit=1`);
 		expect(page1.body.items.map((m: any) => m.content)).toEqual(['hello']);
-		const page2 = await api(svc, 'GET', `/api/sessions/${body.id}/messages?limit=1&cursor=${page1.body.nextCursor}`);
-		expect(page2.body.items.map((m: any) => [m.direction, m.content, m.source])).toEqual([['assistant', 'hi there', 'stream']]);
+		const page2 = await api(
+			svc,
+			'GET',
+			`/api/sessions/${body.id}/messages?limit=1&cursor=${page1.body.nextCursor}`,
+		);
+		expect(page2.body.items.map((m: any) => [m.direction, m.content, m.source])).toEqual([
+			['assistant', 'hi there', 'stream'],
+		]);
 	});
 
 	it('upserts tool calls from the stream and merges them with hook events', async () => {
 		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
 		const toolUseId = 'toolu_stream_1';
 		await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
-			toolCalls: [{ toolUseId, toolName: 'Bash', input: { command: 'ls' }, status: 'running', startedAt: '2026-11-24T10:00:00.000Z' }],
+			toolCalls: [
+				{
+					toolUseId,
+					toolName: 'Bash',
+					input: { command: 'ls' },
+					status: 'running',
+					startedAt: '2026-11-24T10:00:00.000Z',
+				},
+			],
 		});
-		await api(svc, 'POST', '/api/v1/hooks', {
-			session_id: body.id, hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_use_id: toolUseId, tool_response: { stdout: 'a' }, duration_ms: 12,
-		}, { Authorization: `Bearer ${body.hookToken}` });
+		await api(
+			svc,
+			'POST',
+			'/api/v1/hooks',
+			{
+				session_id: body.id,
+				hook_event_name: 'PostToolUse',
+				tool_name: 'Bash',
+				tool_use_id: toolUseId,
+				tool_response: { stdout: 'a' },
+				duration_ms: 12,
+			},
+			{ Authorization: `Bearer ${body.hookToken}` },
+		);
 		await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
-			toolCalls: [{ toolUseId, status: 'succeeded', response: 'a', finishedAt: '2026-11-24T10:00:00.050Z', durationMs: 50 }],
+			toolCalls: [
+				{
+					toolUseId,
+					status: 'succeeded',
+					response: 'a',
+					finishedAt: '2026-11-24T10:00:00.050Z',
+					durationMs: 50,
+				},
+			],
 		});
 		const logs = await api(svc, 'GET', `/api/v1/sessions/${body.id}/logs`);
 		expect(logs.body.items).toEqual([
-			expect.objectContaining({ toolUseId, tool: 'Bash', status: 'succeeded', durationMs: 12, sources: ['hooks', 'stream'] }),
+			expect.objectContaining({
+				toolUseId,
+				tool: 'Bash',
+				status: 'succeeded',
+				durationMs: 12,
+				sources: ['hooks', 'stream'],
+			}),
 		]);
 		const detail = await api(svc, 'GET', `/api/v1/sessions/${body.id}`);
 		expect(detail.body.totals).toMatchObject({ toolCalls: 1, toolErrors: 0, hookEvents: 1 });
@@ -96,21 +201,60 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 
 	it('fails the calls a run ended without, but never one whose result a hook reported', async () => {
 		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
-		const started = { toolName: 'Bash', input: { command: 'sleep 1' }, status: 'running', startedAt: '2026-11-24T10:00:00.000Z' };
-		await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, { toolCalls: [{ toolUseId: 'toolu_done', ...started }, { toolUseId: 'toolu_cut', ...started }] });
+		const started = {
+			toolName: 'Bash',
+			input: { command: 'sleep 1' },
+			status: 'running',
+			startedAt: '2026-11-24T10:00:00.000Z',
+		};
+		await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
+			toolCalls: [
+				{ toolUseId: 'toolu_done', ...started },
+				{ toolUseId: 'toolu_cut', ...started },
+			],
+		});
 		// The hook saw the first call succeed; claude was killed before the runner read that result from its output.
-		await api(svc, 'POST', '/api/v1/hooks', {
-			session_id: body.id, hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_use_id: 'toolu_done', tool_response: { stdout: 'ok' }, duration_ms: 7,
-		}, { Authorization: `Bearer ${body.hookToken}` });
-		const ended = { status: 'failed', unfinished: true, response: { content: 'The tool call did not finish: the run ended as failed.' }, finishedAt: '2026-11-24T10:00:02.000Z', durationMs: 2000 };
-		const res = await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, { toolCalls: [{ toolUseId: 'toolu_done', ...ended }, { toolUseId: 'toolu_cut', ...ended }] });
+		await api(
+			svc,
+			'POST',
+			'/api/v1/hooks',
+			{
+				session_id: body.id,
+				hook_event_name: 'PostToolUse',
+				tool_name: 'Bash',
+				tool_use_id: 'toolu_done',
+				tool_response: { stdout: 'ok' },
+				duration_ms: 7,
+			},
+			{ Authorization: `Bearer ${body.hookToken}` },
+		);
+		const ended = {
+			status: 'failed',
+			unfinished: true,
+			response: { content: 'The tool call did not finish: the run ended as failed.' },
+			finishedAt: '2026-11-24T10:00:02.000Z',
+			durationMs: 2000,
+		};
+		const res = await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
+			toolCalls: [
+				{ toolUseId: 'toolu_done', ...ended },
+				{ toolUseId: 'toolu_cut', ...ended },
+			],
+		});
 		expect(res.status).toBe(200);
-		const logs = (await api(svc, 'GET', `/api/v1/sessions/${body.id}/logs`)).body.items.sort((a: any, b: any) => a.toolUseId.localeCompare(b.toolUseId));
-		expect(logs.map((c: any) => [c.toolUseId, c.status, c.durationMs])).toEqual([['toolu_cut', 'failed', 2000], ['toolu_done', 'succeeded', 7]]);
+		const logs = (await api(svc, 'GET', `/api/v1/sessions/${body.id}/logs`)).body.items.sort(
+			(a: any, b: any) => a.toolUseId.localeCompare(b.toolUseId),
+		);
+		expect(logs.map((c: any) => [c.toolUseId, c.status, c.durationMs])).toEqual([
+			['toolu_cut', 'failed', 2000],
+			['toolu_done', 'succeeded', 7],
+		]);
 		expect(logs[0].result).toEqual(ended.response);
 		expect(logs[1].result).toEqual({ stdout: 'ok' });
 		// Only the runner's conclusion is `unfinished: true`; anything else is a client's mistake.
-		const bad = await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, { toolCalls: [{ toolUseId: 'toolu_cut', status: 'failed', unfinished: false }] });
+		const bad = await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
+			toolCalls: [{ toolUseId: 'toolu_cut', status: 'failed', unfinished: false }],
+		});
 		expect(bad.status).toBe(400);
 	});
 
@@ -119,7 +263,9 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		const ids: string[] = [];
 		for (let i = 0; i < 7; i++) {
 			const res = await api(svc, 'POST', '/api/v1/sessions', {
-				prompt: `task ${tag} number ${i}`, workspaceType: i % 2 ? 'local' : 'github', repository: i === 3 ? `acme/${tag}-repo` : undefined,
+				prompt: `task ${tag} number ${i}`,
+				workspaceType: i % 2 ? 'local' : 'github',
+				repository: i === 3 ? `acme/${tag}-repo` : undefined,
 				status: i < 2 ? 'running' : 'completed',
 			});
 			ids.push(res.body.id);
@@ -127,7 +273,11 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		const seen: string[] = [];
 		let cursor: string | null = null;
 		for (let n = 0; n < 10; n++) {
-			const res: any = await api(svc, 'GET', `/api/v1/sessions?q=${tag}&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+			const res: any = await api(
+				svc,
+				'GET',
+				`/api/v1/sessions?q=${tag}&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+			);
 			expect(res.status).toBe(200);
 			seen.push(...res.body.items.map((s: any) => s.id));
 			cursor = res.body.nextCursor;
@@ -138,7 +288,11 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 
 		const running = await api(svc, 'GET', `/api/v1/sessions?q=${tag}&status=running`);
 		expect(running.body.items.map((s: any) => s.id).sort()).toEqual(ids.slice(0, 2).sort());
-		const local = await api(svc, 'GET', `/api/v1/sessions?q=${tag}&workspaceType=local&status=running,completed`);
+		const local = await api(
+			svc,
+			'GET',
+			`/api/v1/sessions?q=${tag}&workspaceType=local&status=running,completed`,
+		);
 		expect(local.body.items).toHaveLength(3);
 		const byRepo = await api(svc, 'GET', `/api/v1/sessions?q=${tag}-repo`);
 		expect(byRepo.body.items.map((s: any) => s.id)).toEqual([ids[3]]);
@@ -147,9 +301,17 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 	});
 
 	it('accepts the seed create shape on /api/sessions', async () => {
-		const res = await api(svc, 'POST', '/api/sessions', { projectType: 'github', githubRepo: 'owner/repo', initialPrompt: 'Review the codebase' });
+		const res = await api(svc, 'POST', '/api/sessions', {
+			projectType: 'github',
+			githubRepo: 'owner/repo',
+			initialPrompt: 'Review the codebase',
+		});
 		expect(res.status).toBe(201);
-		expect(res.body).toMatchObject({ workspace: { type: 'github' }, repository: 'owner/repo', prompt: 'Review the codebase' });
+		expect(res.body).toMatchObject({
+			workspace: { type: 'github' },
+			repository: 'owner/repo',
+			prompt: 'Review the codebase',
+		});
 	});
 
 	it('masks secrets in tool inputs and outputs and marks truncated outputs', async () => {
@@ -161,17 +323,28 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 			slack: 'xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp',
 		};
 		await api(svc, 'POST', '/api/v1/hooks', {
-			session_id: body.id, hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_use_id: 'toolu_secret',
-			tool_input: { command: `curl -H "Authorization: Bearer ${secrets.anthropic}" https://x`, password: 'hunter2hunter2' },
-			tool_response: { stdout: `GH=${secrets.github} AWS=${secrets.aws} SLACK=${secrets.slack}\n${'y'.repeat(100_000)}` },
+			session_id: body.id,
+			hook_event_name: 'PostToolUse',
+			tool_name: 'Bash',
+			tool_use_id: 'toolu_secret',
+			tool_input: {
+				command: `curl -H "Authorization: Bearer ${secrets.anthropic}" https://x`,
+				password: 'hunter2hunter2',
+			},
+			tool_response: {
+				stdout: `GH=${secrets.github} AWS=${secrets.aws} SLACK=${secrets.slack}\n${'y'.repeat(100_000)}`,
+			},
 		});
 		const events = await api(svc, 'GET', `/api/v1/sessions/${body.id}/events`);
 		const logs = await api(svc, 'GET', `/api/v1/sessions/${body.id}/logs`);
 		const stored = JSON.stringify([events.body, logs.body]);
-		for (const secret of [...Object.values(secrets), 'hunter2hunter2']) expect(stored).not.toContain(secret);
+		for (const secret of [...Object.values(secrets), 'hunter2hunter2'])
+			expect(stored).not.toContain(secret);
 		expect(stored).toContain('[REDACTED');
 		expect(logs.body.items[0].truncated).toBe(true);
-		expect(logs.body.items[0].result.stdout).toMatch(/…\[truncated: \d+ bytes in total, first 65536 kept\]$/);
+		expect(logs.body.items[0].result.stdout).toMatch(
+			/…\[truncated: \d+ bytes in total, first 65536 kept\]$/,
+		);
 	});
 });
 
@@ -180,12 +353,17 @@ describe('embedded database', () => {
 		const svc = await startTestService('pglite');
 		const created = await api(svc, 'POST', '/api/v1/sessions', { prompt: 'survive a restart' });
 		await svc.close();
-		const again = await startService(loadConfig({ PORT: '0', DATA_DIR: svc.dataDir, API_KEY: TEST_API_KEY }));
+		const again = await startService(
+			loadConfig({ PORT: '0', DATA_DIR: svc.dataDir, API_KEY: TEST_API_KEY }),
+		);
 		try {
 			const res = await api(again, 'GET', `/api/v1/sessions/${created.body.id}`);
 			expect(res.status).toBe(200);
 			expect(res.body.prompt).toBe('survive a restart');
-			expect((await api(again, 'GET', '/api/v1/health', undefined, {})).body).toMatchObject({ status: 'ok', database: 'pglite' });
+			expect((await api(again, 'GET', '/api/v1/health', undefined, {})).body).toMatchObject({
+				status: 'ok',
+				database: 'pglite',
+			});
 		} finally {
 			await again.close();
 		}
@@ -213,17 +391,26 @@ describe.each(DATABASE_KINDS)('session lease (%s)', (kind) => {
 
 	it('lets one run hold a session at a time, until released or expired', async () => {
 		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
-		const lease = (owner: string, ttlSeconds = 60) => api(svc, 'POST', `/api/v1/sessions/${body.id}/lease`, { owner, ttlSeconds });
+		const lease = (owner: string, ttlSeconds = 60) =>
+			api(svc, 'POST', `/api/v1/sessions/${body.id}/lease`, { owner, ttlSeconds });
 		const results = await Promise.all(['a', 'b', 'c'].map((o) => lease(o)));
 		expect(results.filter((r) => r.status === 200)).toHaveLength(1);
 		const winner = results.find((r) => r.status === 200)!.body.owner;
 		const loser = results.find((r) => r.status === 409)!;
 		expect(loser.body.message).toMatch(/is busy: another run/);
 		expect((await lease(winner)).status).toBe(200);
-		expect((await api(svc, 'DELETE', `/api/v1/sessions/${body.id}/lease?owner=${winner}`)).status).toBe(204);
+		expect(
+			(await api(svc, 'DELETE', `/api/v1/sessions/${body.id}/lease?owner=${winner}`)).status,
+		).toBe(204);
 		expect((await lease('d', 5)).status).toBe(200);
-		await svc.db.query(`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [body.id]);
+		await svc.db.query(
+			`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+			[body.id],
+		);
 		expect((await lease('e')).status).toBe(200);
-		expect((await api(svc, 'POST', `/api/v1/sessions/${crypto.randomUUID()}/lease`, { owner: 'x' })).status).toBe(404);
+		expect(
+			(await api(svc, 'POST', `/api/v1/sessions/${crypto.randomUUID()}/lease`, { owner: 'x' }))
+				.status,
+		).toBe(404);
 	});
 });

@@ -2,7 +2,13 @@ import crypto from 'node:crypto';
 import { loadConfig } from '../src/config';
 import { createScratchDatabase } from '../../test/support/scratch-database';
 import { startService, type RunningService } from '../src/service';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../test/support/test-service';
+import {
+	api,
+	DATABASE_KINDS,
+	startTestService,
+	TEST_API_KEY,
+	type TestService,
+} from '../../test/support/test-service';
 import { openStream, type SseStream } from '../../test/support/sse';
 
 const AUTH = { Authorization: `Bearer ${TEST_API_KEY}` };
@@ -31,7 +37,12 @@ describe.each(DATABASE_KINDS)('GET /api/v1/stream (%s)', (kind) => {
 		return s;
 	};
 	const changesAfter = async (seq: number) =>
-		(await svc.db.query<{ seq: number }>('SELECT seq FROM dashboard_changes WHERE seq > $1 ORDER BY seq', [seq])).rows.map((r) => r.seq);
+		(
+			await svc.db.query<{ seq: number }>(
+				'SELECT seq FROM dashboard_changes WHERE seq > $1 ORDER BY seq',
+				[seq],
+			)
+		).rows.map((r) => r.seq);
 
 	beforeAll(async () => {
 		svc = await startTestService(kind);
@@ -55,7 +66,9 @@ describe.each(DATABASE_KINDS)('GET /api/v1/stream (%s)', (kind) => {
 		expect(call.data).toMatchObject({ kind: 'tool_call', op: 'insert', sessionId });
 		const logs = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/logs`);
 		expect(call.data.ref).toBe(String(logs.body.items[0].id));
-		expect(s.changes().some((c) => c.kind === 'session' && c.op === 'insert' && c.ref === sessionId)).toBe(true);
+		expect(
+			s.changes().some((c) => c.kind === 'session' && c.op === 'insert' && c.ref === sessionId),
+		).toBe(true);
 
 		await post(svc, toolHook(sessionId, 1, 'PostToolUse'));
 		await s.waitFor((e) => e.data?.kind === 'tool_call' && e.data.op === 'update');
@@ -86,14 +99,24 @@ describe.each(DATABASE_KINDS)('GET /api/v1/stream (%s)', (kind) => {
 		expect(resumed.events.map((e) => Number(e.id))).toEqual(missed);
 
 		await post(svc, toolHook(a, 13));
-		const live = await resumed.waitFor((e) => e.data?.ref !== undefined && Number(e.id) > missed[missed.length - 1] && e.data.kind === 'tool_call');
+		const live = await resumed.waitFor(
+			(e) =>
+				e.data?.ref !== undefined &&
+				Number(e.id) > missed[missed.length - 1] &&
+				e.data.kind === 'tool_call',
+		);
 		expect(live.data.sessionId).toBe(a);
 		const ids = resumed.events.map((e) => Number(e.id));
 		expect(new Set(ids).size).toBe(ids.length);
 
 		// The same through the query parameter, for one session only.
 		const one = await stream(`?sessionId=${b}&lastEventId=${from}`);
-		const bMissed = (await svc.db.query<{ seq: number }>('SELECT seq FROM dashboard_changes WHERE seq > $1 AND session_id = $2 ORDER BY seq', [from, b])).rows.map((r) => r.seq);
+		const bMissed = (
+			await svc.db.query<{ seq: number }>(
+				'SELECT seq FROM dashboard_changes WHERE seq > $1 AND session_id = $2 ORDER BY seq',
+				[from, b],
+			)
+		).rows.map((r) => r.seq);
 		await one.waitFor((e) => Number(e.id) === bMissed[bMissed.length - 1]);
 		expect(one.events.map((e) => Number(e.id))).toEqual(bMissed);
 	});
@@ -106,7 +129,9 @@ describe.each(DATABASE_KINDS)('GET /api/v1/stream (%s)', (kind) => {
 	});
 
 	it('refuses a bad Last-Event-ID or session id with a 400 naming it, and a missing credential with a 401', async () => {
-		const bad = await fetch(`${svc.url}/api/v1/stream`, { headers: { ...AUTH, 'Last-Event-ID': 'abc' } });
+		const bad = await fetch(`${svc.url}/api/v1/stream`, {
+			headers: { ...AUTH, 'Last-Event-ID': 'abc' },
+		});
 		expect(bad.status).toBe(400);
 		expect(((await bad.json()) as any).message).toMatch(/Last-Event-ID/);
 		const badSession = await fetch(`${svc.url}/api/v1/stream?sessionId=nope`, { headers: AUTH });
@@ -129,7 +154,10 @@ describe.each(DATABASE_KINDS)('GET /api/v1/stream (%s)', (kind) => {
 		const missed = await changesAfter(seen);
 		await resumed.waitFor((e) => Number(e.id) === missed.at(-1));
 		expect(resumed.events.map((e) => Number(e.id))).toEqual(missed);
-		expect([...s.events.filter((e) => e.event === 'change').map((e) => Number(e.id)), ...missed]).toEqual(await changesAfter(from));
+		expect([
+			...s.events.filter((e) => e.event === 'change').map((e) => Number(e.id)),
+			...missed,
+		]).toEqual(await changesAfter(from));
 	});
 });
 
@@ -142,7 +170,16 @@ describePostgres('GET /api/v1/stream with two replicas on one PostgreSQL', () =>
 	beforeAll(async () => {
 		scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!);
 		for (let i = 0; i < 2; i++) {
-			replicas.push(await startService(loadConfig({ PORT: '0', DATA_DIR: `/tmp/orch-stream-replica-${i}`, API_KEY: TEST_API_KEY, DATABASE_URL: scratch.url })));
+			replicas.push(
+				await startService(
+					loadConfig({
+						PORT: '0',
+						DATA_DIR: `/tmp/orch-stream-replica-${i}`,
+						API_KEY: TEST_API_KEY,
+						DATABASE_URL: scratch.url,
+					}),
+				),
+			);
 		}
 	});
 	afterAll(async () => {
@@ -157,10 +194,20 @@ describePostgres('GET /api/v1/stream with two replicas on one PostgreSQL', () =>
 		try {
 			await s.waitFor((e) => e.event === 'ready');
 			for (let n = 0; n < 5; n++) await post(two, toolHook(sessionId, 40 + n));
-			const last = await s.waitFor((e) => e.data?.kind === 'tool_call' && e.data.op === 'insert' && s.changes().filter((c) => c.kind === 'tool_call').length === 5);
+			const last = await s.waitFor(
+				(e) =>
+					e.data?.kind === 'tool_call' &&
+					e.data.op === 'insert' &&
+					s.changes().filter((c) => c.kind === 'tool_call').length === 5,
+			);
 			expect(last.data.sessionId).toBe(sessionId);
 			const logs = await api(two, 'GET', `/api/v1/sessions/${sessionId}/logs`);
-			expect(s.changes().filter((c) => c.kind === 'tool_call').map((c) => c.ref)).toEqual(logs.body.items.map((l: any) => String(l.id)));
+			expect(
+				s
+					.changes()
+					.filter((c) => c.kind === 'tool_call')
+					.map((c) => c.ref),
+			).toEqual(logs.body.items.map((l: any) => String(l.id)));
 		} finally {
 			s.close();
 		}

@@ -1,13 +1,21 @@
 import crypto from 'node:crypto';
 import { isPublicAddress } from '../src/deliveries/delivery-target';
-import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
+import {
+	api,
+	DATABASE_KINDS,
+	startTestService,
+	type TestService,
+} from '../../test/support/test-service';
 
-const hookUrl = (host = '127.0.0.1:9') => `http://${host}/webhook/${crypto.randomUUID()}/claude-hook`;
+const hookUrl = (host = '127.0.0.1:9') =>
+	`http://${host}/webhook/${crypto.randomUUID()}/claude-hook`;
 
 describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 	let svc: TestService;
 	beforeAll(async () => {
-		svc = await startTestService(kind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1, n8n.internal.example' });
+		svc = await startTestService(kind, {
+			DELIVERY_ALLOWED_HOSTS: '127.0.0.1, n8n.internal.example',
+		});
 	});
 	afterAll(() => svc?.stop());
 
@@ -50,10 +58,24 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 		expect(all.body.items.map((s: any) => s.id)).toContain(id);
 
 		// The same URL again (a trigger re-registering after losing its state): same id, new filters and secret.
-		const again = await api(svc, 'POST', '/api/v1/subscriptions', { url, events: ['*'], secret: 'my-own-secret-0123456789' });
+		const again = await api(svc, 'POST', '/api/v1/subscriptions', {
+			url,
+			events: ['*'],
+			secret: 'my-own-secret-0123456789',
+		});
 		expect(again.status).toBe(200);
-		expect(again.body).toMatchObject({ id, url, events: [], toolFilter: null, sessionId: null, workspaceType: null, secret: 'my-own-secret-0123456789' });
-		expect((await api(svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body.items).toHaveLength(1);
+		expect(again.body).toMatchObject({
+			id,
+			url,
+			events: [],
+			toolFilter: null,
+			sessionId: null,
+			workspaceType: null,
+			secret: 'my-own-secret-0123456789',
+		});
+		expect(
+			(await api(svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body.items,
+		).toHaveLength(1);
 
 		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${id}`)).status).toBe(204);
 		const gone = await api(svc, 'GET', `/api/v1/subscriptions/${id}`);
@@ -65,9 +87,15 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 	it('deletes by URL', async () => {
 		const url = hookUrl();
 		expect((await api(svc, 'POST', '/api/v1/subscriptions', { url })).status).toBe(201);
-		expect((await api(svc, 'DELETE', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).status).toBe(204);
-		expect((await api(svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body.items).toEqual([]);
-		expect((await api(svc, 'DELETE', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).status).toBe(404);
+		expect(
+			(await api(svc, 'DELETE', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).status,
+		).toBe(204);
+		expect(
+			(await api(svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body.items,
+		).toEqual([]);
+		expect(
+			(await api(svc, 'DELETE', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).status,
+		).toBe(404);
 		const noUrl = await api(svc, 'DELETE', '/api/v1/subscriptions');
 		expect(noUrl.status).toBe(400);
 		expect(noUrl.body.message).toContain('url');
@@ -79,7 +107,10 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 			[{ url: 'not a url' }, 'url must be an absolute URL'],
 			[{ url: hookUrl(), events: ['Post Tool Use'] }, 'events.0'],
 			[{ url: hookUrl(), events: 'Stop' }, 'events'],
-			[{ url: hookUrl(), toolFilter: 'Bash(' }, 'toolFilter: "Bash(" has "(", which is not part of a tool name'],
+			[
+				{ url: hookUrl(), toolFilter: 'Bash(' },
+				'toolFilter: "Bash(" has "(", which is not part of a tool name',
+			],
 			[{ url: hookUrl(), toolFilter: '(a|a)+' }, 'toolFilter: "(a|a)+" has "("'],
 			[{ url: hookUrl(), sessionId: 'abc' }, 'sessionId'],
 			[{ url: hookUrl(), workspaceType: 'cloud' }, 'workspaceType'],
@@ -100,7 +131,13 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 	it('needs the API key', async () => {
 		const url = hookUrl();
 		expect((await api(svc, 'POST', '/api/v1/subscriptions', { url }, {})).status).toBe(401);
-		expect((await api(svc, 'GET', '/api/v1/subscriptions', undefined, { Authorization: 'Bearer wrong-key-0123456789' })).status).toBe(401);
+		expect(
+			(
+				await api(svc, 'GET', '/api/v1/subscriptions', undefined, {
+					Authorization: 'Bearer wrong-key-0123456789',
+				})
+			).status,
+		).toBe(401);
 		expect((await api(svc, 'GET', '/api/subscriptions')).status).toBe(200); // the /api alias
 	});
 
@@ -118,7 +155,13 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 			expect(res.body.message).toContain(message);
 		}
 		// An allowlisted name is trusted without resolving it (it may only exist inside the operator's network).
-		expect((await api(svc, 'POST', '/api/v1/subscriptions', { url: `https://n8n.internal.example/webhook/${crypto.randomUUID()}/claude-hook` })).status).toBe(201);
+		expect(
+			(
+				await api(svc, 'POST', '/api/v1/subscriptions', {
+					url: `https://n8n.internal.example/webhook/${crypto.randomUUID()}/claude-hook`,
+				})
+			).status,
+		).toBe(201);
 	});
 });
 
@@ -131,8 +174,20 @@ describe.each(DATABASE_KINDS)('subscription targets without an allowlist (%s)', 
 
 	it('refuses private, loopback, link-local and metadata addresses, also behind a name', async () => {
 		for (const host of [
-			'127.0.0.1:5678', '10.1.2.3', '172.20.0.1', '192.168.1.10', '169.254.169.254', '100.64.0.1', '0.0.0.0',
-			'[::1]', '[fe80::1]', '[fd00::1]', '[::ffff:127.0.0.1]', '[::ffff:a9fe:a9fe]', '[64:ff9b::a00:1]', '[2002:a00:1::]',
+			'127.0.0.1:5678',
+			'10.1.2.3',
+			'172.20.0.1',
+			'192.168.1.10',
+			'169.254.169.254',
+			'100.64.0.1',
+			'0.0.0.0',
+			'[::1]',
+			'[fe80::1]',
+			'[fd00::1]',
+			'[::ffff:127.0.0.1]',
+			'[::ffff:a9fe:a9fe]',
+			'[64:ff9b::a00:1]',
+			'[2002:a00:1::]',
 			'localhost:5678', // a name: resolved, and every address it has is checked
 		]) {
 			const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: hookUrl(host) });
@@ -149,11 +204,29 @@ describe.each(DATABASE_KINDS)('subscription targets without an allowlist (%s)', 
 
 describe('public address check', () => {
 	it.each([
-		['8.8.8.8', true], ['93.184.215.14', true], ['2606:4700:4700::1111', true], ['::ffff:8.8.8.8', true],
-		['127.0.0.1', false], ['127.255.0.1', false], ['10.0.0.1', false], ['172.31.255.255', false], ['172.32.0.1', true],
-		['192.168.0.1', false], ['169.254.169.254', false], ['100.100.100.200', false], ['224.0.0.1', false], ['255.255.255.255', false],
-		['::1', false], ['::', false], ['fe80::abcd', false], ['fc00::1', false], ['::ffff:10.0.0.1', false], ['::ffff:7f00:1', false],
-		['64:ff9b::7f00:1', false], ['2002:c0a8:0101::1', false], ['not-an-ip', false],
+		['8.8.8.8', true],
+		['93.184.215.14', true],
+		['2606:4700:4700::1111', true],
+		['::ffff:8.8.8.8', true],
+		['127.0.0.1', false],
+		['127.255.0.1', false],
+		['10.0.0.1', false],
+		['172.31.255.255', false],
+		['172.32.0.1', true],
+		['192.168.0.1', false],
+		['169.254.169.254', false],
+		['100.100.100.200', false],
+		['224.0.0.1', false],
+		['255.255.255.255', false],
+		['::1', false],
+		['::', false],
+		['fe80::abcd', false],
+		['fc00::1', false],
+		['::ffff:10.0.0.1', false],
+		['::ffff:7f00:1', false],
+		['64:ff9b::7f00:1', false],
+		['2002:c0a8:0101::1', false],
+		['not-an-ip', false],
 	])('%s → %s', (address, expected) => {
 		expect(isPublicAddress(address)).toBe(expected);
 	});

@@ -1,9 +1,17 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import { api, DATABASE_KINDS, startTestService, type TestService } from '../../test/support/test-service';
+import {
+	api,
+	DATABASE_KINDS,
+	startTestService,
+	type TestService,
+} from '../../test/support/test-service';
 
 const sha = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
-const upload = (text: string | Buffer, extra: Record<string, unknown> = {}) => ({ contentGzipBase64: zlib.gzipSync(text).toString('base64'), ...extra });
+const upload = (text: string | Buffer, extra: Record<string, unknown> = {}) => ({
+	contentGzipBase64: zlib.gzipSync(text).toString('base64'),
+	...extra,
+});
 
 describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
 	let svc: TestService;
@@ -14,33 +22,74 @@ describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
 
 	const newSession = async () => {
 		const id = crypto.randomUUID();
-		expect((await api(svc, 'POST', '/api/v1/sessions', { id, workspaceType: 'local', workspacePath: '/w' })).status).toBe(201);
+		expect(
+			(
+				await api(svc, 'POST', '/api/v1/sessions', {
+					id,
+					workspaceType: 'local',
+					workspacePath: '/w',
+				})
+			).status,
+		).toBe(201);
 		return id;
 	};
 
 	it('stores a transcript gzip-compressed and scrubbed, counts versions, and gives it back', async () => {
 		const id = await newSession();
-		const line1 = JSON.stringify({ type: 'user', sessionId: id, message: { role: 'user', content: 'use key sk-ant-api03-abcdefghijklmnopqrstuv please' } });
-		const line2 = JSON.stringify({ type: 'assistant', sessionId: id, message: { role: 'assistant', content: [{ type: 'text', text: 'ok' }] }, usage: { input_tokens: 12 } });
+		const line1 = JSON.stringify({
+			type: 'user',
+			sessionId: id,
+			message: { role: 'user', content: 'use key sk-ant-api03-abcdefghijklmnopqrstuv please' },
+		});
+		const line2 = JSON.stringify({
+			type: 'assistant',
+			sessionId: id,
+			message: { role: 'assistant', content: [{ type: 'text', text: 'ok' }] },
+			usage: { input_tokens: 12 },
+		});
 		const source = `${line1}\n${line2}\n`;
 		const runId = crypto.randomUUID();
-		const put = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload(source, { runId }));
+		const put = await api(
+			svc,
+			'PUT',
+			`/api/v1/sessions/${id}/transcript`,
+			upload(source, { runId }),
+		);
 		expect(put.status).toBe(200);
-		expect(put.body).toMatchObject({ sessionId: id, version: 1, sourceSizeBytes: Buffer.byteLength(source), sourceSha256: sha(source), runId });
+		expect(put.body).toMatchObject({
+			sessionId: id,
+			version: 1,
+			sourceSizeBytes: Buffer.byteLength(source),
+			sourceSha256: sha(source),
+			runId,
+		});
 
 		const got = await api(svc, 'GET', `/api/v1/sessions/${id}/transcript`);
 		expect(got.status).toBe(200);
-		const text = zlib.gunzipSync(Buffer.from(got.body.contentGzipBase64, 'base64')).toString('utf8');
+		const text = zlib
+			.gunzipSync(Buffer.from(got.body.contentGzipBase64, 'base64'))
+			.toString('utf8');
 		expect(text).not.toContain('sk-ant-api03');
 		expect(text).toContain('[REDACTED:anthropic-key]');
 		// Still one JSON object per line, as Claude Code reads it back; figures untouched.
-		const lines = text.trim().split('\n').map((l) => JSON.parse(l));
+		const lines = text
+			.trim()
+			.split('\n')
+			.map((l) => JSON.parse(l));
 		expect(lines[1]).toEqual(JSON.parse(line2));
-		expect(got.body).toMatchObject({ version: 1, sizeBytes: Buffer.byteLength(text), sha256: sha(text) });
+		expect(got.body).toMatchObject({
+			version: 1,
+			sizeBytes: Buffer.byteLength(text),
+			sha256: sha(text),
+		});
 
 		const longer = `${source}${JSON.stringify({ type: 'user', message: { content: 'turn 2' } })}\n`;
 		const second = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload(longer));
-		expect(second.body).toMatchObject({ version: 2, sourceSizeBytes: Buffer.byteLength(longer), runId: null });
+		expect(second.body).toMatchObject({
+			version: 2,
+			sourceSizeBytes: Buffer.byteLength(longer),
+			runId: null,
+		});
 		const meta = await api(svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`);
 		expect(meta.body).toEqual(second.body);
 		expect(meta.body.contentGzipBase64).toBeUndefined();
@@ -50,18 +99,35 @@ describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
 		const id = await newSession();
 		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`)).status).toBe(404);
 		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/transcript`)).status).toBe(404);
-		expect((await api(svc, 'PUT', `/api/v1/sessions/${crypto.randomUUID()}/transcript`, upload('{}\n'))).status).toBe(404);
+		expect(
+			(await api(svc, 'PUT', `/api/v1/sessions/${crypto.randomUUID()}/transcript`, upload('{}\n')))
+				.status,
+		).toBe(404);
 
-		const notGzip = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, { contentGzipBase64: Buffer.from('plain').toString('base64') });
+		const notGzip = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, {
+			contentGzipBase64: Buffer.from('plain').toString('base64'),
+		});
 		expect(notGzip.status).toBe(400);
 		expect(notGzip.body.message).toMatch(/not gzip/);
-		const notBase64 = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, { contentGzipBase64: '%%%' });
+		const notBase64 = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, {
+			contentGzipBase64: '%%%',
+		});
 		expect(notBase64.status).toBe(400);
 		expect(notBase64.body.message).toMatch(/contentGzipBase64/);
-		const unknownField = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload('{}\n', { extra: 1 }));
+		const unknownField = await api(
+			svc,
+			'PUT',
+			`/api/v1/sessions/${id}/transcript`,
+			upload('{}\n', { extra: 1 }),
+		);
 		expect(unknownField.status).toBe(400);
 		// A gzip bomb is refused by its inflated size, not read whole.
-		const tooBig = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload(Buffer.alloc(300 * 1024, 'a')));
+		const tooBig = await api(
+			svc,
+			'PUT',
+			`/api/v1/sessions/${id}/transcript`,
+			upload(Buffer.alloc(300 * 1024, 'a')),
+		);
 		expect(tooBig.status).toBe(400);
 		expect(tooBig.body.message).toMatch(/TRANSCRIPT_MAX_BYTES/);
 		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`)).status).toBe(404);
@@ -69,7 +135,11 @@ describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
 
 	it('needs the API key', async () => {
 		const id = await newSession();
-		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/transcript`, undefined, {})).status).toBe(401);
-		expect((await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload('{}\n'), {})).status).toBe(401);
+		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/transcript`, undefined, {})).status).toBe(
+			401,
+		);
+		expect(
+			(await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload('{}\n'), {})).status,
+		).toBe(401);
 	});
 });

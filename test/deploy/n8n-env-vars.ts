@@ -13,11 +13,13 @@ export const N8N_ENV_VARS: Record<string, string> = {
 	QUEUE_BULL_REDIS_PORT: 'the queue',
 	QUEUE_HEALTH_CHECK_ACTIVE: 'a worker answers /healthz (the container health check)',
 	N8N_ENCRYPTION_KEY: 'the same on main and every worker: credentials are encrypted with it',
-	OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'manual executions on workers too (the only behaviour in n8n 3)',
+	OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS:
+		'manual executions on workers too (the only behaviour in n8n 3)',
 	N8N_UNVERIFIED_PACKAGES_ENABLED: 'n8n 3 loads unverified community packages only when true',
 	N8N_PORT: 'the port n8n listens on',
 	N8N_PROTOCOL: 'http inside the network',
-	N8N_WEBHOOK_URL: 'base of webhook URLs, which the Hook Trigger registers with the service (WEBHOOK_URL is deprecated)',
+	N8N_WEBHOOK_URL:
+		'base of webhook URLs, which the Hook Trigger registers with the service (WEBHOOK_URL is deprecated)',
 	N8N_DIAGNOSTICS_ENABLED: 'no telemetry',
 	GENERIC_TIMEZONE: 'schedule triggers',
 };

@@ -38,24 +38,61 @@ describe(`approvals on the dashboard (${KIND})`, () => {
 		svc = await startTestService(KIND, { DASHBOARD_TOKEN });
 
 		// A session stopped on `git push`: one pending call.
-		const w = await createSession(svc, { prompt: 'Ship the release', workspaceType: 'local', workspacePath: '/srv/work/app', threadKey: 'slack:C0REL:1718000000.000100' });
-		await api(svc, 'PUT', `/api/v1/sessions/${w.id}/approval-policy`, { rules: ['Bash(git push *)'], deciders: ['U0ALICE'] });
+		const w = await createSession(svc, {
+			prompt: 'Ship the release',
+			workspaceType: 'local',
+			workspacePath: '/srv/work/app',
+			threadKey: 'slack:C0REL:1718000000.000100',
+		});
+		await api(svc, 'PUT', `/api/v1/sessions/${w.id}/approval-policy`, {
+			rules: ['Bash(git push *)'],
+			deciders: ['U0ALICE'],
+		});
 		await postHook(svc, w.hookToken, preToolUse(w.id, 'git push origin main', 'toolu_push'));
-		await putRun(svc, w.id, { kind: 'start', status: 'waiting_approval', terminalReason: 'tool_deferred', endedAt: new Date().toISOString() });
+		await putRun(svc, w.id, {
+			kind: 'start',
+			status: 'waiting_approval',
+			terminalReason: 'tool_deferred',
+			endedAt: new Date().toISOString(),
+		});
 		const [pending] = (await api(svc, 'GET', `/api/v1/approvals?sessionId=${w.id}`)).body.items;
 		waiting = { id: w.id, approvalId: pending.id };
 
 		// A session with a history: approved, denied after a refused attempt, and one that expired.
-		const d = await createSession(svc, { prompt: 'Clean up and deploy', workspaceType: 'local', workspacePath: '/srv/work/ops' });
-		await api(svc, 'PUT', `/api/v1/sessions/${d.id}/approval-policy`, { rules: ['Bash'], deciders: ['U0ALICE', 'bob@example.com'] });
+		const d = await createSession(svc, {
+			prompt: 'Clean up and deploy',
+			workspaceType: 'local',
+			workspacePath: '/srv/work/ops',
+		});
+		await api(svc, 'PUT', `/api/v1/sessions/${d.id}/approval-policy`, {
+			rules: ['Bash'],
+			deciders: ['U0ALICE', 'bob@example.com'],
+		});
 		await postHook(svc, d.hookToken, preToolUse(d.id, 'make deploy', 'toolu_deploy'));
 		await postHook(svc, d.hookToken, preToolUse(d.id, 'rm -rf build', 'toolu_rm'));
-		const items = (await api(svc, 'GET', `/api/v1/approvals?sessionId=${d.id}`)).body.items as Array<{ id: string; toolUseId: string }>;
+		const items = (await api(svc, 'GET', `/api/v1/approvals?sessionId=${d.id}`)).body
+			.items as Array<{ id: string; toolUseId: string }>;
 		const idOf = (toolUseId: string) => items.find((a) => a.toolUseId === toolUseId)!.id;
-		await api(svc, 'POST', `/api/v1/approvals/${idOf('toolu_deploy')}/decision`, { decision: 'approve', decidedBy: 'U0ALICE', channel: 'slack' });
-		await api(svc, 'POST', `/api/v1/approvals/${idOf('toolu_rm')}/decision`, { decision: 'approve', decidedBy: 'U0EVE', channel: 'slack' });
-		await api(svc, 'POST', `/api/v1/approvals/${idOf('toolu_rm')}/decision`, { decision: 'deny', decidedBy: 'bob@example.com', channel: 'email', note: 'not today' });
-		await api(svc, 'PUT', `/api/v1/sessions/${d.id}/approval-policy`, { rules: ['Bash'], expiresInSeconds: 1 });
+		await api(svc, 'POST', `/api/v1/approvals/${idOf('toolu_deploy')}/decision`, {
+			decision: 'approve',
+			decidedBy: 'U0ALICE',
+			channel: 'slack',
+		});
+		await api(svc, 'POST', `/api/v1/approvals/${idOf('toolu_rm')}/decision`, {
+			decision: 'approve',
+			decidedBy: 'U0EVE',
+			channel: 'slack',
+		});
+		await api(svc, 'POST', `/api/v1/approvals/${idOf('toolu_rm')}/decision`, {
+			decision: 'deny',
+			decidedBy: 'bob@example.com',
+			channel: 'email',
+			note: 'not today',
+		});
+		await api(svc, 'PUT', `/api/v1/sessions/${d.id}/approval-policy`, {
+			rules: ['Bash'],
+			expiresInSeconds: 1,
+		});
 		await postHook(svc, d.hookToken, preToolUse(d.id, 'make release', 'toolu_release'));
 		await sleep(1100);
 		decided = { id: d.id };
@@ -85,8 +122,13 @@ describe(`approvals on the dashboard (${KIND})`, () => {
 		expect(text).toContain('git push origin main');
 		expect(text).toContain('deciders: U0ALICE');
 		expect(text).toMatch(/expires in \d+ h/);
-		await expect(page.locator(`table.sessions tr[data-id="${waiting.id}"] .badge`).textContent()).resolves.toBe('waiting approval');
-		await page.screenshot({ path: path.join(ARTIFACTS, `${KIND}-approvals-waiting.png`), fullPage: true });
+		await expect(
+			page.locator(`table.sessions tr[data-id="${waiting.id}"] .badge`).textContent(),
+		).resolves.toBe('waiting approval');
+		await page.screenshot({
+			path: path.join(ARTIFACTS, `${KIND}-approvals-waiting.png`),
+			fullPage: true,
+		});
 
 		await item.locator('a').click();
 		await page.locator('section.approvals tr[data-status="pending"]').waitFor();
@@ -98,14 +140,23 @@ describe(`approvals on the dashboard (${KIND})`, () => {
 		const rows = page.locator('section.approvals tbody tr');
 		await rows.nth(2).waitFor();
 		await expect(page.locator('section.approvals h3').textContent()).resolves.toBe('Approvals (3)');
-		const lines = await rows.evaluateAll((trs) => trs.map((tr) => [(tr as any).dataset.status, tr.textContent]));
+		const lines = await rows.evaluateAll((trs) =>
+			trs.map((tr) => [(tr as any).dataset.status, tr.textContent]),
+		);
 		expect(lines.map(([status]) => status)).toEqual(['approved', 'denied', 'expired']);
 		expect(lines[0][1]).toMatch(/make deploy.*Bash.*approved.*U0ALICE via slack/);
-		expect(lines[1][1]).toMatch(/rm -rf build.*denied.*bob@example\.com via email, .*: not today.*refused: U0EVE \(slack\)/);
+		expect(lines[1][1]).toMatch(
+			/rm -rf build.*denied.*bob@example\.com via email, .*: not today.*refused: U0EVE \(slack\)/,
+		);
 		expect(lines[2][1]).toMatch(/make release.*expired.*nobody decided by .*\(denied on resume\)/);
 		await rows.nth(0).locator('summary').click();
-		await expect(rows.nth(0).locator('pre.text').textContent()).resolves.toContain('"command": "make deploy"');
-		await page.screenshot({ path: path.join(ARTIFACTS, `${KIND}-approvals-history.png`), fullPage: true });
+		await expect(rows.nth(0).locator('pre.text').textContent()).resolves.toContain(
+			'"command": "make deploy"',
+		);
+		await page.screenshot({
+			path: path.join(ARTIFACTS, `${KIND}-approvals-history.png`),
+			fullPage: true,
+		});
 		// Nothing waits in this session, so the sessions page's panel still shows only the other one.
 		await page.goto(`${svc.url}/#/sessions`);
 		await page.locator('.waiting-panel li').first().waitFor();

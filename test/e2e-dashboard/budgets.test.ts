@@ -25,19 +25,39 @@ describe(`dashboard budgets page in Chromium (${KIND})`, () => {
 	beforeAll(async () => {
 		fs.mkdirSync(ARTIFACTS, { recursive: true });
 		svc = await startTestService(KIND, { DASHBOARD_TOKEN });
-		const session = async (body: Record<string, unknown>) => (await api(svc, 'POST', '/api/v1/sessions', body)).body.id as string;
+		const session = async (body: Record<string, unknown>) =>
+			(await api(svc, 'POST', '/api/v1/sessions', body)).body.id as string;
 		const run = (id: string, costUsd: number, modelUsage?: Record<string, unknown>) =>
-			api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${crypto.randomUUID()}`, { kind: 'start', status: 'completed', costUsd, ...(modelUsage ? { modelUsage } : {}) });
+			api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${crypto.randomUUID()}`, {
+				kind: 'start',
+				status: 'completed',
+				costUsd,
+				...(modelUsage ? { modelUsage } : {}),
+			});
 		const thread = 'slack:C0DASH:1712345678.000100';
 		expensive = await session({ repository: 'acme/web', threadKey: thread, model: 'opus' });
 		const cheap = await session({ repository: 'acme/api' });
 		await run(expensive, 1.5, { 'claude-opus-5-5': { costUSD: 1.5 } });
 		await run(cheap, 0.25, { 'claude-haiku-4-5': { costUSD: 0.25 } });
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, period: 'day', limitUsd: 1, name: 'support thread' });
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'repository', scopeValue: 'acme/api', period: 'month', limitUsd: 0.3 });
+		await api(svc, 'PUT', '/api/v1/budgets', {
+			scope: 'thread',
+			scopeValue: thread,
+			period: 'day',
+			limitUsd: 1,
+			name: 'support thread',
+		});
+		await api(svc, 'PUT', '/api/v1/budgets', {
+			scope: 'repository',
+			scopeValue: 'acme/api',
+			period: 'month',
+			limitUsd: 0.3,
+		});
 		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'session', limitUsd: 5 });
 		// A run the thread's budget refused: "runs held back".
-		await api(svc, 'POST', '/api/v1/budgets/reservations', { sessionId: expensive, runId: crypto.randomUUID() });
+		await api(svc, 'POST', '/api/v1/budgets/reservations', {
+			sessionId: expensive,
+			runId: crypto.randomUUID(),
+		});
 
 		browser = await launchChromium();
 		page = await browser.context.newPage();
@@ -75,8 +95,13 @@ describe(`dashboard budgets page in Chromium (${KIND})`, () => {
 		expect(await byRepo.nth(0).locator('h4').textContent()).toBe('acme/web: $1.50');
 		expect(await byRepo.nth(0).locator('svg rect.bar').count()).toBe(30);
 		const today = new Date().toISOString().slice(0, 10);
-		expect(await byRepo.nth(0).locator(`rect.bar[data-day="${today}"]`).getAttribute('data-value')).toBe('1.5');
-		expect(await page.locator('.cost-by-model .cost-series h4').allTextContents()).toEqual(['claude-opus-5-5: $1.50', 'claude-haiku-4-5: $0.2500']);
+		expect(
+			await byRepo.nth(0).locator(`rect.bar[data-day="${today}"]`).getAttribute('data-value'),
+		).toBe('1.5');
+		expect(await page.locator('.cost-by-model .cost-series h4').allTextContents()).toEqual([
+			'claude-opus-5-5: $1.50',
+			'claude-haiku-4-5: $0.2500',
+		]);
 
 		const top = page.locator('table.top-sessions tbody tr');
 		expect(await top.count()).toBe(2);

@@ -24,7 +24,8 @@ export interface Chromium {
 
 /** A headless Chromium with a fresh profile: no cookies, storage or cache from an earlier run. */
 export async function launchChromium(): Promise<Chromium> {
-	if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium"`);
+	if (!fs.existsSync(CHROMIUM))
+		throw new Error(`no Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium"`);
 	const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-chromium-'));
 	const context = await chromium.launchPersistentContext(userDataDir, {
 		executablePath: CHROMIUM,

@@ -29,13 +29,18 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 	const settled = new Set<Request>();
 	const problems: string[] = [];
 
-	const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${KIND}-${name}.png`), fullPage: true });
+	const shot = (name: string) =>
+		page.screenshot({ path: path.join(ARTIFACTS, `${KIND}-${name}.png`), fullPage: true });
 	const rows = () => page.locator('table.sessions tbody tr');
 	const rowOf = (id: string) => page.locator(`table.sessions tbody tr[data-id="${id}"]`);
-	const timelineRow = (selector: string) => page.locator(`[data-list="timeline"] li.call${selector}`);
+	const timelineRow = (selector: string) =>
+		page.locator(`[data-list="timeline"] li.call${selector}`);
 	async function expectRowIds(ids: string[]) {
 		await page.waitForFunction(
-			(want) => [...(globalThis as any).document.querySelectorAll('table.sessions tbody tr')].map((r) => r.dataset.id).join() === want.join(),
+			(want) =>
+				[...(globalThis as any).document.querySelectorAll('table.sessions tbody tr')]
+					.map((r) => r.dataset.id)
+					.join() === want.join(),
 			ids,
 		);
 	}
@@ -69,7 +74,8 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
 		page.on('console', (m) => {
 			// The 401 of the deliberately wrong token is logged by the browser itself; anything else is a fault.
-			if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`);
+			if (m.type() === 'error' && !/status of 401/.test(m.text()))
+				problems.push(`console: ${m.text()}`);
 		});
 	});
 
@@ -98,12 +104,16 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		const cells = await alpha.locator('td').allTextContents();
 		expect(cells.join(' | ')).toMatch(/github.*acme\/widgets.*fix\/login-redirect.*Slack.*\| ok$/);
 		const beta = await rowOf(seeded.beta.id).locator('td').allTextContents();
-		expect(beta.join(' | ')).toMatch(/completed.*Write the release notes.*local.*Email.*1m 23s \| 6 \| \$0\.4213/);
+		expect(beta.join(' | ')).toMatch(
+			/completed.*Write the release notes.*local.*Email.*1m 23s \| 6 \| \$0\.4213/,
+		);
 		await expect(page.locator('#live').getAttribute('data-state')).resolves.not.toBe('error');
 		await shot('02-sessions-list');
 
 		await page.click('text=Older →');
-		await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('table.sessions tbody tr').length === 9);
+		await page.waitForFunction(
+			() => (globalThis as any).document.querySelectorAll('table.sessions tbody tr').length === 9,
+		);
 		await page.click('text=← Newer');
 		await rows().nth(49).waitFor();
 	});
@@ -150,51 +160,99 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		await page.locator('.slot-denials', { hasText: 'Permission denials (1)' }).waitFor();
 		expect(await page.locator('.denials .tool').textContent()).toBe('Bash');
 		expect(await page.locator('.outcome').textContent()).toContain('Reached the budget of $1.00');
-		expect(await page.locator('.workspace').textContent()).toMatch(/worktree.*acme\/billing.*refactor\/invoices/);
+		expect(await page.locator('.workspace').textContent()).toMatch(
+			/worktree.*acme\/billing.*refactor\/invoices/,
+		);
 		await shot('05-session-failed');
 
 		await page.goto(`${svc.url}/#/sessions/${seeded.beta.id}`);
 		await page.locator('.tokens tbody tr').nth(1).waitFor();
 		const tokens = await page.locator('.tokens tbody tr').allTextContents();
 		expect(tokens[0]).toMatch(/claude-sonnet-4-5.*12,000.*3,400.*90,000.*4,000.*\$0\.4213/);
-		expect(await page.locator('.workspace').textContent()).toContain('email:<release-42@example.com>');
+		expect(await page.locator('.workspace').textContent()).toContain(
+			'email:<release-42@example.com>',
+		);
 
 		await page.goto(`${svc.url}/#/sessions/${seeded.alpha.id}`);
 		await timelineRow('').nth(5).waitFor();
-		const tools = await page.locator('[data-list="timeline"] li.call').evaluateAll((els) => els.map((e) => `${(e as any).dataset.tool}:${(e as any).dataset.status}`));
-		expect(tools).toEqual(expect.arrayContaining(['Bash:succeeded', 'Write:succeeded', 'Bash:failed', 'Bash:denied', 'Read:succeeded']));
+		const tools = await page
+			.locator('[data-list="timeline"] li.call')
+			.evaluateAll((els) =>
+				els.map((e) => `${(e as any).dataset.tool}:${(e as any).dataset.status}`),
+			);
+		expect(tools).toEqual(
+			expect.arrayContaining([
+				'Bash:succeeded',
+				'Write:succeeded',
+				'Bash:failed',
+				'Bash:denied',
+				'Read:succeeded',
+			]),
+		);
 		// Failures and denials are highlighted, and say why when opened.
 		const failed = timelineRow('.s-failed');
-		expect(await failed.evaluate((el) => (globalThis as any).getComputedStyle(el).borderLeftStyle)).toBe('solid');
+		expect(
+			await failed.evaluate((el) => (globalThis as any).getComputedStyle(el).borderLeftStyle),
+		).toBe('solid');
 		await failed.locator('summary').click();
 		await expect(failed.locator('pre.error').textContent()).resolves.toContain('Exit code 3');
-		const bash = timelineRow('[data-status="succeeded"][data-tool="Bash"]').filter({ hasText: 'echo hello > out.txt' });
+		const bash = timelineRow('[data-status="succeeded"][data-tool="Bash"]').filter({
+			hasText: 'echo hello > out.txt',
+		});
 		await bash.locator('summary').click();
-		await expect(bash.locator('.row-body').textContent()).resolves.toContain('echo hello > out.txt');
-		await expect(page.locator('.cards').textContent()).resolves.toMatch(/Tool calls\d+2 failed or denied/);
+		await expect(bash.locator('.row-body').textContent()).resolves.toContain(
+			'echo hello > out.txt',
+		);
+		await expect(page.locator('.cards').textContent()).resolves.toMatch(
+			/Tool calls\d+2 failed or denied/,
+		);
 		await shot('06-session-timeline');
 
 		await page.click('button[data-tab="conversation"]');
 		await page.locator('[data-list="conversation"] li.message').nth(1).waitFor();
 		// Markup in a message is text too.
-		expect(await page.locator('[data-list="conversation"] li.message').nth(1).locator('pre').textContent()).toContain('<b>first</b>');
+		expect(
+			await page
+				.locator('[data-list="conversation"] li.message')
+				.nth(1)
+				.locator('pre')
+				.textContent(),
+		).toContain('<b>first</b>');
 		await shot('07-session-conversation');
 
 		await page.click('button[data-tab="events"]');
 		await page.locator('[data-list="events"] li.event').nth(7).waitFor();
 		const names = await page.locator('[data-list="events"] li.event .event-name').allTextContents();
-		expect(names).toEqual(['UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'PermissionDenied', 'MessageDisplay']);
+		expect(names).toEqual([
+			'UserPromptSubmit',
+			'PreToolUse',
+			'PostToolUse',
+			'PreToolUse',
+			'PostToolUse',
+			'PostToolUseFailure',
+			'PermissionDenied',
+			'MessageDisplay',
+		]);
 		expect(await page.locator('[data-list="events"] li.event.trouble').count()).toBe(2);
 		const first = page.locator('[data-list="events"] li.event').first();
 		await first.locator('summary').click();
-		expect(JSON.parse((await first.locator('pre').textContent())!)).toMatchObject({ hook_event_name: 'UserPromptSubmit', session_id: seeded.alpha.id });
+		expect(JSON.parse((await first.locator('pre').textContent())!)).toMatchObject({
+			hook_event_name: 'UserPromptSubmit',
+			session_id: seeded.alpha.id,
+		});
 		await shot('08-session-events');
 
 		// The whole session as one file, fetched with the token in a header like every other read.
-		const [download] = await Promise.all([page.waitForEvent('download'), page.click('button.download')]);
+		const [download] = await Promise.all([
+			page.waitForEvent('download'),
+			page.click('button.download'),
+		]);
 		expect(download.suggestedFilename()).toBe(`session-${seeded.alpha.id}.json`);
 		const saved = JSON.parse(fs.readFileSync((await download.path())!, 'utf8'));
-		expect(saved).toMatchObject({ format: 'claude-orchestrator-session', session: { id: seeded.alpha.id } });
+		expect(saved).toMatchObject({
+			format: 'claude-orchestrator-session',
+			session: { id: seeded.alpha.id },
+		});
 		expect(saved.hookEvents).toHaveLength(8);
 	});
 
@@ -203,7 +261,9 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		const xss = timelineRow('[data-tool="Bash"]').filter({ hasText: 'cat page.html' });
 		await xss.locator('summary').click();
 		const output = xss.locator('pre.output');
-		await expect(output.textContent()).resolves.toBe('<script>window.__pwned = 1</script>\n<img src=x onerror="window.__pwned = 2">\n<b>not bold</b>');
+		await expect(output.textContent()).resolves.toBe(
+			'<script>window.__pwned = 1</script>\n<img src=x onerror="window.__pwned = 2">\n<b>not bold</b>',
+		);
 		expect(await page.evaluate(() => (globalThis as any).__pwned)).toBeUndefined();
 		expect(await page.locator('main script, main img, main b').count()).toBe(0);
 		await shot('09-xss-output-as-text');
@@ -214,7 +274,9 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		const started = Date.now();
 		await big.locator('button.show-all').click();
 		await page.waitForFunction((n) => {
-			const pres: any[] = [...(globalThis as any).document.querySelectorAll('[data-list="timeline"] pre.output')];
+			const pres: any[] = [
+				...(globalThis as any).document.querySelectorAll('[data-list="timeline"] pre.output'),
+			];
 			return pres.some((p) => p.textContent.length === n);
 		}, BIG_OUTPUT.length);
 		// The page still answers after rendering the whole output (how fast is the machine's business, not the test's).
@@ -228,24 +290,42 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		await timelineRow('').nth(5).waitFor();
 		const navigations: string[] = [];
 		page.on('framenavigated', (f) => f === page.mainFrame() && navigations.push(f.url()));
-		const marker = await page.evaluate(() => ((globalThis as any).__sameDocument = String(Math.random())));
+		const marker = await page.evaluate(
+			() => ((globalThis as any).__sameDocument = String(Math.random())),
+		);
 
-		const pre = { ...fixture('PreToolUse (Read)', seeded.alpha.id), tool_name: 'Grep', tool_use_id: 'toolu_live_grep', tool_input: { pattern: 'redirectLoop' } };
+		const pre = {
+			...fixture('PreToolUse (Read)', seeded.alpha.id),
+			tool_name: 'Grep',
+			tool_use_id: 'toolu_live_grep',
+			tool_input: { pattern: 'redirectLoop' },
+		};
 		let since = Date.now();
 		await postHook(svc, seeded.alpha.hookToken, pre);
-		const appeared = await byNextPoll(since, () => timelineRow('[data-tool="Grep"][data-status="running"]').waitFor());
+		const appeared = await byNextPoll(since, () =>
+			timelineRow('[data-tool="Grep"][data-status="running"]').waitFor(),
+		);
 		await expect(timelineRow('[data-tool="Grep"] .dur').textContent()).resolves.toBe('running…');
 		await shot('11-live-running-call');
 
 		since = Date.now();
-		await postHook(svc, seeded.alpha.hookToken, { ...pre, hook_event_name: 'PostToolUse', tool_response: { matches: 3 }, duration_ms: 41 });
-		const finished = await byNextPoll(since, () => timelineRow('[data-tool="Grep"][data-status="succeeded"]').waitFor());
+		await postHook(svc, seeded.alpha.hookToken, {
+			...pre,
+			hook_event_name: 'PostToolUse',
+			tool_response: { matches: 3 },
+			duration_ms: 41,
+		});
+		const finished = await byNextPoll(since, () =>
+			timelineRow('[data-tool="Grep"][data-status="succeeded"]').waitFor(),
+		);
 		await expect(timelineRow('[data-tool="Grep"] .dur').textContent()).resolves.toBe('41 ms');
 
 		await page.click('button[data-tab="events"]');
 		since = Date.now();
 		await postHook(svc, seeded.alpha.hookToken, { ...fixture('Stop', seeded.alpha.id) });
-		const event = await byNextPoll(since, () => page.locator('[data-list="events"] li.event[data-event="Stop"]').waitFor());
+		const event = await byNextPoll(since, () =>
+			page.locator('[data-list="events"] li.event[data-event="Stop"]').waitFor(),
+		);
 		await shot('12-live-event');
 
 		// The session list follows status changes too.
@@ -253,24 +333,34 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		await rowOf(seeded.delta.id).waitFor();
 		since = Date.now();
 		await putRun(svc, seeded.delta.id, { kind: 'resume', status: 'running' });
-		const listed = await byNextPoll(since, () => rowOf(seeded.delta.id).locator('.badge[data-status="running"] .pulse').waitFor());
+		const listed = await byNextPoll(since, () =>
+			rowOf(seeded.delta.id).locator('.badge[data-status="running"] .pulse').waitFor(),
+		);
 		await shot('13-live-list');
 
 		expect(navigations.filter((u) => !u.includes('#'))).toEqual([]);
 		expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(marker);
-		process.stdout.write(`live updates seen after: tool call ${appeared} ms, its result ${finished} ms, raw event ${event} ms, list status ${listed} ms\n`);
+		process.stdout.write(
+			`live updates seen after: tool call ${appeared} ms, its result ${finished} ms, raw event ${event} ms, list status ${listed} ms\n`,
+		);
 	});
 
 	it('reads nothing while the tab is hidden and catches up when it is shown again', async () => {
 		await rowOf(seeded.delta.id).waitFor();
 		const apiCalls = () => requests.filter((r) => r.url().includes('/api/')).length;
 		await page.evaluate(() => {
-			Object.defineProperty((globalThis as any).document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+			Object.defineProperty((globalThis as any).document, 'visibilityState', {
+				configurable: true,
+				get: () => 'hidden',
+			});
 			(globalThis as any).document.dispatchEvent(new Event('visibilitychange'));
 		});
 		// A read already in flight may still land: wait for its answers, however long a busy machine takes. The live
 		// stream stays open (an open request that reads nothing while hidden), so it is not waited for.
-		const inFlight = () => requests.filter((r) => r.url().includes('/api/') && !r.url().includes('/api/v1/stream') && !settled.has(r)).length;
+		const inFlight = () =>
+			requests.filter(
+				(r) => r.url().includes('/api/') && !r.url().includes('/api/v1/stream') && !settled.has(r),
+			).length;
 		while (inFlight() > 0) await page.waitForTimeout(50);
 		const before = apiCalls();
 		await page.waitForTimeout(5000);
@@ -281,7 +371,9 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 			delete (globalThis as any).document.visibilityState;
 			(globalThis as any).document.dispatchEvent(new Event('visibilitychange'));
 		});
-		await page.waitForFunction(() => (globalThis as any).document.getElementById('live').dataset.state === 'live');
+		await page.waitForFunction(
+			() => (globalThis as any).document.getElementById('live').dataset.state === 'live',
+		);
 		expect(apiCalls()).toBeGreaterThan(before);
 	});
 
@@ -289,7 +381,14 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		await page.goto(`${svc.url}/#/overview`);
 		await page.locator('.overview .cards .card').first().waitFor();
 		const byStatus = Object.fromEntries(
-			await page.locator('.overview .cards .card').evaluateAll((cards) => cards.map((c) => [(c as any).dataset.status, c.querySelector('.card-value')!.textContent])),
+			await page
+				.locator('.overview .cards .card')
+				.evaluateAll((cards) =>
+					cards.map((c) => [
+						(c as any).dataset.status,
+						c.querySelector('.card-value')!.textContent,
+					]),
+				),
 		);
 		// delta was resumed in the live test, so two are running.
 		expect(byStatus).toEqual({ running: '2', completed: '56', failed: '1' });
@@ -297,9 +396,13 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		expect(await page.locator('.failures svg rect.bar').count()).toBe(30);
 		// Today's bar carries all the cost seeded today: 55 × $0.01 + $1.0031 + $0.4213.
 		const today = new Date().toISOString().slice(0, 10);
-		expect(Number(await page.locator(`.cost rect.bar[data-day="${today}"]`).getAttribute('data-value'))).toBeCloseTo(1.9744, 4);
+		expect(
+			Number(await page.locator(`.cost rect.bar[data-day="${today}"]`).getAttribute('data-value')),
+		).toBeCloseTo(1.9744, 4);
 		// Finished tool calls: Bash, Write, Grep, and the two stream calls succeeded; one failed; one denied.
-		await expect(page.locator('.failures').textContent()).resolves.toContain('1 failed and 1 denied of 7 finished tool calls');
+		await expect(page.locator('.failures').textContent()).resolves.toContain(
+			'1 failed and 1 denied of 7 finished tool calls',
+		);
 		await expect(page.locator('.failures .big').textContent()).resolves.toBe('14.3%');
 		await shot('14-overview');
 	});
@@ -310,15 +413,25 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		const result = await page.evaluate(async () => {
 			const Feed = (globalThis as any).__Feed;
 			// A fake list ordered by `t`, paged like the service: the cursor is the position after the last row.
-			const rows = Array.from({ length: 25 }, (_, i) => ({ id: i + 1, t: i * 10, status: i === 3 ? 'running' : 'succeeded' }));
+			const rows = Array.from({ length: 25 }, (_, i) => ({
+				id: i + 1,
+				t: i * 10,
+				status: i === 3 ? 'running' : 'succeeded',
+			}));
 			const sorted = () => [...rows].sort((a, b) => a.t - b.t || a.id - b.id);
 			const load = async ({ limit, cursor }: { limit: number; cursor?: string }) => {
 				const all = sorted();
 				const after = cursor ? JSON.parse(cursor) : undefined;
-				const start = after ? all.findIndex((r) => r.t > after.t || (r.t === after.t && r.id > after.id)) : 0;
+				const start = after
+					? all.findIndex((r) => r.t > after.t || (r.t === after.t && r.id > after.id))
+					: 0;
 				const items = start < 0 ? [] : all.slice(start, start + limit).map((r) => ({ ...r }));
 				const last = items[items.length - 1];
-				return { items, nextCursor: items.length === limit && last ? JSON.stringify({ t: last.t, id: last.id }) : null };
+				return {
+					items,
+					nextCursor:
+						items.length === limit && last ? JSON.stringify({ t: last.t, id: last.id }) : null,
+				};
 			};
 			const feed = new Feed(load, 10);
 			while (!feed.done) await feed.more();
@@ -334,7 +447,15 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		});
 		expect(result.added).toEqual([26, 27]);
 		expect(result.updated).toBe('succeeded');
-		expect(result.order).toEqual([1, 2, 3, 4, 26, ...Array.from({ length: 21 }, (_, i) => i + 5), 27]);
+		expect(result.order).toEqual([
+			1,
+			2,
+			3,
+			4,
+			26,
+			...Array.from({ length: 21 }, (_, i) => i + 5),
+			27,
+		]);
 	});
 
 	it('only ever reads: every API request is a GET with the token in a header, never in a URL', async () => {
@@ -344,7 +465,10 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 		for (const r of calls) {
 			expect(r.method()).toBe('GET');
 			expect(r.url()).not.toContain(DASHBOARD_TOKEN);
-			expect({ url: r.url(), authorization: r.headers().authorization }).toEqual({ url: r.url(), authorization: expect.stringMatching(/^Bearer /) });
+			expect({ url: r.url(), authorization: r.headers().authorization }).toEqual({
+				url: r.url(),
+				authorization: expect.stringMatching(/^Bearer /),
+			});
 		}
 		expect(requests.every((r) => !r.url().includes(DASHBOARD_TOKEN))).toBe(true);
 		expect(problems).toEqual([]);

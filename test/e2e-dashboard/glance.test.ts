@@ -14,7 +14,13 @@ const DASHBOARD_TOKEN = `dash-${crypto.randomBytes(12).toString('hex')}`;
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/dashboard');
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
-const COLORS = { toolCalls: '#4c6ef5', sessions: '#12b886', cost: '#7048e8', failures: '#fa5252', denials: '#fd7e14' };
+const COLORS = {
+	toolCalls: '#4c6ef5',
+	sessions: '#12b886',
+	cost: '#7048e8',
+	failures: '#fa5252',
+	denials: '#fd7e14',
+};
 
 jest.setTimeout(120_000);
 
@@ -45,8 +51,13 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 	/** Distinct buckets (hours or UTC days) within the window that the given times fall in. */
 	function bucketsHit(times: string[], unit: 'hour' | 'day') {
 		const size = unit === 'hour' ? HOUR : DAY;
-		const first = unit === 'hour' ? Math.floor(now / HOUR) * HOUR - 23 * HOUR : Math.floor(now / DAY) * DAY - 29 * DAY;
-		return new Set(times.map((t) => Math.floor(Date.parse(t) / size) * size).filter((b) => b >= first)).size;
+		const first =
+			unit === 'hour'
+				? Math.floor(now / HOUR) * HOUR - 23 * HOUR
+				: Math.floor(now / DAY) * DAY - 29 * DAY;
+		return new Set(
+			times.map((t) => Math.floor(Date.parse(t) / size) * size).filter((b) => b >= first),
+		).size;
 	}
 
 	/** Bars of each colour crossed by a pixel row 2 px above the chart's x axis. */
@@ -67,7 +78,11 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 					let runs = 0;
 					let inside = false;
 					for (let x = 0; x < canvas.width; x++) {
-						const hit = Math.abs(row[x * 4] - r) < 8 && Math.abs(row[x * 4 + 1] - g) < 8 && Math.abs(row[x * 4 + 2] - b) < 8 && row[x * 4 + 3] > 200;
+						const hit =
+							Math.abs(row[x * 4] - r) < 8 &&
+							Math.abs(row[x * 4 + 1] - g) < 8 &&
+							Math.abs(row[x * 4 + 2] - b) < 8 &&
+							row[x * 4 + 3] > 200;
 						if (hit && !inside) runs++;
 						inside = hit;
 					}
@@ -76,21 +91,57 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 			},
 			[chart, colors] as const,
 		);
-	const legend = (chart: string) => page.locator(`figure[data-chart="${chart}"] .u-legend .u-series .u-label`).allTextContents();
+	const legend = (chart: string) =>
+		page.locator(`figure[data-chart="${chart}"] .u-legend .u-series .u-label`).allTextContents();
 
 	beforeAll(async () => {
 		fs.mkdirSync(ARTIFACTS, { recursive: true });
 		svc = await startTestService(KIND, { DASHBOARD_TOKEN });
-		const repos = ['acme/widgets', 'acme/widgets', 'acme/widgets', 'acme/gadgets', 'acme/gadgets', 'acme/docs'];
+		const repos = [
+			'acme/widgets',
+			'acme/widgets',
+			'acme/widgets',
+			'acme/gadgets',
+			'acme/gadgets',
+			'acme/docs',
+		];
 		const sessions = [];
-		for (const [i, repository] of repos.entries()) sessions.push(await createSession(svc, { prompt: `Work on ${repository} #${i}`, workspaceType: 'github', repository }));
-		await createSession(svc, { prompt: 'Waiting for a reply in Slack', workspaceType: 'local', status: 'waiting' });
-		await createSession(svc, { prompt: 'Wants to run rm -rf build', workspaceType: 'local', status: 'waiting_approval' });
-		for (const [i, r] of runs.entries()) await putRun(svc, sessions[i].id, { kind: 'start', status: 'completed', costUsd: r.cost, startedAt: r.at });
+		for (const [i, repository] of repos.entries())
+			sessions.push(
+				await createSession(svc, {
+					prompt: `Work on ${repository} #${i}`,
+					workspaceType: 'github',
+					repository,
+				}),
+			);
+		await createSession(svc, {
+			prompt: 'Waiting for a reply in Slack',
+			workspaceType: 'local',
+			status: 'waiting',
+		});
+		await createSession(svc, {
+			prompt: 'Wants to run rm -rf build',
+			workspaceType: 'local',
+			status: 'waiting_approval',
+		});
+		for (const [i, r] of runs.entries())
+			await putRun(svc, sessions[i].id, {
+				kind: 'start',
+				status: 'completed',
+				costUsd: r.cost,
+				startedAt: r.at,
+			});
 		await postToolCalls(
 			svc,
 			sessions[0].id,
-			calls.map((c, i) => ({ toolUseId: `toolu_glance_${i}`, toolName: 'Bash', status: c.status, startedAt: c.at, finishedAt: c.at, input: {} })),
+			calls.map((c, i) => ({
+				toolUseId: `toolu_glance_${i}`,
+				toolName: 'Bash',
+				status: c.status,
+				startedAt: c.at,
+				finishedAt: c.at,
+				input: {},
+			})),
 		);
 		browser = await launchChromium();
 		page = await browser.context.newPage();
@@ -111,42 +162,96 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 
 	it('draws activity, cost, failures and denials per hour for the last day', async () => {
 		await page.goto(`${svc.url}/#/overview`);
-		for (const chart of ['activity', 'cost', 'failures']) await page.locator(`figure[data-chart="${chart}"][data-drawn="true"] canvas`).waitFor();
+		for (const chart of ['activity', 'cost', 'failures'])
+			await page.locator(`figure[data-chart="${chart}"][data-drawn="true"] canvas`).waitFor();
 		await page.screenshot({ path: path.join(ARTIFACTS, `${KIND}-glance-day.png`), fullPage: true });
 
 		expect(await page.locator('.glance').getAttribute('data-range')).toBe('day');
-		for (const chart of ['activity', 'cost', 'failures']) expect(await page.locator(`figure[data-chart="${chart}"]`).getAttribute('data-buckets')).toBe('24');
-		const finished = (status?: string) => calls.filter((c) => !status || c.status === status).map((c) => c.at);
-		expect(await barsDrawn('activity', [COLORS.toolCalls, COLORS.sessions])).toEqual([bucketsHit(finished(), 'hour'), 1]);
-		expect(await barsDrawn('cost', [COLORS.cost])).toEqual([bucketsHit(runs.map((r) => r.at), 'hour')]);
-		expect(await barsDrawn('failures', [COLORS.failures, COLORS.denials])).toEqual([bucketsHit(finished('failed'), 'hour'), bucketsHit(finished('denied'), 'hour')]);
+		for (const chart of ['activity', 'cost', 'failures'])
+			expect(await page.locator(`figure[data-chart="${chart}"]`).getAttribute('data-buckets')).toBe(
+				'24',
+			);
+		const finished = (status?: string) =>
+			calls.filter((c) => !status || c.status === status).map((c) => c.at);
+		expect(await barsDrawn('activity', [COLORS.toolCalls, COLORS.sessions])).toEqual([
+			bucketsHit(finished(), 'hour'),
+			1,
+		]);
+		expect(await barsDrawn('cost', [COLORS.cost])).toEqual([
+			bucketsHit(
+				runs.map((r) => r.at),
+				'hour',
+			),
+		]);
+		expect(await barsDrawn('failures', [COLORS.failures, COLORS.denials])).toEqual([
+			bucketsHit(finished('failed'), 'hour'),
+			bucketsHit(finished('denied'), 'hour'),
+		]);
 
 		// Axis labels: every third hour of the 24, in UTC, ending with the current hour's bucket in view.
 		const first = Math.floor(now / HOUR) * HOUR - 23 * HOUR;
-		const hours = Array.from({ length: 8 }, (_, i) => `${new Date(first + i * 3 * HOUR).toISOString().slice(11, 13)}:00`);
-		expect(await page.locator('figure[data-chart="activity"]').getAttribute('data-ticks')).toBe(hours.join('|'));
+		const hours = Array.from(
+			{ length: 8 },
+			(_, i) => `${new Date(first + i * 3 * HOUR).toISOString().slice(11, 13)}:00`,
+		);
+		expect(await page.locator('figure[data-chart="activity"]').getAttribute('data-ticks')).toBe(
+			hours.join('|'),
+		);
 		expect(await legend('activity')).toEqual(['Tool calls', 'Sessions started']);
 		expect(await legend('failures')).toEqual(['Failed', 'Denied']);
-		await expect(page.locator('figure[data-chart="cost"] figcaption').textContent()).resolves.toBe('Cost per hour, last 24 hours: $1.75');
+		await expect(page.locator('figure[data-chart="cost"] figcaption').textContent()).resolves.toBe(
+			'Cost per hour, last 24 hours: $1.75',
+		);
 
 		await expect(page.locator('.glance .waiting').getAttribute('data-count')).resolves.toBe('2');
-		await expect(page.locator('.glance .waiting li a').allTextContents()).resolves.toEqual(['Wants to run rm -rf build', 'Waiting for a reply in Slack']);
-		await expect(page.locator('.glance .repositories tbody tr td:first-child').allTextContents()).resolves.toEqual(['acme/widgets', 'acme/gadgets', 'acme/docs']);
-		await expect(page.locator('.glance .repositories tbody tr').first().locator('td').allTextContents()).resolves.toEqual(['acme/widgets', '3', '0', '$1.75']);
+		await expect(page.locator('.glance .waiting li a').allTextContents()).resolves.toEqual([
+			'Wants to run rm -rf build',
+			'Waiting for a reply in Slack',
+		]);
+		await expect(
+			page.locator('.glance .repositories tbody tr td:first-child').allTextContents(),
+		).resolves.toEqual(['acme/widgets', 'acme/gadgets', 'acme/docs']);
+		await expect(
+			page.locator('.glance .repositories tbody tr').first().locator('td').allTextContents(),
+		).resolves.toEqual(['acme/widgets', '3', '0', '$1.75']);
 	});
 
 	it('switches to per day for 30 days', async () => {
 		await page.click('.glance button[data-range="month"]');
-		await page.locator('.glance[data-range="month"] figure[data-chart="activity"][data-drawn="true"]').waitFor();
-		await page.screenshot({ path: path.join(ARTIFACTS, `${KIND}-glance-month.png`), fullPage: true });
-		for (const chart of ['activity', 'cost', 'failures']) expect(await page.locator(`figure[data-chart="${chart}"]`).getAttribute('data-buckets')).toBe('30');
-		const finished = (status?: string) => calls.filter((c) => !status || c.status === status).map((c) => c.at);
-		expect(await barsDrawn('activity', [COLORS.toolCalls, COLORS.sessions])).toEqual([bucketsHit(finished(), 'day'), 1]);
-		expect(await barsDrawn('cost', [COLORS.cost])).toEqual([bucketsHit(runs.map((r) => r.at), 'day')]);
-		expect(await barsDrawn('failures', [COLORS.failures, COLORS.denials])).toEqual([bucketsHit(finished('failed'), 'day'), bucketsHit(finished('denied'), 'day')]);
+		await page
+			.locator('.glance[data-range="month"] figure[data-chart="activity"][data-drawn="true"]')
+			.waitFor();
+		await page.screenshot({
+			path: path.join(ARTIFACTS, `${KIND}-glance-month.png`),
+			fullPage: true,
+		});
+		for (const chart of ['activity', 'cost', 'failures'])
+			expect(await page.locator(`figure[data-chart="${chart}"]`).getAttribute('data-buckets')).toBe(
+				'30',
+			);
+		const finished = (status?: string) =>
+			calls.filter((c) => !status || c.status === status).map((c) => c.at);
+		expect(await barsDrawn('activity', [COLORS.toolCalls, COLORS.sessions])).toEqual([
+			bucketsHit(finished(), 'day'),
+			1,
+		]);
+		expect(await barsDrawn('cost', [COLORS.cost])).toEqual([
+			bucketsHit(
+				runs.map((r) => r.at),
+				'day',
+			),
+		]);
+		expect(await barsDrawn('failures', [COLORS.failures, COLORS.denials])).toEqual([
+			bucketsHit(finished('failed'), 'day'),
+			bucketsHit(finished('denied'), 'day'),
+		]);
 		const first = Math.floor(now / DAY) * DAY - 29 * DAY;
-		const days = Array.from({ length: 8 }, (_, i) => new Date(first + i * 4 * DAY).toISOString().slice(5, 10));
-		expect(await page.locator('figure[data-chart="activity"]').getAttribute('data-ticks')).toBe(days.join('|'));
+		const days = Array.from({ length: 8 }, (_, i) =>
+			new Date(first + i * 4 * DAY).toISOString().slice(5, 10),
+		);
+		expect(await page.locator('figure[data-chart="activity"]').getAttribute('data-ticks')).toBe(
+			days.join('|'),
+		);
 		expect(await legend('cost')).toEqual(['Cost']);
 	});
 

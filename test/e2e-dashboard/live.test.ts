@@ -49,9 +49,15 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 	let page: Page;
 	const problems: string[] = [];
 
-	const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${KIND}-live-${name}.png`), fullPage: true });
+	const shot = (name: string) =>
+		page.screenshot({ path: path.join(ARTIFACTS, `${KIND}-live-${name}.png`), fullPage: true });
 	const calls = () => page.locator('[data-list="timeline"] li.call');
-	const callIds = () => page.evaluate(() => [...(globalThis as any).document.querySelectorAll('[data-list="timeline"] li.call')].map((li: any) => li.dataset.id));
+	const callIds = () =>
+		page.evaluate(() =>
+			[...(globalThis as any).document.querySelectorAll('[data-list="timeline"] li.call')].map(
+				(li: any) => li.dataset.id,
+			),
+		);
 	const pre = (sessionId: string, n: number) => ({
 		...fixture('PreToolUse (Read)', sessionId),
 		tool_name: 'Grep',
@@ -67,9 +73,16 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 	beforeAll(async () => {
 		fs.mkdirSync(ARTIFACTS, { recursive: true });
 		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-live-'));
-		scratch = KIND === 'postgres' ? await createScratchDatabase(process.env.TEST_DATABASE_URL!) : undefined;
+		scratch =
+			KIND === 'postgres' ? await createScratchDatabase(process.env.TEST_DATABASE_URL!) : undefined;
 		const config = (name: string) =>
-			loadConfig({ PORT: '0', DATA_DIR: path.join(dataDir, name), API_KEY: TEST_API_KEY, DASHBOARD_TOKEN, ...(scratch ? { DATABASE_URL: scratch.url } : {}) });
+			loadConfig({
+				PORT: '0',
+				DATA_DIR: path.join(dataDir, name),
+				API_KEY: TEST_API_KEY,
+				DASHBOARD_TOKEN,
+				...(scratch ? { DATABASE_URL: scratch.url } : {}),
+			});
 		browserSide = await replica(config('one'));
 		// The embedded database belongs to one process: there, hooks go to the same service.
 		hookSide = scratch ? await replica(config('two')) : browserSide;
@@ -92,7 +105,11 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 	});
 
 	it('shows each of 5 new tool calls within 1 s of its hook being answered', async () => {
-		const session = await createSession(hookSide, { prompt: 'Find the needles', workspaceType: 'local', workspacePath: '/srv/work/widgets' });
+		const session = await createSession(hookSide, {
+			prompt: 'Find the needles',
+			workspaceType: 'local',
+			workspacePath: '/srv/work/widgets',
+		});
 		await page.goto(`${browserSide.url}/#/sessions/${session.id}`);
 		await page.locator('[data-list="timeline"]').waitFor();
 		await page.locator('#live[data-transport="stream"]').waitFor();
@@ -101,10 +118,19 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 		for (let n = 1; n <= 5; n++) {
 			await postHook(hookSide, session.hookToken, pre(session.id, n));
 			const since = Date.now();
-			took.push(await after(since, () => page.locator(`[data-list="timeline"] li.call`).filter({ hasText: `needle-${n}` }).waitFor()));
+			took.push(
+				await after(since, () =>
+					page
+						.locator(`[data-list="timeline"] li.call`)
+						.filter({ hasText: `needle-${n}` })
+						.waitFor(),
+				),
+			);
 		}
 		await shot('01-five-calls');
-		process.stdout.write(`tool call on screen after its hook was answered (ms): ${took.join(', ')}; worst ${Math.max(...took)}\n`);
+		process.stdout.write(
+			`tool call on screen after its hook was answered (ms): ${took.join(', ')}; worst ${Math.max(...took)}\n`,
+		);
 		expect(Math.max(...took)).toBeLessThan(WITHIN_MS);
 		expect(await calls().count()).toBe(5);
 	});
@@ -113,17 +139,29 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 		await page.goto(`${browserSide.url}/#/sessions`);
 		await page.locator('table.sessions tbody tr').first().waitFor();
 		await page.locator('#live[data-transport="stream"]').waitFor();
-		const created = await createSession(hookSide, { prompt: 'A session made while the list is open', workspaceType: 'local', workspacePath: '/srv/work/new' });
+		const created = await createSession(hookSide, {
+			prompt: 'A session made while the list is open',
+			workspaceType: 'local',
+			workspacePath: '/srv/work/new',
+		});
 		const since = Date.now();
-		const took = await after(since, () => page.locator(`table.sessions tbody tr[data-id="${created.id}"]`).waitFor());
+		const took = await after(since, () =>
+			page.locator(`table.sessions tbody tr[data-id="${created.id}"]`).waitFor(),
+		);
 		await shot('02-new-session');
 		process.stdout.write(`new session in the open list after (ms): ${took}\n`);
 		expect(took).toBeLessThan(WITHIN_MS);
 	});
 
 	it('falls back to polling while no stream can be opened, and goes back to the stream when it can', async () => {
-		const session = await createSession(hookSide, { prompt: 'Behind a proxy that refuses streams', workspaceType: 'local', workspacePath: '/srv/work/proxy' });
-		await page.route('**/api/v1/stream**', (route) => route.fulfill({ status: 502, body: 'Bad Gateway' }));
+		const session = await createSession(hookSide, {
+			prompt: 'Behind a proxy that refuses streams',
+			workspaceType: 'local',
+			workspacePath: '/srv/work/proxy',
+		});
+		await page.route('**/api/v1/stream**', (route) =>
+			route.fulfill({ status: 502, body: 'Bad Gateway' }),
+		);
 		await page.goto(`${browserSide.url}/#/sessions/${session.id}`);
 		await page.locator('#live[data-transport="poll"]').waitFor();
 		await postHook(hookSide, session.hookToken, pre(session.id, 50));
@@ -132,39 +170,50 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 		await page.locator('#live[data-transport="stream"]').waitFor({ timeout: 30_000 });
 		await postHook(hookSide, session.hookToken, pre(session.id, 51));
 		const since = Date.now();
-		expect(await after(since, () => calls().filter({ hasText: 'needle-51' }).waitFor())).toBeLessThan(WITHIN_MS);
+		expect(
+			await after(since, () => calls().filter({ hasText: 'needle-51' }).waitFor()),
+		).toBeLessThan(WITHIN_MS);
 	});
 
 	it('finds a session by a word that only one tool output holds, and shows where', async () => {
-		const session = await createSession(hookSide, { prompt: 'Run the flaky suite', workspaceType: 'local', workspacePath: '/srv/work/flaky' });
+		const session = await createSession(hookSide, {
+			prompt: 'Run the flaky suite',
+			workspaceType: 'local',
+			workspacePath: '/srv/work/flaky',
+		});
 		const call = pre(session.id, 70);
 		await postHook(hookSide, session.hookToken, call);
 		await postHook(hookSide, session.hookToken, {
 			...call,
 			hook_event_name: 'PostToolUse',
-			tool_response: { stdout: 'ok 1\nok 2\nnot ok 3 - parses the xylophonic manifest\n# failed 1 of 3' },
+			tool_response: {
+				stdout: 'ok 1\nok 2\nnot ok 3 - parses the xylophonic manifest\n# failed 1 of 3',
+			},
 			duration_ms: 12,
 		});
 		await page.goto(`${browserSide.url}/#/sessions`);
 		await page.locator('table.sessions tbody tr').first().waitFor();
 		await page.fill('input[type=search]', 'xylophonic');
-		await page.waitForFunction(
-			(id) => {
-				const rows = [...(globalThis as any).document.querySelectorAll('table.sessions tbody tr')];
-				return rows.length === 1 && rows[0].dataset.id === id;
-			},
-			session.id,
-		);
+		await page.waitForFunction((id) => {
+			const rows = [...(globalThis as any).document.querySelectorAll('table.sessions tbody tr')];
+			return rows.length === 1 && rows[0].dataset.id === id;
+		}, session.id);
 		const snippet = page.locator(`table.sessions tbody tr[data-id="${session.id}"] .snippet`);
 		await expect(snippet.getAttribute('data-source')).resolves.toBe('tool_call');
 		await expect(snippet.locator('mark').allTextContents()).resolves.toEqual(['xylophonic']);
-		await expect(snippet.textContent()).resolves.toMatch(/^in Grep call: .*parses the xylophonic manifest/);
+		await expect(snippet.textContent()).resolves.toMatch(
+			/^in Grep call: .*parses the xylophonic manifest/,
+		);
 		expect(page.url()).toContain('q=xylophonic');
 		await shot('04-search-snippet');
 	});
 
 	it('catches up after the service restarts, with nothing missing or doubled', async () => {
-		const session = await createSession(hookSide, { prompt: 'Survive a restart', workspaceType: 'local', workspacePath: '/srv/work/restart' });
+		const session = await createSession(hookSide, {
+			prompt: 'Survive a restart',
+			workspaceType: 'local',
+			workspacePath: '/srv/work/restart',
+		});
 		await page.goto(`${browserSide.url}/#/sessions/${session.id}`);
 		await page.locator('#live[data-transport="stream"]').waitFor();
 		await postHook(hookSide, session.hookToken, pre(session.id, 100));
@@ -172,9 +221,15 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 
 		// The page's stream ends with the restart; what happens before it reconnects must still reach it.
 		await browserSide.restart();
-		for (let n = 101; n <= 104; n++) await postHook(hookSide, session.hookToken, pre(session.id, n));
+		for (let n = 101; n <= 104; n++)
+			await postHook(hookSide, session.hookToken, pre(session.id, n));
 		await page.locator('#live[data-transport="stream"]').waitFor();
-		await postHook(hookSide, session.hookToken, { ...pre(session.id, 101), hook_event_name: 'PostToolUse', tool_response: { matches: 1 }, duration_ms: 7 });
+		await postHook(hookSide, session.hookToken, {
+			...pre(session.id, 101),
+			hook_event_name: 'PostToolUse',
+			tool_response: { matches: 1 },
+			duration_ms: 7,
+		});
 		await calls().filter({ hasText: 'needle-104' }).waitFor();
 		await page.locator('[data-list="timeline"] li.call[data-status="succeeded"]').waitFor();
 

@@ -8,7 +8,9 @@ type Service = { url: string };
 type Json = Record<string, any>;
 
 export const fixture = (label: string, sessionId: string): Json => {
-	const found = (fixtures as Array<{ label: string; payload: Json }>).find((f) => f.label === label);
+	const found = (fixtures as Array<{ label: string; payload: Json }>).find(
+		(f) => f.label === label,
+	);
 	if (!found) throw new Error(`no fixture ${label}`);
 	return { ...found.payload, session_id: sessionId, cwd: '/srv/work/widgets' };
 };
@@ -19,30 +21,51 @@ async function ok(res: Promise<{ status: number; body: any }>, what: string) {
 	return r.body;
 }
 
-export async function createSession(svc: Service, body: Json): Promise<{ id: string; hookToken: string }> {
+export async function createSession(
+	svc: Service,
+	body: Json,
+): Promise<{ id: string; hookToken: string }> {
 	return ok(api(svc, 'POST', '/api/v1/sessions', body), 'create session');
 }
 
-export async function putRun(svc: Service, sessionId: string, body: Json, runId: string = crypto.randomUUID()) {
+export async function putRun(
+	svc: Service,
+	sessionId: string,
+	body: Json,
+	runId: string = crypto.randomUUID(),
+) {
 	await ok(api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, body), 'put run');
 	return runId;
 }
 
 /** Posts a hook payload the way Claude Code's HTTP hook does: with the session's own hook token. */
 export async function postHook(svc: Service, hookToken: string, payload: Json) {
-	return ok(api(svc, 'POST', '/api/v1/hooks', payload, { Authorization: `Bearer ${hookToken}` }), `hook ${payload.hook_event_name}`);
+	return ok(
+		api(svc, 'POST', '/api/v1/hooks', payload, { Authorization: `Bearer ${hookToken}` }),
+		`hook ${payload.hook_event_name}`,
+	);
 }
 
 export async function postMessages(svc: Service, sessionId: string, messages: Json[]) {
-	return ok(api(svc, 'POST', `/api/v1/sessions/${sessionId}/messages`, { messages }), 'post messages');
+	return ok(
+		api(svc, 'POST', `/api/v1/sessions/${sessionId}/messages`, { messages }),
+		'post messages',
+	);
 }
 
 export async function postToolCalls(svc: Service, sessionId: string, toolCalls: Json[]) {
-	return ok(api(svc, 'POST', `/api/v1/sessions/${sessionId}/tool-calls`, { toolCalls }), 'post tool calls');
+	return ok(
+		api(svc, 'POST', `/api/v1/sessions/${sessionId}/tool-calls`, { toolCalls }),
+		'post tool calls',
+	);
 }
 
-export const XSS_OUTPUT = '<script>window.__pwned = 1</script>\n<img src=x onerror="window.__pwned = 2">\n<b>not bold</b>';
-export const BIG_OUTPUT = Array.from({ length: 1500 }, (_, i) => `line ${String(i).padStart(5, '0')} of a very long tool output`).join('\n');
+export const XSS_OUTPUT =
+	'<script>window.__pwned = 1</script>\n<img src=x onerror="window.__pwned = 2">\n<b>not bold</b>';
+export const BIG_OUTPUT = Array.from(
+	{ length: 1500 },
+	(_, i) => `line ${String(i).padStart(5, '0')} of a very long tool output`,
+).join('\n');
 
 export interface Seeded {
 	alpha: { id: string; hookToken: string };
@@ -61,8 +84,18 @@ export interface Seeded {
  */
 export async function seedSessions(svc: Service): Promise<Seeded> {
 	for (let i = 0; i < 55; i++) {
-		const s = await createSession(svc, { prompt: `Filler task ${i}: tidy the docs`, workspaceType: 'local', workspacePath: `/srv/work/filler-${i}` });
-		await putRun(svc, s.id, { kind: 'start', status: 'completed', costUsd: 0.01, numTurns: 1, durationMs: 1200 });
+		const s = await createSession(svc, {
+			prompt: `Filler task ${i}: tidy the docs`,
+			workspaceType: 'local',
+			workspacePath: `/srv/work/filler-${i}`,
+		});
+		await putRun(svc, s.id, {
+			kind: 'start',
+			status: 'completed',
+			costUsd: 0.01,
+			numTurns: 1,
+			durationMs: 1200,
+		});
 	}
 
 	const gamma = await createSession(svc, {
@@ -82,8 +115,19 @@ export async function seedSessions(svc: Service): Promise<Seeded> {
 		numTurns: 14,
 		durationMs: 240_000,
 		exitCode: 1,
-		usage: { input_tokens: 52000, output_tokens: 9100, cache_read_input_tokens: 310000, cache_creation_input_tokens: 12000 },
-		permissionDenials: [{ tool_name: 'Bash', tool_use_id: 'toolu_denied_rm', tool_input: { command: 'rm -rf build/' } }],
+		usage: {
+			input_tokens: 52000,
+			output_tokens: 9100,
+			cache_read_input_tokens: 310000,
+			cache_creation_input_tokens: 12000,
+		},
+		permissionDenials: [
+			{
+				tool_name: 'Bash',
+				tool_use_id: 'toolu_denied_rm',
+				tool_input: { command: 'rm -rf build/' },
+			},
+		],
 		endedAt: new Date().toISOString(),
 	});
 
@@ -102,16 +146,44 @@ export async function seedSessions(svc: Service): Promise<Seeded> {
 		numTurns: 6,
 		durationMs: 83_000,
 		exitCode: 0,
-		usage: { input_tokens: 12000, output_tokens: 3400, cache_read_input_tokens: 90000, cache_creation_input_tokens: 4000 },
-		modelUsage: { 'claude-sonnet-4-5': { inputTokens: 12000, outputTokens: 3400, cacheReadInputTokens: 90000, cacheCreationInputTokens: 4000, costUSD: 0.4213 } },
+		usage: {
+			input_tokens: 12000,
+			output_tokens: 3400,
+			cache_read_input_tokens: 90000,
+			cache_creation_input_tokens: 4000,
+		},
+		modelUsage: {
+			'claude-sonnet-4-5': {
+				inputTokens: 12000,
+				outputTokens: 3400,
+				cacheReadInputTokens: 90000,
+				cacheCreationInputTokens: 4000,
+				costUSD: 0.4213,
+			},
+		},
 		endedAt: new Date().toISOString(),
 	});
 	await postMessages(svc, beta.id, [
-		{ direction: 'user', content: 'Write the release notes for 4.2', source: 'email', externalId: '<release-42@example.com>' },
-		{ direction: 'assistant', content: 'Release notes written to NOTES.md', source: 'stream', externalId: 'm-beta-1' },
+		{
+			direction: 'user',
+			content: 'Write the release notes for 4.2',
+			source: 'email',
+			externalId: '<release-42@example.com>',
+		},
+		{
+			direction: 'assistant',
+			content: 'Release notes written to NOTES.md',
+			source: 'stream',
+			externalId: 'm-beta-1',
+		},
 	]);
 
-	const delta = await createSession(svc, { prompt: 'Summarise the open issues', workspaceType: 'e2b', sandboxId: 'sbx_delta_1', status: 'waiting' });
+	const delta = await createSession(svc, {
+		prompt: 'Summarise the open issues',
+		workspaceType: 'e2b',
+		sandboxId: 'sbx_delta_1',
+		status: 'waiting',
+	});
 
 	const alpha = await createSession(svc, {
 		prompt: 'Fix the login redirect loop on the sign-in page',
@@ -122,7 +194,11 @@ export async function seedSessions(svc: Service): Promise<Seeded> {
 		threadKey: 'slack:C0123ABCD:1718000000.000100',
 		model: 'claude-sonnet-4-5',
 	});
-	await putRun(svc, alpha.id, { kind: 'start', status: 'running', prompt: 'Fix the login redirect loop on the sign-in page' });
+	await putRun(svc, alpha.id, {
+		kind: 'start',
+		status: 'running',
+		prompt: 'Fix the login redirect loop on the sign-in page',
+	});
 	for (const label of [
 		'UserPromptSubmit',
 		'PreToolUse (Bash)',
@@ -137,12 +213,40 @@ export async function seedSessions(svc: Service): Promise<Seeded> {
 	}
 	const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
 	await postToolCalls(svc, alpha.id, [
-		{ toolUseId: 'toolu_xss', toolName: 'Bash', input: { command: 'cat page.html' }, response: XSS_OUTPUT, status: 'succeeded', durationMs: 12, startedAt: at(500), finishedAt: at(488) },
-		{ toolUseId: 'toolu_big', toolName: 'Read', input: { file_path: '/srv/work/widgets/big.log' }, response: BIG_OUTPUT, status: 'succeeded', durationMs: 40, startedAt: at(400), finishedAt: at(360) },
+		{
+			toolUseId: 'toolu_xss',
+			toolName: 'Bash',
+			input: { command: 'cat page.html' },
+			response: XSS_OUTPUT,
+			status: 'succeeded',
+			durationMs: 12,
+			startedAt: at(500),
+			finishedAt: at(488),
+		},
+		{
+			toolUseId: 'toolu_big',
+			toolName: 'Read',
+			input: { file_path: '/srv/work/widgets/big.log' },
+			response: BIG_OUTPUT,
+			status: 'succeeded',
+			durationMs: 40,
+			startedAt: at(400),
+			finishedAt: at(360),
+		},
 	]);
 	await postMessages(svc, alpha.id, [
-		{ direction: 'user', content: 'Fix the login redirect loop on the sign-in page', source: 'slack', externalId: '1718000000.000100' },
-		{ direction: 'assistant', content: 'Looking at the redirect handler now <b>first</b>.', source: 'stream', externalId: 'm-alpha-1' },
+		{
+			direction: 'user',
+			content: 'Fix the login redirect loop on the sign-in page',
+			source: 'slack',
+			externalId: '1718000000.000100',
+		},
+		{
+			direction: 'assistant',
+			content: 'Looking at the redirect handler now <b>first</b>.',
+			source: 'stream',
+			externalId: 'm-alpha-1',
+		},
 	]);
 	return { alpha, beta, gamma, delta, total: 59 };
 }

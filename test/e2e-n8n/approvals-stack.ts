@@ -11,23 +11,39 @@ import { pollUntil } from '../support/wait';
 import { WORKFLOWS_DIR, type Template } from './templates';
 import type { E2eStack } from './stack';
 
-
-export const APPROVALS_MAIL = { address: 'approvals@example.test', password: 'imap-approvals-pass', bot: 'claude@example.test' };
+export const APPROVALS_MAIL = {
+	address: 'approvals@example.test',
+	password: 'imap-approvals-pass',
+	bot: 'claude@example.test',
+};
 export const SLACK_SIGNING_SECRET = 'e2e-approvals-signing-secret';
 export const FALLBACK_CHANNEL = 'C0APPROVALS';
 export const START_PATH = 'claude/approvals-e2e-start';
 
-export const APPROVAL_WORKFLOW_IDS = { slack: 'e2eApprovalSlack', email: 'e2eApprovalMail1', start: 'e2eApprovalStart' } as const;
+export const APPROVAL_WORKFLOW_IDS = {
+	slack: 'e2eApprovalSlack',
+	email: 'e2eApprovalMail1',
+	start: 'e2eApprovalStart',
+} as const;
 
 /** The template stack's parts, with the approval templates in its n8n. */
-export type ApprovalsStack = Pick<E2eStack, 'n8n' | 'service' | 'anthropic' | 'slack' | 'dovecot' | 'smtp' | 'baseRepository' | 'stop'>;
+export type ApprovalsStack = Pick<
+	E2eStack,
+	'n8n' | 'service' | 'anthropic' | 'slack' | 'dovecot' | 'smtp' | 'baseRepository' | 'stop'
+>;
 
 /** A template from workflows/ with an id for the harness and its Settings values filled in. */
-export function approvalTemplate(file: string, id: string, settings: Record<string, string | number | boolean>): Template {
+export function approvalTemplate(
+	file: string,
+	id: string,
+	settings: Record<string, string | number | boolean>,
+): Template {
 	const wf = JSON.parse(fs.readFileSync(path.join(WORKFLOWS_DIR, file), 'utf8')) as Template;
 	const node = wf.nodes.find((n) => n.name === 'Settings');
 	if (!node) throw new Error(`${file} has no Settings node`);
-	const assignments = (node.parameters.assignments as { assignments: Array<{ name: string; value: unknown }> }).assignments;
+	const assignments = (
+		node.parameters.assignments as { assignments: Array<{ name: string; value: unknown }> }
+	).assignments;
 	for (const [key, value] of Object.entries(settings)) {
 		const field = assignments.find((a) => a.name === key);
 		if (!field) throw new Error(`the Settings node of ${file} has no field "${key}"`);
@@ -41,7 +57,9 @@ export function approvalTemplate(file: string, id: string, settings: Record<stri
  * Bash is in Allowed Tools so ungated commands run; the policy decides which ones wait for a person.
  */
 function startWorkflow(baseRepository: string): N8nWorkflow {
-	const orchestrator = { claudeOrchestratorApi: { id: 'e2eApprovalsOrch', name: 'Claude Orchestrator API' } };
+	const orchestrator = {
+		claudeOrchestratorApi: { id: 'e2eApprovalsOrch', name: 'Claude Orchestrator API' },
+	};
 	return {
 		id: APPROVAL_WORKFLOW_IDS.start,
 		name: 'E2E: start a gated session',
@@ -80,7 +98,9 @@ function startWorkflow(baseRepository: string): N8nWorkflow {
 				credentials: orchestrator,
 			},
 		],
-		connections: { Webhook: { main: [[{ node: 'Claude Session Start', type: 'main', index: 0 }]] } },
+		connections: {
+			Webhook: { main: [[{ node: 'Claude Session Start', type: 'main', index: 0 }]] },
+		},
 		settings: { executionOrder: 'v1' },
 	};
 }
@@ -109,17 +129,33 @@ export async function startApprovalsStack(): Promise<ApprovalsStack> {
 			packageDir: REPO_ROOT,
 			env: backends.n8nEnv,
 			credentials: [
-				{ id: 'e2eApprovalsOrch', name: 'Claude Orchestrator API', type: 'claudeOrchestratorApi', data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' } },
+				{
+					id: 'e2eApprovalsOrch',
+					name: 'Claude Orchestrator API',
+					type: 'claudeOrchestratorApi',
+					data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' },
+				},
 				{ id: 'e2eApprovalsSlck', name: 'Slack Bot', type: 'slackApi', data: slack.credentialData },
 				{
 					id: 'e2eApprovalsImap',
 					name: 'IMAP Approvals Mailbox',
 					type: 'imap',
-					data: { user: APPROVALS_MAIL.address, password: APPROVALS_MAIL.password, host: dovecot.host, port: dovecot.port, secure: false, allowUnauthorizedCerts: false },
+					data: {
+						user: APPROVALS_MAIL.address,
+						password: APPROVALS_MAIL.password,
+						host: dovecot.host,
+						port: dovecot.port,
+						secure: false,
+						allowUnauthorizedCerts: false,
+					},
 				},
 			],
 			workflows: [
-				approvalTemplate('approval-slack.json', APPROVAL_WORKFLOW_IDS.slack, { slackChannel: FALLBACK_CHANNEL, signingSecret: SLACK_SIGNING_SECRET, serviceUrl: service.url }),
+				approvalTemplate('approval-slack.json', APPROVAL_WORKFLOW_IDS.slack, {
+					slackChannel: FALLBACK_CHANNEL,
+					signingSecret: SLACK_SIGNING_SECRET,
+					serviceUrl: service.url,
+				}),
 				approvalTemplate('approval-email.json', APPROVAL_WORKFLOW_IDS.email, smtpSettings),
 				startWorkflow(baseRepository),
 			],
@@ -135,7 +171,11 @@ export async function startApprovalsStack(): Promise<ApprovalsStack> {
 		await n8n.waitForWebhook('claude/slack-interactions', { method: 'POST' });
 		// Mail that arrives before the IMAP trigger has opened INBOX is only read after the next one arrives.
 		const watching = /imap\(approvals@example\.test\)[^\n]*Mailbox INBOX: Mailbox opened/;
-		await pollUntil(() => (watching.test(dovecot.log()) ? true : undefined), 60_000, 'the approvals Email Trigger to open INBOX');
+		await pollUntil(
+			() => (watching.test(dovecot.log()) ? true : undefined),
+			60_000,
+			'the approvals Email Trigger to open INBOX',
+		);
 		return { n8n, service, anthropic, slack, dovecot, smtp, baseRepository, stop };
 	} catch (error) {
 		await stop();

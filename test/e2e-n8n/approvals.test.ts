@@ -7,7 +7,15 @@ import * as path from 'node:path';
 import { api } from '../support/test-service';
 import { imapAppend } from '../fakes/mail';
 import { slackSignature, type SlackApiCall } from '../fakes/slack';
-import { APPROVAL_WORKFLOW_IDS, APPROVALS_MAIL, FALLBACK_CHANNEL, SLACK_SIGNING_SECRET, START_PATH, startApprovalsStack, type ApprovalsStack } from './approvals-stack';
+import {
+	APPROVAL_WORKFLOW_IDS,
+	APPROVALS_MAIL,
+	FALLBACK_CHANNEL,
+	SLACK_SIGNING_SECRET,
+	START_PATH,
+	startApprovalsStack,
+	type ApprovalsStack,
+} from './approvals-stack';
 import { pollUntil } from '../support/wait';
 
 type Json = Record<string, any>;
@@ -29,7 +37,13 @@ afterAll(async () => {
 }, 120_000);
 
 /** A gated session started through n8n; its answer is Claude Session Start's output. */
-async function startGated(body: { prompt: string; threadKey: string; tools: string; deciders: string; expiresAfterMinutes?: number }): Promise<Json> {
+async function startGated(body: {
+	prompt: string;
+	threadKey: string;
+	tools: string;
+	deciders: string;
+	expiresAfterMinutes?: number;
+}): Promise<Json> {
 	const res = await fetch(`${stack.n8n.url}/webhook/${START_PATH}`, {
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
@@ -49,15 +63,41 @@ function slackThread(): { threadKey: string; ts: string } {
 }
 
 /** Slack's block_actions interaction: form-encoded `payload=`, signed over the exact bytes sent. */
-async function click(opts: { approvalId: string; action: 'approve' | 'deny'; user: string; messageTs: string; threadTs?: string; secret?: string; timestamp?: number }) {
+async function click(opts: {
+	approvalId: string;
+	action: 'approve' | 'deny';
+	user: string;
+	messageTs: string;
+	threadTs?: string;
+	secret?: string;
+	timestamp?: number;
+}) {
 	const payload = {
 		type: 'block_actions',
 		user: { id: opts.user, username: opts.user.toLowerCase(), team_id: stack.slack.api.team.id },
 		team: { id: stack.slack.api.team.id },
 		channel: { id: CHANNEL, name: 'e2e' },
-		container: { type: 'message', message_ts: opts.messageTs, channel_id: CHANNEL, is_ephemeral: false },
-		message: { type: 'message', ts: opts.messageTs, ...(opts.threadTs ? { thread_ts: opts.threadTs } : {}), text: 'approval' },
-		actions: [{ type: 'button', action_id: opts.action, block_id: 'claude_approval', value: opts.approvalId, action_ts: String(Date.now() / 1000) }],
+		container: {
+			type: 'message',
+			message_ts: opts.messageTs,
+			channel_id: CHANNEL,
+			is_ephemeral: false,
+		},
+		message: {
+			type: 'message',
+			ts: opts.messageTs,
+			...(opts.threadTs ? { thread_ts: opts.threadTs } : {}),
+			text: 'approval',
+		},
+		actions: [
+			{
+				type: 'button',
+				action_id: opts.action,
+				block_id: 'claude_approval',
+				value: opts.approvalId,
+				action_ts: String(Date.now() / 1000),
+			},
+		],
 		response_url: 'https://hooks.slack.com/actions/T0FAKE/1/x',
 		trigger_id: '1.2.3',
 	};
@@ -80,10 +120,16 @@ async function click(opts: { approvalId: string; action: 'approve' | 'deny'; use
 async function approvalMessage(approvalId: string): Promise<{ call: SlackApiCall; ts: string }> {
 	return pollUntil(
 		() => {
-			const i = stack.slack.api.calls.findIndex((c) => c.method === 'chat.postMessage' && JSON.stringify(c.body.blocks ?? '').includes(approvalId));
+			const i = stack.slack.api.calls.findIndex(
+				(c) =>
+					c.method === 'chat.postMessage' &&
+					JSON.stringify(c.body.blocks ?? '').includes(approvalId),
+			);
 			if (i === -1) return undefined;
 			const call = stack.slack.api.calls[i];
-			const stored = stack.slack.api.messages.find((m) => m.botId && m.text === call.body.text && m.channel === call.body.channel);
+			const stored = stack.slack.api.messages.find(
+				(m) => m.botId && m.text === call.body.text && m.channel === call.body.channel,
+			);
 			return stored ? { call, ts: stored.ts } : undefined;
 		},
 		RUN_TIMEOUT_MS,
@@ -91,20 +137,34 @@ async function approvalMessage(approvalId: string): Promise<{ call: SlackApiCall
 	);
 }
 
-const threadReplies = (threadTs: string) => stack.slack.botMessages({ channel: CHANNEL, threadTs }).map((m) => m.text);
+const threadReplies = (threadTs: string) =>
+	stack.slack.botMessages({ channel: CHANNEL, threadTs }).map((m) => m.text);
 const waitForReply = (threadTs: string, what: RegExp) =>
-	stack.slack.waitForBotMessage((m) => m.threadTs === threadTs && what.test(m.text), RUN_TIMEOUT_MS, `a thread reply matching ${what}`);
+	stack.slack.waitForBotMessage(
+		(m) => m.threadTs === threadTs && what.test(m.text),
+		RUN_TIMEOUT_MS,
+		`a thread reply matching ${what}`,
+	);
 
-const approval = async (id: string) => (await api(stack.service, 'GET', `/api/v1/approvals/${id}`)).body as Json;
-const runsOf = async (sessionId: string) => (await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body.items as Json[];
+const approval = async (id: string) =>
+	(await api(stack.service, 'GET', `/api/v1/approvals/${id}`)).body as Json;
+const runsOf = async (sessionId: string) =>
+	(await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body.items as Json[];
 
 /** While a person decides: no claude process for the session, and no n8n execution running or waiting. */
 async function nothingHeld(sessionId: string) {
-	const ps = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(sessionId));
+	const ps = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
+		.split('\n')
+		.filter((l) => l.includes(sessionId));
 	expect(ps).toEqual([]);
-	const executions = async (status: string) => (await stack.n8n.api<{ data: Json[] }>('GET', `/executions?status=${status}&limit=50`)).data;
+	const executions = async (status: string) =>
+		(await stack.n8n.api<{ data: Json[] }>('GET', `/executions?status=${status}&limit=50`)).data;
 	// The execution that posted the request may still be saving; none may stay open for the person.
-	await pollUntil(async () => ((await executions('running')).length === 0 ? true : undefined), 15_000, 'n8n executions to finish');
+	await pollUntil(
+		async () => ((await executions('running')).length === 0 ? true : undefined),
+		15_000,
+		'n8n executions to finish',
+	);
 	expect(await executions('waiting')).toEqual([]);
 }
 
@@ -112,34 +172,72 @@ describe('approvals in Slack', () => {
 	it('stops a gated command as waiting_approval, asks with buttons in the thread, and a signed Approve runs it', async () => {
 		const thread = slackThread();
 		const out = await startGated({
-			prompt: '[[bash:echo before > before.txt]] [[bash:echo shipped > shipped.txt]] [[bash:echo after > after.txt]]',
+			prompt:
+				'[[bash:echo before > before.txt]] [[bash:echo shipped > shipped.txt]] [[bash:echo after > after.txt]]',
 			threadKey: thread.threadKey,
 			tools: 'Bash(echo shipped *)',
 			deciders: `${ALICE}, alice@example.test`,
 		});
-		expect(out).toMatchObject({ status: 'waiting_approval', isError: false, pendingApproval: { toolName: 'Bash', toolInput: { command: 'echo shipped > shipped.txt' } } });
+		expect(out).toMatchObject({
+			status: 'waiting_approval',
+			isError: false,
+			pendingApproval: { toolName: 'Bash', toolInput: { command: 'echo shipped > shipped.txt' } },
+		});
 		const worktree = out.workspace.path as string;
 		expect(fs.existsSync(path.join(worktree, 'before.txt'))).toBe(true);
 		expect(fs.existsSync(path.join(worktree, 'shipped.txt'))).toBe(false);
-		expect((await api(stack.service, 'GET', `/api/v1/sessions/${out.sessionId}`)).body.status).toBe('waiting_approval');
+		expect((await api(stack.service, 'GET', `/api/v1/sessions/${out.sessionId}`)).body.status).toBe(
+			'waiting_approval',
+		);
 
 		const asked = await approvalMessage(out.pendingApproval.id);
 		expect(asked.call.body).toMatchObject({ channel: CHANNEL, thread_ts: thread.ts });
 		const buttons = asked.call.body.blocks.find((b: Json) => b.type === 'actions').elements;
-		expect(buttons.map((b: Json) => [b.action_id, b.value])).toEqual([['approve', out.pendingApproval.id], ['deny', out.pendingApproval.id]]);
+		expect(buttons.map((b: Json) => [b.action_id, b.value])).toEqual([
+			['approve', out.pendingApproval.id],
+			['deny', out.pendingApproval.id],
+		]);
 		expect(asked.call.body.blocks[0].text.text).toContain('echo shipped > shipped.txt');
 		await nothingHeld(out.sessionId);
 
-		expect((await click({ approvalId: out.pendingApproval.id, action: 'approve', user: ALICE, messageTs: asked.ts, threadTs: thread.ts })).status).toBe(200);
+		expect(
+			(
+				await click({
+					approvalId: out.pendingApproval.id,
+					action: 'approve',
+					user: ALICE,
+					messageTs: asked.ts,
+					threadTs: thread.ts,
+				})
+			).status,
+		).toBe(200);
 		const reply = await waitForReply(thread.ts, /Approved by U0ALICE via slack/);
 		expect(reply.text).toContain('Done: 3 tool call(s)');
 		expect(fs.readFileSync(path.join(worktree, 'shipped.txt'), 'utf8')).toBe('shipped\n');
 		expect(fs.readFileSync(path.join(worktree, 'after.txt'), 'utf8')).toBe('after\n');
-		expect(await approval(out.pendingApproval.id)).toMatchObject({ status: 'approved', decidedBy: ALICE, channel: 'slack', decidedAt: expect.any(String) });
-		expect((await runsOf(out.sessionId)).map((r) => r.status)).toEqual(['waiting_approval', 'completed']);
+		expect(await approval(out.pendingApproval.id)).toMatchObject({
+			status: 'approved',
+			decidedBy: ALICE,
+			channel: 'slack',
+			decidedAt: expect.any(String),
+		});
+		expect((await runsOf(out.sessionId)).map((r) => r.status)).toEqual([
+			'waiting_approval',
+			'completed',
+		]);
 
 		// A second click changes nothing, resumes nothing, and says who decided.
-		expect((await click({ approvalId: out.pendingApproval.id, action: 'deny', user: ALICE, messageTs: asked.ts, threadTs: thread.ts })).status).toBe(200);
+		expect(
+			(
+				await click({
+					approvalId: out.pendingApproval.id,
+					action: 'deny',
+					user: ALICE,
+					messageTs: asked.ts,
+					threadTs: thread.ts,
+				})
+			).status,
+		).toBe(200);
 		await waitForReply(thread.ts, /Already approved by U0ALICE via slack/);
 		expect(await approval(out.pendingApproval.id)).toMatchObject({ status: 'approved' });
 		expect(await runsOf(out.sessionId)).toHaveLength(2);
@@ -156,20 +254,46 @@ describe('approvals in Slack', () => {
 		expect(out.status).toBe('waiting_approval');
 		const asked = await approvalMessage(out.pendingApproval.id);
 
-		await click({ approvalId: out.pendingApproval.id, action: 'approve', user: 'U0EVE', messageTs: asked.ts, threadTs: thread.ts });
+		await click({
+			approvalId: out.pendingApproval.id,
+			action: 'approve',
+			user: 'U0EVE',
+			messageTs: asked.ts,
+			threadTs: thread.ts,
+		});
 		await waitForReply(thread.ts, /<@U0EVE>: U0EVE is not allowed to decide this approval/);
-		expect(await approval(out.pendingApproval.id)).toMatchObject({ status: 'pending', refusals: [expect.objectContaining({ by: 'U0EVE', channel: 'slack' })] });
+		expect(await approval(out.pendingApproval.id)).toMatchObject({
+			status: 'pending',
+			refusals: [expect.objectContaining({ by: 'U0EVE', channel: 'slack' })],
+		});
 		expect(await runsOf(out.sessionId)).toHaveLength(1);
 
-		await click({ approvalId: out.pendingApproval.id, action: 'deny', user: ALICE, messageTs: asked.ts, threadTs: thread.ts });
+		await click({
+			approvalId: out.pendingApproval.id,
+			action: 'deny',
+			user: ALICE,
+			messageTs: asked.ts,
+			threadTs: thread.ts,
+		});
 		const reply = await waitForReply(thread.ts, /Denied by U0ALICE via slack/);
 		expect(reply.text).toContain('Done: 2 tool call(s)');
 		const worktree = out.workspace.path as string;
 		expect(fs.existsSync(path.join(worktree, 'pushed.txt'))).toBe(false);
 		expect(fs.existsSync(path.join(worktree, 'next.txt'))).toBe(true);
-		const logs = (await api(stack.service, 'GET', `/api/v1/sessions/${out.sessionId}/logs`)).body.items as Json[];
-		expect(logs.find((c) => c.toolUseId === out.pendingApproval.toolUseId)).toMatchObject({ status: 'denied' });
-		expect((await api(stack.service, 'GET', `/api/v1/approvals?sessionId=${out.sessionId}&status=denied`)).body.items).toHaveLength(1);
+		const logs = (await api(stack.service, 'GET', `/api/v1/sessions/${out.sessionId}/logs`)).body
+			.items as Json[];
+		expect(logs.find((c) => c.toolUseId === out.pendingApproval.toolUseId)).toMatchObject({
+			status: 'denied',
+		});
+		expect(
+			(
+				await api(
+					stack.service,
+					'GET',
+					`/api/v1/approvals?sessionId=${out.sessionId}&status=denied`,
+				)
+			).body.items,
+		).toHaveLength(1);
 	});
 
 	it('an approval left too long expires as a deny; a forged or stale click is refused and records nothing', async () => {
@@ -184,23 +308,59 @@ describe('approvals in Slack', () => {
 		expect(out.status).toBe('waiting_approval');
 		const asked = await approvalMessage(out.pendingApproval.id);
 
-		const forged = await click({ approvalId: out.pendingApproval.id, action: 'approve', user: ALICE, messageTs: asked.ts, threadTs: thread.ts, secret: 'not-the-secret' });
+		const forged = await click({
+			approvalId: out.pendingApproval.id,
+			action: 'approve',
+			user: ALICE,
+			messageTs: asked.ts,
+			threadTs: thread.ts,
+			secret: 'not-the-secret',
+		});
 		expect(forged.status).toBe(401);
-		const stale = await click({ approvalId: out.pendingApproval.id, action: 'approve', user: ALICE, messageTs: asked.ts, threadTs: thread.ts, timestamp: Math.floor(Date.now() / 1000) - 600 });
+		const stale = await click({
+			approvalId: out.pendingApproval.id,
+			action: 'approve',
+			user: ALICE,
+			messageTs: asked.ts,
+			threadTs: thread.ts,
+			timestamp: Math.floor(Date.now() / 1000) - 600,
+		});
 		expect(stale.status).toBe(401);
 		expect(await approval(out.pendingApproval.id)).toMatchObject({ decidedBy: null, refusals: [] });
 
-		await pollUntil(async () => ((await approval(out.pendingApproval.id)).status === 'expired' ? true : undefined), 10_000, 'the request to expire');
-		await click({ approvalId: out.pendingApproval.id, action: 'approve', user: ALICE, messageTs: asked.ts, threadTs: thread.ts });
-		const reply = await waitForReply(thread.ts, /expired at .* without a decision, so the call is denied/);
+		await pollUntil(
+			async () =>
+				(await approval(out.pendingApproval.id)).status === 'expired' ? true : undefined,
+			10_000,
+			'the request to expire',
+		);
+		await click({
+			approvalId: out.pendingApproval.id,
+			action: 'approve',
+			user: ALICE,
+			messageTs: asked.ts,
+			threadTs: thread.ts,
+		});
+		const reply = await waitForReply(
+			thread.ts,
+			/expired at .* without a decision, so the call is denied/,
+		);
 		expect(reply.text).toMatch(/Last result \(error\)/);
 		expect(fs.existsSync(path.join(out.workspace.path, 'late.txt'))).toBe(false);
-		expect(await approval(out.pendingApproval.id)).toMatchObject({ status: 'expired', decidedAt: expect.any(String) });
+		expect(await approval(out.pendingApproval.id)).toMatchObject({
+			status: 'expired',
+			decidedAt: expect.any(String),
+		});
 		expect(threadReplies(thread.ts).filter((t) => /Approved by/.test(t))).toEqual([]);
 	});
 
 	it('asks in the Settings channel when the session has no Slack thread', async () => {
-		const out = await startGated({ prompt: '[[bash:echo solo > solo.txt]]', threadKey: `email:solo-${Date.now()}@example.test`, tools: 'Bash(echo solo *)', deciders: ALICE });
+		const out = await startGated({
+			prompt: '[[bash:echo solo > solo.txt]]',
+			threadKey: `email:solo-${Date.now()}@example.test`,
+			tools: 'Bash(echo solo *)',
+			deciders: ALICE,
+		});
 		const asked = await approvalMessage(out.pendingApproval.id);
 		expect(asked.call.body.channel).toBe(FALLBACK_CHANNEL);
 		expect(asked.call.body.thread_ts ?? '').toBe('');
@@ -208,7 +368,13 @@ describe('approvals in Slack', () => {
 });
 
 describe('approvals by email', () => {
-	const reply = (opts: { from: string; approvalId: string; requestMessageId: string; firstLine: string; n: number }) =>
+	const reply = (opts: {
+		from: string;
+		approvalId: string;
+		requestMessageId: string;
+		firstLine: string;
+		n: number;
+	}) =>
 		[
 			`From: ${opts.from}`,
 			`To: ${APPROVALS_MAIL.address}`,
@@ -224,7 +390,16 @@ describe('approvals by email', () => {
 			'> Reply with "approve" or "deny" on the first line.',
 			'',
 		].join('\r\n');
-	const deliver = (message: string) => imapAppend({ host: stack.dovecot.host, port: stack.dovecot.port, user: APPROVALS_MAIL.address, password: APPROVALS_MAIL.password }, message);
+	const deliver = (message: string) =>
+		imapAppend(
+			{
+				host: stack.dovecot.host,
+				port: stack.dovecot.port,
+				user: APPROVALS_MAIL.address,
+				password: APPROVALS_MAIL.password,
+			},
+			message,
+		);
 
 	it('emails the request into the thread; a reply that says approve runs the command; unclear, unauthorised and repeated replies change nothing', async () => {
 		const out = await startGated({
@@ -233,33 +408,88 @@ describe('approvals by email', () => {
 			tools: 'Bash(echo mailed *)',
 			deciders: 'alice@example.test',
 		});
-		expect(out).toMatchObject({ status: 'waiting_approval', pendingApproval: { deciders: ['alice@example.test'] } });
+		expect(out).toMatchObject({
+			status: 'waiting_approval',
+			pendingApproval: { deciders: ['alice@example.test'] },
+		});
 		const id = out.pendingApproval.id as string;
-		const request = await stack.smtp.waitForMail((m) => m.subject?.includes(`[approval ${id}]`) ?? false, RUN_TIMEOUT_MS, 'the approval email');
-		expect(request).toMatchObject({ envelope: { to: ['alice@example.test'] }, inReplyTo: '<thread-root@example.test>', references: ['<thread-root@example.test>'] });
+		const request = await stack.smtp.waitForMail(
+			(m) => m.subject?.includes(`[approval ${id}]`) ?? false,
+			RUN_TIMEOUT_MS,
+			'the approval email',
+		);
+		expect(request).toMatchObject({
+			envelope: { to: ['alice@example.test'] },
+			inReplyTo: '<thread-root@example.test>',
+			references: ['<thread-root@example.test>'],
+		});
 		expect(request.messageId).toMatch(new RegExp(`^<approval\\.${id}@example\\.test>$`));
 		expect(request.text).toContain('echo mailed > mailed.txt');
 		expect(request.raw).toMatch(/^Reply-To: approvals@example\.test/m);
 		await nothingHeld(out.sessionId);
 
 		let n = 0;
-		const answered = (what: RegExp) => stack.smtp.waitForMail((m) => m.envelope.to.includes('eve@example.test') || m.envelope.to.includes('alice@example.test') ? what.test(m.text) : false, MAIL_TIMEOUT_MS, `an answer matching ${what}`);
+		const answered = (what: RegExp) =>
+			stack.smtp.waitForMail(
+				(m) =>
+					m.envelope.to.includes('eve@example.test') || m.envelope.to.includes('alice@example.test')
+						? what.test(m.text)
+						: false,
+				MAIL_TIMEOUT_MS,
+				`an answer matching ${what}`,
+			);
 
-		await deliver(reply({ from: 'Eve <eve@example.test>', approvalId: id, requestMessageId: request.messageId!, firstLine: 'approve', n: ++n }));
+		await deliver(
+			reply({
+				from: 'Eve <eve@example.test>',
+				approvalId: id,
+				requestMessageId: request.messageId!,
+				firstLine: 'approve',
+				n: ++n,
+			}),
+		);
 		const refused = await answered(/eve@example\.test is not allowed to decide this approval/);
 		expect(refused.envelope.to).toEqual(['eve@example.test']);
-		await deliver(reply({ from: 'Alice <alice@example.test>', approvalId: id, requestMessageId: request.messageId!, firstLine: 'maybe later?', n: ++n }));
+		await deliver(
+			reply({
+				from: 'Alice <alice@example.test>',
+				approvalId: id,
+				requestMessageId: request.messageId!,
+				firstLine: 'maybe later?',
+				n: ++n,
+			}),
+		);
 		await answered(/Please reply with "approve" or "deny" on the first line/);
 		expect(await approval(id)).toMatchObject({ status: 'pending' });
 
-		await deliver(reply({ from: 'Alice <alice@example.test>', approvalId: id, requestMessageId: request.messageId!, firstLine: 'Approve, go ahead.', n: ++n }));
+		await deliver(
+			reply({
+				from: 'Alice <alice@example.test>',
+				approvalId: id,
+				requestMessageId: request.messageId!,
+				firstLine: 'Approve, go ahead.',
+				n: ++n,
+			}),
+		);
 		const outcome = await answered(/Approved by alice@example\.test via email/);
 		expect(outcome.text).toContain('Done: 1 tool call(s)');
 		expect(outcome.inReplyTo).toMatch(/^<reply-3-/);
 		expect(fs.readFileSync(path.join(out.workspace.path, 'mailed.txt'), 'utf8')).toBe('mailed\n');
-		expect(await approval(id)).toMatchObject({ status: 'approved', decidedBy: 'alice@example.test', channel: 'email' });
+		expect(await approval(id)).toMatchObject({
+			status: 'approved',
+			decidedBy: 'alice@example.test',
+			channel: 'email',
+		});
 
-		await deliver(reply({ from: 'Alice <alice@example.test>', approvalId: id, requestMessageId: request.messageId!, firstLine: 'deny', n: ++n }));
+		await deliver(
+			reply({
+				from: 'Alice <alice@example.test>',
+				approvalId: id,
+				requestMessageId: request.messageId!,
+				firstLine: 'deny',
+				n: ++n,
+			}),
+		);
 		await answered(/Already approved by alice@example\.test via email/);
 		expect(await runsOf(out.sessionId)).toHaveLength(2);
 		const executions = await stack.n8n.executions(APPROVAL_WORKFLOW_IDS.email);
@@ -274,9 +504,25 @@ describe('approvals by email', () => {
 			deciders: 'alice@example.test',
 		});
 		const id = out.pendingApproval.id as string;
-		const request = await stack.smtp.waitForMail((m) => m.subject?.includes(`[approval ${id}]`) ?? false, RUN_TIMEOUT_MS, 'the approval email');
-		await deliver(reply({ from: 'alice@example.test', approvalId: id, requestMessageId: request.messageId!, firstLine: 'deny', n: 99 }));
-		const outcome = await stack.smtp.waitForMail((m) => /Denied by alice@example\.test via email/.test(m.text), MAIL_TIMEOUT_MS, 'the deny outcome');
+		const request = await stack.smtp.waitForMail(
+			(m) => m.subject?.includes(`[approval ${id}]`) ?? false,
+			RUN_TIMEOUT_MS,
+			'the approval email',
+		);
+		await deliver(
+			reply({
+				from: 'alice@example.test',
+				approvalId: id,
+				requestMessageId: request.messageId!,
+				firstLine: 'deny',
+				n: 99,
+			}),
+		);
+		const outcome = await stack.smtp.waitForMail(
+			(m) => /Denied by alice@example\.test via email/.test(m.text),
+			MAIL_TIMEOUT_MS,
+			'the deny outcome',
+		);
 		expect(outcome.text).toContain('Done: 2 tool call(s)');
 		expect(fs.existsSync(path.join(out.workspace.path, 'dropped.txt'))).toBe(false);
 		expect(fs.existsSync(path.join(out.workspace.path, 'kept.txt'))).toBe(true);

@@ -45,7 +45,9 @@ export async function startBackends(opts: {
 		const anthropic = await timed('fake anthropic', () => startFakeAnthropic());
 		stops.push(() => anthropic.close());
 		const slack = await timed('fake slack (openssl CA + proxy)', () =>
-			startFakeSlack(opts.slackSigningSecret ? { signingSecret: opts.slackSigningSecret } : undefined),
+			startFakeSlack(
+				opts.slackSigningSecret ? { signingSecret: opts.slackSigningSecret } : undefined,
+			),
 		);
 		stops.push(() => slack.close());
 		const dovecot = await timed('dovecot', () => startDovecot([opts.mailbox]));
@@ -55,7 +57,11 @@ export async function startBackends(opts: {
 		const databaseKind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 		// The Hook Trigger subscribes n8n's loopback webhook URL, which the service refuses unless allowed.
 		const service = await timed(`service (${databaseKind})`, () =>
-			startTestService(databaseKind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '200', DELIVERY_BASE_DELAY_MS: '250' }),
+			startTestService(databaseKind, {
+				DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+				DELIVERY_POLL_INTERVAL_MS: '200',
+				DELIVERY_BASE_DELAY_MS: '250',
+			}),
 		);
 		stops.push(() => service.stop());
 
@@ -77,7 +83,15 @@ export async function startBackends(opts: {
 			N8N_LOG_LEVEL: 'debug',
 		};
 		return {
-			baseDir, baseRepository, anthropic, slack, dovecot, smtp, service, databaseKind, n8nEnv,
+			baseDir,
+			baseRepository,
+			anthropic,
+			slack,
+			dovecot,
+			smtp,
+			service,
+			databaseKind,
+			n8nEnv,
 			onStop: (fn) => stops.push(fn),
 			stop,
 		};

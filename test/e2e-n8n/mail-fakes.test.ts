@@ -1,6 +1,13 @@
 // Runs with the e2e suite, not npm test: it needs dovecot (apt dovecot-imapd), like the email scenario.
 import * as net from 'node:net';
-import { imapAppend, imapSearch, startDovecot, startSmtpSink, type Dovecot, type SmtpSink } from '../fakes/mail';
+import {
+	imapAppend,
+	imapSearch,
+	startDovecot,
+	startSmtpSink,
+	type Dovecot,
+	type SmtpSink,
+} from '../fakes/mail';
 
 const USER = { user: 'claude@example.test', password: 'imap-pass' };
 
@@ -73,7 +80,12 @@ describe('mail fakes', () => {
 	});
 
 	it('refuses a wrong IMAP password', async () => {
-		await expect(imapAppend({ host: dovecot.host, port: dovecot.port, user: USER.user, password: 'nope' }, MESSAGE)).rejects.toThrow(/LOGIN failed/);
+		await expect(
+			imapAppend(
+				{ host: dovecot.host, port: dovecot.port, user: USER.user, password: 'nope' },
+				MESSAGE,
+			),
+		).rejects.toThrow(/LOGIN failed/);
 	});
 
 	it('keeps what the SMTP sink receives, with the thread headers parsed', async () => {
@@ -81,7 +93,16 @@ describe('mail fakes', () => {
 			sink.port,
 			'claude@example.test',
 			'alice@example.test',
-			['From: claude@example.test', 'To: alice@example.test', 'Subject: Re: Hello', 'Message-ID: <r1@example.test>', 'In-Reply-To: <m1.alice@example.test>', 'References: <m0@example.test> <m1.alice@example.test>', '', 'Answer'].join('\n'),
+			[
+				'From: claude@example.test',
+				'To: alice@example.test',
+				'Subject: Re: Hello',
+				'Message-ID: <r1@example.test>',
+				'In-Reply-To: <m1.alice@example.test>',
+				'References: <m0@example.test> <m1.alice@example.test>',
+				'',
+				'Answer',
+			].join('\n'),
 		);
 		const mail = await sink.waitForMail((m) => m.subject === 'Re: Hello', 5_000);
 		expect(mail).toMatchObject({

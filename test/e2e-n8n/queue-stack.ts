@@ -13,7 +13,11 @@ import { ARTIFACTS, REPO_ROOT } from './backends';
 import { stopsFor } from '../support/stops';
 
 export const LEASE_TTL_SECONDS = 10;
-export const QUEUE_WORKFLOW_IDS = { start: 'e2eQueueStart001', resume: 'e2eQueueResume01', finished: 'e2eQueueFinished' } as const;
+export const QUEUE_WORKFLOW_IDS = {
+	start: 'e2eQueueStart001',
+	resume: 'e2eQueueResume01',
+	finished: 'e2eQueueFinished',
+} as const;
 export const START_PATH = 'queue/start';
 export const RESUME_PATH = 'queue/resume';
 
@@ -29,7 +33,9 @@ export interface QueueE2eStack {
 	stop(): Promise<void>;
 }
 
-const orchestrator = { claudeOrchestratorApi: { id: 'e2eQueueOrch0001', name: 'Claude Orchestrator API' } };
+const orchestrator = {
+	claudeOrchestratorApi: { id: 'e2eQueueOrch0001', name: 'Claude Orchestrator API' },
+};
 
 function webhook(id: string, pathName: string) {
 	return {
@@ -57,11 +63,19 @@ function workflows(): N8nWorkflow[] {
 					type: 'n8n-nodes-claude-orchestrator.claudeSessionStart',
 					typeVersion: 1,
 					position: [220, 0],
-					parameters: { prompt: '={{ $json.body.prompt }}', workspaceType: 'local', workspacePath: '={{ $json.body.folder }}', threadKey: '={{ $json.body.threadKey }}', options },
+					parameters: {
+						prompt: '={{ $json.body.prompt }}',
+						workspaceType: 'local',
+						workspacePath: '={{ $json.body.folder }}',
+						threadKey: '={{ $json.body.threadKey }}',
+						options,
+					},
 					credentials: orchestrator,
 				},
 			],
-			connections: { Webhook: { main: [[{ node: 'Claude Session Start', type: 'main', index: 0 }]] } },
+			connections: {
+				Webhook: { main: [[{ node: 'Claude Session Start', type: 'main', index: 0 }]] },
+			},
 			settings: { executionOrder: 'v1' },
 		},
 		{
@@ -75,7 +89,12 @@ function workflows(): N8nWorkflow[] {
 					type: 'n8n-nodes-claude-orchestrator.claudeResume',
 					typeVersion: 1,
 					position: [220, 0],
-					parameters: { resumeBy: 'threadKey', threadKey: '={{ $json.body.threadKey }}', prompt: '={{ $json.body.prompt }}', options },
+					parameters: {
+						resumeBy: 'threadKey',
+						threadKey: '={{ $json.body.threadKey }}',
+						prompt: '={{ $json.body.prompt }}',
+						options,
+					},
 					credentials: orchestrator,
 				},
 			],
@@ -93,7 +112,13 @@ function workflows(): N8nWorkflow[] {
 					typeVersion: 1,
 					position: [0, 0],
 					webhookId: 'e2e-queue-finished',
-					parameters: { preset: 'sessionFinished', sessionId: '', threadKey: '', workspaceType: '', options: {} },
+					parameters: {
+						preset: 'sessionFinished',
+						sessionId: '',
+						threadKey: '',
+						workspaceType: '',
+						options: {},
+					},
 					credentials: orchestrator,
 				},
 			],
@@ -124,7 +149,8 @@ export async function startQueueStack(opts: { workers?: number } = {}): Promise<
 		const binDir = path.join(baseDir, 'bin');
 		fs.mkdirSync(binDir);
 		fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
-		const homeOf = (i: number) => path.join(baseDir, `worker-${String.fromCharCode(97 + i)}`, 'home');
+		const homeOf = (i: number) =>
+			path.join(baseDir, `worker-${String.fromCharCode(97 + i)}`, 'home');
 		const cluster = await startN8nQueue({
 			baseDir,
 			packageDir: REPO_ROOT,
@@ -145,13 +171,21 @@ export async function startQueueStack(opts: { workers?: number } = {}): Promise<
 				CLAUDE_CODE_TMPDIR: path.join(folder, 'tmp'),
 				CLAUDE_ORCHESTRATOR_HOME: path.join(folder, 'orchestrator'),
 			}),
-			credentials: [{ id: 'e2eQueueOrch0001', name: 'Claude Orchestrator API', type: 'claudeOrchestratorApi', data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' } }],
+			credentials: [
+				{
+					id: 'e2eQueueOrch0001',
+					name: 'Claude Orchestrator API',
+					type: 'claudeOrchestratorApi',
+					data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' },
+				},
+			],
 			workflows: workflows(),
 		});
 		stops.push(async () => {
 			fs.mkdirSync(ARTIFACTS, { recursive: true });
 			fs.writeFileSync(path.join(ARTIFACTS, 'queue-main.log'), cluster.main.logs());
-			for (const w of cluster.workers) fs.writeFileSync(path.join(ARTIFACTS, `queue-${w.name}.log`), w.logs());
+			for (const w of cluster.workers)
+				fs.writeFileSync(path.join(ARTIFACTS, `queue-${w.name}.log`), w.logs());
 			await cluster.stop();
 		});
 		await cluster.main.waitForWebhook(START_PATH, { method: 'POST' });
@@ -193,7 +227,8 @@ export function useQueueStack(): QueueE2eStack {
 	}, 120_000);
 	return new Proxy({} as QueueE2eStack, {
 		get(_target, key) {
-			if (!stack) throw new Error('the queue-mode stack is not running (its start failed, see beforeAll)');
+			if (!stack)
+				throw new Error('the queue-mode stack is not running (its start failed, see beforeAll)');
 			return Reflect.get(stack, key);
 		},
 	});

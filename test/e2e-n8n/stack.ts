@@ -7,14 +7,27 @@ import { TEST_API_KEY, type TestService } from '../support/test-service';
 import type { FakeAnthropic } from '../fakes/anthropic-api';
 import type { Dovecot, SmtpSink } from '../fakes/mail';
 import type { FakeSlack } from '../fakes/slack';
-import { ensureN8nCache, startN8n, type N8nCredential, type N8nInstance } from '../../scripts/n8n/n8n-instance';
+import {
+	ensureN8nCache,
+	startN8n,
+	type N8nCredential,
+	type N8nInstance,
+} from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
 import { pollUntil } from '../support/wait';
-import { configuredTemplate, CREDENTIAL_NAMES, type Template, type TemplateName } from './templates';
-
+import {
+	configuredTemplate,
+	CREDENTIAL_NAMES,
+	type Template,
+	type TemplateName,
+} from './templates';
 
 export const SLACK_CHANNEL = 'C0E2ECLAUDE';
-export const MAIL = { address: 'claude@example.test', password: 'imap-e2e-pass', from: 'Claude E2E' };
+export const MAIL = {
+	address: 'claude@example.test',
+	password: 'imap-e2e-pass',
+	from: 'Claude E2E',
+};
 
 export const WORKFLOW_IDS: Record<TemplateName, string> = {
 	start: 'e2eStartSession1',
@@ -40,20 +53,31 @@ export interface E2eStack {
 
 /** A stale dist/ would test yesterday's nodes: say so loudly (the harness installs dist/, not the sources). */
 function warnIfStale(): void {
-	const built = path.join(REPO_ROOT, 'dist', 'nodes', 'ClaudeSessionStart', 'ClaudeSessionStart.node.js');
-	if (!fs.existsSync(built)) throw new Error('dist/ is missing: run `npm run build` before `npm run test:e2e`');
+	const built = path.join(
+		REPO_ROOT,
+		'dist',
+		'nodes',
+		'ClaudeSessionStart',
+		'ClaudeSessionStart.node.js',
+	);
+	if (!fs.existsSync(built))
+		throw new Error('dist/ is missing: run `npm run build` before `npm run test:e2e`');
 	const builtAt = fs.statSync(built).mtimeMs;
 	const newer: string[] = [];
 	const walk = (dir: string) => {
 		for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
 			const p = path.join(dir, entry.name);
 			if (entry.isDirectory() && entry.name !== '__tests__') walk(p);
-			else if (entry.name.endsWith('.ts') && fs.statSync(p).mtimeMs > builtAt) newer.push(path.relative(REPO_ROOT, p));
+			else if (entry.name.endsWith('.ts') && fs.statSync(p).mtimeMs > builtAt)
+				newer.push(path.relative(REPO_ROOT, p));
 		}
 	};
 	walk(path.join(REPO_ROOT, 'nodes'));
 	walk(path.join(REPO_ROOT, 'credentials'));
-	if (newer.length) process.stderr.write(`e2e: dist/ is older than ${newer.slice(0, 5).join(', ')}: run \`npm run build\` first\n`);
+	if (newer.length)
+		process.stderr.write(
+			`e2e: dist/ is older than ${newer.slice(0, 5).join(', ')}: run \`npm run build\` first\n`,
+		);
 }
 
 function credentials(service: TestService, slack: FakeSlack, dovecot: Dovecot): N8nCredential[] {
@@ -64,12 +88,24 @@ function credentials(service: TestService, slack: FakeSlack, dovecot: Dovecot): 
 			type: 'claudeOrchestratorApi',
 			data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' },
 		},
-		{ id: 'e2eSlackBot00001', name: CREDENTIAL_NAMES.slackApi, type: 'slackApi', data: slack.credentialData },
+		{
+			id: 'e2eSlackBot00001',
+			name: CREDENTIAL_NAMES.slackApi,
+			type: 'slackApi',
+			data: slack.credentialData,
+		},
 		{
 			id: 'e2eImapMailbox01',
 			name: CREDENTIAL_NAMES.imap,
 			type: 'imap',
-			data: { user: MAIL.address, password: MAIL.password, host: dovecot.host, port: dovecot.port, secure: false, allowUnauthorizedCerts: false },
+			data: {
+				user: MAIL.address,
+				password: MAIL.password,
+				host: dovecot.host,
+				port: dovecot.port,
+				secure: false,
+				allowUnauthorizedCerts: false,
+			},
 		},
 	];
 }
@@ -88,12 +124,22 @@ export async function startStack(): Promise<E2eStack> {
 	// Installs Node 24 + n8n into the cache outside the repo when missing (minutes, once); instant when warm.
 	// Installs Node 24 + n8n into the cache outside the repo when missing (minutes, once); instant when warm.
 	await timed('n8n cache', () => ensureN8nCache());
-	const backends = await startBackends({ prefix: 'claude-e2e-n8n-', mailbox: { user: MAIL.address, password: MAIL.password }, timed });
+	const backends = await startBackends({
+		prefix: 'claude-e2e-n8n-',
+		mailbox: { user: MAIL.address, password: MAIL.password },
+		timed,
+	});
 	const { baseRepository, anthropic, slack, dovecot, smtp, service, databaseKind, stop } = backends;
 	try {
 		const workflows: Record<TemplateName, Template> = {
-			start: configuredTemplate('start', WORKFLOW_IDS.start, { baseRepository, slackChannel: SLACK_CHANNEL }),
-			slack: configuredTemplate('slack', WORKFLOW_IDS.slack, { baseRepository, serviceUrl: service.url }),
+			start: configuredTemplate('start', WORKFLOW_IDS.start, {
+				baseRepository,
+				slackChannel: SLACK_CHANNEL,
+			}),
+			slack: configuredTemplate('slack', WORKFLOW_IDS.slack, {
+				baseRepository,
+				serviceUrl: service.url,
+			}),
 			email: configuredTemplate('email', WORKFLOW_IDS.email, {
 				baseRepository,
 				fromAddress: MAIL.address,
@@ -128,9 +174,25 @@ export async function startStack(): Promise<E2eStack> {
 			// Mail that arrives before the trigger has opened INBOX counts as old and is only read after the next
 			// arrival (n8n's IMAP trigger has no catch-up on its first start): wait until it is watching.
 			const watching = /imap\(claude@example\.test\)[^\n]*Mailbox INBOX: Mailbox opened/;
-			await pollUntil(() => (watching.test(dovecot.log()) ? true : undefined), 60_000, 'the Email Trigger to open INBOX');
+			await pollUntil(
+				() => (watching.test(dovecot.log()) ? true : undefined),
+				60_000,
+				'the Email Trigger to open INBOX',
+			);
 		});
-		return { n8n, service, anthropic, slack, dovecot, smtp, baseRepository, workflows, databaseKind, timings, stop };
+		return {
+			n8n,
+			service,
+			anthropic,
+			slack,
+			dovecot,
+			smtp,
+			baseRepository,
+			workflows,
+			databaseKind,
+			timings,
+			stop,
+		};
 	} catch (error) {
 		await stop();
 		throw error;

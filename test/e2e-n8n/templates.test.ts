@@ -3,9 +3,17 @@
 // only node types that n8n 2.41.1 or this package provides. (The e2e scenarios prove they run.)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CREDENTIAL_NAMES, readTemplate, TEMPLATE_FILES, WORKFLOWS_DIR, type TemplateName } from './templates';
+import {
+	CREDENTIAL_NAMES,
+	readTemplate,
+	TEMPLATE_FILES,
+	WORKFLOWS_DIR,
+	type TemplateName,
+} from './templates';
 
-const PACKAGE = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+const PACKAGE = JSON.parse(
+	fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8'),
+) as {
 	name: string;
 	n8n: { nodes: string[] };
 };
@@ -28,7 +36,11 @@ const BASE_NODES: Record<string, number[]> = {
 	'n8n-nodes-base.slackTrigger': [1],
 	'n8n-nodes-base.emailReadImap': [2.2],
 };
-const TRIGGERS = ['n8n-nodes-base.webhook', 'n8n-nodes-base.slackTrigger', `${PACKAGE.name}.claudeHookTrigger`];
+const TRIGGERS = [
+	'n8n-nodes-base.webhook',
+	'n8n-nodes-base.slackTrigger',
+	`${PACKAGE.name}.claudeHookTrigger`,
+];
 
 const names = Object.keys(TEMPLATE_FILES) as TemplateName[];
 
@@ -42,10 +54,16 @@ describe('workflow templates', () => {
 	});
 
 	// Every template in workflows/, including ones other features add: an id would bind to someone else's credential.
-	it.each(fs.readdirSync(WORKFLOWS_DIR).filter((f) => f.endsWith('.json')))('%s holds no credential ids', (file) => {
-		const wf = JSON.parse(fs.readFileSync(path.join(WORKFLOWS_DIR, file), 'utf8')) as { nodes: Array<{ credentials?: Record<string, { id?: unknown }> }> };
-		for (const node of wf.nodes) for (const ref of Object.values(node.credentials ?? {})) expect(ref.id ?? null).toBeNull();
-	});
+	it.each(fs.readdirSync(WORKFLOWS_DIR).filter((f) => f.endsWith('.json')))(
+		'%s holds no credential ids',
+		(file) => {
+			const wf = JSON.parse(fs.readFileSync(path.join(WORKFLOWS_DIR, file), 'utf8')) as {
+				nodes: Array<{ credentials?: Record<string, { id?: unknown }> }>;
+			};
+			for (const node of wf.nodes)
+				for (const ref of Object.values(node.credentials ?? {})) expect(ref.id ?? null).toBeNull();
+		},
+	);
 
 	describe.each(names)('%s', (name) => {
 		const wf = readTemplate(name);
@@ -73,30 +91,43 @@ describe('workflow templates', () => {
 		});
 
 		it('gives every trigger a fixed webhook id and wires every node', () => {
-			for (const node of wf.nodes.filter((n) => TRIGGERS.includes(n.type))) expect(node.webhookId).toMatch(/^[0-9a-f-]{36}$/);
+			for (const node of wf.nodes.filter((n) => TRIGGERS.includes(n.type)))
+				expect(node.webhookId).toMatch(/^[0-9a-f-]{36}$/);
 			const targets = new Set<string>();
-			for (const [from, c] of Object.entries(wf.connections as Record<string, { main: Array<Array<{ node: string }>> }>)) {
+			for (const [from, c] of Object.entries(
+				wf.connections as Record<string, { main: Array<Array<{ node: string }>> }>,
+			)) {
 				expect(wf.nodes.map((n) => n.name)).toContain(from);
 				for (const out of c.main) for (const link of out) targets.add(link.node);
 			}
-			for (const node of wf.nodes) if (!TRIGGERS.includes(node.type) && node.type !== 'n8n-nodes-base.emailReadImap') expect(targets).toContain(node.name);
+			for (const node of wf.nodes)
+				if (!TRIGGERS.includes(node.type) && node.type !== 'n8n-nodes-base.emailReadImap')
+					expect(targets).toContain(node.name);
 		});
 
 		it('keeps what a user configures in one Settings node at the top', () => {
 			if (name === 'hooks') return; // reads everything from the event: nothing to configure
 			const settings = wf.nodes.find((n) => n.name === 'Settings');
 			expect(settings?.type).toBe('n8n-nodes-base.set');
-			const fields = (settings!.parameters.assignments as { assignments: Array<{ name: string }> }).assignments.map((a) => a.name);
+			const fields = (
+				settings!.parameters.assignments as { assignments: Array<{ name: string }> }
+			).assignments.map((a) => a.name);
 			expect(fields).toContain('baseRepository');
 			// No other node hard-codes a repository path or a service URL.
 			for (const node of wf.nodes.filter((n) => n.name !== 'Settings')) {
-				expect(JSON.stringify(node.parameters)).not.toMatch(/\/srv\/|https?:\/\/(127\.0\.0\.1|localhost)/);
+				expect(JSON.stringify(node.parameters)).not.toMatch(
+					/\/srv\/|https?:\/\/(127\.0\.0\.1|localhost)/,
+				);
 			}
 		});
 	});
 
 	it('uses distinct webhook ids across templates, so all four can be active in one n8n', () => {
-		const ids = names.flatMap((n) => readTemplate(n).nodes.map((node) => node.webhookId).filter(Boolean));
+		const ids = names.flatMap((n) =>
+			readTemplate(n)
+				.nodes.map((node) => node.webhookId)
+				.filter(Boolean),
+		);
 		expect(new Set(ids).size).toBe(ids.length);
 	});
 });

@@ -39,7 +39,9 @@ export interface Template extends N8nWorkflow {
 }
 
 export function readTemplate(name: TemplateName): Template {
-	return JSON.parse(fs.readFileSync(path.join(WORKFLOWS_DIR, TEMPLATE_FILES[name]), 'utf8')) as Template;
+	return JSON.parse(
+		fs.readFileSync(path.join(WORKFLOWS_DIR, TEMPLATE_FILES[name]), 'utf8'),
+	) as Template;
 }
 
 export function nodeNamed(wf: Template, name: string): TemplateNode {
@@ -55,7 +57,11 @@ interface Assignment {
 }
 
 /** The template with an id for the harness and the given Settings values (each must already exist in the node). */
-export function configuredTemplate(name: TemplateName, id: string, settings: Record<string, string | number | boolean>): Template {
+export function configuredTemplate(
+	name: TemplateName,
+	id: string,
+	settings: Record<string, string | number | boolean>,
+): Template {
 	const wf = readTemplate(name);
 	if (!Object.keys(settings).length) return { ...wf, id };
 	const node = nodeNamed(wf, 'Settings');

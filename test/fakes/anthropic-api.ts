@@ -64,7 +64,12 @@ interface Script {
 
 type Reply =
 	| { kind: 'error'; status: number; delayMs: number }
-	| { kind: 'message'; content: ContentBlock[]; stopReason: 'tool_use' | 'end_turn'; delayMs: number };
+	| {
+			kind: 'message';
+			content: ContentBlock[];
+			stopReason: 'tool_use' | 'end_turn';
+			delayMs: number;
+	  };
 
 const DIRECTIVE = /\[\[(bash|write|read|delay|error|text):([\s\S]*?)\]\]/g;
 const TOOL_NAMES: Record<ToolKind, string> = { bash: 'Bash', write: 'Write', read: 'Read' };
@@ -87,7 +92,9 @@ function promptOf(message: ApiMessage): string | undefined {
 	if (message.role !== 'user') return undefined;
 	const blocks = blocksOf(message);
 	if (blocks.some((b) => b.type === 'tool_result')) return undefined;
-	const texts = blocks.filter((b) => b.type === 'text' && typeof b.text === 'string' && !isReminder(b.text));
+	const texts = blocks.filter(
+		(b) => b.type === 'text' && typeof b.text === 'string' && !isReminder(b.text),
+	);
 	return texts.length > 0 ? (texts[texts.length - 1].text as string) : undefined;
 }
 
@@ -157,7 +164,10 @@ function isCompaction(messages: ApiMessage[]): boolean {
 	const last = messages[messages.length - 1];
 	if (!last || last.role !== 'user') return false;
 	return blocksOf(last).some(
-		(b) => b.type === 'text' && typeof b.text === 'string' && /create a detailed summary|<summary>/.test(b.text),
+		(b) =>
+			b.type === 'text' &&
+			typeof b.text === 'string' &&
+			/create a detailed summary|<summary>/.test(b.text),
 	);
 }
 
@@ -165,11 +175,21 @@ function decide(body: { messages?: ApiMessage[]; system?: unknown }): Reply {
 	const messages = Array.isArray(body.messages) ? body.messages : [];
 	if (isCompaction(messages)) {
 		const text = `<analysis>fake analysis</analysis>\n<summary>Fake summary of ${messages.length} message(s).</summary>`;
-		return { kind: 'message', content: [{ type: 'text', text }], stopReason: 'end_turn', delayMs: 0 };
+		return {
+			kind: 'message',
+			content: [{ type: 'text', text }],
+			stopReason: 'end_turn',
+			delayMs: 0,
+		};
 	}
 	const prompt = findPrompt(messages);
 	if (!prompt) {
-		return { kind: 'message', content: [{ type: 'text', text: 'fake: (no prompt)' }], stopReason: 'end_turn', delayMs: 0 };
+		return {
+			kind: 'message',
+			content: [{ type: 'text', text: 'fake: (no prompt)' }],
+			stopReason: 'end_turn',
+			delayMs: 0,
+		};
 	}
 	const script = parseScript(prompt.text);
 	const results = messages
@@ -179,21 +199,30 @@ function decide(body: { messages?: ApiMessage[]; system?: unknown }): Reply {
 
 	// The turn that comes next: one per tool-calling answer already in the conversation. (Counted by answers, not
 	// results: Claude Code drops a parallel call that was deferred beside another one from the conversation.)
-	const turn = messages.slice(prompt.index + 1).filter((m) => m.role === 'assistant' && blocksOf(m).some((b) => b.type === 'tool_use')).length;
+	const turn = messages
+		.slice(prompt.index + 1)
+		.filter((m) => m.role === 'assistant' && blocksOf(m).some((b) => b.type === 'tool_use')).length;
 	const next = script.turns[turn];
 	if (next) {
 		const [first] = next;
-		if (first.errorStatus !== undefined) return { kind: 'error', status: first.errorStatus, delayMs: first.delayMs };
+		if (first.errorStatus !== undefined)
+			return { kind: 'error', status: first.errorStatus, delayMs: first.delayMs };
 		const names = next.map((step) => TOOL_NAMES[step.kind]).join(' + ');
 		const content: ContentBlock[] = [
 			{ type: 'text', text: `Calling ${names} (step ${turn + 1}/${script.turns.length}).` },
-			...next.map((step) => ({ type: 'tool_use', id: `toolu_fake${hex(12)}`, name: TOOL_NAMES[step.kind], input: toolInput(step, workingDirectory(body)) })),
+			...next.map((step) => ({
+				type: 'tool_use',
+				id: `toolu_fake${hex(12)}`,
+				name: TOOL_NAMES[step.kind],
+				input: toolInput(step, workingDirectory(body)),
+			})),
 		];
 		return { kind: 'message', content, stopReason: 'tool_use', delayMs: first.delayMs };
 	}
 
 	const { final } = script;
-	if (final.errorStatus !== undefined) return { kind: 'error', status: final.errorStatus, delayMs: final.delayMs };
+	if (final.errorStatus !== undefined)
+		return { kind: 'error', status: final.errorStatus, delayMs: final.delayMs };
 	let text: string;
 	if (script.textOverride !== undefined) text = script.textOverride;
 	else if (script.turns.length === 0) text = `fake: ${prompt.text.trim()}`;
@@ -202,7 +231,12 @@ function decide(body: { messages?: ApiMessage[]; system?: unknown }): Reply {
 		const label = last.is_error ? 'Last result (error)' : 'Last result';
 		text = `Done: ${results.length} tool call(s). ${label}: ${toolResultText(last)}`;
 	}
-	return { kind: 'message', content: [{ type: 'text', text }], stopReason: 'end_turn', delayMs: final.delayMs };
+	return {
+		kind: 'message',
+		content: [{ type: 'text', text }],
+		stopReason: 'end_turn',
+		delayMs: final.delayMs,
+	};
 }
 
 /** Roughly 4 characters per token: enough for the CLI to price the run like a real one. */
@@ -220,14 +254,29 @@ const ERROR_TYPES: Record<number, string> = {
 	529: 'overloaded_error',
 };
 
-function sendJson(res: http.ServerResponse, status: number, payload: unknown, requestId: string): void {
+function sendJson(
+	res: http.ServerResponse,
+	status: number,
+	payload: unknown,
+	requestId: string,
+): void {
 	res.writeHead(status, { 'content-type': 'application/json', 'request-id': requestId });
 	res.end(JSON.stringify(payload));
 }
 
-function sendError(res: http.ServerResponse, status: number, message: string, requestId: string): void {
+function sendError(
+	res: http.ServerResponse,
+	status: number,
+	message: string,
+	requestId: string,
+): void {
 	const type = ERROR_TYPES[status] ?? 'api_error';
-	sendJson(res, status, { type: 'error', error: { type, message }, request_id: requestId }, requestId);
+	sendJson(
+		res,
+		status,
+		{ type: 'error', error: { type, message }, request_id: requestId },
+		requestId,
+	);
 }
 
 function writeEvent(res: http.ServerResponse, event: string, data: unknown): void {
@@ -247,20 +296,44 @@ function streamMessage(
 		'cache-control': 'no-cache',
 		'request-id': requestId,
 	});
-	const startUsage = { input_tokens: usage.input_tokens, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
-	writeEvent(res, 'message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: startUsage } });
+	const startUsage = {
+		input_tokens: usage.input_tokens,
+		output_tokens: 1,
+		cache_creation_input_tokens: 0,
+		cache_read_input_tokens: 0,
+	};
+	writeEvent(res, 'message_start', {
+		type: 'message_start',
+		message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: startUsage },
+	});
 	content.forEach((block, index) => {
 		if (block.type === 'tool_use') {
-			writeEvent(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+			writeEvent(res, 'content_block_start', {
+				type: 'content_block_start',
+				index,
+				content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+			});
 			// Split the JSON like the real API does, so the CLI's partial-JSON assembly is exercised.
 			const json = JSON.stringify(block.input);
 			const cut = Math.ceil(json.length / 2);
 			for (const part of [json.slice(0, cut), json.slice(cut)]) {
-				writeEvent(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: part } });
+				writeEvent(res, 'content_block_delta', {
+					type: 'content_block_delta',
+					index,
+					delta: { type: 'input_json_delta', partial_json: part },
+				});
 			}
 		} else {
-			writeEvent(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
-			writeEvent(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: block.text ?? '' } });
+			writeEvent(res, 'content_block_start', {
+				type: 'content_block_start',
+				index,
+				content_block: { type: 'text', text: '' },
+			});
+			writeEvent(res, 'content_block_delta', {
+				type: 'content_block_delta',
+				index,
+				delta: { type: 'text_delta', text: block.text ?? '' },
+			});
 		}
 		writeEvent(res, 'content_block_stop', { type: 'content_block_stop', index });
 	});
@@ -310,14 +383,21 @@ export async function startFakeAnthropic(opts: { port?: number } = {}): Promise<
 
 		const reply = decide(body);
 		if (!(await sleep(reply.delayMs, res))) return;
-		if (reply.kind === 'error') return sendError(res, reply.status, `fake ${reply.status}`, requestId);
+		if (reply.kind === 'error')
+			return sendError(res, reply.status, `fake ${reply.status}`, requestId);
 
-		const message = { id: `msg_fake${hex(12)}`, type: 'message', role: 'assistant', model: body.model ?? 'claude-fake' };
+		const message = {
+			id: `msg_fake${hex(12)}`,
+			type: 'message',
+			role: 'assistant',
+			model: body.model ?? 'claude-fake',
+		};
 		const usage = {
 			input_tokens: estimateTokens([body.system, body.messages]),
 			output_tokens: estimateTokens(reply.content) + 8,
 		};
-		if (body.stream) return streamMessage(res, message, reply.content, reply.stopReason, usage, requestId);
+		if (body.stream)
+			return streamMessage(res, message, reply.content, reply.stopReason, usage, requestId);
 		sendJson(
 			res,
 			200,

@@ -4,14 +4,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { echoWorkflow, FIXTURE_PACKAGE, fixtureCredential } from './fixtures/workflows';
-import { COLD_INSTALL_TIMEOUT_MS, ensureN8nCache, nodeOutput, startN8n, type N8nInstance } from '../../scripts/n8n/n8n-instance';
+import {
+	COLD_INSTALL_TIMEOUT_MS,
+	ensureN8nCache,
+	nodeOutput,
+	startN8n,
+	type N8nInstance,
+} from '../../scripts/n8n/n8n-instance';
 import { groupExists } from '../../scripts/n8n/process-group';
 
 // Real n8n 2.41.1 on Node 24 from the cache, loading a tiny community package; boots take ~5-15 s each.
 const FIXTURE_DIR = path.join(__dirname, 'fixtures', FIXTURE_PACKAGE);
 const BOOT_TIMEOUT_MS = 180_000;
 
-async function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function postJson(
+	url: string,
+	body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
 	const res = await fetch(url, {
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
@@ -47,7 +56,12 @@ describe('n8n harness (real n8n, fixture community package)', () => {
 	}, COLD_INSTALL_TIMEOUT_MS);
 
 	beforeAll(async () => {
-		n8n = await startN8n({ packageDir: FIXTURE_DIR, credentials: [fixtureCredential], workflows: [wf], keepUserFolder: true });
+		n8n = await startN8n({
+			packageDir: FIXTURE_DIR,
+			credentials: [fixtureCredential],
+			workflows: [wf],
+			keepUserFolder: true,
+		});
 		keptFolder = n8n.userFolder;
 	}, BOOT_TIMEOUT_MS);
 
@@ -57,7 +71,11 @@ describe('n8n harness (real n8n, fixture community package)', () => {
 	}, 180_000);
 
 	it('runs Webhook → community node → Set, and reads the execution back', async () => {
-		expect(fs.existsSync(path.join(n8n.userFolder, '.n8n', 'nodes', 'node_modules', FIXTURE_PACKAGE, 'package.json'))).toBe(true);
+		expect(
+			fs.existsSync(
+				path.join(n8n.userFolder, '.n8n', 'nodes', 'node_modules', FIXTURE_PACKAGE, 'package.json'),
+			),
+		).toBe(true);
 		await n8n.waitForWebhook('harness-echo', { method: 'POST' });
 
 		const res = await postJson(`${n8n.url}/webhook/harness-echo`, { name: 'smoke' });
@@ -94,7 +112,9 @@ describe('n8n harness (real n8n, fixture community package)', () => {
 		expect(res.json.greeting).toBe('hello seen:{"name":"after restart"}');
 		const executions = await n8n.waitForExecutions(wf.id, 2);
 		expect(executions).toHaveLength(2);
-		expect(nodeOutput(executions[1], 'Harness Echo')[0].credentialToken).toBe(fixtureCredential.data.token);
+		expect(nodeOutput(executions[1], 'Harness Echo')[0].credentialToken).toBe(
+			fixtureCredential.data.token,
+		);
 
 		const after = serverGroupOf(n8n.userFolder) as number;
 		await n8n.stop();
@@ -102,28 +122,37 @@ describe('n8n harness (real n8n, fixture community package)', () => {
 		expect(serverGroupOf(n8n.userFolder)).toBeUndefined();
 	}, 120_000);
 
-	it('reuses a stopped folder and installs the package from an npm pack tarball', async () => {
-		const packDir = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-harness-pack-'));
-		try {
-			const pack = spawnSync('npm', ['pack', '--pack-destination', packDir, FIXTURE_DIR], { encoding: 'utf8', timeout: 60_000 });
-			expect(pack.status).toBe(0);
-			const tarball = path.join(packDir, pack.stdout.trim().split('\n').pop() as string);
-
-			const reused = await startN8n({ userFolder: keptFolder, packageTarball: tarball });
+	it(
+		'reuses a stopped folder and installs the package from an npm pack tarball',
+		async () => {
+			const packDir = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-harness-pack-'));
 			try {
-				expect(reused.packagePath).toBe(path.join(keptFolder as string, '.n8n', 'nodes', 'node_modules', FIXTURE_PACKAGE));
-				expect(fs.lstatSync(reused.packagePath as string).isSymbolicLink()).toBe(false);
-				await reused.waitForWebhook('harness-echo-live', { method: 'POST' });
-				const res = await postJson(`${reused.url}/webhook/harness-echo-live`, { n: 3 });
-				expect(res.json.greeting).toBe('hello seen:{"n":3}');
-				// Executions from the first instance are in the same SQLite file.
-				expect(await reused.waitForExecutions('harnessEchoWf002', 2)).toHaveLength(2);
+				const pack = spawnSync('npm', ['pack', '--pack-destination', packDir, FIXTURE_DIR], {
+					encoding: 'utf8',
+					timeout: 60_000,
+				});
+				expect(pack.status).toBe(0);
+				const tarball = path.join(packDir, pack.stdout.trim().split('\n').pop() as string);
+
+				const reused = await startN8n({ userFolder: keptFolder, packageTarball: tarball });
+				try {
+					expect(reused.packagePath).toBe(
+						path.join(keptFolder as string, '.n8n', 'nodes', 'node_modules', FIXTURE_PACKAGE),
+					);
+					expect(fs.lstatSync(reused.packagePath as string).isSymbolicLink()).toBe(false);
+					await reused.waitForWebhook('harness-echo-live', { method: 'POST' });
+					const res = await postJson(`${reused.url}/webhook/harness-echo-live`, { n: 3 });
+					expect(res.json.greeting).toBe('hello seen:{"n":3}');
+					// Executions from the first instance are in the same SQLite file.
+					expect(await reused.waitForExecutions('harnessEchoWf002', 2)).toHaveLength(2);
+				} finally {
+					await reused.stop();
+				}
+				expect(fs.existsSync(keptFolder as string)).toBe(true);
 			} finally {
-				await reused.stop();
+				fs.rmSync(packDir, { recursive: true, force: true });
 			}
-			expect(fs.existsSync(keptFolder as string)).toBe(true);
-		} finally {
-			fs.rmSync(packDir, { recursive: true, force: true });
-		}
-	}, BOOT_TIMEOUT_MS);
+		},
+		BOOT_TIMEOUT_MS,
+	);
 });

@@ -15,7 +15,11 @@ export interface TestClock {
 
 export function testClock(start: Date | string = new Date()): TestClock {
 	let t = new Date(start).getTime();
-	return { now: () => new Date(t), set: (at) => void (t = new Date(at).getTime()), advance: (ms) => void (t += ms) };
+	return {
+		now: () => new Date(t),
+		set: (at) => void (t = new Date(at).getTime()),
+		advance: (ms) => void (t += ms),
+	};
 }
 
 export interface BudgetTestService extends RunningService {
@@ -24,10 +28,21 @@ export interface BudgetTestService extends RunningService {
 }
 
 /** The real service with an injected budget clock, on a fresh database of the given kind. */
-export async function startBudgetService(kind: 'pglite' | 'postgres', env: Record<string, string> = {}, clock = testClock()): Promise<BudgetTestService> {
+export async function startBudgetService(
+	kind: 'pglite' | 'postgres',
+	env: Record<string, string> = {},
+	clock = testClock(),
+): Promise<BudgetTestService> {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-budget-'));
-	const scratch = kind === 'postgres' ? await createScratchDatabase(process.env.TEST_DATABASE_URL!) : undefined;
-	const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, API_KEY: TEST_API_KEY, ...(scratch ? { DATABASE_URL: scratch.url } : {}), ...env });
+	const scratch =
+		kind === 'postgres' ? await createScratchDatabase(process.env.TEST_DATABASE_URL!) : undefined;
+	const config = loadConfig({
+		PORT: '0',
+		DATA_DIR: dataDir,
+		API_KEY: TEST_API_KEY,
+		...(scratch ? { DATABASE_URL: scratch.url } : {}),
+		...env,
+	});
 	const service = await startService(config, { now: clock.now });
 	return {
 		...service,

@@ -23,7 +23,6 @@ export interface ClaudeFixture {
 	close(): Promise<void>;
 }
 
-
 export async function claudeFixture(prefix: string): Promise<ClaudeFixture> {
 	const fake = await startFakeAnthropic();
 	const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`)));
@@ -41,13 +40,25 @@ export async function claudeFixture(prefix: string): Promise<ClaudeFixture> {
 		root,
 		projects,
 		deps,
-		options: (extra = {}) => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 180, queueTimeoutSeconds: 60, ...extra }),
+		options: (extra = {}) =>
+			parseRunOptions({
+				claudePath: claudeBinary(),
+				env: claudeEnv,
+				timeoutSeconds: 180,
+				queueTimeoutSeconds: 60,
+				...extra,
+			}),
 		folder(name) {
 			const dir = path.join(projects, name);
 			fs.mkdirSync(dir, { recursive: true });
 			return dir;
 		},
-		repo: (name) => makeRepoWithOrigin(path.join(projects, name), path.join(root, 'origins', `${name}.git`), `# ${name}\n`),
+		repo: (name) =>
+			makeRepoWithOrigin(
+				path.join(projects, name),
+				path.join(root, 'origins', `${name}.git`),
+				`# ${name}\n`,
+			),
 		async close() {
 			await fake.close();
 			fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 });
@@ -60,12 +71,11 @@ export async function eventNames(client: OrchestratorClient, sessionId: string):
 	const names: string[] = [];
 	let cursor: string | null = null;
 	do {
-		const page: { items: Array<{ event: string }>; nextCursor: string | null } = await client.request(
-			'GET',
-			`/api/v1/sessions/${sessionId}/events`,
-			undefined,
-			{ limit: 500, ...(cursor ? { cursor } : {}) },
-		);
+		const page: { items: Array<{ event: string }>; nextCursor: string | null } =
+			await client.request('GET', `/api/v1/sessions/${sessionId}/events`, undefined, {
+				limit: 500,
+				...(cursor ? { cursor } : {}),
+			});
 		names.push(...page.items.map((e) => e.event));
 		cursor = page.nextCursor;
 	} while (cursor);
@@ -87,14 +97,25 @@ export interface ToolCallLog {
 	input: Record<string, unknown> | null;
 }
 
-export async function toolCalls(client: OrchestratorClient, sessionId: string): Promise<ToolCallLog[]> {
-	const page = await client.request<{ items: ToolCallLog[] }>('GET', `/api/v1/sessions/${sessionId}/logs`, undefined, { limit: 500 });
+export async function toolCalls(
+	client: OrchestratorClient,
+	sessionId: string,
+): Promise<ToolCallLog[]> {
+	const page = await client.request<{ items: ToolCallLog[] }>(
+		'GET',
+		`/api/v1/sessions/${sessionId}/logs`,
+		undefined,
+		{ limit: 500 },
+	);
 	return page.items;
 }
 
 /** The service's Prometheus text as `name{labels}` → value. */
 export async function scrapeMetrics(url: string, apiKey: string): Promise<Map<string, number>> {
-	const res = await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(10_000) });
+	const res = await fetch(`${url}/metrics`, {
+		headers: { Authorization: `Bearer ${apiKey}` },
+		signal: AbortSignal.timeout(10_000),
+	});
 	const text = await res.text();
 	const out = new Map<string, number>();
 	for (const line of text.split('\n')) {
@@ -112,7 +133,10 @@ export function hookOutcomes(
 ): { stored: number; duplicate: number; queued: number } {
 	const out = { stored: 0, duplicate: 0, queued: 0 };
 	for (const [key, v] of metrics) {
-		const m = /^orchestrator_hook_events_total\{event="([^"]*)",outcome="(stored|duplicate|queued)"\}$/.exec(key);
+		const m =
+			/^orchestrator_hook_events_total\{event="([^"]*)",outcome="(stored|duplicate|queued)"\}$/.exec(
+				key,
+			);
 		if (m && events(m[1])) out[m[2] as keyof typeof out] += v;
 	}
 	return out;
@@ -122,18 +146,24 @@ export function hookOutcomes(
  * The smallest histogram bucket holding at least p of the hook acknowledgements, between two scrapes: an upper
  * bound for the p-quantile (the buckets are 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 2500 ms).
  */
-export function hookAckQuantileMs(before: Map<string, number>, after: Map<string, number>, p: number): { le: number; count: number; meanMs: number } {
+export function hookAckQuantileMs(
+	before: Map<string, number>,
+	after: Map<string, number>,
+	p: number,
+): { le: number; count: number; meanMs: number } {
 	const val = (m: Map<string, number>, k: string) => m.get(k) ?? 0;
-	const count = val(after, 'orchestrator_hook_ack_ms_count') - val(before, 'orchestrator_hook_ack_ms_count');
-	const sum = val(after, 'orchestrator_hook_ack_ms_sum') - val(before, 'orchestrator_hook_ack_ms_sum');
+	const count =
+		val(after, 'orchestrator_hook_ack_ms_count') - val(before, 'orchestrator_hook_ack_ms_count');
+	const sum =
+		val(after, 'orchestrator_hook_ack_ms_sum') - val(before, 'orchestrator_hook_ack_ms_sum');
 	const buckets = [...after.keys()]
 		.map((k) => /^orchestrator_hook_ack_ms_bucket\{le="([^"]+)"\}$/.exec(k))
 		.filter((m): m is RegExpExecArray => m !== null)
 		.map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), key: m[0] }))
 		.sort((a, b) => a.le - b.le);
 	for (const b of buckets) {
-		if (count > 0 && val(after, b.key) - val(before, b.key) >= p * count) return { le: b.le, count, meanMs: sum / count };
+		if (count > 0 && val(after, b.key) - val(before, b.key) >= p * count)
+			return { le: b.le, count, meanMs: sum / count };
 	}
 	return { le: Infinity, count, meanMs: count ? sum / count : 0 };
 }
-

@@ -26,7 +26,12 @@ export function git(cwd: string, ...args: string[]): string {
 	}).trim();
 }
 
-export function commitFile(repo: string, name: string, content: string | Buffer, message = `add ${name}`): void {
+export function commitFile(
+	repo: string,
+	name: string,
+	content: string | Buffer,
+	message = `add ${name}`,
+): void {
 	mkdirSync(path.dirname(path.join(repo, name)), { recursive: true });
 	writeFileSync(path.join(repo, name), content);
 	git(repo, 'add', '--', name);
@@ -42,7 +47,11 @@ export function makeRepo(dir: string, readme = '# test\n'): string {
 }
 
 /** `makeRepo`, pushed to a new bare repository `origin` (its remote "origin"). */
-export function makeRepoWithOrigin(dir: string, origin: string, readme?: string): { path: string; origin: string } {
+export function makeRepoWithOrigin(
+	dir: string,
+	origin: string,
+	readme?: string,
+): { path: string; origin: string } {
 	makeRepo(dir, readme);
 	mkdirSync(path.dirname(origin), { recursive: true });
 	git(path.dirname(origin), 'init', '-q', '--bare', '-b', 'main', origin);
@@ -64,14 +73,21 @@ export interface RemoteFixture {
  * A bare repository `<root>/<owner>/<name>.git` with `commits` commits on main (each adding a file of
  * `bytesPerCommit` random bytes, so clone times mean something) and a branch `feature/existing`.
  */
-export function makeRemote(root: string, owner: string, name: string, commits = 3, bytesPerCommit = 64): RemoteFixture {
+export function makeRemote(
+	root: string,
+	owner: string,
+	name: string,
+	commits = 3,
+	bytesPerCommit = 64,
+): RemoteFixture {
 	const bare = path.join(root, owner, `${name}.git`);
 	mkdirSync(path.dirname(bare), { recursive: true });
 	git(root, 'init', '-q', '--bare', '-b', 'main', bare);
 	const work = path.join(root, `.work-${owner}-${name}`);
 	if (existsSync(work)) rmSync(work, { recursive: true, force: true });
 	makeRepo(work);
-	for (let i = 1; i < commits; i++) commitFile(work, `data/file-${i}.bin`, randomBytes(bytesPerCommit), `commit ${i}`);
+	for (let i = 1; i < commits; i++)
+		commitFile(work, `data/file-${i}.bin`, randomBytes(bytesPerCommit), `commit ${i}`);
 	git(work, 'remote', 'add', 'origin', bare);
 	git(work, 'push', '-q', 'origin', 'main');
 	git(work, 'push', '-q', 'origin', 'main:refs/heads/feature/existing');

@@ -10,7 +10,11 @@ export function postHook(url: string, token: string, body: unknown): Promise<num
 			method: 'POST',
 			agent: false,
 			timeout: 5000,
-			headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), authorization: `Bearer ${token}` },
+			headers: {
+				'content-type': 'application/json',
+				'content-length': Buffer.byteLength(data),
+				authorization: `Bearer ${token}`,
+			},
 		});
 		req.on('response', (res) => {
 			res.resume();
@@ -23,10 +27,20 @@ export function postHook(url: string, token: string, body: unknown): Promise<num
 }
 
 /** A Bash call's PreToolUse or PostToolUse hook payload, as Claude Code sends it. */
-export function bashHookEvent(sessionId: string, event: 'PreToolUse' | 'PostToolUse', toolUseId: string) {
+export function bashHookEvent(
+	sessionId: string,
+	event: 'PreToolUse' | 'PostToolUse',
+	toolUseId: string,
+) {
 	return {
-		session_id: sessionId, hook_event_name: event, tool_name: 'Bash', tool_use_id: toolUseId, cwd: '/srv/app',
+		session_id: sessionId,
+		hook_event_name: event,
+		tool_name: 'Bash',
+		tool_use_id: toolUseId,
+		cwd: '/srv/app',
 		tool_input: { command: `echo ${toolUseId}` },
-		...(event === 'PostToolUse' ? { tool_response: { stdout: `${toolUseId}\n` }, duration_ms: 12 } : {}),
+		...(event === 'PostToolUse'
+			? { tool_response: { stdout: `${toolUseId}\n` }, duration_ms: 12 }
+			: {}),
 	};
 }

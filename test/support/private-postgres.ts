@@ -50,18 +50,43 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 	}
 	const run = (cmd: string, args: string[], timeoutMs = 60_000) =>
 		new Promise<string>((resolve, reject) => {
-			const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]] : [path.join(bin, cmd), args];
+			const [file, argv] = asRoot
+				? ['runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]]
+				: [path.join(bin, cmd), args];
 			execFile(file, argv, { timeout: timeoutMs, cwd: dir }, (err, stdout, stderr) =>
-				err ? reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`)) : resolve(stdout),
+				err
+					? reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`))
+					: resolve(stdout),
 			);
 		});
 
 	const port = await freePort();
-	await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+	await run('initdb', [
+		'-D',
+		data,
+		'-U',
+		'postgres',
+		'--auth=trust',
+		'-E',
+		'UTF8',
+		'--no-sync',
+		'--no-instructions',
+	]);
 	const serverOptions = `-F -c fsync=off -c full_page_writes=off -p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=200`;
 	const logFile = path.join(dir, 'server.log');
 	const start = async () => {
-		await run('pg_ctl', ['-D', data, '-o', serverOptions, '-l', logFile, '-w', '-t', '60', 'start']);
+		await run('pg_ctl', [
+			'-D',
+			data,
+			'-o',
+			serverOptions,
+			'-l',
+			logFile,
+			'-w',
+			'-t',
+			'60',
+			'start',
+		]);
 	};
 	const stop = async (mode: 'fast' | 'immediate' = 'fast') => {
 		await run('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);

@@ -5,7 +5,10 @@ import { Client } from 'pg';
  * A throwaway PostgreSQL database next to `adminUrl` (tests and benchmarks): created empty, dropped afterwards,
  * so suites never see each other's rows and nothing is left behind.
  */
-export async function createScratchDatabase(adminUrl: string, prefix = 'orch_test'): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createScratchDatabase(
+	adminUrl: string,
+	prefix = 'orch_test',
+): Promise<{ url: string; drop(): Promise<void> }> {
 	const name = `${prefix}_${crypto.randomBytes(6).toString('hex')}`;
 	const admin = new Client({ connectionString: adminUrl });
 	await admin.connect();

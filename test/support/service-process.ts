@@ -27,7 +27,11 @@ export function buildServiceEntry(): string {
 		const source = fs.readFileSync(file, 'utf8');
 		const js = ts.transpileModule(source, {
 			fileName: file,
-			compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+			compilerOptions: {
+				module: ts.ModuleKind.CommonJS,
+				target: ts.ScriptTarget.ES2022,
+				esModuleInterop: true,
+			},
 		}).outputText;
 		const target = path.join(out, path.relative(REPO, file)).replace(/\.ts$/, '.js');
 		fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -60,7 +64,10 @@ export interface ServiceProcess {
 	rssKb(): number | undefined;
 }
 
-export async function startServiceProcess(env: Record<string, string>, opts: { port?: number } = {}): Promise<ServiceProcess> {
+export async function startServiceProcess(
+	env: Record<string, string>,
+	opts: { port?: number } = {},
+): Promise<ServiceProcess> {
 	const entry = buildServiceEntry();
 	const port = opts.port ?? (await freePort());
 	const url = `http://127.0.0.1:${port}`;
@@ -87,8 +94,12 @@ export async function startServiceProcess(env: Record<string, string>, opts: { p
 		// A guard against a start-up that hangs; a busy machine can take well over 30 s to start PGlite.
 		const deadline = Date.now() + 180_000;
 		while (Date.now() < deadline) {
-			if (c.exitCode !== null || c.signalCode !== null) throw new Error(`service exited during start-up:\n${log.slice(-3000)}`);
-			const ok = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+			if (c.exitCode !== null || c.signalCode !== null)
+				throw new Error(`service exited during start-up:\n${log.slice(-3000)}`);
+			const ok = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1000) }).then(
+				(r) => r.ok,
+				() => false,
+			);
 			if (ok) return;
 			await sleep(100);
 		}
@@ -113,7 +124,10 @@ export async function startServiceProcess(env: Record<string, string>, opts: { p
 		async stop() {
 			if (!alive()) return;
 			child!.kill('SIGTERM');
-			const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
+			const gone = await Promise.race([
+				exited.then(() => true),
+				new Promise<boolean>((r) => setTimeout(() => r(false), 15_000)),
+			]);
 			if (!gone) {
 				child!.kill('SIGKILL');
 				await exited;

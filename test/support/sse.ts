@@ -26,9 +26,16 @@ export interface StreamOptions {
 	keep?: boolean;
 }
 
-export async function openStream(url: string, headers: Record<string, string>, opts: StreamOptions = {}): Promise<SseStream> {
+export async function openStream(
+	url: string,
+	headers: Record<string, string>,
+	opts: StreamOptions = {},
+): Promise<SseStream> {
 	const controller = new AbortController();
-	const res = await fetch(url, { headers: { Accept: 'text/event-stream', ...headers }, signal: controller.signal });
+	const res = await fetch(url, {
+		headers: { Accept: 'text/event-stream', ...headers },
+		signal: controller.signal,
+	});
 	const events: SseEvent[] = [];
 	let wake: Array<() => void> = [];
 	const notify = () => {
@@ -82,7 +89,10 @@ export async function openStream(url: string, headers: Record<string, string>, o
 				const found = events.find(match);
 				if (found) return found;
 				const left = deadline - Date.now();
-				if (left <= 0) throw new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events)}`);
+				if (left <= 0)
+					throw new Error(
+						`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events)}`,
+					);
 				await new Promise<void>((resolve) => {
 					const t = setTimeout(resolve, left);
 					wake.push(() => {

@@ -9,10 +9,14 @@ import { sleep } from './wait';
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 
 /** Every database kind the suites run against: always the embedded one, PostgreSQL when TEST_DATABASE_URL is set. */
-export const DATABASE_KINDS: Array<'pglite' | 'postgres'> = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+export const DATABASE_KINDS: Array<'pglite' | 'postgres'> = process.env.TEST_DATABASE_URL
+	? ['pglite', 'postgres']
+	: ['pglite'];
 if (!process.env.TEST_DATABASE_URL && !process.env.__ORCH_WARNED) {
 	process.env.__ORCH_WARNED = '1';
-	process.stderr.write('TEST_DATABASE_URL is not set: service suites run on the embedded database only.\n');
+	process.stderr.write(
+		'TEST_DATABASE_URL is not set: service suites run on the embedded database only.\n',
+	);
 }
 
 export interface TestService extends RunningService {
@@ -24,9 +28,13 @@ export interface TestService extends RunningService {
 }
 
 /** Starts the real service on a free port with a fresh database of the given kind. */
-export async function startTestService(kind: 'pglite' | 'postgres', env: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(
+	kind: 'pglite' | 'postgres',
+	env: Record<string, string> = {},
+): Promise<TestService> {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-test-'));
-	const scratch = kind === 'postgres' ? await createScratchDatabase(process.env.TEST_DATABASE_URL!) : undefined;
+	const scratch =
+		kind === 'postgres' ? await createScratchDatabase(process.env.TEST_DATABASE_URL!) : undefined;
 	const config = loadConfig({
 		PORT: '0',
 		DATA_DIR: dataDir,
@@ -47,7 +55,12 @@ export async function startTestService(kind: 'pglite' | 'postgres', env: Record<
 			await service.close();
 			await sleep(downMs);
 			service = await startService({ ...config, port: Number(port) });
-			Object.assign(handle, { db: service.db, app: service.app, server: service.server, close: service.close });
+			Object.assign(handle, {
+				db: service.db,
+				app: service.app,
+				server: service.server,
+				close: service.close,
+			});
 		},
 		async stop() {
 			await service.close();
@@ -59,7 +72,13 @@ export async function startTestService(kind: 'pglite' | 'postgres', env: Record<
 }
 
 /** fetch against the service with the API key unless other headers are given. */
-export async function api(svc: { url: string }, method: string, route: string, body?: unknown, headers: Record<string, string> = { Authorization: `Bearer ${TEST_API_KEY}` }) {
+export async function api(
+	svc: { url: string },
+	method: string,
+	route: string,
+	body?: unknown,
+	headers: Record<string, string> = { Authorization: `Bearer ${TEST_API_KEY}` },
+) {
 	const res = await fetch(svc.url + route, {
 		method,
 		headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },

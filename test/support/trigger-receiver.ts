@@ -58,7 +58,8 @@ export function webhookContext(opts: {
 		getHeaderData: () => opts.headers,
 		getBodyData: () => opts.body,
 		getWorkflowStaticData: () => opts.staticData,
-		getNodeParameter: (name: string, fallback?: unknown) => (name in parameters ? parameters[name] : fallback),
+		getNodeParameter: (name: string, fallback?: unknown) =>
+			name in parameters ? parameters[name] : fallback,
 		helpers: { returnJsonArray: (items: IDataObject[]) => items.map((json) => ({ json })) },
 		logger,
 	};
@@ -91,21 +92,37 @@ export function hookContext(opts: {
 		getNode: () => NODE,
 		getMode: () => 'trigger',
 		getActivationMode: () => 'activate',
-		getWorkflow: () => ({ id: opts.workflowId ?? 'wf-hook-trigger-test', name: 'test', active: true }),
+		getWorkflow: () => ({
+			id: opts.workflowId ?? 'wf-hook-trigger-test',
+			name: 'test',
+			active: true,
+		}),
 		getWebhookName: () => 'default',
 		getNodeWebhookUrl: (name: string) => (name === 'default' ? opts.webhookUrl : undefined),
-		getNodeParameter: (name: string, fallback?: unknown) => (name in opts.parameters ? opts.parameters[name] : fallback),
+		getNodeParameter: (name: string, fallback?: unknown) =>
+			name in opts.parameters ? opts.parameters[name] : fallback,
 		getWorkflowStaticData: () => opts.staticData,
 		getCredentials: async (type: string) => {
 			if (type !== 'claudeOrchestratorApi') throw new Error(`unexpected credential ${type}`);
 			return { ...opts.credentials };
 		},
-		logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
+		logger: {
+			debug: record('debug'),
+			info: record('info'),
+			warn: record('warn'),
+			error: record('error'),
+		},
 		helpers: {
-			async httpRequestWithAuthentication(this: unknown, credentialType: string, req: IHttpRequestOptions) {
-				if (credentialType !== 'claudeOrchestratorApi') throw new Error(`unexpected credential ${credentialType}`);
+			async httpRequestWithAuthentication(
+				this: unknown,
+				credentialType: string,
+				req: IHttpRequestOptions,
+			) {
+				if (credentialType !== 'claudeOrchestratorApi')
+					throw new Error(`unexpected credential ${credentialType}`);
 				const url = new URL(req.url);
-				for (const [k, v] of Object.entries(req.qs ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+				for (const [k, v] of Object.entries(req.qs ?? {}))
+					if (v !== undefined) url.searchParams.set(k, String(v));
 				const res = await fetch(url, {
 					method: req.method ?? 'GET',
 					headers: {
@@ -146,7 +163,11 @@ export class TriggerReceiver {
 	/** Applied to the next request only, then back to `mode`. */
 	nextMode?: ReceiverMode;
 	readonly emitted: IDataObject[] = [];
-	readonly requests: Array<{ deliveryId: string; status: number | 'dropped' | 'hung'; at: number }> = [];
+	readonly requests: Array<{
+		deliveryId: string;
+		status: number | 'dropped' | 'hung';
+		at: number;
+	}> = [];
 	private server?: http.Server;
 	port = 0;
 
@@ -191,7 +212,9 @@ export class TriggerReceiver {
 		}
 		if (mode === 'fail') {
 			this.requests.push({ deliveryId, status: 500, at });
-			res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"receiver failing on purpose"}');
+			res
+				.writeHead(500, { 'content-type': 'application/json' })
+				.end('{"message":"receiver failing on purpose"}');
 			return;
 		}
 		let body: IDataObject;
@@ -217,9 +240,14 @@ export class TriggerReceiver {
 		}
 		const status = result.noWebhookResponse ? (response.status ?? 500) : 200;
 		this.requests.push({ deliveryId, status, at });
-		if (result.noWebhookResponse) res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(response.body));
-		else if (result.webhookResponse !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result.webhookResponse));
+		if (result.noWebhookResponse)
+			res
+				.writeHead(status, { 'content-type': 'application/json' })
+				.end(JSON.stringify(response.body));
+		else if (result.webhookResponse !== undefined)
+			res
+				.writeHead(200, { 'content-type': 'application/json' })
+				.end(JSON.stringify(result.webhookResponse));
 		else res.writeHead(200).end();
 	}
 }
-

@@ -1,5 +1,11 @@
 import crypto from 'node:crypto';
-import { api, DATABASE_KINDS, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
+import {
+	api,
+	DATABASE_KINDS,
+	startTestService,
+	TEST_API_KEY,
+	type TestService,
+} from '../../../test/support/test-service';
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
 import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';
 import { waitFor, sleep } from '../../../test/support/wait';
@@ -8,7 +14,10 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 	let svc: TestService;
 	const receiver = new TriggerReceiver();
 	beforeAll(async () => {
-		svc = await startTestService(kind, { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '50' });
+		svc = await startTestService(kind, {
+			DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+			DELIVERY_POLL_INTERVAL_MS: '50',
+		});
 		await receiver.start();
 	});
 	afterAll(async () => {
@@ -25,14 +34,31 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 			credentials: { baseUrl: svc.url, apiKey: TEST_API_KEY },
 		});
 		expect(await methods.create.call(ctx)).toBe(true);
-		expect((await api(svc, 'GET', `/api/v1/subscriptions/${receiver.staticData.subscriptionId}`)).body.events).toEqual(['ApprovalRequested']);
+		expect(
+			(await api(svc, 'GET', `/api/v1/subscriptions/${receiver.staticData.subscriptionId}`)).body
+				.events,
+		).toEqual(['ApprovalRequested']);
 
 		const id = crypto.randomUUID();
 		const threadKey = 'slack:C0OPS:1712345678.000100';
-		await api(svc, 'POST', '/api/v1/sessions', { id, workspaceType: 'local', workspacePath: '/srv/repo', threadKey });
-		await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, { rules: ['Bash(git push *)'], deciders: ['U0ALICE'] });
+		await api(svc, 'POST', '/api/v1/sessions', {
+			id,
+			workspaceType: 'local',
+			workspacePath: '/srv/repo',
+			threadKey,
+		});
+		await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, {
+			rules: ['Bash(git push *)'],
+			deciders: ['U0ALICE'],
+		});
 		const pre = (command: string, toolUseId: string) =>
-			api(svc, 'POST', '/api/v1/hooks', { session_id: id, hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command }, tool_use_id: toolUseId });
+			api(svc, 'POST', '/api/v1/hooks', {
+				session_id: id,
+				hook_event_name: 'PreToolUse',
+				tool_name: 'Bash',
+				tool_input: { command },
+				tool_use_id: toolUseId,
+			});
 		await pre('git status', 'toolu_1');
 		await pre('git push origin main', 'toolu_2');
 		await pre('git push origin main', 'toolu_2'); // the resumed run asks again before anyone decided
@@ -50,7 +76,12 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 			toolUseId: 'toolu_2',
 			toolInput: { command: 'git push origin main' },
 			session: { threadKey },
-			payload: { approval_id: approval.id, thread_key: threadKey, deciders: ['U0ALICE'], expires_at: expect.any(String) },
+			payload: {
+				approval_id: approval.id,
+				thread_key: threadKey,
+				deciders: ['U0ALICE'],
+				expires_at: expect.any(String),
+			},
 		});
 	});
 
@@ -65,14 +96,37 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 				credentials: { baseUrl: svc.url, apiKey: TEST_API_KEY },
 			});
 			expect(await new ClaudeHookTrigger().webhookMethods.default.create.call(ctx)).toBe(true);
-			expect((await api(svc, 'GET', `/api/v1/subscriptions/${decided.staticData.subscriptionId}`)).body.events).toEqual(['ApprovalDecided']);
+			expect(
+				(await api(svc, 'GET', `/api/v1/subscriptions/${decided.staticData.subscriptionId}`)).body
+					.events,
+			).toEqual(['ApprovalDecided']);
 
 			const id = crypto.randomUUID();
-			await api(svc, 'POST', '/api/v1/sessions', { id, workspaceType: 'local', workspacePath: '/srv/repo' });
-			await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, { rules: ['Bash(make deploy)'] });
-			await api(svc, 'POST', '/api/v1/hooks', { session_id: id, hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: 'make deploy' }, tool_use_id: 'toolu_d' });
+			await api(svc, 'POST', '/api/v1/sessions', {
+				id,
+				workspaceType: 'local',
+				workspacePath: '/srv/repo',
+			});
+			await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, {
+				rules: ['Bash(make deploy)'],
+			});
+			await api(svc, 'POST', '/api/v1/hooks', {
+				session_id: id,
+				hook_event_name: 'PreToolUse',
+				tool_name: 'Bash',
+				tool_input: { command: 'make deploy' },
+				tool_use_id: 'toolu_d',
+			});
 			const [approval] = (await api(svc, 'GET', `/api/v1/approvals?sessionId=${id}`)).body.items;
-			expect((await api(svc, 'POST', `/api/v1/approvals/${approval.id}/decision`, { decision: 'deny', decidedBy: 'U0BOB', channel: 'slack' })).status).toBe(200);
+			expect(
+				(
+					await api(svc, 'POST', `/api/v1/approvals/${approval.id}/decision`, {
+						decision: 'deny',
+						decidedBy: 'U0BOB',
+						channel: 'slack',
+					})
+				).status,
+			).toBe(200);
 
 			expect(await waitFor(() => decided.emitted.length >= 1, 10_000)).toBe(true);
 			await sleep(300);
@@ -81,7 +135,12 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 				event: 'ApprovalDecided',
 				sessionId: id,
 				toolUseId: 'toolu_d',
-				payload: { approval_id: approval.id, status: 'denied', decided_by: 'U0BOB', channel: 'slack' },
+				payload: {
+					approval_id: approval.id,
+					status: 'denied',
+					decided_by: 'U0BOB',
+					channel: 'slack',
+				},
 			});
 		} finally {
 			await decided.stop();

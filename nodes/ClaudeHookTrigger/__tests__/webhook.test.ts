@@ -20,8 +20,18 @@ function delivery(overrides: IDataObject = {}): IDataObject {
 		error: null,
 		source: 'hook',
 		payload: { hook_event_name: 'PostToolUse', tool_name: 'Bash' },
-		session: { status: 'running', workspace: { type: 'local', path: '/srv/w', branch: null }, threadKey: 'slack:C1:1.2', costUsd: 0.12 },
-		run: { id: 'b7c0a3f2-1d4e-4f5a-8b6c-7d8e9f0a1b2c', status: 'running', statusMessage: 'slack:C1:1.3', toolCalls: 4 },
+		session: {
+			status: 'running',
+			workspace: { type: 'local', path: '/srv/w', branch: null },
+			threadKey: 'slack:C1:1.2',
+			costUsd: 0.12,
+		},
+		run: {
+			id: 'b7c0a3f2-1d4e-4f5a-8b6c-7d8e9f0a1b2c',
+			status: 'running',
+			statusMessage: 'slack:C1:1.3',
+			toolCalls: 4,
+		},
 		coalesced: 2,
 		occurredAt: '2026-11-24T21:00:00.000Z',
 		...overrides,
@@ -29,7 +39,13 @@ function delivery(overrides: IDataObject = {}): IDataObject {
 }
 
 /** Calls webhook() the way n8n does for one HTTP request: raw bytes as sent, parsed body, headers. */
-async function call(opts: { body: IDataObject; raw?: string; headers?: Record<string, string>; staticData: TriggerStaticData; tolerance?: number }) {
+async function call(opts: {
+	body: IDataObject;
+	raw?: string;
+	headers?: Record<string, string>;
+	staticData: TriggerStaticData;
+	tolerance?: number;
+}) {
 	const raw = opts.raw ?? JSON.stringify(opts.body);
 	const { ctx, response } = webhookContext({
 		headers: { 'content-type': 'application/json', ...opts.headers },
@@ -86,7 +102,10 @@ describe('Claude Hook Trigger webhook()', () => {
 	});
 
 	it('refuses a delivery signed with another secret (forged)', async () => {
-		const { result, response } = await call({ ...signed(delivery(), 'whsec_someone-elses-secret-000'), staticData });
+		const { result, response } = await call({
+			...signed(delivery(), 'whsec_someone-elses-secret-000'),
+			staticData,
+		});
 		expect(result.workflowData).toBeUndefined();
 		expect(response).toMatchObject({ status: 401, body: { error: 'signature_forged' } });
 	});
@@ -94,14 +113,22 @@ describe('Claude Hook Trigger webhook()', () => {
 	it('refuses a body changed after signing', async () => {
 		const s = signed(delivery());
 		const tampered = { ...s.body, event: 'Stop' };
-		const { result, response } = await call({ body: tampered, raw: JSON.stringify(tampered), headers: s.headers, staticData });
+		const { result, response } = await call({
+			body: tampered,
+			raw: JSON.stringify(tampered),
+			headers: s.headers,
+			staticData,
+		});
 		expect(result.workflowData).toBeUndefined();
 		expect(response).toMatchObject({ status: 401, body: { error: 'signature_forged' } });
 	});
 
 	it('refuses a signature with a moved timestamp (the timestamp is part of what is signed)', async () => {
 		const s = signed(delivery(), SECRET, Date.now() - 3_600_000);
-		const fresh = s.headers[SIGNATURE_HEADER].replace(/t=\d+/, `t=${Math.floor(Date.now() / 1000)}`);
+		const fresh = s.headers[SIGNATURE_HEADER].replace(
+			/t=\d+/,
+			`t=${Math.floor(Date.now() / 1000)}`,
+		);
 		const { response } = await call({ ...s, headers: { [SIGNATURE_HEADER]: fresh }, staticData });
 		expect(response).toMatchObject({ status: 401, body: { error: 'signature_forged' } });
 	});
@@ -112,13 +139,26 @@ describe('Claude Hook Trigger webhook()', () => {
 		const future = await call({ ...signed(delivery(), SECRET, Date.now() + 301_000), staticData });
 		expect(future.response).toMatchObject({ status: 401, body: { error: 'signature_expired' } });
 		// Within a raised tolerance the same age passes.
-		const tolerated = await call({ ...signed(delivery(), SECRET, Date.now() - 301_000), staticData, tolerance: 600 });
+		const tolerated = await call({
+			...signed(delivery(), SECRET, Date.now() - 301_000),
+			staticData,
+			tolerance: 600,
+		});
 		expect(tolerated.result.workflowData).toHaveLength(1);
 	});
 
 	it('refuses a malformed signature header', async () => {
-		for (const header of ['v1=abc', 't=123', 'garbage', `t=${Math.floor(Date.now() / 1000)},v1=zz`]) {
-			const { response } = await call({ body: delivery(), headers: { [SIGNATURE_HEADER]: header }, staticData });
+		for (const header of [
+			'v1=abc',
+			't=123',
+			'garbage',
+			`t=${Math.floor(Date.now() / 1000)},v1=zz`,
+		]) {
+			const { response } = await call({
+				body: delivery(),
+				headers: { [SIGNATURE_HEADER]: header },
+				staticData,
+			});
 			expect(response).toMatchObject({ status: 401, body: { error: 'signature_malformed' } });
 		}
 	});
@@ -129,12 +169,18 @@ describe('Claude Hook Trigger webhook()', () => {
 		expect(first.result.workflowData).toHaveLength(1);
 		const again = await call({ ...s, staticData });
 		expect(again.result.workflowData).toBeUndefined();
-		expect(again.result.webhookResponse).toMatchObject({ duplicate: true, deliveryId: s.body.deliveryId });
+		expect(again.result.webhookResponse).toMatchObject({
+			duplicate: true,
+			deliveryId: s.body.deliveryId,
+		});
 	});
 
 	it('drops a redelivery of the same delivery id signed afresh (a service retry)', async () => {
 		const body = delivery();
-		expect((await call({ ...signed(body, SECRET, Date.now() - 60_000), staticData })).result.workflowData).toHaveLength(1);
+		expect(
+			(await call({ ...signed(body, SECRET, Date.now() - 60_000), staticData })).result
+				.workflowData,
+		).toHaveLength(1);
 		const retry = await call({ ...signed(body), staticData });
 		expect(retry.result.workflowData).toBeUndefined();
 		expect(retry.result.webhookResponse).toMatchObject({ duplicate: true });
@@ -172,14 +218,22 @@ describe('Claude Hook Trigger webhook()', () => {
 describe('signature', () => {
 	it('is t=<unix>,v1=<hex hmac-sha256(secret, t.body)>', () => {
 		const header = signDelivery('s3cret-s3cret-s3cret', '{"a":1}', 1_700_000_000_000);
-		const expected = crypto.createHmac('sha256', 's3cret-s3cret-s3cret').update('1700000000.{"a":1}').digest('hex');
+		const expected = crypto
+			.createHmac('sha256', 's3cret-s3cret-s3cret')
+			.update('1700000000.{"a":1}')
+			.digest('hex');
 		expect(header).toBe(`t=1700000000,v1=${expected}`);
 	});
 
 	it('accepts any of several v1 values (secret rotation)', () => {
 		const good = signDelivery('new-secret-new-secret', 'body', 1_700_000_000_000);
 		const other = signDelivery('old-secret-old-secret', 'body', 1_700_000_000_000).split(',')[1];
-		const check = verifyDelivery({ secret: 'new-secret-new-secret', body: 'body', header: `${good},${other}`, nowMs: 1_700_000_000_000 });
+		const check = verifyDelivery({
+			secret: 'new-secret-new-secret',
+			body: 'body',
+			header: `${good},${other}`,
+			nowMs: 1_700_000_000_000,
+		});
 		expect(check.ok).toBe(true);
 	});
 });
@@ -195,12 +249,35 @@ describe('Claude Hook Trigger description', () => {
 		expect(d.credentials).toEqual([{ name: 'claudeOrchestratorApi', required: true }]);
 		expect(d.webhooks).toEqual([
 			// At once, or with Answer After the Workflow Ran once the workflow finished (n8n evaluates the expression).
-			{ name: 'default', httpMethod: 'POST', responseMode: '={{ $parameter["options"]["answerAfterWorkflow"] ? "lastNode" : "onReceived" }}', responseData: 'noData', path: 'claude-hook' },
+			{
+				name: 'default',
+				httpMethod: 'POST',
+				responseMode:
+					'={{ $parameter["options"]["answerAfterWorkflow"] ? "lastNode" : "onReceived" }}',
+				responseData: 'noData',
+				path: 'claude-hook',
+			},
 		]);
-		expect(d.icon).toEqual({ light: 'file:../../icons/claude.svg', dark: 'file:../../icons/claude.dark.svg' });
-		expect(Object.keys(new ClaudeHookTrigger().webhookMethods.default).sort()).toEqual(['checkExists', 'create', 'delete']);
+		expect(d.icon).toEqual({
+			light: 'file:../../icons/claude.svg',
+			dark: 'file:../../icons/claude.dark.svg',
+		});
+		expect(Object.keys(new ClaudeHookTrigger().webhookMethods.default).sort()).toEqual([
+			'checkExists',
+			'create',
+			'delete',
+		]);
 		const names = d.properties.map((p) => p.name);
-		expect(names).toEqual(['preset', 'events', 'toolFilter', 'sessionId', 'threadKey', 'workspaceType', 'minIntervalSeconds', 'options']);
+		expect(names).toEqual([
+			'preset',
+			'events',
+			'toolFilter',
+			'sessionId',
+			'threadKey',
+			'workspaceType',
+			'minIntervalSeconds',
+			'options',
+		]);
 	});
 
 	it('offers every hook event and "any"', () => {
@@ -208,6 +285,15 @@ describe('Claude Hook Trigger description', () => {
 		const values = (events.options as Array<{ value: string }>).map((o) => o.value);
 		expect(values[0]).toBe('*');
 		expect(values).toHaveLength(34);
-		expect(values).toEqual(expect.arrayContaining(['PreToolUse', 'PostToolUseFailure', 'PermissionDenied', 'Stop', 'StopFailure', 'SessionEnd']));
+		expect(values).toEqual(
+			expect.arrayContaining([
+				'PreToolUse',
+				'PostToolUseFailure',
+				'PermissionDenied',
+				'Stop',
+				'StopFailure',
+				'SessionEnd',
+			]),
+		);
 	});
 });

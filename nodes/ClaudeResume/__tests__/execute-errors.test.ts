@@ -3,19 +3,42 @@
 // server that answers every request 503 with the service's error shape.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NodeApiError, type IExecuteFunctions, type IHttpRequestOptions, type INode } from 'n8n-workflow';
+import {
+	NodeApiError,
+	type IExecuteFunctions,
+	type IHttpRequestOptions,
+	type INode,
+} from 'n8n-workflow';
 import { HttpError } from '../../../test/support/trigger-receiver';
 import { ClaudeResume } from '../ClaudeResume.node';
 
-const NODE: INode = { id: 'r1', name: 'Claude Resume', type: 'n8n-nodes-claude-orchestrator.claudeResume', typeVersion: 1, position: [0, 0], parameters: {} };
+const NODE: INode = {
+	id: 'r1',
+	name: 'Claude Resume',
+	type: 'n8n-nodes-claude-orchestrator.claudeResume',
+	typeVersion: 1,
+	position: [0, 0],
+	parameters: {},
+};
 
-const V1_PARAMETERS = { resumeBy: 'threadKey', threadKey: 'slack:C1:1700000000.000100', prompt: 'go on', options: {} };
+const V1_PARAMETERS = {
+	resumeBy: 'threadKey',
+	threadKey: 'slack:C1:1700000000.000100',
+	prompt: 'go on',
+	options: {},
+};
 
-function executeContext(baseUrl: string, continueOnFail: boolean, typeVersion = 1, parameters: Record<string, unknown> = V1_PARAMETERS): IExecuteFunctions {
+function executeContext(
+	baseUrl: string,
+	continueOnFail: boolean,
+	typeVersion = 1,
+	parameters: Record<string, unknown> = V1_PARAMETERS,
+): IExecuteFunctions {
 	const ctx = {
 		getNode: () => ({ ...NODE, typeVersion }),
 		getInputData: () => [{ json: { reply: 'go on' } }],
-		getNodeParameter: (name: string, _i: number, fallback?: unknown) => (name in parameters ? parameters[name] : fallback),
+		getNodeParameter: (name: string, _i: number, fallback?: unknown) =>
+			name in parameters ? parameters[name] : fallback,
 		continueOnFail: () => continueOnFail,
 		getExecutionCancelSignal: () => undefined,
 		getCredentials: async (type: string) => {
@@ -56,25 +79,42 @@ describe('Claude Resume when the service fails', () => {
 		const apiError = error as NodeApiError;
 		expect(apiError.httpCode).toBe('503');
 		expect(apiError.message).toBe('Claude Orchestrator: the database does not answer');
-		expect(apiError.description).toBe(`GET /api/v1/threads/slack%3AC1%3A1700000000.000100 on ${baseUrl}`);
+		expect(apiError.description).toBe(
+			`GET /api/v1/threads/slack%3AC1%3A1700000000.000100 on ${baseUrl}`,
+		);
 		expect(apiError.context.itemIndex).toBe(0);
 	});
 
 	it.each([
 		['threadKey', 'slack:C1:1700000000.000100', '/api/v1/threads/slack%3AC1%3A1700000000.000100'],
-		['id', '1783e529-b137-4c6a-bc9b-97b1e0374b55', '/api/v1/sessions/1783e529-b137-4c6a-bc9b-97b1e0374b55'],
-		['list', '1783e529-b137-4c6a-bc9b-97b1e0374b55', '/api/v1/sessions/1783e529-b137-4c6a-bc9b-97b1e0374b55'],
+		[
+			'id',
+			'1783e529-b137-4c6a-bc9b-97b1e0374b55',
+			'/api/v1/sessions/1783e529-b137-4c6a-bc9b-97b1e0374b55',
+		],
+		[
+			'list',
+			'1783e529-b137-4c6a-bc9b-97b1e0374b55',
+			'/api/v1/sessions/1783e529-b137-4c6a-bc9b-97b1e0374b55',
+		],
 	])('version 1.1 looks the session up by its locator (%s)', async (mode, value, route) => {
 		const parameters = { session: { __rl: true, mode, value }, prompt: 'go on', options: {} };
-		const error = await new ClaudeResume().execute.call(executeContext(baseUrl, false, 1.1, parameters)).then(
-			() => undefined,
-			(e: unknown) => e as NodeApiError,
-		);
+		const error = await new ClaudeResume().execute
+			.call(executeContext(baseUrl, false, 1.1, parameters))
+			.then(
+				() => undefined,
+				(e: unknown) => e as NodeApiError,
+			);
 		expect(error?.description).toBe(`GET ${route} on ${baseUrl}`);
 	});
 
 	it('with Continue On Fail, the item carries the same message', async () => {
 		const [items] = await new ClaudeResume().execute.call(executeContext(baseUrl, true));
-		expect(items).toEqual([{ json: { reply: 'go on', error: 'Claude Orchestrator: the database does not answer' }, pairedItem: { item: 0 } }]);
+		expect(items).toEqual([
+			{
+				json: { reply: 'go on', error: 'Claude Orchestrator: the database does not answer' },
+				pairedItem: { item: 0 },
+			},
+		]);
 	});
 });

@@ -27,7 +27,11 @@ export const DecisionBody = z
 			(v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
 			z.enum(APPROVAL_DECISIONS, { message: 'decision must be "approve" or "deny"' }),
 		),
-		decidedBy: z.string().trim().min(1, 'decidedBy names who decided: a Slack user id or an email address').max(320),
+		decidedBy: z
+			.string()
+			.trim()
+			.min(1, 'decidedBy names who decided: a Slack user id or an email address')
+			.max(320),
 		channel: z.string().trim().min(1).max(64).default('api'),
 		note: storableText(2000).optional(),
 	})

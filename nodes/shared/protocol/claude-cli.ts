@@ -1,6 +1,15 @@
 // Which claude a run uses: the pinned version and the executable, resolved without a shell (an explicit path
 // from the node, or a PATH search). The runner starts it and the service's `doctor` checks it, so both find it here.
-import { accessSync, constants, closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
+import {
+	accessSync,
+	constants,
+	closeSync,
+	openSync,
+	readdirSync,
+	readSync,
+	realpathSync,
+	statSync,
+} from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 
 /** The CLI version this package is built and tested against (reference/claude-code-cli.md). */
@@ -107,7 +116,8 @@ export function findClaude(options: FindClaudeOptions = {}): string {
 	const wanted = options.claudePath?.trim() || 'claude';
 	if (wanted.includes('/')) {
 		const path = isAbsolute(wanted) ? wanted : resolve(wanted);
-		if (!isExecutableFile(path)) throw new ClaudeNotFoundError(`"${path}" does not exist or is not an executable file`);
+		if (!isExecutableFile(path))
+			throw new ClaudeNotFoundError(`"${path}" does not exist or is not an executable file`);
 		return checked(path);
 	}
 	const searchPath = (options.env ?? process.env).PATH ?? '';
@@ -121,5 +131,7 @@ export function findClaude(options: FindClaudeOptions = {}): string {
 		stub ??= candidate;
 	}
 	if (stub) return checked(stub);
-	throw new ClaudeNotFoundError(`no executable "${wanted}" on PATH (${dirs.length > 0 ? dirs.join(delimiter) : 'PATH is empty'})`);
+	throw new ClaudeNotFoundError(
+		`no executable "${wanted}" on PATH (${dirs.length > 0 ? dirs.join(delimiter) : 'PATH is empty'})`,
+	);
 }

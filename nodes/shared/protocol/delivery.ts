@@ -24,8 +24,7 @@ export function signDelivery(secret: string, body: string | Buffer, nowMs = Date
 export type SignatureFailure = 'unsigned' | 'malformed' | 'forged' | 'expired';
 
 export type SignatureCheck =
-	| { ok: true; timestamp: number }
-	| { ok: false; reason: SignatureFailure; message: string };
+	{ ok: true; timestamp: number } | { ok: false; reason: SignatureFailure; message: string };
 
 export function verifyDelivery(opts: {
 	secret: string;
@@ -35,22 +34,37 @@ export function verifyDelivery(opts: {
 	nowMs?: number;
 }): SignatureCheck {
 	const header = Array.isArray(opts.header) ? opts.header.join(',') : opts.header;
-	if (!header) return { ok: false, reason: 'unsigned', message: `the request has no ${SIGNATURE_HEADER} header` };
+	if (!header)
+		return {
+			ok: false,
+			reason: 'unsigned',
+			message: `the request has no ${SIGNATURE_HEADER} header`,
+		};
 	let timestamp: number | undefined;
 	const candidates: string[] = [];
 	for (const part of header.split(',')) {
 		const [key, value] = part.trim().split('=', 2);
 		if (key === 't' && value && /^\d{1,12}$/.test(value)) timestamp = Number(value);
 		// Several v1 entries are allowed so a sender can sign with an old and a new secret during a rotation.
-		else if (key === 'v1' && value && /^[0-9a-f]{64}$/i.test(value)) candidates.push(value.toLowerCase());
+		else if (key === 'v1' && value && /^[0-9a-f]{64}$/i.test(value))
+			candidates.push(value.toLowerCase());
 	}
 	if (timestamp === undefined || !candidates.length) {
-		return { ok: false, reason: 'malformed', message: 'the signature header must look like t=<unix seconds>,v1=<hex hmac>' };
+		return {
+			ok: false,
+			reason: 'malformed',
+			message: 'the signature header must look like t=<unix seconds>,v1=<hex hmac>',
+		};
 	}
 	const expected = Buffer.from(signatureDigest(opts.secret, timestamp, opts.body), 'hex');
 	// Checked before the age, so a forged request learns nothing about the clock window.
 	const matches = candidates.some((c) => timingSafeEqual(Buffer.from(c, 'hex'), expected));
-	if (!matches) return { ok: false, reason: 'forged', message: 'the signature does not match the body and the signing secret' };
+	if (!matches)
+		return {
+			ok: false,
+			reason: 'forged',
+			message: 'the signature does not match the body and the signing secret',
+		};
 	const tolerance = opts.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
 	const age = Math.floor((opts.nowMs ?? Date.now()) / 1000) - timestamp;
 	if (Math.abs(age) > tolerance) {

@@ -24,7 +24,10 @@ export const storableText = (max: number) =>
 export const timestamp = () =>
 	z
 		.string()
-		.datetime({ offset: true, message: 'must be an ISO 8601 timestamp such as 2025-01-31T12:00:00Z' })
+		.datetime({
+			offset: true,
+			message: 'must be an ISO 8601 timestamp such as 2025-01-31T12:00:00Z',
+		})
 		.refine((s) => {
 			const m = /^(\d{4})-.*(?:Z|[+-](\d{2})(?::?\d{2})?)$/i.exec(s);
 			return m !== null && m[1] !== '0000' && (m[2] === undefined || Number(m[2]) <= 15);

@@ -59,7 +59,14 @@ export const REPLY_QUEUED = 'ReplyQueued';
  * Event names only the service itself emits. A hook request carrying one of these names is refused: a session's
  * hook token must not be able to forge an approval, a budget alert or a run's end into a thread.
  */
-export const SERVICE_EVENTS = [APPROVAL_REQUESTED, APPROVAL_DECIDED, BUDGET_WARNING, BUDGET_REACHED, REPLY_QUEUED, RUN_FINISHED] as const;
+export const SERVICE_EVENTS = [
+	APPROVAL_REQUESTED,
+	APPROVAL_DECIDED,
+	BUDGET_WARNING,
+	BUDGET_REACHED,
+	REPLY_QUEUED,
+	RUN_FINISHED,
+] as const;
 export type ServiceEvent = (typeof SERVICE_EVENTS)[number];
 
 /** `source` in a stored event's payload: the service wrote it, or a run's result reported it (denials). */

@@ -1,6 +1,14 @@
 // Sessions and runs on the wire: statuses, workspace types, the bodies the nodes send and the session they read.
 import { z } from 'zod';
-import { INT4_MAX, plainText, storableText, timestamp, uuidParam, type FreeText, type WireDate } from './fields';
+import {
+	INT4_MAX,
+	plainText,
+	storableText,
+	timestamp,
+	uuidParam,
+	type FreeText,
+	type WireDate,
+} from './fields';
 import { ThreadMetadata } from './threads';
 
 export const SESSION_STATUSES = [
@@ -36,7 +44,10 @@ export const ThreadKey = z
 	.string()
 	.min(3)
 	.max(512)
-	.regex(/^[a-z][a-z0-9_-]{0,31}:\S/, 'thread keys look like slack:<channel>:<thread_ts> or email:<message-id>');
+	.regex(
+		/^[a-z][a-z0-9_-]{0,31}:\S/,
+		'thread keys look like slack:<channel>:<thread_ts> or email:<message-id>',
+	);
 
 /**
  * A reference to something outside the service, `<kind>:<where>` without spaces: the message that shows a run's
@@ -47,15 +58,23 @@ export const StatusMessageRef = z
 	.string()
 	.min(3)
 	.max(512)
-	.regex(EXTERNAL_REFERENCE, 'a status message reference looks like slack:<channel>:<ts>, without spaces');
+	.regex(
+		EXTERNAL_REFERENCE,
+		'a status message reference looks like slack:<channel>:<ts>, without spaces',
+	);
 export const EventKey = z
 	.string()
 	.min(3)
 	.max(512)
-	.regex(EXTERNAL_REFERENCE, 'event keys look like slack:<channel>:<ts> or email:<message-id>, without spaces');
+	.regex(
+		EXTERNAL_REFERENCE,
+		'event keys look like slack:<channel>:<ts> or email:<message-id>, without spaces',
+	);
 export const EVENT_KEY_ACTIONS = ['start', 'resume'] as const;
 
-const metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 64 * 1024, 'metadata is limited to 64 KB');
+const metadata = z
+	.record(z.string(), z.unknown())
+	.refine((m) => JSON.stringify(m).length <= 64 * 1024, 'metadata is limited to 64 KB');
 const tokens = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
 
 // The seed's clients post projectType / githubRepo / initialPrompt; they are read as their current names.
@@ -93,9 +112,18 @@ export function sessionBodies(text: FreeText = plainText) {
 	const CreateSessionBody = z.preprocess(
 		legacyCreate,
 		z
-			.object({ id: uuidParam.optional(), threadKey: ThreadKey.optional(), threadMetadata: ThreadMetadata.optional(), ...sessionFields })
+			.object({
+				id: uuidParam.optional(),
+				threadKey: ThreadKey.optional(),
+				threadMetadata: ThreadMetadata.optional(),
+				...sessionFields,
+			})
 			.strict()
-			.refine((b) => !b.threadMetadata || b.threadKey, { message: 'threadMetadata needs a threadKey: it describes the thread the session is bound to', path: ['threadMetadata'] }),
+			.refine((b) => !b.threadMetadata || b.threadKey, {
+				message:
+					'threadMetadata needs a threadKey: it describes the thread the session is bound to',
+				path: ['threadMetadata'],
+			}),
 	);
 
 	const UpdateSessionBody = z
@@ -138,7 +166,13 @@ export function sessionBodies(text: FreeText = plainText) {
 			durationMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
 			permissionDenials: z.array(z.unknown()).max(1000).default([]),
 			cliVersion: storableText(100).nullable().optional(),
-			exitCode: z.number().int().min(-INT4_MAX - 1).max(INT4_MAX).nullable().optional(),
+			exitCode: z
+				.number()
+				.int()
+				.min(-INT4_MAX - 1)
+				.max(INT4_MAX)
+				.nullable()
+				.optional(),
 			startedAt: timestamp().optional(),
 			endedAt: timestamp().nullable().optional(),
 			/**
@@ -165,7 +199,12 @@ export interface Session<D = WireDate> {
 	id: string;
 	origin: string;
 	status: SessionStatus;
-	workspace: { type: StoredWorkspaceType | null; path: string | null; branch: string | null; sandboxId: string | null };
+	workspace: {
+		type: StoredWorkspaceType | null;
+		path: string | null;
+		branch: string | null;
+		sandboxId: string | null;
+	};
 	repository: string | null;
 	model: string | null;
 	prompt: string | null;
@@ -178,7 +217,12 @@ export interface Session<D = WireDate> {
 	errorMessage: string | null;
 	permissionDenials: unknown[] | null;
 	costUsd: number;
-	usage: { inputTokens: number; outputTokens: number; cacheReadInputTokens: number; cacheCreationInputTokens: number };
+	usage: {
+		inputTokens: number;
+		outputTokens: number;
+		cacheReadInputTokens: number;
+		cacheCreationInputTokens: number;
+	};
 	numTurns: number;
 	durationMs: number;
 	runCount: number;

@@ -5,7 +5,8 @@ import { z } from 'zod';
 // These values end up in the headers of a mail the service's events ask a workflow to send: a line break would let
 // whoever wrote them add headers (Bcc) to that mail, so one header line each, checked here rather than by every sender.
 const ONE_LINE = /^[^\r\n\0]*$/;
-const headerLine = (max: number) => z.string().max(max).regex(ONE_LINE, 'must be one line (no CR, LF or NUL)');
+const headerLine = (max: number) =>
+	z.string().max(max).regex(ONE_LINE, 'must be one line (no CR, LF or NUL)');
 const MessageId = z
 	.string()
 	.max(998)
@@ -21,10 +22,16 @@ export const EmailThreadReply = z
 		replyTo: z
 			.string()
 			.max(254)
-			.regex(/^[^\s<>()@,;:"\\[\]]+@[^\s<>()@,;:"\\[\]]+$/, 'replyTo must be one email address such as alice@example.com'),
+			.regex(
+				/^[^\s<>()@,;:"\\[\]]+@[^\s<>()@,;:"\\[\]]+$/,
+				'replyTo must be one email address such as alice@example.com',
+			),
 		subject: headerLine(998).optional(),
 		inReplyTo: MessageId.optional(),
-		references: z.array(MessageId).max(100, 'references keeps at most the last 100 Message-IDs').optional(),
+		references: z
+			.array(MessageId)
+			.max(100, 'references keeps at most the last 100 Message-IDs')
+			.optional(),
 	})
 	.strict();
 export type EmailThreadReply = z.infer<typeof EmailThreadReply>;

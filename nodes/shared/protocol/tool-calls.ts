@@ -23,4 +23,6 @@ export const ToolCallPiece = z
 	.strict();
 export type ToolCallReport = z.input<typeof ToolCallPiece>;
 
-export const PostToolCallsBody = z.object({ toolCalls: z.array(ToolCallPiece).min(1).max(500) }).strict();
+export const PostToolCallsBody = z
+	.object({ toolCalls: z.array(ToolCallPiece).min(1).max(500) })
+	.strict();

@@ -3,7 +3,14 @@
 import { ClaudeOptionError } from './errors';
 
 /** What `--permission-mode` accepts. The help lists "manual" instead of "default", but both work (default = manual). */
-export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'auto', 'dontAsk', 'bypassPermissions'] as const;
+export const PERMISSION_MODES = [
+	'default',
+	'acceptEdits',
+	'plan',
+	'auto',
+	'dontAsk',
+	'bypassPermissions',
+] as const;
 export type PermissionMode = (typeof PERMISSION_MODES)[number];
 export const DEFAULT_PERMISSION_MODE: PermissionMode = 'acceptEdits';
 
@@ -38,7 +45,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Splits "Read, Bash(git add, commit),Write" into rules, keeping commas inside parentheses. */
 export function splitToolRules(value: string | string[] | undefined): string[] {
 	if (value === undefined) return [];
-	if (Array.isArray(value)) return value.map((rule) => rule.trim()).filter((rule) => rule.length > 0);
+	if (Array.isArray(value))
+		return value.map((rule) => rule.trim()).filter((rule) => rule.length > 0);
 	const rules: string[] = [];
 	let depth = 0;
 	let current = '';
@@ -62,12 +70,25 @@ export function normaliseMcpConfig(value: string | Record<string, unknown>): str
 		try {
 			parsed = JSON.parse(value);
 		} catch (error) {
-			throw new ClaudeOptionError('mcpConfig', `it is not valid JSON (${(error as Error).message}); expected ${example}`);
+			throw new ClaudeOptionError(
+				'mcpConfig',
+				`it is not valid JSON (${(error as Error).message}); expected ${example}`,
+			);
 		}
 	}
 	const servers = (parsed as { mcpServers?: unknown } | null)?.mcpServers;
-	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof servers !== 'object' || servers === null || Array.isArray(servers)) {
-		throw new ClaudeOptionError('mcpConfig', `it must be an object with an "mcpServers" object, e.g. ${example}`);
+	if (
+		typeof parsed !== 'object' ||
+		parsed === null ||
+		Array.isArray(parsed) ||
+		typeof servers !== 'object' ||
+		servers === null ||
+		Array.isArray(servers)
+	) {
+		throw new ClaudeOptionError(
+			'mcpConfig',
+			`it must be an object with an "mcpServers" object, e.g. ${example}`,
+		);
 	}
 	return JSON.stringify(parsed);
 }
@@ -76,15 +97,20 @@ function nonEmpty(option: string, value: string | undefined): string | undefined
 	if (value === undefined) return undefined;
 	const trimmed = value.trim();
 	if (trimmed.length === 0) return undefined;
-	if (trimmed.startsWith('-')) throw new ClaudeOptionError(option, `"${trimmed}" must not start with "-"`);
+	if (trimmed.startsWith('-'))
+		throw new ClaudeOptionError(option, `"${trimmed}" must not start with "-"`);
 	return trimmed;
 }
 
 export function buildClaudeArgs(options: ClaudeArgsOptions): string[] {
 	if (!UUID.test(options.sessionId)) {
-		throw new ClaudeOptionError('sessionId', `"${options.sessionId}" is not a UUID (Claude Code requires one)`);
+		throw new ClaudeOptionError(
+			'sessionId',
+			`"${options.sessionId}" is not a UUID (Claude Code requires one)`,
+		);
 	}
-	const prompt = options.prompt !== undefined && options.prompt.trim().length > 0 ? options.prompt : undefined;
+	const prompt =
+		options.prompt !== undefined && options.prompt.trim().length > 0 ? options.prompt : undefined;
 	if (!options.resume && prompt === undefined) {
 		throw new ClaudeOptionError('prompt', 'a new session needs a prompt');
 	}
@@ -95,7 +121,10 @@ export function buildClaudeArgs(options: ClaudeArgsOptions): string[] {
 
 	const mode = options.permissionMode?.trim() || DEFAULT_PERMISSION_MODE;
 	if (!(PERMISSION_MODES as readonly string[]).includes(mode)) {
-		throw new ClaudeOptionError('permissionMode', `"${mode}" is not one of ${PERMISSION_MODES.join(', ')}`);
+		throw new ClaudeOptionError(
+			'permissionMode',
+			`"${mode}" is not one of ${PERMISSION_MODES.join(', ')}`,
+		);
 	}
 	args.push('--permission-mode', mode);
 
@@ -106,19 +135,26 @@ export function buildClaudeArgs(options: ClaudeArgsOptions): string[] {
 
 	if (options.maxTurns !== undefined) {
 		if (!Number.isInteger(options.maxTurns) || options.maxTurns < 1) {
-			throw new ClaudeOptionError('maxTurns', `${options.maxTurns} must be a whole number of at least 1`);
+			throw new ClaudeOptionError(
+				'maxTurns',
+				`${options.maxTurns} must be a whole number of at least 1`,
+			);
 		}
 		args.push('--max-turns', String(options.maxTurns));
 	}
 	if (options.maxBudgetUsd !== undefined) {
 		if (!Number.isFinite(options.maxBudgetUsd) || options.maxBudgetUsd <= 0) {
-			throw new ClaudeOptionError('maxBudgetUsd', `${options.maxBudgetUsd} must be a positive amount of US dollars`);
+			throw new ClaudeOptionError(
+				'maxBudgetUsd',
+				`${options.maxBudgetUsd} must be a positive amount of US dollars`,
+			);
 		}
 		args.push('--max-budget-usd', String(options.maxBudgetUsd));
 	}
 
 	if (options.settings !== undefined) {
-		const settings = typeof options.settings === 'string' ? options.settings : JSON.stringify(options.settings);
+		const settings =
+			typeof options.settings === 'string' ? options.settings : JSON.stringify(options.settings);
 		args.push('--settings', settings);
 	}
 	// An empty value is accepted and drops user/project/local settings files, while --settings hooks still fire.
@@ -127,7 +163,8 @@ export function buildClaudeArgs(options: ClaudeArgsOptions): string[] {
 	if (options.appendSystemPrompt !== undefined && options.appendSystemPrompt.trim().length > 0) {
 		args.push('--append-system-prompt', options.appendSystemPrompt);
 	}
-	if (options.mcpConfig !== undefined) args.push('--mcp-config', normaliseMcpConfig(options.mcpConfig));
+	if (options.mcpConfig !== undefined)
+		args.push('--mcp-config', normaliseMcpConfig(options.mcpConfig));
 
 	// These two options are variadic: each rule is its own argument, and they take every following argument
 	// that does not start with "-". The "--" below keeps the prompt from being read as one more rule.

@@ -9,7 +9,8 @@ export interface FailureFacts {
 }
 
 const AUTH = /not logged in|invalid api key|api key|authentication|\/login/i;
-const UNREACHABLE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|Connection refused|Unable to connect/i;
+const UNREACHABLE =
+	/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|Connection refused|Unable to connect/i;
 
 function exitText(facts: FailureFacts): string {
 	if (facts.exitSignal) return `was killed by ${facts.exitSignal}`;
@@ -29,9 +30,12 @@ export function describeFailure(facts: FailureFacts): string {
 			(facts.stderrTail.trim() ? stderrSuffix(facts.stderrTail) : ' It printed nothing on stderr.')
 		);
 	}
-	const text = [result.result, ...(result.errors ?? []), facts.stderrTail].filter(Boolean).join(' ');
+	const text = [result.result, ...(result.errors ?? []), facts.stderrTail]
+		.filter(Boolean)
+		.join(' ');
 	if (result.subtype === 'error_max_budget_usd') {
-		const spent = result.totalCostUsd !== undefined ? ` after spending $${result.totalCostUsd.toFixed(4)}` : '';
+		const spent =
+			result.totalCostUsd !== undefined ? ` after spending $${result.totalCostUsd.toFixed(4)}` : '';
 		return `The run stopped because it reached its budget (max budget USD)${spent}: ${(result.errors ?? []).join('; ') || 'budget exhausted'}. Raise the budget or split the task.`;
 	}
 	if (result.subtype === 'error_max_turns') {

@@ -47,11 +47,17 @@ export function buildHookSettings(options: HookSettingsOptions): HookSettings {
 		throw new ClaudeOptionError('hookUrl', `"${options.hookUrl}" must be an http(s) URL`);
 	}
 	if (!ENV_VAR_NAME.test(options.tokenEnvVar)) {
-		throw new ClaudeOptionError('tokenEnvVar', `"${options.tokenEnvVar}" is not a valid environment variable name`);
+		throw new ClaudeOptionError(
+			'tokenEnvVar',
+			`"${options.tokenEnvVar}" is not a valid environment variable name`,
+		);
 	}
 	const timeout = options.timeoutSeconds ?? DEFAULT_HOOK_TIMEOUT_SECONDS;
 	if (!Number.isFinite(timeout) || timeout <= 0) {
-		throw new ClaudeOptionError('timeoutSeconds', `${timeout} must be a positive number of seconds`);
+		throw new ClaudeOptionError(
+			'timeoutSeconds',
+			`${timeout} must be a positive number of seconds`,
+		);
 	}
 
 	const hook: HttpHook = {
@@ -65,7 +71,14 @@ export function buildHookSettings(options: HookSettingsOptions): HookSettings {
 	const hooks: HookSettings['hooks'] = {};
 	for (const event of HOOK_EVENTS) {
 		if (HTTP_HOOK_UNSUPPORTED_EVENTS.includes(event)) continue;
-		hooks[event] = [{ matcher: '*', hooks: [{ ...hook, headers: { ...hook.headers }, allowedEnvVars: [...hook.allowedEnvVars] }] }];
+		hooks[event] = [
+			{
+				matcher: '*',
+				hooks: [
+					{ ...hook, headers: { ...hook.headers }, allowedEnvVars: [...hook.allowedEnvVars] },
+				],
+			},
+		];
 	}
 	return { hooks };
 }

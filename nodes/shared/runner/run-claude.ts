@@ -5,12 +5,32 @@ import type { SessionStatus } from '../protocol/sessions';
 import type { ProcessLauncher, RunningProcess } from './types';
 import { ClaudeNotFoundError } from './errors';
 import { describeFailure } from './failure-message';
-import { StreamParser, type DeferredToolUse, type PermissionDenial, type StreamRecord } from './stream-parser';
-import { DEFAULT_BATCH, SinkDelivery, type BatchOptions, type RunSink, type Undelivered } from './sink-delivery';
+import {
+	StreamParser,
+	type DeferredToolUse,
+	type PermissionDenial,
+	type StreamRecord,
+} from './stream-parser';
+import {
+	DEFAULT_BATCH,
+	SinkDelivery,
+	type BatchOptions,
+	type RunSink,
+	type Undelivered,
+} from './sink-delivery';
 
-export type { RunSink, ToolCallUpsert, ToolCallStatus, BatchOptions, Undelivered } from './sink-delivery';
+export type {
+	RunSink,
+	ToolCallUpsert,
+	ToolCallStatus,
+	BatchOptions,
+	Undelivered,
+} from './sink-delivery';
 
-export type RunStatus = Extract<SessionStatus, 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'stopped'>;
+export type RunStatus = Extract<
+	SessionStatus,
+	'completed' | 'failed' | 'timed_out' | 'cancelled' | 'stopped'
+>;
 type StopReason = 'timed_out' | 'cancelled' | 'stopped';
 
 export interface RunClaudeOptions {
@@ -92,7 +112,8 @@ function launchFailure(error: unknown, options: RunClaudeOptions): Error {
 	const code = (error as NodeJS.ErrnoException | undefined)?.code;
 	if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') {
 		// spawn reports a missing cwd with the same ENOENT as a missing executable.
-		if (!existsSync(options.cwd)) return new Error(`The working directory "${options.cwd}" does not exist.`);
+		if (!existsSync(options.cwd))
+			return new Error(`The working directory "${options.cwd}" does not exist.`);
 		return new ClaudeNotFoundError(`"${options.command}" could not be started (${code})`);
 	}
 	return error instanceof Error ? error : new Error(String(error));
@@ -142,14 +163,23 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 
 	// A holder, not a plain variable: the timer and abort callbacks set it, which TypeScript's narrowing can't see.
 	const stopState: { reason?: StopReason } = {
-		reason: options.signal?.aborted ? 'cancelled' : options.stopSignal?.aborted ? 'stopped' : undefined,
+		reason: options.signal?.aborted
+			? 'cancelled'
+			: options.stopSignal?.aborted
+				? 'stopped'
+				: undefined,
 	};
 	let exit: { code: number | null; signal: string | null } = { code: null, signal: null };
 
 	if (!stopState.reason) {
 		let proc: RunningProcess;
 		try {
-			proc = await options.launcher.launch({ command: options.command, args: options.args, cwd: options.cwd, env: options.env });
+			proc = await options.launcher.launch({
+				command: options.command,
+				args: options.args,
+				cwd: options.cwd,
+				env: options.env,
+			});
 		} catch (error) {
 			throw launchFailure(error, options);
 		}
@@ -166,7 +196,10 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 		const stop = (reason: StopReason) => {
 			if (stopping) return;
 			stopState.reason = reason;
-			stopping = stopProcess(proc, reason === 'stopped' ? (options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS) : graceMs);
+			stopping = stopProcess(
+				proc,
+				reason === 'stopped' ? (options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS) : graceMs,
+			);
 			stopRequested();
 		};
 		const timer = setTimeout(() => stop('timed_out'), options.timeoutMs);
@@ -205,7 +238,12 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 	} else if (status === 'stopped') {
 		errorMessage = 'Someone asked for the run to stop, and claude was stopped.';
 	} else if (status === 'failed') {
-		errorMessage = describeFailure({ result: last, exitCode: exit.code, exitSignal: exit.signal, stderrTail });
+		errorMessage = describeFailure({
+			result: last,
+			exitCode: exit.code,
+			exitSignal: exit.signal,
+			stderrTail,
+		});
 	}
 
 	// A call that never got its result will not get one now; don't leave it "running" forever.

@@ -170,7 +170,10 @@ export class SinkDelivery {
 	}
 
 	private backoff(): number {
-		return Math.min(this.timings.retryBaseMs * 2 ** Math.max(0, this.failures - 1), this.timings.retryMaxMs);
+		return Math.min(
+			this.timings.retryBaseMs * 2 ** Math.max(0, this.failures - 1),
+			this.timings.retryMaxMs,
+		);
 	}
 
 	private async call(what: string, action: () => Promise<void>): Promise<boolean> {

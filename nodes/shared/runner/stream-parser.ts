@@ -115,7 +115,9 @@ function resultText(content: unknown): string {
 	if (!Array.isArray(content)) return '';
 	return content
 		.filter(isObject)
-		.map((block) => (block.type === 'text' ? (str(block.text) ?? '') : `[${str(block.type) ?? 'block'}]`))
+		.map((block) =>
+			block.type === 'text' ? (str(block.text) ?? '') : `[${str(block.type) ?? 'block'}]`,
+		)
 		.join('\n');
 }
 
@@ -179,7 +181,9 @@ export class StreamParser {
 				cwd: str(line.cwd),
 				permissionMode: str(line.permissionMode),
 				sessionId: str(line.session_id),
-				tools: Array.isArray(line.tools) ? line.tools.filter((t): t is string => typeof t === 'string') : [],
+				tools: Array.isArray(line.tools)
+					? line.tools.filter((t): t is string => typeof t === 'string')
+					: [],
 			};
 			return [{ type: 'init', init: this.init }];
 		}
@@ -209,7 +213,8 @@ export class StreamParser {
 	private assistant(line: Json): StreamRecord[] {
 		const records: StreamRecord[] = [];
 		const createdAt = this.timestamp(line);
-		const lineUuid = str(line.uuid) ?? str((line.message as Json | undefined)?.id) ?? `line-${this.lines}`;
+		const lineUuid =
+			str(line.uuid) ?? str((line.message as Json | undefined)?.id) ?? `line-${this.lines}`;
 		const parentToolUseId = str(line.parent_tool_use_id);
 		let textIndex = 0;
 		for (const block of contentBlocks(line.message)) {
@@ -227,7 +232,12 @@ export class StreamParser {
 				if (!toolUseId) continue;
 				records.push({
 					type: 'tool_start',
-					call: { toolUseId, toolName: str(block.name) ?? 'unknown', input: block.input ?? {}, startedAt: createdAt },
+					call: {
+						toolUseId,
+						toolName: str(block.name) ?? 'unknown',
+						input: block.input ?? {},
+						startedAt: createdAt,
+					},
 				});
 			}
 		}
@@ -244,7 +254,12 @@ export class StreamParser {
 			if (!toolUseId) return [];
 			const response: ToolCallResponse = { content: resultText(block.content) };
 			if (structured !== undefined) response.toolUseResult = structured;
-			return [{ type: 'tool_finish', call: { toolUseId, response, isError: block.is_error === true, finishedAt } }];
+			return [
+				{
+					type: 'tool_finish',
+					call: { toolUseId, response, isError: block.is_error === true, finishedAt },
+				},
+			];
 		});
 	}
 
@@ -261,13 +276,19 @@ export class StreamParser {
 			modelUsage: isObject(line.modelUsage) ? line.modelUsage : undefined,
 			numTurns: num(line.num_turns),
 			durationMs: num(line.duration_ms),
-			permissionDenials: Array.isArray(line.permission_denials) ? line.permission_denials.filter(isObject) : [],
+			permissionDenials: Array.isArray(line.permission_denials)
+				? line.permission_denials.filter(isObject)
+				: [],
 			apiErrorStatus: line.api_error_status === null ? null : num(line.api_error_status),
 			errors: Array.isArray(line.errors) ? line.errors.map(String) : undefined,
 			sessionId: str(line.session_id),
 		};
 		if (deferred && typeof deferred.id === 'string') {
-			result.deferredToolUse = { id: deferred.id, name: str(deferred.name) ?? 'unknown', input: deferred.input };
+			result.deferredToolUse = {
+				id: deferred.id,
+				name: str(deferred.name) ?? 'unknown',
+				input: deferred.input,
+			};
 		}
 		this.results.push(result);
 		return result;

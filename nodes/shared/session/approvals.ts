@@ -32,26 +32,41 @@ const list = (value: unknown) =>
  * Reads the node option: n8n's fixedCollection `{ policy: { tools, outsideAllowedTools, deciders,
  * expiresAfterMinutes } }`, or the service's own shape as JSON (from an expression). Undefined when it gates nothing.
  */
-export function parseApprovalPolicy(raw: unknown, allowedTools: string | undefined): ApprovalPolicy | undefined {
+export function parseApprovalPolicy(
+	raw: unknown,
+	allowedTools: string | undefined,
+): ApprovalPolicy | undefined {
 	let value = raw;
 	if (typeof value === 'string') {
 		if (!value.trim()) return undefined;
 		try {
 			value = JSON.parse(value);
 		} catch {
-			throw new ClaudeOptionError(OPTION, 'not valid JSON; use {"rules":["Bash(git push *)"],"deciders":["U0123ABCD"]}');
+			throw new ClaudeOptionError(
+				OPTION,
+				'not valid JSON; use {"rules":["Bash(git push *)"],"deciders":["U0123ABCD"]}',
+			);
 		}
 	}
 	if (value === undefined || value === null) return undefined;
-	if (typeof value !== 'object' || Array.isArray(value)) throw new ClaudeOptionError(OPTION, 'expected the policy fields or a JSON object');
+	if (typeof value !== 'object' || Array.isArray(value))
+		throw new ClaudeOptionError(OPTION, 'expected the policy fields or a JSON object');
 	const v = value as Record<string, unknown>;
 	const p = (v.policy && typeof v.policy === 'object' ? v.policy : v) as Record<string, unknown>;
-	const rules = Array.isArray(p.rules) ? p.rules.map(String) : splitToolRules(typeof p.tools === 'string' ? p.tools : typeof p.rules === 'string' ? p.rules : undefined);
+	const rules = Array.isArray(p.rules)
+		? p.rules.map(String)
+		: splitToolRules(
+				typeof p.tools === 'string' ? p.tools : typeof p.rules === 'string' ? p.rules : undefined,
+			);
 	const outsideAllowedTools = p.outsideAllowedTools === true;
 	if (!rules.length && !outsideAllowedTools) return undefined;
 	const minutes = Number(p.expiresAfterMinutes ?? 0);
 	const seconds = p.expiresInSeconds !== undefined ? Number(p.expiresInSeconds) : minutes * 60;
-	if (!Number.isFinite(seconds) || seconds < 0) throw new ClaudeOptionError(OPTION, `Expires After must be a positive number, got ${JSON.stringify(p.expiresAfterMinutes ?? p.expiresInSeconds)}`);
+	if (!Number.isFinite(seconds) || seconds < 0)
+		throw new ClaudeOptionError(
+			OPTION,
+			`Expires After must be a positive number, got ${JSON.stringify(p.expiresAfterMinutes ?? p.expiresInSeconds)}`,
+		);
 	return {
 		rules,
 		outsideAllowedTools,
@@ -63,17 +78,30 @@ export function parseApprovalPolicy(raw: unknown, allowedTools: string | undefin
 }
 
 /** Sends the policy; the service checks the rules and says which one is wrong. */
-export async function sendApprovalPolicy(client: OrchestratorClient, sessionId: string, policy: ApprovalPolicy): Promise<void> {
+export async function sendApprovalPolicy(
+	client: OrchestratorClient,
+	sessionId: string,
+	policy: ApprovalPolicy,
+): Promise<void> {
 	try {
-		await withRetry(() => client.request('PUT', `/api/v1/sessions/${sessionId}/approval-policy`, policy));
+		await withRetry(() =>
+			client.request('PUT', `/api/v1/sessions/${sessionId}/approval-policy`, policy),
+		);
 	} catch (error) {
-		if (httpStatusOf(error) === 400) throw new ClaudeOptionError(OPTION, (error as Error).message.replace(/^Claude Orchestrator: /, ''));
+		if (httpStatusOf(error) === 400)
+			throw new ClaudeOptionError(
+				OPTION,
+				(error as Error).message.replace(/^Claude Orchestrator: /, ''),
+			);
 		throw error;
 	}
 }
 
 /** Whether the session already runs under a policy (a Resume without its own keeps the stored one). */
-export async function hasApprovalPolicy(client: OrchestratorClient, sessionId: string): Promise<boolean> {
+export async function hasApprovalPolicy(
+	client: OrchestratorClient,
+	sessionId: string,
+): Promise<boolean> {
 	try {
 		await withRetry(() => client.request('GET', `/api/v1/sessions/${sessionId}/approval-policy`));
 		return true;
@@ -106,11 +134,25 @@ export async function pendingApprovalFor(
 	deferred: { id: string; name: string; input: unknown },
 ): Promise<PendingApproval> {
 	const page = await withRetry(() =>
-		client.request<Page<Approval>>('GET', '/api/v1/approvals', undefined, { sessionId, toolUseId: deferred.id, limit: 1 }),
+		client.request<Page<Approval>>('GET', '/api/v1/approvals', undefined, {
+			sessionId,
+			toolUseId: deferred.id,
+			limit: 1,
+		}),
 	);
 	const a = page.items[0];
 	if (!a) {
-		return { id: null, toolName: deferred.name, toolInput: deferred.input, toolUseId: deferred.id, requestedAt: null, expiresAt: null, rule: null, deciders: [], threadKey: null };
+		return {
+			id: null,
+			toolName: deferred.name,
+			toolInput: deferred.input,
+			toolUseId: deferred.id,
+			requestedAt: null,
+			expiresAt: null,
+			rule: null,
+			deciders: [],
+			threadKey: null,
+		};
 	}
 	return {
 		id: a.id,

@@ -27,7 +27,12 @@ interface ReservationAnswer {
  * so concurrent runs of one thread cannot together hold more than is left) and keeps the reservation alive while
  * the run lasts. A budget with nothing left refuses the run, with a message naming it.
  */
-export async function reserveBudget(client: OrchestratorClient, sessionId: string, runId: string, maxBudgetUsd?: number): Promise<BudgetGrant> {
+export async function reserveBudget(
+	client: OrchestratorClient,
+	sessionId: string,
+	runId: string,
+	maxBudgetUsd?: number,
+): Promise<BudgetGrant> {
 	const answer = await withRetry(() =>
 		client.request<ReservationAnswer>('POST', '/api/v1/budgets/reservations', {
 			sessionId,
@@ -36,13 +41,22 @@ export async function reserveBudget(client: OrchestratorClient, sessionId: strin
 			...(maxBudgetUsd !== undefined ? { requestUsd: maxBudgetUsd } : {}),
 		}),
 	);
-	if (!answer.granted) return { granted: false, message: answer.message ?? 'Not started: a budget has nothing left.' };
+	if (!answer.granted)
+		return { granted: false, message: answer.message ?? 'Not started: a budget has nothing left.' };
 	const reserved = typeof answer.capUsd === 'number' ? floorCents(answer.capUsd) : undefined;
-	const capUsd = reserved === undefined ? maxBudgetUsd : maxBudgetUsd === undefined ? reserved : Math.min(reserved, maxBudgetUsd);
+	const capUsd =
+		reserved === undefined
+			? maxBudgetUsd
+			: maxBudgetUsd === undefined
+				? reserved
+				: Math.min(reserved, maxBudgetUsd);
 	const path = `/api/v1/budgets/reservations/${runId}/renew`;
-	const timer = setInterval(() => {
-		client.request('POST', path, { ttlSeconds: RESERVATION_TTL_SECONDS }).catch(() => undefined);
-	}, (RESERVATION_TTL_SECONDS / 3) * 1000);
+	const timer = setInterval(
+		() => {
+			client.request('POST', path, { ttlSeconds: RESERVATION_TTL_SECONDS }).catch(() => undefined);
+		},
+		(RESERVATION_TTL_SECONDS / 3) * 1000,
+	);
 	timer.unref();
 	return { granted: true, capUsd, stop: () => clearInterval(timer) };
 }
@@ -57,7 +71,11 @@ export function budgetStatus(outcome: RunOutcome): SessionStatus {
 }
 
 /** The output of a turn a budget did not let start: nothing ran and nothing was spent. */
-export function refusedOutput(session: { id: string; threadKey: string | null }, workspace: PreparedWorkspace, message: string): SessionOutput {
+export function refusedOutput(
+	session: { id: string; threadKey: string | null },
+	workspace: PreparedWorkspace,
+	message: string,
+): SessionOutput {
 	return {
 		sessionId: session.id,
 		status: 'budget_exhausted',
@@ -68,7 +86,12 @@ export function refusedOutput(session: { id: string; threadKey: string | null },
 		numTurns: 0,
 		durationMs: 0,
 		permissionDenials: [],
-		workspace: { type: workspace.type, path: workspace.path, branch: workspace.branch ?? null, ...(workspace.sandboxId ? { sandboxId: workspace.sandboxId } : {}) },
+		workspace: {
+			type: workspace.type,
+			path: workspace.path,
+			branch: workspace.branch ?? null,
+			...(workspace.sandboxId ? { sandboxId: workspace.sandboxId } : {}),
+		},
 		threadKey: session.threadKey,
 		errorMessage: message,
 		hooksReceived: false,

@@ -15,8 +15,15 @@ interface Claim {
  * with a unique key, so the same event arriving twice (Slack resends one it got no quick answer for) runs once,
  * whichever n8n worker gets it. Returns the earlier claim when there was one.
  */
-export async function claimEventKey(client: OrchestratorClient, key: string, sessionId: string, action: 'start' | 'resume'): Promise<Claim | undefined> {
-	const claim = await withRetry(() => client.request<Claim>('POST', '/api/v1/event-keys', { key, sessionId, action }));
+export async function claimEventKey(
+	client: OrchestratorClient,
+	key: string,
+	sessionId: string,
+	action: 'start' | 'resume',
+): Promise<Claim | undefined> {
+	const claim = await withRetry(() =>
+		client.request<Claim>('POST', '/api/v1/event-keys', { key, sessionId, action }),
+	);
 	return claim.first ? undefined : claim;
 }
 
@@ -39,6 +46,11 @@ export function duplicateOutput(
 		workspace: { type: workspace.type, path: workspace.path, branch: workspace.branch ?? null },
 		threadKey,
 		hooksReceived: false,
-		duplicateOf: { eventKey: earlier.key, sessionId: earlier.sessionId, action: earlier.action, at: earlier.createdAt },
+		duplicateOf: {
+			eventKey: earlier.key,
+			sessionId: earlier.sessionId,
+			action: earlier.action,
+			at: earlier.createdAt,
+		},
 	};
 }

@@ -32,7 +32,12 @@ export interface SessionLease {
  * waits while another run holds it, up to `waitMs`, then fails clearly. The claim is renewed while held, and the
  * service is asked, in a long poll, whether someone wants the run stopped.
  */
-export async function claimSession(client: OrchestratorClient, sessionId: string, waitMs: number, signal?: AbortSignal): Promise<SessionLease> {
+export async function claimSession(
+	client: OrchestratorClient,
+	sessionId: string,
+	waitMs: number,
+	signal?: AbortSignal,
+): Promise<SessionLease> {
 	const owner = `${os.hostname()}:${process.pid}:${crypto.randomUUID()}`;
 	const path = `/api/v1/sessions/${sessionId}/lease`;
 	const deadline = Date.now() + waitMs;
@@ -41,7 +46,8 @@ export async function claimSession(client: OrchestratorClient, sessionId: string
 	for (;;) {
 		try {
 			const granted = await client.request<{ ttlSeconds?: number }>('POST', path, { owner });
-			if (typeof granted?.ttlSeconds === 'number' && granted.ttlSeconds >= 3) ttlSeconds = granted.ttlSeconds;
+			if (typeof granted?.ttlSeconds === 'number' && granted.ttlSeconds >= 3)
+				ttlSeconds = granted.ttlSeconds;
 			break;
 		} catch (error) {
 			if (httpStatusOf(error) !== 409) throw error;
@@ -65,12 +71,15 @@ export async function claimSession(client: OrchestratorClient, sessionId: string
 	};
 	// Renewing keeps the claim while claude runs; if this process dies the claim lapses after the TTL and the
 	// service ends the run as interrupted. Three tries per TTL ride out one lost request.
-	const renew = setInterval(() => {
-		client
-			.request<{ stop?: StopRequest | null }>('POST', path, { owner })
-			.then((r) => stopAsked(r?.stop))
-			.catch(() => undefined);
-	}, (ttlSeconds / 3) * 1000);
+	const renew = setInterval(
+		() => {
+			client
+				.request<{ stop?: StopRequest | null }>('POST', path, { owner })
+				.then((r) => stopAsked(r?.stop))
+				.catch(() => undefined);
+		},
+		(ttlSeconds / 3) * 1000,
+	);
 	renew.unref();
 	void (async () => {
 		// Ends with the run (release), at the first stop, when the service no longer knows the lease, or when the
@@ -78,10 +87,15 @@ export async function claimSession(client: OrchestratorClient, sessionId: string
 		let answeredAt = Date.now();
 		while (!released && !stop.signal.aborted && Date.now() - answeredAt < 2 * ttlSeconds * 1000) {
 			try {
-				const r = await client.request<{ stop: StopRequest | null; leaseHeld?: boolean }>('GET', `/api/v1/sessions/${sessionId}/stop`, undefined, {
-					owner,
-					waitSeconds: STOP_POLL_SECONDS,
-				});
+				const r = await client.request<{ stop: StopRequest | null; leaseHeld?: boolean }>(
+					'GET',
+					`/api/v1/sessions/${sessionId}/stop`,
+					undefined,
+					{
+						owner,
+						waitSeconds: STOP_POLL_SECONDS,
+					},
+				);
 				answeredAt = Date.now();
 				stopAsked(r?.stop);
 				if (r?.leaseHeld === false) return;

@@ -9,15 +9,26 @@ export async function n8nClient(ctx: IExecuteFunctions): Promise<OrchestratorCli
 		baseUrl: creds.baseUrl,
 		publicUrl: creds.publicUrl,
 		request: (method, path, body, qs) =>
-			orchestratorRequest.call(ctx, method, path, body as IDataObject | undefined, qs as IDataObject | undefined) as never,
+			orchestratorRequest.call(
+				ctx,
+				method,
+				path,
+				body as IDataObject | undefined,
+				qs as IDataObject | undefined,
+			) as never,
 	};
 }
 
 /** An optional GitHub credential's token, for private repositories. */
-export async function githubToken(ctx: IExecuteFunctions, itemIndex: number): Promise<string | undefined> {
+export async function githubToken(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+): Promise<string | undefined> {
 	try {
 		const creds = await ctx.getCredentials('githubApi', itemIndex);
-		return typeof creds.accessToken === 'string' && creds.accessToken ? creds.accessToken : undefined;
+		return typeof creds.accessToken === 'string' && creds.accessToken
+			? creds.accessToken
+			: undefined;
 	} catch {
 		// No GitHub credential selected: public repositories need none.
 		return undefined;

@@ -72,18 +72,24 @@ export async function leaseOrQueue(
 			if (whenBusy === 'fail' || !prompt) {
 				throw new SessionBusyError(
 					`Session ${s.sessionId} is busy with another turn` +
-						(whenBusy === 'fail' ? ' and When Busy is Fail.' : ', and an empty prompt cannot be queued.') +
+						(whenBusy === 'fail'
+							? ' and When Busy is Fail.'
+							: ', and an empty prompt cannot be queued.') +
 						' Set When Busy to Queue to have the reply taken by the next turn.',
 				);
 			}
 		}
 		try {
-			const q = await client.request<QueuedMessage & { position: number }>('POST', `/api/v1/sessions/${s.sessionId}/queued-messages`, {
-				content: prompt,
-				author: reply.author?.trim() || 'someone',
-				channel: reply.channel?.trim() || 'n8n',
-				...(reply.replyId?.trim() ? { externalId: reply.replyId.trim() } : {}),
-			});
+			const q = await client.request<QueuedMessage & { position: number }>(
+				'POST',
+				`/api/v1/sessions/${s.sessionId}/queued-messages`,
+				{
+					content: prompt,
+					author: reply.author?.trim() || 'someone',
+					channel: reply.channel?.trim() || 'n8n',
+					...(reply.replyId?.trim() ? { externalId: reply.replyId.trim() } : {}),
+				},
+			);
 			return {
 				sessionId: s.sessionId,
 				status: 'queued',
@@ -103,16 +109,34 @@ export async function leaseOrQueue(
 }
 
 /** Every waiting reply, oldest first, taken for this run (the lease makes it this run's alone). */
-export async function takeQueued(client: OrchestratorClient, sessionId: string, lease: SessionLease, runId: string): Promise<QueuedMessage[]> {
-	const { items } = await client.request<{ items: QueuedMessage[] }>('POST', `/api/v1/sessions/${sessionId}/queued-messages/take`, { owner: lease.owner, runId });
+export async function takeQueued(
+	client: OrchestratorClient,
+	sessionId: string,
+	lease: SessionLease,
+	runId: string,
+): Promise<QueuedMessage[]> {
+	const { items } = await client.request<{ items: QueuedMessage[] }>(
+		'POST',
+		`/api/v1/sessions/${sessionId}/queued-messages/take`,
+		{ owner: lease.owner, runId },
+	);
 	return items;
 }
 
 /** One prompt for the next turn: the replies that waited, in arrival order, each marked with who wrote it. */
-export function combinedPrompt(queued: QueuedMessage[], current?: { content: string; author: string; channel: string }): string {
-	const all = [...queued.map((m) => ({ ...m, at: m.queuedAt })), ...(current ? [{ ...current, at: new Date().toISOString() }] : [])];
+export function combinedPrompt(
+	queued: QueuedMessage[],
+	current?: { content: string; author: string; channel: string },
+): string {
+	const all = [
+		...queued.map((m) => ({ ...m, at: m.queuedAt })),
+		...(current ? [{ ...current, at: new Date().toISOString() }] : []),
+	];
 	if (all.length === 1 && !queued.length) return all[0].content;
-	const parts = all.map((m, i) => `--- Message ${i + 1} of ${all.length}, from ${m.author} via ${m.channel} at ${m.at} ---\n${m.content}`);
+	const parts = all.map(
+		(m, i) =>
+			`--- Message ${i + 1} of ${all.length}, from ${m.author} via ${m.channel} at ${m.at} ---\n${m.content}`,
+	);
 	return `${all.length} messages arrived for you while you were working. Here they are in the order they arrived; answer them together.\n\n${parts.join('\n\n')}`;
 }
 

@@ -3,7 +3,11 @@ import type { MessageRequest, RunKind, ToolCallReport, UpdateSessionRequest } fr
 import type { OrchestratorClient } from './client';
 
 /** Writes what the run's stream shows into the service, where it merges with hook events by tool_use_id. */
-export function serviceSink(client: OrchestratorClient, sessionId: string, run: { id: string; kind: RunKind }): RunSink {
+export function serviceSink(
+	client: OrchestratorClient,
+	sessionId: string,
+	run: { id: string; kind: RunKind },
+): RunSink {
 	const base = `/api/v1/sessions/${sessionId}`;
 	return {
 		async onInit(init: StreamInit) {
@@ -28,28 +32,34 @@ export function serviceSink(client: OrchestratorClient, sessionId: string, run: 
 		},
 		async onMessages(messages: StreamMessage[]) {
 			await client.request('POST', `${base}/messages`, {
-				messages: messages.map((m) => ({
-					direction: m.direction,
-					content: m.content,
-					source: 'stream',
-					externalId: m.uuid,
-					createdAt: m.createdAt,
-				}) satisfies MessageRequest),
+				messages: messages.map(
+					(m) =>
+						({
+							direction: m.direction,
+							content: m.content,
+							source: 'stream',
+							externalId: m.uuid,
+							createdAt: m.createdAt,
+						}) satisfies MessageRequest,
+				),
 			});
 		},
 		async onToolCalls(calls: ToolCallUpsert[]) {
 			await client.request('POST', `${base}/tool-calls`, {
-				toolCalls: calls.map((c) => ({
-					toolUseId: c.toolUseId,
-					toolName: c.toolName,
-					input: c.input,
-					response: c.response,
-					status: c.status,
-					startedAt: c.startedAt,
-					finishedAt: c.finishedAt,
-					durationMs: c.durationMs === undefined ? undefined : Math.round(c.durationMs),
-					unfinished: c.unfinished,
-				}) satisfies ToolCallReport),
+				toolCalls: calls.map(
+					(c) =>
+						({
+							toolUseId: c.toolUseId,
+							toolName: c.toolName,
+							input: c.input,
+							response: c.response,
+							status: c.status,
+							startedAt: c.startedAt,
+							finishedAt: c.finishedAt,
+							durationMs: c.durationMs === undefined ? undefined : Math.round(c.durationMs),
+							unfinished: c.unfinished,
+						}) satisfies ToolCallReport,
+				),
 			});
 		},
 	};

@@ -24,11 +24,25 @@ import {
 import { readSandboxFile, sandboxClaudeConfigDir, writeSandboxFile } from '../workspaces/e2b-files';
 import { assertAnthropicCredentials } from './anthropic-credentials';
 import { budgetStatus, refusedOutput, reserveBudget } from './budget';
-import { hasApprovalPolicy, markGatedPreToolUse, pendingApprovalFor, sendApprovalPolicy, type PendingApproval } from './approvals';
+import {
+	hasApprovalPolicy,
+	markGatedPreToolUse,
+	pendingApprovalFor,
+	sendApprovalPolicy,
+	type PendingApproval,
+} from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimEventKey, duplicateOutput } from './event-key';
 import { claimSession, SessionBusyError, type SessionLease, type StopRequest } from './lease';
-import { combinedPrompt, leaseOrQueue, newRunId, takeQueued, type IdleOutput, type QueuedOutput, type WhenBusy } from './queued-replies';
+import {
+	combinedPrompt,
+	leaseOrQueue,
+	newRunId,
+	takeQueued,
+	type IdleOutput,
+	type QueuedOutput,
+	type WhenBusy,
+} from './queued-replies';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
 import { orchestratorSettings, type RunReport, type Session } from '../protocol';
@@ -76,7 +90,12 @@ export interface SessionOutput {
 	/** How many replies queued during the previous turn this turn took (its prompt holds them, in arrival order). */
 	repliesTaken?: number;
 	/** Those replies: who wrote each, where, its own id (to answer a Slack ts or an email Message-ID), when. */
-	takenReplies?: Array<{ author: string; channel: string; replyId: string | null; queuedAt: string }>;
+	takenReplies?: Array<{
+		author: string;
+		channel: string;
+		replyId: string | null;
+		queuedAt: string;
+	}>;
 }
 
 type StoredSession = Session;
@@ -111,7 +130,10 @@ export interface ResumeRequest {
 	deps?: Partial<WorkspaceDeps>;
 }
 
-function workspaceDeps(client: OrchestratorClient, overrides: Partial<WorkspaceDeps> = {}): WorkspaceDeps {
+function workspaceDeps(
+	client: OrchestratorClient,
+	overrides: Partial<WorkspaceDeps> = {},
+): WorkspaceDeps {
 	const s = orchestratorSettings();
 	return {
 		allowedRoots: s.allowedRoots,
@@ -128,21 +150,43 @@ function workspaceDeps(client: OrchestratorClient, overrides: Partial<WorkspaceD
 function e2bSettings(options: RunOptions) {
 	const apiKey = options.env.E2B_API_KEY || orchestratorSettings().e2bApiKey;
 	return apiKey
-		? { apiKey, template: options.e2bTemplate, idleTimeoutMs: options.e2bIdleTimeoutMinutes ? options.e2bIdleTimeoutMinutes * 60_000 : undefined }
+		? {
+				apiKey,
+				template: options.e2bTemplate,
+				idleTimeoutMs: options.e2bIdleTimeoutMinutes
+					? options.e2bIdleTimeoutMinutes * 60_000
+					: undefined,
+			}
 		: undefined;
 }
 
-export async function startSession(client: OrchestratorClient, req: StartRequest): Promise<SessionOutput> {
+export async function startSession(
+	client: OrchestratorClient,
+	req: StartRequest,
+): Promise<SessionOutput> {
 	if (!req.prompt?.trim()) throw new Error('Prompt is empty: Claude Session Start needs a prompt.');
 	const sessionId = req.sessionId?.trim().toLowerCase() || crypto.randomUUID();
-	if (!UUID.test(sessionId)) throw new Error(`Session ID "${req.sessionId}" is not a uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55.`);
+	if (!UUID.test(sessionId))
+		throw new Error(
+			`Session ID "${req.sessionId}" is not a uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55.`,
+		);
 	if (req.options.eventKey) {
 		const earlier = await claimEventKey(client, req.options.eventKey, sessionId, 'start');
-		if (earlier) return duplicateOutput(earlier, req.threadKey ?? null, { type: req.workspace.type, path: '', branch: null });
+		if (earlier)
+			return duplicateOutput(earlier, req.threadKey ?? null, {
+				type: req.workspace.type,
+				path: '',
+				branch: null,
+			});
 	}
 	const deps = workspaceDeps(client, req.deps);
 	const workspace = await prepareWorkspace(
-		{ ...req.workspace, sessionId, shallow: req.options.shallowClone, e2b: req.workspace.type === 'e2b' ? e2bSettings(req.options) : undefined },
+		{
+			...req.workspace,
+			sessionId,
+			shallow: req.options.shallowClone,
+			e2b: req.workspace.type === 'e2b' ? e2bSettings(req.options) : undefined,
+		},
 		deps,
 	);
 	const created = await client.request<StoredSession>('POST', '/api/v1/sessions', {
@@ -162,54 +206,113 @@ export async function startSession(client: OrchestratorClient, req: StartRequest
 	if (policy) {
 		await sendApprovalPolicy(client, sessionId, policy).catch(async (error: unknown) => {
 			// Nothing ran: say so on the session rather than leave it "running".
-			await client.request('PATCH', `/api/v1/sessions/${sessionId}`, { status: 'failed', errorMessage: (error as Error).message }).catch(() => undefined);
+			await client
+				.request('PATCH', `/api/v1/sessions/${sessionId}`, {
+					status: 'failed',
+					errorMessage: (error as Error).message,
+				})
+				.catch(() => undefined);
 			throw error;
 		});
 	}
-	const lease = await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal);
+	const lease = await claimSession(
+		client,
+		sessionId,
+		req.options.queueTimeoutSeconds * 1000,
+		req.signal,
+	);
 	try {
-		return await runTurn(client, { session: created, workspace, prompt: req.prompt, kind: 'start', options: req.options, gated: Boolean(policy), signal: req.signal, lease });
+		return await runTurn(client, {
+			session: created,
+			workspace,
+			prompt: req.prompt,
+			kind: 'start',
+			options: req.options,
+			gated: Boolean(policy),
+			signal: req.signal,
+			lease,
+		});
 	} finally {
 		await lease.release();
 	}
 }
 
 /** A Resume that waits for a busy session (bounded) or fails: it always runs a turn. */
-export async function resumeSession(client: OrchestratorClient, req: Omit<ResumeRequest, 'takeQueued'> & { whenBusy?: 'wait' | 'fail' }): Promise<SessionOutput> {
-	return (await resumeOrQueue(client, { ...req, whenBusy: req.whenBusy ?? 'wait' })) as SessionOutput;
+export async function resumeSession(
+	client: OrchestratorClient,
+	req: Omit<ResumeRequest, 'takeQueued'> & { whenBusy?: 'wait' | 'fail' },
+): Promise<SessionOutput> {
+	return (await resumeOrQueue(client, {
+		...req,
+		whenBusy: req.whenBusy ?? 'wait',
+	})) as SessionOutput;
 }
 
 /** Claude Resume: runs a turn, or queues the reply while another turn runs (When Busy), or takes the queued replies. */
-export async function resumeOrQueue(client: OrchestratorClient, req: ResumeRequest): Promise<SessionOutput | QueuedOutput | IdleOutput> {
+export async function resumeOrQueue(
+	client: OrchestratorClient,
+	req: ResumeRequest,
+): Promise<SessionOutput | QueuedOutput | IdleOutput> {
 	const sessionId = req.sessionId?.trim() || (await sessionForThread(client, req.threadKey));
-	const session = await client.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}`).catch((error: unknown) => {
-		if (httpStatusOf(error) === 404) throw new Error(`Unknown session ${sessionId}: the service has no session with this id.`);
-		throw error;
-	});
+	const session = await client
+		.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}`)
+		.catch((error: unknown) => {
+			if (httpStatusOf(error) === 404)
+				throw new Error(`Unknown session ${sessionId}: the service has no session with this id.`);
+			throw error;
+		});
 	const ws = session.workspace;
 	if (!ws.type || ws.type === 'external' || !ws.path) {
-		throw new Error(`Session ${sessionId} was not started by Claude Session Start (it has no workspace recorded), so it cannot be resumed here.`);
+		throw new Error(
+			`Session ${sessionId} was not started by Claude Session Start (it has no workspace recorded), so it cannot be resumed here.`,
+		);
 	}
 	// Before queueing or waiting: a reply delivered twice is queued (or run) once.
 	if (req.options.eventKey && !req.takeQueued) {
 		const earlier = await claimEventKey(client, req.options.eventKey, sessionId, 'resume');
-		if (earlier) return duplicateOutput(earlier, session.threadKey, { type: ws.type, path: ws.path, branch: ws.branch });
+		if (earlier)
+			return duplicateOutput(earlier, session.threadKey, {
+				type: ws.type,
+				path: ws.path,
+				branch: ws.branch,
+			});
 	}
-	if (req.options.threadMetadata) await recordThreadMetadata(client, session, req.threadKey, req.options.threadMetadata);
+	if (req.options.threadMetadata)
+		await recordThreadMetadata(client, session, req.threadKey, req.options.threadMetadata);
 	// Read beside the claim (it writes nothing): whether the session runs under a stored approval policy.
-	const storedPolicy = req.options.approvalPolicy || session.status === 'waiting_approval' ? undefined : hasApprovalPolicy(client, sessionId);
+	const storedPolicy =
+		req.options.approvalPolicy || session.status === 'waiting_approval'
+			? undefined
+			: hasApprovalPolicy(client, sessionId);
 	storedPolicy?.catch(() => undefined);
-	const idle = (status: IdleOutput['status'], message: string): IdleOutput => ({ sessionId, status, threadKey: session.threadKey, isError: false, costUsd: 0, message });
+	const idle = (status: IdleOutput['status'], message: string): IdleOutput => ({
+		sessionId,
+		status,
+		threadKey: session.threadKey,
+		isError: false,
+		costUsd: 0,
+		message,
+	});
 	let lease: SessionLease;
 	if (req.takeQueued) {
 		try {
 			lease = await claimSession(client, sessionId, 0, req.signal);
 		} catch (error) {
 			if (!(error instanceof SessionBusyError)) throw error;
-			return idle('busy', 'Another turn is running; the replies stay queued, and Reply Queued fires again when it ends.');
+			return idle(
+				'busy',
+				'Another turn is running; the replies stay queued, and Reply Queued fires again when it ends.',
+			);
 		}
 	} else {
-		const got = await leaseOrQueue(client, { sessionId, threadKey: session.threadKey }, req.whenBusy ?? 'wait', req, req.options.queueTimeoutSeconds * 1000, req.signal);
+		const got = await leaseOrQueue(
+			client,
+			{ sessionId, threadKey: session.threadKey },
+			req.whenBusy ?? 'wait',
+			req,
+			req.options.queueTimeoutSeconds * 1000,
+			req.signal,
+		);
 		if (!('release' in got)) return got;
 		lease = got;
 	}
@@ -220,10 +323,20 @@ export async function resumeOrQueue(client: OrchestratorClient, req: ResumeReque
 			if (httpStatusOf(error) === 404) return []; // a service without queued replies
 			throw error;
 		});
-		if (req.takeQueued && !queued.length) return idle('nothing_queued', 'No reply was waiting: another turn has taken them.');
+		if (req.takeQueued && !queued.length)
+			return idle('nothing_queued', 'No reply was waiting: another turn has taken them.');
 		const own = req.takeQueued ? undefined : req.prompt?.trim() || undefined;
 		const prompt = queued.length
-			? combinedPrompt(queued, own ? { content: own, author: req.author?.trim() || 'someone', channel: req.channel?.trim() || 'n8n' } : undefined)
+			? combinedPrompt(
+					queued,
+					own
+						? {
+								content: own,
+								author: req.author?.trim() || 'someone',
+								channel: req.channel?.trim() || 'n8n',
+							}
+						: undefined,
+				)
 			: own;
 		const stored: StoredWorkspace = {
 			type: ws.type,
@@ -238,22 +351,42 @@ export async function resumeOrQueue(client: OrchestratorClient, req: ResumeReque
 		};
 		const deps = workspaceDeps(client, req.deps);
 		const workspace = await reopenWorkspace(stored, deps).catch((error: unknown) => {
-			if (error instanceof WorkspaceError && error.code === 'sandbox_gone') return replaceExpiredSandbox(client, stored, req.options, deps);
+			if (error instanceof WorkspaceError && error.code === 'sandbox_gone')
+				return replaceExpiredSandbox(client, stored, req.options, deps);
 			throw error;
 		});
 		const moved = {
 			...(workspace.path !== ws.path ? { workspacePath: workspace.path } : {}),
-			...(workspace.sandboxId && workspace.sandboxId !== ws.sandboxId ? { sandboxId: workspace.sandboxId } : {}),
+			...(workspace.sandboxId && workspace.sandboxId !== ws.sandboxId
+				? { sandboxId: workspace.sandboxId }
+				: {}),
 		};
-		if (Object.keys(moved).length > 0) await withRetry(() => client.request('PATCH', `/api/v1/sessions/${sessionId}`, moved));
+		if (Object.keys(moved).length > 0)
+			await withRetry(() => client.request('PATCH', `/api/v1/sessions/${sessionId}`, moved));
 		// A Resume's own policy replaces the stored one; without one the session keeps the policy it has.
 		const policy = req.options.approvalPolicy;
 		if (policy) await sendApprovalPolicy(client, sessionId, policy);
 		// A call deferred earlier is answered from its recorded decision even if the policy has gone since.
-		const gated = Boolean(policy) || session.status === 'waiting_approval' || Boolean(await storedPolicy);
-		const out = await runTurn(client, { session, workspace, prompt, kind: 'resume', options: req.options, gated, signal: req.signal, lease, runId });
+		const gated =
+			Boolean(policy) || session.status === 'waiting_approval' || Boolean(await storedPolicy);
+		const out = await runTurn(client, {
+			session,
+			workspace,
+			prompt,
+			kind: 'resume',
+			options: req.options,
+			gated,
+			signal: req.signal,
+			lease,
+			runId,
+		});
 		if (!queued.length) return out;
-		const takenReplies = queued.map((m) => ({ author: m.author, channel: m.channel, replyId: m.externalId ?? null, queuedAt: m.queuedAt }));
+		const takenReplies = queued.map((m) => ({
+			author: m.author,
+			channel: m.channel,
+			replyId: m.externalId ?? null,
+			queuedAt: m.queuedAt,
+		}));
 		return { ...out, repliesTaken: queued.length, takenReplies };
 	} finally {
 		await lease.release();
@@ -265,7 +398,12 @@ export async function resumeOrQueue(client: OrchestratorClient, req: ResumeReque
  * kept by the service. A new sandbox with the Resume's E2B settings gets the repository and branch again (as the
  * remote has them); the conversation is put back into it before claude runs (runTurn).
  */
-async function replaceExpiredSandbox(client: OrchestratorClient, stored: StoredWorkspace, options: RunOptions, deps: WorkspaceDeps) {
+async function replaceExpiredSandbox(
+	client: OrchestratorClient,
+	stored: StoredWorkspace,
+	options: RunOptions,
+	deps: WorkspaceDeps,
+) {
 	const sessionId = stored.sessionId!;
 	// Checked before a new sandbox (which costs money) exists: without the conversation there is nothing to resume.
 	if (!(await storedTranscriptMeta(client, sessionId))) {
@@ -298,10 +436,20 @@ async function replaceExpiredSandbox(client: OrchestratorClient, stored: StoredW
 }
 
 /** Where claude keeps the session's conversation: under this worker's home, or inside the session's sandbox. */
-async function transcriptFileFor(workspace: PreparedWorkspace, env: Record<string, string>, sessionId: string): Promise<TranscriptFile> {
-	if (!(workspace.launcher instanceof E2bLauncher)) return localTranscriptFile(transcriptPath(env, workspace.path, sessionId));
+async function transcriptFileFor(
+	workspace: PreparedWorkspace,
+	env: Record<string, string>,
+	sessionId: string,
+): Promise<TranscriptFile> {
+	if (!(workspace.launcher instanceof E2bLauncher))
+		return localTranscriptFile(transcriptPath(env, workspace.path, sessionId));
 	const { sandbox } = workspace.launcher;
-	const file = path.posix.join(await sandboxClaudeConfigDir(sandbox, env), 'projects', projectSlug(workspace.path), `${sessionId}.jsonl`);
+	const file = path.posix.join(
+		await sandboxClaudeConfigDir(sandbox, env),
+		'projects',
+		projectSlug(workspace.path),
+		`${sessionId}.jsonl`,
+	);
 	return {
 		where: `in E2B sandbox ${sandbox.sandboxId} (looked for ${file})`,
 		read: () => readSandboxFile(sandbox, file),
@@ -309,22 +457,45 @@ async function transcriptFileFor(workspace: PreparedWorkspace, env: Record<strin
 	};
 }
 
-export async function sessionForThread(client: OrchestratorClient, threadKey: string | undefined): Promise<string> {
-	if (!threadKey?.trim()) throw new Error('Resume needs a session id or a thread key; both are empty.');
+export async function sessionForThread(
+	client: OrchestratorClient,
+	threadKey: string | undefined,
+): Promise<string> {
+	if (!threadKey?.trim())
+		throw new Error('Resume needs a session id or a thread key; both are empty.');
 	try {
-		const thread = await client.request<{ sessionId: string }>('GET', `/api/v1/threads/${encodeURIComponent(threadKey.trim())}`);
+		const thread = await client.request<{ sessionId: string }>(
+			'GET',
+			`/api/v1/threads/${encodeURIComponent(threadKey.trim())}`,
+		);
 		return thread.sessionId;
 	} catch (error) {
-		if (httpStatusOf(error) === 404) throw new Error(`Unknown thread key ${threadKey}: no session is bound to it. Start a session for this thread first.`);
+		if (httpStatusOf(error) === 404)
+			throw new Error(
+				`Unknown thread key ${threadKey}: no session is bound to it. Start a session for this thread first.`,
+			);
 		throw error;
 	}
 }
 
 /** Before the run, so the run's own events (a budget it passes) carry what the thread's latest message says. */
-async function recordThreadMetadata(client: OrchestratorClient, session: StoredSession, threadKey: string | undefined, metadata: Record<string, unknown>) {
+async function recordThreadMetadata(
+	client: OrchestratorClient,
+	session: StoredSession,
+	threadKey: string | undefined,
+	metadata: Record<string, unknown>,
+) {
 	const key = threadKey?.trim() || session.threadKey;
-	if (!key) throw new Error(`Thread Metadata was given, but session ${session.id} is bound to no thread: start it with a Thread Key, or resume it by one.`);
-	await withRetry(() => client.request('PUT', `/api/v1/threads/${encodeURIComponent(key)}`, { sessionId: session.id, metadata }));
+	if (!key)
+		throw new Error(
+			`Thread Metadata was given, but session ${session.id} is bound to no thread: start it with a Thread Key, or resume it by one.`,
+		);
+	await withRetry(() =>
+		client.request('PUT', `/api/v1/threads/${encodeURIComponent(key)}`, {
+			sessionId: session.id,
+			metadata,
+		}),
+	);
 }
 
 interface Turn {
@@ -365,8 +536,15 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	// What claude needs before it starts is asked for at once, not one request after another: the budget
 	// (its cap is a flag), the run's hook token and, on a resume, this worker's copy of the conversation. The lease is
 	// already held, so nothing else touches the session meanwhile.
-	const transcript = { file: await transcriptFileFor(workspace, env, session.id), knownSha256: undefined as string | undefined };
-	const saveTranscript = () => uploadTranscript(client, session.id, transcript.file, { runId, knownSha256: transcript.knownSha256 });
+	const transcript = {
+		file: await transcriptFileFor(workspace, env, session.id),
+		knownSha256: undefined as string | undefined,
+	};
+	const saveTranscript = () =>
+		uploadTranscript(client, session.id, transcript.file, {
+			runId,
+			knownSha256: transcript.knownSha256,
+		});
 	const settled = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
 	const tokenAnswer = settled(
 		(async () => {
@@ -374,19 +552,33 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			// A token for this run only, asked for while the run holds the session's lease: the previous run's token stops
 			// working, and this one ends with the run (plus the service's grace period for late hooks) or past its timeout.
 			return client.request<{ hookToken: string }>('POST', `${sessionPath}/hook-token`, {
-				ttlSeconds: Math.min(HOOK_TOKEN_MAX_TTL_SECONDS, options.timeoutSeconds + HOOK_TOKEN_MARGIN_SECONDS),
+				ttlSeconds: Math.min(
+					HOOK_TOKEN_MAX_TTL_SECONDS,
+					options.timeoutSeconds + HOOK_TOKEN_MARGIN_SECONDS,
+				),
 			});
 		})(),
 	);
 	// Another worker (or an expired sandbox) may hold the last turn: bring its conversation here before claude looks for it.
-	const restored = turn.kind === 'resume' ? settled(restoreTranscript(client, session.id, transcript.file)) : undefined;
-	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd).catch(async (error: unknown) => {
-		await Promise.allSettled([tokenAnswer, restored]);
-		throw error;
-	});
+	const restored =
+		turn.kind === 'resume'
+			? settled(restoreTranscript(client, session.id, transcript.file))
+			: undefined;
+	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd).catch(
+		async (error: unknown) => {
+			await Promise.allSettled([tokenAnswer, restored]);
+			throw error;
+		},
+	);
 	if (!budget.granted) {
 		await Promise.allSettled([tokenAnswer, restored]);
-		await record({ status: 'budget_exhausted', prompt: turn.prompt ?? null, isError: true, errorMessage: budget.message, endedAt: new Date().toISOString() });
+		await record({
+			status: 'budget_exhausted',
+			prompt: turn.prompt ?? null,
+			isError: true,
+			errorMessage: budget.message,
+			endedAt: new Date().toISOString(),
+		});
 		return refusedOutput(session, workspace, budget.message);
 	}
 	// The run record and the prompt message need not be there before claude starts, only before the node returns:
@@ -396,10 +588,17 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	try {
 		const { hookToken } = await tokenAnswer;
 		env[HOOK_TOKEN_ENV] = hookToken;
-		const command = inSandbox ? options.claudePath || 'claude' : findClaude({ claudePath: options.claudePath, env });
+		const command = inSandbox
+			? options.claudePath || 'claude'
+			: findClaude({ claudePath: options.claudePath, env });
 		const hookUrl = `${client.baseUrl}/api/v1/hooks`;
 		const built = buildHookSettings({
-			hookUrl: inSandbox ? hookUrlForSandbox(hookUrl, { publicUrl: client.publicUrl, serviceBaseUrl: client.baseUrl }) : hookUrl,
+			hookUrl: inSandbox
+				? hookUrlForSandbox(hookUrl, {
+						publicUrl: client.publicUrl,
+						serviceBaseUrl: client.baseUrl,
+					})
+				: hookUrl,
 			tokenEnvVar: HOOK_TOKEN_ENV,
 		});
 		const settings = turn.gated ? markGatedPreToolUse(built) : built;
@@ -426,7 +625,13 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 				record({ status: 'running', prompt: turn.prompt ?? null }),
 				// Stamped now, before claude starts: it sorts before everything the run's stream writes.
 				turn.prompt &&
-					client.request('POST', `${sessionPath}/messages`, { direction: 'user', content: turn.prompt, source: 'n8n', externalId: `run:${runId}`, createdAt: promptAt }),
+					client.request('POST', `${sessionPath}/messages`, {
+						direction: 'user',
+						content: turn.prompt,
+						source: 'n8n',
+						externalId: `run:${runId}`,
+						createdAt: promptAt,
+					}),
 			]),
 		);
 		outcome = await runClaude({
@@ -446,7 +651,13 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	} catch (error) {
 		const message = error instanceof Error ? error.message : String(error);
 		await Promise.allSettled([running]);
-		await record({ status: 'failed', prompt: turn.prompt ?? null, isError: true, errorMessage: message, endedAt: new Date().toISOString() }).catch(() => undefined);
+		await record({
+			status: 'failed',
+			prompt: turn.prompt ?? null,
+			isError: true,
+			errorMessage: message,
+			endedAt: new Date().toISOString(),
+		}).catch(() => undefined);
 		budget.stop();
 		await saveTranscript().catch(() => undefined);
 		throw error;
@@ -457,7 +668,8 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	const waiting = outcome.status === 'completed' && outcome.deferredToolUse !== undefined;
 	const status = waiting ? 'waiting_approval' : budgetStatus(outcome);
 	const stoppedBy = outcome.status === 'stopped' ? turn.lease?.stopRequest() : undefined;
-	if (stoppedBy) outcome.errorMessage = `Stopped by ${stoppedBy.requestedBy} from ${stoppedBy.channel} at ${stoppedBy.requestedAt}.`;
+	if (stoppedBy)
+		outcome.errorMessage = `Stopped by ${stoppedBy.requestedBy} from ${stoppedBy.channel} at ${stoppedBy.requestedAt}.`;
 	// The SessionStart event written from the stream's init line is ours, not a hook: it does not count.
 	const fromStream = outcome.cliVersion !== undefined && outcome.undelivered.init === 0 ? 1 : 0;
 	// Independent writes and reads, made at once; all are done before the lease is released (the caller's finally),
@@ -484,20 +696,30 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		}),
 		withRetry(() => hooksArrived(client, sessionPath, session.hookEventCount + fromStream)),
 	]);
-	if (!hooksReceived) await withRetry(() => client.request('PATCH', sessionPath, { hooksMissing: true }));
-	const pendingApproval = waiting ? await pendingApprovalFor(client, session.id, outcome.deferredToolUse!) : undefined;
+	if (!hooksReceived)
+		await withRetry(() => client.request('PATCH', sessionPath, { hooksMissing: true }));
+	const pendingApproval = waiting
+		? await pendingApprovalFor(client, session.id, outcome.deferredToolUse!)
+		: undefined;
 
 	return {
 		sessionId: session.id,
 		status,
 		result: outcome.result ?? null,
-		isError: outcome.isError || (status !== 'completed' && status !== 'waiting_approval' && status !== 'stopped'),
+		isError:
+			outcome.isError ||
+			(status !== 'completed' && status !== 'waiting_approval' && status !== 'stopped'),
 		costUsd: outcome.costUsd ?? 0,
 		usage: outcome.usage ?? null,
 		numTurns: outcome.numTurns ?? 0,
 		durationMs: Math.round(outcome.durationMs ?? 0),
 		permissionDenials: outcome.permissionDenials,
-		workspace: { type: workspace.type, path: workspace.path, branch: workspace.branch ?? null, ...(workspace.sandboxId ? { sandboxId: workspace.sandboxId } : {}) },
+		workspace: {
+			type: workspace.type,
+			path: workspace.path,
+			branch: workspace.branch ?? null,
+			...(workspace.sandboxId ? { sandboxId: workspace.sandboxId } : {}),
+		},
 		threadKey: session.threadKey,
 		...(outcome.errorMessage ? { errorMessage: outcome.errorMessage } : {}),
 		hooksReceived,
@@ -523,10 +745,14 @@ export function checkResumedSession(outcome: RunOutcome, sessionId: string): Run
 				'Its transcript was probably missing on this worker.',
 		};
 	}
-	if (outcome.status === 'failed' && NO_CONVERSATION.test(`${outcome.errorMessage ?? ''} ${outcome.stderrTail}`)) {
+	if (
+		outcome.status === 'failed' &&
+		NO_CONVERSATION.test(`${outcome.errorMessage ?? ''} ${outcome.stderrTail}`)
+	) {
 		return {
 			...outcome,
-			errorMessage: `Claude Code found no conversation for session ${sessionId} on this worker (${os.hostname()}), so it could not be resumed. ${outcome.errorMessage ?? ''}`.trim(),
+			errorMessage:
+				`Claude Code found no conversation for session ${sessionId} on this worker (${os.hostname()}), so it could not be resumed. ${outcome.errorMessage ?? ''}`.trim(),
 		};
 	}
 	return outcome;
@@ -538,7 +764,11 @@ const NO_CONVERSATION = /no conversation found/i;
  * Every run fires HTTP hooks (UserPromptSubmit, Stop, …). If none reached the service, hooks are broken for this
  * session (service unreachable from claude, --bare, an old CLI): the stream still recorded everything, but say so.
  */
-async function hooksArrived(client: OrchestratorClient, sessionPath: string, before: number): Promise<boolean> {
+async function hooksArrived(
+	client: OrchestratorClient,
+	sessionPath: string,
+	before: number,
+): Promise<boolean> {
 	// An event answered 202 is written a moment later; look twice before calling hooks missing.
 	for (let attempt = 0; attempt < 3; attempt++) {
 		const s = await client.request<{ hookEventCount: number }>('GET', sessionPath);

@@ -31,7 +31,11 @@ export function projectSlug(cwd: string): string {
 }
 
 /** Where claude, run with this environment in `cwd`, reads and writes the session's conversation. */
-export function transcriptPath(env: Record<string, string | undefined>, cwd: string, sessionId: string): string {
+export function transcriptPath(
+	env: Record<string, string | undefined>,
+	cwd: string,
+	sessionId: string,
+): string {
 	const configDir = env.CLAUDE_CONFIG_DIR || path.join(env.HOME || os.homedir(), '.claude');
 	return path.join(configDir, 'projects', projectSlug(cwd), `${sessionId}.jsonl`);
 }
@@ -76,12 +80,18 @@ async function readLocal(file: TranscriptFile): Promise<LocalCopy | undefined> {
 	return data && { data, sha256: crypto.createHash('sha256').update(data).digest('hex') };
 }
 
-const asFile = (file: string | TranscriptFile): TranscriptFile => (typeof file === 'string' ? localTranscriptFile(file) : file);
+const asFile = (file: string | TranscriptFile): TranscriptFile =>
+	typeof file === 'string' ? localTranscriptFile(file) : file;
 
 /** What the service holds of the session's conversation, or undefined when it holds none. */
-export async function storedTranscriptMeta(client: OrchestratorClient, sessionId: string): Promise<TranscriptMeta | undefined> {
+export async function storedTranscriptMeta(
+	client: OrchestratorClient,
+	sessionId: string,
+): Promise<TranscriptMeta | undefined> {
 	try {
-		return await withRetry(() => client.request<TranscriptMeta>('GET', `/api/v1/sessions/${sessionId}/transcript/meta`));
+		return await withRetry(() =>
+			client.request<TranscriptMeta>('GET', `/api/v1/sessions/${sessionId}/transcript/meta`),
+		);
 	} catch (error) {
 		if (httpStatusOf(error) === 404) return undefined;
 		throw error;
@@ -100,9 +110,16 @@ export interface RestoreResult {
  * grow, so a local copy smaller than the one the service was last sent is older (another worker ran later turns).
  * Neither a local nor a stored copy: there is nothing to resume, and claude must not quietly start afresh.
  */
-export async function restoreTranscript(client: OrchestratorClient, sessionId: string, file: string | TranscriptFile): Promise<RestoreResult> {
+export async function restoreTranscript(
+	client: OrchestratorClient,
+	sessionId: string,
+	file: string | TranscriptFile,
+): Promise<RestoreResult> {
 	const target = asFile(file);
-	const [meta, local] = await Promise.all([storedTranscriptMeta(client, sessionId), readLocal(target)]);
+	const [meta, local] = await Promise.all([
+		storedTranscriptMeta(client, sessionId),
+		readLocal(target),
+	]);
 	if (!meta && !local) {
 		throw new MissingConversationError(
 			`Session ${sessionId} cannot be resumed: its conversation is neither ${target.where} ` +
@@ -110,8 +127,14 @@ export async function restoreTranscript(client: OrchestratorClient, sessionId: s
 		);
 	}
 	if (!meta) return { action: 'local-only', sha256: local!.sha256 };
-	if (local && (local.sha256 === meta.sourceSha256 || local.data.length > meta.sourceSizeBytes)) return { action: 'kept', sha256: local.sha256 };
-	const stored = await withRetry(() => client.request<{ contentGzipBase64: string; sha256: string }>('GET', `/api/v1/sessions/${sessionId}/transcript`));
+	if (local && (local.sha256 === meta.sourceSha256 || local.data.length > meta.sourceSizeBytes))
+		return { action: 'kept', sha256: local.sha256 };
+	const stored = await withRetry(() =>
+		client.request<{ contentGzipBase64: string; sha256: string }>(
+			'GET',
+			`/api/v1/sessions/${sessionId}/transcript`,
+		),
+	);
 	const text = await gunzip(Buffer.from(stored.contentGzipBase64, 'base64'));
 	await target.write(text);
 	return { action: 'restored', sha256: crypto.createHash('sha256').update(text).digest('hex') };
@@ -130,5 +153,10 @@ export async function uploadTranscript(
 	const local = await readLocal(asFile(file));
 	if (!local || local.sha256 === opts.knownSha256) return undefined;
 	const contentGzipBase64 = (await gzip(local.data)).toString('base64');
-	return withRetry(() => client.request<TranscriptMeta>('PUT', `/api/v1/sessions/${sessionId}/transcript`, { contentGzipBase64, runId: opts.runId }));
+	return withRetry(() =>
+		client.request<TranscriptMeta>('PUT', `/api/v1/sessions/${sessionId}/transcript`, {
+			contentGzipBase64,
+			runId: opts.runId,
+		}),
+	);
 }

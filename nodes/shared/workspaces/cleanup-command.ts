@@ -27,7 +27,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function durationMs(text: string): number {
 	const m = /^(\d+(?:\.\d+)?)\s*([smhd])?$/i.exec(text.trim());
-	if (!m) throw new CleanupUsageError(`--older-than takes a duration such as 0, 30m, 12h or 7d, not "${text}"`);
+	if (!m)
+		throw new CleanupUsageError(
+			`--older-than takes a duration such as 0, 30m, 12h or 7d, not "${text}"`,
+		);
 	return Math.round(Number(m[1]) * UNIT_MS[(m[2]?.toLowerCase() ?? 's') as keyof typeof UNIT_MS]);
 }
 
@@ -38,9 +41,12 @@ function serviceUrlFrom(args: CleanupWorktreesArgs, env: NodeJS.ProcessEnv): str
 	try {
 		url = new URL(raw);
 	} catch {
-		throw new CleanupUsageError(`--service-url "${raw}" is not a URL such as http://orchestrator:3001`);
+		throw new CleanupUsageError(
+			`--service-url "${raw}" is not a URL such as http://orchestrator:3001`,
+		);
 	}
-	if (!['http:', 'https:'].includes(url.protocol)) throw new CleanupUsageError(`--service-url "${raw}" must be http or https`);
+	if (!['http:', 'https:'].includes(url.protocol))
+		throw new CleanupUsageError(`--service-url "${raw}" must be http or https`);
 	return url.toString().replace(/\/+$/, '');
 }
 
@@ -49,13 +55,22 @@ function apiKeyFrom(env: NodeJS.ProcessEnv): string {
 	if (env.API_KEY) return env.API_KEY;
 	const file = path.join(env.DATA_DIR || '.data', 'api-key');
 	if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
-	throw new CleanupUsageError('set API_KEY to the service\'s API key (the one in the "Claude Orchestrator API" credential)');
+	throw new CleanupUsageError(
+		'set API_KEY to the service\'s API key (the one in the "Claude Orchestrator API" credential)',
+	);
 }
 
 function printReport(report: CleanupReport, dryRun: boolean, write: (line: string) => void): void {
-	for (const r of report.removed) write(`removed       ${r.sessionId}  ${r.path}${r.branch ? `  (branch ${r.branch} kept)` : ''}`);
-	for (const r of report.wouldRemove) write(`would remove  ${r.sessionId}  ${r.path}${r.branch ? `  (branch ${r.branch} would be kept)` : ''}`);
-	for (const k of report.kept) write(`kept          ${k.sessionId}  ${k.path ?? '-'}: ${k.reasons.join('; ')}`);
+	for (const r of report.removed)
+		write(
+			`removed       ${r.sessionId}  ${r.path}${r.branch ? `  (branch ${r.branch} kept)` : ''}`,
+		);
+	for (const r of report.wouldRemove)
+		write(
+			`would remove  ${r.sessionId}  ${r.path}${r.branch ? `  (branch ${r.branch} would be kept)` : ''}`,
+		);
+	for (const k of report.kept)
+		write(`kept          ${k.sessionId}  ${k.path ?? '-'}: ${k.reasons.join('; ')}`);
 	const counts = [
 		dryRun ? `${report.wouldRemove.length} would be removed` : `${report.removed.length} removed`,
 		`${report.kept.length} kept`,
@@ -83,8 +98,11 @@ export async function runCleanupWorktrees(
 		dryRun: args.dryRun,
 	}).catch((error: unknown) => {
 		if (httpStatusOf(error) !== undefined) throw error;
-		const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-		throw new Error(`cannot reach the service at ${url} (${cause}); pass --service-url with the URL of the "Claude Orchestrator API" credential`);
+		const cause =
+			(error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+		throw new Error(
+			`cannot reach the service at ${url} (${cause}); pass --service-url with the URL of the "Claude Orchestrator API" credential`,
+		);
 	});
 	if (args.json) write(JSON.stringify(report, null, 2));
 	else printReport(report, args.dryRun, write);

@@ -13,7 +13,14 @@ import { cleanupWorktree, reopenWorktree } from './worktree';
 // and a session a run holds, or one that is not finished, is kept and reported.
 
 /** Statuses of a session that is over: its worktree may go. Anything else (running, created, waiting…) stays. */
-export const FINISHED_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled', 'interrupted', 'stopped'] as const satisfies readonly Session['status'][];
+export const FINISHED_STATUSES = [
+	'completed',
+	'failed',
+	'timed_out',
+	'cancelled',
+	'interrupted',
+	'stopped',
+] as const satisfies readonly Session['status'][];
 
 export interface CleanupSessionsOptions {
 	/** Folders the worktrees' repositories must be in (as for creating them); worktrees elsewhere are not touched. */
@@ -70,7 +77,10 @@ function recordReasons(s: StoredSession, opts: CleanupSessionsOptions): string[]
 	}
 	if (opts.minIdleMs && s.lastActivityAt) {
 		const idle = (opts.now ?? Date.now)() - Date.parse(s.lastActivityAt);
-		if (idle < opts.minIdleMs) reasons.push(`session was active ${Math.round(idle / 1000)} s ago (less than ${Math.round(opts.minIdleMs / 1000)} s)`);
+		if (idle < opts.minIdleMs)
+			reasons.push(
+				`session was active ${Math.round(idle / 1000)} s ago (less than ${Math.round(opts.minIdleMs / 1000)} s)`,
+			);
 	}
 	return reasons;
 }
@@ -81,15 +91,26 @@ function recordReasons(s: StoredSession, opts: CleanupSessionsOptions): string[]
  * cleanupWorktree removes the folder unless it has uncommitted changes or commits found on no other branch
  * or remote (kept, with git's reasons). Branches are never deleted. Failures are reported per session.
  */
-export async function cleanupSessionWorktrees(client: OrchestratorClient, opts: CleanupSessionsOptions): Promise<CleanupReport> {
+export async function cleanupSessionWorktrees(
+	client: OrchestratorClient,
+	opts: CleanupSessionsOptions,
+): Promise<CleanupReport> {
 	const report: CleanupReport = { removed: [], wouldRemove: [], kept: [], missing: [] };
 	const sessions = opts.sessionIds
 		? await Promise.all(
 				opts.sessionIds.map((id) =>
-					client.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(id)}`).catch((error: unknown) => {
-						if (httpStatusOf(error) === 404) return { id, status: 'unknown' as const, workspace: { type: null, path: null, branch: null }, lastActivityAt: null };
-						throw error;
-					}),
+					client
+						.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(id)}`)
+						.catch((error: unknown) => {
+							if (httpStatusOf(error) === 404)
+								return {
+									id,
+									status: 'unknown' as const,
+									workspace: { type: null, path: null, branch: null },
+									lastActivityAt: null,
+								};
+							throw error;
+						}),
 				),
 			)
 		: await listWorktreeSessions(client);
@@ -99,7 +120,13 @@ export async function cleanupSessionWorktrees(client: OrchestratorClient, opts: 
 	for (const s of sessions) {
 		const path = s.workspace.path;
 		if (s.workspace.type !== 'worktree' || !path) {
-			report.kept.push({ sessionId: s.id, path, reasons: [s.status === 'unknown' ? 'the service has no such session' : 'not a worktree session'] });
+			report.kept.push({
+				sessionId: s.id,
+				path,
+				reasons: [
+					s.status === 'unknown' ? 'the service has no such session' : 'not a worktree session',
+				],
+			});
 			continue;
 		}
 		if (!(await pathExists(path))) {
@@ -119,7 +146,11 @@ export async function cleanupSessionWorktrees(client: OrchestratorClient, opts: 
 			report.kept.push({
 				sessionId: s.id,
 				path,
-				reasons: [status === 409 ? `a run holds the session right now: ${message(error)}` : `could not claim the session: ${message(error)}`],
+				reasons: [
+					status === 409
+						? `a run holds the session right now: ${message(error)}`
+						: `could not claim the session: ${message(error)}`,
+				],
 			});
 			continue;
 		}
@@ -133,11 +164,19 @@ export async function cleanupSessionWorktrees(client: OrchestratorClient, opts: 
 			}
 			await reopenWorktree(path, opts.allowedRoots);
 			const result = await cleanupWorktree(path, { force: false, dryRun: opts.dryRun });
-			if (result.removed) report.removed.push({ sessionId: s.id, path: result.path, branch: result.branch });
-			else if (opts.dryRun && !result.reasons.length) report.wouldRemove.push({ sessionId: s.id, path: result.path, branch: result.branch });
+			if (result.removed)
+				report.removed.push({ sessionId: s.id, path: result.path, branch: result.branch });
+			else if (opts.dryRun && !result.reasons.length)
+				report.wouldRemove.push({ sessionId: s.id, path: result.path, branch: result.branch });
 			else report.kept.push({ sessionId: s.id, path: result.path, reasons: result.reasons });
 		} catch (error) {
-			report.kept.push({ sessionId: s.id, path, reasons: [error instanceof WorkspaceError ? error.message : `cleanup failed: ${message(error)}`] });
+			report.kept.push({
+				sessionId: s.id,
+				path,
+				reasons: [
+					error instanceof WorkspaceError ? error.message : `cleanup failed: ${message(error)}`,
+				],
+			});
 		} finally {
 			await client.request('DELETE', leasePath, undefined, { owner }).catch(() => undefined);
 		}

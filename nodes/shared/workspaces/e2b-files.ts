@@ -8,17 +8,30 @@ import { runInSandbox } from './e2b';
 // kept inside the sandbox by the claude that runs there.
 
 /** Claude Code's config folder inside the sandbox, as claude launched there with `env` sees it. */
-export async function sandboxClaudeConfigDir(sandbox: E2bSandbox, env: Record<string, string>): Promise<string> {
-	const outcome = await runInSandbox(sandbox, `printf '%s' "\${CLAUDE_CONFIG_DIR:-$HOME/.claude}"`, { envs: sandboxEnv(env) });
+export async function sandboxClaudeConfigDir(
+	sandbox: E2bSandbox,
+	env: Record<string, string>,
+): Promise<string> {
+	const outcome = await runInSandbox(
+		sandbox,
+		`printf '%s' "\${CLAUDE_CONFIG_DIR:-$HOME/.claude}"`,
+		{ envs: sandboxEnv(env) },
+	);
 	const dir = outcome.stdout.trim();
 	if (outcome.exitCode !== 0 || !dir.startsWith('/')) {
-		throw new WorkspaceError(`Could not find Claude Code's config folder in E2B sandbox ${sandbox.sandboxId}: ${outcome.stderr.trim() || JSON.stringify(dir)}`, 'sandbox_failed');
+		throw new WorkspaceError(
+			`Could not find Claude Code's config folder in E2B sandbox ${sandbox.sandboxId}: ${outcome.stderr.trim() || JSON.stringify(dir)}`,
+			'sandbox_failed',
+		);
 	}
 	return dir;
 }
 
 /** The file's bytes, or undefined when the sandbox has no such file. */
-export async function readSandboxFile(sandbox: E2bSandbox, file: string): Promise<Buffer | undefined> {
+export async function readSandboxFile(
+	sandbox: E2bSandbox,
+	file: string,
+): Promise<Buffer | undefined> {
 	try {
 		return Buffer.from(await sandbox.files.read(file, { format: 'bytes' }));
 	} catch (error) {
@@ -27,7 +40,11 @@ export async function readSandboxFile(sandbox: E2bSandbox, file: string): Promis
 	}
 }
 
-export async function writeSandboxFile(sandbox: E2bSandbox, file: string, data: Buffer): Promise<void> {
+export async function writeSandboxFile(
+	sandbox: E2bSandbox,
+	file: string,
+	data: Buffer,
+): Promise<void> {
 	// A fresh ArrayBuffer holding exactly these bytes (a Buffer may be a view into a larger pool).
 	await sandbox.files.write(file, Uint8Array.from(data).buffer);
 }

@@ -17,7 +17,21 @@ export interface E2bLauncherOptions {
 
 // Variables that describe the n8n host, not the sandbox: the sandbox's own (set by E2B and its login
 // shell) must win, or claude would look for binaries under the host's PATH and write to the host's HOME.
-const HOST_ONLY_ENV = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'OLDPWD', 'SHLVL', '_', 'TMPDIR', 'TMP', 'TEMP', 'HOSTNAME']);
+const HOST_ONLY_ENV = new Set([
+	'PATH',
+	'HOME',
+	'USER',
+	'LOGNAME',
+	'SHELL',
+	'PWD',
+	'OLDPWD',
+	'SHLVL',
+	'_',
+	'TMPDIR',
+	'TMP',
+	'TEMP',
+	'HOSTNAME',
+]);
 
 // envd reports a signal death as Go's ProcessState text, exit code -1.
 const GO_SIGNAL_NAMES: Record<string, string> = {
@@ -102,23 +116,32 @@ export class E2bLauncher implements ProcessLauncher {
 			onStderr: (listener) => stderr.add(listener),
 			signal: (signal) => {
 				this.sendSignal(handle, signal).catch((error: unknown) =>
-					stderr.emit(`Could not send ${signal} inside E2B sandbox ${this.sandboxId}: ${describe(error)}\n`),
+					stderr.emit(
+						`Could not send ${signal} inside E2B sandbox ${this.sandboxId}: ${describe(error)}\n`,
+					),
 				);
 			},
 			exited,
 		};
 	}
 
-	private async sendSignal(handle: E2bCommandHandle, signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL'): Promise<void> {
+	private async sendSignal(
+		handle: E2bCommandHandle,
+		signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL',
+	): Promise<void> {
 		if (signal === 'SIGKILL') {
 			await handle.kill();
 			return;
 		}
 		// The SDK only kills (SIGKILL); other signals are sent from inside the sandbox. The pid is a number
 		// the SDK gave us, checked before it goes into the command.
-		if (!Number.isSafeInteger(handle.pid) || handle.pid <= 0) throw new Error(`unexpected pid ${String(handle.pid)}`);
+		if (!Number.isSafeInteger(handle.pid) || handle.pid <= 0)
+			throw new Error(`unexpected pid ${String(handle.pid)}`);
 		const name = signal === 'SIGINT' ? 'INT' : 'TERM';
-		const kill = await this.sandbox.commands.run(`kill -s ${name} -- ${handle.pid}`, { background: true, timeoutMs: 30_000 });
+		const kill = await this.sandbox.commands.run(`kill -s ${name} -- ${handle.pid}`, {
+			background: true,
+			timeoutMs: 30_000,
+		});
 		await kill.wait();
 	}
 }
@@ -143,11 +166,15 @@ export function sandboxEnv(env: Record<string, string>): Record<string, string> 
 	return result;
 }
 
-function exitOf(error: unknown, report: (text: string) => void): { code: number | null; signal: string | null } {
+function exitOf(
+	error: unknown,
+	report: (text: string) => void,
+): { code: number | null; signal: string | null } {
 	const exit = exitResultOf(error);
 	if (exit) {
 		const match = /^signal: (.+)$/.exec(exit.error ?? '');
-		if (match) return { code: null, signal: GO_SIGNAL_NAMES[match[1]] ?? `SIG${match[1].toUpperCase()}` };
+		if (match)
+			return { code: null, signal: GO_SIGNAL_NAMES[match[1]] ?? `SIG${match[1].toUpperCase()}` };
 		return { code: exit.exitCode < 0 ? null : exit.exitCode, signal: null };
 	}
 	// Not an exit status: the connection to the sandbox broke (expired, killed, network).

@@ -54,12 +54,17 @@ export function isSandboxGone(error: unknown): boolean {
 /** A `files.read` of a path that does not exist (2.x: FileNotFoundError; older: NotFoundError about the path). */
 export function isFileMissing(error: unknown): boolean {
 	if (!(error instanceof Error)) return false;
-	return error.name === 'FileNotFoundError' || (error.name === 'NotFoundError' && !/sandbox/i.test(error.message));
+	return (
+		error.name === 'FileNotFoundError' ||
+		(error.name === 'NotFoundError' && !/sandbox/i.test(error.message))
+	);
 }
 
 export function isAuthenticationError(error: unknown): boolean {
 	if (!(error instanceof Error)) return false;
-	return error.name === 'AuthenticationError' || (error as { statusCode?: unknown }).statusCode === 401;
+	return (
+		error.name === 'AuthenticationError' || (error as { statusCode?: unknown }).statusCode === 401
+	);
 }
 
 /** A CommandExitError (non-zero exit) as the SDK's `wait()` throws it, recognised by shape. */

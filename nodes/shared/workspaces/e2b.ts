@@ -46,14 +46,21 @@ export interface E2bWorkspace {
 	launcher: E2bLauncher;
 }
 
-export async function createE2bWorkspace(options: CreateE2bWorkspaceOptions): Promise<E2bWorkspace> {
+export async function createE2bWorkspace(
+	options: CreateE2bWorkspaceOptions,
+): Promise<E2bWorkspace> {
 	// Everything is checked before a sandbox (which costs money) exists.
 	const sessionId = validateSessionId(options.sessionId);
 	const apiKey = validateToken(options.apiKey, 'E2B API key');
 	const repo = options.repository ? validateRepository(options.repository) : undefined;
 	const branch = options.branch ? validateBranch(options.branch) : undefined;
-	if (branch && !repo) throw new WorkspaceError('A branch was given without a repository to clone; add the repository or clear the branch.');
-	const token = options.githubToken ? validateToken(options.githubToken, 'GitHub token') : undefined;
+	if (branch && !repo)
+		throw new WorkspaceError(
+			'A branch was given without a repository to clone; add the repository or clear the branch.',
+		);
+	const token = options.githubToken
+		? validateToken(options.githubToken, 'GitHub token')
+		: undefined;
 	const base = validateRemoteBaseUrl(options.remoteBaseUrl ?? DEFAULT_REMOTE_BASE_URL);
 	const idle = validateIdle(options.idleTimeoutMs);
 	const sdk = options.sdk ?? realE2bSdk;
@@ -63,28 +70,48 @@ export async function createE2bWorkspace(options: CreateE2bWorkspaceOptions): Pr
 		sandbox = await sdk.create({
 			apiKey,
 			timeoutMs: idle,
-			metadata: { sessionId, createdBy: 'n8n-nodes-claude-orchestrator', ...(repo ? { repository: repo.fullName } : {}) },
+			metadata: {
+				sessionId,
+				createdBy: 'n8n-nodes-claude-orchestrator',
+				...(repo ? { repository: repo.fullName } : {}),
+			},
 			...(options.template ? { template: options.template } : {}),
 		});
 	} catch (error) {
-		throw sdkFailure(`Could not create an E2B sandbox${options.template ? ` from template ${JSON.stringify(options.template)}` : ''}`, error);
+		throw sdkFailure(
+			`Could not create an E2B sandbox${options.template ? ` from template ${JSON.stringify(options.template)}` : ''}`,
+			error,
+		);
 	}
 
 	const heartbeat = keepAlive(sandbox, idle);
 	try {
-		const home = (await runChecked(sandbox, `printf '%s' "$HOME"`, {}, 'read the sandbox home folder')).stdout.trim();
+		const home = (
+			await runChecked(sandbox, `printf '%s' "$HOME"`, {}, 'read the sandbox home folder')
+		).stdout.trim();
 		const workdir = validateSandboxPath(`${home || '/home/user'}/workspace`);
 		let checkedOut: string | undefined;
 		if (repo) {
 			const url = `${base}/${repo.owner}/${repo.name}.git`;
 			// The token reaches git through its environment (GIT_CONFIG_*), never the URL or the command line.
 			const envs = { GIT_TERMINAL_PROMPT: '0', ...gitAuthEnv(base, token) };
-			const secrets = token ? [token, Buffer.from(`x-access-token:${token}`).toString('base64')] : [];
+			const secrets = token
+				? [token, Buffer.from(`x-access-token:${token}`).toString('base64')]
+				: [];
 			let onRemote = false;
 			if (branch) {
-				const probe = await run(sandbox, `git ls-remote --exit-code --heads ${shellQuote(url)} ${shellQuote(`refs/heads/${branch}`)}`, { envs });
+				const probe = await run(
+					sandbox,
+					`git ls-remote --exit-code --heads ${shellQuote(url)} ${shellQuote(`refs/heads/${branch}`)}`,
+					{ envs },
+				);
 				if (probe.exitCode !== 0 && probe.exitCode !== 2) {
-					throw commandFailure(`Could not read ${repo.fullName} from inside the sandbox (check the GitHub token's access)`, probe, secrets, 'auth_failed');
+					throw commandFailure(
+						`Could not read ${repo.fullName} from inside the sandbox (check the GitHub token's access)`,
+						probe,
+						secrets,
+						'auth_failed',
+					);
 				}
 				onRemote = probe.exitCode === 0;
 			}
@@ -94,14 +121,36 @@ export async function createE2bWorkspace(options: CreateE2bWorkspaceOptions): Pr
 			clone.push('--', url, workdir);
 			const cloned = await run(sandbox, clone.map(shellQuote).join(' '), { envs });
 			if (cloned.exitCode !== 0) {
-				throw commandFailure(`Could not clone ${repo.fullName} inside the sandbox (check the repository name and token)`, cloned, secrets, 'auth_failed');
+				throw commandFailure(
+					`Could not clone ${repo.fullName} inside the sandbox (check the repository name and token)`,
+					cloned,
+					secrets,
+					'auth_failed',
+				);
 			}
 			if (branch && !onRemote) {
-				await runChecked(sandbox, `git checkout -b ${shellQuote(branch)}`, { cwd: workdir }, `create branch ${branch}`);
+				await runChecked(
+					sandbox,
+					`git checkout -b ${shellQuote(branch)}`,
+					{ cwd: workdir },
+					`create branch ${branch}`,
+				);
 			}
-			checkedOut = (await runChecked(sandbox, 'git rev-parse --abbrev-ref HEAD', { cwd: workdir }, 'read the branch')).stdout.trim();
+			checkedOut = (
+				await runChecked(
+					sandbox,
+					'git rev-parse --abbrev-ref HEAD',
+					{ cwd: workdir },
+					'read the branch',
+				)
+			).stdout.trim();
 		} else {
-			await runChecked(sandbox, `mkdir -p -- ${shellQuote(workdir)}`, {}, 'create the working folder');
+			await runChecked(
+				sandbox,
+				`mkdir -p -- ${shellQuote(workdir)}`,
+				{},
+				'create the working folder',
+			);
 		}
 		await sandbox.setTimeout(idle);
 		return {
@@ -156,7 +205,10 @@ export async function reconnectE2bWorkspace(options: ReconnectE2bOptions): Promi
 	}
 	const check = await run(sandbox, `test -d ${shellQuote(workdir)}`, {});
 	if (check.exitCode !== 0) {
-		throw new WorkspaceError(`The working folder ${workdir} no longer exists in E2B sandbox ${sandboxId}. Start a new session.`, 'not_found');
+		throw new WorkspaceError(
+			`The working folder ${workdir} no longer exists in E2B sandbox ${sandboxId}. Start a new session.`,
+			'not_found',
+		);
 	}
 	return {
 		sandboxId,
@@ -173,7 +225,11 @@ interface CommandOutcome {
 	stderr: string;
 }
 
-async function run(sandbox: E2bSandbox, cmd: string, opts: { cwd?: string; envs?: Record<string, string> }): Promise<CommandOutcome> {
+async function run(
+	sandbox: E2bSandbox,
+	cmd: string,
+	opts: { cwd?: string; envs?: Record<string, string> },
+): Promise<CommandOutcome> {
 	let stdout = '';
 	let stderr = '';
 	const handle = await sandbox.commands.run(cmd, {
@@ -207,11 +263,22 @@ async function runChecked(
 	what: string,
 ): Promise<CommandOutcome> {
 	const outcome = await run(sandbox, cmd, opts);
-	if (outcome.exitCode !== 0) throw commandFailure(`Could not ${what} in E2B sandbox ${sandbox.sandboxId}`, outcome, [], 'sandbox_failed');
+	if (outcome.exitCode !== 0)
+		throw commandFailure(
+			`Could not ${what} in E2B sandbox ${sandbox.sandboxId}`,
+			outcome,
+			[],
+			'sandbox_failed',
+		);
 	return outcome;
 }
 
-function commandFailure(what: string, outcome: CommandOutcome, secrets: string[], code: 'auth_failed' | 'sandbox_failed'): WorkspaceError {
+function commandFailure(
+	what: string,
+	outcome: CommandOutcome,
+	secrets: string[],
+	code: 'auth_failed' | 'sandbox_failed',
+): WorkspaceError {
 	let detail = (outcome.stderr || outcome.stdout).trim();
 	for (const secret of secrets) if (secret) detail = detail.split(secret).join('***');
 	return new WorkspaceError(`${what}: ${detail || `exit code ${outcome.exitCode}`}`, code);
@@ -220,7 +287,11 @@ function commandFailure(what: string, outcome: CommandOutcome, secrets: string[]
 function sdkFailure(what: string, error: unknown): WorkspaceError {
 	const message = error instanceof Error ? error.message : String(error);
 	if (isAuthenticationError(error)) {
-		return new WorkspaceError(`${what}: E2B refused the API key. Check the E2B API key field (keys start with e2b_).`, 'auth_failed', { cause: error });
+		return new WorkspaceError(
+			`${what}: E2B refused the API key. Check the E2B API key field (keys start with e2b_).`,
+			'auth_failed',
+			{ cause: error },
+		);
 	}
 	return new WorkspaceError(`${what}: ${message}`, 'sandbox_failed', { cause: error });
 }
@@ -228,7 +299,9 @@ function sdkFailure(what: string, error: unknown): WorkspaceError {
 function validateIdle(value: number | undefined): number {
 	if (value === undefined) return DEFAULT_E2B_IDLE_TIMEOUT_MS;
 	if (!Number.isFinite(value) || value <= 0 || value > 24 * 3_600_000) {
-		throw new WorkspaceError(`E2B idle timeout ${value} ms is out of range: use more than 0 and at most 24 hours (86400000 ms).`);
+		throw new WorkspaceError(
+			`E2B idle timeout ${value} ms is out of range: use more than 0 and at most 24 hours (86400000 ms).`,
+		);
 	}
 	return Math.floor(value);
 }

@@ -48,5 +48,7 @@ export function gitFailure(
 ): WorkspaceError {
 	let detail = (error instanceof Error ? error.message : String(error)).trim();
 	for (const secret of secrets) if (secret) detail = detail.split(secret).join('***');
-	return new WorkspaceError(`${what}: ${detail || 'git failed without a message'}`, code, { cause: error });
+	return new WorkspaceError(`${what}: ${detail || 'git failed without a message'}`, code, {
+		cause: error,
+	});
 }

@@ -52,7 +52,9 @@ export interface ClonedRepository {
 	mirror: 'created' | 'updated';
 }
 
-export async function cloneGithubRepository(options: CloneGithubOptions): Promise<ClonedRepository> {
+export async function cloneGithubRepository(
+	options: CloneGithubOptions,
+): Promise<ClonedRepository> {
 	const repo = validateRepository(options.repository);
 	const sessionId = validateSessionId(options.sessionId);
 	const branch = options.branch ? validateBranch(options.branch) : undefined;
@@ -94,7 +96,12 @@ export async function cloneGithubRepository(options: CloneGithubOptions): Promis
 			if (branch && !onRemote) await git.raw(['checkout', '-b', branch]);
 			await git.raw(['remote', 'set-url', 'origin', remoteUrl]);
 			const checkedOut = (await git.raw(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
-			return { path: await fs.realpath(target), repository: repo.fullName, branch: checkedOut, mirror };
+			return {
+				path: await fs.realpath(target),
+				repository: repo.fullName,
+				branch: checkedOut,
+				mirror,
+			};
 		});
 	} catch (error) {
 		await fs.rm(target, { recursive: true, force: true });
@@ -127,7 +134,14 @@ async function refreshMirror(
 	// Clone beside the final place and rename, so a crash or a second process never sees half a mirror.
 	const partial = `${mirrorPath}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
 	try {
-		await gitAt(path.dirname(mirrorPath), { env: auth.env }).raw([...auth.args, 'clone', '--mirror', '--', remoteUrl, partial]);
+		await gitAt(path.dirname(mirrorPath), { env: auth.env }).raw([
+			...auth.args,
+			'clone',
+			'--mirror',
+			'--',
+			remoteUrl,
+			partial,
+		]);
 	} catch (error) {
 		await fs.rm(partial, { recursive: true, force: true });
 		throw describeFetchFailure(fullName, remoteUrl, error, secrets);
@@ -142,7 +156,12 @@ async function refreshMirror(
 	return 'created';
 }
 
-function describeFetchFailure(fullName: string, remoteUrl: string, error: unknown, secrets: string[]): WorkspaceError {
+function describeFetchFailure(
+	fullName: string,
+	remoteUrl: string,
+	error: unknown,
+	secrets: string[],
+): WorkspaceError {
 	const message = error instanceof Error ? error.message : String(error);
 	if (
 		/could not read Username|Authentication failed|terminal prompts disabled|\b40[13]\b|not found|does not appear to be a git repository|Could not read from remote/i.test(
@@ -194,7 +213,10 @@ export function gitAuth(remoteBaseUrl: string, token: string | undefined): GitAu
  * The same header as environment variables (GIT_CONFIG_COUNT/KEY/VALUE, git >= 2.31), for git processes
  * we do not start through simple-git: inside a sandbox, or claude's own `git push`. Scoped like above.
  */
-export function gitAuthEnv(remoteBaseUrl: string, token: string | undefined): Record<string, string> {
+export function gitAuthEnv(
+	remoteBaseUrl: string,
+	token: string | undefined,
+): Record<string, string> {
 	if (!token) return {};
 	const encoded = Buffer.from(`x-access-token:${token}`).toString('base64');
 	return {
@@ -217,7 +239,9 @@ export async function reopenClone(storedPath: string, workspacesDir: string): Pr
 			'not_found',
 		);
 	}
-	const root = await fs.realpath(validateAbsolutePath(workspacesDir, 'Workspaces folder')).catch(() => workspacesDir);
+	const root = await fs
+		.realpath(validateAbsolutePath(workspacesDir, 'Workspaces folder'))
+		.catch(() => workspacesDir);
 	if (!isInside(real, root) || real === root) {
 		throw new WorkspaceError(
 			`The session folder ${JSON.stringify(requested)} is not inside the workspaces folder ${JSON.stringify(workspacesDir)}.`,
@@ -225,7 +249,10 @@ export async function reopenClone(storedPath: string, workspacesDir: string): Pr
 		);
 	}
 	if (!(await exists(path.join(real, '.git')))) {
-		throw new WorkspaceError(`The session folder ${JSON.stringify(requested)} is no longer a git clone.`, 'not_found');
+		throw new WorkspaceError(
+			`The session folder ${JSON.stringify(requested)} is no longer a git clone.`,
+			'not_found',
+		);
 	}
 	return real;
 }

@@ -27,8 +27,15 @@ export function hookUrlForSandbox(hookUrl: string, options: HookUrlOptions = {})
 	const publicUrl = parseHttpUrl(options.publicUrl, 'Public URL');
 	const publicBase = publicUrl.href.replace(/\/+$/, '');
 	if (options.serviceBaseUrl) {
-		const serviceBase = parseHttpUrl(options.serviceBaseUrl, 'Service URL').href.replace(/\/+$/, '');
-		if (hook.href === serviceBase || hook.href.startsWith(`${serviceBase}/`) || hook.href.startsWith(`${serviceBase}?`)) {
+		const serviceBase = parseHttpUrl(options.serviceBaseUrl, 'Service URL').href.replace(
+			/\/+$/,
+			'',
+		);
+		if (
+			hook.href === serviceBase ||
+			hook.href.startsWith(`${serviceBase}/`) ||
+			hook.href.startsWith(`${serviceBase}?`)
+		) {
 			return publicBase + hook.href.slice(serviceBase.length);
 		}
 	}
@@ -43,7 +50,9 @@ function parseHttpUrl(value: string, label: string): URL {
 		throw new WorkspaceError(`${label} ${JSON.stringify(value)} is not a URL.`);
 	}
 	if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-		throw new WorkspaceError(`${label} ${JSON.stringify(value)} must start with http:// or https://.`);
+		throw new WorkspaceError(
+			`${label} ${JSON.stringify(value)} must start with http:// or https://.`,
+		);
 	}
 	return url;
 }

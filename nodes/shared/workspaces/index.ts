@@ -77,17 +77,26 @@ function notOnThisWorker(kind: string, folder: string, cause?: unknown): Workspa
 	);
 }
 
-export async function prepareWorkspace(request: WorkspaceRequest, deps: WorkspaceDeps): Promise<PreparedWorkspace> {
+export async function prepareWorkspace(
+	request: WorkspaceRequest,
+	deps: WorkspaceDeps,
+): Promise<PreparedWorkspace> {
 	switch (request.type) {
 		case 'local': {
 			refuseFields(request, ['repository', 'branch', 'baseRepository'], 'local');
-			if (!request.workspacePath) throw new WorkspaceError('Workspace folder is empty: a local session needs the folder to run in.');
+			if (!request.workspacePath)
+				throw new WorkspaceError(
+					'Workspace folder is empty: a local session needs the folder to run in.',
+				);
 			const path = await resolveFolderInRoots(request.workspacePath, deps.allowedRoots);
 			return { type: 'local', path, launcher: deps.localLauncher };
 		}
 		case 'worktree': {
 			const base = request.baseRepository || request.workspacePath;
-			if (!base) throw new WorkspaceError('Base repository is empty: a worktree session needs the folder of a git repository.');
+			if (!base)
+				throw new WorkspaceError(
+					'Base repository is empty: a worktree session needs the folder of a git repository.',
+				);
 			const worktree = await createWorktree({
 				baseRepository: base,
 				sessionId: request.sessionId,
@@ -95,10 +104,16 @@ export async function prepareWorkspace(request: WorkspaceRequest, deps: Workspac
 				worktreesDir: deps.worktreesDir,
 				allowedRoots: deps.allowedRoots,
 			});
-			return { type: 'worktree', path: worktree.path, branch: worktree.branch, launcher: deps.localLauncher };
+			return {
+				type: 'worktree',
+				path: worktree.path,
+				branch: worktree.branch,
+				launcher: deps.localLauncher,
+			};
 		}
 		case 'github': {
-			if (!request.repository) throw new WorkspaceError('Repository is empty: a GitHub session needs owner/repo.');
+			if (!request.repository)
+				throw new WorkspaceError('Repository is empty: a GitHub session needs owner/repo.');
 			const clone = await cloneGithubRepository({
 				repository: request.repository,
 				sessionId: request.sessionId,
@@ -109,10 +124,17 @@ export async function prepareWorkspace(request: WorkspaceRequest, deps: Workspac
 				cacheDir: deps.cacheDir,
 				workspacesDir: deps.workspacesDir,
 			});
-			return { type: 'github', path: clone.path, branch: clone.branch, repository: clone.repository, launcher: deps.localLauncher };
+			return {
+				type: 'github',
+				path: clone.path,
+				branch: clone.branch,
+				repository: clone.repository,
+				launcher: deps.localLauncher,
+			};
 		}
 		case 'e2b': {
-			if (!request.e2b?.apiKey) throw new WorkspaceError('E2B API key is missing: add it to the E2B settings of the node.');
+			if (!request.e2b?.apiKey)
+				throw new WorkspaceError('E2B API key is missing: add it to the E2B settings of the node.');
 			const sandbox = await createE2bWorkspace({
 				sessionId: request.sessionId,
 				apiKey: request.e2b.apiKey,
@@ -136,25 +158,49 @@ export async function prepareWorkspace(request: WorkspaceRequest, deps: Workspac
 }
 
 /** Finds a session's workspace again for Resume, or says clearly why it cannot. */
-export async function reopenWorkspace(stored: StoredWorkspace, deps: WorkspaceDeps): Promise<PreparedWorkspace> {
+export async function reopenWorkspace(
+	stored: StoredWorkspace,
+	deps: WorkspaceDeps,
+): Promise<PreparedWorkspace> {
 	const { branch, repository } = stored;
 	switch (stored.type) {
 		case 'local': {
-			const path = await resolveFolderInRoots(stored.path, deps.allowedRoots).catch((error: unknown) => {
-				if (error instanceof WorkspaceError && error.code === 'not_found') throw notOnThisWorker('workspace folder', stored.path, error);
-				throw error;
-			});
+			const path = await resolveFolderInRoots(stored.path, deps.allowedRoots).catch(
+				(error: unknown) => {
+					if (error instanceof WorkspaceError && error.code === 'not_found')
+						throw notOnThisWorker('workspace folder', stored.path, error);
+					throw error;
+				},
+			);
 			return { type: 'local', path, launcher: deps.localLauncher };
 		}
 		case 'worktree':
 			if (!existsSync(stored.path)) throw notOnThisWorker('worktree folder', stored.path);
-			return { type: 'worktree', path: await reopenWorktree(stored.path, deps.allowedRoots), branch, launcher: deps.localLauncher };
+			return {
+				type: 'worktree',
+				path: await reopenWorktree(stored.path, deps.allowedRoots),
+				branch,
+				launcher: deps.localLauncher,
+			};
 		case 'github':
 			if (!existsSync(stored.path)) return recloneGithub(stored, deps);
-			return { type: 'github', path: await reopenClone(stored.path, deps.workspacesDir), branch, repository, launcher: deps.localLauncher };
+			return {
+				type: 'github',
+				path: await reopenClone(stored.path, deps.workspacesDir),
+				branch,
+				repository,
+				launcher: deps.localLauncher,
+			};
 		case 'e2b': {
-			if (!stored.sandboxId) throw new WorkspaceError('This session has no E2B sandbox id recorded, so it cannot be resumed in its sandbox.', 'not_found');
-			if (!stored.e2b?.apiKey) throw new WorkspaceError('E2B API key is missing: the Resume node needs the same E2B credential as the session.');
+			if (!stored.sandboxId)
+				throw new WorkspaceError(
+					'This session has no E2B sandbox id recorded, so it cannot be resumed in its sandbox.',
+					'not_found',
+				);
+			if (!stored.e2b?.apiKey)
+				throw new WorkspaceError(
+					'E2B API key is missing: the Resume node needs the same E2B credential as the session.',
+				);
 			const sandbox = await reconnectE2bWorkspace({
 				sandboxId: stored.sandboxId,
 				path: stored.path,
@@ -168,7 +214,9 @@ export async function reopenWorkspace(stored: StoredWorkspace, deps: WorkspaceDe
 			return fromSandbox(sandbox);
 		}
 		default:
-			throw new WorkspaceError(`Stored workspace type ${JSON.stringify((stored as { type: unknown }).type)} is not known.`);
+			throw new WorkspaceError(
+				`Stored workspace type ${JSON.stringify((stored as { type: unknown }).type)} is not known.`,
+			);
 	}
 }
 
@@ -177,9 +225,15 @@ export async function reopenWorkspace(stored: StoredWorkspace, deps: WorkspaceDe
  * up): clone again through the mirror cache and check out the session's branch as the remote has it. What the
  * earlier worker never pushed is gone, and the run's output says so.
  */
-async function recloneGithub(stored: StoredWorkspace, deps: WorkspaceDeps): Promise<PreparedWorkspace> {
+async function recloneGithub(
+	stored: StoredWorkspace,
+	deps: WorkspaceDeps,
+): Promise<PreparedWorkspace> {
 	if (!stored.repository || !stored.sessionId) {
-		throw new WorkspaceError(`The session folder ${JSON.stringify(stored.path)} does not exist on this worker (host ${os.hostname()}), and no repository is recorded to clone again.`, 'not_found');
+		throw new WorkspaceError(
+			`The session folder ${JSON.stringify(stored.path)} does not exist on this worker (host ${os.hostname()}), and no repository is recorded to clone again.`,
+			'not_found',
+		);
 	}
 	const clone = await cloneGithubRepository({
 		repository: stored.repository,
@@ -214,17 +268,30 @@ function fromSandbox(sandbox: E2bWorkspace): PreparedWorkspace {
 	};
 }
 
-function refuseFields(request: WorkspaceRequest, fields: Array<keyof WorkspaceRequest>, type: string): void {
-	const given = fields.filter((field) => typeof request[field] === 'string' && request[field] !== '');
+function refuseFields(
+	request: WorkspaceRequest,
+	fields: Array<keyof WorkspaceRequest>,
+	type: string,
+): void {
+	const given = fields.filter(
+		(field) => typeof request[field] === 'string' && request[field] !== '',
+	);
 	if (given.length > 0) {
-		throw new WorkspaceError(`A ${type} workspace runs in the folder as it is; ${given.join(' and ')} cannot be used with it. Clear them or pick another workspace type.`);
+		throw new WorkspaceError(
+			`A ${type} workspace runs in the folder as it is; ${given.join(' and ')} cannot be used with it. Clear them or pick another workspace type.`,
+		);
 	}
 }
 
 export { WorkspaceError } from './errors';
 export type { WorkspaceErrorCode } from './errors';
 export { cleanupWorktree, createWorktree } from './worktree';
-export type { CleanupWorktreeOptions, CleanupWorktreeResult, CreateWorktreeOptions, CreatedWorktree } from './worktree';
+export type {
+	CleanupWorktreeOptions,
+	CleanupWorktreeResult,
+	CreateWorktreeOptions,
+	CreatedWorktree,
+} from './worktree';
 export { cloneGithubRepository, gitAuthEnv, DEFAULT_REMOTE_BASE_URL } from './github';
 export type { CloneGithubOptions, ClonedRepository } from './github';
 export { createE2bWorkspace, reconnectE2bWorkspace, DEFAULT_E2B_IDLE_TIMEOUT_MS } from './e2b';

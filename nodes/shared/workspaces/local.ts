@@ -81,7 +81,10 @@ export async function resolveFolderInRoots(
 	}
 	const stat = await fs.stat(real);
 	if (!stat.isDirectory()) {
-		throw new WorkspaceError(`${label} ${JSON.stringify(requested)} is a file, not a folder.`, 'invalid_input');
+		throw new WorkspaceError(
+			`${label} ${JSON.stringify(requested)} is a file, not a folder.`,
+			'invalid_input',
+		);
 	}
 	return real;
 }

@@ -23,7 +23,8 @@ export async function withKeyLock<T>(key: string, task: () => Promise<T>): Promi
 	}
 }
 
-const LOCK_MESSAGE = /index\.lock|\.lock': File exists|Unable to create '[^']*\.lock'|cannot lock ref|could not lock/i;
+const LOCK_MESSAGE =
+	/index\.lock|\.lock': File exists|Unable to create '[^']*\.lock'|cannot lock ref|could not lock/i;
 
 export function isGitLockError(error: unknown): boolean {
 	return LOCK_MESSAGE.test(error instanceof Error ? error.message : String(error));

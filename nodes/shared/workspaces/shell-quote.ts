@@ -6,7 +6,9 @@ import { WorkspaceError } from './errors';
 
 export function shellQuote(value: string): string {
 	if (value.includes('\0')) {
-		throw new WorkspaceError('A command argument contains a NUL byte, which no command line can carry.');
+		throw new WorkspaceError(
+			'A command argument contains a NUL byte, which no command line can carry.',
+		);
 	}
 	return `'${value.replace(/'/g, `'\\''`)}'`;
 }

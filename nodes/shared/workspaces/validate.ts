@@ -40,7 +40,9 @@ export function validateRepository(input: unknown): GithubRepository {
 	} else {
 		const parts = raw.split('/');
 		if (parts.length !== 2) {
-			throw new WorkspaceError(`Repository ${shown} must have the form owner/repo (exactly one "/").`);
+			throw new WorkspaceError(
+				`Repository ${shown} must have the form owner/repo (exactly one "/").`,
+			);
 		}
 		[owner, name] = parts;
 	}
@@ -77,7 +79,8 @@ export function validateBranch(input: unknown): string {
 		throw new WorkspaceError(`Branch ${shown} is not allowed: ${why}.`);
 	};
 	if (name.startsWith('-')) refuse('it must not start with "-"');
-	if (Buffer.byteLength(name) > BRANCH_MAX_BYTES) refuse(`it is longer than ${BRANCH_MAX_BYTES} bytes`);
+	if (Buffer.byteLength(name) > BRANCH_MAX_BYTES)
+		refuse(`it is longer than ${BRANCH_MAX_BYTES} bytes`);
 	// eslint-disable-next-line no-control-regex
 	if (/[\x00-\x20\x7f]/.test(name)) refuse('it contains a space or a control character');
 	const bad = [...name].find((c) => !BRANCH_CHAR.test(c));
@@ -129,7 +132,9 @@ export function validateAbsolutePath(input: unknown, label: string): string {
 		throw new WorkspaceError(`${label} ${JSON.stringify(value)} contains a control character.`);
 	}
 	if (!path.isAbsolute(value)) {
-		throw new WorkspaceError(`${label} ${JSON.stringify(value)} must be an absolute path (for example /home/me/projects/app).`);
+		throw new WorkspaceError(
+			`${label} ${JSON.stringify(value)} must be an absolute path (for example /home/me/projects/app).`,
+		);
 	}
 	return path.resolve(value);
 }
@@ -137,9 +142,16 @@ export function validateAbsolutePath(input: unknown, label: string): string {
 /** A path inside a sandbox (POSIX): absolute, no `..` parts, no control characters. */
 export function validateSandboxPath(input: unknown): string {
 	const value = requireString(input, 'Sandbox path');
-	// eslint-disable-next-line no-control-regex
-	if (/[\x00-\x1f\x7f]/.test(value) || !value.startsWith('/') || value.split('/').includes('..') || value.length > 4096) {
-		throw new WorkspaceError(`Sandbox path ${JSON.stringify(value)} must be absolute, without ".." or control characters.`);
+	if (
+		// eslint-disable-next-line no-control-regex
+		/[\x00-\x1f\x7f]/.test(value) ||
+		!value.startsWith('/') ||
+		value.split('/').includes('..') ||
+		value.length > 4096
+	) {
+		throw new WorkspaceError(
+			`Sandbox path ${JSON.stringify(value)} must be absolute, without ".." or control characters.`,
+		);
 	}
 	return path.posix.normalize(value);
 }
@@ -148,7 +160,9 @@ export function validateSandboxPath(input: unknown): string {
 export function validateToken(input: unknown, label: string): string {
 	const token = requireString(input, label);
 	if (!/^[\x21-\x7e]{1,1024}$/.test(token)) {
-		throw new WorkspaceError(`${label} contains spaces, line breaks or non-ASCII characters; paste the token alone.`);
+		throw new WorkspaceError(
+			`${label} contains spaces, line breaks or non-ASCII characters; paste the token alone.`,
+		);
 	}
 	return token;
 }
@@ -163,9 +177,17 @@ export function validateRemoteBaseUrl(input: unknown): string {
 	try {
 		url = new URL(raw);
 	} catch {
-		throw new WorkspaceError(`Remote base URL ${JSON.stringify(raw)} is not a URL (expected e.g. https://github.com).`);
+		throw new WorkspaceError(
+			`Remote base URL ${JSON.stringify(raw)} is not a URL (expected e.g. https://github.com).`,
+		);
 	}
-	if (!['https:', 'http:', 'file:'].includes(url.protocol) || url.username || url.password || url.search || url.hash) {
+	if (
+		!['https:', 'http:', 'file:'].includes(url.protocol) ||
+		url.username ||
+		url.password ||
+		url.search ||
+		url.hash
+	) {
 		throw new WorkspaceError(
 			`Remote base URL ${JSON.stringify(raw)} must be an https://, http:// or file:// address without credentials or query.`,
 		);

@@ -3,7 +3,13 @@ import * as path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { WorkspaceError } from './errors';
 import { gitAt, gitFailure } from './git';
-import { describeRoots, isInside, pathExists as exists, resolveAllowedRoots, resolveFolderInRoots } from './local';
+import {
+	describeRoots,
+	isInside,
+	pathExists as exists,
+	resolveAllowedRoots,
+	resolveFolderInRoots,
+} from './local';
 import { retryWhileLocked, withKeyLock } from './locks';
 import { validateAbsolutePath, validateBranch, validateSessionId } from './validate';
 
@@ -32,7 +38,11 @@ export interface CreatedWorktree {
 export async function createWorktree(options: CreateWorktreeOptions): Promise<CreatedWorktree> {
 	const sessionId = validateSessionId(options.sessionId);
 	const requestedBranch = options.branch ? validateBranch(options.branch) : undefined;
-	const folder = await resolveFolderInRoots(options.baseRepository, options.allowedRoots, 'Base repository');
+	const folder = await resolveFolderInRoots(
+		options.baseRepository,
+		options.allowedRoots,
+		'Base repository',
+	);
 	const base = await topLevelOf(folder, options.baseRepository);
 	const roots = await resolveAllowedRoots(options.allowedRoots);
 	if (!roots.roots.some((root) => isInside(base, root))) {
@@ -57,7 +67,9 @@ export async function createWorktree(options: CreateWorktreeOptions): Promise<Cr
 				'already_exists',
 			);
 		}
-		const head = await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '');
+		const head = await git
+			.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])
+			.catch(() => '');
 		if (!head.trim()) {
 			throw new WorkspaceError(
 				`Base repository ${JSON.stringify(base)} has no commits yet; a worktree needs one to branch from. Commit something first.`,
@@ -68,13 +80,20 @@ export async function createWorktree(options: CreateWorktreeOptions): Promise<Cr
 		try {
 			await retryWhileLocked(() => git.raw(['worktree', 'add', '-b', branch, target, 'HEAD']));
 		} catch (error) {
-			throw gitFailure(`Could not create a worktree for ${JSON.stringify(base)} at ${JSON.stringify(target)}`, error);
+			throw gitFailure(
+				`Could not create a worktree for ${JSON.stringify(base)} at ${JSON.stringify(target)}`,
+				error,
+			);
 		}
 		return { path: await fs.realpath(target), branch, baseRepository: base };
 	});
 }
 
-async function chooseBranch(git: SimpleGit, sessionId: string, requested: string | undefined): Promise<string> {
+async function chooseBranch(
+	git: SimpleGit,
+	sessionId: string,
+	requested: string | undefined,
+): Promise<string> {
 	if (requested) {
 		if (await branchExists(git, requested)) {
 			throw new WorkspaceError(
@@ -89,7 +108,10 @@ async function chooseBranch(git: SimpleGit, sessionId: string, requested: string
 	for (const candidate of [`claude/${sessionId.slice(0, 8)}`, `claude/${sessionId}`]) {
 		if (!(await branchExists(git, candidate))) return candidate;
 	}
-	throw new WorkspaceError(`Branch claude/${sessionId} already exists; this session id was used before. Use a new session id.`, 'already_exists');
+	throw new WorkspaceError(
+		`Branch claude/${sessionId} already exists; this session id was used before. Use a new session id.`,
+		'already_exists',
+	);
 }
 
 async function branchExists(git: SimpleGit, branch: string): Promise<boolean> {
@@ -127,11 +149,22 @@ export async function cleanupWorktree(
 	try {
 		real = await fs.realpath(requested);
 	} catch {
-		throw new WorkspaceError(`Worktree folder ${JSON.stringify(requested)} does not exist (already removed?).`, 'not_found');
+		throw new WorkspaceError(
+			`Worktree folder ${JSON.stringify(requested)} does not exist (already removed?).`,
+			'not_found',
+		);
 	}
 	const git = gitAt(real);
-	const [gitDir, commonDir] = await Promise.all([absoluteRevParse(git, '--git-dir'), commonDirOf(git)]).catch((error) => {
-		throw gitFailure(`Folder ${JSON.stringify(requested)} is not a git worktree`, error, [], 'invalid_input');
+	const [gitDir, commonDir] = await Promise.all([
+		absoluteRevParse(git, '--git-dir'),
+		commonDirOf(git),
+	]).catch((error) => {
+		throw gitFailure(
+			`Folder ${JSON.stringify(requested)} is not a git worktree`,
+			error,
+			[],
+			'invalid_input',
+		);
 	});
 	const top = await fs.realpath((await git.raw(['rev-parse', '--show-toplevel'])).trim());
 	if (gitDir === commonDir || top !== real) {
@@ -145,10 +178,17 @@ export async function cleanupWorktree(
 
 	if (!options.force) {
 		const reasons: string[] = [];
-		const changes = (await git.raw(['status', '--porcelain=v1', '--untracked-files=normal'])).split('\n').filter(Boolean);
+		const changes = (await git.raw(['status', '--porcelain=v1', '--untracked-files=normal']))
+			.split('\n')
+			.filter(Boolean);
 		if (changes.length > 0) {
-			const sample = changes.slice(0, 5).map((line) => line.slice(3)).join(', ');
-			reasons.push(`${changes.length} uncommitted change(s): ${sample}${changes.length > 5 ? ', …' : ''}`);
+			const sample = changes
+				.slice(0, 5)
+				.map((line) => line.slice(3))
+				.join(', ');
+			reasons.push(
+				`${changes.length} uncommitted change(s): ${sample}${changes.length > 5 ? ', …' : ''}`,
+			);
 		}
 		const notElsewhere = branch
 			? ['rev-list', '--count', 'HEAD', '--not', `--exclude=${branch}`, '--branches', '--remotes']
@@ -165,7 +205,9 @@ export async function cleanupWorktree(
 
 	const mainFolder = await mainWorktreeOf(git);
 	await withKeyLock(`git:${commonDir}`, () =>
-		retryWhileLocked(() => gitAt(mainFolder).raw(['worktree', 'remove', ...(options.force ? ['--force'] : []), real])),
+		retryWhileLocked(() =>
+			gitAt(mainFolder).raw(['worktree', 'remove', ...(options.force ? ['--force'] : []), real]),
+		),
 	).catch((error) => {
 		throw gitFailure(`Could not remove worktree ${JSON.stringify(real)}`, error);
 	});
@@ -195,12 +237,16 @@ async function absoluteRevParse(git: SimpleGit, flag: string): Promise<string> {
 
 async function mainWorktreeOf(git: SimpleGit): Promise<string> {
 	const first = (await git.raw(['worktree', 'list', '--porcelain'])).split('\n')[0] ?? '';
-	if (!first.startsWith('worktree ')) throw new WorkspaceError('git worktree list gave no main worktree.', 'git_failed');
+	if (!first.startsWith('worktree '))
+		throw new WorkspaceError('git worktree list gave no main worktree.', 'git_failed');
 	return first.slice('worktree '.length);
 }
 
 /** Checks a stored worktree still exists and still belongs to a repository under the allowed roots. */
-export async function reopenWorktree(storedPath: string, allowedRoots: readonly string[]): Promise<string> {
+export async function reopenWorktree(
+	storedPath: string,
+	allowedRoots: readonly string[],
+): Promise<string> {
 	const requested = validateAbsolutePath(storedPath, 'Worktree folder');
 	let real: string;
 	try {
@@ -216,7 +262,12 @@ export async function reopenWorktree(storedPath: string, allowedRoots: readonly 
 	try {
 		commonDir = await commonDirOf(gitAt(real));
 	} catch (error) {
-		throw gitFailure(`The worktree folder ${JSON.stringify(requested)} is no longer a git worktree`, error, [], 'not_found');
+		throw gitFailure(
+			`The worktree folder ${JSON.stringify(requested)} is no longer a git worktree`,
+			error,
+			[],
+			'not_found',
+		);
 	}
 	const roots = await resolveAllowedRoots(allowedRoots);
 	if (!roots.roots.some((root) => isInside(commonDir, root))) {

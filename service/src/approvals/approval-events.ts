@@ -34,8 +34,17 @@ export async function recordApprovalEvent(
 		expires_at: new Date(a.expiresAt).toISOString(),
 		decision_path: `/api/v1/approvals/${a.id}/decision`,
 		...(eventName === APPROVAL_DECIDED
-			? { decided_at: a.decidedAt && new Date(a.decidedAt).toISOString(), decided_by: a.decidedBy, channel: a.channel, note: a.note }
+			? {
+					decided_at: a.decidedAt && new Date(a.decidedAt).toISOString(),
+					decided_by: a.decidedBy,
+					channel: a.channel,
+					note: a.note,
+				}
 			: {}),
 	};
-	await insertServiceEvents(tx, [{ sessionId: a.sessionId, eventName, toolName: a.toolName, toolUseId: a.toolUseId, payload }], outbox);
+	await insertServiceEvents(
+		tx,
+		[{ sessionId: a.sessionId, eventName, toolName: a.toolName, toolUseId: a.toolUseId, payload }],
+		outbox,
+	);
 }

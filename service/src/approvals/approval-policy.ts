@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { MAX_APPROVAL_TTL_SECONDS, type ApprovalPolicy } from '../../../nodes/shared/protocol';
-import { parseRule, ruleMatches, RuleSyntaxError, type PermissionRule, type ToolCall } from './permission-rule';
+import {
+	parseRule,
+	ruleMatches,
+	RuleSyntaxError,
+	type PermissionRule,
+	type ToolCall,
+} from './permission-rule';
 
 const ruleList = (what: string) =>
 	z
@@ -13,7 +19,11 @@ const ruleList = (what: string) =>
 					parseRule(rule);
 				} catch (err) {
 					if (!(err instanceof RuleSyntaxError)) throw err;
-					ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `${what}: ${err.message}` });
+					ctx.addIssue({
+						code: z.ZodIssueCode.custom,
+						path: [i],
+						message: `${what}: ${err.message}`,
+					});
 				}
 			}
 		});
@@ -48,7 +58,8 @@ export const ApprovalPolicyBody: z.ZodType<ApprovalPolicy, z.ZodTypeDef, unknown
 	})
 	.strict()
 	.refine((p) => p.rules.length > 0 || p.outsideAllowedTools, {
-		message: 'a policy needs rules (such as "Bash(git push *)") or outsideAllowedTools: true; to remove a policy, DELETE it',
+		message:
+			'a policy needs rules (such as "Bash(git push *)") or outsideAllowedTools: true; to remove a policy, DELETE it',
 	});
 
 export type { ApprovalPolicy };
@@ -60,7 +71,10 @@ export function gatingRule(policy: ApprovalPolicy, call: ToolCall): string | und
 	const parsed = (rules: string[]) => rules.map(parseRule);
 	const hit = parsed(policy.rules).find((r) => ruleMatches(r, call, 'gate'));
 	if (hit) return hit.raw;
-	if (policy.outsideAllowedTools && !parsed(policy.allowedTools).some((r: PermissionRule) => ruleMatches(r, call, 'allow'))) {
+	if (
+		policy.outsideAllowedTools &&
+		!parsed(policy.allowedTools).some((r: PermissionRule) => ruleMatches(r, call, 'allow'))
+	) {
 		return OUTSIDE_ALLOWED_TOOLS;
 	}
 	return undefined;

@@ -40,16 +40,26 @@ export function toApproval(r: Row): Approval {
 export type Approval = WireApproval<Date>;
 
 /** Sets (or replaces) the session's policy; false when there is no such session. */
-export async function putPolicy(db: Queryable, sessionId: string, policy: ApprovalPolicy | null): Promise<boolean> {
-	const { rowCount } = await db.query('UPDATE sessions SET approval_policy = $2::jsonb, updated_at = now() WHERE id = $1', [
-		sessionId,
-		policy ? JSON.stringify(policy) : null,
-	]);
+export async function putPolicy(
+	db: Queryable,
+	sessionId: string,
+	policy: ApprovalPolicy | null,
+): Promise<boolean> {
+	const { rowCount } = await db.query(
+		'UPDATE sessions SET approval_policy = $2::jsonb, updated_at = now() WHERE id = $1',
+		[sessionId, policy ? JSON.stringify(policy) : null],
+	);
 	return rowCount > 0;
 }
 
-export async function getPolicy(db: Queryable, sessionId: string): Promise<{ policy: ApprovalPolicy | undefined } | undefined> {
-	const { rows } = await db.query<{ approval_policy: unknown }>('SELECT approval_policy FROM sessions WHERE id = $1', [sessionId]);
+export async function getPolicy(
+	db: Queryable,
+	sessionId: string,
+): Promise<{ policy: ApprovalPolicy | undefined } | undefined> {
+	const { rows } = await db.query<{ approval_policy: unknown }>(
+		'SELECT approval_policy FROM sessions WHERE id = $1',
+		[sessionId],
+	);
 	return rows[0] ? { policy: storedPolicy(rows[0].approval_policy) } : undefined;
 }
 
@@ -65,7 +75,11 @@ export interface HookLookup {
 }
 
 /** Everything a PreToolUse answer needs, in one round trip: the session's policy, its thread, this call's approval. */
-export async function lookupForHook(db: Queryable, sessionId: string, toolUseId: string): Promise<HookLookup | undefined> {
+export async function lookupForHook(
+	db: Queryable,
+	sessionId: string,
+	toolUseId: string,
+): Promise<HookLookup | undefined> {
 	const { rows } = await db.query<Row>(
 		`SELECT s.approval_policy,
 			COALESCE(s.thread_key, (SELECT t.key FROM threads t WHERE t.session_id = s.id ORDER BY t.updated_at DESC LIMIT 1)) AS session_thread_key,
@@ -105,13 +119,31 @@ export async function insertPending(tx: Queryable, a: NewApproval): Promise<Appr
 		VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8::jsonb, now() + make_interval(secs => $9::double precision / 1000), $10)
 		ON CONFLICT (session_id, tool_use_id) DO NOTHING
 		RETURNING ${COLUMNS}`,
-		[a.id, a.sessionId, a.toolUseId, a.toolName, JSON.stringify(a.toolInput ?? null), a.rule, a.threadKey, JSON.stringify(a.deciders), a.ttlMs, a.callDigest],
+		[
+			a.id,
+			a.sessionId,
+			a.toolUseId,
+			a.toolName,
+			JSON.stringify(a.toolInput ?? null),
+			a.rule,
+			a.threadKey,
+			JSON.stringify(a.deciders),
+			a.ttlMs,
+			a.callDigest,
+		],
 	);
 	return rows[0] ? toApproval(rows[0]) : undefined;
 }
 
-export async function getApproval(db: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<Approval | undefined> {
-	const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM approvals a WHERE a.id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+export async function getApproval(
+	db: Queryable,
+	id: string,
+	opts: { forUpdate?: boolean } = {},
+): Promise<Approval | undefined> {
+	const { rows } = await db.query<Row>(
+		`SELECT ${COLUMNS} FROM approvals a WHERE a.id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`,
+		[id],
+	);
 	return rows[0] ? toApproval(rows[0]) : undefined;
 }
 
@@ -122,7 +154,9 @@ export async function getApproval(db: Queryable, id: string, opts: { forUpdate?:
 export async function settle(
 	tx: Queryable,
 	id: string,
-	decision: { status: 'approved' | 'denied'; by: string; channel: string; note?: string } | { status: 'expired' },
+	decision:
+		| { status: 'approved' | 'denied'; by: string; channel: string; note?: string }
+		| { status: 'expired' },
 ): Promise<Approval | undefined> {
 	const person = decision.status === 'expired' ? undefined : decision;
 	const { rows } = await tx.query<Row>(
@@ -140,7 +174,12 @@ export async function settle(
 }
 
 /** Someone the policy does not name tried to decide: kept for the decision history, capped. */
-export async function recordRefusal(db: Queryable, id: string, by: string, channel: string): Promise<void> {
+export async function recordRefusal(
+	db: Queryable,
+	id: string,
+	by: string,
+	channel: string,
+): Promise<void> {
 	await db.query(
 		`UPDATE approvals SET refusals = CASE WHEN jsonb_array_length(refusals) >= 50 THEN refusals
 			ELSE refusals || jsonb_build_array(jsonb_build_object('by', $2::text, 'channel', $3::text, 'at', now())) END
@@ -167,7 +206,14 @@ export async function listApprovals(db: Queryable, f: ApprovalFilter) {
 				AND ($3::text IS NULL OR a.tool_use_id = $3)
 				AND ($4::timestamptz IS NULL OR (a.requested_at, a.id) < ($4::timestamptz, $5::uuid))
 			ORDER BY a.requested_at DESC, a.id DESC LIMIT $6`,
-		params: [f.sessionId ?? null, f.status ?? null, f.toolUseId ?? null, f.after?.t ?? null, f.after?.id ?? null, f.limit + 1],
+		params: [
+			f.sessionId ?? null,
+			f.status ?? null,
+			f.toolUseId ?? null,
+			f.after?.t ?? null,
+			f.after?.id ?? null,
+			f.limit + 1,
+		],
 		sizeExpr: 'COALESCE(octet_length(tool_input::text), 0) + COALESCE(octet_length(note), 0)',
 		order: 'requested_at DESC, id DESC',
 		limit: f.limit + 1,

@@ -17,4 +17,7 @@ export function canonicalJson(value: unknown): string {
  * carry the same digest, or the approval does not answer it (a changed command is a new question).
  */
 export const callDigest = (toolName: string, toolInput: unknown): string =>
-	crypto.createHash('sha256').update(canonicalJson({ tool: toolName, input: toolInput ?? null })).digest('hex');
+	crypto
+		.createHash('sha256')
+		.update(canonicalJson({ tool: toolName, input: toolInput ?? null }))
+		.digest('hex');

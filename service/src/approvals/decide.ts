@@ -37,7 +37,12 @@ function describe(a: Approval, changed: boolean): string {
  * says who decided first; someone the policy does not name is refused (403, message fit for the thread) and
  * the attempt is kept; a request past its expiry is settled as expired, which counts as a deny.
  */
-export async function decideApproval(db: Database, id: string, d: Decision, outbox?: KnownSubscriptions): Promise<DecisionResult> {
+export async function decideApproval(
+	db: Database,
+	id: string,
+	d: Decision,
+	outbox?: KnownSubscriptions,
+): Promise<DecisionResult> {
 	const outcome = await db.transaction(async (tx) => {
 		const current = await getApproval(tx, id, { forUpdate: true });
 		if (!current) return { kind: 'missing' as const };
@@ -46,16 +51,24 @@ export async function decideApproval(db: Database, id: string, d: Decision, outb
 			return { kind: 'refused' as const };
 		}
 		// Settled before (decided, or expired and written down): the first outcome stands.
-		if (current.decidedAt) return { kind: 'done' as const, result: { changed: false, approval: current } };
+		if (current.decidedAt)
+			return { kind: 'done' as const, result: { changed: false, approval: current } };
 		// Still pending in the table; past its expiry, settling writes it down as expired instead.
-		const settled = await settle(tx, id, { status: d.decision === 'approve' ? 'approved' : 'denied', by: d.decidedBy, channel: d.channel, note: d.note });
+		const settled = await settle(tx, id, {
+			status: d.decision === 'approve' ? 'approved' : 'denied',
+			by: d.decidedBy,
+			channel: d.channel,
+			note: d.note,
+		});
 		if (!settled) return { kind: 'done' as const, result: { changed: false, approval: current } };
 		await recordApprovalEvent(tx, APPROVAL_DECIDED, settled, outbox);
 		return { kind: 'done' as const, result: { changed: true, approval: settled } };
 	});
 	if (outcome.kind === 'missing') throw notFound(`no approval ${id}`);
 	if (outcome.kind === 'refused') {
-		throw forbidden(`${d.decidedBy} is not allowed to decide this approval; only the people named in the session's approval policy can.`);
+		throw forbidden(
+			`${d.decidedBy} is not allowed to decide this approval; only the people named in the session's approval policy can.`,
+		);
 	}
 	const { changed, approval } = outcome.result;
 	return { changed, message: describe(approval, changed), approval };

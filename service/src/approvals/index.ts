@@ -10,8 +10,14 @@ export type { HookAnswerContext, HookAnswerer } from './hook-answer';
 const ANSWER_TIMEOUT_MS = 3000;
 
 /** Approvals as the service runs them: the PreToolUse answerer for the hooks route, and the expiry sweep. */
-export function createApprovals(db: Database, outbox: KnownSubscriptions, opts: { ttlMs: number; sweepMs: number }) {
-	const sweep = periodicTask('approval expiry sweep', opts.sweepMs, () => expireOverdue(db, 100, outbox));
+export function createApprovals(
+	db: Database,
+	outbox: KnownSubscriptions,
+	opts: { ttlMs: number; sweepMs: number },
+) {
+	const sweep = periodicTask('approval expiry sweep', opts.sweepMs, () =>
+		expireOverdue(db, 100, outbox),
+	);
 	return {
 		answer: createHookAnswerer(db, { ttlMs: opts.ttlMs, timeoutMs: ANSWER_TIMEOUT_MS, outbox }),
 		start: sweep.start,

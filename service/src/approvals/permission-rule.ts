@@ -24,20 +24,37 @@ export class RuleSyntaxError extends Error {}
 
 const TOOL_NAME = /^[A-Za-z*][A-Za-z0-9_.*-]*$/;
 const SHELL_TOOLS = new Set(['Bash', 'PowerShell']);
-const FILE_TOOLS = new Set(['Read', 'Edit', 'Write', 'MultiEdit', 'NotebookEdit', 'Glob', 'Grep', 'LS']);
+const FILE_TOOLS = new Set([
+	'Read',
+	'Edit',
+	'Write',
+	'MultiEdit',
+	'NotebookEdit',
+	'Glob',
+	'Grep',
+	'LS',
+]);
 
 export function parseRule(raw: string): PermissionRule {
 	const text = raw.trim();
 	const open = text.indexOf('(');
 	if (open === -1) {
-		if (!TOOL_NAME.test(text)) throw new RuleSyntaxError(`"${raw}" is not a rule: write a tool name such as Bash or Write, or Tool(pattern) such as Bash(git push *)`);
+		if (!TOOL_NAME.test(text))
+			throw new RuleSyntaxError(
+				`"${raw}" is not a rule: write a tool name such as Bash or Write, or Tool(pattern) such as Bash(git push *)`,
+			);
 		return { raw: text, tool: text };
 	}
-	if (!text.endsWith(')')) throw new RuleSyntaxError(`"${raw}" opens "(" but does not end with ")"`);
+	if (!text.endsWith(')'))
+		throw new RuleSyntaxError(`"${raw}" opens "(" but does not end with ")"`);
 	const tool = text.slice(0, open).trim();
 	if (!TOOL_NAME.test(tool)) throw new RuleSyntaxError(`"${raw}": "${tool}" is not a tool name`);
 	const specifier = text.slice(open + 1, -1).trim();
-	return { raw: text, tool, specifier: specifier === '' || specifier === '*' ? undefined : specifier };
+	return {
+		raw: text,
+		tool,
+		specifier: specifier === '' || specifier === '*' ? undefined : specifier,
+	};
 }
 
 const escapeRegex = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
@@ -45,7 +62,12 @@ const escapeRegex = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 function toolMatches(ruleTool: string, toolName: string): boolean {
 	if (ruleTool === '*' || ruleTool === toolName) return true;
 	// `mcp__server` stands for every tool of that MCP server.
-	if (ruleTool.startsWith('mcp__') && ruleTool.split('__').length === 2 && toolName.startsWith(`${ruleTool}__`)) return true;
+	if (
+		ruleTool.startsWith('mcp__') &&
+		ruleTool.split('__').length === 2 &&
+		toolName.startsWith(`${ruleTool}__`)
+	)
+		return true;
 	if (!ruleTool.includes('*')) return false;
 	return new RegExp(`^${ruleTool.split('*').map(escapeRegex).join('.*')}$`).test(toolName);
 }
@@ -80,7 +102,8 @@ export function shellSpecifierMatches(specifier: string, command: string): boole
 	parts.push(current);
 	if (!wildcards) return cmd === specifier.replace(/\\\*/g, '*').trim();
 	let source = parts.map(escapeRegex).join('.*');
-	if (wildcards === 1 && parts[1] === '' && parts[0].endsWith(' ')) source = `${escapeRegex(parts[0].slice(0, -1))}(?: .*)?`;
+	if (wildcards === 1 && parts[1] === '' && parts[0].endsWith(' '))
+		source = `${escapeRegex(parts[0].slice(0, -1))}(?: .*)?`;
 	return new RegExp(`^${source}$`, 's').test(cmd);
 }
 
@@ -134,7 +157,8 @@ function pathMatches(specifier: string, filePath: string, cwd: string | undefine
 		pattern = specifier.slice(2);
 		anchored = false;
 	} else if (specifier.startsWith('/')) pattern = path.posix.join(base, specifier);
-	else if (specifier.startsWith('./') || specifier.includes('/')) pattern = path.posix.join(base, specifier);
+	else if (specifier.startsWith('./') || specifier.includes('/'))
+		pattern = path.posix.join(base, specifier);
 	else {
 		pattern = specifier;
 		anchored = false;
@@ -155,7 +179,9 @@ function pathMatches(specifier: string, filePath: string, cwd: string | undefine
 
 function stringValues(input: unknown): string[] {
 	if (!input || typeof input !== 'object') return typeof input === 'string' ? [input] : [];
-	return Object.values(input as Record<string, unknown>).filter((v): v is string => typeof v === 'string');
+	return Object.values(input as Record<string, unknown>).filter(
+		(v): v is string => typeof v === 'string',
+	);
 }
 
 function field(input: unknown, ...names: string[]): string | undefined {
@@ -171,7 +197,11 @@ function field(input: unknown, ...names: string[]): string | undefined {
  * Whether `rule` covers `call`. `mode` says which way a doubt goes for compound shell commands: a gate
  * matches when any subcommand does; an allow-list only covers a command when it covers every subcommand.
  */
-export function ruleMatches(rule: PermissionRule, call: ToolCall, mode: 'gate' | 'allow' = 'gate'): boolean {
+export function ruleMatches(
+	rule: PermissionRule,
+	call: ToolCall,
+	mode: 'gate' | 'allow' = 'gate',
+): boolean {
 	if (!toolMatches(rule.tool, call.toolName)) return false;
 	const spec = rule.specifier;
 	if (spec === undefined) return true;
@@ -180,8 +210,11 @@ export function ruleMatches(rule: PermissionRule, call: ToolCall, mode: 'gate' |
 		const command = field(input, 'command');
 		if (command === undefined) return false;
 		const segments = shellSegments(command);
-		if (mode === 'allow') return segments.length > 0 && segments.every((s) => shellSpecifierMatches(spec, s));
-		return shellSpecifierMatches(spec, command) || segments.some((s) => shellSpecifierMatches(spec, s));
+		if (mode === 'allow')
+			return segments.length > 0 && segments.every((s) => shellSpecifierMatches(spec, s));
+		return (
+			shellSpecifierMatches(spec, command) || segments.some((s) => shellSpecifierMatches(spec, s))
+		);
 	}
 	if (FILE_TOOLS.has(call.toolName)) {
 		const file = field(input, 'file_path', 'notebook_path', 'path');

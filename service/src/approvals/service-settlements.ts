@@ -10,7 +10,12 @@ export const DROPPED_NOTE =
 	'Claude Code carries one deferred call into the next run; this call was deferred beside it and dropped from the conversation, so it was not run.';
 
 /** The approval's call did not run and will not: its tool call record says why. */
-export async function recordRefusedCall(tx: Queryable, a: Approval, reason: string, fromHook = false): Promise<void> {
+export async function recordRefusedCall(
+	tx: Queryable,
+	a: Approval,
+	reason: string,
+	fromHook = false,
+): Promise<void> {
 	await upsertToolCalls(tx, [
 		{
 			sessionId: a.sessionId,
@@ -44,7 +49,13 @@ export async function settleDroppedCalls(
 		ORDER BY requested_at FOR UPDATE`,
 		[sessionId, deferredToolUseId ?? null],
 	);
-	return settleEach(tx, rows, { status: 'denied', by: 'service', channel: 'service', note: DROPPED_NOTE }, () => DROPPED_NOTE, outbox);
+	return settleEach(
+		tx,
+		rows,
+		{ status: 'denied', by: 'service', channel: 'service', note: DROPPED_NOTE },
+		() => DROPPED_NOTE,
+		outbox,
+	);
 }
 
 export const expiredReason = (a: Approval) =>
@@ -54,7 +65,11 @@ export const expiredReason = (a: Approval) =>
  * Settles requests past their deadline as expired, so the workflow that asked a person learns it when it happens
  * (Approval Decided), not at the next Resume. Several replicas may sweep at once: each row is taken by one.
  */
-export async function expireOverdue(db: Database, limit = 100, outbox?: KnownSubscriptions): Promise<number> {
+export async function expireOverdue(
+	db: Database,
+	limit = 100,
+	outbox?: KnownSubscriptions,
+): Promise<number> {
 	return db.transaction(async (tx) => {
 		const { rows } = await tx.query<{ id: string }>(
 			`SELECT id FROM approvals WHERE status = 'pending' AND expires_at <= now()

@@ -21,7 +21,11 @@ export interface BudgetAlert {
  * Stored as the session's event with `source: "service"` and queued for Hook Trigger subscriptions in the same
  * transaction, once per budget, target, period and session (budget_alerts), however often a run is re-recorded.
  */
-export async function recordBudgetAlert(tx: Queryable, a: BudgetAlert, outbox?: KnownSubscriptions): Promise<boolean> {
+export async function recordBudgetAlert(
+	tx: Queryable,
+	a: BudgetAlert,
+	outbox?: KnownSubscriptions,
+): Promise<boolean> {
 	const { start, resetsAt } = periodWindow(a.budget.period, a.at);
 	const fresh = await tx.query(
 		`INSERT INTO budget_alerts (budget_id, target, period_start, level, session_id) VALUES ($1, $2, $3, $4, $5)
@@ -33,7 +37,12 @@ export async function recordBudgetAlert(tx: Queryable, a: BudgetAlert, outbox?: 
 	// How the thread is answered (for example its email reply address and Message-ID: nodes/shared/protocol/threads.ts),
 	// as the workflow that continues the thread last recorded it: a mail template needs it to answer in the thread.
 	const thread = a.threadKey
-		? (await tx.query<{ metadata: Record<string, unknown> }>('SELECT metadata FROM threads WHERE key = $1', [a.threadKey])).rows[0]
+		? (
+				await tx.query<{ metadata: Record<string, unknown> }>(
+					'SELECT metadata FROM threads WHERE key = $1',
+					[a.threadKey],
+				)
+			).rows[0]
 		: undefined;
 	const sentence = spentSentence(a.budget, a.target, a.spentUsd, a.at);
 	const payload = {
@@ -57,7 +66,9 @@ export async function recordBudgetAlert(tx: Queryable, a: BudgetAlert, outbox?: 
 				? `Budget warning: ${a.budget.warningPercent}% used. ${capitalise(sentence)}`
 				: `Budget reached: new runs under it will not start. ${capitalise(sentence)}`,
 	};
-	return (await insertServiceEvents(tx, [{ sessionId: a.sessionId, eventName, payload }], outbox)) > 0;
+	return (
+		(await insertServiceEvents(tx, [{ sessionId: a.sessionId, eventName, payload }], outbox)) > 0
+	);
 }
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -21,8 +21,14 @@ export async function budgetMetricsText(db: Queryable, now: Date): Promise<strin
 			WHERE r.cost_usd > 0 AND (jsonb_typeof(r.model_usage) IS DISTINCT FROM 'object' OR r.model_usage = '{}'::jsonb)
 		) c GROUP BY repository, model ORDER BY repository, model`,
 	);
-	const lines = ['# HELP orchestrator_cost_usd_total Reported cost of Claude runs in US dollars, by model and repository.', '# TYPE orchestrator_cost_usd_total counter'];
-	for (const r of rows) lines.push(`orchestrator_cost_usd_total{model="${label(r.model)}",repository="${label(r.repository)}"} ${Number(r.cost)}`);
+	const lines = [
+		'# HELP orchestrator_cost_usd_total Reported cost of Claude runs in US dollars, by model and repository.',
+		'# TYPE orchestrator_cost_usd_total counter',
+	];
+	for (const r of rows)
+		lines.push(
+			`orchestrator_cost_usd_total{model="${label(r.model)}",repository="${label(r.repository)}"} ${Number(r.cost)}`,
+		);
 	const gauges: Record<string, string[]> = { limit: [], spent: [], remaining: [] };
 	for (const b of await listBudgets(db)) {
 		const s = await budgetStatus(db, b, now);
@@ -33,7 +39,9 @@ export async function budgetMetricsText(db: Queryable, now: Date): Promise<strin
 		gauges.remaining.push(`orchestrator_budget_remaining_usd{${labels}} ${s.remainingUsd}`);
 	}
 	for (const [what, values] of Object.entries(gauges)) {
-		lines.push(`# HELP orchestrator_budget_${what}_usd Each budget's ${what} amount in its current period (per-each budgets are left out).`);
+		lines.push(
+			`# HELP orchestrator_budget_${what}_usd Each budget's ${what} amount in its current period (per-each budgets are left out).`,
+		);
 		lines.push(`# TYPE orchestrator_budget_${what}_usd gauge`, ...values);
 	}
 	return lines.join('\n') + '\n';

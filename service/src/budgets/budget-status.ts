@@ -33,7 +33,13 @@ export async function budgetStatus(db: Queryable, b: Budget, now: Date): Promise
 	if (each) return { ...base, spentUsd: null, heldUsd: null, remainingUsd: null, runningRuns: 0 };
 	const target = b.scopeValue ?? '';
 	const { spent, held, runs } = await standing(db, b, target, start, now);
-	return { ...base, spentUsd: round(spent), heldUsd: round(held), remainingUsd: round(Math.max(0, b.limitUsd - spent)), runningRuns: runs };
+	return {
+		...base,
+		spentUsd: round(spent),
+		heldUsd: round(held),
+		remainingUsd: round(Math.max(0, b.limitUsd - spent)),
+		runningRuns: runs,
+	};
 }
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;

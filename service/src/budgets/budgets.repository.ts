@@ -16,7 +16,8 @@ export interface Budget {
 	updatedAt: string;
 }
 
-const COLUMNS = 'id, name, scope, scope_value, period, limit_usd, warning_percent, source, created_at, updated_at';
+const COLUMNS =
+	'id, name, scope, scope_value, period, limit_usd, warning_percent, source, created_at, updated_at';
 
 const toBudget = (r: Record<string, any>): Budget => ({
 	id: r.id,
@@ -32,20 +33,36 @@ const toBudget = (r: Record<string, any>): Budget => ({
 });
 
 /** Creates the budget, or changes the one with the same scope, value and period. */
-export async function putBudget(db: Queryable, b: PutBudget, source: Budget['source'] = 'api', id: string = crypto.randomUUID()) {
+export async function putBudget(
+	db: Queryable,
+	b: PutBudget,
+	source: Budget['source'] = 'api',
+	id: string = crypto.randomUUID(),
+) {
 	const { rows } = await db.query(
 		`INSERT INTO budgets (id, name, scope, scope_value, period, limit_usd, warning_percent, source)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (scope, COALESCE(scope_value, ''), period) DO UPDATE SET name = EXCLUDED.name, limit_usd = EXCLUDED.limit_usd,
 			warning_percent = EXCLUDED.warning_percent, source = EXCLUDED.source, updated_at = now()
 		RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
-		[id, b.name ?? null, b.scope, b.scopeValue ?? null, b.period, b.limitUsd, b.warningPercent, source],
+		[
+			id,
+			b.name ?? null,
+			b.scope,
+			b.scopeValue ?? null,
+			b.period,
+			b.limitUsd,
+			b.warningPercent,
+			source,
+		],
 	);
 	return { budget: toBudget(rows[0]), created: Boolean(rows[0].inserted) };
 }
 
 export async function listBudgets(db: Queryable): Promise<Budget[]> {
-	const { rows } = await db.query(`SELECT ${COLUMNS} FROM budgets ORDER BY scope, scope_value NULLS FIRST, period, id`);
+	const { rows } = await db.query(
+		`SELECT ${COLUMNS} FROM budgets ORDER BY scope, scope_value NULLS FIRST, period, id`,
+	);
 	return rows.map(toBudget);
 }
 
@@ -65,23 +82,43 @@ export interface SessionScope {
 }
 
 /** Which repository / thread / session of the budget a session falls under; undefined when it does not. */
-export function targetOf(b: Pick<Budget, 'scope' | 'scopeValue'>, s: SessionScope): string | undefined {
-	const own = b.scope === 'all' ? '' : b.scope === 'repository' ? s.repository : b.scope === 'thread' ? s.threadKey : s.id;
+export function targetOf(
+	b: Pick<Budget, 'scope' | 'scopeValue'>,
+	s: SessionScope,
+): string | undefined {
+	const own =
+		b.scope === 'all'
+			? ''
+			: b.scope === 'repository'
+				? s.repository
+				: b.scope === 'thread'
+					? s.threadKey
+					: s.id;
 	if (own === null) return undefined;
 	if (b.scopeValue !== null && b.scopeValue !== own) return undefined;
 	return own;
 }
 
-export async function sessionScope(db: Queryable, sessionId: string): Promise<SessionScope | undefined> {
-	const { rows } = await db.query<{ id: string; repository: string | null; thread_key: string | null }>(
-		'SELECT id, repository, thread_key FROM sessions WHERE id = $1',
-		[sessionId],
+export async function sessionScope(
+	db: Queryable,
+	sessionId: string,
+): Promise<SessionScope | undefined> {
+	const { rows } = await db.query<{
+		id: string;
+		repository: string | null;
+		thread_key: string | null;
+	}>('SELECT id, repository, thread_key FROM sessions WHERE id = $1', [sessionId]);
+	return (
+		rows[0] && { id: rows[0].id, repository: rows[0].repository, threadKey: rows[0].thread_key }
 	);
-	return rows[0] && { id: rows[0].id, repository: rows[0].repository, threadKey: rows[0].thread_key };
 }
 
 /** The budgets that apply to a session, locked (FOR UPDATE) when `lock`: reservations against them queue here. */
-export async function budgetsFor(db: Queryable, s: SessionScope, lock: boolean): Promise<Array<{ budget: Budget; target: string }>> {
+export async function budgetsFor(
+	db: Queryable,
+	s: SessionScope,
+	lock: boolean,
+): Promise<Array<{ budget: Budget; target: string }>> {
 	const { rows } = await db.query(
 		`SELECT ${COLUMNS} FROM budgets
 		WHERE scope = 'all'
@@ -98,7 +135,13 @@ export async function budgetsFor(db: Queryable, s: SessionScope, lock: boolean):
 }
 
 /** The sum of the reported costs of the runs under this budget and target that started in the period. */
-export async function spentIn(db: Queryable, scope: BudgetScope, target: string, since: Date, until?: Date): Promise<number> {
+export async function spentIn(
+	db: Queryable,
+	scope: BudgetScope,
+	target: string,
+	since: Date,
+	until?: Date,
+): Promise<number> {
 	const { rows } = await db.query<{ spent: number }>(
 		`SELECT COALESCE(sum(r.cost_usd), 0)::float8 AS spent FROM session_runs r JOIN sessions s ON s.id = r.session_id
 		WHERE r.started_at >= $3 AND ($4::timestamptz IS NULL OR r.started_at < $4) AND CASE $1::text
@@ -115,7 +158,14 @@ export async function spentIn(db: Queryable, scope: BudgetScope, target: string,
  * Spent and held together, read in one statement: one snapshot, so a run settling in between (its hold gone,
  * its cost recorded, in one transaction) is seen either before or after, never as neither.
  */
-export async function standing(db: Queryable, b: Pick<Budget, 'id' | 'scope'>, target: string, since: Date, now: Date, exceptRun?: string) {
+export async function standing(
+	db: Queryable,
+	b: Pick<Budget, 'id' | 'scope'>,
+	target: string,
+	since: Date,
+	now: Date,
+	exceptRun?: string,
+) {
 	const { rows } = await db.query<{ spent: number; held: number; runs: number }>(
 		`SELECT
 			(SELECT COALESCE(sum(r.cost_usd), 0)::float8 FROM session_runs r JOIN sessions s ON s.id = r.session_id
@@ -134,11 +184,21 @@ export async function standing(db: Queryable, b: Pick<Budget, 'id' | 'scope'>, t
 	return { spent: Number(rows[0].spent), held: Number(rows[0].held), runs: rows[0].runs };
 }
 
-export function describeBudget(b: Pick<Budget, 'name' | 'scope' | 'scopeValue' | 'period'>, target: string): string {
+export function describeBudget(
+	b: Pick<Budget, 'name' | 'scope' | 'scopeValue' | 'period'>,
+	target: string,
+): string {
 	if (b.name) return `"${b.name}"`;
-	const period = b.period === 'lifetime' ? '' : b.period === 'day' ? ' per UTC day' : ' per UTC month';
+	const period =
+		b.period === 'lifetime' ? '' : b.period === 'day' ? ' per UTC day' : ' per UTC month';
 	const whose =
-		b.scope === 'all' ? 'all sessions' : b.scope === 'repository' ? `repository ${target}` : b.scope === 'thread' ? `thread ${target}` : `session ${target}`;
+		b.scope === 'all'
+			? 'all sessions'
+			: b.scope === 'repository'
+				? `repository ${target}`
+				: b.scope === 'thread'
+					? `thread ${target}`
+					: `session ${target}`;
 	const each = b.scopeValue === null && b.scope !== 'all' ? ` (each ${b.scope})` : '';
 	return `the budget for ${whose}${each}${period}`;
 }
@@ -148,6 +208,8 @@ export const usdText = (n: number) => `$${n < 1 ? n.toFixed(4) : n.toFixed(2)}`;
 /** "…: $0.0838 of $0.07 spent today (UTC); it resets at 2026-12-07T00:00:00.000Z." */
 export function spentSentence(b: Budget, target: string, spent: number, now: Date): string {
 	const { resetsAt } = periodWindow(b.period, now);
-	const resets = resetsAt ? `it resets at ${resetsAt.toISOString()}` : 'it does not reset (lifetime budget); raise its limit to continue';
+	const resets = resetsAt
+		? `it resets at ${resetsAt.toISOString()}`
+		: 'it does not reset (lifetime budget); raise its limit to continue';
 	return `${describeBudget(b, target)}: ${usdText(spent)} of ${usdText(b.limitUsd)} spent ${PERIOD_WORDS[b.period]}; ${resets}.`;
 }

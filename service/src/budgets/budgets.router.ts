@@ -7,7 +7,14 @@ import { parse } from '../http/validate';
 import { budgetStatus } from './budget-status';
 import { costReport } from './cost-report';
 import { deleteBudget, getBudget, listBudgets, putBudget } from './budgets.repository';
-import { BudgetParams, CostsQuery, PutBudgetBody, RenewBody, ReservationParams, ReserveBody } from './budgets.schema';
+import {
+	BudgetParams,
+	CostsQuery,
+	PutBudgetBody,
+	RenewBody,
+	ReservationParams,
+	ReserveBody,
+} from './budgets.schema';
 import { release, renew, reserve } from './reservations';
 
 export interface BudgetRouterDeps {
@@ -41,7 +48,12 @@ export function budgetsRouter(deps: BudgetRouterDeps): Router {
 	r.post('/reservations', auth.requireAdmin, async (req, res) => {
 		const body = parse(ReserveBody, req.body, 'reservation');
 		const result = await db.transaction((tx) =>
-			reserve(tx, { ...body, requestUsd: body.requestUsd ?? deps.defaultReserveUsd, now: now(), outbox: deps.outbox }),
+			reserve(tx, {
+				...body,
+				requestUsd: body.requestUsd ?? deps.defaultReserveUsd,
+				now: now(),
+				outbox: deps.outbox,
+			}),
 		);
 		if (!result) throw notFound(`no session ${body.sessionId}`);
 		res.status(result.granted ? 201 : 200).json(result);
@@ -50,7 +62,8 @@ export function budgetsRouter(deps: BudgetRouterDeps): Router {
 	r.post('/reservations/:runId/renew', auth.requireAdmin, async (req, res) => {
 		const { runId } = parse(ReservationParams, req.params, 'path');
 		const { ttlSeconds } = parse(RenewBody, req.body ?? {}, 'renewal');
-		if (!(await renew(db, runId, ttlSeconds, now()))) throw notFound(`no held reservation for run ${runId} (settled, released or expired)`);
+		if (!(await renew(db, runId, ttlSeconds, now())))
+			throw notFound(`no held reservation for run ${runId} (settled, released or expired)`);
 		res.status(204).end();
 	});
 

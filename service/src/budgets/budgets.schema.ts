@@ -13,7 +13,10 @@ const usd = (what: string) =>
 		.number({ message: `${what} is a number of US dollars` })
 		.finite(`${what} must be a finite number`)
 		.positive(`${what} must be more than 0`)
-		.max(MAX_LIMIT_USD, `${what} above $${MAX_LIMIT_USD.toLocaleString('en')} is not accepted; is it in dollars?`);
+		.max(
+			MAX_LIMIT_USD,
+			`${what} above $${MAX_LIMIT_USD.toLocaleString('en')} is not accepted; is it in dollars?`,
+		);
 
 export const PutBudgetBody = z
 	.object({
@@ -21,20 +24,43 @@ export const PutBudgetBody = z
 		scope: z.enum(BUDGET_SCOPES, { message: `scope is one of ${BUDGET_SCOPES.join(', ')}` }),
 		/** The repository (owner/name), thread key or session id; absent = each one separately. */
 		scopeValue: storableText(512).optional(),
-		period: z.enum(BUDGET_PERIODS, { message: `period is one of ${BUDGET_PERIODS.join(', ')}` }).default('lifetime'),
+		period: z
+			.enum(BUDGET_PERIODS, { message: `period is one of ${BUDGET_PERIODS.join(', ')}` })
+			.default('lifetime'),
 		limitUsd: usd('limitUsd'),
-		warningPercent: z.number().finite().gt(0, 'warningPercent is between 0 and 100').max(100, 'warningPercent is between 0 and 100').default(80),
+		warningPercent: z
+			.number()
+			.finite()
+			.gt(0, 'warningPercent is between 0 and 100')
+			.max(100, 'warningPercent is between 0 and 100')
+			.default(80),
 	})
 	.strict()
 	.superRefine((b, ctx) => {
 		if (b.scope === 'all' && b.scopeValue !== undefined) {
-			ctx.addIssue({ code: 'custom', path: ['scopeValue'], message: 'scope "all" takes no scopeValue' });
+			ctx.addIssue({
+				code: 'custom',
+				path: ['scopeValue'],
+				message: 'scope "all" takes no scopeValue',
+			});
 		}
-		if (b.scope === 'session' && b.scopeValue !== undefined && !uuidParam.safeParse(b.scopeValue).success) {
-			ctx.addIssue({ code: 'custom', path: ['scopeValue'], message: 'with scope "session", scopeValue is a session uuid' });
+		if (
+			b.scope === 'session' &&
+			b.scopeValue !== undefined &&
+			!uuidParam.safeParse(b.scopeValue).success
+		) {
+			ctx.addIssue({
+				code: 'custom',
+				path: ['scopeValue'],
+				message: 'with scope "session", scopeValue is a session uuid',
+			});
 		}
 		if (b.scopeValue !== undefined && b.scopeValue.trim() === '') {
-			ctx.addIssue({ code: 'custom', path: ['scopeValue'], message: 'scopeValue is empty: leave it out to mean each one separately' });
+			ctx.addIssue({
+				code: 'custom',
+				path: ['scopeValue'],
+				message: 'scopeValue is empty: leave it out to mean each one separately',
+			});
 		}
 	});
 export type PutBudget = z.output<typeof PutBudgetBody>;
@@ -52,7 +78,9 @@ export const ReserveBody = z
 	.strict();
 
 export const ReservationParams = z.object({ runId: uuidParam });
-export const RenewBody = z.object({ ttlSeconds: z.number().int().min(5).max(3600).default(120) }).strict();
+export const RenewBody = z
+	.object({ ttlSeconds: z.number().int().min(5).max(3600).default(120) })
+	.strict();
 
 export const CostsQuery = z.object({
 	days: z.coerce.number().int().min(1, 'days is 1 to 366').max(366, 'days is 1 to 366').default(30),

@@ -14,7 +14,9 @@ const RUN_COSTS = `
 
 /** Cost per UTC day for the last `days` days by repository and by model, and the most expensive sessions. */
 export async function costReport(db: Queryable, now: Date, days: number, top: number) {
-	const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
+	const since = new Date(
+		Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)),
+	);
 	const byDay = async (column: 'repository' | 'model') => {
 		const { rows } = await db.query<{ day: string; key: string; cost: number }>(
 			`SELECT to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, ${column} AS key, sum(cost)::float8 AS cost
@@ -23,7 +25,15 @@ export async function costReport(db: Queryable, now: Date, days: number, top: nu
 		);
 		return rows.map((r) => ({ day: r.day, [column]: r.key, costUsd: round(Number(r.cost)) }));
 	};
-	const sessions = await db.query<{ id: string; repository: string | null; thread_key: string | null; model: string | null; status: string; cost: number; runs: number }>(
+	const sessions = await db.query<{
+		id: string;
+		repository: string | null;
+		thread_key: string | null;
+		model: string | null;
+		status: string;
+		cost: number;
+		runs: number;
+	}>(
 		`SELECT s.id, s.repository, s.thread_key, s.model, s.status, sum(r.cost_usd)::float8 AS cost, count(*)::int AS runs
 		FROM session_runs r JOIN sessions s ON s.id = r.session_id WHERE r.started_at >= $1
 		GROUP BY s.id HAVING sum(r.cost_usd) > 0 ORDER BY cost DESC, s.id LIMIT $2`,
@@ -35,7 +45,13 @@ export async function costReport(db: Queryable, now: Date, days: number, top: nu
 		byRepository: await byDay('repository'),
 		byModel: await byDay('model'),
 		topSessions: sessions.rows.map((s) => ({
-			id: s.id, repository: s.repository, threadKey: s.thread_key, model: s.model, status: s.status, costUsd: round(Number(s.cost)), runs: s.runs,
+			id: s.id,
+			repository: s.repository,
+			threadKey: s.thread_key,
+			model: s.model,
+			status: s.status,
+			costUsd: round(Number(s.cost)),
+			runs: s.runs,
 		})),
 	};
 }

@@ -10,7 +10,12 @@ export interface EnvironmentBudgets {
 	monthUsd?: number;
 }
 
-const RULES: Array<{ key: keyof EnvironmentBudgets; variable: string; scope: BudgetScope; period: BudgetPeriod }> = [
+const RULES: Array<{
+	key: keyof EnvironmentBudgets;
+	variable: string;
+	scope: BudgetScope;
+	period: BudgetPeriod;
+}> = [
 	{ key: 'sessionUsd', variable: 'BUDGET_SESSION_USD', scope: 'session', period: 'lifetime' },
 	{ key: 'threadUsd', variable: 'BUDGET_THREAD_USD', scope: 'thread', period: 'lifetime' },
 	{ key: 'dayUsd', variable: 'BUDGET_DAY_USD', scope: 'all', period: 'day' },
@@ -22,7 +27,10 @@ const RULES: Array<{ key: keyof EnvironmentBudgets; variable: string; scope: Bud
  * (or changes) its budget, one that is no longer set removes the budget it made. Budgets made through the API
  * are left alone unless a variable names the same rule, which then wins.
  */
-export async function applyEnvironmentBudgets(db: Queryable, env: EnvironmentBudgets): Promise<void> {
+export async function applyEnvironmentBudgets(
+	db: Queryable,
+	env: EnvironmentBudgets,
+): Promise<void> {
 	for (const rule of RULES) {
 		const limit = env[rule.key];
 		if (limit === undefined) {
@@ -31,7 +39,17 @@ export async function applyEnvironmentBudgets(db: Queryable, env: EnvironmentBud
 				[rule.scope, rule.period],
 			);
 		} else {
-			await putBudget(db, { name: rule.variable, scope: rule.scope, period: rule.period, limitUsd: limit, warningPercent: 80 }, 'environment');
+			await putBudget(
+				db,
+				{
+					name: rule.variable,
+					scope: rule.scope,
+					period: rule.period,
+					limitUsd: limit,
+					warningPercent: 80,
+				},
+				'environment',
+			);
 		}
 	}
 }

@@ -22,4 +22,8 @@ export function periodWindow(period: BudgetPeriod, now: Date): PeriodWindow {
 	}
 }
 
-export const PERIOD_WORDS: Record<BudgetPeriod, string> = { lifetime: 'in all', day: 'today (UTC)', month: 'this month (UTC)' };
+export const PERIOD_WORDS: Record<BudgetPeriod, string> = {
+	lifetime: 'in all',
+	day: 'today (UTC)',
+	month: 'this month (UTC)',
+};

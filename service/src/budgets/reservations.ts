@@ -1,12 +1,36 @@
 import type { Queryable } from '../db';
 import type { KnownSubscriptions } from '../deliveries/outbox';
 import { recordBudgetAlert } from './budget-events';
-import { budgetsFor, describeBudget, sessionScope, spentIn, spentSentence, standing, usdText, type Budget } from './budgets.repository';
+import {
+	budgetsFor,
+	describeBudget,
+	sessionScope,
+	spentIn,
+	spentSentence,
+	standing,
+	usdText,
+	type Budget,
+} from './budgets.repository';
 import { periodWindow } from './periods';
 
 export type Reservation =
-	| { granted: true; runId: string; capUsd: number | null; expiresAt: string; budgets: Array<{ id: string; target: string; availableUsd: number }> }
-	| { granted: false; runId: string; status: 'budget_exhausted'; message: string; budgetId: string; spentUsd: number; limitUsd: number; resetsAt: string | null };
+	| {
+			granted: true;
+			runId: string;
+			capUsd: number | null;
+			expiresAt: string;
+			budgets: Array<{ id: string; target: string; availableUsd: number }>;
+	  }
+	| {
+			granted: false;
+			runId: string;
+			status: 'budget_exhausted';
+			message: string;
+			budgetId: string;
+			spentUsd: number;
+			limitUsd: number;
+			resetsAt: string | null;
+	  };
 
 export interface ReserveInput {
 	sessionId: string;
@@ -23,7 +47,10 @@ export interface ReserveInput {
  * rows locked so concurrent runs reserve one after another: together they cannot hold more than a budget has
  * left. The run's cap is the smallest amount granted; each budget holds that cap until the run is settled.
  */
-export async function reserve(tx: Queryable, input: ReserveInput): Promise<Reservation | undefined> {
+export async function reserve(
+	tx: Queryable,
+	input: ReserveInput,
+): Promise<Reservation | undefined> {
 	const { sessionId, runId, now } = input;
 	const scope = await sessionScope(tx, sessionId);
 	if (!scope) return undefined;
@@ -35,8 +62,17 @@ export async function reserve(tx: Queryable, input: ReserveInput): Promise<Reser
 	const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000);
 	if (existing.rows[0]?.status === 'held') {
 		// A retried request: the run keeps what it was granted.
-		await tx.query('UPDATE budget_reservations SET expires_at = $2 WHERE run_id = $1', [runId, expiresAt]);
-		return { granted: true, runId, capUsd: existing.rows[0].cap_usd, expiresAt: expiresAt.toISOString(), budgets: [] };
+		await tx.query('UPDATE budget_reservations SET expires_at = $2 WHERE run_id = $1', [
+			runId,
+			expiresAt,
+		]);
+		return {
+			granted: true,
+			runId,
+			capUsd: existing.rows[0].cap_usd,
+			expiresAt: expiresAt.toISOString(),
+			budgets: [],
+		};
 	}
 
 	let cap = input.requestUsd;
@@ -57,7 +93,19 @@ export async function reserve(tx: Queryable, input: ReserveInput): Promise<Reser
 				[runId, sessionId, message, budget.id, now],
 			);
 			if (spent >= budget.limitUsd) {
-				await recordBudgetAlert(tx, { level: 'reached', budget, target, spentUsd: spent, sessionId, threadKey: scope.threadKey, at: now }, input.outbox);
+				await recordBudgetAlert(
+					tx,
+					{
+						level: 'reached',
+						budget,
+						target,
+						spentUsd: spent,
+						sessionId,
+						threadKey: scope.threadKey,
+						at: now,
+					},
+					input.outbox,
+				);
 			}
 			return {
 				granted: false,
@@ -82,13 +130,10 @@ export async function reserve(tx: Queryable, input: ReserveInput): Promise<Reser
 	);
 	await tx.query('DELETE FROM budget_holds WHERE run_id = $1', [runId]);
 	for (const g of grants) {
-		await tx.query('INSERT INTO budget_holds (run_id, budget_id, target, period_start, amount_usd) VALUES ($1, $2, $3, $4, $5)', [
-			runId,
-			g.budget.id,
-			g.target,
-			g.start,
-			cap,
-		]);
+		await tx.query(
+			'INSERT INTO budget_holds (run_id, budget_id, target, period_start, amount_usd) VALUES ($1, $2, $3, $4, $5)',
+			[runId, g.budget.id, g.target, g.start, cap],
+		);
 	}
 	return {
 		granted: true,
@@ -100,7 +145,12 @@ export async function reserve(tx: Queryable, input: ReserveInput): Promise<Reser
 }
 
 /** Keeps a running run's reservation alive; false when it is no longer held (settled, released, or expired). */
-export async function renew(db: Queryable, runId: string, ttlSeconds: number, now: Date): Promise<boolean> {
+export async function renew(
+	db: Queryable,
+	runId: string,
+	ttlSeconds: number,
+	now: Date,
+): Promise<boolean> {
 	const res = await db.query(
 		`UPDATE budget_reservations SET expires_at = $2 WHERE run_id = $1 AND status = 'held' AND expires_at > $3`,
 		[runId, new Date(now.getTime() + ttlSeconds * 1000), now],
@@ -110,7 +160,10 @@ export async function renew(db: Queryable, runId: string, ttlSeconds: number, no
 
 /** Gives the held amount back without a cost (the run never started claude). */
 export async function release(db: Queryable, runId: string, now: Date): Promise<boolean> {
-	const res = await db.query(`UPDATE budget_reservations SET status = 'released', ended_at = $2 WHERE run_id = $1 AND status = 'held'`, [runId, now]);
+	const res = await db.query(
+		`UPDATE budget_reservations SET status = 'released', ended_at = $2 WHERE run_id = $1 AND status = 'held'`,
+		[runId, now],
+	);
 	return res.rowCount > 0;
 }
 
@@ -119,7 +172,13 @@ export async function release(db: Queryable, runId: string, now: Date): Promise<
  * the reported cost, the rest of what it held goes back, and a budget the cost carried past its warning level or
  * its limit fires Budget Warning or Budget Reached into the session's thread.
  */
-export async function settleRun(tx: Queryable, sessionId: string, runId: string, costUsd: number, outbox?: KnownSubscriptions): Promise<void> {
+export async function settleRun(
+	tx: Queryable,
+	sessionId: string,
+	runId: string,
+	costUsd: number,
+	outbox?: KnownSubscriptions,
+): Promise<void> {
 	await tx.query(
 		`UPDATE budget_reservations SET status = 'settled', cost_usd = $2, ended_at = now() WHERE run_id = $1 AND status = 'held'`,
 		[runId, costUsd],
@@ -127,7 +186,10 @@ export async function settleRun(tx: Queryable, sessionId: string, runId: string,
 	if (!(costUsd > 0)) return;
 	const scope = await sessionScope(tx, sessionId);
 	if (!scope) return;
-	const { rows } = await tx.query<{ started_at: Date }>('SELECT started_at FROM session_runs WHERE id = $1', [runId]);
+	const { rows } = await tx.query<{ started_at: Date }>(
+		'SELECT started_at FROM session_runs WHERE id = $1',
+		[runId],
+	);
 	const at = rows[0] ? new Date(rows[0].started_at) : new Date();
 	// Locked like a reservation: runs of one thread settle one after another, so exactly one of them sees its cost
 	// carry the budget past a level (unlocked, two settling at once each missed the other's cost and both fired).
@@ -137,8 +199,10 @@ export async function settleRun(tx: Queryable, sessionId: string, runId: string,
 		const before = after - costUsd;
 		const warnAt = (budget.limitUsd * budget.warningPercent) / 100;
 		const alert = { budget, target, spentUsd: after, sessionId, threadKey: scope.threadKey, at };
-		if (before < budget.limitUsd && after >= budget.limitUsd) await recordBudgetAlert(tx, { ...alert, level: 'reached' }, outbox);
-		else if (before < warnAt && after >= warnAt) await recordBudgetAlert(tx, { ...alert, level: 'warning' }, outbox);
+		if (before < budget.limitUsd && after >= budget.limitUsd)
+			await recordBudgetAlert(tx, { ...alert, level: 'reached' }, outbox);
+		else if (before < warnAt && after >= warnAt)
+			await recordBudgetAlert(tx, { ...alert, level: 'warning' }, outbox);
 	}
 }
 

@@ -18,12 +18,23 @@ function serviceUrl(config: Config): string {
 }
 
 export async function doctorChecks(opts: DoctorOptions): Promise<Check[]> {
-	const checks: Check[] = [checkNode(), await checkClaude(opts.claudePath), await checkGit(), checkAllowedRoots()];
+	const checks: Check[] = [
+		checkNode(),
+		await checkClaude(opts.claudePath),
+		await checkGit(),
+		checkAllowedRoots(),
+	];
 	let config: Config;
 	try {
 		config = loadConfig();
 	} catch (err) {
-		checks.push(fail('configuration', err instanceof Error ? err.message : String(err), 'fix the variables named (see --help)'));
+		checks.push(
+			fail(
+				'configuration',
+				err instanceof Error ? err.message : String(err),
+				'fix the variables named (see --help)',
+			),
+		);
 		return checks;
 	}
 	const url = serviceUrl(config);
@@ -41,9 +52,13 @@ export async function runDoctor(opts: DoctorOptions): Promise<number> {
 	const checks = await doctorChecks(opts);
 	const width = Math.max(...checks.map((c) => c.name.length));
 	for (const c of checks) {
-		process.stdout.write(`${LABEL[c.status]}  ${c.name.padEnd(width)}  ${c.detail}${c.fix ? ` -> fix: ${c.fix}` : ''}\n`);
+		process.stdout.write(
+			`${LABEL[c.status]}  ${c.name.padEnd(width)}  ${c.detail}${c.fix ? ` -> fix: ${c.fix}` : ''}\n`,
+		);
 	}
 	const failed = checks.filter((c) => c.status === 'fail').length;
-	process.stdout.write(failed ? `\n${failed} check${failed === 1 ? '' : 's'} failed\n` : '\nall checks passed\n');
+	process.stdout.write(
+		failed ? `\n${failed} check${failed === 1 ? '' : 's'} failed\n` : '\nall checks passed\n',
+	);
 	return failed ? 1 : 0;
 }

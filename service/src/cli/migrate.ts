@@ -21,7 +21,9 @@ export async function runMigrate(): Promise<number> {
 		const { rows } = await db.query<{ n: number; last: string | null }>(
 			'SELECT count(*)::int AS n, max(name) AS last FROM schema_migrations',
 		);
-		const where = config.databaseUrl ? new URL(config.databaseUrl).host : `embedded database in ${config.dataDir}`;
+		const where = config.databaseUrl
+			? new URL(config.databaseUrl).host
+			: `embedded database in ${config.dataDir}`;
 		process.stdout.write(
 			`${applied ? `applied ${applied} migration${applied === 1 ? '' : 's'}` : 'nothing to apply'}; ` +
 				`${where} is at ${rows[0].n} (${rows[0].last ?? 'none'})\n`,

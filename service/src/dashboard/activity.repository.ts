@@ -21,7 +21,10 @@ const RANGES: Record<ActivityRange, { unit: 'hour' | 'day'; count: number; ms: n
 /** The first bucket's start: the current hour (or UTC day) and the ones before it, `count` in all. */
 export function rangeStart(now: Date, range: ActivityRange): Date {
 	const { unit, count, ms } = RANGES[range];
-	const current = unit === 'hour' ? Math.floor(now.getTime() / ms) * ms : Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+	const current =
+		unit === 'hour'
+			? Math.floor(now.getTime() / ms) * ms
+			: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
 	return new Date(current - (count - 1) * ms);
 }
 
@@ -32,9 +35,13 @@ export function rangeStart(now: Date, range: ActivityRange): Date {
 export async function readActivity(db: Queryable, range: ActivityRange, now = new Date()) {
 	const { unit, count, ms } = RANGES[range];
 	const since = rangeStart(now, range).toISOString();
-	const bucket = (col: string) => `to_char(date_trunc('${unit}', ${col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00.000"Z"')`;
+	const bucket = (col: string) =>
+		`to_char(date_trunc('${unit}', ${col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00.000"Z"')`;
 	const [sessions, runs, tools, waiting, waitingCount, repositories] = await Promise.all([
-		db.query<{ t: string; n: number }>(`SELECT ${bucket('created_at')} AS t, count(*)::int AS n FROM sessions WHERE created_at >= $1 GROUP BY 1`, [since]),
+		db.query<{ t: string; n: number }>(
+			`SELECT ${bucket('created_at')} AS t, count(*)::int AS n FROM sessions WHERE created_at >= $1 GROUP BY 1`,
+			[since],
+		),
 		db.query<{ t: string; runs: number; cost: number }>(
 			`SELECT ${bucket('started_at')} AS t, count(*)::int AS runs, COALESCE(sum(cost_usd), 0)::float8 AS cost
 			FROM session_runs WHERE started_at >= $1 GROUP BY 1`,
@@ -46,12 +53,21 @@ export async function readActivity(db: Queryable, range: ActivityRange, now = ne
 			FROM tool_calls WHERE finished_at >= $1 GROUP BY 1`,
 			[since],
 		),
-		db.query<{ id: string; status: string; prompt: string | null; repository: string | null; last_activity_at: Date; pending: number }>(
+		db.query<{
+			id: string;
+			status: string;
+			prompt: string | null;
+			repository: string | null;
+			last_activity_at: Date;
+			pending: number;
+		}>(
 			`SELECT s.id, s.status, left(s.prompt, 200) AS prompt, s.repository, s.last_activity_at,
 				(SELECT count(*)::int FROM approvals a WHERE a.session_id = s.id AND a.status = 'pending') AS pending
 			FROM sessions s WHERE s.status IN ('waiting', 'waiting_approval') ORDER BY s.last_activity_at DESC LIMIT 10`,
 		),
-		db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE status IN ('waiting', 'waiting_approval')`),
+		db.query<{ n: number }>(
+			`SELECT count(*)::int AS n FROM sessions WHERE status IN ('waiting', 'waiting_approval')`,
+		),
 		db.query<{ repository: string; sessions: number; cost: number; failed: number }>(
 			`SELECT repository, count(*)::int AS sessions, COALESCE(sum(cost_usd), 0)::float8 AS cost,
 				(count(*) FILTER (WHERE status IN ('failed', 'timed_out')))::int AS failed
@@ -96,6 +112,11 @@ export async function readActivity(db: Queryable, range: ActivityRange, now = ne
 				pendingApprovals: r.pending,
 			})),
 		},
-		repositories: repositories.rows.map((r) => ({ repository: r.repository, sessions: r.sessions, costUsd: Number(r.cost), failed: r.failed })),
+		repositories: repositories.rows.map((r) => ({
+			repository: r.repository,
+			sessions: r.sessions,
+			costUsd: Number(r.cost),
+			failed: r.failed,
+		})),
 	};
 }

@@ -37,9 +37,12 @@ export function windowStart(now: Date, days: number): Date {
  */
 export async function readStats(db: Queryable, days: number, now = new Date()): Promise<Stats> {
 	const since = windowStart(now, days);
-	const day = (col: string) => `to_char(date_trunc('day', ${col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`;
+	const day = (col: string) =>
+		`to_char(date_trunc('day', ${col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`;
 	const [statuses, runs, sessions, tools] = await Promise.all([
-		db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM sessions GROUP BY status'),
+		db.query<{ status: string; n: number }>(
+			'SELECT status, count(*)::int AS n FROM sessions GROUP BY status',
+		),
 		db.query<{ day: string; runs: number; cost: number }>(
 			`SELECT ${day('started_at')} AS day, count(*)::int AS runs, COALESCE(sum(cost_usd), 0)::float8 AS cost
 			FROM session_runs WHERE started_at >= $1 GROUP BY 1`,
@@ -63,7 +66,15 @@ export async function readStats(db: Queryable, days: number, now = new Date()): 
 	const perDay = new Map<string, DayFigures>();
 	for (let i = 0; i < days; i++) {
 		const d = isoDay(since.getTime() + i * DAY_MS);
-		perDay.set(d, { day: d, sessions: 0, runs: 0, costUsd: 0, toolCalls: 0, toolFailures: 0, toolDenials: 0 });
+		perDay.set(d, {
+			day: d,
+			sessions: 0,
+			runs: 0,
+			costUsd: 0,
+			toolCalls: 0,
+			toolFailures: 0,
+			toolDenials: 0,
+		});
 	}
 	for (const r of runs.rows) {
 		const f = perDay.get(r.day);

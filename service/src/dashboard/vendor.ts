@@ -12,7 +12,8 @@ const FILES: Record<string, string> = {
 export function vendorRouter(): Router {
 	const r = Router();
 	r.get('/:file', (req, res) => {
-		if (!Object.hasOwn(FILES, req.params.file)) throw notFound(`no vendored file ${req.params.file}`);
+		if (!Object.hasOwn(FILES, req.params.file))
+			throw notFound(`no vendored file ${req.params.file}`);
 		res.sendFile(FILES[req.params.file], { maxAge: '1h' });
 	});
 	return r;

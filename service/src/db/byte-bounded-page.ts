@@ -7,7 +7,12 @@ import type { Queryable } from './database';
  * `order` its ORDER BY list. Each row carries `page_fetched` (how many rows the inner query returned): fewer rows
  * than that means the budget cut the page, and the caller hands out a cursor even though it is short.
  */
-export function byteBoundedPage(innerSql: string, sizeExpr: string, order: string, maxBytesParam: string): string {
+export function byteBoundedPage(
+	innerSql: string,
+	sizeExpr: string,
+	order: string,
+	maxBytesParam: string,
+): string {
 	return `SELECT * FROM (
 		SELECT page.*, sum(${sizeExpr}) OVER (ORDER BY ${order}) AS page_running_bytes,
 			row_number() OVER (ORDER BY ${order}) AS page_row, count(*) OVER () AS page_fetched
@@ -33,11 +38,14 @@ export interface BoundedPageQuery {
 }
 
 /** Runs a page query within a byte budget (at least one row): its rows, and whether more follow. */
-export async function readBoundedPage<R extends Record<string, any>>(db: Queryable, q: BoundedPageQuery): Promise<{ rows: R[]; more: boolean }> {
-	const { rows } = await db.query<R & { page_fetched: number }>(byteBoundedPage(q.sql, q.sizeExpr, q.order, `$${q.params.length + 1}`), [
-		...q.params,
-		q.maxBytes ?? Number.MAX_SAFE_INTEGER,
-	]);
+export async function readBoundedPage<R extends Record<string, any>>(
+	db: Queryable,
+	q: BoundedPageQuery,
+): Promise<{ rows: R[]; more: boolean }> {
+	const { rows } = await db.query<R & { page_fetched: number }>(
+		byteBoundedPage(q.sql, q.sizeExpr, q.order, `$${q.params.length + 1}`),
+		[...q.params, q.maxBytes ?? Number.MAX_SAFE_INTEGER],
+	);
 	return { rows, more: pageHasMore(rows, q.limit) };
 }
 
@@ -59,8 +67,16 @@ export function readSessionRowsAfter<R extends Record<string, any>>(
 }
 
 /** The cursor after a newest-first keyset page read with LIMIT limit + 1: the last row's (time, id), if more follow. */
-export function keysetPage<T>(rows: Array<Record<string, any>>, limit: number, more: boolean, map: (r: Record<string, any>) => T) {
+export function keysetPage<T>(
+	rows: Array<Record<string, any>>,
+	limit: number,
+	more: boolean,
+	map: (r: Record<string, any>) => T,
+) {
 	const page = rows.slice(0, limit);
 	const last = page[page.length - 1];
-	return { items: page.map(map), next: more && last ? { t: last.cursor_t as string, id: last.id as string } : undefined };
+	return {
+		items: page.map(map),
+		next: more && last ? { t: last.cursor_t as string, id: last.id as string } : undefined,
+	};
 }

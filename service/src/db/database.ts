@@ -11,7 +11,11 @@ export interface Queryable {
 	 * `name` makes PostgreSQL parse and plan the statement once per connection (hot paths only; the text for a
 	 * name must never change). PGlite ignores it.
 	 */
-	query<T = Record<string, unknown>>(sql: string, params?: unknown[], name?: string): Promise<QueryResult<T>>;
+	query<T = Record<string, unknown>>(
+		sql: string,
+		params?: unknown[],
+		name?: string,
+	): Promise<QueryResult<T>>;
 	/** Runs a script of several statements without parameters (migrations). */
 	exec(sql: string): Promise<void>;
 }
@@ -25,6 +29,10 @@ export interface Database extends Queryable {
 	 * connection listens and is re-opened when lost; `onReconnect` then runs, because notices sent while it was
 	 * away are gone. Resolves to a function that stops listening.
 	 */
-	listen(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+	listen(
+		channel: string,
+		onNotify: (payload: string) => void,
+		onReconnect?: () => void,
+	): Promise<() => Promise<void>>;
 	close(): Promise<void>;
 }

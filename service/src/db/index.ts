@@ -8,7 +8,11 @@ export type { Database, Queryable, QueryResult } from './database';
 export { migrate } from './migrate';
 
 /** Opens PostgreSQL when a URL is given, else the embedded database under `dataDir`, and brings the schema up to date. */
-export async function openDatabase(opts: { databaseUrl?: string; dataDir?: string; poolSize?: number }): Promise<Database> {
+export async function openDatabase(opts: {
+	databaseUrl?: string;
+	dataDir?: string;
+	poolSize?: number;
+}): Promise<Database> {
 	const db = opts.databaseUrl
 		? createPostgresDatabase(opts.databaseUrl, opts.poolSize)
 		: await createPgliteDatabase(opts.dataDir ? path.join(opts.dataDir, 'pglite') : undefined);

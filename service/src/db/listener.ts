@@ -45,7 +45,9 @@ export async function listenPostgres(
 				onReconnect?.();
 				return;
 			} catch (err) {
-				logger.debug('listen connection not re-opened yet', { error: err instanceof Error ? err.message : String(err) });
+				logger.debug('listen connection not re-opened yet', {
+					error: err instanceof Error ? err.message : String(err),
+				});
 			}
 		}
 	}

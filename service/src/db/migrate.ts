@@ -16,10 +16,16 @@ interface Migration {
 }
 
 function readMigrations(dir: string): Migration[] {
-	const files = fs.readdirSync(dir).filter((f) => /^\d{3}_[a-z0-9-]+\.sql$/.test(f)).sort();
+	const files = fs
+		.readdirSync(dir)
+		.filter((f) => /^\d{3}_[a-z0-9-]+\.sql$/.test(f))
+		.sort();
 	return files.map((file, index) => {
 		const id = Number(file.slice(0, 3));
-		if (id !== index + 1) throw new Error(`migration ${file}: expected number ${index + 1}; migrations are consecutive`);
+		if (id !== index + 1)
+			throw new Error(
+				`migration ${file}: expected number ${index + 1}; migrations are consecutive`,
+			);
 		const sql = fs.readFileSync(path.join(dir, file), 'utf8');
 		return { id, name: file, sql, checksum: crypto.createHash('sha256').update(sql).digest('hex') };
 	});
@@ -38,13 +44,23 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<numbe
 		const done = await db.transaction(async (tx) => {
 			// Several replicas may start at once: the lock makes them apply each file exactly once.
 			await tx.query('SELECT pg_advisory_xact_lock(7283001)');
-			const { rows } = await tx.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE id = $1', [m.id]);
+			const { rows } = await tx.query<{ checksum: string }>(
+				'SELECT checksum FROM schema_migrations WHERE id = $1',
+				[m.id],
+			);
 			if (rows[0]) {
-				if (rows[0].checksum !== m.checksum) throw new Error(`migration ${m.name} was changed after it was applied; add a new migration instead`);
+				if (rows[0].checksum !== m.checksum)
+					throw new Error(
+						`migration ${m.name} was changed after it was applied; add a new migration instead`,
+					);
 				return false;
 			}
 			await tx.exec(m.sql);
-			await tx.query('INSERT INTO schema_migrations (id, name, checksum) VALUES ($1, $2, $3)', [m.id, m.name, m.checksum]);
+			await tx.query('INSERT INTO schema_migrations (id, name, checksum) VALUES ($1, $2, $3)', [
+				m.id,
+				m.name,
+				m.checksum,
+			]);
 			return true;
 		});
 		if (done) {

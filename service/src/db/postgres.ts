@@ -6,13 +6,20 @@ import { listenPostgres } from './listener';
 // int8 (counts, bigserial ids) as numbers: ids stay far below 2^53 and PGlite parses them the same way.
 const typeParsers = {
 	getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-		oid === types.builtins.INT8 ? Number : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+		oid === types.builtins.INT8
+			? Number
+			: types.getTypeParser(oid, format)) as typeof types.getTypeParser,
 };
 
 function wrap(client: Pool | PoolClient): Queryable {
 	return {
 		async query<T>(sql: string, params: unknown[] = [], name?: string): Promise<QueryResult<T>> {
-			const res = await client.query({ text: sql, values: params, types: typeParsers, ...(name ? { name } : {}) });
+			const res = await client.query({
+				text: sql,
+				values: params,
+				types: typeParsers,
+				...(name ? { name } : {}),
+			});
 			return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
 		},
 		async exec(sql: string) {
@@ -51,7 +58,8 @@ export function createPostgresDatabase(connectionString: string, max = 10): Data
 				client.release();
 			}
 		},
-		listen: (channel, onNotify, onReconnect) => listenPostgres(connectionString, channel, onNotify, onReconnect),
+		listen: (channel, onNotify, onReconnect) =>
+			listenPostgres(connectionString, channel, onNotify, onReconnect),
 		close: () => pool.end(),
 	};
 }

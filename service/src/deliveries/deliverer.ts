@@ -1,7 +1,21 @@
-import { ATTEMPT_HEADER, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signDelivery } from '../../../nodes/shared/protocol';
+import {
+	ATTEMPT_HEADER,
+	DELIVERY_HEADER,
+	EVENT_HEADER,
+	SIGNATURE_HEADER,
+	signDelivery,
+} from '../../../nodes/shared/protocol';
 import type { Database } from '../db';
 import { logger } from '../logger';
-import { claimDue, markDelivered, markFailed, pruneDelivered, releaseClaim, supersedeCoalesced, type ClaimedDelivery } from './deliveries.repository';
+import {
+	claimDue,
+	markDelivered,
+	markFailed,
+	pruneDelivered,
+	releaseClaim,
+	supersedeCoalesced,
+	type ClaimedDelivery,
+} from './deliveries.repository';
 import { deliveryBody } from './delivery-body';
 import type { OutboxSignal } from './outbox';
 import { postDelivery } from './post-delivery';
@@ -24,7 +38,12 @@ export interface DelivererOptions {
 }
 
 /** Exponential backoff with a cap and up to 10% jitter, so failed subscribers do not retry in lockstep. */
-export function backoffMs(attempt: number, base: number, cap: number, random = Math.random): number {
+export function backoffMs(
+	attempt: number,
+	base: number,
+	cap: number,
+	random = Math.random,
+): number {
 	const exp = Math.min(cap, base * 2 ** Math.max(0, attempt - 1));
 	return Math.round(Math.min(cap, exp * (1 + random() * 0.1)));
 }
@@ -120,14 +139,17 @@ export class Deliverer {
 					inFlight: this.inFlight,
 					leaseMs: this.opts.timeoutMs + 30_000,
 				});
-				if (this.stopped) await Promise.all(claimed.map((d) => releaseClaim(this.db, d.id, d.attempts)));
+				if (this.stopped)
+					await Promise.all(claimed.map((d) => releaseClaim(this.db, d.id, d.attempts)));
 				else for (const d of claimed) this.launch(d);
 				// A full batch means more may be due right now.
 				if (claimed.length === free) next = 0;
 			}
 			await this.maybePrune();
 		} catch (err) {
-			logger.warn('delivery poll failed; will retry', { error: err instanceof Error ? err.message : String(err) });
+			logger.warn('delivery poll failed; will retry', {
+				error: err instanceof Error ? err.message : String(err),
+			});
 		} finally {
 			this.ticking = false;
 		}
@@ -140,7 +162,12 @@ export class Deliverer {
 		this.active++;
 		this.inFlight.set(d.subscriptionId, (this.inFlight.get(d.subscriptionId) ?? 0) + 1);
 		const run = this.deliver(d)
-			.catch((err) => logger.error('delivery bookkeeping failed', { delivery: d.id, error: err instanceof Error ? err.message : String(err) }))
+			.catch((err) =>
+				logger.error('delivery bookkeeping failed', {
+					delivery: d.id,
+					error: err instanceof Error ? err.message : String(err),
+				}),
+			)
 			.finally(() => {
 				this.active--;
 				const n = (this.inFlight.get(d.subscriptionId) ?? 1) - 1;
@@ -167,7 +194,11 @@ export class Deliverer {
 				// Signed now, not when queued: a retry hours later still passes the receiver's age check.
 				[SIGNATURE_HEADER]: signDelivery(d.secret, body),
 			},
-			{ timeoutMs: this.opts.timeoutMs, allowedHosts: this.opts.allowedHosts, signal: this.abort.signal },
+			{
+				timeoutMs: this.opts.timeoutMs,
+				allowedHosts: this.opts.allowedHosts,
+				signal: this.abort.signal,
+			},
 		);
 		if (outcome.ok) {
 			await markDelivered(this.db, d.id, d.attempts, outcome.statusCode);
@@ -179,7 +210,12 @@ export class Deliverer {
 			retryInMs: backoffMs(d.attempts, this.opts.baseDelayMs, this.opts.maxDelayMs),
 			maxAttempts: this.opts.maxAttempts,
 		});
-		const fields = { delivery: d.id, subscription: d.subscriptionId, attempt: d.attempts, error: outcome.error };
+		const fields = {
+			delivery: d.id,
+			subscription: d.subscriptionId,
+			attempt: d.attempts,
+			error: outcome.error,
+		};
 		if (status === 'dead') logger.warn('delivery dead after its last attempt', fields);
 		else logger.debug('delivery attempt failed', fields);
 	}

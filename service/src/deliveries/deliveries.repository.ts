@@ -102,7 +102,12 @@ export async function claimDue(
 			ORDER BY r.started_at DESC, r.id DESC LIMIT 1
 		) run ON true
 		ORDER BY c.hook_event_id`,
-		[opts.limit, opts.perSubscription, JSON.stringify(Object.fromEntries(opts.inFlight)), opts.leaseMs],
+		[
+			opts.limit,
+			opts.perSubscription,
+			JSON.stringify(Object.fromEntries(opts.inFlight)),
+			opts.leaseMs,
+		],
 	);
 	return rows.map((r) => ({
 		id: r.id,
@@ -131,7 +136,11 @@ export async function claimDue(
 		session: {
 			status: r.status ?? null,
 			origin: r.origin ?? null,
-			workspace: { type: r.workspace_type ?? null, path: r.workspace_path ?? null, branch: r.workspace_branch ?? null },
+			workspace: {
+				type: r.workspace_type ?? null,
+				path: r.workspace_path ?? null,
+				branch: r.workspace_branch ?? null,
+			},
 			threadKey: r.thread_key ?? null,
 			costUsd: r.cost_usd ?? null,
 			result: r.result ?? null,
@@ -186,7 +195,12 @@ const OPEN_WINDOW = `, windows AS (
 		)`;
 
 /** Records a 2xx. The attempt number guards against a stale worker whose lease ran out and was re-claimed. */
-export async function markDelivered(db: Queryable, id: string, attempt: number, statusCode: number): Promise<void> {
+export async function markDelivered(
+	db: Queryable,
+	id: string,
+	attempt: number,
+	statusCode: number,
+): Promise<void> {
 	await db.query(
 		`WITH done AS (
 			UPDATE deliveries SET status = 'delivered', delivered_at = now(), last_status_code = $3, last_error = NULL
@@ -197,7 +211,6 @@ export async function markDelivered(db: Queryable, id: string, attempt: number, 
 		[id, attempt, statusCode],
 	);
 }
-
 
 /** Records a failed attempt: due again after `retryInMs`, or dead once `maxAttempts` are used up. */
 export async function markFailed(
@@ -215,7 +228,14 @@ export async function markFailed(
 			RETURNING subscription_id, session_id, status
 		)${OPEN_WINDOW}
 		SELECT status FROM done`,
-		[id, attempt, failure.error.slice(0, 2000), failure.retryInMs, failure.maxAttempts, failure.statusCode ?? null],
+		[
+			id,
+			attempt,
+			failure.error.slice(0, 2000),
+			failure.retryInMs,
+			failure.maxAttempts,
+			failure.statusCode ?? null,
+		],
 	);
 	return rows[0]?.status;
 }
@@ -230,7 +250,11 @@ export async function releaseClaim(db: Queryable, id: string, attempt: number): 
 }
 
 /** Deletes delivered rows older than the retention, a bounded batch at a time; dead ones stay until retried or deleted. */
-export async function pruneDelivered(db: Queryable, olderThanMs: number, batch = 5000): Promise<number> {
+export async function pruneDelivered(
+	db: Queryable,
+	olderThanMs: number,
+	batch = 5000,
+): Promise<number> {
 	const { rowCount } = await db.query(
 		`DELETE FROM deliveries WHERE id IN (
 			(SELECT id FROM deliveries WHERE status = 'delivered'
@@ -302,11 +326,21 @@ export async function listDeliveries(db: Queryable, f: DeliveryFilter) {
 			AND ($4::bigint IS NULL OR (d.hook_event_id, d.id) < ($4::bigint, $5::uuid))
 		ORDER BY d.hook_event_id DESC, d.id DESC
 		LIMIT $6`,
-		[f.status ?? null, f.subscriptionId ?? null, f.sessionId ?? null, f.after?.e ?? null, f.after?.id ?? null, f.limit],
+		[
+			f.status ?? null,
+			f.subscriptionId ?? null,
+			f.sessionId ?? null,
+			f.after?.e ?? null,
+			f.after?.id ?? null,
+			f.limit,
+		],
 	);
 	const items = rows.map(toDelivery);
 	const last = rows[rows.length - 1];
-	return { items, next: rows.length === f.limit && last ? { e: last.hook_event_id, id: last.id } : undefined };
+	return {
+		items,
+		next: rows.length === f.limit && last ? { e: last.hook_event_id, id: last.id } : undefined,
+	};
 }
 
 export async function getDelivery(db: Queryable, id: string) {

@@ -8,7 +8,9 @@ import { getDelivery, listDeliveries, retryDead, DELIVERY_STATUSES } from './del
 import type { OutboxSignal } from './outbox';
 
 const ListQuery = z.object({
-	status: z.enum(DELIVERY_STATUSES, { message: `status must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
+	status: z
+		.enum(DELIVERY_STATUSES, { message: `status must be one of ${DELIVERY_STATUSES.join(', ')}` })
+		.optional(),
 	subscriptionId: z.string().uuid('subscriptionId must be a subscription id (a uuid)').optional(),
 	sessionId: uuidParam.optional(),
 	limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -16,7 +18,9 @@ const ListQuery = z.object({
 });
 const Cursor = z.object({ e: cursorId, id: z.string().uuid() });
 const Params = z.object({ id: z.string().uuid('must be a delivery id (a uuid)') });
-const RetryQuery = z.object({ subscriptionId: z.string().uuid('subscriptionId must be a subscription id (a uuid)') });
+const RetryQuery = z.object({
+	subscriptionId: z.string().uuid('subscriptionId must be a subscription id (a uuid)'),
+});
 
 /**
  * The outbox, read-only for the dashboard token (no secrets or URLs in it); retrying a dead letter needs the

@@ -67,7 +67,9 @@ function expandIpv6(address: string): number[] | undefined {
 	const b = part(tail);
 	const fill = address.includes('::') ? 8 - a.length - b.length : 0;
 	const groups = [...a, ...Array<number>(Math.max(fill, 0)).fill(0), ...b];
-	return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+	return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff)
+		? groups
+		: undefined;
 }
 
 /** True for an address on the public internet. */
@@ -82,13 +84,19 @@ export function isPublicAddress(address: string): boolean {
 	return false;
 }
 
-const bare = (hostname: string) => hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
+const bare = (hostname: string) =>
+	hostname
+		.replace(/^\[|\]$/g, '')
+		.toLowerCase()
+		.replace(/\.$/, '');
 
 export function isAllowlisted(hostname: string, allowedHosts: readonly string[]): boolean {
 	const host = bare(hostname);
 	return allowedHosts.some((entry) => {
 		const e = bare(entry);
-		return e.startsWith('*.') ? host.endsWith(e.slice(1)) && host.length > e.length - 1 : host === e;
+		return e.startsWith('*.')
+			? host.endsWith(e.slice(1)) && host.length > e.length - 1
+			: host === e;
 	});
 }
 
@@ -101,11 +109,16 @@ export function checkTargetUrl(raw: string, allowedHosts: readonly string[]): UR
 		throw new TargetRefused(`${raw} is not a URL`);
 	}
 	if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-		throw new TargetRefused(`only http and https delivery URLs are allowed, not ${url.protocol.replace(/:$/, '')}`);
+		throw new TargetRefused(
+			`only http and https delivery URLs are allowed, not ${url.protocol.replace(/:$/, '')}`,
+		);
 	}
-	if (url.username || url.password) throw new TargetRefused('delivery URLs may not carry a user name or password');
+	if (url.username || url.password)
+		throw new TargetRefused('delivery URLs may not carry a user name or password');
 	if (allowedHosts.length && !isAllowlisted(url.hostname, allowedHosts)) {
-		throw new TargetRefused(`host ${bare(url.hostname)} is not in DELIVERY_ALLOWED_HOSTS (${allowedHosts.join(', ')})`);
+		throw new TargetRefused(
+			`host ${bare(url.hostname)} is not in DELIVERY_ALLOWED_HOSTS (${allowedHosts.join(', ')})`,
+		);
 	}
 	const host = bare(url.hostname);
 	if (!allowedHosts.length && net.isIP(host) && !isPublicAddress(host)) {
@@ -116,7 +129,11 @@ export function checkTargetUrl(raw: string, allowedHosts: readonly string[]): UR
 	return url;
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+type LookupCallback = (
+	err: NodeJS.ErrnoException | null,
+	address: string | dns.LookupAddress[],
+	family?: number,
+) => void;
 
 /**
  * A `lookup` for http.request that refuses names resolving to any non-public address. The connection then uses
@@ -138,7 +155,11 @@ export function guardedLookup(allowedHosts: readonly string[]) {
 			}
 			if (options.all) return callback(null, addresses);
 			const first = addresses[0];
-			if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+			if (!first)
+				return callback(
+					Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }),
+					[],
+				);
 			callback(null, first.address, first.family);
 		});
 	};
@@ -153,7 +174,9 @@ export async function checkTarget(raw: string, allowedHosts: readonly string[]):
 	try {
 		addresses = await dns.promises.lookup(host, { all: true });
 	} catch (err) {
-		throw new TargetRefused(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+		throw new TargetRefused(
+			`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+		);
 	}
 	const bad = addresses.find((a) => !isPublicAddress(a.address));
 	if (bad) {

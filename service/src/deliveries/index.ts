@@ -7,7 +7,6 @@ import { TOOL_FILTER_HELP } from '../subscriptions/tool-filter';
 import { Deliverer } from './deliverer';
 import type { KnownSubscriptions } from './outbox';
 
-
 /** The delivery loop for Hook Trigger subscriptions, woken by the service's outbox. */
 export function createDeliveries(db: Database, outbox: KnownSubscriptions, config: Config) {
 	const deliverer = new Deliverer(db, {
@@ -39,13 +38,18 @@ export function createDeliveries(db: Database, outbox: KnownSubscriptions, confi
 async function reportUnreadableToolFilters(db: Database): Promise<void> {
 	try {
 		for (const f of unreadableToolFilters((await loadFilters(db)).filters)) {
-			logger.warn('a subscription\'s tool filter cannot be read and matches no event; register it again', {
-				subscription: f.id,
-				toolFilter: f.toolFilter,
-				help: TOOL_FILTER_HELP,
-			});
+			logger.warn(
+				"a subscription's tool filter cannot be read and matches no event; register it again",
+				{
+					subscription: f.id,
+					toolFilter: f.toolFilter,
+					help: TOOL_FILTER_HELP,
+				},
+			);
 		}
 	} catch (err) {
-		logger.warn('could not check the stored tool filters', { error: err instanceof Error ? err.message : String(err) });
+		logger.warn('could not check the stored tool filters', {
+			error: err instanceof Error ? err.message : String(err),
+		});
 	}
 }

@@ -3,7 +3,13 @@ import { EventEmitter } from 'node:events';
 import type { Queryable } from '../db';
 import type { HookEvent } from '../hooks/hook-event';
 import type { OutboxPlan, StoredEvent } from '../hooks/hooks.repository';
-import { matches, needsSessionFacts, type MatchableEvent, type SessionFacts, type SubscriptionFilter } from '../subscriptions/subscription-match';
+import {
+	matches,
+	needsSessionFacts,
+	type MatchableEvent,
+	type SessionFacts,
+	type SubscriptionFilter,
+} from '../subscriptions/subscription-match';
 import { loadFilters } from '../subscriptions/subscriptions.repository';
 
 export interface OutboxEvent extends MatchableEvent {
@@ -35,7 +41,11 @@ export class OutboxSignal extends EventEmitter {
  * Queues one delivery per (matching subscription, event) in the caller's transaction: an event is committed
  * together with its deliveries or not at all, so a crash between the two cannot lose one.
  */
-export async function enqueueDeliveries(tx: Queryable, events: OutboxEvent[], known?: KnownSubscriptions): Promise<number> {
+export async function enqueueDeliveries(
+	tx: Queryable,
+	events: OutboxEvent[],
+	known?: KnownSubscriptions,
+): Promise<number> {
 	if (!events.length) return 0;
 	const loaded = await loadFilters(tx);
 	known?.remember(loaded);
@@ -43,13 +53,26 @@ export async function enqueueDeliveries(tx: Queryable, events: OutboxEvent[], kn
 	if (!filters.length) return 0;
 
 	let facts = new Map<string, SessionFacts>();
-	if (filters.some(needsSessionFacts)) facts = await loadSessionFacts(tx, [...new Set(events.map((e) => e.sessionId))]);
+	if (filters.some(needsSessionFacts))
+		facts = await loadSessionFacts(tx, [...new Set(events.map((e) => e.sessionId))]);
 
-	const rows: Array<{ id: string; subscriptionId: string; sessionId: string; hookEventId: number; eventName: string }> = [];
+	const rows: Array<{
+		id: string;
+		subscriptionId: string;
+		sessionId: string;
+		hookEventId: number;
+		eventName: string;
+	}> = [];
 	for (const e of events) {
 		for (const f of filters) {
 			if (matches(f, e, facts.get(e.sessionId))) {
-				rows.push({ id: crypto.randomUUID(), subscriptionId: f.id, sessionId: e.sessionId, hookEventId: e.id, eventName: e.eventName });
+				rows.push({
+					id: crypto.randomUUID(),
+					subscriptionId: f.id,
+					sessionId: e.sessionId,
+					hookEventId: e.id,
+					eventName: e.eventName,
+				});
 			}
 		}
 	}
@@ -91,9 +114,15 @@ export class KnownSubscriptions {
 			for (const f of known.filters) {
 				if (needsSessionFacts(f)) {
 					// A thread or workspace filter needs the session row once everything else matches.
-					if (matches({ ...f, threadKey: null, workspaceType: null }, e, undefined)) return undefined;
+					if (matches({ ...f, threadKey: null, workspaceType: null }, e, undefined))
+						return undefined;
 				} else if (matches(f, e, undefined)) {
-					deliveries.push({ id: crypto.randomUUID(), subscriptionId: f.id, sessionId: e.sessionId, hash: e.hash });
+					deliveries.push({
+						id: crypto.randomUUID(),
+						subscriptionId: f.id,
+						sessionId: e.sessionId,
+						hash: e.hash,
+					});
 				}
 			}
 		}
@@ -109,14 +138,27 @@ export class KnownSubscriptions {
 	enqueue(tx: Queryable, stored: StoredEvent[]): Promise<number> {
 		return enqueueDeliveries(
 			tx,
-			stored.map((s) => ({ id: s.id, sessionId: s.event.sessionId, eventName: s.event.eventName, toolName: s.event.toolName })),
+			stored.map((s) => ({
+				id: s.id,
+				sessionId: s.event.sessionId,
+				eventName: s.event.eventName,
+				toolName: s.event.toolName,
+			})),
 			this,
 		);
 	}
 }
 
-async function loadSessionFacts(tx: Queryable, sessionIds: string[]): Promise<Map<string, SessionFacts>> {
-	const { rows } = await tx.query<{ id: string; workspace_type: string | null; thread_key: string | null; keys: string[] }>(
+async function loadSessionFacts(
+	tx: Queryable,
+	sessionIds: string[],
+): Promise<Map<string, SessionFacts>> {
+	const { rows } = await tx.query<{
+		id: string;
+		workspace_type: string | null;
+		thread_key: string | null;
+		keys: string[];
+	}>(
 		`SELECT s.id, s.workspace_type, s.thread_key,
 			COALESCE((SELECT jsonb_agg(t.key) FROM threads t WHERE t.session_id = s.id), '[]'::jsonb) AS keys
 		FROM sessions s WHERE s.id = ANY($1::uuid[])`,
@@ -125,7 +167,10 @@ async function loadSessionFacts(tx: Queryable, sessionIds: string[]): Promise<Ma
 	return new Map(
 		rows.map((r) => [
 			r.id,
-			{ workspaceType: r.workspace_type, threadKeys: [...(r.thread_key ? [r.thread_key] : []), ...(r.keys ?? [])] },
+			{
+				workspaceType: r.workspace_type,
+				threadKeys: [...(r.thread_key ? [r.thread_key] : []), ...(r.keys ?? [])],
+			},
 		]),
 	);
 }

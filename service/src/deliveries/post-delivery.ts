@@ -21,7 +21,11 @@ export function postDelivery(
 	try {
 		url = checkTargetUrl(rawUrl, opts.allowedHosts);
 	} catch (err) {
-		return Promise.resolve({ ok: false, error: `target refused: ${(err as Error).message}`, refused: true });
+		return Promise.resolve({
+			ok: false,
+			error: `target refused: ${(err as Error).message}`,
+			refused: true,
+		});
 	}
 	return new Promise((resolve) => {
 		let settled = false;
@@ -37,13 +41,20 @@ export function postDelivery(
 			method: 'POST',
 			agent: false,
 			lookup: guardedLookup(opts.allowedHosts) as unknown as http.RequestOptions['lookup'],
-			headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+			headers: {
+				...headers,
+				'content-type': 'application/json',
+				'content-length': String(Buffer.byteLength(body)),
+			},
 		});
 		const giveUp = (error: string) => {
 			finish({ ok: false, error });
 			req.destroy();
 		};
-		const timer = setTimeout(() => giveUp(`timeout: no complete answer within ${opts.timeoutMs} ms`), opts.timeoutMs);
+		const timer = setTimeout(
+			() => giveUp(`timeout: no complete answer within ${opts.timeoutMs} ms`),
+			opts.timeoutMs,
+		);
 		const onAbort = () => giveUp('interrupted: the service is shutting down');
 		opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -58,14 +69,31 @@ export function postDelivery(
 			res.on('error', () => undefined);
 			res.on('end', () => {
 				if (status >= 200 && status < 300) return finish({ ok: true, statusCode: status });
-				const text = Buffer.concat(chunks).toString('utf8').slice(0, 300).replace(/\s+/g, ' ').trim();
-				const what = status >= 300 && status < 400 ? `redirect to ${res.headers.location ?? '?'} (not followed)` : text;
-				finish({ ok: false, statusCode: status, error: `HTTP ${status}${what ? `: ${what}` : ''}` });
+				const text = Buffer.concat(chunks)
+					.toString('utf8')
+					.slice(0, 300)
+					.replace(/\s+/g, ' ')
+					.trim();
+				const what =
+					status >= 300 && status < 400
+						? `redirect to ${res.headers.location ?? '?'} (not followed)`
+						: text;
+				finish({
+					ok: false,
+					statusCode: status,
+					error: `HTTP ${status}${what ? `: ${what}` : ''}`,
+				});
 			});
 		});
 		req.on('error', (err: NodeJS.ErrnoException) => {
 			const refused = err instanceof TargetRefused || err.code === 'ETARGETREFUSED';
-			finish({ ok: false, error: refused ? `target refused: ${err.message}` : `${err.code ? `${err.code}: ` : ''}${err.message}`, refused });
+			finish({
+				ok: false,
+				error: refused
+					? `target refused: ${err.message}`
+					: `${err.code ? `${err.code}: ` : ''}${err.message}`,
+				refused,
+			});
 		});
 		req.end(body);
 	});

@@ -7,7 +7,9 @@ import { notFound } from '../http/errors';
 import { parse, uuidParam } from '../http/validate';
 import { claimEventKey, getEventKey } from './event-keys.repository';
 
-const ClaimBody = z.object({ key: EventKey, sessionId: uuidParam, action: z.enum(EVENT_KEY_ACTIONS) }).strict();
+const ClaimBody = z
+	.object({ key: EventKey, sessionId: uuidParam, action: z.enum(EVENT_KEY_ACTIONS) })
+	.strict();
 const KeyParams = z.object({ key: EventKey });
 
 /**

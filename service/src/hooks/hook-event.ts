@@ -11,12 +11,21 @@ import type { ToolCallUpsert } from '../tool-calls/tool-call';
 const HookPayloadSchema = z
 	.object({
 		session_id: z.string().uuid('session_id must be the session uuid'),
-		hook_event_name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'hook_event_name must be an event name such as PreToolUse'),
+		hook_event_name: z
+			.string()
+			.regex(
+				/^[A-Za-z][A-Za-z0-9_]{0,63}$/,
+				'hook_event_name must be an event name such as PreToolUse',
+			),
 		tool_name: storableText(256).optional(),
 		tool_use_id: storableText(256).optional(),
 		prompt_id: storableText(256).optional(),
 		// tool_calls.duration_ms is an integer column: 2^31 ms (24 days) is far beyond any tool call.
-		duration_ms: z.number().nonnegative().max(2_147_483_647, 'duration_ms must be a number of milliseconds below 2^31').optional(),
+		duration_ms: z
+			.number()
+			.nonnegative()
+			.max(2_147_483_647, 'duration_ms must be a number of milliseconds below 2^31')
+			.optional(),
 		cwd: z.string().optional(),
 	})
 	.passthrough();
@@ -38,7 +47,9 @@ export interface HookEvent {
 /** Validates and scrubs one posted hook payload (its depth checked at the HTTP edge); throws a 400 that says what is wrong. */
 export function parseHookEvent(body: unknown, maxStringBytes: number, now = new Date()): HookEvent {
 	if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-		throw badRequest('expected a JSON object (a Claude Code hook payload) with Content-Type: application/json');
+		throw badRequest(
+			'expected a JSON object (a Claude Code hook payload) with Content-Type: application/json',
+		);
 	}
 	const parsed = HookPayloadSchema.safeParse(body);
 	if (!parsed.success) throw badRequest(`invalid hook payload: ${describeZodError(parsed.error)}`);
@@ -77,17 +88,35 @@ export function toolCallFromEvent(e: HookEvent): ToolCallUpsert | undefined {
 		case 'PreToolUse':
 			return { ...base, status: 'running', startedAt: e.receivedAt };
 		case 'PostToolUse':
-			return { ...base, status: 'succeeded', response: p.tool_response, durationMs, finishedAt: e.receivedAt };
+			return {
+				...base,
+				status: 'succeeded',
+				response: p.tool_response,
+				durationMs,
+				finishedAt: e.receivedAt,
+			};
 		case 'PostToolUseFailure':
-			return { ...base, status: 'failed', error: stringOr(p.error), durationMs, finishedAt: e.receivedAt };
+			return {
+				...base,
+				status: 'failed',
+				error: stringOr(p.error),
+				durationMs,
+				finishedAt: e.receivedAt,
+			};
 		case 'PermissionDenied':
-			return { ...base, status: 'denied', error: stringOr(p.reason) ?? 'permission denied', finishedAt: e.receivedAt };
+			return {
+				...base,
+				status: 'denied',
+				error: stringOr(p.reason) ?? 'permission denied',
+				finishedAt: e.receivedAt,
+			};
 		default:
 			return undefined;
 	}
 }
 
-const stringOr = (v: unknown) => (typeof v === 'string' ? v : v === undefined ? undefined : JSON.stringify(v));
+const stringOr = (v: unknown) =>
+	typeof v === 'string' ? v : v === undefined ? undefined : JSON.stringify(v);
 
 /** What an external (not orchestrated) session's status becomes after this event. */
 export function externalStatusAfter(eventName: string): string {

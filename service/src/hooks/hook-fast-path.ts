@@ -59,11 +59,21 @@ async function handle(deps: FastPathDeps, req: IncomingMessage, query: string) {
 		}
 	}
 	refuseDeepBody(body);
-	return receiveNativeHook(deps, principal, body, query !== '' && new URLSearchParams(query).get('approvals') === 'required');
+	return receiveNativeHook(
+		deps,
+		principal,
+		body,
+		query !== '' && new URLSearchParams(query).get('approvals') === 'required',
+	);
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
-	const tooLarge = () => new HttpError(413, `request body is larger than the limit of ${limit} bytes`, 'payload_too_large');
+	const tooLarge = () =>
+		new HttpError(
+			413,
+			`request body is larger than the limit of ${limit} bytes`,
+			'payload_too_large',
+		);
 	if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
 	return new Promise((resolve, reject) => {
 		const chunks: Buffer[] = [];
@@ -75,7 +85,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 			req.removeAllListeners('data');
 			reject(tooLarge());
 		});
-		req.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+		req.once('end', () =>
+			resolve(
+				chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+			),
+		);
 		req.once('error', reject);
 		// The caller hung up mid-body: settles the wait; the answer goes nowhere. ('close' also follows every
 		// complete body; an Error built there each time cost 3% of the CPU per event.)
@@ -89,6 +103,10 @@ function send(res: ServerResponse, status: number, body: unknown) {
 	if (res.headersSent) return;
 	const json = JSON.stringify(body);
 	// Headers and body leave in one write.
-	res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), 'X-Content-Type-Options': 'nosniff' });
+	res.writeHead(status, {
+		'Content-Type': 'application/json; charset=utf-8',
+		'Content-Length': Buffer.byteLength(json),
+		'X-Content-Type-Options': 'nosniff',
+	});
 	res.end(json);
 }

@@ -1,7 +1,12 @@
 import type { Database, Queryable } from '../db';
 import { logger } from '../logger';
 import type { HookEvent } from './hook-event';
-import { insertHookEvents, type Origin, type OutboxPlan, type StoredEvent } from './hooks.repository';
+import {
+	insertHookEvents,
+	type Origin,
+	type OutboxPlan,
+	type StoredEvent,
+} from './hooks.repository';
 
 interface Pending {
 	event: HookEvent;
@@ -38,7 +43,12 @@ export class HookIngestor {
 
 	constructor(
 		private readonly db: Database,
-		private readonly opts: { maxQueue: number; maxBatch?: number; maxInFlight?: number; outbox?: Outbox },
+		private readonly opts: {
+			maxQueue: number;
+			maxBatch?: number;
+			maxInFlight?: number;
+			outbox?: Outbox;
+		},
 	) {}
 
 	get depth(): number {
@@ -47,7 +57,8 @@ export class HookIngestor {
 
 	/** Resolves once the event is committed (with its stored id, or undefined for a redelivery). */
 	submit(event: HookEvent, origin: Origin): Promise<StoredEvent | undefined> {
-		if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new QueueFullError('hook queue is full'));
+		if (this.queue.length >= this.opts.maxQueue)
+			return Promise.reject(new QueueFullError('hook queue is full'));
 		return new Promise((resolve, reject) => {
 			this.queue.push({ event, origin, resolve, reject });
 			this.schedule();
@@ -55,7 +66,8 @@ export class HookIngestor {
 	}
 
 	private schedule() {
-		if (this.inFlight >= (this.opts.maxInFlight ?? 1) || this.retryTimer || !this.queue.length) return;
+		if (this.inFlight >= (this.opts.maxInFlight ?? 1) || this.retryTimer || !this.queue.length)
+			return;
 		this.inFlight++;
 		setImmediate(() => void this.flush());
 	}
@@ -87,7 +99,11 @@ export class HookIngestor {
 							this.retryLater(batch.slice(i), e);
 							break;
 						}
-						logger.error('hook event refused by the database', { session: p.event.sessionId, event: p.event.eventName, error: errMessage(e) });
+						logger.error('hook event refused by the database', {
+							session: p.event.sessionId,
+							event: p.event.eventName,
+							error: errMessage(e),
+						});
 						p.reject(e);
 					}
 				}
@@ -105,7 +121,11 @@ export class HookIngestor {
 	private retryLater(pending: Pending[], err: unknown) {
 		this.queue.unshift(...pending);
 		this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 5000);
-		logger.warn('hook batch not written; will retry', { events: pending.length, retryInMs: this.retryDelayMs, error: errMessage(err) });
+		logger.warn('hook batch not written; will retry', {
+			events: pending.length,
+			retryInMs: this.retryDelayMs,
+			error: errMessage(err),
+		});
 		if (this.retryTimer) clearTimeout(this.retryTimer);
 		this.retryTimer = setTimeout(() => {
 			this.retryTimer = undefined;
@@ -137,9 +157,11 @@ export class HookIngestor {
 	async drain(timeoutMs: number): Promise<void> {
 		this.closed = true;
 		const deadline = Date.now() + timeoutMs;
-		while ((this.queue.length || this.inFlight) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+		while ((this.queue.length || this.inFlight) && Date.now() < deadline)
+			await new Promise((r) => setTimeout(r, 10));
 		if (this.retryTimer) clearTimeout(this.retryTimer);
-		if (this.queue.length) logger.warn('shutting down with hook events not written', { events: this.queue.length });
+		if (this.queue.length)
+			logger.warn('shutting down with hook events not written', { events: this.queue.length });
 	}
 }
 
@@ -149,6 +171,14 @@ function isRetryable(err: unknown): boolean {
 	const e = err as { code?: string; message?: string };
 	// Connection loss, server shutdown, too many clients, and a deadlock or serialization failure between two
 	// concurrent batches: all pass if the batch is simply written again.
-	if (e?.code && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[123]|08\d{3}|53300|40P01|40001)$/.test(e.code)) return true;
-	return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e?.message ?? '');
+	if (
+		e?.code &&
+		/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[123]|08\d{3}|53300|40P01|40001)$/.test(
+			e.code,
+		)
+	)
+		return true;
+	return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+		e?.message ?? '',
+	);
 }

@@ -52,7 +52,10 @@ export interface InsertResult {
  * Sibling CTEs share one snapshot, so the activity UPDATE cannot see sessions inserted by this statement: a new
  * session is inserted with its counts already set, and the UPDATE only reaches sessions that existed before.
  */
-export function insertHookEvents(tx: Queryable, batch: Array<{ event: HookEvent; origin: Origin }>): Promise<InsertResult>;
+export function insertHookEvents(
+	tx: Queryable,
+	batch: Array<{ event: HookEvent; origin: Origin }>,
+): Promise<InsertResult>;
 export function insertHookEvents(
 	tx: Queryable,
 	batch: Array<{ event: HookEvent; origin: Origin }>,
@@ -73,20 +76,38 @@ export async function insertHookEvents(
 		let a = sessions.get(event.sessionId);
 		if (!a) {
 			const cwd = typeof event.payload.cwd === 'string' ? event.payload.cwd : undefined;
-			a = { id: event.sessionId, origin, cwd, n: 0, at: event.receivedAt, status: 'running', hooks: false };
+			a = {
+				id: event.sessionId,
+				origin,
+				cwd,
+				n: 0,
+				at: event.receivedAt,
+				status: 'running',
+				hooks: false,
+			};
 			sessions.set(event.sessionId, a);
 		}
 		if (first) a.n++;
 		if (event.receivedAt > a.at) a.at = event.receivedAt;
 		a.status = externalStatusAfter(event.eventName);
 		a.hooks ||= event.payload.recorded_from !== 'stream_init';
-		if (a.prompt === undefined && event.eventName === 'UserPromptSubmit' && typeof event.payload.prompt === 'string') a.prompt = event.payload.prompt;
+		if (
+			a.prompt === undefined &&
+			event.eventName === 'UserPromptSubmit' &&
+			typeof event.payload.prompt === 'string'
+		)
+			a.prompt = event.payload.prompt;
 	}
 	const toolCalls = batch.map((b) => toolCallFromEvent(b.event)).filter((c) => c !== undefined);
 	// Sorted so concurrent batches (several replicas) lock session rows in the same order.
 	const sessionRows = [...sessions.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
 
-	const { rows } = await tx.query<{ id: number | null; hash: string; session_id: string; queued: number }>(
+	const { rows } = await tx.query<{
+		id: number | null;
+		hash: string;
+		session_id: string;
+		queued: number;
+	}>(
 		`WITH guard AS (
 			-- $4: the subscriptions version a plan was made under (NULL: no plan).
 			SELECT $4::bigint IS NULL OR $4::bigint = (SELECT version FROM subscriptions_version) AS ok
@@ -157,8 +178,9 @@ export async function insertHookEvents(
 /** The batch as the statement reads it; each payload goes in as the JSON text it was hashed from. */
 function eventsJson(events: HookEvent[]): string {
 	return `[${events
-		.map(({ sessionId, eventName, toolName, toolUseId, promptId, hash, receivedAt, raw }) =>
-			`${JSON.stringify({ sessionId, eventName, toolName, toolUseId, promptId, hash, receivedAt }).slice(0, -1)},"payload":${raw}}`,
+		.map(
+			({ sessionId, eventName, toolName, toolUseId, promptId, hash, receivedAt, raw }) =>
+				`${JSON.stringify({ sessionId, eventName, toolName, toolUseId, promptId, hash, receivedAt }).slice(0, -1)},"payload":${raw}}`,
 		)
 		.join(',')}]`;
 }
@@ -174,10 +196,20 @@ export interface HookEventRow {
 }
 
 /** A session's events after `afterId`, up to `limit` rows and about `maxBytes` of payload (at least one row). */
-export async function listHookEvents(db: Queryable, sessionId: string, limit: number, afterId = 0, maxBytes = Number.MAX_SAFE_INTEGER) {
+export async function listHookEvents(
+	db: Queryable,
+	sessionId: string,
+	limit: number,
+	afterId = 0,
+	maxBytes = Number.MAX_SAFE_INTEGER,
+) {
 	const { rows, more } = await readSessionRowsAfter<HookEventRow>(
 		db,
-		{ table: 'hook_events', columns: 'id, event_name, tool_name, tool_use_id, prompt_id, payload, received_at', sizeExpr: 'octet_length(payload::text)' },
+		{
+			table: 'hook_events',
+			columns: 'id, event_name, tool_name, tool_use_id, prompt_id, payload, received_at',
+			sizeExpr: 'octet_length(payload::text)',
+		},
 		sessionId,
 		{ limit, afterId, maxBytes },
 	);
@@ -211,7 +243,11 @@ export interface ServiceEventRow {
  * Stores service events and queues their deliveries in the caller's transaction: the one other writer of
  * hook_events beside insertHookEvents (Claude Code's own events). Returns the rows stored.
  */
-export async function insertServiceEvents(tx: Queryable, events: ServiceEventRow[], outbox?: KnownSubscriptions): Promise<number> {
+export async function insertServiceEvents(
+	tx: Queryable,
+	events: ServiceEventRow[],
+	outbox?: KnownSubscriptions,
+): Promise<number> {
 	if (!events.length) return 0;
 	const rows = events.map((e) => ({
 		sessionId: e.sessionId,
@@ -222,7 +258,12 @@ export async function insertServiceEvents(tx: Queryable, events: ServiceEventRow
 		hash: crypto.createHash('sha256').update(JSON.stringify(e.payload)).digest('base64url'),
 		unlessReported: e.unlessReported === true,
 	}));
-	const stored = await tx.query<{ id: number; session_id: string; event_name: string; tool_name: string | null }>(
+	const stored = await tx.query<{
+		id: number;
+		session_id: string;
+		event_name: string;
+		tool_name: string | null;
+	}>(
 		`INSERT INTO hook_events (session_id, event_name, tool_name, tool_use_id, payload, payload_hash)
 		SELECT (r->>'sessionId')::uuid, r->>'eventName', r->>'toolName', r->>'toolUseId', r->'payload', r->>'hash'
 		FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(r, ord)
@@ -236,7 +277,12 @@ export async function insertServiceEvents(tx: Queryable, events: ServiceEventRow
 	);
 	await enqueueDeliveries(
 		tx,
-		stored.rows.map((r) => ({ id: r.id, sessionId: r.session_id, eventName: r.event_name, toolName: r.tool_name })),
+		stored.rows.map((r) => ({
+			id: r.id,
+			sessionId: r.session_id,
+			eventName: r.event_name,
+			toolName: r.tool_name,
+		})),
 		outbox,
 	);
 	return stored.rows.length;

@@ -8,7 +8,8 @@ import { forbidden, unauthorized } from './errors';
 //  reader - the dashboard token: GET only;
 //  hook   - a session's hook token: may only post hook events for that one session, during one run.
 /** A hook's principal names its run by the generation of its token (each run gets the next one). */
-export type Principal = { kind: 'admin' } | { kind: 'reader' } | { kind: 'hook'; sessionId: string; generation: number };
+export type Principal =
+	{ kind: 'admin' } | { kind: 'reader' } | { kind: 'hook'; sessionId: string; generation: number };
 
 const digest = (value: string) => crypto.createHash('sha256').update(value).digest();
 
@@ -84,11 +85,20 @@ export function createAuth(opts: {
 	/** The session's token state; undefined when there is no such session. */
 	tokenState: (sessionId: string) => Promise<HookTokenState | undefined>;
 }): Auth {
-	const signingKey = crypto.createHmac('sha256', opts.apiKey).update('claude-orchestrator hook token v2').digest();
-	const mac = (body: string) => crypto.createHmac('sha256', signingKey).update(body).digest('base64url');
-	const bodyOf = (t: SignedToken) => `${TOKEN_PREFIX}${t.sessionId}.${t.generation}.${Math.floor(t.expiresAt / 1000)}`;
+	const signingKey = crypto
+		.createHmac('sha256', opts.apiKey)
+		.update('claude-orchestrator hook token v2')
+		.digest();
+	const mac = (body: string) =>
+		crypto.createHmac('sha256', signingKey).update(body).digest('base64url');
+	const bodyOf = (t: SignedToken) =>
+		`${TOKEN_PREFIX}${t.sessionId}.${t.generation}.${Math.floor(t.expiresAt / 1000)}`;
 	const signHookToken = (sessionId: string, generation: number, expiresAt: Date) => {
-		const body = bodyOf({ sessionId: sessionId.toLowerCase(), generation, expiresAt: expiresAt.getTime() });
+		const body = bodyOf({
+			sessionId: sessionId.toLowerCase(),
+			generation,
+			expiresAt: expiresAt.getTime(),
+		});
 		return `${body}.${mac(body)}`;
 	};
 
@@ -106,11 +116,16 @@ export function createAuth(opts: {
 		const known = verified.get(token);
 		if (known) return known;
 		const parts = token.split('.');
-		if (parts.length !== 5 || !/^\d{1,9}$/.test(parts[2]) || !/^\d{1,12}$/.test(parts[3])) return undefined;
+		if (parts.length !== 5 || !/^\d{1,9}$/.test(parts[2]) || !/^\d{1,12}$/.test(parts[3]))
+			return undefined;
 		const body = parts.slice(0, 4).join('.');
 		if (!safeEqual(parts[4], mac(body))) return undefined;
 		// Lower-cased as every id is at the edge; tokens are only ever signed over the lower-case form.
-		const t = { sessionId: parts[1].toLowerCase(), generation: Number(parts[2]), expiresAt: Number(parts[3]) * 1000 };
+		const t = {
+			sessionId: parts[1].toLowerCase(),
+			generation: Number(parts[2]),
+			expiresAt: Number(parts[3]) * 1000,
+		};
 		if (verified.size >= VERIFIED_CACHE_MAX) verified.clear();
 		verified.set(token, t);
 		return t;
@@ -122,11 +137,14 @@ export function createAuth(opts: {
 		if (token.startsWith(TOKEN_PREFIX)) {
 			const t = signedToken(token);
 			if (!t) return undefined;
-			if (t.expiresAt <= Date.now()) throw unauthorized(`this hook token expired at ${new Date(t.expiresAt).toISOString()}`);
+			if (t.expiresAt <= Date.now())
+				throw unauthorized(`this hook token expired at ${new Date(t.expiresAt).toISOString()}`);
 			return { kind: 'hook', sessionId: t.sessionId, generation: t.generation };
 		}
 		if (token.startsWith('ht1.')) {
-			throw unauthorized('hook tokens of the form ht1.… never expired and are no longer accepted; the node asks for a new one per run');
+			throw unauthorized(
+				'hook tokens of the form ht1.… never expired and are no longer accepted; the node asks for a new one per run',
+			);
 		}
 		if (safeEqual(token, opts.apiKey)) return { kind: 'admin' };
 		if (opts.dashboardToken && safeEqual(token, opts.dashboardToken)) return { kind: 'reader' };
@@ -154,11 +172,19 @@ export function createAuth(opts: {
 				if (reading.get(sessionId) !== mine) return;
 				reading.delete(sessionId);
 				if (states.size >= VERIFIED_CACHE_MAX) states.clear();
-				states.set(sessionId, { at: Date.now(), known: known === UNKNOWN ? (cached?.known ?? UNKNOWN) : known });
+				states.set(sessionId, {
+					at: Date.now(),
+					known: known === UNKNOWN ? (cached?.known ?? UNKNOWN) : known,
+				});
 			});
 		}
 		let timer: NodeJS.Timeout | undefined;
-		const known = await Promise.race([read, new Promise<typeof UNKNOWN>((resolve) => (timer = setTimeout(() => resolve(UNKNOWN), STATE_WAIT_MS)))]);
+		const known = await Promise.race([
+			read,
+			new Promise<typeof UNKNOWN>(
+				(resolve) => (timer = setTimeout(() => resolve(UNKNOWN), STATE_WAIT_MS)),
+			),
+		]);
 		clearTimeout(timer);
 		if (known !== UNKNOWN) return known;
 		const fallback = cached?.known ?? UNKNOWN;
@@ -180,12 +206,17 @@ export function createAuth(opts: {
 		}
 		if (known === UNKNOWN) return;
 		const { state } = known;
-		if (!state) throw unauthorized(`this hook token is for session ${token.sessionId}, which does not exist`);
+		if (!state)
+			throw unauthorized(`this hook token is for session ${token.sessionId}, which does not exist`);
 		if (state.generation !== token.generation) {
-			throw unauthorized('this hook token was revoked: a later run of its session has its own token, or the session\'s tokens were revoked');
+			throw unauthorized(
+				"this hook token was revoked: a later run of its session has its own token, or the session's tokens were revoked",
+			);
 		}
 		if (state.endsAt && state.endsAt.getTime() <= Date.now()) {
-			throw unauthorized(`the run this hook token was issued for has ended; hooks were taken until ${state.endsAt.toISOString()}`);
+			throw unauthorized(
+				`the run this hook token was issued for has ended; hooks were taken until ${state.endsAt.toISOString()}`,
+			);
 		}
 	}
 
@@ -207,7 +238,10 @@ export function createAuth(opts: {
 			}
 			next();
 		};
-	const hookWriterSync = check((p) => p.kind === 'admin' || p.kind === 'hook', 'this route needs the API key or a hook token');
+	const hookWriterSync = check(
+		(p) => p.kind === 'admin' || p.kind === 'hook',
+		'this route needs the API key or a hook token',
+	);
 	const hookWriter = async (req: Caller): Promise<Principal> => {
 		const p = hookWriterSync(req);
 		if (p.kind === 'hook') await assertLive(signedToken(presentedToken(req)!)!);
@@ -221,7 +255,8 @@ export function createAuth(opts: {
 		requireAdmin: gate(check((p) => p.kind === 'admin', 'this route needs the API key')),
 		requireReader: gate(
 			check(
-				(p, method) => p.kind === 'admin' || (p.kind === 'reader' && (method === 'GET' || method === 'HEAD')),
+				(p, method) =>
+					p.kind === 'admin' || (p.kind === 'reader' && (method === 'GET' || method === 'HEAD')),
 				'this credential can only read; writing needs the API key',
 			),
 		),

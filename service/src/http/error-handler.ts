@@ -18,23 +18,57 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
 };
 
 /** The status and JSON body an error is answered with (shared by Express and the hook fast path). */
-export function errorResponse(err: unknown, method: string, path: string): { status: number; body: Record<string, unknown> } {
+export function errorResponse(
+	err: unknown,
+	method: string,
+	path: string,
+): { status: number; body: Record<string, unknown> } {
 	if (err instanceof HttpError) {
-		return { status: err.status, body: { error: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+		return {
+			status: err.status,
+			body: {
+				error: err.code,
+				message: err.message,
+				...(err.details ? { details: err.details } : {}),
+			},
+		};
 	}
-	if (err instanceof ZodError) return { status: 400, body: { error: 'bad_request', message: describeZodError(err), details: err.issues } };
+	if (err instanceof ZodError)
+		return {
+			status: 400,
+			body: { error: 'bad_request', message: describeZodError(err), details: err.issues },
+		};
 	// body-parser errors carry a status and a type.
-	const e = err as { status?: unknown; statusCode?: unknown; limit?: unknown; type?: unknown; message?: unknown } | undefined;
-	const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
+	const e = err as
+		| { status?: unknown; statusCode?: unknown; limit?: unknown; type?: unknown; message?: unknown }
+		| undefined;
+	const status =
+		typeof e?.status === 'number'
+			? e.status
+			: typeof e?.statusCode === 'number'
+				? e.statusCode
+				: 500;
 	if (status === 413) {
-		return { status, body: { error: 'payload_too_large', message: `request body is larger than the limit of ${e?.limit} bytes` } };
+		return {
+			status,
+			body: {
+				error: 'payload_too_large',
+				message: `request body is larger than the limit of ${e?.limit} bytes`,
+			},
+		};
 	}
 	if (status >= 400 && status < 500) {
-		const message = e?.type === 'entity.parse.failed' ? `malformed JSON body: ${e.message}` : String(e?.message ?? 'bad request');
+		const message =
+			e?.type === 'entity.parse.failed'
+				? `malformed JSON body: ${e.message}`
+				: String(e?.message ?? 'bad request');
 		return { status, body: { error: 'bad_request', message } };
 	}
 	logger.error('unhandled error', { method, path, error: String(e?.message ?? err) });
-	return { status: 500, body: { error: 'internal', message: 'internal error; see the service log' } };
+	return {
+		status: 500,
+		body: { error: 'internal', message: 'internal error; see the service log' },
+	};
 }
 
 export function describeZodError(err: ZodError): string {

@@ -13,7 +13,8 @@ export { INT4_MAX, storableText, timestamp, uuidParam } from '../../../nodes/sha
  */
 export function parse<S extends ZodTypeAny>(schema: S, value: unknown, what: string): z.output<S> {
 	const result = schema.safeParse(value);
-	if (!result.success) throw badRequest(`invalid ${what}: ${describeZodError(result.error)}`, result.error.issues);
+	if (!result.success)
+		throw badRequest(`invalid ${what}: ${describeZodError(result.error)}`, result.error.issues);
 	return storable(result.data) as z.output<S>;
 }
 
@@ -42,7 +43,8 @@ export function encodeCursor(value: unknown): string {
  */
 export const cursorTime = z.string().refine(isRealTimestamp);
 
-const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?(?::(\d{2}))?$/;
+const CURSOR_TIME =
+	/^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?(?::(\d{2}))?$/;
 
 /**
  * The shape alone let through dates that do not exist (2024-02-30, month 13, hour 99, offset +99): the cast
@@ -52,17 +54,31 @@ const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6
 function isRealTimestamp(text: string): boolean {
 	const m = CURSOR_TIME.exec(text);
 	if (!m) return false;
-	const [year, month, day, hour, minute, second, offH, offM = 0, offS = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v))) as number[];
+	const [year, month, day, hour, minute, second, offH, offM = 0, offS = 0] = m
+		.slice(1)
+		.map((v) => (v === undefined ? undefined : Number(v))) as number[];
 	if (year < 1 || month < 1 || month > 12 || day < 1) return false;
-	const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
-	return day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && offH <= 15 && offM <= 59 && offS <= 59;
+	const daysInMonth =
+		new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
+	return (
+		day <= daysInMonth &&
+		hour <= 23 &&
+		minute <= 59 &&
+		second <= 59 &&
+		offH <= 15 &&
+		offM <= 59 &&
+		offS <= 59
+	);
 }
 
 const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 /** A bigserial id in a cursor: beyond 2^53 it is no longer the number that was sent. */
 export const cursorId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
-export function decodeCursor<S extends ZodTypeAny>(schema: S, cursor: string | undefined): z.output<S> | undefined {
+export function decodeCursor<S extends ZodTypeAny>(
+	schema: S,
+	cursor: string | undefined,
+): z.output<S> | undefined {
 	if (!cursor) return undefined;
 	try {
 		return schema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
@@ -83,5 +99,6 @@ export const scrubbedText = (max: number) => z.string().max(max).transform(scrub
  * into it: JSON.stringify of a 50 000-level body overflowed the stack and answered 500.
  */
 export function refuseDeepBody(body: unknown): void {
-	if (depthExceeds(body)) throw badRequest(`request body is nested deeper than ${MAX_DEPTH} levels`);
+	if (depthExceeds(body))
+		throw badRequest(`request body is nested deeper than ${MAX_DEPTH} levels`);
 }

@@ -4,7 +4,11 @@ import type { Queryable } from '../db';
 import type { MessageInput } from '../../../nodes/shared/protocol';
 import { scrubText } from '../scrub';
 
-export async function insertMessages(db: Queryable, sessionId: string, messages: Array<z.output<typeof MessageInput>>) {
+export async function insertMessages(
+	db: Queryable,
+	sessionId: string,
+	messages: Array<z.output<typeof MessageInput>>,
+) {
 	if (!messages.length) return 0;
 	const rows = messages.map((m) => ({
 		direction: m.direction,
@@ -26,10 +30,20 @@ export async function insertMessages(db: Queryable, sessionId: string, messages:
 }
 
 /** A session's messages after `afterId`, up to `limit` rows and about `maxBytes` of content (at least one row). */
-export async function listMessages(db: Queryable, sessionId: string, limit: number, afterId = 0, maxBytes = Number.MAX_SAFE_INTEGER) {
+export async function listMessages(
+	db: Queryable,
+	sessionId: string,
+	limit: number,
+	afterId = 0,
+	maxBytes = Number.MAX_SAFE_INTEGER,
+) {
 	const { rows, more } = await readSessionRowsAfter(
 		db,
-		{ table: 'session_messages', columns: 'id, direction, content, source, external_id, created_at', sizeExpr: 'octet_length(content)' },
+		{
+			table: 'session_messages',
+			columns: 'id, direction, content, source, external_id, created_at',
+			sizeExpr: 'octet_length(content)',
+		},
 		sessionId,
 		{ limit, afterId, maxBytes },
 	);

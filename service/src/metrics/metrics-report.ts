@@ -4,7 +4,10 @@ import { countSessionsByStatus } from '../sessions/sessions.repository';
 import type { Metrics } from './metrics';
 
 /** GET /metrics: the process's counters, sessions by status, and where the money went. */
-export async function metricsReport(deps: { db: Database; metrics: Metrics; hookQueueDepth: number }, now: Date): Promise<string> {
+export async function metricsReport(
+	deps: { db: Database; metrics: Metrics; hookQueueDepth: number },
+	now: Date,
+): Promise<string> {
 	const byStatus = await countSessionsByStatus(deps.db);
 	const money = await budgetMetricsText(deps.db, now);
 	return (

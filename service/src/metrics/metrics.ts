@@ -21,19 +21,35 @@ export class Metrics {
 		this.http.set(key, (this.http.get(key) ?? 0) + 1);
 	}
 
-	render(gauges: Record<string, number>, labelled: Record<string, Array<[string, number]>> = {}): string {
+	render(
+		gauges: Record<string, number>,
+		labelled: Record<string, Array<[string, number]>> = {},
+	): string {
 		const lines: string[] = [];
 		const counter = (name: string, help: string, values: Map<string, number>) => {
 			lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
 			for (const [labels, v] of values) lines.push(`${name}{${labels}} ${v}`);
 		};
-		counter('orchestrator_hook_events_total', 'Hook events received, by event name and outcome.', this.hookEvents);
+		counter(
+			'orchestrator_hook_events_total',
+			'Hook events received, by event name and outcome.',
+			this.hookEvents,
+		);
 		counter('orchestrator_http_responses_total', 'HTTP responses by method and status.', this.http);
-		lines.push('# HELP orchestrator_hook_ack_ms Time from receiving a hook event to answering it.', '# TYPE orchestrator_hook_ack_ms histogram');
-		BUCKETS_MS.forEach((b, i) => lines.push(`orchestrator_hook_ack_ms_bucket{le="${b}"} ${this.latency.buckets[i]}`));
+		lines.push(
+			'# HELP orchestrator_hook_ack_ms Time from receiving a hook event to answering it.',
+			'# TYPE orchestrator_hook_ack_ms histogram',
+		);
+		BUCKETS_MS.forEach((b, i) =>
+			lines.push(`orchestrator_hook_ack_ms_bucket{le="${b}"} ${this.latency.buckets[i]}`),
+		);
 		lines.push(`orchestrator_hook_ack_ms_bucket{le="+Inf"} ${this.latency.count}`);
-		lines.push(`orchestrator_hook_ack_ms_sum ${this.latency.sum}`, `orchestrator_hook_ack_ms_count ${this.latency.count}`);
-		for (const [name, v] of Object.entries(gauges)) lines.push(`# TYPE ${name} gauge`, `${name} ${v}`);
+		lines.push(
+			`orchestrator_hook_ack_ms_sum ${this.latency.sum}`,
+			`orchestrator_hook_ack_ms_count ${this.latency.count}`,
+		);
+		for (const [name, v] of Object.entries(gauges))
+			lines.push(`# TYPE ${name} gauge`, `${name} ${v}`);
 		for (const [name, values] of Object.entries(labelled)) {
 			lines.push(`# TYPE ${name} gauge`);
 			for (const [labels, v] of values) lines.push(`${name}{${labels}} ${v}`);

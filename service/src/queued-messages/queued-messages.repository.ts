@@ -15,7 +15,15 @@ export interface QueuedMessage {
 	takenAt: string | null;
 }
 
-type Row = { id: string; content: string; author: string; channel: string; external_id: string | null; queued_at: Date; taken_at: Date | null };
+type Row = {
+	id: string;
+	content: string;
+	author: string;
+	channel: string;
+	external_id: string | null;
+	queued_at: Date;
+	taken_at: Date | null;
+};
 const toMessage = (r: Row): QueuedMessage => ({
 	id: Number(r.id),
 	content: r.content,
@@ -52,27 +60,47 @@ export async function queueMessage(
 		[sessionId, m.content, m.author, m.channel, m.externalId ?? null],
 	);
 	let row = inserted.rows[0];
-	if (!row) row = (await tx.query<Row>(`SELECT ${COLUMNS} FROM queued_messages WHERE session_id = $1 AND external_id = $2`, [sessionId, m.externalId])).rows[0];
+	if (!row)
+		row = (
+			await tx.query<Row>(
+				`SELECT ${COLUMNS} FROM queued_messages WHERE session_id = $1 AND external_id = $2`,
+				[sessionId, m.externalId],
+			)
+		).rows[0];
 	const position = await tx.query<{ n: number }>(
 		'SELECT count(*)::int AS n FROM queued_messages WHERE session_id = $1 AND taken_at IS NULL AND id <= $2',
 		[sessionId, row.id],
 	);
-	return { ok: true, message: toMessage(row), position: row.taken_at ? 0 : position.rows[0].n, duplicate: !inserted.rows[0] };
+	return {
+		ok: true,
+		message: toMessage(row),
+		position: row.taken_at ? 0 : position.rows[0].n,
+		duplicate: !inserted.rows[0],
+	};
 }
 
 /** The replies waiting for the session's next turn, oldest first. */
 export async function waitingMessages(db: Queryable, sessionId: string): Promise<QueuedMessage[]> {
-	const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM queued_messages WHERE session_id = $1 AND taken_at IS NULL ORDER BY id`, [sessionId]);
+	const { rows } = await db.query<Row>(
+		`SELECT ${COLUMNS} FROM queued_messages WHERE session_id = $1 AND taken_at IS NULL ORDER BY id`,
+		[sessionId],
+	);
 	return rows.map(toMessage);
 }
 
-export type TakeResult = { ok: false; reason: 'not-found' | 'not-holder' } | { ok: true; messages: QueuedMessage[] };
+export type TakeResult =
+	{ ok: false; reason: 'not-found' | 'not-holder' } | { ok: true; messages: QueuedMessage[] };
 
 /**
  * Every waiting reply, for the run holding the lease as `owner`, in arrival order; each is taken once only: the
  * lease is exclusive and a taken row is never taken again, whichever worker asks.
  */
-export async function takeMessages(tx: Queryable, sessionId: string, owner: string, runId: string): Promise<TakeResult> {
+export async function takeMessages(
+	tx: Queryable,
+	sessionId: string,
+	owner: string,
+	runId: string,
+): Promise<TakeResult> {
 	const { rows } = await tx.query<{ owner: string | null }>(
 		'SELECT CASE WHEN lease_expires_at > now() THEN lease_owner END AS owner FROM sessions WHERE id = $1 FOR UPDATE',
 		[sessionId],
@@ -90,7 +118,12 @@ export async function takeMessages(tx: Queryable, sessionId: string, owner: stri
  * The session's turn has ended (its lease was given back or expired): if replies wait, tell the Hook Triggers
  * (Reply Queued) so a workflow takes them. In the transaction that ended the lease.
  */
-export async function announceWaiting(tx: Queryable, sessionId: string, endedOwner: string, outbox?: KnownSubscriptions): Promise<void> {
+export async function announceWaiting(
+	tx: Queryable,
+	sessionId: string,
+	endedOwner: string,
+	outbox?: KnownSubscriptions,
+): Promise<void> {
 	const { rows } = await tx.query<{ n: number; oldest: Date | null; thread_key: string | null }>(
 		`SELECT count(q.id)::int AS n, min(q.queued_at) AS oldest, s.thread_key
 		FROM sessions s LEFT JOIN queued_messages q ON q.session_id = s.id AND q.taken_at IS NULL
@@ -99,12 +132,18 @@ export async function announceWaiting(tx: Queryable, sessionId: string, endedOwn
 	);
 	const r = rows[0];
 	if (!r || r.n === 0) return;
-	await recordServiceEvent(tx, sessionId, REPLY_QUEUED, {
-		queued: r.n,
-		oldest_queued_at: new Date(r.oldest!).toISOString(),
-		thread_key: r.thread_key,
-		// Makes each announcement its own event (the same payload twice is stored once).
-		after_run: endedOwner,
-		announced_at: new Date().toISOString(),
-	}, outbox);
+	await recordServiceEvent(
+		tx,
+		sessionId,
+		REPLY_QUEUED,
+		{
+			queued: r.n,
+			oldest_queued_at: new Date(r.oldest!).toISOString(),
+			thread_key: r.thread_key,
+			// Makes each announcement its own event (the same payload twice is stored once).
+			after_run: endedOwner,
+			announced_at: new Date().toISOString(),
+		},
+		outbox,
+	);
 }

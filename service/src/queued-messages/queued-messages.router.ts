@@ -6,7 +6,8 @@ import { HttpError, notFound } from '../http/errors';
 import { parse, scrubbedText, SessionParams, storableText, uuidParam } from '../http/validate';
 import { queueMessage, takeMessages, waitingMessages } from './queued-messages.repository';
 
-const nonEmpty = (max: number, what: string) => storableText(max).pipe(z.string().trim().min(1, `${what} is empty`));
+const nonEmpty = (max: number, what: string) =>
+	storableText(max).pipe(z.string().trim().min(1, `${what} is empty`));
 
 const QueueBody = z
 	.object({
@@ -33,14 +34,25 @@ export function queuedMessagesRouter(deps: { db: Database; auth: Auth }): Router
 		const body = parse(QueueBody, req.body, 'queued message');
 		const queued = await db.transaction((tx) => queueMessage(tx, id, body));
 		if (!queued.ok && queued.reason === 'not-found') throw notFound(`no session ${id}`);
-		if (!queued.ok) throw new HttpError(409, `session ${id} has no turn running: run this reply now instead of queueing it`, 'not_busy');
-		res.status(queued.duplicate ? 200 : 201).json({ ...queued.message, position: queued.position, duplicate: queued.duplicate });
+		if (!queued.ok)
+			throw new HttpError(
+				409,
+				`session ${id} has no turn running: run this reply now instead of queueing it`,
+				'not_busy',
+			);
+		res
+			.status(queued.duplicate ? 200 : 201)
+			.json({ ...queued.message, position: queued.position, duplicate: queued.duplicate });
 	});
 
 	r.get('/:id/queued-messages', auth.requireReader, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const items = await waitingMessages(db, id);
-		if (!items.length && !(await db.query('SELECT 1 FROM sessions WHERE id = $1', [id])).rows.length) throw notFound(`no session ${id}`);
+		if (
+			!items.length &&
+			!(await db.query('SELECT 1 FROM sessions WHERE id = $1', [id])).rows.length
+		)
+			throw notFound(`no session ${id}`);
 		res.json({ items });
 	});
 
@@ -50,7 +62,12 @@ export function queuedMessagesRouter(deps: { db: Database; auth: Auth }): Router
 		const { owner, runId } = parse(TakeBody, req.body, 'take');
 		const taken = await db.transaction((tx) => takeMessages(tx, id, owner, runId));
 		if (!taken.ok && taken.reason === 'not-found') throw notFound(`no session ${id}`);
-		if (!taken.ok) throw new HttpError(409, `the lease on session ${id} is not held by ${owner}: only the running turn takes queued replies`, 'not_holder');
+		if (!taken.ok)
+			throw new HttpError(
+				409,
+				`the lease on session ${id} is not held by ${owner}: only the running turn takes queued replies`,
+				'not_holder',
+			);
 		res.json({ items: taken.messages });
 	});
 

@@ -4,7 +4,8 @@ import { EXPORT_FORMAT, EXPORT_VERSION } from './transfer.schema';
 
 type Row = Record<string, unknown>;
 
-const rows = async (db: Queryable, sql: string, id: string) => (await db.query<{ r: Row }>(sql, [id])).rows.map((x) => x.r);
+const rows = async (db: Queryable, sql: string, id: string) =>
+	(await db.query<{ r: Row }>(sql, [id])).rows.map((x) => x.r);
 
 /**
  * Columns the database computes (the full-text search vectors, generated or kept by a trigger): derived from the row itself, so a document
@@ -16,14 +17,22 @@ async function withoutGenerated(db: Queryable, table: string, list: Row[]): Prom
 		[table],
 	);
 	if (!generated.length) return list;
-	return list.map((row) => Object.fromEntries(Object.entries(row).filter(([c]) => !generated.some((g) => g.column_name === c))));
+	return list.map((row) =>
+		Object.fromEntries(
+			Object.entries(row).filter(([c]) => !generated.some((g) => g.column_name === c)),
+		),
+	);
 }
 
 /** Everything the service holds about one session, in one document another service can import; undefined if unknown. */
 export async function exportSession(db: Queryable, id: string) {
-	const part = async (table: string, sql: string) => withoutGenerated(db, table, await rows(db, sql, id));
+	const part = async (table: string, sql: string) =>
+		withoutGenerated(db, table, await rows(db, sql, id));
 	// The lease belongs to a run on this service, not to the session wherever it goes next.
-	const [session] = await part('sessions', `SELECT to_jsonb(s) - 'lease_owner' - 'lease_expires_at' AS r FROM sessions s WHERE id = $1`);
+	const [session] = await part(
+		'sessions',
+		`SELECT to_jsonb(s) - 'lease_owner' - 'lease_expires_at' AS r FROM sessions s WHERE id = $1`,
+	);
 	if (!session) return undefined;
 	const transcript = await getTranscript(db, id);
 	return {
@@ -31,14 +40,34 @@ export async function exportSession(db: Queryable, id: string) {
 		version: EXPORT_VERSION,
 		exportedAt: new Date().toISOString(),
 		session,
-		runs: await part('session_runs', 'SELECT to_jsonb(t) AS r FROM session_runs t WHERE session_id = $1 ORDER BY started_at, id'),
-		messages: await part('session_messages', `SELECT to_jsonb(t) - 'id' AS r FROM session_messages t WHERE session_id = $1 ORDER BY id`),
-		toolCalls: await part('tool_calls', `SELECT to_jsonb(t) - 'id' AS r FROM tool_calls t WHERE session_id = $1 ORDER BY id`),
-		hookEvents: await part('hook_events', `SELECT to_jsonb(t) - 'id' AS r FROM hook_events t WHERE session_id = $1 ORDER BY id`),
-		approvals: await part('approvals', 'SELECT to_jsonb(t) AS r FROM approvals t WHERE session_id = $1 ORDER BY requested_at, id'),
-		threads: await part('threads', 'SELECT to_jsonb(t) AS r FROM threads t WHERE session_id = $1 ORDER BY created_at, key'),
+		runs: await part(
+			'session_runs',
+			'SELECT to_jsonb(t) AS r FROM session_runs t WHERE session_id = $1 ORDER BY started_at, id',
+		),
+		messages: await part(
+			'session_messages',
+			`SELECT to_jsonb(t) - 'id' AS r FROM session_messages t WHERE session_id = $1 ORDER BY id`,
+		),
+		toolCalls: await part(
+			'tool_calls',
+			`SELECT to_jsonb(t) - 'id' AS r FROM tool_calls t WHERE session_id = $1 ORDER BY id`,
+		),
+		hookEvents: await part(
+			'hook_events',
+			`SELECT to_jsonb(t) - 'id' AS r FROM hook_events t WHERE session_id = $1 ORDER BY id`,
+		),
+		approvals: await part(
+			'approvals',
+			'SELECT to_jsonb(t) AS r FROM approvals t WHERE session_id = $1 ORDER BY requested_at, id',
+		),
+		threads: await part(
+			'threads',
+			'SELECT to_jsonb(t) AS r FROM threads t WHERE session_id = $1 ORDER BY created_at, key',
+		),
 		transcript: transcript
-			? (({ content, ...meta }) => ({ ...meta, contentGzipBase64: content.toString('base64') }))(transcript)
+			? (({ content, ...meta }) => ({ ...meta, contentGzipBase64: content.toString('base64') }))(
+					transcript,
+				)
 			: null,
 	};
 }

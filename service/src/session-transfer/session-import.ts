@@ -26,7 +26,18 @@ const PARTS: Part[] = [
 ];
 
 // Identifiers a later run reads back exactly as written; everything else is scrubbed like any stored text.
-const VERBATIM = new Set(['id', 'session_id', 'key', 'tool_use_id', 'payload_hash', 'workspace_path', 'workspace_branch', 'repository', 'sandbox_id', 'thread_key']);
+const VERBATIM = new Set([
+	'id',
+	'session_id',
+	'key',
+	'tool_use_id',
+	'payload_hash',
+	'workspace_path',
+	'workspace_branch',
+	'repository',
+	'sandbox_id',
+	'thread_key',
+]);
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
 /** The columns a row may set: computed ones (search vectors) are left out, the database fills them. */
@@ -38,15 +49,29 @@ async function columnsOf(tx: Queryable, table: string): Promise<Set<string>> {
 	return new Set(rows.map((r) => r.column_name));
 }
 
-async function insertRow(tx: Queryable, part: Part, columns: Set<string>, row: Record<string, unknown>, where: string): Promise<void> {
+async function insertRow(
+	tx: Queryable,
+	part: Part,
+	columns: Set<string>,
+	row: Record<string, unknown>,
+	where: string,
+): Promise<void> {
 	const unknown = Object.keys(row).filter((c) => !columns.has(c));
-	if (unknown.length) throw badRequest(`invalid session import: ${where} has fields this service does not store: ${unknown.join(', ')}`);
+	if (unknown.length)
+		throw badRequest(
+			`invalid session import: ${where} has fields this service does not store: ${unknown.join(', ')}`,
+		);
 	const kept = Object.entries(row).filter(([c]) => !part.dropped.includes(c));
-	const values = Object.fromEntries(kept.map(([c, v]) => [c, VERBATIM.has(c) ? v : scrubValue(v, NO_LIMIT).value]));
+	const values = Object.fromEntries(
+		kept.map(([c, v]) => [c, VERBATIM.has(c) ? v : scrubValue(v, NO_LIMIT).value]),
+	);
 	// Column names come from the catalog (checked above), never from the document alone.
 	const list = kept.map(([c]) => `"${c}"`).join(', ');
 	try {
-		await tx.query(`INSERT INTO ${part.table} (${list}) SELECT ${list} FROM jsonb_populate_record(NULL::${part.table}, $1::jsonb)`, [JSON.stringify(values)]);
+		await tx.query(
+			`INSERT INTO ${part.table} (${list}) SELECT ${list} FROM jsonb_populate_record(NULL::${part.table}, $1::jsonb)`,
+			[JSON.stringify(values)],
+		);
 	} catch (error) {
 		throw asClientError(error, where);
 	}
@@ -54,13 +79,21 @@ async function insertRow(tx: Queryable, part: Part, columns: Set<string>, row: R
 
 function asClientError(error: unknown, where: string): unknown {
 	const e = error as { code?: string; message?: string };
-	if (e.code === '23505') return conflict(`session import: ${where} clashes with what this service already holds (${e.message})`);
-	if (e.code?.startsWith('22') || e.code?.startsWith('23')) return badRequest(`invalid session import: ${where}: ${e.message}`);
+	if (e.code === '23505')
+		return conflict(
+			`session import: ${where} clashes with what this service already holds (${e.message})`,
+		);
+	if (e.code?.startsWith('22') || e.code?.startsWith('23'))
+		return badRequest(`invalid session import: ${where}: ${e.message}`);
 	return error;
 }
 
 /** Imports the document; 409 when the session exists and `replace` is not set. Returns the session id. */
-export async function importSession(db: Database, doc: ExportDocument, opts: { replace: boolean; transcriptMaxBytes: number }): Promise<string> {
+export async function importSession(
+	db: Database,
+	doc: ExportDocument,
+	opts: { replace: boolean; transcriptMaxBytes: number },
+): Promise<string> {
 	const id = doc.session.id;
 	return db.transaction(async (tx) => {
 		const existing = await tx.query<{ lease_owner: string | null; lease_expires_at: Date | null }>(
@@ -68,10 +101,19 @@ export async function importSession(db: Database, doc: ExportDocument, opts: { r
 			[id],
 		);
 		if (existing.rows[0]) {
-			if (!opts.replace) throw conflict(`session ${id} already exists here; import with ?replace=true to replace it`);
+			if (!opts.replace)
+				throw conflict(
+					`session ${id} already exists here; import with ?replace=true to replace it`,
+				);
 			const held = existing.rows[0];
-			if (held.lease_owner && held.lease_expires_at && new Date(held.lease_expires_at) > new Date()) {
-				throw conflict(`session ${id} is running here (${held.lease_owner}); wait for its run to end before replacing it`);
+			if (
+				held.lease_owner &&
+				held.lease_expires_at &&
+				new Date(held.lease_expires_at) > new Date()
+			) {
+				throw conflict(
+					`session ${id} is running here (${held.lease_owner}); wait for its run to end before replacing it`,
+				);
 			}
 			await tx.query('DELETE FROM sessions WHERE id = $1', [id]);
 		}
@@ -79,11 +121,25 @@ export async function importSession(db: Database, doc: ExportDocument, opts: { r
 			const columns = await columnsOf(tx, part.table);
 			const value = doc[part.key];
 			const list = Array.isArray(value) ? value : [value];
-			for (let i = 0; i < list.length; i++) await insertRow(tx, part, columns, list[i], Array.isArray(value) ? `${part.key}[${i}]` : part.key);
+			for (let i = 0; i < list.length; i++)
+				await insertRow(
+					tx,
+					part,
+					columns,
+					list[i],
+					Array.isArray(value) ? `${part.key}[${i}]` : part.key,
+				);
 		}
 		if (doc.transcript) {
-			await storeTranscript(tx, id, { contentGzipBase64: doc.transcript.contentGzipBase64 }, opts.transcriptMaxBytes, doc.transcript.version).catch((error: unknown) => {
-				if (error instanceof HttpError) throw badRequest(`invalid session import: transcript: ${error.message}`);
+			await storeTranscript(
+				tx,
+				id,
+				{ contentGzipBase64: doc.transcript.contentGzipBase64 },
+				opts.transcriptMaxBytes,
+				doc.transcript.version,
+			).catch((error: unknown) => {
+				if (error instanceof HttpError)
+					throw badRequest(`invalid session import: transcript: ${error.message}`);
 				throw error;
 			});
 		}

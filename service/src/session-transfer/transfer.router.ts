@@ -8,14 +8,21 @@ import { importSession } from './session-import';
 import { ExportDocument, ImportQuery } from './transfer.schema';
 
 /** A session moved between services: GET …/:id/export gives one JSON document, POST …/import loads one. */
-export function transferRouter(deps: { db: Database; auth: Auth; transcriptMaxBytes: number }): Router {
+export function transferRouter(deps: {
+	db: Database;
+	auth: Auth;
+	transcriptMaxBytes: number;
+}): Router {
 	const { db, auth } = deps;
 	const r = Router();
 
 	r.post('/import', auth.requireAdmin, async (req, res) => {
 		const { replace } = parse(ImportQuery, req.query, 'query');
 		const doc = parse(ExportDocument, req.body, 'session import');
-		const id = await importSession(db, doc, { replace: replace === 'true', transcriptMaxBytes: deps.transcriptMaxBytes });
+		const id = await importSession(db, doc, {
+			replace: replace === 'true',
+			transcriptMaxBytes: deps.transcriptMaxBytes,
+		});
 		res.status(201).json({ id, replaced: replace === 'true' });
 	});
 

@@ -21,20 +21,40 @@ export const ExportDocument = z
 		runs: z.array(sessionRow({ id: uuidParam })).max(100_000),
 		messages: z.array(sessionRow()).max(1_000_000),
 		toolCalls: z.array(sessionRow({ tool_use_id: z.string().min(1) })).max(1_000_000),
-		hookEvents: z.array(sessionRow({ event_name: z.string().min(1), payload_hash: z.string().min(1) })).max(1_000_000),
+		hookEvents: z
+			.array(sessionRow({ event_name: z.string().min(1), payload_hash: z.string().min(1) }))
+			.max(1_000_000),
 		approvals: z.array(sessionRow({ id: uuidParam })).max(100_000),
 		threads: z.array(sessionRow({ key: z.string().min(3).max(512) })).max(10_000),
 		transcript: z
-			.object({ version: z.number().int().min(1), contentGzipBase64: z.string().min(1).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64') })
+			.object({
+				version: z.number().int().min(1),
+				contentGzipBase64: z
+					.string()
+					.min(1)
+					.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
+			})
 			.passthrough()
 			.nullable(),
 	})
 	.strict()
 	.superRefine((doc, ctx) => {
 		const id = doc.session.id;
-		for (const key of ['runs', 'messages', 'toolCalls', 'hookEvents', 'approvals', 'threads'] as const) {
+		for (const key of [
+			'runs',
+			'messages',
+			'toolCalls',
+			'hookEvents',
+			'approvals',
+			'threads',
+		] as const) {
 			doc[key].forEach((r, i) => {
-				if (r.session_id !== id) ctx.addIssue({ code: 'custom', path: [key, i, 'session_id'], message: `must be the exported session's id ${id}` });
+				if (r.session_id !== id)
+					ctx.addIssue({
+						code: 'custom',
+						path: [key, i, 'session_id'],
+						message: `must be the exported session's id ${id}`,
+					});
 			});
 		}
 	});

@@ -5,7 +5,10 @@ import type { HookTokenState } from '../http/auth';
  * Moves the session's token generation on (earlier tokens stop working) and reopens it for a new run; the
  * generation to sign into the new token, or undefined when there is no such session.
  */
-export async function nextHookTokenGeneration(db: Queryable, sessionId: string): Promise<number | undefined> {
+export async function nextHookTokenGeneration(
+	db: Queryable,
+	sessionId: string,
+): Promise<number | undefined> {
 	const { rows } = await db.query<{ generation: number }>(
 		`UPDATE sessions SET hook_token_generation = hook_token_generation + 1, hook_tokens_end_at = NULL
 		WHERE id = $1 RETURNING hook_token_generation AS generation`,
@@ -15,7 +18,11 @@ export async function nextHookTokenGeneration(db: Queryable, sessionId: string):
 }
 
 /** The run ended: its token takes hooks for the grace period more, then none (set once: a repeated end does not extend it). */
-export async function endHookTokens(db: Queryable, sessionId: string, graceMs: number): Promise<void> {
+export async function endHookTokens(
+	db: Queryable,
+	sessionId: string,
+	graceMs: number,
+): Promise<void> {
 	await db.query(
 		`UPDATE sessions SET hook_tokens_end_at = now() + make_interval(secs => $2::double precision / 1000)
 		WHERE id = $1 AND hook_tokens_end_at IS NULL`,
@@ -23,12 +30,23 @@ export async function endHookTokens(db: Queryable, sessionId: string, graceMs: n
 	);
 }
 
-export async function readHookTokenState(db: Queryable, sessionId: string): Promise<HookTokenState | undefined> {
-	const { rows } = await db.query<{ hook_token_generation: number; hook_tokens_end_at: Date | null }>(
+export async function readHookTokenState(
+	db: Queryable,
+	sessionId: string,
+): Promise<HookTokenState | undefined> {
+	const { rows } = await db.query<{
+		hook_token_generation: number;
+		hook_tokens_end_at: Date | null;
+	}>(
 		'SELECT hook_token_generation, hook_tokens_end_at FROM sessions WHERE id = $1',
 		[sessionId],
 		'hook-token-state',
 	);
 	const r = rows[0];
-	return r ? { generation: r.hook_token_generation, endsAt: r.hook_tokens_end_at ? new Date(r.hook_tokens_end_at) : null } : undefined;
+	return r
+		? {
+				generation: r.hook_token_generation,
+				endsAt: r.hook_tokens_end_at ? new Date(r.hook_tokens_end_at) : null,
+			}
+		: undefined;
 }

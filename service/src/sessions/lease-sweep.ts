@@ -28,7 +28,11 @@ export const interruptedReason = (owner: string, expiredAt: Date) =>
  * Ends the runs whose lease expired; how many sessions it interrupted. Several replicas may sweep at once:
  * each session row is taken by one of them (SKIP LOCKED), and a lease renewed meanwhile is no longer expired.
  */
-export async function interruptExpiredLeases(db: Database, limit = 100, outbox?: KnownSubscriptions): Promise<number> {
+export async function interruptExpiredLeases(
+	db: Database,
+	limit = 100,
+	outbox?: KnownSubscriptions,
+): Promise<number> {
 	return db.transaction(async (tx) => {
 		const { rows } = await tx.query<Expired>(
 			`SELECT id, status, lease_owner, lease_expires_at FROM sessions
@@ -40,7 +44,10 @@ export async function interruptExpiredLeases(db: Database, limit = 100, outbox?:
 		for (const s of rows) {
 			// A claim that lapsed before its run started (the worker died preparing the workspace) left nothing running.
 			if (s.status !== 'running') {
-				await tx.query('UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1', [s.id]);
+				await tx.query(
+					'UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1',
+					[s.id],
+				);
 				continue;
 			}
 			await interrupt(tx, s, outbox);
@@ -50,7 +57,11 @@ export async function interruptExpiredLeases(db: Database, limit = 100, outbox?:
 	});
 }
 
-async function interrupt(tx: Queryable, s: Expired, outbox: KnownSubscriptions | undefined): Promise<void> {
+async function interrupt(
+	tx: Queryable,
+	s: Expired,
+	outbox: KnownSubscriptions | undefined,
+): Promise<void> {
 	const reason = interruptedReason(s.lease_owner, new Date(s.lease_expires_at));
 	const runs = await tx.query<{ id: string }>(
 		`UPDATE session_runs SET status = $2, is_error = true, error_message = $3, ended_at = now()
@@ -85,6 +96,11 @@ async function interrupt(tx: Queryable, s: Expired, outbox: KnownSubscriptions |
 }
 
 /** The sweep as the service runs it: every `sweepMs`, one pass at a time per process. */
-export function createLeaseSweep(db: Database, opts: { sweepMs: number; outbox?: KnownSubscriptions }) {
-	return periodicTask('lease sweep', opts.sweepMs, () => interruptExpiredLeases(db, 100, opts.outbox));
+export function createLeaseSweep(
+	db: Database,
+	opts: { sweepMs: number; outbox?: KnownSubscriptions },
+) {
+	return periodicTask('lease sweep', opts.sweepMs, () =>
+		interruptExpiredLeases(db, 100, opts.outbox),
+	);
 }

@@ -8,7 +8,12 @@ export type LeaseResult =
 	| { ok: false; reason: 'not-found' }
 	| { ok: false; reason: 'busy'; owner: string; expiresAt: Date };
 
-export async function acquireLease(db: Queryable, sessionId: string, owner: string, ttlSeconds: number): Promise<LeaseResult> {
+export async function acquireLease(
+	db: Queryable,
+	sessionId: string,
+	owner: string,
+	ttlSeconds: number,
+): Promise<LeaseResult> {
 	const { rows } = await db.query<{ lease_owner: string; lease_expires_at: Date }>(
 		`UPDATE sessions SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3)
 		WHERE id = $1 AND (lease_owner IS NULL OR lease_expires_at < now() OR lease_owner = $2)
@@ -21,10 +26,19 @@ export async function acquireLease(db: Queryable, sessionId: string, owner: stri
 		[sessionId],
 	);
 	if (!current.rows[0]) return { ok: false, reason: 'not-found' };
-	return { ok: false, reason: 'busy', owner: current.rows[0].lease_owner, expiresAt: current.rows[0].lease_expires_at };
+	return {
+		ok: false,
+		reason: 'busy',
+		owner: current.rows[0].lease_owner,
+		expiresAt: current.rows[0].lease_expires_at,
+	};
 }
 
-export async function releaseLease(db: Queryable, sessionId: string, owner: string): Promise<boolean> {
+export async function releaseLease(
+	db: Queryable,
+	sessionId: string,
+	owner: string,
+): Promise<boolean> {
 	const res = await db.query(
 		'UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2',
 		[sessionId, owner],

@@ -20,7 +20,9 @@ export async function recordRunDenials(
 	outbox?: KnownSubscriptions,
 ): Promise<number> {
 	const events = denials
-		.filter((d): d is Record<string, unknown> => d !== null && typeof d === 'object' && !Array.isArray(d))
+		.filter(
+			(d): d is Record<string, unknown> => d !== null && typeof d === 'object' && !Array.isArray(d),
+		)
 		.map((d) => {
 			const payload = scrubValue(
 				{

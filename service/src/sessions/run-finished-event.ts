@@ -6,7 +6,8 @@ import { insertServiceEvents } from '../hooks/hooks.repository';
 const RUNNING = new Set(['created', 'running']);
 
 /** Whether a PUT of a run moves it from running (or not yet recorded) to an end. */
-export const endsRun = (previous: string | undefined, next: string) => (previous === undefined || RUNNING.has(previous)) && !RUNNING.has(next);
+export const endsRun = (previous: string | undefined, next: string) =>
+	(previous === undefined || RUNNING.has(previous)) && !RUNNING.has(next);
 
 /**
  * Stores RunFinished as the session's event with `source: "service"` and queues it for Hook Triggers, in the
@@ -14,7 +15,12 @@ export const endsRun = (previous: string | undefined, next: string) => (previous
  * run's progress can replace its status message with the result, after (and never before) the run's tool-call events:
  * deliveries of one session to one trigger go out in order.
  */
-export async function recordRunFinished(tx: Queryable, sessionId: string, runId: string, outbox?: KnownSubscriptions): Promise<void> {
+export async function recordRunFinished(
+	tx: Queryable,
+	sessionId: string,
+	runId: string,
+	outbox?: KnownSubscriptions,
+): Promise<void> {
 	const { rows: runs } = await tx.query<Record<string, any>>(
 		`SELECT r.kind, r.status, r.result, r.is_error, r.subtype, r.error_message, r.cost_usd, r.num_turns, r.duration_ms,
 			r.status_message, r.started_at, r.ended_at,

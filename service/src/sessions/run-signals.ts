@@ -6,7 +6,9 @@ import { logger } from '../logger';
 // heard by one LISTEN per replica.
 export const RUN_SIGNALS_CHANNEL = 'session_run_signals';
 
-export type RunSignal = { kind: 'stop'; sessionId: string; owner: string; generation: number; stopReason: string } | { kind: 'released'; sessionId: string; owner: string };
+export type RunSignal =
+	| { kind: 'stop'; sessionId: string; owner: string; generation: number; stopReason: string }
+	| { kind: 'released'; sessionId: string; owner: string };
 
 export async function notifyRunSignal(tx: Queryable, signal: RunSignal): Promise<void> {
 	await tx.query('SELECT pg_notify($1, $2)', [RUN_SIGNALS_CHANNEL, JSON.stringify(signal)]);
@@ -68,7 +70,11 @@ export class RunSignals {
 	 * this hook; a PreToolUse also denies its call, because `continue: false` alone still lets that call run
 	 * (measured on Claude Code 2.1.331, README "Stopping a run"). Undefined when no stop applies.
 	 */
-	hookAnswer(sessionId: string, generation: number | undefined, eventName: string): Record<string, unknown> | undefined {
+	hookAnswer(
+		sessionId: string,
+		generation: number | undefined,
+		eventName: string,
+	): Record<string, unknown> | undefined {
 		const s = this.stops.get(sessionId);
 		if (!s || generation === undefined || s.generation !== generation) return undefined;
 		if (Date.now() - s.at > STOP_ANSWER_MS) {
@@ -77,7 +83,11 @@ export class RunSignals {
 		}
 		const answer: Record<string, unknown> = { continue: false, stopReason: s.stopReason };
 		if (eventName === 'PreToolUse') {
-			answer.hookSpecificOutput = { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: s.stopReason };
+			answer.hookSpecificOutput = {
+				hookEventName: 'PreToolUse',
+				permissionDecision: 'deny',
+				permissionDecisionReason: s.stopReason,
+			};
 		}
 		return answer;
 	}
@@ -122,7 +132,11 @@ export class RunSignals {
 		if (signal.kind === 'stop') {
 			const now = Date.now();
 			for (const [id, s] of this.stops) if (now - s.at > STOP_ANSWER_MS) this.stops.delete(id);
-			this.stops.set(signal.sessionId, { generation: signal.generation, stopReason: signal.stopReason, at: now });
+			this.stops.set(signal.sessionId, {
+				generation: signal.generation,
+				stopReason: signal.stopReason,
+				at: now,
+			});
 		}
 		for (const wake of [...(this.waiters.get(signal.sessionId) ?? [])]) wake();
 	}
@@ -134,7 +148,14 @@ export class RunSignals {
 	/** The stops of runs that may still be going (at start, and after the listening connection came back). */
 	private async loadStops() {
 		try {
-			const { rows } = await this.db.query<{ session_id: string; hook_generation: number; requested_by: string; channel: string; reason: string | null; requested_at: Date }>(
+			const { rows } = await this.db.query<{
+				session_id: string;
+				hook_generation: number;
+				requested_by: string;
+				channel: string;
+				reason: string | null;
+				requested_at: Date;
+			}>(
 				`SELECT st.session_id, st.hook_generation, st.requested_by, st.channel, st.reason, st.requested_at
 				FROM session_stops st JOIN sessions s ON s.id = st.session_id
 				WHERE st.requested_at > now() - interval '1 hour' AND s.hook_token_generation = st.hook_generation
@@ -143,12 +164,18 @@ export class RunSignals {
 			for (const r of rows) {
 				this.stops.set(r.session_id, {
 					generation: r.hook_generation,
-					stopReason: stopReasonOf({ requestedBy: r.requested_by, channel: r.channel, reason: r.reason }),
+					stopReason: stopReasonOf({
+						requestedBy: r.requested_by,
+						channel: r.channel,
+						reason: r.reason,
+					}),
 					at: new Date(r.requested_at).getTime(),
 				});
 			}
 		} catch (err) {
-			logger.warn('stops of running sessions not read', { error: err instanceof Error ? err.message : String(err) });
+			logger.warn('stops of running sessions not read', {
+				error: err instanceof Error ? err.message : String(err),
+			});
 		}
 	}
 }

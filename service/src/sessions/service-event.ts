@@ -13,6 +13,11 @@ export async function recordServiceEvent(
 	fields: Record<string, unknown>,
 	outbox?: KnownSubscriptions,
 ): Promise<void> {
-	const payload = { session_id: sessionId, hook_event_name: eventName, source: 'service', ...fields };
+	const payload = {
+		session_id: sessionId,
+		hook_event_name: eventName,
+		source: 'service',
+		...fields,
+	};
 	await insertServiceEvents(tx, [{ sessionId, eventName, payload }], outbox);
 }

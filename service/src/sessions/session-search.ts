@@ -1,5 +1,11 @@
 import type { Queryable } from '../db';
-import { likePattern, SESSION_COLUMNS, sessionFilters, toSession, type ListFilter } from './sessions.repository';
+import {
+	likePattern,
+	SESSION_COLUMNS,
+	sessionFilters,
+	toSession,
+	type ListFilter,
+} from './sessions.repository';
 
 export type MatchSource = 'session' | 'message' | 'tool_call';
 
@@ -34,7 +40,12 @@ const DOCUMENTS: Record<MatchSource, { table: string; id: string; doc: string; e
 		doc: `left(coalesce(prompt, '') || ' ' || coalesce(result, '') || ' ' || coalesce(error_message, ''), 200000)`,
 		extra: 'NULL::text',
 	},
-	message: { table: 'session_messages', id: 'bigint', doc: 'left(content, 200000)', extra: 'direction' },
+	message: {
+		table: 'session_messages',
+		id: 'bigint',
+		doc: 'left(content, 200000)',
+		extra: 'direction',
+	},
 	tool_call: {
 		table: 'tool_calls',
 		id: 'bigint',
@@ -56,7 +67,9 @@ export async function searchSessions(db: Queryable, f: SearchFilter) {
 	if (f.after) {
 		params.push(f.after.r, f.after.t, f.after.id);
 		const n = params.length;
-		where.push(`(b.rank, s.created_at, s.id) < ($${n - 2}::real, $${n - 1}::timestamptz, $${n}::uuid)`);
+		where.push(
+			`(b.rank, s.created_at, s.id) < ($${n - 2}::real, $${n - 1}::timestamptz, $${n}::uuid)`,
+		);
 	}
 	params.push(f.limit + 1);
 	const { rows } = await db.query<Record<string, any>>(
@@ -84,7 +97,13 @@ export async function searchSessions(db: Queryable, f: SearchFilter) {
 		params,
 	);
 	const page = rows.slice(0, f.limit);
-	const snippets = await headlines(db, f.search, page.filter((r) => r.rank > 0).map((r) => ({ source: r.source as MatchSource, ref: r.ref as string })));
+	const snippets = await headlines(
+		db,
+		f.search,
+		page
+			.filter((r) => r.rank > 0)
+			.map((r) => ({ source: r.source as MatchSource, ref: r.ref as string })),
+	);
 	const last = page[page.length - 1];
 	return {
 		items: page.map((r) => {
@@ -95,16 +114,25 @@ export async function searchSessions(db: Queryable, f: SearchFilter) {
 					source: r.source as MatchSource,
 					ref: r.ref as string,
 					rank: r.rank as number,
-					...(found ? { detail: found.detail, snippet: found.snippet } : { detail: null, snippet: null }),
+					...(found
+						? { detail: found.detail, snippet: found.snippet }
+						: { detail: null, snippet: null }),
 				},
 			};
 		}),
-		next: rows.length > f.limit && last ? { r: last.rank as number, t: last.cursor_t as string, id: last.id as string } : undefined,
+		next:
+			rows.length > f.limit && last
+				? { r: last.rank as number, t: last.cursor_t as string, id: last.id as string }
+				: undefined,
 	};
 }
 
 /** Snippets for the matched rows of one page only: ts_headline reads the whole text, so it is not run for every hit. */
-async function headlines(db: Queryable, search: string, matches: Array<{ source: MatchSource; ref: string }>) {
+async function headlines(
+	db: Queryable,
+	search: string,
+	matches: Array<{ source: MatchSource; ref: string }>,
+) {
 	const out = new Map<string, { detail: string | null; snippet: SnippetPart[] }>();
 	for (const source of Object.keys(DOCUMENTS) as MatchSource[]) {
 		const refs = matches.filter((m) => m.source === source).map((m) => m.ref);
@@ -115,7 +143,8 @@ async function headlines(db: Queryable, search: string, matches: Array<{ source:
 			FROM ${table} WHERE id = ANY($3::${id}[])`,
 			[search, HEADLINE_OPTIONS, refs],
 		);
-		for (const r of rows) out.set(`${source}/${r.ref}`, { detail: r.detail, snippet: parts(r.headline) });
+		for (const r of rows)
+			out.set(`${source}/${r.ref}`, { detail: r.detail, snippet: parts(r.headline) });
 	}
 	return out;
 }

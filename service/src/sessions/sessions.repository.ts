@@ -18,7 +18,12 @@ export function toSession(r: Row): Session<Date> {
 		id: r.id,
 		origin: r.origin,
 		status: r.status,
-		workspace: { type: r.workspace_type, path: r.workspace_path, branch: r.workspace_branch, sandboxId: r.sandbox_id },
+		workspace: {
+			type: r.workspace_type,
+			path: r.workspace_path,
+			branch: r.workspace_branch,
+			sandboxId: r.sandbox_id,
+		},
 		repository: r.repository,
 		model: r.model,
 		prompt: r.prompt,
@@ -51,27 +56,49 @@ export function toSession(r: Row): Session<Date> {
 	};
 }
 
-export async function createSession(db: Queryable, id: string, b: z.output<typeof CreateSessionBody>) {
+export async function createSession(
+	db: Queryable,
+	id: string,
+	b: z.output<typeof CreateSessionBody>,
+) {
 	const { rows } = await db.query(
 		`INSERT INTO sessions AS s (id, status, workspace_type, workspace_path, workspace_branch, sandbox_id, repository, model,
 			prompt, cli_version, thread_key, metadata)
 		VALUES ($1, COALESCE($2, 'created'), $3, $4, $5, $6, $7, $8, $9, $10, $11, COALESCE($12::jsonb, '{}'::jsonb))
 		ON CONFLICT (id) DO NOTHING
 		RETURNING ${SESSION_COLUMNS}`,
-		[id, b.status, b.workspaceType, b.workspacePath, b.workspaceBranch, b.sandboxId, b.repository, b.model, b.prompt,
-			b.cliVersion, b.threadKey, b.metadata ? JSON.stringify(scrubValue(b.metadata, 64 * 1024).value) : null],
+		[
+			id,
+			b.status,
+			b.workspaceType,
+			b.workspacePath,
+			b.workspaceBranch,
+			b.sandboxId,
+			b.repository,
+			b.model,
+			b.prompt,
+			b.cliVersion,
+			b.threadKey,
+			b.metadata ? JSON.stringify(scrubValue(b.metadata, 64 * 1024).value) : null,
+		],
 	);
 	return rows[0] ? toSession(rows[0]) : undefined;
 }
 
 /** How many sessions are in each status (for /metrics). */
-export async function countSessionsByStatus(db: Queryable): Promise<Array<{ status: string; n: number }>> {
-	const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM sessions GROUP BY status');
+export async function countSessionsByStatus(
+	db: Queryable,
+): Promise<Array<{ status: string; n: number }>> {
+	const { rows } = await db.query<{ status: string; n: number }>(
+		'SELECT status, count(*)::int AS n FROM sessions GROUP BY status',
+	);
 	return rows;
 }
 
 export async function getSession(db: Queryable, id: string) {
-	const { rows } = await db.query(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = $1`, [id]);
+	const { rows } = await db.query(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = $1`, [
+		id,
+	]);
 	return rows[0] ? toSession(rows[0]) : undefined;
 }
 
@@ -87,16 +114,39 @@ export async function getSessionDetail(db: Queryable, id: string) {
 	);
 	const r = rows[0];
 	if (!r) return undefined;
-	return { ...toSession(r), totals: { toolCalls: r.tool_calls, toolErrors: r.tool_errors, messages: r.messages, hookEvents: r.hook_event_count } };
+	return {
+		...toSession(r),
+		totals: {
+			toolCalls: r.tool_calls,
+			toolErrors: r.tool_errors,
+			messages: r.messages,
+			hookEvents: r.hook_event_count,
+		},
+	};
 }
 
-export async function updateSession(db: Queryable, id: string, b: z.output<typeof UpdateSessionBody>) {
+export async function updateSession(
+	db: Queryable,
+	id: string,
+	b: z.output<typeof UpdateSessionBody>,
+) {
 	// Each field maps to one column; absent fields keep their value (COALESCE on a flag, so null can clear).
 	const cols: Array<[keyof typeof b, string]> = [
-		['status', 'status'], ['workspaceType', 'workspace_type'], ['workspacePath', 'workspace_path'],
-		['workspaceBranch', 'workspace_branch'], ['sandboxId', 'sandbox_id'], ['repository', 'repository'], ['model', 'model'],
-		['prompt', 'prompt'], ['cliVersion', 'cli_version'], ['result', 'result'], ['isError', 'is_error'], ['subtype', 'subtype'],
-		['terminalReason', 'terminal_reason'], ['errorMessage', 'error_message'], ['hooksMissing', 'hooks_missing'],
+		['status', 'status'],
+		['workspaceType', 'workspace_type'],
+		['workspacePath', 'workspace_path'],
+		['workspaceBranch', 'workspace_branch'],
+		['sandboxId', 'sandbox_id'],
+		['repository', 'repository'],
+		['model', 'model'],
+		['prompt', 'prompt'],
+		['cliVersion', 'cli_version'],
+		['result', 'result'],
+		['isError', 'is_error'],
+		['subtype', 'subtype'],
+		['terminalReason', 'terminal_reason'],
+		['errorMessage', 'error_message'],
+		['hooksMissing', 'hooks_missing'],
 	];
 	const sets: string[] = [];
 	const params: unknown[] = [id];
@@ -130,9 +180,11 @@ export interface ListFilter {
 const SESSION_TEXT_BYTES = `COALESCE(octet_length(prompt), 0) + COALESCE(octet_length(result), 0) + COALESCE(octet_length(error_message), 0)
 	+ COALESCE(octet_length(permission_denials::text), 0) + COALESCE(octet_length(metadata::text), 0)`;
 
-
 /** The list's filters as SQL conditions on `s` (sessions), their values appended to `params`. */
-export function sessionFilters(f: Pick<ListFilter, 'status' | 'workspaceType' | 'q'>, params: unknown[]): string[] {
+export function sessionFilters(
+	f: Pick<ListFilter, 'status' | 'workspaceType' | 'q'>,
+	params: unknown[],
+): string[] {
 	const where: string[] = [];
 	const add = (sql: (p: string) => string, value: unknown) => {
 		params.push(value);
@@ -143,10 +195,17 @@ export function sessionFilters(f: Pick<ListFilter, 'status' | 'workspaceType' | 
 		const statuses = f.status.filter((s) => s !== 'external');
 		const external = f.status.includes('external');
 		params.push(statuses);
-		where.push(`(s.status = ANY($${params.length}::text[])${external ? " OR s.origin = 'external'" : ''})`);
+		where.push(
+			`(s.status = ANY($${params.length}::text[])${external ? " OR s.origin = 'external'" : ''})`,
+		);
 	}
 	if (f.workspaceType) add((p) => `s.workspace_type = ${p}`, f.workspaceType);
-	if (f.q) add((p) => `(s.prompt ILIKE ${p} OR s.repository ILIKE ${p} OR s.thread_key ILIKE ${p} OR s.id::text ILIKE ${p})`, likePattern(f.q));
+	if (f.q)
+		add(
+			(p) =>
+				`(s.prompt ILIKE ${p} OR s.repository ILIKE ${p} OR s.thread_key ILIKE ${p} OR s.id::text ILIKE ${p})`,
+			likePattern(f.q),
+		);
 	return where;
 }
 
@@ -157,7 +216,9 @@ export async function listSessions(db: Queryable, f: ListFilter) {
 	const where = sessionFilters(f, params);
 	if (f.after) {
 		params.push(f.after.t, f.after.id);
-		where.push(`(s.created_at, s.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+		where.push(
+			`(s.created_at, s.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`,
+		);
 	}
 	params.push(f.limit + 1);
 	const { rows, more } = await readBoundedPage(db, {
@@ -173,7 +234,12 @@ export async function listSessions(db: Queryable, f: ListFilter) {
 }
 
 /** Records a run and recomputes the session's totals and latest outcome from all its runs, in one transaction. */
-export async function upsertRun(tx: Queryable, sessionId: string, runId: string, b: z.output<typeof RunBody>) {
+export async function upsertRun(
+	tx: Queryable,
+	sessionId: string,
+	runId: string,
+	b: z.output<typeof RunBody>,
+) {
 	const usage = (b.usage ?? {}) as Record<string, unknown>;
 	const inserted = await tx.query(
 		`INSERT INTO session_runs AS r (id, session_id, kind, status, prompt, result, is_error, subtype, terminal_reason,
@@ -190,11 +256,29 @@ export async function upsertRun(tx: Queryable, sessionId: string, runId: string,
 			status_message = COALESCE(r.status_message, EXCLUDED.status_message)
 		WHERE r.session_id = EXCLUDED.session_id
 		RETURNING id`,
-		[runId, sessionId, b.kind, b.status, b.prompt, b.result, b.isError, b.subtype, b.terminalReason, b.errorMessage,
-			b.costUsd, b.usage ? JSON.stringify(scrubValue(usage, 64 * 1024).value) : null,
-			b.modelUsage ? JSON.stringify(scrubValue(b.modelUsage, 64 * 1024).value) : null, b.numTurns,
-			b.durationMs, JSON.stringify(scrubValue(b.permissionDenials, 64 * 1024).value), b.cliVersion, b.exitCode,
-			b.startedAt, b.endedAt, b.statusMessage ?? null],
+		[
+			runId,
+			sessionId,
+			b.kind,
+			b.status,
+			b.prompt,
+			b.result,
+			b.isError,
+			b.subtype,
+			b.terminalReason,
+			b.errorMessage,
+			b.costUsd,
+			b.usage ? JSON.stringify(scrubValue(usage, 64 * 1024).value) : null,
+			b.modelUsage ? JSON.stringify(scrubValue(b.modelUsage, 64 * 1024).value) : null,
+			b.numTurns,
+			b.durationMs,
+			JSON.stringify(scrubValue(b.permissionDenials, 64 * 1024).value),
+			b.cliVersion,
+			b.exitCode,
+			b.startedAt,
+			b.endedAt,
+			b.statusMessage ?? null,
+		],
 	);
 	if (!inserted.rows.length) return 'run-belongs-to-another-session' as const;
 	const { rows } = await tx.query(
@@ -223,7 +307,11 @@ export async function upsertRun(tx: Queryable, sessionId: string, runId: string,
 }
 
 /** A run's status as stored (undefined: not recorded yet), locked until the caller's transaction ends. */
-export async function runStatusForUpdate(tx: Queryable, sessionId: string, runId: string): Promise<string | undefined> {
+export async function runStatusForUpdate(
+	tx: Queryable,
+	sessionId: string,
+	runId: string,
+): Promise<string | undefined> {
 	const { rows } = await tx.query<{ status: string }>(
 		'SELECT status FROM session_runs WHERE id = $1 AND session_id = $2 FOR UPDATE',
 		[runId, sessionId],
@@ -239,10 +327,25 @@ export async function listRuns(db: Queryable, sessionId: string) {
 		[sessionId],
 	);
 	return rows.map((r) => ({
-		id: r.id, kind: r.kind, status: r.status, prompt: r.prompt, result: r.result, isError: r.is_error, subtype: r.subtype,
-		terminalReason: r.terminal_reason, errorMessage: r.error_message, costUsd: r.cost_usd, usage: r.usage,
-		modelUsage: r.model_usage, numTurns: r.num_turns, durationMs: r.duration_ms, permissionDenials: r.permission_denials,
-		cliVersion: r.cli_version, exitCode: r.exit_code, startedAt: r.started_at, endedAt: r.ended_at,
+		id: r.id,
+		kind: r.kind,
+		status: r.status,
+		prompt: r.prompt,
+		result: r.result,
+		isError: r.is_error,
+		subtype: r.subtype,
+		terminalReason: r.terminal_reason,
+		errorMessage: r.error_message,
+		costUsd: r.cost_usd,
+		usage: r.usage,
+		modelUsage: r.model_usage,
+		numTurns: r.num_turns,
+		durationMs: r.duration_ms,
+		permissionDenials: r.permission_denials,
+		cliVersion: r.cli_version,
+		exitCode: r.exit_code,
+		startedAt: r.started_at,
+		endedAt: r.ended_at,
 		statusMessage: r.status_message,
 	}));
 }

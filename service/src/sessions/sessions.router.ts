@@ -2,7 +2,15 @@ import { Router } from 'express';
 import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
-import { cursorId, cursorTime, decodeCursor, encodeCursor, PageQuery, parse, SessionParams } from '../http/validate';
+import {
+	cursorId,
+	cursorTime,
+	decodeCursor,
+	encodeCursor,
+	PageQuery,
+	parse,
+	SessionParams,
+} from '../http/validate';
 import { z } from 'zod';
 import { listHookEvents } from '../hooks/hooks.repository';
 import { insertMessages, listMessages } from '../messages/messages.repository';
@@ -11,7 +19,11 @@ import { listToolCalls } from '../tool-calls/tool-calls.repository';
 import { recordStreamToolCalls } from '../tool-calls/tool-calls.service';
 import type { KnownSubscriptions } from '../deliveries/outbox';
 import {
-	getSession, getSessionDetail, listRuns, listSessions, updateSession,
+	getSession,
+	getSessionDetail,
+	listRuns,
+	listSessions,
+	updateSession,
 } from './sessions.repository';
 import { acquireLease, releaseLease } from './lease.repository';
 import { issueHookToken, recordRun, revokeHookTokens, startSession } from './sessions.service';
@@ -19,19 +31,35 @@ import { notifyRunSignal } from './run-signals';
 import { announceWaiting } from '../queued-messages/queued-messages.repository';
 import { stopFor } from './stops.repository';
 import { searchSessions } from './session-search';
-import { CreateSessionBody, ListSessionsQuery, RunBody, RunParams, SearchCursor, SessionCursor, UpdateSessionBody } from './sessions.schema';
+import {
+	CreateSessionBody,
+	ListSessionsQuery,
+	RunBody,
+	RunParams,
+	SearchCursor,
+	SessionCursor,
+	UpdateSessionBody,
+} from './sessions.schema';
 
 const IdCursor = z.object({ after: cursorId });
 const ToolCallCursor = z.object({ t: cursorTime, id: cursorId });
 const LeaseBody = z
-	.object({ owner: z.string().min(1).max(200), ttlSeconds: z.number().int().min(5).max(3600).optional() })
+	.object({
+		owner: z.string().min(1).max(200),
+		ttlSeconds: z.number().int().min(5).max(3600).optional(),
+	})
 	.strict();
 const LeaseQuery = z.object({ owner: z.string().min(1).max(200) });
 
 const HookTokenBody = z
 	.object({
 		// The node asks for its run's timeout; the grace period for late hooks comes on top.
-		ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).optional(),
+		ttlSeconds: z
+			.number()
+			.int()
+			.min(60)
+			.max(7 * 24 * 3600)
+			.optional(),
 	})
 	.strict();
 
@@ -73,8 +101,16 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 	r.get('/', auth.requireReader, async (req, res) => {
 		const q = parse(ListSessionsQuery, req.query, 'query');
 		const page = q.search
-			? await searchSessions(db, { ...q, search: q.search, after: decodeCursor(SearchCursor, q.cursor) })
-			: await listSessions(db, { ...q, after: decodeCursor(SessionCursor, q.cursor), maxBytes: deps.readPageMaxBytes });
+			? await searchSessions(db, {
+					...q,
+					search: q.search,
+					after: decodeCursor(SearchCursor, q.cursor),
+				})
+			: await listSessions(db, {
+					...q,
+					after: decodeCursor(SessionCursor, q.cursor),
+					maxBytes: deps.readPageMaxBytes,
+				});
 		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
 	});
 
@@ -118,9 +154,17 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const ttlSeconds = body.ttlSeconds ?? deps.leaseTtlSeconds ?? 30;
 		const lease = await acquireLease(db, id, body.owner, ttlSeconds);
 		// A renewal also tells the holder of a stop asked of it (its long poll on GET :id/stop normally did already).
-		if (lease.ok) return void res.json({ owner: lease.owner, expiresAt: lease.expiresAt, ttlSeconds, stop: (await stopFor(db, id, body.owner)) ?? null });
+		if (lease.ok)
+			return void res.json({
+				owner: lease.owner,
+				expiresAt: lease.expiresAt,
+				ttlSeconds,
+				stop: (await stopFor(db, id, body.owner)) ?? null,
+			});
 		if (lease.reason === 'not-found') throw notFound(`no session ${id}`);
-		throw conflict(`session ${id} is busy: another run (${lease.owner}) holds it until ${lease.expiresAt.toISOString()}`);
+		throw conflict(
+			`session ${id} is busy: another run (${lease.owner}) holds it until ${lease.expiresAt.toISOString()}`,
+		);
 	});
 
 	r.delete('/:id/lease', auth.requireAdmin, async (req, res) => {
@@ -169,7 +213,13 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const q = parse(PageQuery, req.query, 'query');
 		await requireSession(id);
-		const calls = await listToolCalls(db, id, q.limit, decodeCursor(ToolCallCursor, q.cursor), deps.readPageMaxBytes);
+		const calls = await listToolCalls(
+			db,
+			id,
+			q.limit,
+			decodeCursor(ToolCallCursor, q.cursor),
+			deps.readPageMaxBytes,
+		);
 		const last = calls.items[calls.items.length - 1];
 		res.json({
 			items: calls.items.map(({ cursor: _cursor, ...call }) => call),

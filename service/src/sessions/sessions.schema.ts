@@ -22,6 +22,10 @@ export const ListSessionsQuery = z.object({
 });
 
 export const SessionCursor = z.object({ t: cursorTime, id: uuidParam });
-export const SearchCursor = z.object({ r: z.number().finite().nonnegative(), t: cursorTime, id: uuidParam });
+export const SearchCursor = z.object({
+	r: z.number().finite().nonnegative(),
+	t: cursorTime,
+	id: uuidParam,
+});
 
 export const RunParams = z.object({ id: uuidParam, runId: uuidParam });

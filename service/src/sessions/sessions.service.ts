@@ -25,12 +25,22 @@ export interface SessionServiceDeps {
 }
 
 /** A token for the session's next run: earlier ones stop working. Undefined when there is no such session. */
-export async function issueHookToken(deps: SessionServiceDeps, tx: Queryable, id: string, ttlSeconds?: number) {
+export async function issueHookToken(
+	deps: SessionServiceDeps,
+	tx: Queryable,
+	id: string,
+	ttlSeconds?: number,
+) {
 	const generation = await nextHookTokenGeneration(tx, id);
 	if (generation === undefined) return undefined;
 	deps.auth.forgetHookTokens(id);
-	const expiresAt = new Date(Date.now() + (ttlSeconds ? ttlSeconds * 1000 : deps.hookTokens.ttlMs) + deps.hookTokens.graceMs);
-	return { hookToken: deps.auth.signHookToken(id, generation, expiresAt), hookTokenExpiresAt: expiresAt.toISOString() };
+	const expiresAt = new Date(
+		Date.now() + (ttlSeconds ? ttlSeconds * 1000 : deps.hookTokens.ttlMs) + deps.hookTokens.graceMs,
+	);
+	return {
+		hookToken: deps.auth.signHookToken(id, generation, expiresAt),
+		hookTokenExpiresAt: expiresAt.toISOString(),
+	};
 }
 
 /** Every hook token of the session stops working (within a second on every replica); false when there is no such session. */
@@ -41,7 +51,10 @@ export async function revokeHookTokens(deps: SessionServiceDeps, id: string): Pr
 }
 
 /** A new session, bound to its thread if it names one, with the token for its first run. */
-export async function startSession(deps: SessionServiceDeps, body: z.output<typeof CreateSessionBody>) {
+export async function startSession(
+	deps: SessionServiceDeps,
+	body: z.output<typeof CreateSessionBody>,
+) {
 	const id = body.id ?? crypto.randomUUID();
 	return deps.db.transaction(async (tx) => {
 		const created = await createSession(tx, id, body);
@@ -56,28 +69,46 @@ export async function startSession(deps: SessionServiceDeps, body: z.output<type
  * denials it reports become events, a finished run ends its hook token and settles its budget reservation, and a
  * clean end settles the approvals Claude Code dropped. Answers the session as it is now.
  */
-export async function recordRun(deps: SessionServiceDeps, id: string, runId: string, body: z.output<typeof RunBody>) {
+export async function recordRun(
+	deps: SessionServiceDeps,
+	id: string,
+	runId: string,
+	body: z.output<typeof RunBody>,
+) {
 	return deps.db.transaction(async (tx) => {
 		if (!(await getSession(tx, id))) throw notFound(`no session ${id}`);
 		const previous = await runStatusForUpdate(tx, id, runId);
 		const s = await upsertRun(tx, id, runId, body);
-		if (s === 'run-belongs-to-another-session') throw conflict(`run ${runId} belongs to another session`);
+		if (s === 'run-belongs-to-another-session')
+			throw conflict(`run ${runId} belongs to another session`);
 		// The first record of the run's end: RunFinished, after the run's tool-call events in every subscriber's queue.
 		if (endsRun(previous, body.status)) await recordRunFinished(tx, id, runId, deps.outbox);
 		await recordRunDenials(tx, id, runId, body.permissionDenials, deps.outbox);
 		// The run is over: its hook token takes late hooks for the grace period, then none.
-		if (body.status !== 'running' && body.status !== 'created') await endHookTokens(tx, id, deps.hookTokens.graceMs);
+		if (body.status !== 'running' && body.status !== 'created')
+			await endHookTokens(tx, id, deps.hookTokens.graceMs);
 		if (body.status !== 'running') await settleRun(tx, id, runId, body.costUsd, deps.outbox);
 		// A clean end says which deferred call, if any, the next run carries; no other can still be approved.
-		if (body.status === 'completed' || (body.status === 'waiting_approval' && body.deferredToolUseId)) {
+		if (
+			body.status === 'completed' ||
+			(body.status === 'waiting_approval' && body.deferredToolUseId)
+		) {
 			await settleDroppedCalls(tx, id, body.deferredToolUseId, deps.outbox);
 		}
 		// A stopped run's claude fired SessionEnd while the session was still running: "Session finished" gets the
 		// service's own SessionEnd too, with the status `stopped` and the run's cost.
 		if (body.status === 'stopped') {
 			const stop = await latestStop(tx, id);
-			const stoppedBy = stop ? { requestedBy: stop.requestedBy, channel: stop.channel, requestedAt: stop.requestedAt } : null;
-			await recordServiceEvent(tx, id, 'SessionEnd', { reason: 'stopped', run_id: runId, stopped_by: stoppedBy }, deps.outbox);
+			const stoppedBy = stop
+				? { requestedBy: stop.requestedBy, channel: stop.channel, requestedAt: stop.requestedAt }
+				: null;
+			await recordServiceEvent(
+				tx,
+				id,
+				'SessionEnd',
+				{ reason: 'stopped', run_id: runId, stopped_by: stoppedBy },
+				deps.outbox,
+			);
 		}
 		return s;
 	});

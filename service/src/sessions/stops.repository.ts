@@ -29,7 +29,11 @@ export async function recordStop(
 	sessionId: string,
 	req: { requestedBy: string; channel: string; reason?: string },
 ): Promise<RecordStopResult> {
-	const { rows } = await tx.query<{ lease_owner: string | null; held: boolean; generation: number }>(
+	const { rows } = await tx.query<{
+		lease_owner: string | null;
+		held: boolean;
+		generation: number;
+	}>(
 		`SELECT lease_owner, COALESCE(lease_expires_at > now(), false) AS held, hook_token_generation AS generation
 		FROM sessions WHERE id = $1 FOR UPDATE`,
 		[sessionId],
@@ -44,13 +48,30 @@ export async function recordStop(
 		RETURNING requested_by, channel, reason, requested_at`,
 		[sessionId, s.lease_owner, s.generation, req.requestedBy, req.channel, req.reason ?? null],
 	);
-	if (inserted.rows[0]) return { ok: true, owner: s.lease_owner, generation: s.generation, stop: toStop(inserted.rows[0]), alreadyRequested: false };
+	if (inserted.rows[0])
+		return {
+			ok: true,
+			owner: s.lease_owner,
+			generation: s.generation,
+			stop: toStop(inserted.rows[0]),
+			alreadyRequested: false,
+		};
 	const existing = await stopFor(tx, sessionId, s.lease_owner);
-	return { ok: true, owner: s.lease_owner, generation: s.generation, stop: existing!, alreadyRequested: true };
+	return {
+		ok: true,
+		owner: s.lease_owner,
+		generation: s.generation,
+		stop: existing!,
+		alreadyRequested: true,
+	};
 }
 
 /** The stop asked of the run holding (or that held) the lease as `owner`, if any. */
-export async function stopFor(db: Queryable, sessionId: string, owner: string): Promise<StopRequest | undefined> {
+export async function stopFor(
+	db: Queryable,
+	sessionId: string,
+	owner: string,
+): Promise<StopRequest | undefined> {
 	const { rows } = await db.query<StopRow>(
 		'SELECT requested_by, channel, reason, requested_at FROM session_stops WHERE session_id = $1 AND lease_owner = $2',
 		[sessionId, owner],
@@ -59,7 +80,10 @@ export async function stopFor(db: Queryable, sessionId: string, owner: string): 
 }
 
 /** The session's most recent stop request (the one a run recorded as stopped answered). */
-export async function latestStop(db: Queryable, sessionId: string): Promise<StopRequest | undefined> {
+export async function latestStop(
+	db: Queryable,
+	sessionId: string,
+): Promise<StopRequest | undefined> {
 	const { rows } = await db.query<StopRow>(
 		'SELECT requested_by, channel, reason, requested_at FROM session_stops WHERE session_id = $1 ORDER BY requested_at DESC, id DESC LIMIT 1',
 		[sessionId],
@@ -68,7 +92,10 @@ export async function latestStop(db: Queryable, sessionId: string): Promise<Stop
 }
 
 /** Who holds the session's lease now (undefined: nobody, or it expired); null when there is no such session. */
-export async function leaseHolder(db: Queryable, sessionId: string): Promise<string | undefined | null> {
+export async function leaseHolder(
+	db: Queryable,
+	sessionId: string,
+): Promise<string | undefined | null> {
 	const { rows } = await db.query<{ owner: string | null }>(
 		'SELECT CASE WHEN lease_expires_at > now() THEN lease_owner END AS owner FROM sessions WHERE id = $1',
 		[sessionId],
@@ -80,7 +107,15 @@ export async function leaseHolder(db: Queryable, sessionId: string): Promise<str
 /** The session's latest run and how many tool calls started during it: what a stopped turn had done. */
 export async function latestRunSummary(db: Queryable, sessionId: string) {
 	const { rows } = await db.query<{
-		id: string; status: string; result: string | null; cost_usd: number; num_turns: number; duration_ms: string; started_at: Date; ended_at: Date | null; tool_calls: number;
+		id: string;
+		status: string;
+		result: string | null;
+		cost_usd: number;
+		num_turns: number;
+		duration_ms: string;
+		started_at: Date;
+		ended_at: Date | null;
+		tool_calls: number;
 	}>(
 		`SELECT r.id, r.status, r.result, r.cost_usd, r.num_turns, r.duration_ms, r.started_at, r.ended_at,
 			(SELECT count(*)::int FROM tool_calls t WHERE t.session_id = r.session_id AND t.started_at >= r.started_at

@@ -55,13 +55,30 @@ export function stopsRouter(deps: StopsDeps): Router {
 		const recorded = await db.transaction(async (tx) => {
 			const result = await recordStop(tx, id, body);
 			if (result.ok && !result.alreadyRequested) {
-				await notifyRunSignal(tx, { kind: 'stop', sessionId: id, owner: result.owner, generation: result.generation, stopReason: stopReasonOf(result.stop) });
+				await notifyRunSignal(tx, {
+					kind: 'stop',
+					sessionId: id,
+					owner: result.owner,
+					generation: result.generation,
+					stopReason: stopReasonOf(result.stop),
+				});
 			}
 			return result;
 		});
 		if (!recorded.ok && recorded.reason === 'not-found') throw notFound(`no session ${id}`);
-		if (!recorded.ok) throw new HttpError(409, `session ${id} has no turn running: there is nothing to stop`, 'not_running');
-		signals.remember({ kind: 'stop', sessionId: id, owner: recorded.owner, generation: recorded.generation, stopReason: stopReasonOf(recorded.stop) });
+		if (!recorded.ok)
+			throw new HttpError(
+				409,
+				`session ${id} has no turn running: there is nothing to stop`,
+				'not_running',
+			);
+		signals.remember({
+			kind: 'stop',
+			sessionId: id,
+			owner: recorded.owner,
+			generation: recorded.generation,
+			stopReason: stopReasonOf(recorded.stop),
+		});
 
 		const ended = await waitForRunEnd(id, recorded.owner, body.waitSeconds * 1000, hangUp(res));
 		const answer = { sessionId: id, ...recorded.stop, alreadyRequested: recorded.alreadyRequested };
@@ -85,16 +102,27 @@ export function stopsRouter(deps: StopsDeps): Router {
 			if (holder === null) throw notFound(`no session ${id}`);
 			const remaining = deadline - Date.now();
 			// The lease is gone (released, expired, or another run's): nothing left for this owner to hear.
-			if (holder !== q.owner || remaining <= 0 || abort.aborted || round > 1000) return void res.json({ stop: null, leaseHeld: holder === q.owner });
+			if (holder !== q.owner || remaining <= 0 || abort.aborted || round > 1000)
+				return void res.json({ stop: null, leaseHeld: holder === q.owner });
 			// Shutting down: asked again at once, this replica would be held open by the runner's polls. The runner
 			// waits a moment and asks again, of another replica or of this one once it is back.
-			if (signals.closed) throw new HttpError(503, 'the service is shutting down: ask again in a moment', 'shutting_down');
+			if (signals.closed)
+				throw new HttpError(
+					503,
+					'the service is shutting down: ask again in a moment',
+					'shutting_down',
+				);
 			await signals.wait(id, remaining, abort);
 		}
 	});
 
 	/** True once the run holding the lease as `owner` has given it back (it records its end first). */
-	async function waitForRunEnd(id: string, owner: string, ms: number, abort: AbortSignal): Promise<boolean> {
+	async function waitForRunEnd(
+		id: string,
+		owner: string,
+		ms: number,
+		abort: AbortSignal,
+	): Promise<boolean> {
 		const deadline = Date.now() + ms;
 		for (let round = 0; round <= 1000; round++) {
 			if ((await leaseHolder(db, id)) !== owner) return true;

@@ -1,6 +1,13 @@
 import type { Database } from '../db';
 import { logger } from '../logger';
-import { CHANGES_CHANNEL, changeBounds, parseChanges, pruneChanges, readChanges, type Change } from './changes.repository';
+import {
+	CHANGES_CHANNEL,
+	changeBounds,
+	parseChanges,
+	pruneChanges,
+	readChanges,
+	type Change,
+} from './changes.repository';
 
 export interface Subscriber {
 	/** Only changes of this session; all when undefined. */
@@ -72,7 +79,8 @@ export class ChangeFeed {
 		this.order.push(change.seq);
 		if (this.order.length > REMEMBERED) this.dispatched.delete(this.order.shift() as number);
 		if (change.seq > this.lastSeq) this.lastSeq = change.seq;
-		for (const s of this.subscribers) if (!s.sessionId || s.sessionId === change.sessionId) s.send(change);
+		for (const s of this.subscribers)
+			if (!s.sessionId || s.sessionId === change.sessionId) s.send(change);
 	}
 
 	/** Notices sent while the listening connection was away are lost: read those changes from the table. */
@@ -84,7 +92,9 @@ export class ChangeFeed {
 				if (changes.length < 1000) return;
 			}
 		} catch (err) {
-			logger.warn('dashboard changes not caught up', { error: err instanceof Error ? err.message : String(err) });
+			logger.warn('dashboard changes not caught up', {
+				error: err instanceof Error ? err.message : String(err),
+			});
 		}
 	}
 
@@ -92,7 +102,9 @@ export class ChangeFeed {
 		try {
 			await pruneChanges(this.db);
 		} catch (err) {
-			logger.debug('dashboard changes not pruned', { error: err instanceof Error ? err.message : String(err) });
+			logger.debug('dashboard changes not pruned', {
+				error: err instanceof Error ? err.message : String(err),
+			});
 		}
 	}
 }

@@ -26,31 +26,51 @@ interface ChangeRow {
 }
 
 /** Changes after `after`, oldest first, optionally of one session. */
-export async function readChanges(db: Queryable, after: number, sessionId: string | undefined, limit: number): Promise<Change[]> {
+export async function readChanges(
+	db: Queryable,
+	after: number,
+	sessionId: string | undefined,
+	limit: number,
+): Promise<Change[]> {
 	const { rows } = sessionId
 		? await db.query<ChangeRow>(
 				'SELECT seq, kind, op, session_id, ref, at FROM dashboard_changes WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
 				[sessionId, after, limit],
 			)
-		: await db.query<ChangeRow>('SELECT seq, kind, op, session_id, ref, at FROM dashboard_changes WHERE seq > $1 ORDER BY seq LIMIT $2', [
-				after,
-				limit,
-			]);
-	return rows.map((r) => ({ seq: r.seq, kind: r.kind, op: r.op, sessionId: r.session_id, ref: r.ref, at: new Date(r.at).toISOString() }));
+		: await db.query<ChangeRow>(
+				'SELECT seq, kind, op, session_id, ref, at FROM dashboard_changes WHERE seq > $1 ORDER BY seq LIMIT $2',
+				[after, limit],
+			);
+	return rows.map((r) => ({
+		seq: r.seq,
+		kind: r.kind,
+		op: r.op,
+		sessionId: r.session_id,
+		ref: r.ref,
+		at: new Date(r.at).toISOString(),
+	}));
 }
 
 /** The newest seq handed out (0 before any change), and the oldest still kept (undefined when none are). */
-export async function changeBounds(db: Queryable): Promise<{ latest: number; oldest: number | undefined }> {
+export async function changeBounds(
+	db: Queryable,
+): Promise<{ latest: number; oldest: number | undefined }> {
 	const { rows } = await db.query<{ latest: number; oldest: number | null }>(
 		// The sequence, not max(seq): pruning may have emptied the table while the sequence went on.
 		`SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM dashboard_changes_seq_seq) AS latest,
 			(SELECT min(seq) FROM dashboard_changes) AS oldest`,
 	);
-	return { latest: Number(rows[0].latest), oldest: rows[0].oldest === null ? undefined : Number(rows[0].oldest) };
+	return {
+		latest: Number(rows[0].latest),
+		oldest: rows[0].oldest === null ? undefined : Number(rows[0].oldest),
+	};
 }
 
 export async function pruneChanges(db: Queryable): Promise<number> {
-	const { rowCount } = await db.query(`DELETE FROM dashboard_changes WHERE at < now() - make_interval(hours => $1)`, [CHANGES_KEPT_HOURS]);
+	const { rowCount } = await db.query(
+		`DELETE FROM dashboard_changes WHERE at < now() - make_interval(hours => $1)`,
+		[CHANGES_KEPT_HOURS],
+	);
 	return rowCount;
 }
 
@@ -60,7 +80,14 @@ export function parseChanges(payload: string): Change[] {
 		const parsed = JSON.parse(payload) as Change | Change[];
 		const list = Array.isArray(parsed) ? parsed : [parsed];
 		return list
-			.filter((c) => c !== null && typeof c === 'object' && typeof c.seq === 'number' && typeof c.sessionId === 'string' && typeof c.kind === 'string')
+			.filter(
+				(c) =>
+					c !== null &&
+					typeof c === 'object' &&
+					typeof c.seq === 'number' &&
+					typeof c.sessionId === 'string' &&
+					typeof c.kind === 'string',
+			)
 			.map((c) => ({ ...c, at: new Date(c.at).toISOString() }));
 	} catch {
 		return [];

@@ -12,7 +12,9 @@ const seqText = z
 	.string()
 	.regex(/^\d{1,15}$/, 'must be the id of an event this stream sent')
 	.transform(Number);
-const StreamQuery = z.object({ sessionId: uuidParam.optional(), lastEventId: seqText.optional() }).strict();
+const StreamQuery = z
+	.object({ sessionId: uuidParam.optional(), lastEventId: seqText.optional() })
+	.strict();
 const REPLAY_PAGE = 1000;
 
 /**
@@ -50,11 +52,14 @@ export function streamRouter(deps: { db: Database; auth: Auth; feed: ChangeFeed 
 				'X-Accel-Buffering': 'no',
 			});
 			res.write('retry: 2000\n\n');
-			const gone = after !== undefined && (after > bounds.latest || (bounds.oldest !== undefined ? after < bounds.oldest - 1 : after < bounds.latest));
+			const gone =
+				after !== undefined &&
+				(after > bounds.latest ||
+					(bounds.oldest !== undefined ? after < bounds.oldest - 1 : after < bounds.latest));
 			if (after === undefined || gone) {
 				write(res, gone ? 'reset' : 'ready', bounds.latest, { seq: bounds.latest });
 			} else {
-				for (let from = after; ; ) {
+				for (let from = after; ;) {
 					const page = await readChanges(deps.db, from, sessionId, REPLAY_PAGE);
 					for (const c of page) {
 						sent.add(c.seq);
@@ -69,7 +74,9 @@ export function streamRouter(deps: { db: Database; auth: Auth; feed: ChangeFeed 
 		} catch (err) {
 			unsubscribe();
 			if (!res.headersSent) throw err;
-			logger.warn('stream ended early', { error: err instanceof Error ? err.message : String(err) });
+			logger.warn('stream ended early', {
+				error: err instanceof Error ? err.message : String(err),
+			});
 			res.end();
 		}
 	});
@@ -78,7 +85,8 @@ export function streamRouter(deps: { db: Database; auth: Auth; feed: ChangeFeed 
 
 function parseLastEventId(value: string): number {
 	const n = seqText.safeParse(value.trim());
-	if (!n.success) throw badRequest('invalid Last-Event-ID: must be the id of an event this stream sent');
+	if (!n.success)
+		throw badRequest('invalid Last-Event-ID: must be the id of an event this stream sent');
 	return n.data;
 }
 

@@ -1,4 +1,9 @@
-import { parseToolFilter, ToolFilterError, toolFilterMatches, type ToolFilter } from './tool-filter';
+import {
+	parseToolFilter,
+	ToolFilterError,
+	toolFilterMatches,
+	type ToolFilter,
+} from './tool-filter';
 
 // Which stored events a subscription wants. Runs in JS (in memory when hook ingestion plans a batch's deliveries,
 // or inside a transaction that reads the subscriptions), so the rules can follow Claude Code's own matcher
@@ -49,12 +54,18 @@ export function readToolFilter(filter: string): ToolFilter | null {
 
 /** Subscriptions whose stored tool filter cannot be read (and so match nothing): ids and filters, to report. */
 export const unreadableToolFilters = (filters: SubscriptionFilter[]) =>
-	filters.filter((f) => f.toolFilter && readToolFilter(f.toolFilter) === null).map((f) => ({ id: f.id, toolFilter: f.toolFilter }));
+	filters
+		.filter((f) => f.toolFilter && readToolFilter(f.toolFilter) === null)
+		.map((f) => ({ id: f.id, toolFilter: f.toolFilter }));
 
 /** Filters that need the session row; when no subscription has one, the session is not read at all. */
 export const needsSessionFacts = (f: SubscriptionFilter) => Boolean(f.threadKey || f.workspaceType);
 
-export function matches(f: SubscriptionFilter, e: MatchableEvent, session: SessionFacts | undefined): boolean {
+export function matches(
+	f: SubscriptionFilter,
+	e: MatchableEvent,
+	session: SessionFacts | undefined,
+): boolean {
 	if (f.events.length && !f.events.includes(e.eventName)) return false;
 	if (f.sessionId && f.sessionId !== e.sessionId) return false;
 	// A tool filter keeps only events about a matching tool: "Bash" with every event means Bash's events,

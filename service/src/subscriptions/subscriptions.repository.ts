@@ -52,7 +52,12 @@ export type Subscription = ReturnType<typeof toSubscription>;
  * Registers a URL, or replaces the registration that URL already has (same id, new filters and secret):
  * a trigger that registers again after losing its state takes its subscription back instead of failing.
  */
-export async function upsertSubscription(db: Queryable, id: string, secret: string, b: CreateSubscription) {
+export async function upsertSubscription(
+	db: Queryable,
+	id: string,
+	secret: string,
+	b: CreateSubscription,
+) {
 	const { rows } = await db.query<Row & { inserted: boolean }>(
 		`INSERT INTO subscriptions AS s (id, url, events, tool_filter, session_id, thread_key, workspace_type, secret, workflow_id, node_name,
 			min_interval_seconds)
@@ -61,15 +66,29 @@ export async function upsertSubscription(db: Queryable, id: string, secret: stri
 			session_id = EXCLUDED.session_id, thread_key = EXCLUDED.thread_key, workspace_type = EXCLUDED.workspace_type,
 			min_interval_seconds = EXCLUDED.min_interval_seconds, secret = EXCLUDED.secret, workflow_id = EXCLUDED.workflow_id, node_name = EXCLUDED.node_name, updated_at = now()
 		RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
-		[id, b.url, JSON.stringify(b.events), b.toolFilter || null, b.sessionId ?? null, b.threadKey ?? null,
-			b.workspaceType ?? null, secret, b.workflowId ?? null, b.nodeName ?? null, b.minIntervalSeconds ?? null],
+		[
+			id,
+			b.url,
+			JSON.stringify(b.events),
+			b.toolFilter || null,
+			b.sessionId ?? null,
+			b.threadKey ?? null,
+			b.workspaceType ?? null,
+			secret,
+			b.workflowId ?? null,
+			b.nodeName ?? null,
+			b.minIntervalSeconds ?? null,
+		],
 	);
 	const r = rows[0];
 	return { subscription: toSubscription(r), created: r.inserted };
 }
 
 export async function getSubscription(db: Queryable, id: string) {
-	const { rows } = await db.query<Row>(`SELECT ${COLUMNS}, ${COUNTS} FROM subscriptions s WHERE s.id = $1`, [id]);
+	const { rows } = await db.query<Row>(
+		`SELECT ${COLUMNS}, ${COUNTS} FROM subscriptions s WHERE s.id = $1`,
+		[id],
+	);
 	return rows[0] ? toSubscription(rows[0]) : undefined;
 }
 
@@ -84,7 +103,10 @@ export async function listSubscriptions(db: Queryable, f: { url?: string; workfl
 }
 
 /** Deletes by id or by url; its outbox rows go with it (ON DELETE CASCADE). */
-export async function deleteSubscription(db: Queryable, by: { id: string } | { url: string }): Promise<boolean> {
+export async function deleteSubscription(
+	db: Queryable,
+	by: { id: string } | { url: string },
+): Promise<boolean> {
 	const { rowCount } =
 		'id' in by
 			? await db.query('DELETE FROM subscriptions WHERE id = $1', [by.id])
@@ -94,7 +116,9 @@ export async function deleteSubscription(db: Queryable, by: { id: string } | { u
 
 /** Every subscription's filter: read once per ingested batch (the table is small; several replicas share it). */
 /** Every subscription's filters, and the subscriptions version they are (one snapshot; migration 006). */
-export async function loadFilters(db: Queryable): Promise<{ version: number; filters: SubscriptionFilter[] }> {
+export async function loadFilters(
+	db: Queryable,
+): Promise<{ version: number; filters: SubscriptionFilter[] }> {
 	const { rows } = await db.query<Row & { version: number }>(
 		`SELECT v.version, s.id, s.events, s.tool_filter, s.session_id, s.thread_key, s.workspace_type
 		FROM subscriptions_version v LEFT JOIN subscriptions s ON true`,

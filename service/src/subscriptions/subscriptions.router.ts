@@ -6,15 +6,27 @@ import type { Auth } from '../http/auth';
 import { badRequest, notFound } from '../http/errors';
 import { parse } from '../http/validate';
 import {
-	deleteSubscription, getSubscription, listSubscriptions, upsertSubscription,
+	deleteSubscription,
+	getSubscription,
+	listSubscriptions,
+	upsertSubscription,
 } from './subscriptions.repository';
-import { CreateSubscriptionBody, DeleteByUrlQuery, ListSubscriptionsQuery, SubscriptionParams } from './subscriptions.schema';
+import {
+	CreateSubscriptionBody,
+	DeleteByUrlQuery,
+	ListSubscriptionsQuery,
+	SubscriptionParams,
+} from './subscriptions.schema';
 
 /**
  * Hook Trigger registrations. Every route needs the API key: a subscription makes the service send data out.
  * POST returns the signing secret; nothing else ever does.
  */
-export function subscriptionsRouter(deps: { db: Database; auth: Auth; allowedHosts: readonly string[] }): Router {
+export function subscriptionsRouter(deps: {
+	db: Database;
+	auth: Auth;
+	allowedHosts: readonly string[];
+}): Router {
 	const { db, auth } = deps;
 	const r = Router();
 
@@ -23,11 +35,17 @@ export function subscriptionsRouter(deps: { db: Database; auth: Auth; allowedHos
 		try {
 			await checkTarget(body.url, deps.allowedHosts);
 		} catch (err) {
-			if (err instanceof TargetRefused) throw badRequest(`invalid subscription: url: ${err.message}`);
+			if (err instanceof TargetRefused)
+				throw badRequest(`invalid subscription: url: ${err.message}`);
 			throw err;
 		}
 		const secret = body.secret ?? `whsec_${crypto.randomBytes(32).toString('base64url')}`;
-		const { subscription, created } = await upsertSubscription(db, crypto.randomUUID(), secret, body);
+		const { subscription, created } = await upsertSubscription(
+			db,
+			crypto.randomUUID(),
+			secret,
+			body,
+		);
 		// 201 for a new registration, 200 when the URL's existing one was replaced (same id, new secret).
 		res.status(created ? 201 : 200).json({ ...subscription, secret });
 	});

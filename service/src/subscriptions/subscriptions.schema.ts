@@ -5,7 +5,10 @@ import { parseToolFilter, TOOL_FILTER_HELP, ToolFilterError } from './tool-filte
 
 const EventName = z
 	.string()
-	.regex(/^(\*|[A-Za-z][A-Za-z0-9_]{0,63})$/, 'event names look like PreToolUse or Stop; "*" means any event');
+	.regex(
+		/^(\*|[A-Za-z][A-Za-z0-9_]{0,63})$/,
+		'event names look like PreToolUse or Stop; "*" means any event',
+	);
 
 export const CreateSubscriptionBody = z
 	.object({
@@ -29,7 +32,10 @@ export const CreateSubscriptionBody = z
 					parseToolFilter(value);
 				} catch (err) {
 					if (!(err instanceof ToolFilterError)) throw err;
-					ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${err.message}: ${TOOL_FILTER_HELP}` });
+					ctx.addIssue({
+						code: z.ZodIssueCode.custom,
+						message: `${err.message}: ${TOOL_FILTER_HELP}`,
+					});
 				}
 			}),
 		sessionId: uuidParam.nullish(),
@@ -50,7 +56,9 @@ export const CreateSubscriptionBody = z
 
 export type CreateSubscription = z.output<typeof CreateSubscriptionBody>;
 
-export const SubscriptionParams = z.object({ id: z.string().uuid('must be a subscription id (a uuid)') });
+export const SubscriptionParams = z.object({
+	id: z.string().uuid('must be a subscription id (a uuid)'),
+});
 
 export const ListSubscriptionsQuery = z.object({
 	url: z.string().max(2048).optional(),
@@ -58,5 +66,8 @@ export const ListSubscriptionsQuery = z.object({
 });
 
 export const DeleteByUrlQuery = z.object({
-	url: z.string().min(1, 'pass the subscription url, or DELETE /api/v1/subscriptions/<id>').max(2048),
+	url: z
+		.string()
+		.min(1, 'pass the subscription url, or DELETE /api/v1/subscriptions/<id>')
+		.max(2048),
 });

@@ -28,7 +28,9 @@ export function parseToolFilter(filter: string): ToolFilter {
 	if (text.endsWith('$')) text = text.slice(0, -1);
 	if (text.startsWith('(?:') && text.endsWith(')')) text = text.slice(3, -1);
 	else if (text.startsWith('(') && text.endsWith(')')) text = text.slice(1, -1);
-	return { alternatives: text.split('|').map((alt) => parseAlternative(alt.trim(), filter.trim())) };
+	return {
+		alternatives: text.split('|').map((alt) => parseAlternative(alt.trim(), filter.trim())),
+	};
 }
 
 function parseAlternative(alt: string, filter: string): Glob {
@@ -56,7 +58,8 @@ function parseAlternative(alt: string, filter: string): Glob {
 
 const pieceAt = (name: string, at: number, piece: string) => {
 	if (at + piece.length > name.length) return false;
-	for (let i = 0; i < piece.length; i++) if (piece[i] !== '?' && piece[i] !== name[at + i]) return false;
+	for (let i = 0; i < piece.length; i++)
+		if (piece[i] !== '?' && piece[i] !== name[at + i]) return false;
 	return true;
 };
 
@@ -65,7 +68,12 @@ function globMatches(pieces: Glob, name: string): boolean {
 	if (pieces.length === 1) return pieces[0].length === name.length && pieceAt(name, 0, pieces[0]);
 	const first = pieces[0];
 	const last = pieces[pieces.length - 1];
-	if (first.length + last.length > name.length || !pieceAt(name, 0, first) || !pieceAt(name, name.length - last.length, last)) return false;
+	if (
+		first.length + last.length > name.length ||
+		!pieceAt(name, 0, first) ||
+		!pieceAt(name, name.length - last.length, last)
+	)
+		return false;
 	let at = first.length;
 	const end = name.length - last.length;
 	for (const piece of pieces.slice(1, -1)) {
@@ -83,5 +91,8 @@ function globMatches(pieces: Glob, name: string): boolean {
 }
 
 export function toolFilterMatches(filter: ToolFilter, toolName: string): boolean {
-	return filter.alternatives === null || filter.alternatives.some((pieces) => globMatches(pieces, toolName));
+	return (
+		filter.alternatives === null ||
+		filter.alternatives.some((pieces) => globMatches(pieces, toolName))
+	);
 }

@@ -9,12 +9,24 @@ export async function getThread(db: Queryable, key: string) {
 	);
 	const r = rows[0];
 	return r
-		? { key: r.key, sessionId: r.session_id, sessionStatus: r.status, metadata: r.metadata, createdAt: r.created_at, updatedAt: r.updated_at }
+		? {
+				key: r.key,
+				sessionId: r.session_id,
+				sessionStatus: r.status,
+				metadata: r.metadata,
+				createdAt: r.created_at,
+				updatedAt: r.updated_at,
+			}
 		: undefined;
 }
 
 /** Binds a thread to a session (re-binding moves it) and records the key on the session. */
-export async function putThread(db: Queryable, key: string, sessionId: string, metadata: Record<string, unknown> | undefined) {
+export async function putThread(
+	db: Queryable,
+	key: string,
+	sessionId: string,
+	metadata: Record<string, unknown> | undefined,
+) {
 	await db.query(
 		`INSERT INTO threads (key, session_id, metadata) VALUES ($1, $2, COALESCE($3::jsonb, '{}'::jsonb))
 		ON CONFLICT (key) DO UPDATE SET session_id = EXCLUDED.session_id,
@@ -22,6 +34,9 @@ export async function putThread(db: Queryable, key: string, sessionId: string, m
 		// Shown to Hook Trigger workflows and on the dashboard: secrets masked like every other stored payload.
 		[key, sessionId, metadata ? JSON.stringify(scrubValue(metadata, 64 * 1024).value) : null],
 	);
-	await db.query('UPDATE sessions SET thread_key = $2, updated_at = now() WHERE id = $1', [sessionId, key]);
+	await db.query('UPDATE sessions SET thread_key = $2, updated_at = now() WHERE id = $1', [
+		sessionId,
+		key,
+	]);
 	return getThread(db, key);
 }

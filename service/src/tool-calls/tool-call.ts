@@ -20,7 +20,12 @@ export interface ToolCallUpsert {
 }
 
 // A later piece never moves a call back: a denial outranks a failure, which outranks success.
-export const STATUS_RANK: Record<ToolCallStatus, number> = { running: 0, succeeded: 1, failed: 2, denied: 3 };
+export const STATUS_RANK: Record<ToolCallStatus, number> = {
+	running: 0,
+	succeeded: 1,
+	failed: 2,
+	denied: 3,
+};
 
 const earliest = (a?: string, b?: string) => (!a ? b : !b ? a : a < b ? a : b);
 const latest = (a?: string, b?: string) => (!a ? b : !b ? a : a > b ? a : b);
@@ -35,7 +40,8 @@ export function mergeToolCall(a: ToolCallUpsert, b: ToolCallUpsert): ToolCallUps
 		response: b.response ?? a.response,
 		error: b.error ?? a.error,
 		status: STATUS_RANK[b.status] >= STATUS_RANK[a.status] ? b.status : a.status,
-		durationMs: b.seenInHooks && b.durationMs !== undefined ? b.durationMs : (a.durationMs ?? b.durationMs),
+		durationMs:
+			b.seenInHooks && b.durationMs !== undefined ? b.durationMs : (a.durationMs ?? b.durationMs),
 		startedAt: earliest(a.startedAt, b.startedAt),
 		finishedAt: latest(a.finishedAt, b.finishedAt),
 		seenInHooks: a.seenInHooks || b.seenInHooks,

@@ -2,7 +2,8 @@ import { readBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { mergeAll, type ToolCallUpsert } from './tool-call';
 
-const RANK_SQL = (col: string) => `CASE ${col} WHEN 'denied' THEN 3 WHEN 'failed' THEN 2 WHEN 'succeeded' THEN 1 ELSE 0 END`;
+const RANK_SQL = (col: string) =>
+	`CASE ${col} WHEN 'denied' THEN 3 WHEN 'failed' THEN 2 WHEN 'succeeded' THEN 1 ELSE 0 END`;
 
 /**
  * The upsert of merged tool-call pieces read from the jsonb array parameter `param`; also used as a CTE inside
@@ -32,7 +33,9 @@ export function toolCallUpsertSql(param: string): string {
 
 /** Pieces merged per call and sorted, so concurrent writers lock rows in the same order. */
 export function toolCallRows(pieces: ToolCallUpsert[]): ToolCallUpsert[] {
-	return mergeAll(pieces).sort((a, b) => (a.sessionId + a.toolUseId < b.sessionId + b.toolUseId ? -1 : 1));
+	return mergeAll(pieces).sort((a, b) =>
+		a.sessionId + a.toolUseId < b.sessionId + b.toolUseId ? -1 : 1,
+	);
 }
 
 /** Upserts pieces of tool calls in one statement; pieces for the same call are merged first. */

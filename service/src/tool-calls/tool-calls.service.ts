@@ -16,7 +16,15 @@ export async function recordStreamToolCalls(
 ): Promise<number> {
 	const pieces = toolCalls.map(({ unfinished, ...c }) => {
 		// Stored as the stream saw it (started, running); failed below only if no hook reported its result.
-		if (unfinished) c = { ...c, status: 'running', response: undefined, error: undefined, finishedAt: undefined, durationMs: undefined };
+		if (unfinished)
+			c = {
+				...c,
+				status: 'running',
+				response: undefined,
+				error: undefined,
+				finishedAt: undefined,
+				durationMs: undefined,
+			};
 		const input = scrubValue(c.input, maxBytes);
 		const response = scrubValue(c.response, maxBytes);
 		return {
@@ -33,7 +41,16 @@ export async function recordStreamToolCalls(
 	const unfinished = toolCalls.filter((c) => c.unfinished);
 	await db.transaction(async (tx) => {
 		await upsertToolCalls(tx, pieces);
-		await failUnfinished(tx, sessionId, unfinished.map((c) => ({ toolUseId: c.toolUseId, response: scrubValue(c.response, maxBytes).value, finishedAt: c.finishedAt, durationMs: c.durationMs })));
+		await failUnfinished(
+			tx,
+			sessionId,
+			unfinished.map((c) => ({
+				toolUseId: c.toolUseId,
+				response: scrubValue(c.response, maxBytes).value,
+				finishedAt: c.finishedAt,
+				durationMs: c.durationMs,
+			})),
+		);
 	});
 	return pieces.length;
 }

@@ -9,7 +9,8 @@ import { scrubText, scrubValue } from '../scrub';
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
-export const sha256Hex = (data: Buffer | string) => crypto.createHash('sha256').update(data).digest('hex');
+export const sha256Hex = (data: Buffer | string) =>
+	crypto.createHash('sha256').update(data).digest('hex');
 
 export function scrubTranscript(text: string): string {
 	return text
@@ -31,8 +32,10 @@ export function gunzipUpload(gz: Buffer, maxBytes: number): Buffer {
 		return zlib.gunzipSync(gz, { maxOutputLength: maxBytes });
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
-		if (code === 'ERR_BUFFER_TOO_LARGE' || (error instanceof RangeError)) {
-			throw badRequest(`invalid transcript: it is larger than ${maxBytes} bytes uncompressed (TRANSCRIPT_MAX_BYTES)`);
+		if (code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
+			throw badRequest(
+				`invalid transcript: it is larger than ${maxBytes} bytes uncompressed (TRANSCRIPT_MAX_BYTES)`,
+			);
 		}
 		throw badRequest('invalid transcript: contentGzipBase64 is not gzip-compressed data');
 	}

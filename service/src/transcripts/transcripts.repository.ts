@@ -28,7 +28,8 @@ interface Row {
 	content?: Uint8Array;
 }
 
-const META = 'session_id, version, size_bytes, sha256, source_size_bytes, source_sha256, run_id, updated_at';
+const META =
+	'session_id, version, size_bytes, sha256, source_size_bytes, source_sha256, run_id, updated_at';
 
 function toMeta(r: Row): TranscriptMeta {
 	return {
@@ -55,7 +56,11 @@ export interface TranscriptWrite {
 }
 
 /** Stores a session's transcript, replacing the previous one; the version counts up by one per upload. */
-export async function putTranscript(db: Queryable, sessionId: string, t: TranscriptWrite): Promise<TranscriptMeta> {
+export async function putTranscript(
+	db: Queryable,
+	sessionId: string,
+	t: TranscriptWrite,
+): Promise<TranscriptMeta> {
 	const { rows } = await db.query<Row>(
 		`INSERT INTO session_transcripts (session_id, version, content, size_bytes, sha256, source_size_bytes, source_sha256, run_id)
 		VALUES ($1, COALESCE($8, 1), $2, $3, $4, $5, $6, $7)
@@ -64,18 +69,39 @@ export async function putTranscript(db: Queryable, sessionId: string, t: Transcr
 			sha256 = EXCLUDED.sha256, source_size_bytes = EXCLUDED.source_size_bytes, source_sha256 = EXCLUDED.source_sha256,
 			run_id = EXCLUDED.run_id, updated_at = now()
 		RETURNING ${META}`,
-		[sessionId, t.content, t.sizeBytes, t.sha256, t.sourceSizeBytes, t.sourceSha256, t.runId ?? null, t.version ?? null],
+		[
+			sessionId,
+			t.content,
+			t.sizeBytes,
+			t.sha256,
+			t.sourceSizeBytes,
+			t.sourceSha256,
+			t.runId ?? null,
+			t.version ?? null,
+		],
 	);
 	return toMeta(rows[0]);
 }
 
-export async function getTranscriptMeta(db: Queryable, sessionId: string): Promise<TranscriptMeta | undefined> {
-	const { rows } = await db.query<Row>(`SELECT ${META} FROM session_transcripts WHERE session_id = $1`, [sessionId]);
+export async function getTranscriptMeta(
+	db: Queryable,
+	sessionId: string,
+): Promise<TranscriptMeta | undefined> {
+	const { rows } = await db.query<Row>(
+		`SELECT ${META} FROM session_transcripts WHERE session_id = $1`,
+		[sessionId],
+	);
 	return rows[0] ? toMeta(rows[0]) : undefined;
 }
 
-export async function getTranscript(db: Queryable, sessionId: string): Promise<StoredTranscript | undefined> {
-	const { rows } = await db.query<Row>(`SELECT ${META}, content FROM session_transcripts WHERE session_id = $1`, [sessionId]);
+export async function getTranscript(
+	db: Queryable,
+	sessionId: string,
+): Promise<StoredTranscript | undefined> {
+	const { rows } = await db.query<Row>(
+		`SELECT ${META}, content FROM session_transcripts WHERE session_id = $1`,
+		[sessionId],
+	);
 	const r = rows[0];
 	return r ? { ...toMeta(r), content: Buffer.from(r.content!) } : undefined;
 }

@@ -18,7 +18,13 @@ export const TranscriptUpload = z
 	.strict();
 
 /** Scrubs and stores an uploaded transcript (gzip of the JSONL file); what the service keeps about it. */
-export async function storeTranscript(db: Queryable, sessionId: string, upload: z.output<typeof TranscriptUpload>, maxBytes: number, version?: number) {
+export async function storeTranscript(
+	db: Queryable,
+	sessionId: string,
+	upload: z.output<typeof TranscriptUpload>,
+	maxBytes: number,
+	version?: number,
+) {
 	const source = gunzipUpload(Buffer.from(upload.contentGzipBase64, 'base64'), maxBytes);
 	const text = scrubTranscript(source.toString('utf8'));
 	return putTranscript(db, sessionId, {
@@ -36,7 +42,11 @@ export async function storeTranscript(db: Queryable, sessionId: string, upload: 
  * A session's Claude Code transcript, kept by the service so that any worker can resume the conversation:
  * the runner uploads it after every run and restores it before a Resume when its own copy is missing or older.
  */
-export function transcriptsRouter(deps: { db: Database; auth: Auth; transcriptMaxBytes: number }): Router {
+export function transcriptsRouter(deps: {
+	db: Database;
+	auth: Auth;
+	transcriptMaxBytes: number;
+}): Router {
 	const { db, auth } = deps;
 	const r = Router();
 

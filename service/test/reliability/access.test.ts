@@ -1,5 +1,10 @@
 import crypto from 'node:crypto';
-import { api, startTestService, TEST_API_KEY, type TestService } from '../../../test/support/test-service';
+import {
+	api,
+	startTestService,
+	TEST_API_KEY,
+	type TestService,
+} from '../../../test/support/test-service';
 import { listRoutes, type RouteInfo } from './routes';
 
 // Who may do what, for every route the app has (read from its router, so a route added later is covered
@@ -9,7 +14,11 @@ const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 const DASHBOARD_TOKEN = 'dashboard-token-0123456789abcdef';
 // Health, and the charting library's files, which are served to the dashboard's pages like its own static files.
 const PUBLIC = new Set(['GET /api/v1/health', 'GET /vendor/:file']);
-const HOOK_ROUTES = new Set(['POST /api/v1/hooks', 'POST /api/v1/hooks/tool-complete', 'POST /api/v1/hooks/notification']);
+const HOOK_ROUTES = new Set([
+	'POST /api/v1/hooks',
+	'POST /api/v1/hooks/tool-complete',
+	'POST /api/v1/hooks/notification',
+]);
 
 describe(`access to every route (${kind})`, () => {
 	let svc: TestService;
@@ -19,11 +28,22 @@ describe(`access to every route (${kind})`, () => {
 	const marker = `secret-prompt-${crypto.randomUUID()}`;
 
 	beforeAll(async () => {
-		svc = await startTestService(kind, { DASHBOARD_TOKEN, DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '60000' });
+		svc = await startTestService(kind, {
+			DASHBOARD_TOKEN,
+			DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+			DELIVERY_POLL_INTERVAL_MS: '60000',
+		});
 		routes = listRoutes(svc.app);
-		own = (await api(svc, 'POST', '/api/v1/sessions', { prompt: marker, threadKey: `slack:C1:${crypto.randomUUID()}` })).body;
+		own = (
+			await api(svc, 'POST', '/api/v1/sessions', {
+				prompt: marker,
+				threadKey: `slack:C1:${crypto.randomUUID()}`,
+			})
+		).body;
 		other = (await api(svc, 'POST', '/api/v1/sessions', { prompt: marker })).body;
-		await api(svc, 'POST', '/api/v1/subscriptions', { url: `http://127.0.0.1:9/${crypto.randomUUID()}` });
+		await api(svc, 'POST', '/api/v1/subscriptions', {
+			url: `http://127.0.0.1:9/${crypto.randomUUID()}`,
+		});
 	});
 	afterAll(() => svc?.stop());
 
@@ -33,15 +53,29 @@ describe(`access to every route (${kind})`, () => {
 			.replace(':id', sessionId)
 			.replace(':runId', crypto.randomUUID())
 			.replace(':key', 'slack:C1:1.2');
-		const body = r.method === 'GET' || r.method === 'DELETE' ? undefined : { session_id: sessionId, hook_event_name: 'Stop', prompt: 'x', owner: 'o' };
-		return api(svc, r.method, `${path}${r.method === 'DELETE' ? '?owner=o&url=x' : ''}`, body, headers);
+		const body =
+			r.method === 'GET' || r.method === 'DELETE'
+				? undefined
+				: { session_id: sessionId, hook_event_name: 'Stop', prompt: 'x', owner: 'o' };
+		return api(
+			svc,
+			r.method,
+			`${path}${r.method === 'DELETE' ? '?owner=o&url=x' : ''}`,
+			body,
+			headers,
+		);
 	};
 	const key = (r: RouteInfo) => `${r.method} ${r.path.replace(/^\/api(?!\/v1)/, '/api/v1')}`;
 
 	it('finds the routes: every /api/v1 route has its /api alias', () => {
 		expect(routes.length).toBeGreaterThanOrEqual(40);
-		for (const r of routes.filter((x) => x.path.startsWith('/api/v1/') && x.path !== '/api/v1/health')) {
-			expect(routes).toContainEqual({ method: r.method, path: r.path.replace('/api/v1/', '/api/') });
+		for (const r of routes.filter(
+			(x) => x.path.startsWith('/api/v1/') && x.path !== '/api/v1/health',
+		)) {
+			expect(routes).toContainEqual({
+				method: r.method,
+				path: r.path.replace('/api/v1/', '/api/'),
+			});
 		}
 	});
 
@@ -56,11 +90,17 @@ describe(`access to every route (${kind})`, () => {
 			{ 'x-api-key': TEST_API_KEY.toUpperCase() },
 			{ Authorization: `Bearer ht1.${own.id}.${'A'.repeat(43)}` }, // the old, never-ending form
 			{ Authorization: `Bearer ht2.${own.id}.` },
-			{ Authorization: `Bearer ${[...own.hookToken.split('.').slice(0, 4), other.hookToken.split('.')[4]].join('.')}` },
+			{
+				Authorization: `Bearer ${[...own.hookToken.split('.').slice(0, 4), other.hookToken.split('.')[4]].join('.')}`,
+			},
 			{ Authorization: `Bearer ${own.hookToken.replace(own.id, '')}` },
 			// Its own signature over a longer life, or over another generation.
-			{ Authorization: `Bearer ${own.hookToken.replace(/\.(\d+)\.([A-Za-z0-9_-]+)$/, (_m, exp: string, sig: string) => `.${Number(exp) + 86_400}.${sig}`)}` },
-			{ Authorization: `Bearer ${own.hookToken.replace(/^(ht2\.[^.]+\.)(\d+)/, (_m, head: string, gen: string) => `${head}${Number(gen) + 1}`)}` },
+			{
+				Authorization: `Bearer ${own.hookToken.replace(/\.(\d+)\.([A-Za-z0-9_-]+)$/, (_m, exp: string, sig: string) => `.${Number(exp) + 86_400}.${sig}`)}`,
+			},
+			{
+				Authorization: `Bearer ${own.hookToken.replace(/^(ht2\.[^.]+\.)(\d+)/, (_m, head: string, gen: string) => `${head}${Number(gen) + 1}`)}`,
+			},
 			{ Authorization: `Bearer ${own.hookToken}x` },
 		];
 		const answered: string[] = [];
@@ -68,14 +108,21 @@ describe(`access to every route (${kind})`, () => {
 			for (const headers of wrong) {
 				const res = await call(r, headers);
 				if (PUBLIC.has(key(r))) continue;
-				if (res.status !== 401 || JSON.stringify(res.body).includes(marker)) answered.push(`${key(r)} ${JSON.stringify(headers)} → ${res.status}`);
+				if (res.status !== 401 || JSON.stringify(res.body).includes(marker))
+					answered.push(`${key(r)} ${JSON.stringify(headers)} → ${res.status}`);
 			}
 		}
 		expect(answered).toEqual([]);
 		const health = await api(svc, 'GET', '/api/v1/health', undefined, {});
 		expect(health).toMatchObject({ status: 200, body: { status: 'ok' } });
 		// Unknown paths say "no route" whoever asks; the dashboard's static files carry no data.
-		for (const path of ['/api/v1/secrets', '/api/v1/sessions/../metrics', '/metrics/', '/.env', '/api/v1/admin']) {
+		for (const path of [
+			'/api/v1/secrets',
+			'/api/v1/sessions/../metrics',
+			'/metrics/',
+			'/.env',
+			'/api/v1/admin',
+		]) {
 			const res = await api(svc, 'GET', path, undefined, {});
 			expect(JSON.stringify(res.body ?? '')).not.toContain(marker);
 			expect([401, 404]).toContain(res.status);
@@ -90,15 +137,30 @@ describe(`access to every route (${kind})`, () => {
 			for (const sessionId of [own.id, other.id]) {
 				const res = await call(r, token, sessionId);
 				const mayWrite = HOOK_ROUTES.has(key(r)) && sessionId === own.id;
-				if (mayWrite ? res.status >= 300 : res.status < 400 || JSON.stringify(res.body).includes(marker)) {
-					allowed.push(`${key(r)} for ${sessionId === own.id ? 'its own' : 'another'} session → ${res.status}`);
+				if (
+					mayWrite
+						? res.status >= 300
+						: res.status < 400 || JSON.stringify(res.body).includes(marker)
+				) {
+					allowed.push(
+						`${key(r)} for ${sessionId === own.id ? 'its own' : 'another'} session → ${res.status}`,
+					);
 				}
 			}
 		}
 		expect(allowed).toEqual([]);
 		// Another session's events: refused and named, and nothing was written for it.
-		const cross = await api(svc, 'POST', '/api/v1/hooks', { session_id: other.id, hook_event_name: 'Stop' }, token);
-		expect(cross).toMatchObject({ status: 403, body: { message: `this hook token belongs to session ${own.id}, not ${other.id}` } });
+		const cross = await api(
+			svc,
+			'POST',
+			'/api/v1/hooks',
+			{ session_id: other.id, hook_event_name: 'Stop' },
+			token,
+		);
+		expect(cross).toMatchObject({
+			status: 403,
+			body: { message: `this hook token belongs to session ${own.id}, not ${other.id}` },
+		});
 		expect((await api(svc, 'GET', `/api/v1/sessions/${other.id}/events`)).body.items).toEqual([]);
 	});
 
@@ -110,7 +172,8 @@ describe(`access to every route (${kind})`, () => {
 			const res = await call(r, token);
 			// Reading subscriptions (they hold delivery URLs) needs the API key too.
 			const mayRead = r.method === 'GET' && !key(r).startsWith('GET /api/v1/subscriptions');
-			if (mayRead ? res.status === 401 || res.status === 403 : res.status !== 403) wrong.push(`${key(r)} → ${res.status}`);
+			if (mayRead ? res.status === 401 || res.status === 403 : res.status !== 403)
+				wrong.push(`${key(r)} → ${res.status}`);
 		}
 		expect(wrong).toEqual([]);
 	});
@@ -134,7 +197,8 @@ describe(`access to every route (${kind})`, () => {
 				// Every comparison went through timingSafeEqual, on two 32-byte digests: the time does not depend on
 				// where the first difference is, nor on the length of what was sent.
 				expect(spy.mock.calls.length).toBeGreaterThan(0);
-				for (const [a, b] of spy.mock.calls) expect([(a as Buffer).length, (b as Buffer).length]).toEqual([32, 32]);
+				for (const [a, b] of spy.mock.calls)
+					expect([(a as Buffer).length, (b as Buffer).length]).toEqual([32, 32]);
 			}
 		} finally {
 			spy.mockRestore();

@@ -21,7 +21,7 @@ export const SQL_AND_HTML = [
 	"'; DROP TABLE sessions; --",
 	"1' OR '1'='1",
 	'"); DELETE FROM hook_events; --',
-	'\\\'; SELECT pg_sleep(10); --',
+	"\\'; SELECT pg_sleep(10); --",
 	'$1 $$ $tag$ ::jsonb',
 	'<script>alert(document.cookie)</script>',
 	'<img src=x onerror=alert(1)>',
@@ -74,27 +74,121 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 	{ weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
 	{ weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }) },
 	// Huge: past column and field limits, under the 2 MB body limit; and one past it (413).
-	{ weight: 1, arbitrary: fc.constantFrom(300, 5_000, 70_000, 300_000, 1_100_000, 2_500_000).map((n) => 'x'.repeat(n)) },
+	{
+		weight: 1,
+		arbitrary: fc
+			.constantFrom(300, 5_000, 70_000, 300_000, 1_100_000, 2_500_000)
+			.map((n) => 'x'.repeat(n)),
+	},
 );
 
 export const hostileNumber: fc.Arbitrary<number> = fc.oneof(
-	fc.constantFrom(0, -0, -1, 0.5, 1e-320, 2 ** 31, -(2 ** 31) - 1, 2 ** 53 + 2, 1e20, 1e300, -1e300, Number.MAX_VALUE),
+	fc.constantFrom(
+		0,
+		-0,
+		-1,
+		0.5,
+		1e-320,
+		2 ** 31,
+		-(2 ** 31) - 1,
+		2 ** 53 + 2,
+		1e20,
+		1e300,
+		-1e300,
+		Number.MAX_VALUE,
+	),
 	fc.double({ noNaN: true, noDefaultInfinity: true }),
 	fc.integer(),
 );
 
 /** Keys that poison objects built carelessly, plus the field names the routes read. */
 export const FIELD_NAMES = [
-	'session_id', 'hook_event_name', 'tool_name', 'tool_use_id', 'prompt_id', 'duration_ms', 'cwd', 'tool_input', 'tool_response',
-	'session', 'sessionId', 'tool', 'input', 'result', 'duration', 'message', 'title', 'type', 'error', 'reason',
-	'id', 'prompt', 'status', 'workspaceType', 'workspacePath', 'workspaceBranch', 'sandboxId', 'repository', 'model', 'cliVersion',
-	'threadKey', 'metadata', 'isError', 'subtype', 'terminalReason', 'errorMessage', 'hooksMissing', 'kind', 'costUsd', 'usage',
-	'modelUsage', 'numTurns', 'durationMs', 'permissionDenials', 'exitCode', 'startedAt', 'endedAt', 'messages', 'direction',
-	'content', 'source', 'externalId', 'createdAt', 'toolCalls', 'toolUseId', 'toolName', 'response', 'finishedAt', 'url',
-	'events', 'toolFilter', 'secret', 'workflowId', 'nodeName', 'owner', 'ttlSeconds', 'decision', 'rules', 'mode', 'note',
-	'input_tokens', 'output_tokens', 'projectType', 'githubRepo', 'initialPrompt', 'projectPath',
+	'session_id',
+	'hook_event_name',
+	'tool_name',
+	'tool_use_id',
+	'prompt_id',
+	'duration_ms',
+	'cwd',
+	'tool_input',
+	'tool_response',
+	'session',
+	'sessionId',
+	'tool',
+	'input',
+	'result',
+	'duration',
+	'message',
+	'title',
+	'type',
+	'error',
+	'reason',
+	'id',
+	'prompt',
+	'status',
+	'workspaceType',
+	'workspacePath',
+	'workspaceBranch',
+	'sandboxId',
+	'repository',
+	'model',
+	'cliVersion',
+	'threadKey',
+	'metadata',
+	'isError',
+	'subtype',
+	'terminalReason',
+	'errorMessage',
+	'hooksMissing',
+	'kind',
+	'costUsd',
+	'usage',
+	'modelUsage',
+	'numTurns',
+	'durationMs',
+	'permissionDenials',
+	'exitCode',
+	'startedAt',
+	'endedAt',
+	'messages',
+	'direction',
+	'content',
+	'source',
+	'externalId',
+	'createdAt',
+	'toolCalls',
+	'toolUseId',
+	'toolName',
+	'response',
+	'finishedAt',
+	'url',
+	'events',
+	'toolFilter',
+	'secret',
+	'workflowId',
+	'nodeName',
+	'owner',
+	'ttlSeconds',
+	'decision',
+	'rules',
+	'mode',
+	'note',
+	'input_tokens',
+	'output_tokens',
+	'projectType',
+	'githubRepo',
+	'initialPrompt',
+	'projectPath',
 ];
-export const POLLUTING_KEYS = ['__proto__', 'constructor', 'prototype', '__defineGetter__', 'hasOwnProperty', 'toString', 'valueOf'];
+export const POLLUTING_KEYS = [
+	'__proto__',
+	'constructor',
+	'prototype',
+	'__defineGetter__',
+	'hasOwnProperty',
+	'toString',
+	'valueOf',
+];
 
 export const hostileKey: fc.Arbitrary<string> = fc.oneof(
 	{ weight: 3, arbitrary: fc.constantFrom(...FIELD_NAMES) },
@@ -105,7 +199,8 @@ export const hostileKey: fc.Arbitrary<string> = fc.oneof(
 /** An object with exactly these own keys, `__proto__` included as a plain own property (as JSON.parse makes it). */
 export function objectOf(pairs: Array<[string, unknown]>): Record<string, unknown> {
 	const o: Record<string, unknown> = {};
-	for (const [k, v] of pairs) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+	for (const [k, v] of pairs)
+		Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 	return o;
 }
 
@@ -123,14 +218,23 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>
 		{ weight: 2, arbitrary: hostileNumber },
 		{ weight: 1, arbitrary: fc.constantFrom(true, false, null) },
 		{ weight: 1, arbitrary: fc.array(tie('value'), { maxLength: 4 }) },
-		{ weight: 1, arbitrary: fc.array(fc.tuple(hostileKey, tie('value')), { maxLength: 4 }).map(objectOf) },
+		{
+			weight: 1,
+			arbitrary: fc.array(fc.tuple(hostileKey, tie('value')), { maxLength: 4 }).map(objectOf),
+		},
 		{ weight: 1, arbitrary: fc.constantFrom(65, 200, 3000).map((d) => nested(d)) },
 	),
 })).value;
 
 /** A JSON body as bytes: the private-use marker becomes an invalid UTF-8 sequence. */
-export function encodeBody(value: unknown, invalidSeq: number[] = INVALID_UTF8_SEQUENCES[0]): Buffer {
-	const text = typeof value === 'string' && value.startsWith('\u0001raw:') ? value.slice(5) : JSON.stringify(value) ?? 'null';
+export function encodeBody(
+	value: unknown,
+	invalidSeq: number[] = INVALID_UTF8_SEQUENCES[0],
+): Buffer {
+	const text =
+		typeof value === 'string' && value.startsWith('\u0001raw:')
+			? value.slice(5)
+			: (JSON.stringify(value) ?? 'null');
 	const marker = Buffer.from(INVALID_UTF8);
 	const bytes = Buffer.from(text);
 	const parts: Buffer[] = [];

@@ -24,7 +24,11 @@ describe(`load: ${SESSIONS} concurrent sessions for ${SECONDS} s (${kind})`, () 
 		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-load-'));
 		if (kind === 'postgres') scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!);
 		fx = await claudeFixture('orch-load');
-		svc = await startServiceProcess({ DATA_DIR: dataDir, API_KEY: TEST_API_KEY, ...(scratch ? { DATABASE_URL: scratch.url } : {}) });
+		svc = await startServiceProcess({
+			DATA_DIR: dataDir,
+			API_KEY: TEST_API_KEY,
+			...(scratch ? { DATABASE_URL: scratch.url } : {}),
+		});
 	}, 180_000);
 	afterAll(async () => {
 		await svc?.stop();
@@ -35,12 +39,28 @@ describe(`load: ${SESSIONS} concurrent sessions for ${SECONDS} s (${kind})`, () 
 
 	it('records every event and tool call of every run', async () => {
 		const report = await runLoad(
-			{ client: fetchClient(svc.url, TEST_API_KEY), url: svc.url, apiKey: TEST_API_KEY, serviceRssKb: () => svc.rssKb() },
-			{ sessions: SESSIONS, seconds: SECONDS, options: fx.options(), deps: fx.deps, folderFor: (w) => fx.folder(`worker-${w}`) },
+			{
+				client: fetchClient(svc.url, TEST_API_KEY),
+				url: svc.url,
+				apiKey: TEST_API_KEY,
+				serviceRssKb: () => svc.rssKb(),
+			},
+			{
+				sessions: SESSIONS,
+				seconds: SECONDS,
+				options: fx.options(),
+				deps: fx.deps,
+				folderFor: (w) => fx.folder(`worker-${w}`),
+			},
 		);
 		process.stderr.write(`[reliability] load (${kind}):\n${formatReport(report)}\n`);
 		expect(report.runs).toBeGreaterThanOrEqual(SESSIONS);
-		expect({ runsFailed: report.runsFailed, lostEvents: report.lostEvents, extraEvents: report.extraEvents, lostToolCalls: report.lostToolCalls }).toEqual({
+		expect({
+			runsFailed: report.runsFailed,
+			lostEvents: report.lostEvents,
+			extraEvents: report.extraEvents,
+			lostToolCalls: report.lostToolCalls,
+		}).toEqual({
 			runsFailed: 0,
 			lostEvents: 0,
 			extraEvents: 0,

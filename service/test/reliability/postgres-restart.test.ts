@@ -8,8 +8,20 @@ import { loadConfig } from '../../src/config';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { startService, type RunningService } from '../../src/service';
 import { TEST_API_KEY } from '../../../test/support/test-service';
-import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from '../../../test/support/private-postgres';
-import { claudeFixture, countByName, eventNames, hookOutcomes, scrapeMetrics, toolCalls, type ClaudeFixture } from '../../../test/support/claude-fixture';
+import {
+	postgresBinDir,
+	startPrivatePostgres,
+	type PrivatePostgres,
+} from '../../../test/support/private-postgres';
+import {
+	claudeFixture,
+	countByName,
+	eventNames,
+	hookOutcomes,
+	scrapeMetrics,
+	toolCalls,
+	type ClaudeFixture,
+} from '../../../test/support/claude-fixture';
 import { waitUntil, sleep } from '../../../test/support/wait';
 
 // PostgreSQL goes away for 3 s (fast shutdown: every connection is cut, as in a failover or a restart for an
@@ -20,7 +32,10 @@ import { waitUntil, sleep } from '../../../test/support/wait';
 const SESSIONS = 20;
 const DOWN_MS = 3000;
 const bin = postgresBinDir();
-if (!bin) process.stderr.write('postgres-restart: skipped, no /usr/lib/postgresql/*/bin/initdb and pg_ctl on this machine\n');
+if (!bin)
+	process.stderr.write(
+		'postgres-restart: skipped, no /usr/lib/postgresql/*/bin/initdb and pg_ctl on this machine\n',
+	);
 
 // Four tool calls with pauses, so every run is still posting hooks when the database goes away.
 const promptFor = (i: number) =>
@@ -35,7 +50,9 @@ const promptFor = (i: number) =>
 	beforeAll(async () => {
 		[pg, fx] = await Promise.all([startPrivatePostgres(), claudeFixture('orch-pg-restart')]);
 		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-pg-restart-data-'));
-		svc = await startService(loadConfig({ PORT: '0', DATA_DIR: dataDir, API_KEY: TEST_API_KEY, DATABASE_URL: pg.url }));
+		svc = await startService(
+			loadConfig({ PORT: '0', DATA_DIR: dataDir, API_KEY: TEST_API_KEY, DATABASE_URL: pg.url }),
+		);
 	}, 300_000);
 	afterAll(async () => {
 		await svc?.close();
@@ -47,7 +64,12 @@ const promptFor = (i: number) =>
 	it('recovers by itself; once the runs end no event or tool call is missing', async () => {
 		const client = fetchClient(svc.url, svc.apiKey);
 		const run = (i: number) =>
-			startSession(client, { prompt: promptFor(i), workspace: { type: 'local', workspacePath: fx.folder(`s${i}`) }, options: fx.options(), deps: fx.deps });
+			startSession(client, {
+				prompt: promptFor(i),
+				workspace: { type: 'local', workspacePath: fx.folder(`s${i}`) },
+				options: fx.options(),
+				deps: fx.deps,
+			});
 
 		// Counted from before the control run, which is counted too: no hook of its can land between two scrapes.
 		const before = await scrapeMetrics(svc.url, svc.apiKey);
@@ -55,17 +77,31 @@ const promptFor = (i: number) =>
 		const control = await run(-1);
 		expect(control.status).toBe('completed');
 		const expectedEvents = countByName(await eventNames(client, control.sessionId));
-		expect(expectedEvents).toMatchObject({ PreToolUse: 4, PostToolUse: 4, Stop: 1, SessionEnd: 1, SessionStart: 1, UserPromptSubmit: 1 });
+		expect(expectedEvents).toMatchObject({
+			PreToolUse: 4,
+			PostToolUse: 4,
+			Stop: 1,
+			SessionEnd: 1,
+			SessionStart: 1,
+			UserPromptSubmit: 1,
+		});
 
 		const runs = Array.from({ length: SESSIONS }, (_, i) => run(i));
 		// Fault once the sessions are busy: enough tool calls stored that most runs are between tool calls.
-		const toolCallsSoFar = async () => (await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tool_calls')).rows[0].n;
-		expect(await waitUntil(async () => (await toolCallsSoFar()) >= 1 + SESSIONS, 300_000)).toBeTruthy();
+		const toolCallsSoFar = async () =>
+			(await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tool_calls')).rows[0].n;
+		expect(
+			await waitUntil(async () => (await toolCallsSoFar()) >= 1 + SESSIONS, 300_000),
+		).toBeTruthy();
 		const { stoppedAt, startedAt } = await pg.restart(DOWN_MS);
 
 		// Nobody touches the service: its next write must succeed on its own.
 		const healthyAgain = await waitUntil(
-			async () => (await fetch(`${svc.url}/api/v1/health`).then((r) => r.ok, () => false)) && Date.now(),
+			async () =>
+				(await fetch(`${svc.url}/api/v1/health`).then(
+					(r) => r.ok,
+					() => false,
+				)) && Date.now(),
 			30_000,
 		);
 		expect(healthyAgain).toBeTruthy();
@@ -74,9 +110,14 @@ const promptFor = (i: number) =>
 		const after = await scrapeMetrics(svc.url, svc.apiKey);
 		const missing: string[] = [];
 		for (const [i, out] of outs.entries()) {
-			expect({ i, status: out.status, hooks: out.hooksReceived }).toEqual({ i, status: 'completed', hooks: true });
+			expect({ i, status: out.status, hooks: out.hooksReceived }).toEqual({
+				i,
+				status: 'completed',
+				hooks: true,
+			});
 			const events = countByName(await eventNames(client, out.sessionId));
-			if (JSON.stringify(events) !== JSON.stringify(expectedEvents)) missing.push(`s${i}: ${JSON.stringify(events)}`);
+			if (JSON.stringify(events) !== JSON.stringify(expectedEvents))
+				missing.push(`s${i}: ${JSON.stringify(events)}`);
 			const calls = await toolCalls(client, out.sessionId);
 			expect(calls.map((c) => [c.tool, c.status, [...c.sources].sort()])).toEqual([
 				['Bash', 'succeeded', ['hooks', 'stream']],
@@ -106,7 +147,9 @@ const promptFor = (i: number) =>
 		expect(rows[0].n).toBe(acknowledged);
 		const isStart = (name: string) => name === 'SessionStart';
 		expect(rows[0].starts).toBe(1 + SESSIONS);
-		expect(answered(after, isStart) - answered(before, isStart)).toBeGreaterThanOrEqual(1 + SESSIONS);
+		expect(answered(after, isStart) - answered(before, isStart)).toBeGreaterThanOrEqual(
+			1 + SESSIONS,
+		);
 		const queued = hookOutcomes(after).queued - hookOutcomes(before).queued;
 		process.stderr.write(
 			`[reliability] postgres restart: down ${startedAt - stoppedAt} ms, service healthy ${Number(healthyAgain) - startedAt} ms after; ` +
@@ -139,15 +182,18 @@ const promptFor = (i: number) =>
 		// Waiting longer than the pool's connect timeout for a free client says nothing about cut connections.
 		let checkoutTimeouts = 0;
 		const fail = (err: unknown) => {
-			if (/timeout exceeded when trying to connect/.test((err as Error).message)) checkoutTimeouts++;
+			if (/timeout exceeded when trying to connect/.test((err as Error).message))
+				checkoutTimeouts++;
 			else failed++;
 		};
 		const worker = async () => {
 			while (!stop) {
-				await db.transaction(async (tx) => {
-					await tx.query('SELECT 1');
-					await tx.query('SELECT 2');
-				}).then(() => ok++, fail);
+				await db
+					.transaction(async (tx) => {
+						await tx.query('SELECT 1');
+						await tx.query('SELECT 2');
+					})
+					.then(() => ok++, fail);
 				await db.query('SELECT 3').then(() => ok++, fail);
 			}
 		};
@@ -168,8 +214,13 @@ const promptFor = (i: number) =>
 			expect(failed).toBeLessThanOrEqual(cut);
 			expect(ok).toBeGreaterThan(0);
 			// Afterwards the pool works as before: the dead clients were dropped, not handed out again.
-			for (let i = 0; i < 5; i++) await expect(db.transaction((tx) => tx.query('SELECT 1 AS one'))).resolves.toMatchObject({ rows: [{ one: 1 }] });
-			process.stderr.write(`[reliability] connections cut: ${cut} cut, ${failed} statements failed, ${ok} succeeded, ${checkoutTimeouts} checkout timeouts\n`);
+			for (let i = 0; i < 5; i++)
+				await expect(db.transaction((tx) => tx.query('SELECT 1 AS one'))).resolves.toMatchObject({
+					rows: [{ one: 1 }],
+				});
+			process.stderr.write(
+				`[reliability] connections cut: ${cut} cut, ${failed} statements failed, ${ok} succeeded, ${checkoutTimeouts} checkout timeouts\n`,
+			);
 		} finally {
 			stop = true;
 			await Promise.all(workers);

@@ -15,7 +15,7 @@ interface Layer {
 	handle?: { stack?: Layer[] };
 }
 
-const join = (a: string, b: string) => (a.replace(/\/+$/, '') + (b === '/' ? '' : b)) || '/';
+const join = (a: string, b: string) => a.replace(/\/+$/, '') + (b === '/' ? '' : b) || '/';
 
 export function listRoutes(app: Express): RouteInfo[] {
 	const out: RouteInfo[] = [];
@@ -23,7 +23,11 @@ export function listRoutes(app: Express): RouteInfo[] {
 		for (const layer of stack) {
 			if (layer.route) {
 				for (const [m, on] of Object.entries(layer.route.methods)) {
-					if (on && m !== '_all') out.push({ method: m.toUpperCase() as RouteInfo['method'], path: join(base, layer.route.path) });
+					if (on && m !== '_all')
+						out.push({
+							method: m.toUpperCase() as RouteInfo['method'],
+							path: join(base, layer.route.path),
+						});
 				}
 			} else if (layer.handle?.stack && typeof layer.rawPath === 'string') {
 				walk(layer.handle.stack, join(base, layer.rawPath));

@@ -18,7 +18,8 @@ import { sleep } from '../../../test/support/wait';
 // or stderr.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
-const pick = (alphabet: string, n: number) => Array.from(crypto.randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
+const pick = (alphabet: string, n: number) =>
+	Array.from(crypto.randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0234567';
 
@@ -103,7 +104,12 @@ describe(`secrets never stored, delivered or logged (${kind})`, () => {
 		// CPU time of this process (the service runs in it), not wall time: a busy machine stretches the one, not
 		// the other. Backtracking costs tens of seconds of CPU here; a linear scrub, a fraction of one.
 		const cpu = process.cpuUsage();
-		const res = await api(svc, 'POST', '/api/v1/hooks', { session_id: crypto.randomUUID(), hook_event_name: 'PostToolUse', tool_use_id: 't', tool_response: payload });
+		const res = await api(svc, 'POST', '/api/v1/hooks', {
+			session_id: crypto.randomUUID(),
+			hook_event_name: 'PostToolUse',
+			tool_use_id: 't',
+			tool_response: payload,
+		});
 		expect(res.status).toBe(200);
 		const used = process.cpuUsage(cpu);
 		expect((used.user + used.system) / 1000).toBeLessThan(3000);
@@ -112,73 +118,207 @@ describe(`secrets never stored, delivered or logged (${kind})`, () => {
 	it('masks a private key whose END was cut off', async () => {
 		const sessionId = crypto.randomUUID();
 		const key = `-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW${pick(ALNUM, 200)}`;
-		await api(svc, 'POST', '/api/v1/hooks', { session_id: sessionId, hook_event_name: 'PostToolUse', tool_use_id: 't', tool_response: `$ cat id_ed25519 | head -c 300\n${key}` });
+		await api(svc, 'POST', '/api/v1/hooks', {
+			session_id: sessionId,
+			hook_event_name: 'PostToolUse',
+			tool_use_id: 't',
+			tool_response: `$ cat id_ed25519 | head -c 300\n${key}`,
+		});
 		const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
-		expect(events.body.items[0].payload.tool_response).toBe('$ cat id_ed25519 | head -c 300\n[REDACTED:private-key]');
+		expect(events.body.items[0].payload.tool_response).toBe(
+			'$ cat id_ed25519 | head -c 300\n[REDACTED:private-key]',
+		);
 	});
 
 	it('masks them in every field of every write route', async () => {
 		const { all, texts } = credentials();
 		const text = texts.join('\n');
-		const ok = async (method: string, route: string, body?: unknown, headers?: Record<string, string>) => {
+		const ok = async (
+			method: string,
+			route: string,
+			body?: unknown,
+			headers?: Record<string, string>,
+		) => {
 			const res = await api(svc, method, route, body, headers);
-			expect({ route, status: res.status < 300 ? 'ok' : res.status, body: res.status < 300 ? null : res.body }).toEqual({ route, status: 'ok', body: null });
+			expect({
+				route,
+				status: res.status < 300 ? 'ok' : res.status,
+				body: res.status < 300 ? null : res.body,
+			}).toEqual({ route, status: 'ok', body: null });
 			return res.body;
 		};
 		const { port } = receiver.address() as AddressInfo;
-		await ok('POST', '/api/v1/subscriptions', { url: `http://127.0.0.1:${port}/hook`, events: ['*'] });
+		await ok('POST', '/api/v1/subscriptions', {
+			url: `http://127.0.0.1:${port}/hook`,
+			events: ['*'],
+		});
 
 		// Identifiers a later run reads back (workspace path, branch, repository, ids) are stored exactly as given and
 		// not scrubbed; they are not places credentials are written, so they are left out here.
 		const session = await ok('POST', '/api/v1/sessions', {
-			prompt: `deploy with ${text}`, workspaceType: 'local', workspacePath: '/srv/app', repository: 'acme/app',
-			metadata: { note: text, ANTHROPIC_API_KEY: all.anthropic, nested: { token: all.xapp, list: [`aws_secret_access_key=${all.awsSecret}`] } },
+			prompt: `deploy with ${text}`,
+			workspaceType: 'local',
+			workspacePath: '/srv/app',
+			repository: 'acme/app',
+			metadata: {
+				note: text,
+				ANTHROPIC_API_KEY: all.anthropic,
+				nested: { token: all.xapp, list: [`aws_secret_access_key=${all.awsSecret}`] },
+			},
 		});
 		const id = session.id as string;
 		const hookAuth = { Authorization: `Bearer ${session.hookToken}` };
-		const base = { session_id: id, cwd: `/srv/app`, transcript_path: `/home/u/.claude/projects/x/${id}.jsonl` };
+		const base = {
+			session_id: id,
+			cwd: `/srv/app`,
+			transcript_path: `/home/u/.claude/projects/x/${id}.jsonl`,
+		};
 		// What Claude Code posts when a tool touched credentials: in commands, outputs, prompts and notifications.
-		await ok('POST', '/api/v1/hooks', { ...base, hook_event_name: 'UserPromptSubmit', prompt: `use ${text}` }, hookAuth);
-		await ok('POST', '/api/v1/hooks', {
-			...base, hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_use_id: 'toolu_s1',
-			tool_input: { command: `env | grep TOKEN; echo ${all.anthropic}`, description: text, env: { GITHUB_TOKEN: all.ghp, AWS_SECRET_ACCESS_KEY: all.awsSecret } },
-		}, hookAuth);
-		await ok('POST', '/api/v1/hooks', {
-			...base, hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_use_id: 'toolu_s1', duration_ms: 5,
-			tool_input: { command: 'cat ~/.aws/credentials ~/.config/gh/hosts.yml' },
-			tool_response: { stdout: text, stderr: `warning: ${all.xoxp}`, interrupted: false },
-		}, hookAuth);
-		await ok('POST', '/api/v1/hooks', { ...base, hook_event_name: 'PostToolUseFailure', tool_name: 'Read', tool_use_id: 'toolu_s2', tool_input: { file_path: '/srv/.env' }, error: text }, hookAuth);
-		await ok('POST', '/api/v1/hooks', { ...base, hook_event_name: 'Notification', message: `Claude needs your permission to use ${all.githubPat}`, title: all.xapp }, hookAuth);
-		await ok('POST', '/api/v1/hooks', { ...base, hook_event_name: 'Stop', last_assistant_message: `Done. The key was ${all.anthropic}` }, hookAuth);
-		await ok('POST', '/api/v1/hooks/tool-complete', { session: id, tool: 'Bash', input: { command: text }, result: text, duration: 3 });
-		await ok('POST', '/api/v1/hooks/notification', { session_id: id, message: text, title: all.xoxb, type: 'idle_prompt' });
+		await ok(
+			'POST',
+			'/api/v1/hooks',
+			{ ...base, hook_event_name: 'UserPromptSubmit', prompt: `use ${text}` },
+			hookAuth,
+		);
+		await ok(
+			'POST',
+			'/api/v1/hooks',
+			{
+				...base,
+				hook_event_name: 'PreToolUse',
+				tool_name: 'Bash',
+				tool_use_id: 'toolu_s1',
+				tool_input: {
+					command: `env | grep TOKEN; echo ${all.anthropic}`,
+					description: text,
+					env: { GITHUB_TOKEN: all.ghp, AWS_SECRET_ACCESS_KEY: all.awsSecret },
+				},
+			},
+			hookAuth,
+		);
+		await ok(
+			'POST',
+			'/api/v1/hooks',
+			{
+				...base,
+				hook_event_name: 'PostToolUse',
+				tool_name: 'Bash',
+				tool_use_id: 'toolu_s1',
+				duration_ms: 5,
+				tool_input: { command: 'cat ~/.aws/credentials ~/.config/gh/hosts.yml' },
+				tool_response: { stdout: text, stderr: `warning: ${all.xoxp}`, interrupted: false },
+			},
+			hookAuth,
+		);
+		await ok(
+			'POST',
+			'/api/v1/hooks',
+			{
+				...base,
+				hook_event_name: 'PostToolUseFailure',
+				tool_name: 'Read',
+				tool_use_id: 'toolu_s2',
+				tool_input: { file_path: '/srv/.env' },
+				error: text,
+			},
+			hookAuth,
+		);
+		await ok(
+			'POST',
+			'/api/v1/hooks',
+			{
+				...base,
+				hook_event_name: 'Notification',
+				message: `Claude needs your permission to use ${all.githubPat}`,
+				title: all.xapp,
+			},
+			hookAuth,
+		);
+		await ok(
+			'POST',
+			'/api/v1/hooks',
+			{
+				...base,
+				hook_event_name: 'Stop',
+				last_assistant_message: `Done. The key was ${all.anthropic}`,
+			},
+			hookAuth,
+		);
+		await ok('POST', '/api/v1/hooks/tool-complete', {
+			session: id,
+			tool: 'Bash',
+			input: { command: text },
+			result: text,
+			duration: 3,
+		});
+		await ok('POST', '/api/v1/hooks/notification', {
+			session_id: id,
+			message: text,
+			title: all.xoxb,
+			type: 'idle_prompt',
+		});
 		// What the node writes from the run's stream.
 		await ok('POST', `/api/v1/sessions/${id}/tool-calls`, {
 			toolCalls: [
-				{ toolUseId: 'toolu_s1', toolName: 'Bash', input: { command: text }, response: { stdout: text }, status: 'succeeded' },
-				{ toolUseId: 'toolu_s3', toolName: 'Write', input: { file_path: '/srv/.env', content: text }, error: text, status: 'failed' },
+				{
+					toolUseId: 'toolu_s1',
+					toolName: 'Bash',
+					input: { command: text },
+					response: { stdout: text },
+					status: 'succeeded',
+				},
+				{
+					toolUseId: 'toolu_s3',
+					toolName: 'Write',
+					input: { file_path: '/srv/.env', content: text },
+					error: text,
+					status: 'failed',
+				},
 			],
 		});
 		await ok('POST', `/api/v1/sessions/${id}/messages`, {
 			messages: [
 				{ direction: 'user', content: `please use ${text}`, source: 'slack', externalId: 'm1' },
-				{ direction: 'assistant', content: `I used ${all.ghp}`, source: 'stream', externalId: 'm2' },
+				{
+					direction: 'assistant',
+					content: `I used ${all.ghp}`,
+					source: 'stream',
+					externalId: 'm2',
+				},
 			],
 		});
 		const runId = crypto.randomUUID();
 		await ok('PUT', `/api/v1/sessions/${id}/runs/${runId}`, {
-			kind: 'start', status: 'failed', prompt: `deploy with ${text}`, result: `pushed with ${all.ghs}`,
+			kind: 'start',
+			status: 'failed',
+			prompt: `deploy with ${text}`,
+			result: `pushed with ${all.ghs}`,
 			errorMessage: `claude exited with code 1. stderr: fatal: could not read from https://x:${all.ghp}@github.com ${all.anthropic}`,
-			permissionDenials: [{ tool_name: 'Bash', tool_use_id: 'toolu_s4', tool_input: { command: `curl -H "x-api-key: ${all.anthropic}"` } }],
+			permissionDenials: [
+				{
+					tool_name: 'Bash',
+					tool_use_id: 'toolu_s4',
+					tool_input: { command: `curl -H "x-api-key: ${all.anthropic}"` },
+				},
+			],
 			modelUsage: { sonnet: { note: text } },
 		});
-		await ok('PATCH', `/api/v1/sessions/${id}`, { result: `final: ${text}`, errorMessage: `failed: ${all.xoxp}`, metadata: { later: text } });
+		await ok('PATCH', `/api/v1/sessions/${id}`, {
+			result: `final: ${text}`,
+			errorMessage: `failed: ${all.xoxp}`,
+			metadata: { later: text },
+		});
 		const threadKey = `slack:C0123:${Date.now()}.000100`;
-		await ok('PUT', `/api/v1/threads/${threadKey}`, { sessionId: id, metadata: { botToken: all.xoxb, webhook: text } });
+		await ok('PUT', `/api/v1/threads/${threadKey}`, {
+			sessionId: id,
+			metadata: { botToken: all.xoxb, webhook: text },
+		});
 		// A wrong credential is not echoed back or logged either.
 		for (const wrong of [all.anthropic, all.ghp, all.xoxb]) {
-			expect((await api(svc, 'GET', '/api/v1/sessions', undefined, { Authorization: `Bearer ${wrong}` })).status).toBe(401);
+			expect(
+				(await api(svc, 'GET', '/api/v1/sessions', undefined, { Authorization: `Bearer ${wrong}` }))
+					.status,
+			).toBe(401);
 		}
 
 		// Let the deliverer send (and fail, and log) every event.
@@ -192,22 +332,34 @@ describe(`secrets never stored, delivered or logged (${kind})`, () => {
 
 		// What the API hands out.
 		const reads = await Promise.all(
-			[`/api/v1/sessions/${id}`, `/api/v1/sessions/${id}/events?limit=500`, `/api/v1/sessions/${id}/logs?limit=500`, `/api/v1/sessions/${id}/messages?limit=500`,
-				`/api/v1/sessions/${id}/runs`, `/api/v1/threads/${threadKey}`, '/api/v1/sessions?limit=200', '/api/v1/deliveries?limit=500'].map(async (r) => JSON.stringify((await api(svc, 'GET', r)).body)),
+			[
+				`/api/v1/sessions/${id}`,
+				`/api/v1/sessions/${id}/events?limit=500`,
+				`/api/v1/sessions/${id}/logs?limit=500`,
+				`/api/v1/sessions/${id}/messages?limit=500`,
+				`/api/v1/sessions/${id}/runs`,
+				`/api/v1/threads/${threadKey}`,
+				'/api/v1/sessions?limit=200',
+				'/api/v1/deliveries?limit=500',
+			].map(async (r) => JSON.stringify((await api(svc, 'GET', r)).body)),
 		);
 		await svc.stop();
 		const log = svc.output();
 		expect(log).toContain('delivery attempt failed'); // the debug log of failed deliveries, echoed bodies included, was written
 
 		// Every table, every column, as text.
-		const db: Database = scratch ? createPostgresDatabase(scratch.url, 1) : await createPgliteDatabase(path.join(dataDir, 'pglite'));
+		const db: Database = scratch
+			? createPostgresDatabase(scratch.url, 1)
+			: await createPgliteDatabase(path.join(dataDir, 'pglite'));
 		const storedRows: Record<string, string[]> = {};
 		try {
 			const { rows: tables } = await db.query<{ table_name: string }>(
 				"SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
 			);
 			for (const { table_name } of tables) {
-				const { rows } = await db.query<{ r: string }>(`SELECT row_to_json(t)::text AS r FROM "${table_name}" t`);
+				const { rows } = await db.query<{ r: string }>(
+					`SELECT row_to_json(t)::text AS r FROM "${table_name}" t`,
+				);
 				storedRows[table_name] = rows.map((r) => r.r);
 			}
 		} finally {
@@ -218,10 +370,13 @@ describe(`secrets never stored, delivered or logged (${kind})`, () => {
 		// Where each leak is: `database hook_events.payload.tool_response.stdout: awsSecret`, or the place as a whole for text.
 		const leaks = new Set<string>();
 		const walk = (v: unknown, at: string) => {
-			if (typeof v === 'string') for (const [name, secret] of Object.entries(all)) if (v.includes(secret)) leaks.add(`${at}: ${name}`);
+			if (typeof v === 'string')
+				for (const [name, secret] of Object.entries(all))
+					if (v.includes(secret)) leaks.add(`${at}: ${name}`);
 			if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
 		};
-		for (const [table, rows] of Object.entries(storedRows)) for (const r of rows) walk(JSON.parse(r), `database ${table}`);
+		for (const [table, rows] of Object.entries(storedRows))
+			for (const r of rows) walk(JSON.parse(r), `database ${table}`);
 		delivered.forEach((d) => walk(JSON.parse(d), 'delivery'));
 		reads.forEach((r) => walk(JSON.parse(r), 'API answer'));
 		walk(log, 'service log');

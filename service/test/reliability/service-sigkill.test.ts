@@ -73,7 +73,10 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 		const client = fetchClient(svc.url, TEST_API_KEY);
 		// Every event of every session is queued for this subscription atomically with the event (same statement or transaction).
 		const { port } = receiver.address() as AddressInfo;
-		await client.request('POST', '/api/v1/subscriptions', { url: `http://127.0.0.1:${port}/hook`, events: ['*'] });
+		await client.request('POST', '/api/v1/subscriptions', {
+			url: `http://127.0.0.1:${port}/hook`,
+			events: ['*'],
+		});
 
 		const real: Array<Promise<SessionOutput>> = Array.from({ length: REAL_SESSIONS }, (_, i) =>
 			startSession(client, {
@@ -88,14 +91,35 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 		let killed = false;
 		let stop = false;
 		const poster = async () => {
-			const session = await client.request<{ id: string; hookToken: string }>('POST', '/api/v1/sessions', { prompt: 'simulated', workspaceType: 'local' });
+			const session = await client.request<{ id: string; hookToken: string }>(
+				'POST',
+				'/api/v1/sessions',
+				{ prompt: 'simulated', workspaceType: 'local' },
+			);
 			while (!stop) {
 				const toolUseId = `toolu_${crypto.randomBytes(10).toString('hex')}`;
 				for (const event of ['PreToolUse', 'PostToolUse'] as const) {
 					const beforeKill = !killed;
-					const status = await postHook(svc.url, session.hookToken, bashHookEvent(session.id, event, toolUseId));
-					const outcome = status === 200 ? 'stored' : status === 202 ? 'queued' : status === 0 ? 'failed' : 'refused';
-					posted.push({ sessionId: session.id, toolUseId, event, outcome, beforeKill: beforeKill && !killed });
+					const status = await postHook(
+						svc.url,
+						session.hookToken,
+						bashHookEvent(session.id, event, toolUseId),
+					);
+					const outcome =
+						status === 200
+							? 'stored'
+							: status === 202
+								? 'queued'
+								: status === 0
+									? 'failed'
+									: 'refused';
+					posted.push({
+						sessionId: session.id,
+						toolUseId,
+						event,
+						outcome,
+						beforeKill: beforeKill && !killed,
+					});
 					if (status === 0) await sleep(50);
 				}
 			}
@@ -104,14 +128,27 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 
 		// Kill once the real runs are between tool calls and the posters are in full flow.
 		const realToolCalls = async () =>
-			(await client.request<{ items: Array<{ id: string }> }>('GET', '/api/v1/sessions', undefined, { q: 'delay:1500', limit: 50 })).items;
+			(
+				await client.request<{ items: Array<{ id: string }> }>(
+					'GET',
+					'/api/v1/sessions',
+					undefined,
+					{ q: 'delay:1500', limit: 50 },
+				)
+			).items;
 		expect(
-			await waitUntil(async () => {
-				const sessions = await realToolCalls();
-				if (sessions.length < REAL_SESSIONS || posted.length < 200) return false;
-				const counts = await Promise.all(sessions.map(async (s) => (await toolCalls(client, s.id)).length));
-				return counts.every((n) => n >= 1);
-			}, 300_000, 200),
+			await waitUntil(
+				async () => {
+					const sessions = await realToolCalls();
+					if (sessions.length < REAL_SESSIONS || posted.length < 200) return false;
+					const counts = await Promise.all(
+						sessions.map(async (s) => (await toolCalls(client, s.id)).length),
+					);
+					return counts.every((n) => n >= 1);
+				},
+				300_000,
+				200,
+			),
 		).toBe(true);
 		await svc.kill9();
 		killed = true;
@@ -130,13 +167,18 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 			expect(out.status).toBe('completed');
 			const calls = await toolCalls(client, out.sessionId);
 			expect(calls.map((c) => [c.tool, c.status, c.sources.includes('stream')])).toEqual([
-				['Bash', 'succeeded', true], ['Bash', 'succeeded', true], ['Write', 'succeeded', true], ['Read', 'succeeded', true],
+				['Bash', 'succeeded', true],
+				['Bash', 'succeeded', true],
+				['Write', 'succeeded', true],
+				['Read', 'succeeded', true],
 			]);
 			hookEventsLostForRealRuns += calls.filter((c) => !c.sources.includes('hooks')).length;
 		}
 
 		await svc.stop();
-		const db: Database = scratch ? createPostgresDatabase(scratch.url, 2) : await createPgliteDatabase(path.join(dataDir, 'pglite'));
+		const db: Database = scratch
+			? createPostgresDatabase(scratch.url, 2)
+			: await createPgliteDatabase(path.join(dataDir, 'pglite'));
 		try {
 			// Nothing half-written: each event came with its session counter, its tool call and its outbox row.
 			const counters = await db.query<{ id: string; counted: number; stored: number }>(
@@ -162,10 +204,16 @@ describe.each(DATABASE_KINDS)('service killed with SIGKILL mid-ingest (%s)', (ki
 			expect(stuck.rows[0].n).toBe(0);
 
 			// Every event acknowledged as stored (200) before the kill survived it.
-			const stored = await db.query<{ session_id: string; tool_use_id: string; event_name: string }>(
+			const stored = await db.query<{
+				session_id: string;
+				tool_use_id: string;
+				event_name: string;
+			}>(
 				"SELECT session_id, tool_use_id, event_name FROM hook_events WHERE event_name IN ('PreToolUse', 'PostToolUse')",
 			);
-			const have = new Set(stored.rows.map((r) => `${r.session_id}/${r.tool_use_id}/${r.event_name}`));
+			const have = new Set(
+				stored.rows.map((r) => `${r.session_id}/${r.tool_use_id}/${r.event_name}`),
+			);
 			const key = (p: Posted) => `${p.sessionId}/${p.toolUseId}/${p.event}`;
 			const ackedLost = posted.filter((p) => p.outcome === 'stored' && !have.has(key(p)));
 			expect(ackedLost).toEqual([]);

@@ -26,8 +26,14 @@ const SPELLINGS: Record<string, (ip: number) => string> = {
 	dotted: (ip) => octets(ip).join('.'),
 	decimal: (ip) => String(ip),
 	hex: (ip) => `0x${ip.toString(16)}`,
-	octalDotted: (ip) => octets(ip).map((o) => `0${o.toString(8)}`).join('.'),
-	hexDotted: (ip) => octets(ip).map((o) => `0x${o.toString(16)}`).join('.'),
+	octalDotted: (ip) =>
+		octets(ip)
+			.map((o) => `0${o.toString(8)}`)
+			.join('.'),
+	hexDotted: (ip) =>
+		octets(ip)
+			.map((o) => `0x${o.toString(16)}`)
+			.join('.'),
 	short: (ip) => `${ip >>> 24}.${ip & 0xffffff}`,
 	mapped: (ip) => `[::ffff:${octets(ip).join('.')}]`,
 	mappedHex: (ip) => `[::ffff:${(ip >>> 16).toString(16)}:${(ip & 0xffff).toString(16)}]`,
@@ -42,12 +48,20 @@ describe(`subscription URLs on loopback and link-local addresses are refused (${
 
 	it('in every spelling, with a message, storing nothing', async () => {
 		await fc.assert(
-			fc.asyncProperty(address, fc.constantFrom(...Object.keys(SPELLINGS)), fc.constantFrom('http', 'https'), fc.constantFrom('', ':5678', ':80'), async ({ ip }, spelling, scheme, port) => {
-				const url = `${scheme}://${SPELLINGS[spelling](ip)}${port}/webhook/x/claude-hook`;
-				const res = await api(svc, 'POST', '/api/v1/subscriptions', { url });
-				expect({ url, status: res.status }).toEqual({ url, status: 400 });
-				expect(res.body.message).toMatch(/private, loopback or link-local|not a URL|must be an absolute URL/);
-			}),
+			fc.asyncProperty(
+				address,
+				fc.constantFrom(...Object.keys(SPELLINGS)),
+				fc.constantFrom('http', 'https'),
+				fc.constantFrom('', ':5678', ':80'),
+				async ({ ip }, spelling, scheme, port) => {
+					const url = `${scheme}://${SPELLINGS[spelling](ip)}${port}/webhook/x/claude-hook`;
+					const res = await api(svc, 'POST', '/api/v1/subscriptions', { url });
+					expect({ url, status: res.status }).toEqual({ url, status: 400 });
+					expect(res.body.message).toMatch(
+						/private, loopback or link-local|not a URL|must be an absolute URL/,
+					);
+				},
+			),
 			{ numRuns: 400 },
 		);
 		expect((await api(svc, 'GET', '/api/v1/subscriptions')).body.items).toEqual([]);

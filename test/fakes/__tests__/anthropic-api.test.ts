@@ -30,7 +30,8 @@ function runClaude(args: string[], cwd: string, env: Record<string, string>): Pr
 	});
 }
 
-const resultOf = (run: ClaudeRun) => run.lines.filter((line) => line.type === 'result').pop() as Record<string, unknown>;
+const resultOf = (run: ClaudeRun) =>
+	run.lines.filter((line) => line.type === 'result').pop() as Record<string, unknown>;
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
 	const response = await fetch(url, {
@@ -38,7 +39,11 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 		headers: { 'content-type': 'application/json', ...headers },
 		body: JSON.stringify(body),
 	});
-	return { status: response.status, type: response.headers.get('content-type') ?? '', text: await response.text() };
+	return {
+		status: response.status,
+		type: response.headers.get('content-type') ?? '',
+		text: await response.text(),
+	};
 }
 
 /** Parses an SSE body into [event, data] pairs. */
@@ -53,7 +58,10 @@ function sseEvents(text: string): Array<[string, Record<string, unknown>]> {
 		});
 }
 
-const reminder = (text: string) => ({ type: 'text', text: `<system-reminder>\n${text}\n</system-reminder>` });
+const reminder = (text: string) => ({
+	type: 'text',
+	text: `<system-reminder>\n${text}\n</system-reminder>`,
+});
 
 describe('fake Anthropic API over HTTP', () => {
 	let fake: FakeAnthropic;
@@ -65,21 +73,38 @@ describe('fake Anthropic API over HTTP', () => {
 	it('answers other paths with a 404 JSON error', async () => {
 		const response = await post(`${fake.url}/v1/complete`, {});
 		expect(response.status).toBe(404);
-		expect(JSON.parse(response.text)).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+		expect(JSON.parse(response.text)).toMatchObject({
+			type: 'error',
+			error: { type: 'not_found_error' },
+		});
 	});
 
 	it('echoes a prompt without directives, skipping reminders and system messages, as plain JSON', async () => {
 		const body = {
 			model: 'claude-test',
 			messages: [
-				{ role: 'user', content: [reminder('git status: clean'), { type: 'text', text: 'hello there' }, reminder('attribution')] },
+				{
+					role: 'user',
+					content: [
+						reminder('git status: clean'),
+						{ type: 'text', text: 'hello there' },
+						reminder('attribution'),
+					],
+				},
 				{ role: 'system', content: 'Primary working directory: /srv/x' },
 			],
 		};
-		const response = await post(`${fake.url}/v1/messages?beta=true`, body, { 'x-claude-code-session-id': 's-plain' });
+		const response = await post(`${fake.url}/v1/messages?beta=true`, body, {
+			'x-claude-code-session-id': 's-plain',
+		});
 		expect(response.status).toBe(200);
 		const message = JSON.parse(response.text);
-		expect(message).toMatchObject({ type: 'message', role: 'assistant', model: 'claude-test', stop_reason: 'end_turn' });
+		expect(message).toMatchObject({
+			type: 'message',
+			role: 'assistant',
+			model: 'claude-test',
+			stop_reason: 'end_turn',
+		});
 		expect(message.content).toEqual([{ type: 'text', text: 'fake: hello there' }]);
 		expect(message.usage.input_tokens).toBeGreaterThan(0);
 		expect(fake.requestsFor('s-plain')).toHaveLength(1);
@@ -88,7 +113,15 @@ describe('fake Anthropic API over HTTP', () => {
 	it('streams one tool_use per turn in order, then the final text, reading progress from the messages', async () => {
 		const prompt = 'go [[bash:echo 1]] [[write:out.txt::hi]] [[read:out.txt]]';
 		const system = [{ type: 'text', text: 'Primary working directory: /srv/repo' }];
-		const first = sseEvents((await post(`${fake.url}/v1/messages`, { stream: true, system, messages: [{ role: 'user', content: prompt }] })).text);
+		const first = sseEvents(
+			(
+				await post(`${fake.url}/v1/messages`, {
+					stream: true,
+					system,
+					messages: [{ role: 'user', content: prompt }],
+				})
+			).text,
+		);
 		expect(first.map(([event]) => event)).toEqual([
 			'message_start',
 			'content_block_start',
@@ -104,7 +137,9 @@ describe('fake Anthropic API over HTTP', () => {
 		const toolStart = first[4][1].content_block as { id: string; name: string };
 		expect(toolStart.name).toBe('Bash');
 		const json = first
-			.filter(([, data]) => (data.delta as { type?: string } | undefined)?.type === 'input_json_delta')
+			.filter(
+				([, data]) => (data.delta as { type?: string } | undefined)?.type === 'input_json_delta',
+			)
 			.map(([, data]) => (data.delta as { partial_json: string }).partial_json)
 			.join('');
 		expect(JSON.parse(json)).toEqual({ command: 'echo 1', description: 'fake: run command' });
@@ -113,41 +148,79 @@ describe('fake Anthropic API over HTTP', () => {
 		const history = (results: string[]) => {
 			const messages: unknown[] = [{ role: 'user', content: prompt }];
 			results.forEach((text, i) => {
-				messages.push({ role: 'assistant', content: [{ type: 'tool_use', id: `t${i}`, name: 'X', input: {} }] });
-				messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: `t${i}`, content: text }, reminder('todo')] });
+				messages.push({
+					role: 'assistant',
+					content: [{ type: 'tool_use', id: `t${i}`, name: 'X', input: {} }],
+				});
+				messages.push({
+					role: 'user',
+					content: [{ type: 'tool_result', tool_use_id: `t${i}`, content: text }, reminder('todo')],
+				});
 			});
 			return { system, messages };
 		};
 		const second = JSON.parse((await post(`${fake.url}/v1/messages`, history(['1']))).text).content;
-		expect(second[1]).toMatchObject({ type: 'tool_use', name: 'Write', input: { file_path: '/srv/repo/out.txt', content: 'hi' } });
-		const third = JSON.parse((await post(`${fake.url}/v1/messages`, history(['1', 'ok']))).text).content;
-		expect(third[1]).toMatchObject({ type: 'tool_use', name: 'Read', input: { file_path: '/srv/repo/out.txt' } });
-		const done = JSON.parse((await post(`${fake.url}/v1/messages`, history(['1', 'ok', '1\thi']))).text);
+		expect(second[1]).toMatchObject({
+			type: 'tool_use',
+			name: 'Write',
+			input: { file_path: '/srv/repo/out.txt', content: 'hi' },
+		});
+		const third = JSON.parse(
+			(await post(`${fake.url}/v1/messages`, history(['1', 'ok']))).text,
+		).content;
+		expect(third[1]).toMatchObject({
+			type: 'tool_use',
+			name: 'Read',
+			input: { file_path: '/srv/repo/out.txt' },
+		});
+		const done = JSON.parse(
+			(await post(`${fake.url}/v1/messages`, history(['1', 'ok', '1\thi']))).text,
+		);
 		expect(done.stop_reason).toBe('end_turn');
-		expect(done.content).toEqual([{ type: 'text', text: 'Done: 3 tool call(s). Last result: 1\thi' }]);
+		expect(done.content).toEqual([
+			{ type: 'text', text: 'Done: 3 tool call(s). Last result: 1\thi' },
+		]);
 	});
 
 	it('asks for steps joined by + in one turn, as parallel tool calls', async () => {
 		const prompt = '[[bash:echo a]]+[[read:a.txt]] [[bash:echo b]]';
-		const ask = async (messages: unknown[]) => JSON.parse((await post(`${fake.url}/v1/messages`, { messages })).text);
+		const ask = async (messages: unknown[]) =>
+			JSON.parse((await post(`${fake.url}/v1/messages`, { messages })).text);
 		const first = await ask([{ role: 'user', content: prompt }]);
-		expect(first.content.filter((b: { type: string }) => b.type === 'tool_use').map((b: { name: string }) => b.name)).toEqual(['Bash', 'Read']);
+		expect(
+			first.content
+				.filter((b: { type: string }) => b.type === 'tool_use')
+				.map((b: { name: string }) => b.name),
+		).toEqual(['Bash', 'Read']);
 		// The next turn follows the answered one, however many of its calls are still in the conversation.
 		const second = await ask([
 			{ role: 'user', content: prompt },
 			{ role: 'assistant', content: [first.content[2]] },
-			{ role: 'user', content: [{ type: 'tool_result', tool_use_id: first.content[2].id, content: 'a' }] },
+			{
+				role: 'user',
+				content: [{ type: 'tool_result', tool_use_id: first.content[2].id, content: 'a' }],
+			},
 		]);
-		expect(second.content[1]).toMatchObject({ type: 'tool_use', name: 'Bash', input: { command: 'echo b' } });
+		expect(second.content[1]).toMatchObject({
+			type: 'tool_use',
+			name: 'Bash',
+			input: { command: 'echo b' },
+		});
 	});
 
 	it('honours [[text:]], [[error:]] and [[delay:]]', async () => {
-		const ask = (prompt: string) => post(`${fake.url}/v1/messages`, { messages: [{ role: 'user', content: prompt }] });
-		expect(JSON.parse((await ask('x [[text:custom answer]]')).text).content[0].text).toBe('custom answer');
+		const ask = (prompt: string) =>
+			post(`${fake.url}/v1/messages`, { messages: [{ role: 'user', content: prompt }] });
+		expect(JSON.parse((await ask('x [[text:custom answer]]')).text).content[0].text).toBe(
+			'custom answer',
+		);
 
 		const error = await ask('x [[error:429]]');
 		expect(error.status).toBe(429);
-		expect(JSON.parse(error.text)).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: 'fake 429' } });
+		expect(JSON.parse(error.text)).toMatchObject({
+			type: 'error',
+			error: { type: 'rate_limit_error', message: 'fake 429' },
+		});
 
 		const started = Date.now();
 		await ask('x [[delay:300]]');
@@ -158,9 +231,14 @@ describe('fake Anthropic API over HTTP', () => {
 		const messages = [
 			{ role: 'user', content: 'hi' },
 			{ role: 'assistant', content: [{ type: 'text', text: 'fake: hi' }] },
-			{ role: 'user', content: 'Your task is to create a detailed summary of the conversation so far. Wrap it in <summary>.' },
+			{
+				role: 'user',
+				content:
+					'Your task is to create a detailed summary of the conversation so far. Wrap it in <summary>.',
+			},
 		];
-		const text = JSON.parse((await post(`${fake.url}/v1/messages`, { messages })).text).content[0].text as string;
+		const text = JSON.parse((await post(`${fake.url}/v1/messages`, { messages })).text).content[0]
+			.text as string;
 		expect(text).toMatch(/<summary>.*<\/summary>/);
 	});
 
@@ -174,7 +252,9 @@ describe('fake Anthropic API over HTTP', () => {
 		);
 		const answers = await Promise.all(asks);
 		answers.forEach((answer, i) => {
-			expect(JSON.parse(answer.text).content[0].text).toBe(`fake: session ${i} [[delay:${(i % 5) * 20}]]`);
+			expect(JSON.parse(answer.text).content[0].text).toBe(
+				`fake: session ${i} [[delay:${(i % 5) * 20}]]`,
+			);
 			expect(fake.requestsFor(`par-${i}`)).toHaveLength(1);
 		});
 	});
@@ -219,14 +299,28 @@ describe('fake Anthropic API driving the real claude CLI', () => {
 		expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('hi\n');
 		expect(readFileSync(join(repo, 'b.txt'), 'utf8')).toBe('x');
 		const result = resultOf(first);
-		expect(result).toMatchObject({ is_error: false, num_turns: 4, result: 'Done: 3 tool call(s). Last result: 1\tx' });
+		expect(result).toMatchObject({
+			is_error: false,
+			num_turns: 4,
+			result: 'Done: 3 tool call(s). Last result: 1\tx',
+		});
 		expect(result.total_cost_usd as number).toBeGreaterThan(0);
 		expect(fake.requestsFor(sessionId)).toHaveLength(4);
 
-		const second = await runClaude(['-p', '--resume', sessionId, 'second', '--output-format', 'stream-json', '--verbose'], repo, env);
+		const second = await runClaude(
+			['-p', '--resume', sessionId, 'second', '--output-format', 'stream-json', '--verbose'],
+			repo,
+			env,
+		);
 		expect(second.code).toBe(0);
-		expect(resultOf(second)).toMatchObject({ is_error: false, result: 'fake: second', session_id: sessionId });
-		const resumed = fake.requestsFor(sessionId).pop()?.body as { messages: Array<{ role: string; content: unknown }> };
+		expect(resultOf(second)).toMatchObject({
+			is_error: false,
+			result: 'fake: second',
+			session_id: sessionId,
+		});
+		const resumed = fake.requestsFor(sessionId).pop()?.body as {
+			messages: Array<{ role: string; content: unknown }>;
+		};
 		const flat = JSON.stringify(resumed.messages);
 		expect(flat).toContain('[[bash:echo hi > a.txt]]');
 		expect(flat).toContain('Done: 3 tool call(s)');
@@ -236,9 +330,17 @@ describe('fake Anthropic API driving the real claude CLI', () => {
 	});
 
 	it('turns [[error:400]] into an is_error result', async () => {
-		const run = await runClaude(['-p', 'boom [[error:400]]', '--output-format', 'stream-json', '--verbose'], repo, env);
+		const run = await runClaude(
+			['-p', 'boom [[error:400]]', '--output-format', 'stream-json', '--verbose'],
+			repo,
+			env,
+		);
 		expect(run.code).toBe(1);
-		expect(resultOf(run)).toMatchObject({ is_error: true, api_error_status: 400, result: 'API Error: 400 fake 400' });
+		expect(resultOf(run)).toMatchObject({
+			is_error: true,
+			api_error_status: 400,
+			result: 'API Error: 400 fake 400',
+		});
 		expect(existsSync(join(repo, 'boom'))).toBe(false);
 	});
 });

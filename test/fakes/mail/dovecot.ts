@@ -2,7 +2,16 @@
 // system's dovecot (/etc/dovecot, its service) is used or started. Needs the dovecot-imapd package
 // (reference/n8n-slack-email.md §3.1): apt-get install -y --no-install-recommends dovecot-imapd
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+	chmodSync,
+	chownSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readFileSync,
+	rmSync,
+	writeFileSync,
+} from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +21,8 @@ import { sleep } from '../../support/wait';
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 const DOVECOT_CANDIDATES = ['/usr/sbin/dovecot', '/usr/local/sbin/dovecot'];
-export const DOVECOT_APT_LINE = 'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd';
+export const DOVECOT_APT_LINE =
+	'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd';
 
 export interface MailUser {
 	user: string;
@@ -29,7 +39,10 @@ export interface Dovecot {
 
 function findDovecot(): string {
 	const found = DOVECOT_CANDIDATES.find((p) => existsSync(p));
-	if (!found) throw new Error(`dovecot is not installed (looked at ${DOVECOT_CANDIDATES.join(', ')}). Install it with: ${DOVECOT_APT_LINE}`);
+	if (!found)
+		throw new Error(
+			`dovecot is not installed (looked at ${DOVECOT_CANDIDATES.join(', ')}). Install it with: ${DOVECOT_APT_LINE}`,
+		);
 	return found;
 }
 
@@ -52,12 +65,17 @@ interface Identity {
 // dovecot/dovenull users run the internals; as anyone else everything runs as that user.
 function identity(): Identity {
 	const me = userInfo();
-	if (me.uid !== 0) return { mailUid: me.uid, mailGid: me.gid, internalUser: me.username, loginUser: me.username };
+	if (me.uid !== 0)
+		return { mailUid: me.uid, mailGid: me.gid, internalUser: me.username, loginUser: me.username };
 	const nobody = idOf('user', 'nobody');
 	const nogroup = idOf('group', 'nogroup') ?? idOf('group', 'nobody');
-	if (nobody === undefined || nogroup === undefined) throw new Error('dovecot as root needs the nobody user and the nogroup group');
+	if (nobody === undefined || nogroup === undefined)
+		throw new Error('dovecot as root needs the nobody user and the nogroup group');
 	for (const u of ['dovecot', 'dovenull']) {
-		if (idOf('user', u) === undefined) throw new Error(`the ${u} user is missing; the dovecot-core package creates it (${DOVECOT_APT_LINE})`);
+		if (idOf('user', u) === undefined)
+			throw new Error(
+				`the ${u} user is missing; the dovecot-core package creates it (${DOVECOT_APT_LINE})`,
+			);
 	}
 	return { mailUid: nobody, mailGid: nogroup, internalUser: 'dovecot', loginUser: 'dovenull' };
 }
@@ -130,7 +148,11 @@ export async function startDovecot(users: MailUser[]): Promise<Dovecot> {
 	chmodSync(dir, 0o755);
 	for (const sub of ['run', 'state', 'mail']) mkdirSync(join(dir, sub), { recursive: true });
 	chownSync(join(dir, 'mail'), id.mailUid, id.mailGid);
-	writeFileSync(join(dir, 'users'), users.map((u) => `${u.user}:{PLAIN}${u.password}`).join('\n') + '\n', { mode: 0o644 });
+	writeFileSync(
+		join(dir, 'users'),
+		users.map((u) => `${u.user}:{PLAIN}${u.password}`).join('\n') + '\n',
+		{ mode: 0o644 },
+	);
 	const port = await freePort();
 	const conf = join(dir, 'dovecot.conf');
 	writeFileSync(conf, config(dir, port, id));
@@ -140,7 +162,10 @@ export async function startDovecot(users: MailUser[]): Promise<Dovecot> {
 		throw new Error(`dovecot rejected its generated config: ${check.stderr || check.stdout}`);
 	}
 	// -F keeps the master in the foreground as our child, leader of its own group with every dovecot process.
-	const child: ChildProcess = spawn(binary, ['-F', '-c', conf], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+	const child: ChildProcess = spawn(binary, ['-F', '-c', conf], {
+		detached: true,
+		stdio: ['ignore', 'ignore', 'pipe'],
+	});
 	let stderr = '';
 	child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
 	const readLog = () => {
@@ -163,7 +188,10 @@ export async function startDovecot(users: MailUser[]): Promise<Dovecot> {
 	const deadline = Date.now() + READY_TIMEOUT_MS;
 	while (!(await greets(port))) {
 		if (child.exitCode !== null || Date.now() > deadline) {
-			const why = child.exitCode !== null ? `exited with ${child.exitCode}` : `not ready within ${READY_TIMEOUT_MS} ms`;
+			const why =
+				child.exitCode !== null
+					? `exited with ${child.exitCode}`
+					: `not ready within ${READY_TIMEOUT_MS} ms`;
 			const log = `${stderr}\n${readLog()}`.trim();
 			await stop();
 			throw new Error(`dovecot ${why}:\n${log}`);

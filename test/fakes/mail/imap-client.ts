@@ -82,7 +82,10 @@ class ImapConversation {
 	}
 }
 
-async function withSession<T>(target: ImapTarget, fn: (imap: ImapConversation) => Promise<T>): Promise<T> {
+async function withSession<T>(
+	target: ImapTarget,
+	fn: (imap: ImapConversation) => Promise<T>,
+): Promise<T> {
 	const socket = net.connect(target.port, target.host);
 	const imap = new ImapConversation(socket);
 	try {
@@ -98,7 +101,11 @@ async function withSession<T>(target: ImapTarget, fn: (imap: ImapConversation) =
 }
 
 /** APPENDs `message` (a complete RFC 5322 message) to `mailbox` with an empty flag list; returns the new UID. */
-export function imapAppend(target: ImapTarget, message: string | Buffer, mailbox = 'INBOX'): Promise<number | undefined> {
+export function imapAppend(
+	target: ImapTarget,
+	message: string | Buffer,
+	mailbox = 'INBOX',
+): Promise<number | undefined> {
 	const bytes = Buffer.isBuffer(message) ? message : Buffer.from(message.replace(/\r?\n/g, '\r\n'));
 	return withSession(target, async (imap) => {
 		// "()" is the explicit empty flag list: without \Seen the message counts as new.
@@ -109,7 +116,11 @@ export function imapAppend(target: ImapTarget, message: string | Buffer, mailbox
 }
 
 /** UIDs matching an IMAP SEARCH (e.g. `UNSEEN`, `SEEN`), to see what a reader has marked. */
-export function imapSearch(target: ImapTarget, criteria: string, mailbox = 'INBOX'): Promise<number[]> {
+export function imapSearch(
+	target: ImapTarget,
+	criteria: string,
+	mailbox = 'INBOX',
+): Promise<number[]> {
 	return withSession(target, async (imap) => {
 		await imap.command(`EXAMINE ${quote(mailbox)}`);
 		const { untagged } = await imap.command(`UID SEARCH ${criteria}`);

@@ -23,7 +23,11 @@ export interface SmtpSink {
 	host: string;
 	port: number;
 	mails: SunkMail[];
-	waitForMail(predicate: (m: SunkMail) => boolean, timeoutMs: number, what?: string): Promise<SunkMail>;
+	waitForMail(
+		predicate: (m: SunkMail) => boolean,
+		timeoutMs: number,
+		what?: string,
+	): Promise<SunkMail>;
 	close(): Promise<void>;
 }
 
@@ -84,7 +88,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
 				const found = mails.find(predicate);
 				if (found) return found;
 				if (Date.now() > deadline) {
-					const seen = mails.map((m) => `${m.subject} → ${m.envelope.to.join(',')}`).join('\n') || '(none)';
+					const seen =
+						mails.map((m) => `${m.subject} → ${m.envelope.to.join(',')}`).join('\n') || '(none)';
 					throw new Error(`SMTP sink: no ${what} within ${timeoutMs} ms; received:\n${seen}`);
 				}
 				await sleep(200);

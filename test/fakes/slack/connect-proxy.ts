@@ -26,7 +26,10 @@ function splitTarget(target: string): { host: string; port: number } {
 	return { host: host.replace(/^\[|\]$/g, ''), port };
 }
 
-export async function startConnectProxy(opts: { intercept: (host: string) => boolean; interceptPort: number }): Promise<ConnectProxy> {
+export async function startConnectProxy(opts: {
+	intercept: (host: string) => boolean;
+	interceptPort: number;
+}): Promise<ConnectProxy> {
 	const log: ProxyLogEntry[] = [];
 	const sockets = new Set<net.Socket>();
 	const track = (s: net.Socket) => {
@@ -55,7 +58,7 @@ export async function startConnectProxy(opts: { intercept: (host: string) => boo
 			res.writeHead(up.statusCode ?? 502, up.headers);
 			up.pipe(res);
 		});
-		upstream.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
+		upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
 		req.pipe(upstream);
 	});
 

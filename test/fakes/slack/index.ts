@@ -29,7 +29,11 @@ export interface FakeSlack {
 	/** Messages the bot posted (chat.postMessage), oldest first. */
 	botMessages(filter?: { channel?: string; threadTs?: string }): SlackMessage[];
 	/** Waits until the bot has posted a message matching `predicate`. */
-	waitForBotMessage(predicate: (m: SlackMessage) => boolean, timeoutMs: number, what?: string): Promise<SlackMessage>;
+	waitForBotMessage(
+		predicate: (m: SlackMessage) => boolean,
+		timeoutMs: number,
+		what?: string,
+	): Promise<SlackMessage>;
 	/**
 	 * A person writes in Slack: the message is stored (so replies can thread on it) and its Events API body is
 	 * POSTed, signed, to a Slack Trigger URL. `mention` sends Slack's app_mention event instead of message; `asBot`
@@ -37,7 +41,14 @@ export interface FakeSlack {
 	 */
 	sendUserMessage(
 		triggerUrl: string,
-		msg: { channel: string; text: string; threadTs?: string; user?: string; mention?: boolean; asBot?: boolean },
+		msg: {
+			channel: string;
+			text: string;
+			threadTs?: string;
+			user?: string;
+			mention?: boolean;
+			asBot?: boolean;
+		},
 	): Promise<{ status: number; body: string; message: SlackMessage }>;
 	close(): Promise<void>;
 }
@@ -51,7 +62,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 	try {
 		api = await startSlackWebApi({ cert: pki.cert, key: pki.key, token });
 		const webApi = api;
-		proxy = await startConnectProxy({ intercept: (host) => host === 'slack.com' || host.endsWith('.slack.com'), interceptPort: webApi.port });
+		proxy = await startConnectProxy({
+			intercept: (host) => host === 'slack.com' || host.endsWith('.slack.com'),
+			interceptPort: webApi.port,
+		});
 	} catch (error) {
 		await api?.close();
 		pki.remove();
@@ -60,7 +74,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 	const webApi = api;
 	const botMessages = (filter: { channel?: string; threadTs?: string } = {}) =>
 		webApi.messages.filter(
-			(m) => m.botId && (!filter.channel || m.channel === filter.channel) && (filter.threadTs === undefined || m.threadTs === filter.threadTs),
+			(m) =>
+				m.botId &&
+				(!filter.channel || m.channel === filter.channel) &&
+				(filter.threadTs === undefined || m.threadTs === filter.threadTs),
 		);
 	return {
 		token,
@@ -84,8 +101,12 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 				const found = botMessages().find(predicate);
 				if (found) return found;
 				if (Date.now() > deadline) {
-					const seen = botMessages().map((m) => `${m.channel}/${m.threadTs ?? '-'}: ${m.text.slice(0, 80)}`);
-					throw new Error(`fake Slack: no ${what} within ${timeoutMs} ms; bot messages so far:\n${seen.join('\n') || '(none)'}`);
+					const seen = botMessages().map(
+						(m) => `${m.channel}/${m.threadTs ?? '-'}: ${m.text.slice(0, 80)}`,
+					);
+					throw new Error(
+						`fake Slack: no ${what} within ${timeoutMs} ms; bot messages so far:\n${seen.join('\n') || '(none)'}`,
+					);
 				}
 				await sleep(200);
 			}
@@ -112,7 +133,11 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 				...(msg.threadTs ? { thread_ts: msg.threadTs } : {}),
 				...(msg.asBot ? { bot_id: webApi.bot.botId } : {}),
 			};
-			const res = await postSignedEvent(triggerUrl, signingSecret, eventEnvelope(event, webApi.team.id));
+			const res = await postSignedEvent(
+				triggerUrl,
+				signingSecret,
+				eventEnvelope(event, webApi.team.id),
+			);
 			return { ...res, message };
 		},
 		async close() {

@@ -5,10 +5,15 @@ const POST_TIMEOUT_MS = 30_000;
 
 /** `v0=` + HMAC-SHA256(secret, `v0:<timestamp>:<raw body>`), over the exact bytes sent. */
 export function slackSignature(signingSecret: string, timestamp: number, rawBody: string): string {
-	return 'v0=' + createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex');
+	return (
+		'v0=' + createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex')
+	);
 }
 
-export function eventEnvelope(event: Record<string, unknown>, teamId: string): Record<string, unknown> {
+export function eventEnvelope(
+	event: Record<string, unknown>,
+	teamId: string,
+): Record<string, unknown> {
 	return {
 		token: 'fake-verification-token',
 		team_id: teamId,

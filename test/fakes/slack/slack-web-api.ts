@@ -79,10 +79,36 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 	};
 
 	const methods: Record<string, (body: Json) => Json> = {
-		'auth.test': () => ({ ok: true, url: 'https://fake.slack.com/', team: team.name, user: bot.name, team_id: team.id, user_id: bot.userId, bot_id: bot.botId }),
-		'users.info': (b) => ({ ok: true, user: { id: String(b.user ?? ''), name: `user-${String(b.user ?? '').toLowerCase()}`, real_name: 'Fake User', is_bot: b.user === bot.userId } }),
-		'users.profile.get': () => ({ ok: true, profile: { real_name: 'Fake User', display_name: 'fake' } }),
-		'conversations.info': (b) => ({ ok: true, channel: { id: String(b.channel ?? ''), name: `channel-${String(b.channel ?? '').toLowerCase()}`, is_channel: true } }),
+		'auth.test': () => ({
+			ok: true,
+			url: 'https://fake.slack.com/',
+			team: team.name,
+			user: bot.name,
+			team_id: team.id,
+			user_id: bot.userId,
+			bot_id: bot.botId,
+		}),
+		'users.info': (b) => ({
+			ok: true,
+			user: {
+				id: String(b.user ?? ''),
+				name: `user-${String(b.user ?? '').toLowerCase()}`,
+				real_name: 'Fake User',
+				is_bot: b.user === bot.userId,
+			},
+		}),
+		'users.profile.get': () => ({
+			ok: true,
+			profile: { real_name: 'Fake User', display_name: 'fake' },
+		}),
+		'conversations.info': (b) => ({
+			ok: true,
+			channel: {
+				id: String(b.channel ?? ''),
+				name: `channel-${String(b.channel ?? '').toLowerCase()}`,
+				is_channel: true,
+			},
+		}),
 		// https://docs.slack.dev/reference/methods/chat.update: channel and ts name the message, text replaces its
 		// text; the answer echoes channel, ts and text, and the message as it now is. Only the author may edit.
 		'chat.update': (b) => {
@@ -92,9 +118,13 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 			const message = messages.find((m) => m.channel === channel && m.ts === ts);
 			if (!message) return { ok: false, error: 'message_not_found' };
 			if (message.botId !== bot.botId) return { ok: false, error: 'cant_update_message' };
-			const hasBlocks = (v: unknown) => (typeof v === 'string' ? v.trim() !== '' && v.trim() !== '[]' : Array.isArray(v) && v.length > 0);
+			const hasBlocks = (v: unknown) =>
+				typeof v === 'string'
+					? v.trim() !== '' && v.trim() !== '[]'
+					: Array.isArray(v) && v.length > 0;
 			const text = b.text === undefined || b.text === null ? '' : String(b.text);
-			if (!text && !hasBlocks(b.blocks) && !hasBlocks(b.attachments)) return { ok: false, error: 'no_text' };
+			if (!text && !hasBlocks(b.blocks) && !hasBlocks(b.attachments))
+				return { ok: false, error: 'no_text' };
 			if (text.length > 40_000) return { ok: false, error: 'msg_too_long' };
 			message.text = text;
 			(message.edits ??= []).push({ text, at: Date.now() });
@@ -103,7 +133,14 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 				channel,
 				ts,
 				text,
-				message: { type: 'message', user: bot.userId, bot_id: bot.botId, text, ...(message.threadTs ? { thread_ts: message.threadTs } : {}), edited: { user: bot.userId, ts: nextTs() } },
+				message: {
+					type: 'message',
+					user: bot.userId,
+					bot_id: bot.botId,
+					text,
+					...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+					edited: { user: bot.userId, ts: nextTs() },
+				},
 			};
 		},
 		// https://docs.slack.dev/reference/methods/chat.delete: the author's message by channel and ts.
@@ -121,15 +158,31 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 		'chat.postMessage': (b) => {
 			const channel = typeof b.channel === 'string' ? b.channel : '';
 			if (!channel) return { ok: false, error: 'channel_not_found' };
-			const threadTs = b.thread_ts === undefined || b.thread_ts === '' ? undefined : String(b.thread_ts);
-			if (threadTs && !messages.some((m) => m.channel === channel && m.ts === threadTs)) return { ok: false, error: 'thread_not_found' };
-			const message: SlackMessage = { channel, ts: nextTs(), threadTs, text: String(b.text ?? ''), botId: bot.botId, user: bot.userId };
+			const threadTs =
+				b.thread_ts === undefined || b.thread_ts === '' ? undefined : String(b.thread_ts);
+			if (threadTs && !messages.some((m) => m.channel === channel && m.ts === threadTs))
+				return { ok: false, error: 'thread_not_found' };
+			const message: SlackMessage = {
+				channel,
+				ts: nextTs(),
+				threadTs,
+				text: String(b.text ?? ''),
+				botId: bot.botId,
+				user: bot.userId,
+			};
 			messages.push(message);
 			return {
 				ok: true,
 				channel,
 				ts: message.ts,
-				message: { type: 'message', user: bot.userId, bot_id: bot.botId, text: message.text, ts: message.ts, ...(threadTs ? { thread_ts: threadTs } : {}) },
+				message: {
+					type: 'message',
+					user: bot.userId,
+					bot_id: bot.botId,
+					text: message.text,
+					ts: message.ts,
+					...(threadTs ? { thread_ts: threadTs } : {}),
+				},
 			};
 		},
 	};
@@ -141,15 +194,21 @@ export async function startSlackWebApi(opts: SlackWebApiOptions): Promise<SlackW
 		req.on('end', () => {
 			const url = new URL(req.url ?? '/', 'https://slack.com');
 			const method = url.pathname.replace(/^\/api\//, '');
-			const body = { ...Object.fromEntries(url.searchParams), ...parseBody(raw, req.headers['content-type']) };
+			const body = {
+				...Object.fromEntries(url.searchParams),
+				...parseBody(raw, req.headers['content-type']),
+			};
 			calls.push({ method, authorization: req.headers.authorization, body, at: Date.now() });
 			const handler = methods[method];
 			let answer: Json;
-			if (req.headers.authorization !== `Bearer ${opts.token}`) answer = { ok: false, error: 'invalid_auth' };
+			if (req.headers.authorization !== `Bearer ${opts.token}`)
+				answer = { ok: false, error: 'invalid_auth' };
 			else if (!handler) answer = { ok: false, error: 'unknown_method' };
 			else answer = handler(body);
 			// Slack answers 200 with ok:false for API errors; the nodes read the flag, not the status.
-			res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
+			res
+				.writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
+				.end(JSON.stringify(answer));
 		});
 	});
 	await new Promise<void>((resolve, reject) => {

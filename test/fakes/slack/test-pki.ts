@@ -24,7 +24,8 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 		await run('openssl', args, { cwd, timeout: OPENSSL_TIMEOUT_MS });
 	} catch (error) {
 		const e = error as NodeJS.ErrnoException & { stderr?: string };
-		if (e.code === 'ENOENT') throw new Error('The openssl CLI is missing: install it (apt-get install -y openssl)');
+		if (e.code === 'ENOENT')
+			throw new Error('The openssl CLI is missing: install it (apt-get install -y openssl)');
 		throw new Error(`openssl ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
 	}
 }
@@ -33,11 +34,64 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 export async function createTestPki(hosts: string[]): Promise<TestPki> {
 	const dir = mkdtempSync(join(tmpdir(), 'fake-slack-pki-'));
 	try {
-		await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=fake-slack test CA'], dir);
-		await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', `/CN=${hosts[0]}`], dir);
+		await openssl(
+			[
+				'req',
+				'-x509',
+				'-newkey',
+				'rsa:2048',
+				'-nodes',
+				'-keyout',
+				'ca.key',
+				'-out',
+				'ca.pem',
+				'-days',
+				'1',
+				'-subj',
+				'/CN=fake-slack test CA',
+			],
+			dir,
+		);
+		await openssl(
+			[
+				'req',
+				'-newkey',
+				'rsa:2048',
+				'-nodes',
+				'-keyout',
+				'leaf.key',
+				'-out',
+				'leaf.csr',
+				'-subj',
+				`/CN=${hosts[0]}`,
+			],
+			dir,
+		);
 		const san = hosts.map((h) => `DNS:${h}`).join(',');
-		writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-		await openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '1', '-extfile', 'ext.cnf'], dir);
+		writeFileSync(
+			join(dir, 'ext.cnf'),
+			`subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
+		);
+		await openssl(
+			[
+				'x509',
+				'-req',
+				'-in',
+				'leaf.csr',
+				'-CA',
+				'ca.pem',
+				'-CAkey',
+				'ca.key',
+				'-CAcreateserial',
+				'-out',
+				'leaf.pem',
+				'-days',
+				'1',
+				'-extfile',
+				'ext.cnf',
+			],
+			dir,
+		);
 	} catch (error) {
 		rmSync(dir, { recursive: true, force: true });
 		throw error;

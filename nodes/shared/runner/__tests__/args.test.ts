@@ -34,17 +34,42 @@ describe('buildClaudeArgs', () => {
 
 	const table: Array<[string, Partial<ClaudeArgsOptions>, string, string | undefined]> = [
 		['model', { model: 'claude-sonnet-4-5' }, '--model', 'claude-sonnet-4-5'],
-		['fallback model', { fallbackModel: 'claude-haiku-4-5' }, '--fallback-model', 'claude-haiku-4-5'],
+		[
+			'fallback model',
+			{ fallbackModel: 'claude-haiku-4-5' },
+			'--fallback-model',
+			'claude-haiku-4-5',
+		],
 		['max turns', { maxTurns: 7 }, '--max-turns', '7'],
 		['budget', { maxBudgetUsd: 0.25 }, '--max-budget-usd', '0.25'],
 		['permission mode', { permissionMode: 'plan' }, '--permission-mode', 'plan'],
 		['default permission mode', { permissionMode: 'default' }, '--permission-mode', 'default'],
-		['append system prompt', { appendSystemPrompt: 'Be brief.' }, '--append-system-prompt', 'Be brief.'],
+		[
+			'append system prompt',
+			{ appendSystemPrompt: 'Be brief.' },
+			'--append-system-prompt',
+			'Be brief.',
+		],
 		['settings object as JSON', { settings: { hooks: {} } }, '--settings', '{"hooks":{}}'],
-		['settings string as is', { settings: '/etc/claude/hooks.json' }, '--settings', '/etc/claude/hooks.json'],
-		['mcp config, compacted', { mcpConfig: '{ "mcpServers": { "a": { "command": "x" } } }' }, '--mcp-config', '{"mcpServers":{"a":{"command":"x"}}}'],
+		[
+			'settings string as is',
+			{ settings: '/etc/claude/hooks.json' },
+			'--settings',
+			'/etc/claude/hooks.json',
+		],
+		[
+			'mcp config, compacted',
+			{ mcpConfig: '{ "mcpServers": { "a": { "command": "x" } } }' },
+			'--mcp-config',
+			'{"mcpServers":{"a":{"command":"x"}}}',
+		],
 		['mcp config object', { mcpConfig: { mcpServers: {} } }, '--mcp-config', '{"mcpServers":{}}'],
-		['trusted project settings: no --setting-sources', { trustProjectSettings: true }, '--setting-sources', undefined],
+		[
+			'trusted project settings: no --setting-sources',
+			{ trustProjectSettings: true },
+			'--setting-sources',
+			undefined,
+		],
 		['empty model is omitted', { model: ' ' }, '--model', undefined],
 	];
 	it.each(table)('%s', (_name, extra, flag, expected) => {
@@ -61,7 +86,12 @@ describe('buildClaudeArgs', () => {
 	];
 	it.each(tools)('tool rules: %s', (_name, value, rules) => {
 		expect(splitToolRules(value)).toEqual(rules);
-		const args = buildClaudeArgs({ prompt: 'p', sessionId: SID, allowedTools: value, disallowedTools: value });
+		const args = buildClaudeArgs({
+			prompt: 'p',
+			sessionId: SID,
+			allowedTools: value,
+			disallowedTools: value,
+		});
 		const allowedAt = args.indexOf('--allowedTools');
 		expect(args.slice(allowedAt + 1, allowedAt + 1 + rules.length)).toEqual(rules);
 		const deniedAt = args.indexOf('--disallowedTools');
@@ -69,29 +99,46 @@ describe('buildClaudeArgs', () => {
 	});
 
 	it('leaves out tool flags for empty lists', () => {
-		const args = buildClaudeArgs({ prompt: 'p', sessionId: SID, allowedTools: ' , ', disallowedTools: [] });
+		const args = buildClaudeArgs({
+			prompt: 'p',
+			sessionId: SID,
+			allowedTools: ' , ',
+			disallowedTools: [],
+		});
 		expect(args).not.toContain('--allowedTools');
 		expect(args).not.toContain('--disallowedTools');
 	});
 
 	it('keeps a prompt that looks like a flag a prompt', () => {
-		expect(buildClaudeArgs({ prompt: '--help me', sessionId: SID, allowedTools: 'Bash' }).slice(-3)).toEqual(['Bash', '--', '--help me']);
+		expect(
+			buildClaudeArgs({ prompt: '--help me', sessionId: SID, allowedTools: 'Bash' }).slice(-3),
+		).toEqual(['Bash', '--', '--help me']);
 	});
 
 	it('adds --include-hook-events on request', () => {
-		expect(buildClaudeArgs({ prompt: 'p', sessionId: SID, includeHookEvents: true })).toContain('--include-hook-events');
+		expect(buildClaudeArgs({ prompt: 'p', sessionId: SID, includeHookEvents: true })).toContain(
+			'--include-hook-events',
+		);
 	});
 
 	const invalid: Array<[string, Partial<ClaudeArgsOptions>, RegExp]> = [
 		['session id not a uuid', { sessionId: 'abc' }, /sessionId.*not a UUID/],
 		['new session without prompt', { prompt: '' }, /prompt.*needs a prompt/],
-		['unknown permission mode', { permissionMode: 'yolo' }, /permissionMode.*default, acceptEdits, plan, auto, dontAsk, bypassPermissions/],
+		[
+			'unknown permission mode',
+			{ permissionMode: 'yolo' },
+			/permissionMode.*default, acceptEdits, plan, auto, dontAsk, bypassPermissions/,
+		],
 		['max turns zero', { maxTurns: 0 }, /maxTurns/],
 		['max turns fraction', { maxTurns: 1.5 }, /maxTurns/],
 		['negative budget', { maxBudgetUsd: -1 }, /maxBudgetUsd/],
 		['budget NaN', { maxBudgetUsd: Number.NaN }, /maxBudgetUsd/],
 		['mcp not JSON', { mcpConfig: '{nope' }, /mcpConfig: it is not valid JSON/],
-		['mcp without mcpServers', { mcpConfig: '{"servers":{}}' }, /mcpConfig: it must be an object with an "mcpServers" object/],
+		[
+			'mcp without mcpServers',
+			{ mcpConfig: '{"servers":{}}' },
+			/mcpConfig: it must be an object with an "mcpServers" object/,
+		],
 		['mcp servers is an array', { mcpConfig: { mcpServers: [] } }, /"mcpServers" object/],
 		['mcp is an array', { mcpConfig: '[]' }, /"mcpServers" object/],
 		['model looks like a flag', { model: '--bare' }, /model/],

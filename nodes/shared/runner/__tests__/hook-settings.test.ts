@@ -5,11 +5,16 @@ describe('buildHookSettings', () => {
 	it('lists the 33 events of Claude Code 2.1.331', () => {
 		expect(HOOK_EVENTS).toHaveLength(33);
 		expect(new Set(HOOK_EVENTS).size).toBe(33);
-		expect(HOOK_EVENTS).toEqual(expect.arrayContaining(['PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd', 'MessageDisplay']));
+		expect(HOOK_EVENTS).toEqual(
+			expect.arrayContaining(['PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd', 'MessageDisplay']),
+		);
 	});
 
 	it('registers one http hook per event except SessionStart and Setup', () => {
-		const settings = buildHookSettings({ hookUrl: 'http://127.0.0.1:3001/api/v1/hooks', tokenEnvVar: 'CCO_HOOK_TOKEN' });
+		const settings = buildHookSettings({
+			hookUrl: 'http://127.0.0.1:3001/api/v1/hooks',
+			tokenEnvVar: 'CCO_HOOK_TOKEN',
+		});
 		const events = Object.keys(settings.hooks);
 		expect(events).toHaveLength(31);
 		expect(events).not.toContain('SessionStart');
@@ -34,7 +39,11 @@ describe('buildHookSettings', () => {
 	});
 
 	it('takes a custom timeout and survives a JSON round trip unchanged', () => {
-		const settings = buildHookSettings({ hookUrl: 'https://svc.example/api/v1/hooks', tokenEnvVar: 'T', timeoutSeconds: 2 });
+		const settings = buildHookSettings({
+			hookUrl: 'https://svc.example/api/v1/hooks',
+			tokenEnvVar: 'T',
+			timeoutSeconds: 2,
+		});
 		expect(settings.hooks.PreToolUse?.[0].hooks[0].timeout).toBe(2);
 		expect(JSON.parse(JSON.stringify(settings))).toEqual(settings);
 	});

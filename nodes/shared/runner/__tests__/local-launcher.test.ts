@@ -49,7 +49,12 @@ describe('LocalLauncher', () => {
 				process.stdout.write('last');
 			}, 20);
 		`;
-		const proc = await launcher.launch({ command: NODE, args: ['-e', script], cwd: __dirname, env });
+		const proc = await launcher.launch({
+			command: NODE,
+			args: ['-e', script],
+			cwd: __dirname,
+			env,
+		});
 		// Listening late on purpose: output that arrived before onLine() is held, not dropped.
 		await sleep(100);
 		const lines: string[] = [];
@@ -57,14 +62,23 @@ describe('LocalLauncher', () => {
 		proc.onLine((line) => lines.push(line));
 		proc.onStderr((chunk) => (stderr += chunk));
 		expect(await proc.exited).toEqual({ code: 0, signal: null });
-		expect(lines.map((line) => (line.length > 100 ? `big:${line.length}` : line))).toEqual(['one', 'two', `big:${5 * 1024 * 1024}`, 'last']);
+		expect(lines.map((line) => (line.length > 100 ? `big:${line.length}` : line))).toEqual([
+			'one',
+			'two',
+			`big:${5 * 1024 * 1024}`,
+			'last',
+		]);
 		expect(stderr).toBe('warn!');
 	});
 
 	it('passes arguments without a shell, and uses the given cwd and env only', async () => {
 		const proc = await launcher.launch({
 			command: NODE,
-			args: ['-e', 'console.log(JSON.stringify([process.argv[1], process.cwd(), process.env.ONLY, process.env.HOME]))', '$(echo no) ; `x` "q"'],
+			args: [
+				'-e',
+				'console.log(JSON.stringify([process.argv[1], process.cwd(), process.env.ONLY, process.env.HOME]))',
+				'$(echo no) ; `x` "q"',
+			],
 			cwd: '/tmp',
 			env: { ...env, ONLY: 'yes' },
 		});
@@ -82,8 +96,15 @@ describe('LocalLauncher', () => {
 			console.log(child.pid);
 			setInterval(() => {}, 1000);
 		`;
-		const proc = await launcher.launch({ command: NODE, args: ['-e', script], cwd: __dirname, env });
-		const grandchild = await new Promise<number>((resolve) => proc.onLine((line) => resolve(Number(line))));
+		const proc = await launcher.launch({
+			command: NODE,
+			args: ['-e', script],
+			cwd: __dirname,
+			env,
+		});
+		const grandchild = await new Promise<number>((resolve) =>
+			proc.onLine((line) => resolve(Number(line))),
+		);
 		expect(isAlive(grandchild)).toBe(true);
 		proc.signal('SIGTERM');
 		expect((await proc.exited).signal).toBe('SIGTERM');
@@ -93,6 +114,8 @@ describe('LocalLauncher', () => {
 	});
 
 	it('rejects when the executable does not exist', async () => {
-		await expect(launcher.launch({ command: '/nonexistent/claude', args: [], cwd: __dirname, env })).rejects.toMatchObject({ code: 'ENOENT' });
+		await expect(
+			launcher.launch({ command: '/nonexistent/claude', args: [], cwd: __dirname, env }),
+		).rejects.toMatchObject({ code: 'ENOENT' });
 	});
 });

@@ -23,7 +23,11 @@ class MemorySink implements RunSink {
 	messages: StreamMessage[] = [];
 	toolCalls = new Map<string, ToolCallUpsert>();
 	failures = 0;
-	private readonly calls: Record<'init' | 'messages' | 'toolCalls', number> = { init: 0, messages: 0, toolCalls: 0 };
+	private readonly calls: Record<'init' | 'messages' | 'toolCalls', number> = {
+		init: 0,
+		messages: 0,
+		toolCalls: 0,
+	};
 	/** failFirst: each kind of write throws on its first n calls, whenever they come (a sink that is down). */
 	constructor(private readonly failFirst = 0) {}
 	private gate(kind: 'init' | 'messages' | 'toolCalls') {
@@ -138,7 +142,11 @@ describe('runClaude with the real claude CLI', () => {
 	it('runs Bash, Write and Read, feeding the sink init, messages and three timed tool calls', async () => {
 		const repo = gitRepo();
 		const sink = new MemorySink();
-		const { sessionId, outcome } = run(repo, { prompt: '[[bash:echo hi > a.txt]] [[write:b.txt::x]] [[read:b.txt]]' }, { sink });
+		const { sessionId, outcome } = run(
+			repo,
+			{ prompt: '[[bash:echo hi > a.txt]] [[write:b.txt::x]] [[read:b.txt]]' },
+			{ sink },
+		);
 		const result = await outcome;
 
 		expect(result).toMatchObject({
@@ -162,7 +170,14 @@ describe('runClaude with the real claude CLI', () => {
 		expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('hi\n');
 		expect(readFileSync(join(repo, 'b.txt'), 'utf8')).toBe('x');
 
-		expect(sink.inits).toEqual([expect.objectContaining({ sessionId, cliVersion: '2.1.331', permissionMode: 'acceptEdits', cwd: repo })]);
+		expect(sink.inits).toEqual([
+			expect.objectContaining({
+				sessionId,
+				cliVersion: '2.1.331',
+				permissionMode: 'acceptEdits',
+				cwd: repo,
+			}),
+		]);
 		expect(sink.messages.map((m) => m.content)).toEqual([
 			'Calling Bash (step 1/3).',
 			'Calling Write (step 2/3).',
@@ -173,10 +188,18 @@ describe('runClaude with the real claude CLI', () => {
 		expect(calls.map((c) => c.toolName)).toEqual(['Bash', 'Write', 'Read']);
 		expect(result.toolUseIds).toEqual(calls.map((c) => c.toolUseId));
 		for (const call of calls) {
-			expect(call).toMatchObject({ status: 'succeeded', isError: false, startedAt: expect.any(String), finishedAt: expect.any(String) });
+			expect(call).toMatchObject({
+				status: 'succeeded',
+				isError: false,
+				startedAt: expect.any(String),
+				finishedAt: expect.any(String),
+			});
 			expect(call.durationMs).toBeGreaterThanOrEqual(0);
 		}
-		expect(calls[0].input).toEqual({ command: 'echo hi > a.txt', description: 'fake: run command' });
+		expect(calls[0].input).toEqual({
+			command: 'echo hi > a.txt',
+			description: 'fake: run command',
+		});
 		expect(calls[2].response).toMatchObject({ content: '1\tx' });
 
 		// Resuming with a prompt goes through the same args: the prompt after "--" reaches the model.
@@ -186,13 +209,18 @@ describe('runClaude with the real claude CLI', () => {
 
 	it('delivers everything in the end to a sink whose first two writes of each kind throw', async () => {
 		const sink = new MemorySink(2);
-		const result = await run(gitRepo(), { prompt: '[[bash:echo one]] [[bash:echo two]]' }, { sink }).outcome;
+		const result = await run(gitRepo(), { prompt: '[[bash:echo one]] [[bash:echo two]]' }, { sink })
+			.outcome;
 		expect(result.status).toBe('completed');
 		// Every kind was refused twice and delivered after: init, messages and tool calls each went through a retry.
 		expect(sink.failures).toBe(6);
 		expect(result.undelivered).toEqual({ init: 0, messages: 0, toolCalls: 0 });
 		expect(sink.inits).toHaveLength(1);
-		expect(sink.messages.map((m) => m.content)).toEqual(['Calling Bash (step 1/2).', 'Calling Bash (step 2/2).', 'Done: 2 tool call(s). Last result: two']);
+		expect(sink.messages.map((m) => m.content)).toEqual([
+			'Calling Bash (step 1/2).',
+			'Calling Bash (step 2/2).',
+			'Done: 2 tool call(s). Last result: two',
+		]);
 		expect([...sink.toolCalls.values()].map((c) => c.status)).toEqual(['succeeded', 'succeeded']);
 	});
 
@@ -201,7 +229,11 @@ describe('runClaude with the real claude CLI', () => {
 		const started = Date.now();
 		// The timeout must land after claude has its SIGINT handler (it starts in well under a second on an idle
 		// machine, several on a busy one), and the model's answer must come long after the timeout.
-		const result = await run(gitRepo(), { prompt: 'slow [[delay:90000]]' }, { launcher, timeoutMs: 10_000 }).outcome;
+		const result = await run(
+			gitRepo(),
+			{ prompt: 'slow [[delay:90000]]' },
+			{ launcher, timeoutMs: 10_000 },
+		).outcome;
 		// Stopped by the timeout, not by the model answering.
 		expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
 		expect(Date.now() - started).toBeLessThan(90_000);
@@ -218,7 +250,11 @@ describe('runClaude with the real claude CLI', () => {
 	it('cancels a run when its AbortSignal fires', async () => {
 		const launcher = new PidRecordingLauncher();
 		const controller = new AbortController();
-		const { sessionId, outcome } = run(gitRepo(), { prompt: 'slow [[delay:90000]]' }, { launcher, signal: controller.signal });
+		const { sessionId, outcome } = run(
+			gitRepo(),
+			{ prompt: 'slow [[delay:90000]]' },
+			{ launcher, signal: controller.signal },
+		);
 		// Abort while the API call is in flight, so the CLI's own interrupt handling is what we see.
 		while (fake.requestsFor(sessionId).length === 0) await sleep(20);
 		const abortedAt = Date.now();
@@ -231,14 +267,22 @@ describe('runClaude with the real claude CLI', () => {
 		// under CPU load it sometimes exits 0 with only "[Request interrupted by user]" (seen 1 in 12), so no result is
 		// not asserted here and never assumed by runClaude.
 		expect(result).toMatchObject({ exitCode: 0, exitSignal: null });
-		if (result.resultCount > 0) expect(result).toMatchObject({ terminalReason: 'aborted_streaming', subtype: 'error_during_execution' });
+		if (result.resultCount > 0)
+			expect(result).toMatchObject({
+				terminalReason: 'aborted_streaming',
+				subtype: 'error_during_execution',
+			});
 		expect(processExists(launcher.pids[0])).toBe(false);
 		expect(await leftovers(launcher.pids[0])).toEqual([]);
 	});
 
 	it('does not start claude for an already aborted signal', async () => {
 		const launcher = new PidRecordingLauncher();
-		const result = await run(gitRepo(), { prompt: 'never' }, { launcher, signal: AbortSignal.abort() }).outcome;
+		const result = await run(
+			gitRepo(),
+			{ prompt: 'never' },
+			{ launcher, signal: AbortSignal.abort() },
+		).outcome;
 		expect(result.status).toBe('cancelled');
 		expect(launcher.pids).toEqual([]);
 	});
@@ -270,22 +314,40 @@ describe('runClaude with the real claude CLI', () => {
 		expect(noKey.errorMessage).toMatch(/Set ANTHROPIC_API_KEY/);
 
 		const budgetSink = new MemorySink();
-		const budget = await run(repo, { prompt: '[[bash:echo a]] [[bash:echo b]]', maxBudgetUsd: 0.001 }, { sink: budgetSink }).outcome;
-		expect(budget).toMatchObject({ status: 'failed', subtype: 'error_max_budget_usd', exitCode: 1 });
+		const budget = await run(
+			repo,
+			{ prompt: '[[bash:echo a]] [[bash:echo b]]', maxBudgetUsd: 0.001 },
+			{ sink: budgetSink },
+		).outcome;
+		expect(budget).toMatchObject({
+			status: 'failed',
+			subtype: 'error_max_budget_usd',
+			exitCode: 1,
+		});
 		expect(budget.errorMessage).toMatch(/reached its budget/);
 		// The tool_use the CLI never ran is not left "running".
 		expect(budget.toolUseIds.length).toBeGreaterThan(0);
-		expect([...budgetSink.toolCalls.values()].map((c) => c.status)).toEqual(budget.toolUseIds.map(() => 'failed'));
+		expect([...budgetSink.toolCalls.values()].map((c) => c.status)).toEqual(
+			budget.toolUseIds.map(() => 'failed'),
+		);
 	});
 
 	it('fires the injected HTTP hooks with the bearer token, even when the workspace disables hooks', async () => {
-		const received: Array<{ event: string; auth: string | undefined; body: Record<string, unknown> }> = [];
+		const received: Array<{
+			event: string;
+			auth: string | undefined;
+			body: Record<string, unknown>;
+		}> = [];
 		const server = http.createServer((req, res) => {
 			let raw = '';
 			req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
 			req.on('end', () => {
 				const body = JSON.parse(raw) as Record<string, unknown>;
-				received.push({ event: String(body.hook_event_name), auth: req.headers.authorization, body });
+				received.push({
+					event: String(body.hook_event_name),
+					auth: req.headers.authorization,
+					body,
+				});
 				res.writeHead(200, { 'content-type': 'application/json' });
 				res.end('{}');
 			});
@@ -297,18 +359,30 @@ describe('runClaude with the real claude CLI', () => {
 			const repo = gitRepo();
 			// A repository that tries to switch our hooks off: ignored because project settings are untrusted.
 			mkdirSync(join(repo, '.claude'));
-			writeFileSync(join(repo, '.claude', 'settings.json'), JSON.stringify({ disableAllHooks: true }));
-			const settings = buildHookSettings({ hookUrl: `http://127.0.0.1:${port}/api/v1/hooks`, tokenEnvVar: 'CCO_HOOK_TOKEN', timeoutSeconds: 5 });
+			writeFileSync(
+				join(repo, '.claude', 'settings.json'),
+				JSON.stringify({ disableAllHooks: true }),
+			);
+			const settings = buildHookSettings({
+				hookUrl: `http://127.0.0.1:${port}/api/v1/hooks`,
+				tokenEnvVar: 'CCO_HOOK_TOKEN',
+				timeoutSeconds: 5,
+			});
 			const { sessionId, outcome } = run(
 				repo,
-				{ prompt: '[[bash:echo hooked]]', settings: settings as unknown as Record<string, unknown> },
+				{
+					prompt: '[[bash:echo hooked]]',
+					settings: settings as unknown as Record<string, unknown>,
+				},
 				{ env: { ...env, CCO_HOOK_TOKEN: 'tok-123' } },
 			);
 			const result = await outcome;
 			expect(result.status).toBe('completed');
 
 			const events = received.map((r) => r.event);
-			expect(events).toEqual(expect.arrayContaining(['UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop']));
+			expect(events).toEqual(
+				expect.arrayContaining(['UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop']),
+			);
 			expect(events).not.toContain('SessionStart');
 			for (const r of received) {
 				expect(r.auth).toBe('Bearer tok-123');

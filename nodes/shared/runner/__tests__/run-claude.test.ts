@@ -4,7 +4,11 @@ import { LocalLauncher } from '../local-launcher';
 import { runClaude, type RunSink } from '../run-claude';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
-const nullSink: RunSink = { onInit: async () => undefined, onMessages: async () => undefined, onToolCalls: async () => undefined };
+const nullSink: RunSink = {
+	onInit: async () => undefined,
+	onMessages: async () => undefined,
+	onToolCalls: async () => undefined,
+};
 
 function runScript(script: string, timeoutMs = 10_000, graceMs = 300) {
 	return runClaude({
@@ -50,14 +54,18 @@ async function stopWhenReady(script: string, graceMs = 300) {
 
 describe('runClaude process handling', () => {
 	it('escalates to SIGTERM when SIGINT is ignored', async () => {
-		const { result, stoppedAfterMs } = await stopWhenReady("process.on('SIGINT', () => {}); setInterval(() => {}, 1000)");
+		const { result, stoppedAfterMs } = await stopWhenReady(
+			"process.on('SIGINT', () => {}); setInterval(() => {}, 1000)",
+		);
 		expect(result).toMatchObject({ status: 'cancelled', exitCode: null, exitSignal: 'SIGTERM' });
 		// SIGINT had its full grace period before SIGTERM was sent (timers never fire early; 5 ms of clock rounding).
 		expect(stoppedAfterMs).toBeGreaterThanOrEqual(300 - 5);
 	});
 
 	it('escalates to SIGKILL when SIGINT and SIGTERM are ignored', async () => {
-		const { result, stoppedAfterMs } = await stopWhenReady("process.on('SIGINT', () => {}); process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)");
+		const { result, stoppedAfterMs } = await stopWhenReady(
+			"process.on('SIGINT', () => {}); process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)",
+		);
 		expect(result).toMatchObject({ status: 'cancelled', exitSignal: 'SIGKILL' });
 		expect(stoppedAfterMs).toBeGreaterThanOrEqual(2 * 300 - 5);
 	});
@@ -71,8 +79,17 @@ describe('runClaude process handling', () => {
 			process.exit(3);
 		`;
 		const result = await runScript(script);
-		expect(result).toMatchObject({ status: 'failed', exitCode: 3, malformedLines: 2, cliVersion: '9.9.9', resultCount: 0, isError: true });
-		expect(result.errorMessage).toMatch(/exited with code 3 without printing a result line.*something broke badly/);
+		expect(result).toMatchObject({
+			status: 'failed',
+			exitCode: 3,
+			malformedLines: 2,
+			cliVersion: '9.9.9',
+			resultCount: 0,
+			isError: true,
+		});
+		expect(result.errorMessage).toMatch(
+			/exited with code 3 without printing a result line.*something broke badly/,
+		);
 		expect(result.stderrTail).toContain('something broke badly');
 	});
 
@@ -82,7 +99,13 @@ describe('runClaude process handling', () => {
 			console.log(JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'second', total_cost_usd: 0.02, num_turns: 1 }));
 		`;
 		const result = await runScript(script);
-		expect(result).toMatchObject({ status: 'completed', result: 'second', costUsd: 0.02, resultCount: 2, exitCode: 0 });
+		expect(result).toMatchObject({
+			status: 'completed',
+			result: 'second',
+			costUsd: 0.02,
+			resultCount: 2,
+			exitCode: 0,
+		});
 	});
 
 	it('fails a run whose result is an error even when the exit code is 0', async () => {
@@ -102,6 +125,8 @@ describe('runClaude process handling', () => {
 			sink: nullSink,
 			timeoutMs: 1_000,
 		});
-		await expect(attempt).rejects.toThrow('The working directory "/nonexistent/workspace" does not exist.');
+		await expect(attempt).rejects.toThrow(
+			'The working directory "/nonexistent/workspace" does not exist.',
+		);
 	});
 });

@@ -2,7 +2,12 @@ import { SinkDelivery, type RunSink, type ToolCallUpsert } from '../sink-deliver
 import type { StreamInit, StreamMessage } from '../stream-parser';
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const message = (i: number): StreamMessage => ({ uuid: `m${i}`, direction: 'assistant', content: `text ${i}`, createdAt: new Date().toISOString() });
+const message = (i: number): StreamMessage => ({
+	uuid: `m${i}`,
+	direction: 'assistant',
+	content: `text ${i}`,
+	createdAt: new Date().toISOString(),
+});
 const INIT: StreamInit = { tools: [], sessionId: 's' };
 
 /**
@@ -60,7 +65,9 @@ describe('SinkDelivery', () => {
 		const delivery = new SinkDelivery(sink, { maxItems: 3, maxDelayMs: 10_000 });
 		for (let i = 0; i < 3; i++) delivery.message(message(i));
 		await wait(30);
-		expect(sink.batches).toEqual([[message(0), message(1), message(2)].map((m) => expect.objectContaining({ uuid: m.uuid }))]);
+		expect(sink.batches).toEqual([
+			[message(0), message(1), message(2)].map((m) => expect.objectContaining({ uuid: m.uuid })),
+		]);
 		expect(await delivery.finish(1_000)).toEqual({ init: 0, messages: 0, toolCalls: 0 });
 	});
 
@@ -80,13 +87,44 @@ describe('SinkDelivery', () => {
 	it('merges tool call changes into full upserts', async () => {
 		const sink = new RecordingSink();
 		const delivery = new SinkDelivery(sink, { maxItems: 100, maxDelayMs: 20 });
-		delivery.toolCall({ toolUseId: 't1', toolName: 'Bash', input: { command: 'ls' }, status: 'running', startedAt: 'a' });
+		delivery.toolCall({
+			toolUseId: 't1',
+			toolName: 'Bash',
+			input: { command: 'ls' },
+			status: 'running',
+			startedAt: 'a',
+		});
 		await wait(60);
-		delivery.toolCall({ toolUseId: 't1', status: 'succeeded', response: { content: 'ok' }, finishedAt: 'b', durationMs: 5 });
+		delivery.toolCall({
+			toolUseId: 't1',
+			status: 'succeeded',
+			response: { content: 'ok' },
+			finishedAt: 'b',
+			durationMs: 5,
+		});
 		await delivery.finish(1_000);
 		expect(sink.toolBatches).toEqual([
-			[{ toolUseId: 't1', toolName: 'Bash', input: { command: 'ls' }, status: 'running', startedAt: 'a' }],
-			[{ toolUseId: 't1', toolName: 'Bash', input: { command: 'ls' }, status: 'succeeded', startedAt: 'a', response: { content: 'ok' }, finishedAt: 'b', durationMs: 5 }],
+			[
+				{
+					toolUseId: 't1',
+					toolName: 'Bash',
+					input: { command: 'ls' },
+					status: 'running',
+					startedAt: 'a',
+				},
+			],
+			[
+				{
+					toolUseId: 't1',
+					toolName: 'Bash',
+					input: { command: 'ls' },
+					status: 'succeeded',
+					startedAt: 'a',
+					response: { content: 'ok' },
+					finishedAt: 'b',
+					durationMs: 5,
+				},
+			],
 		]);
 	});
 
@@ -117,15 +155,27 @@ describe('SinkDelivery', () => {
 		delivery.message(message(2));
 		delivery.toolCall({ toolUseId: 't', status: 'running' });
 		const undelivered = await onVirtualClock(() => delivery.finish(1_500), 1_500);
-		expect(undelivered).toEqual({ init: 1, messages: 2, toolCalls: 1, lastError: 'onInit: service unavailable' });
+		expect(undelivered).toEqual({
+			init: 1,
+			messages: 2,
+			toolCalls: 1,
+			lastError: 'onInit: service unavailable',
+		});
 	});
 
 	it('treats a sink call that never returns as failed and still ends on time', async () => {
 		const sink = new RecordingSink();
 		sink.hang = true;
-		const delivery = new SinkDelivery(sink, { maxItems: 10, maxDelayMs: 10 }, { callTimeoutMs: 200, retryBaseMs: 50, retryMaxMs: 100 });
+		const delivery = new SinkDelivery(
+			sink,
+			{ maxItems: 10, maxDelayMs: 10 },
+			{ callTimeoutMs: 200, retryBaseMs: 50, retryMaxMs: 100 },
+		);
 		delivery.message(message(1));
 		const undelivered = await onVirtualClock(() => delivery.finish(1_000), 1_000);
-		expect(undelivered).toMatchObject({ messages: 1, lastError: 'onMessages: onMessages took longer than 200 ms' });
+		expect(undelivered).toMatchObject({
+			messages: 1,
+			lastError: 'onMessages: onMessages took longer than 200 ms',
+		});
 	});
 });

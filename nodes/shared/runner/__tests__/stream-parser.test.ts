@@ -3,9 +3,13 @@ import { join } from 'node:path';
 import { StreamParser, type StreamRecord } from '../stream-parser';
 
 // Captured from the real claude 2.1.331 against the fake: Bash, Write, Read in acceptEdits.
-const THREE_TOOLS = readFileSync(join(__dirname, 'fixtures', 'three-tools.jsonl'), 'utf8').split('\n');
+const THREE_TOOLS = readFileSync(join(__dirname, 'fixtures', 'three-tools.jsonl'), 'utf8').split(
+	'\n',
+);
 // Captured with --include-hook-events and a PreToolUse command hook.
-const HOOK_EVENTS = readFileSync(join(__dirname, 'fixtures', 'hook-events.jsonl'), 'utf8').split('\n');
+const HOOK_EVENTS = readFileSync(join(__dirname, 'fixtures', 'hook-events.jsonl'), 'utf8').split(
+	'\n',
+);
 
 // From reference/claude-code-defer.md §1.3: a prompted resume of a deferred call prints two result lines.
 const TWO_RESULTS = [
@@ -34,7 +38,8 @@ describe('StreamParser', () => {
 				cwd: '/tmp/probe/run/repo',
 			}),
 		});
-		if (init?.type === 'init') expect(init.init.tools).toEqual(expect.arrayContaining(['Bash', 'Read', 'Write']));
+		if (init?.type === 'init')
+			expect(init.init.tools).toEqual(expect.arrayContaining(['Bash', 'Read', 'Write']));
 
 		const messages = records.flatMap((r) => (r.type === 'message' ? [r.message] : []));
 		expect(messages.map((m) => m.content)).toEqual([
@@ -53,7 +58,10 @@ describe('StreamParser', () => {
 		const starts = records.flatMap((r) => (r.type === 'tool_start' ? [r.call] : []));
 		const finishes = records.flatMap((r) => (r.type === 'tool_finish' ? [r.call] : []));
 		expect(starts.map((s) => s.toolName)).toEqual(['Bash', 'Write', 'Read']);
-		expect(starts[0].input).toEqual({ command: 'echo hi > a.txt', description: 'fake: run command' });
+		expect(starts[0].input).toEqual({
+			command: 'echo hi > a.txt',
+			description: 'fake: run command',
+		});
 		expect(finishes.map((f) => f.toolUseId)).toEqual(starts.map((s) => s.toolUseId));
 		expect(finishes.every((f) => !f.isError)).toBe(true);
 		expect(finishes[0].response).toEqual({
@@ -81,7 +89,10 @@ describe('StreamParser', () => {
 		const parser = new StreamParser();
 		const records = feedAll(parser, TWO_RESULTS);
 		expect(records.map((r) => r.type)).toEqual(['result', 'result']);
-		expect(parser.results.map((r) => r.result)).toEqual(['Done: 1 tool call(s). Last result: (Bash completed with no output)', 'fake: approved']);
+		expect(parser.results.map((r) => r.result)).toEqual([
+			'Done: 1 tool call(s). Last result: (Bash completed with no output)',
+			'fake: approved',
+		]);
 		expect(parser.lastResult?.totalCostUsd).toBe(0.03514);
 	});
 
@@ -90,13 +101,28 @@ describe('StreamParser', () => {
 		parser.feed(
 			'{"duration_api_ms":0,"stop_reason":"tool_use","session_id":"s","total_cost_usd":0.0118,"permission_denials":[],"terminal_reason":"budget_exhausted","is_error":true,"num_turns":1,"subtype":"error_max_budget_usd","errors":["Reached maximum budget ($0.01)"],"type":"result","duration_ms":151}',
 		);
-		expect(parser.lastResult).toMatchObject({ subtype: 'error_max_budget_usd', isError: true, errors: ['Reached maximum budget ($0.01)'], terminalReason: 'budget_exhausted' });
+		expect(parser.lastResult).toMatchObject({
+			subtype: 'error_max_budget_usd',
+			isError: true,
+			errors: ['Reached maximum budget ($0.01)'],
+			terminalReason: 'budget_exhausted',
+		});
 		parser.feed(
 			'{"is_error":false,"num_turns":20,"stop_reason":"tool_deferred","session_id":"s","total_cost_usd":0.0117,"permission_denials":[],"subtype":"success","result":"","deferred_tool_use":{"id":"toolu_1","name":"Bash","input":{"command":"echo d4"}},"type":"result"}',
 		);
-		expect(parser.lastResult).toMatchObject({ deferredToolUse: { id: 'toolu_1', name: 'Bash', input: { command: 'echo d4' } }, stopReason: 'tool_deferred', terminalReason: undefined });
-		parser.feed('{"type":"result","is_error":true,"api_error_status":400,"result":"API Error: 400 fake 400","subtype":"success","permission_denials":[{"tool_name":"Bash","tool_use_id":"t","tool_input":{}}]}');
-		expect(parser.lastResult).toMatchObject({ apiErrorStatus: 400, isError: true, permissionDenials: [{ tool_name: 'Bash', tool_use_id: 't' }] });
+		expect(parser.lastResult).toMatchObject({
+			deferredToolUse: { id: 'toolu_1', name: 'Bash', input: { command: 'echo d4' } },
+			stopReason: 'tool_deferred',
+			terminalReason: undefined,
+		});
+		parser.feed(
+			'{"type":"result","is_error":true,"api_error_status":400,"result":"API Error: 400 fake 400","subtype":"success","permission_denials":[{"tool_name":"Bash","tool_use_id":"t","tool_input":{}}]}',
+		);
+		expect(parser.lastResult).toMatchObject({
+			apiErrorStatus: 400,
+			isError: true,
+			permissionDenials: [{ tool_name: 'Bash', tool_use_id: 't' }],
+		});
 		expect(parser.results).toHaveLength(3);
 	});
 
@@ -104,8 +130,23 @@ describe('StreamParser', () => {
 		const parser = new StreamParser();
 		const records = feedAll(parser, HOOK_EVENTS);
 		expect(records).toEqual([
-			{ type: 'hook', hook: expect.objectContaining({ phase: 'started', hookEvent: 'PreToolUse', hookName: 'PreToolUse:Bash' }) },
-			{ type: 'hook', hook: expect.objectContaining({ phase: 'response', hookEvent: 'PreToolUse', outcome: 'success', exitCode: 0 }) },
+			{
+				type: 'hook',
+				hook: expect.objectContaining({
+					phase: 'started',
+					hookEvent: 'PreToolUse',
+					hookName: 'PreToolUse:Bash',
+				}),
+			},
+			{
+				type: 'hook',
+				hook: expect.objectContaining({
+					phase: 'response',
+					hookEvent: 'PreToolUse',
+					outcome: 'success',
+					exitCode: 0,
+				}),
+			},
 		]);
 	});
 
@@ -146,9 +187,33 @@ describe('StreamParser', () => {
 		const records = feedAll(parser, lines);
 		expect(parser.malformedLines).toBe(0);
 		expect(records).toEqual([
-			{ type: 'message', message: { uuid: 'u1', direction: 'assistant', content: 'plain string content', createdAt: '2026-11-24T19:44:22.056Z' } },
-			{ type: 'tool_finish', call: { toolUseId: 'a', response: { content: 'one\n[image]' }, isError: true, finishedAt: expect.any(String) } },
-			{ type: 'tool_finish', call: { toolUseId: 'b', response: { content: 'two' }, isError: false, finishedAt: expect.any(String) } },
+			{
+				type: 'message',
+				message: {
+					uuid: 'u1',
+					direction: 'assistant',
+					content: 'plain string content',
+					createdAt: '2026-11-24T19:44:22.056Z',
+				},
+			},
+			{
+				type: 'tool_finish',
+				call: {
+					toolUseId: 'a',
+					response: { content: 'one\n[image]' },
+					isError: true,
+					finishedAt: expect.any(String),
+				},
+			},
+			{
+				type: 'tool_finish',
+				call: {
+					toolUseId: 'b',
+					response: { content: 'two' },
+					isError: false,
+					finishedAt: expect.any(String),
+				},
+			},
 		]);
 	});
 });

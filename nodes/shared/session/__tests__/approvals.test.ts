@@ -29,7 +29,8 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 	let root: string;
 	let claudeEnv: Record<string, string>;
 	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string };
-	const options = (extra: Record<string, unknown> = {}) => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
+	const options = (extra: Record<string, unknown> = {}) =>
+		parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
 	const policy = (p: Record<string, unknown>) => ({ approvalPolicy: { policy: p } });
 	let n = 0;
 	const folder = () => {
@@ -38,14 +39,22 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		return dir;
 	};
 	const decide = (id: string, decision: 'approve' | 'deny', decidedBy = 'U0ALICE') =>
-		client.request<any>('POST', `/api/v1/approvals/${id}/decision`, { decision, decidedBy, channel: 'slack' });
+		client.request<any>('POST', `/api/v1/approvals/${id}/decision`, {
+			decision,
+			decidedBy,
+			channel: 'slack',
+		});
 
 	beforeAll(async () => {
 		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
 		client = fetchClient(svc.url, svc.apiKey);
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-approvals-')));
 		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
-		deps = { allowedRoots: [path.join(root, 'projects')], workspacesDir: path.join(root, 'workspaces'), cacheDir: path.join(root, 'cache') };
+		deps = {
+			allowedRoots: [path.join(root, 'projects')],
+			workspacesDir: path.join(root, 'workspaces'),
+			cacheDir: path.join(root, 'cache'),
+		};
 	}, 60_000);
 	afterAll(async () => {
 		await Promise.all([svc?.stop(), fake?.close()]);
@@ -54,13 +63,17 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 
 	it('stops a gated call as waiting_approval with nothing running, then an approval runs it and Claude goes on', async () => {
 		const dir = folder();
-		const prompt = '[[bash:echo ok > plain.txt]] [[bash:echo shipped > shipped.txt]] [[bash:echo after > after.txt]]';
+		const prompt =
+			'[[bash:echo ok > plain.txt]] [[bash:echo shipped > shipped.txt]] [[bash:echo after > after.txt]]';
 		const threadKey = `slack:C0APPROVE:${Date.now()}.000100`;
 		const out = await startSession(client, {
 			prompt,
 			threadKey,
 			workspace: { type: 'local', workspacePath: dir },
-			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash(echo shipped *)', deciders: 'U0ALICE, alice@example.com' }) }),
+			options: options({
+				allowedTools: 'Bash',
+				...policy({ tools: 'Bash(echo shipped *)', deciders: 'U0ALICE, alice@example.com' }),
+			}),
 			deps,
 		});
 		expect(out).toMatchObject({ status: 'waiting_approval', isError: false, threadKey });
@@ -79,48 +92,99 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		expect(processesOf(out.sessionId)).toEqual([]);
 		const waiting = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
 		expect(waiting).toMatchObject({ status: 'waiting_approval', terminalReason: 'tool_deferred' });
-		expect((await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/runs`)).items.map((r: any) => r.status)).toEqual(['waiting_approval']);
+		expect(
+			(await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/runs`)).items.map(
+				(r: any) => r.status,
+			),
+		).toEqual(['waiting_approval']);
 		const requestsBefore = fake.requestsFor(out.sessionId).length;
 
 		// A Resume before anyone decided stops again on the same call, without asking the model anything.
-		const early = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
-		expect(early).toMatchObject({ status: 'waiting_approval', pendingApproval: { id: out.pendingApproval!.id } });
+		const early = await resumeSession(client, {
+			sessionId: out.sessionId,
+			options: options({ allowedTools: 'Bash' }),
+			deps,
+		});
+		expect(early).toMatchObject({
+			status: 'waiting_approval',
+			pendingApproval: { id: out.pendingApproval!.id },
+		});
 		expect(fake.requestsFor(out.sessionId).length).toBe(requestsBefore);
 
 		expect((await decide(out.pendingApproval!.id!, 'approve')).changed).toBe(true);
-		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
-		expect(resumed).toMatchObject({ status: 'completed', isError: false, result: 'Done: 3 tool call(s). Last result: (Bash completed with no output)' });
+		const resumed = await resumeSession(client, {
+			sessionId: out.sessionId,
+			options: options({ allowedTools: 'Bash' }),
+			deps,
+		});
+		expect(resumed).toMatchObject({
+			status: 'completed',
+			isError: false,
+			result: 'Done: 3 tool call(s). Last result: (Bash completed with no output)',
+		});
 		expect(resumed.pendingApproval).toBeUndefined();
 		expect(fs.readFileSync(path.join(dir, 'shipped.txt'), 'utf8')).toBe('shipped\n');
 		expect(fs.readFileSync(path.join(dir, 'after.txt'), 'utf8')).toBe('after\n');
 		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
 		expect(logs.items.map((c: any) => c.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-		expect((await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`)).status).toBe('completed');
+		expect((await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`)).status).toBe(
+			'completed',
+		);
 	});
 
 	it('parallel gated calls: the run waits on one, the others are settled as dropped, and nothing is left pending', async () => {
 		const dir = folder();
 		const out = await startSession(client, {
-			prompt: '[[bash:echo one > one.txt]]+[[bash:echo two > two.txt]]+[[bash:echo free > free.txt]] [[bash:echo after > after.txt]]',
+			prompt:
+				'[[bash:echo one > one.txt]]+[[bash:echo two > two.txt]]+[[bash:echo free > free.txt]] [[bash:echo after > after.txt]]',
 			workspace: { type: 'local', workspacePath: dir },
-			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash(echo one *), Bash(echo two *)' }) }),
+			options: options({
+				allowedTools: 'Bash',
+				...policy({ tools: 'Bash(echo one *), Bash(echo two *)' }),
+			}),
 			deps,
 		});
 		// Claude Code keeps the last deferred call; the ungated one beside them ran.
-		expect(out).toMatchObject({ status: 'waiting_approval', pendingApproval: { toolInput: { command: 'echo two > two.txt' } } });
+		expect(out).toMatchObject({
+			status: 'waiting_approval',
+			pendingApproval: { toolInput: { command: 'echo two > two.txt' } },
+		});
 		expect(fs.readdirSync(dir)).toEqual(['free.txt']);
-		const approvals = async () => (await client.request<any>('GET', `/api/v1/approvals?sessionId=${out.sessionId}`)).items;
-		const dropped = (await approvals()).find((a: any) => a.toolInput.command === 'echo one > one.txt');
-		expect(dropped).toMatchObject({ status: 'denied', decidedBy: 'service', channel: 'service', note: expect.stringMatching(/dropped from the conversation/) });
-		expect((await approvals()).filter((a: any) => a.status === 'pending').map((a: any) => a.id)).toEqual([out.pendingApproval!.id]);
+		const approvals = async () =>
+			(await client.request<any>('GET', `/api/v1/approvals?sessionId=${out.sessionId}`)).items;
+		const dropped = (await approvals()).find(
+			(a: any) => a.toolInput.command === 'echo one > one.txt',
+		);
+		expect(dropped).toMatchObject({
+			status: 'denied',
+			decidedBy: 'service',
+			channel: 'service',
+			note: expect.stringMatching(/dropped from the conversation/),
+		});
+		expect(
+			(await approvals()).filter((a: any) => a.status === 'pending').map((a: any) => a.id),
+		).toEqual([out.pendingApproval!.id]);
 		// Deciding the dropped one changes nothing; it is already settled.
 		expect((await decide(dropped.id, 'approve')).changed).toBe(false);
-		const events = (await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=100`)).items;
-		expect(events.filter((e: any) => e.event === 'ApprovalDecided').map((e: any) => e.payload.approval_id)).toEqual([dropped.id]);
+		const events = (
+			await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=100`)
+		).items;
+		expect(
+			events
+				.filter((e: any) => e.event === 'ApprovalDecided')
+				.map((e: any) => e.payload.approval_id),
+		).toEqual([dropped.id]);
 
 		await decide(out.pendingApproval!.id!, 'approve');
-		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
-		expect(resumed).toMatchObject({ status: 'completed', result: 'Done: 3 tool call(s). Last result: (Bash completed with no output)' });
+		const resumed = await resumeSession(client, {
+			sessionId: out.sessionId,
+			options: options({ allowedTools: 'Bash' }),
+			deps,
+		});
+		expect(resumed).toMatchObject({
+			status: 'completed',
+			result: 'Done: 3 tool call(s). Last result: (Bash completed with no output)',
+		});
 		expect(fs.readdirSync(dir).sort()).toEqual(['after.txt', 'free.txt', 'two.txt']);
 		const logs = (await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`)).items;
 		expect(logs.map((c: any) => [c.input.command, c.status])).toEqual([
@@ -142,13 +206,26 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		});
 		expect(out.status).toBe('waiting_approval');
 		await decide(out.pendingApproval!.id!, 'deny', 'bob@example.com');
-		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
-		expect(resumed).toMatchObject({ status: 'completed', result: 'Done: 2 tool call(s). Last result: (Bash completed with no output)' });
-		expect(resumed.permissionDenials).toEqual([expect.objectContaining({ tool_name: 'Bash', tool_use_id: out.pendingApproval!.toolUseId })]);
+		const resumed = await resumeSession(client, {
+			sessionId: out.sessionId,
+			options: options({ allowedTools: 'Bash' }),
+			deps,
+		});
+		expect(resumed).toMatchObject({
+			status: 'completed',
+			result: 'Done: 2 tool call(s). Last result: (Bash completed with no output)',
+		});
+		expect(resumed.permissionDenials).toEqual([
+			expect.objectContaining({ tool_name: 'Bash', tool_use_id: out.pendingApproval!.toolUseId }),
+		]);
 		expect(fs.existsSync(path.join(dir, 'pushed.txt'))).toBe(false);
 		expect(fs.existsSync(path.join(dir, 'next.txt'))).toBe(true);
 		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
-		expect(logs.items[0]).toMatchObject({ toolUseId: out.pendingApproval!.toolUseId, status: 'denied', error: expect.stringMatching(/^Denied by bob@example.com via slack/) });
+		expect(logs.items[0]).toMatchObject({
+			toolUseId: out.pendingApproval!.toolUseId,
+			status: 'denied',
+			error: expect.stringMatching(/^Denied by bob@example.com via slack/),
+		});
 		// The model was told why.
 		const lastRequest = JSON.stringify(fake.requestsFor(out.sessionId).at(-1)!.body.messages);
 		expect(lastRequest).toContain('Denied by bob@example.com via slack');
@@ -159,17 +236,28 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		const out = await startSession(client, {
 			prompt: '[[bash:echo late > late.txt]]',
 			workspace: { type: 'local', workspacePath: dir },
-			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash', expiresAfterMinutes: 0.02 }) }),
+			options: options({
+				allowedTools: 'Bash',
+				...policy({ tools: 'Bash', expiresAfterMinutes: 0.02 }),
+			}),
 			deps,
 		});
 		expect(out.status).toBe('waiting_approval');
-		expect(Date.parse(out.pendingApproval!.expiresAt!) - Date.parse(out.pendingApproval!.requestedAt!)).toBe(1000);
+		expect(
+			Date.parse(out.pendingApproval!.expiresAt!) - Date.parse(out.pendingApproval!.requestedAt!),
+		).toBe(1000);
 		await sleep(1500);
-		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options({ allowedTools: 'Bash' }), deps });
+		const resumed = await resumeSession(client, {
+			sessionId: out.sessionId,
+			options: options({ allowedTools: 'Bash' }),
+			deps,
+		});
 		expect(resumed.status).toBe('completed');
 		expect(resumed.result).toMatch(/Last result \(error\): .*request expired/);
 		expect(fs.existsSync(path.join(dir, 'late.txt'))).toBe(false);
-		expect(await client.request<any>('GET', `/api/v1/approvals/${out.pendingApproval!.id}`)).toMatchObject({ status: 'expired' });
+		expect(
+			await client.request<any>('GET', `/api/v1/approvals/${out.pendingApproval!.id}`),
+		).toMatchObject({ status: 'expired' });
 	});
 
 	it('fails closed: with the service out of reach of the hooks, a gated session runs no tool', async () => {
@@ -195,26 +283,67 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 			options: options({ allowedTools: 'Bash(ls *)', ...policy({ outsideAllowedTools: true }) }),
 			deps,
 		});
-		expect(out).toMatchObject({ status: 'waiting_approval', pendingApproval: { toolName: 'Write', rule: 'outside allowed tools' } });
+		expect(out).toMatchObject({
+			status: 'waiting_approval',
+			pendingApproval: { toolName: 'Write', rule: 'outside allowed tools' },
+		});
 		await decide(out.pendingApproval!.id!, 'approve');
-		const resumed = await resumeSession(client, { sessionId: out.sessionId, options: options(), deps });
+		const resumed = await resumeSession(client, {
+			sessionId: out.sessionId,
+			options: options(),
+			deps,
+		});
 		expect(resumed.status).toBe('completed');
 		expect(fs.readFileSync(path.join(dir, 'new.txt'), 'utf8')).toBe('hello');
 		// A later turn is still under the policy.
-		const again = await resumeSession(client, { sessionId: out.sessionId, prompt: '[[write:other.txt::x]]', options: options(), deps });
-		expect(again).toMatchObject({ status: 'waiting_approval', pendingApproval: { toolName: 'Write' } });
+		const again = await resumeSession(client, {
+			sessionId: out.sessionId,
+			prompt: '[[write:other.txt::x]]',
+			options: options(),
+			deps,
+		});
+		expect(again).toMatchObject({
+			status: 'waiting_approval',
+			pendingApproval: { toolName: 'Write' },
+		});
 	});
 
 	it('reads the option from the node or from JSON, and says what is wrong with a bad rule', async () => {
-		expect(parseApprovalPolicy({ policy: { tools: 'Bash(git push *), Write', deciders: 'U1\nbob@example.com', expiresAfterMinutes: 30 } }, undefined)).toEqual({
-			rules: ['Bash(git push *)', 'Write'], outsideAllowedTools: false, allowedTools: [], deciders: ['U1', 'bob@example.com'], expiresInSeconds: 1800,
+		expect(
+			parseApprovalPolicy(
+				{
+					policy: {
+						tools: 'Bash(git push *), Write',
+						deciders: 'U1\nbob@example.com',
+						expiresAfterMinutes: 30,
+					},
+				},
+				undefined,
+			),
+		).toEqual({
+			rules: ['Bash(git push *)', 'Write'],
+			outsideAllowedTools: false,
+			allowedTools: [],
+			deciders: ['U1', 'bob@example.com'],
+			expiresInSeconds: 1800,
 		});
-		expect(parseApprovalPolicy('{"rules":["Bash"],"outsideAllowedTools":true}', 'Read, Bash(ls *)')).toMatchObject({ allowedTools: ['Read', 'Bash(ls *)'] });
+		expect(
+			parseApprovalPolicy('{"rules":["Bash"],"outsideAllowedTools":true}', 'Read, Bash(ls *)'),
+		).toMatchObject({ allowedTools: ['Read', 'Bash(ls *)'] });
 		expect(parseApprovalPolicy({}, undefined)).toBeUndefined();
-		expect(parseApprovalPolicy({ policy: { tools: '', deciders: 'U1' } }, undefined)).toBeUndefined();
-		expect(() => parseApprovalPolicy('{nope', undefined)).toThrow(/Approval Policy: not valid JSON/);
+		expect(
+			parseApprovalPolicy({ policy: { tools: '', deciders: 'U1' } }, undefined),
+		).toBeUndefined();
+		expect(() => parseApprovalPolicy('{nope', undefined)).toThrow(
+			/Approval Policy: not valid JSON/,
+		);
 		await expect(
-			startSession(client, { prompt: 'x', workspace: { type: 'local', workspacePath: folder() }, options: options(policy({ tools: 'Bash(git push *' })), deps }),
+			startSession(client, {
+				prompt: 'x',
+				workspace: { type: 'local', workspacePath: folder() },
+				options: options(policy({ tools: 'Bash(git push *' })),
+				deps,
+			}),
 		).rejects.toThrow(/Invalid Approval Policy: .*rules\.0: .*does not end with/);
 	});
 });

@@ -20,8 +20,15 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 	let client: OrchestratorClient;
 	let root: string;
 	let claudeEnv: Record<string, string>;
-	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string; worktreesDir: string; remoteBaseUrl: string };
-	const options = (extra: Record<string, unknown> = {}) => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
+	let deps: {
+		allowedRoots: string[];
+		workspacesDir: string;
+		cacheDir: string;
+		worktreesDir: string;
+		remoteBaseUrl: string;
+	};
+	const options = (extra: Record<string, unknown> = {}) =>
+		parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
 
 	beforeAll(async () => {
 		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
@@ -52,24 +59,44 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		const eventKey = `slack:C0KEYS:${Date.now()}.000100`;
 		const threadKey = `slack:C0KEYS:${Date.now()}.000100`;
 		const start = () =>
-			startSession(client, { prompt: 'first [[bash:echo one >> log.txt]] [[text:started]]', workspace: { type: 'local', workspacePath }, threadKey, options: options({ eventKey }), deps });
+			startSession(client, {
+				prompt: 'first [[bash:echo one >> log.txt]] [[text:started]]',
+				workspace: { type: 'local', workspacePath },
+				threadKey,
+				options: options({ eventKey }),
+				deps,
+			});
 		const outs = await Promise.all([start(), start()]);
 		const ran = outs.filter((o) => o.status === 'completed');
 		const dup = outs.filter((o) => o.status === 'duplicate');
 		expect(ran).toHaveLength(1);
 		expect(dup).toHaveLength(1);
-		expect(dup[0]).toMatchObject({ sessionId: ran[0].sessionId, isError: false, duplicateOf: { eventKey, sessionId: ran[0].sessionId, action: 'start' } });
+		expect(dup[0]).toMatchObject({
+			sessionId: ran[0].sessionId,
+			isError: false,
+			duplicateOf: { eventKey, sessionId: ran[0].sessionId, action: 'start' },
+		});
 		// One run, one session: the command ran once.
 		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('one\n');
 		const sessions = await client.request<any>('GET', '/api/v1/sessions?limit=200');
 		expect(sessions.items.filter((s: any) => s.workspace?.path === workspacePath)).toHaveLength(1);
 
 		const replyKey = `slack:C0KEYS:${Date.now()}.000200`;
-		const resume = () => resumeSession(client, { threadKey, prompt: 'again [[bash:echo two >> log.txt]] [[text:resumed]]', options: options({ eventKey: replyKey }), deps });
+		const resume = () =>
+			resumeSession(client, {
+				threadKey,
+				prompt: 'again [[bash:echo two >> log.txt]] [[text:resumed]]',
+				options: options({ eventKey: replyKey }),
+				deps,
+			});
 		const first = await resume();
 		expect(first).toMatchObject({ status: 'completed', result: 'resumed' });
 		const second = await resume();
-		expect(second).toMatchObject({ status: 'duplicate', sessionId: ran[0].sessionId, duplicateOf: { eventKey: replyKey, action: 'resume' } });
+		expect(second).toMatchObject({
+			status: 'duplicate',
+			sessionId: ran[0].sessionId,
+			duplicateOf: { eventKey: replyKey, action: 'resume' },
+		});
 		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('one\ntwo\n');
 		const runs = await client.request<any>('GET', `/api/v1/sessions/${ran[0].sessionId}/runs`);
 		expect(runs.items).toHaveLength(2);
@@ -86,16 +113,27 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		expect(out.status).toBe('completed');
 		const runs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/runs`);
 		expect(runs.items).toEqual([expect.objectContaining({ status: 'completed', statusMessage })]);
-		const events = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=200`);
+		const events = await client.request<any>(
+			'GET',
+			`/api/v1/sessions/${out.sessionId}/events?limit=200`,
+		);
 		const finished = events.items.filter((e: any) => e.event === 'RunFinished');
 		expect(finished).toHaveLength(1);
-		expect(finished[0].payload).toMatchObject({ status: 'completed', result: 'with a status message', status_message: statusMessage, tool_calls: 1 });
+		expect(finished[0].payload).toMatchObject({
+			status: 'completed',
+			result: 'with a status message',
+			status_message: statusMessage,
+			tool_calls: 1,
+		});
 		expect(finished[0].payload.cost_usd).toBeGreaterThan(0);
 	}, 120_000);
 
 	it('refuses an event key or status message that is not a reference', () => {
 		expect(() => options({ eventKey: 'two words' })).toThrow(/Event Key/);
 		expect(() => options({ statusMessage: 'C0123:1712345678.000200' })).toThrow(/Status Message/);
-		expect(options({ eventKey: ' slack:C1:1.2 ', statusMessage: '' })).toMatchObject({ eventKey: 'slack:C1:1.2', statusMessage: undefined });
+		expect(options({ eventKey: ' slack:C1:1.2 ', statusMessage: '' })).toMatchObject({
+			eventKey: 'slack:C1:1.2',
+			statusMessage: undefined,
+		});
 	});
 });

@@ -1,6 +1,10 @@
 import crypto from 'node:crypto';
 import { startTestService, type TestService } from '../../../../test/support/test-service';
-import { claudeFixture, toolCalls, type ClaudeFixture } from '../../../../test/support/claude-fixture';
+import {
+	claudeFixture,
+	toolCalls,
+	type ClaudeFixture,
+} from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
 import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
@@ -16,7 +20,9 @@ function lastPrompt(body: { messages?: Array<{ role: string; content: unknown }>
 	const users = (body.messages ?? []).filter((m) => m.role === 'user');
 	const content = users[users.length - 1]?.content;
 	const blocks = typeof content === 'string' ? [content] : Array.isArray(content) ? content : [];
-	return blocks.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : '')).join('\n');
+	return blocks
+		.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : ''))
+		.join('\n');
 }
 
 describe(`replies while a turn runs (${kind})`, () => {
@@ -43,7 +49,15 @@ describe(`replies while a turn runs (${kind})`, () => {
 			options: fx.options(),
 			deps: fx.deps,
 		});
-		expect(await waitUntil(async () => (await toolCalls(client, sessionId).catch(() => [])).some((c) => c.status === 'succeeded'), 60_000)).toBe(true);
+		expect(
+			await waitUntil(
+				async () =>
+					(await toolCalls(client, sessionId).catch(() => [])).some(
+						(c) => c.status === 'succeeded',
+					),
+				60_000,
+			),
+		).toBe(true);
 
 		const replies = [
 			{ prompt: 'first reply: check the logs', author: 'U0ALICE' },
@@ -52,7 +66,15 @@ describe(`replies while a turn runs (${kind})`, () => {
 		];
 		const queued = [];
 		for (const [i, r] of replies.entries()) {
-			const out = await resumeOrQueue(client, { sessionId, ...r, channel: 'slack', replyId: `ts-${i}`, whenBusy: 'queue', options: fx.options(), deps: fx.deps });
+			const out = await resumeOrQueue(client, {
+				sessionId,
+				...r,
+				channel: 'slack',
+				replyId: `ts-${i}`,
+				whenBusy: 'queue',
+				options: fx.options(),
+				deps: fx.deps,
+			});
 			queued.push(out);
 		}
 		expect(queued.map((q) => [q.status, (q as { position?: number }).position])).toEqual([
@@ -60,11 +82,24 @@ describe(`replies while a turn runs (${kind})`, () => {
 			['queued', 2],
 			['queued', 3],
 		]);
-		await expect(resumeOrQueue(client, { sessionId, prompt: 'impatient', whenBusy: 'fail', options: fx.options(), deps: fx.deps })).rejects.toThrow(SessionBusyError);
+		await expect(
+			resumeOrQueue(client, {
+				sessionId,
+				prompt: 'impatient',
+				whenBusy: 'fail',
+				options: fx.options(),
+				deps: fx.deps,
+			}),
+		).rejects.toThrow(SessionBusyError);
 
 		expect(await first).toMatchObject({ status: 'completed', result: 'first turn done' });
 		const before = fx.fake.requestsFor(sessionId).length;
-		const next = await resumeOrQueue(client, { sessionId, takeQueued: true, options: fx.options(), deps: fx.deps });
+		const next = await resumeOrQueue(client, {
+			sessionId,
+			takeQueued: true,
+			options: fx.options(),
+			deps: fx.deps,
+		});
 		expect(next).toMatchObject({ status: 'completed', result: 'took all three', repliesTaken: 3 });
 		const prompt = lastPrompt(fx.fake.requestsFor(sessionId)[before].body);
 		const at = replies.map((r) => prompt.indexOf(r.prompt));
@@ -73,6 +108,13 @@ describe(`replies while a turn runs (${kind})`, () => {
 		expect(prompt).toContain('Message 1 of 3, from U0ALICE via slack');
 		expect(prompt).toContain('Message 2 of 3, from U0BOB via slack');
 		// Each reply answered once: nothing is left to take.
-		expect(await resumeOrQueue(client, { sessionId, takeQueued: true, options: fx.options(), deps: fx.deps })).toMatchObject({ status: 'nothing_queued' });
+		expect(
+			await resumeOrQueue(client, {
+				sessionId,
+				takeQueued: true,
+				options: fx.options(),
+				deps: fx.deps,
+			}),
+		).toMatchObject({ status: 'nothing_queued' });
 	}, 180_000);
 });

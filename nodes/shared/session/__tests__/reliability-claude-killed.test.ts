@@ -2,7 +2,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startTestService, type TestService } from '../../../../test/support/test-service';
-import { claudeFixture, toolCalls, type ClaudeFixture } from '../../../../test/support/claude-fixture';
+import {
+	claudeFixture,
+	toolCalls,
+	type ClaudeFixture,
+} from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
 import { git } from '../../../../test/support/git';
 import { fetchClient } from '../fetch-client';
@@ -34,30 +38,58 @@ describe(`claude killed mid-run (${kind})`, () => {
 		const sessionId = crypto.randomUUID();
 		const run = startSession(client, {
 			sessionId,
-			prompt: '[[bash:echo before > before.txt]] [[write:notes.md::work in progress]] [[delay:30000]] [[bash:echo after > after.txt]]',
+			prompt:
+				'[[bash:echo before > before.txt]] [[write:notes.md::work in progress]] [[delay:30000]] [[bash:echo after > after.txt]]',
 			workspace: { type: 'worktree', baseRepository: repo.path },
 			options: fx.options(),
 			deps: fx.deps,
 		});
 		// Both tool calls done: claude now waits for the (slow) next model answer.
-		expect(await waitUntil(async () => (await toolCalls(client, sessionId).catch(() => [])).filter((c) => c.status === 'succeeded').length === 2, 60_000)).toBe(true);
+		expect(
+			await waitUntil(
+				async () =>
+					(await toolCalls(client, sessionId).catch(() => [])).filter(
+						(c) => c.status === 'succeeded',
+					).length === 2,
+				60_000,
+			),
+		).toBe(true);
 		const pid = await waitUntil(() => claudePidFor(sessionId), 10_000);
 		expect(pid).toBeDefined();
 		process.kill(pid!, 'SIGKILL');
 
 		const out = await run;
-		expect(out).toMatchObject({ sessionId, status: 'failed', isError: true, workspace: { type: 'worktree' } });
+		expect(out).toMatchObject({
+			sessionId,
+			status: 'failed',
+			isError: true,
+			workspace: { type: 'worktree' },
+		});
 		expect(out.errorMessage).toMatch(/claude was killed by SIGKILL without printing a result line/);
 
 		const stored = await client.request<any>('GET', `/api/v1/sessions/${sessionId}`);
-		expect(stored).toMatchObject({ status: 'failed', isError: true, errorMessage: out.errorMessage, runCount: 1 });
+		expect(stored).toMatchObject({
+			status: 'failed',
+			isError: true,
+			errorMessage: out.errorMessage,
+			runCount: 1,
+		});
 		expect(stored.endedAt).toEqual(expect.any(String));
 		const calls = await toolCalls(client, sessionId);
-		expect(calls.map((c) => [c.tool, c.status])).toEqual([['Bash', 'succeeded'], ['Write', 'succeeded']]);
+		expect(calls.map((c) => [c.tool, c.status])).toEqual([
+			['Bash', 'succeeded'],
+			['Write', 'succeeded'],
+		]);
 		// The lease is released: nothing holds the session any more.
-		const lease = await client.request<{ owner: string }>('POST', `/api/v1/sessions/${sessionId}/lease`, { owner: 'probe', ttlSeconds: 5 });
+		const lease = await client.request<{ owner: string }>(
+			'POST',
+			`/api/v1/sessions/${sessionId}/lease`,
+			{ owner: 'probe', ttlSeconds: 5 },
+		);
 		expect(lease.owner).toBe('probe');
-		await client.request('DELETE', `/api/v1/sessions/${sessionId}/lease`, undefined, { owner: 'probe' });
+		await client.request('DELETE', `/api/v1/sessions/${sessionId}/lease`, undefined, {
+			owner: 'probe',
+		});
 
 		// The worktree is as the killed run left it: its files, its branch, git's record of it.
 		const wt = out.workspace.path;
@@ -65,12 +97,20 @@ describe(`claude killed mid-run (${kind})`, () => {
 		expect(fs.readFileSync(path.join(wt, 'notes.md'), 'utf8')).toBe('work in progress');
 		expect(fs.existsSync(path.join(wt, 'after.txt'))).toBe(false);
 		expect(git(wt, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(out.workspace.branch);
-		expect(git(wt, 'status', '--porcelain').split('\n').sort()).toEqual(['?? before.txt', '?? notes.md']);
+		expect(git(wt, 'status', '--porcelain').split('\n').sort()).toEqual([
+			'?? before.txt',
+			'?? notes.md',
+		]);
 		expect(git(repo.path, 'worktree', 'list', '--porcelain')).toContain(`worktree ${wt}`);
 		expect(claudePidFor(sessionId)).toBeUndefined();
 
 		// And the session goes on from there.
-		const resumed = await resumeSession(client, { sessionId, prompt: '[[read:notes.md]] [[bash:echo again > after.txt]]', options: fx.options(), deps: fx.deps });
+		const resumed = await resumeSession(client, {
+			sessionId,
+			prompt: '[[read:notes.md]] [[bash:echo again > after.txt]]',
+			options: fx.options(),
+			deps: fx.deps,
+		});
 		expect(resumed).toMatchObject({ status: 'completed', workspace: { path: wt } });
 		expect(fs.readFileSync(path.join(wt, 'after.txt'), 'utf8')).toBe('again\n');
 		expect((await client.request<any>('GET', `/api/v1/sessions/${sessionId}`)).runCount).toBe(2);

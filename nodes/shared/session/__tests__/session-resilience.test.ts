@@ -19,9 +19,15 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 	let client: OrchestratorClient;
 	let root: string;
 	let baseRepo: string;
-	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string; worktreesDir: string };
+	let deps: {
+		allowedRoots: string[];
+		workspacesDir: string;
+		cacheDir: string;
+		worktreesDir: string;
+	};
 	let claudeEnv: Record<string, string>;
-	const options = () => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 120 });
+	const options = () =>
+		parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 120 });
 
 	beforeAll(async () => {
 		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
@@ -30,39 +36,68 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
 		baseRepo = path.join(root, 'projects', 'app');
 		makeRepo(baseRepo, '# app\n');
-		deps = { allowedRoots: [path.join(root, 'projects')], workspacesDir: path.join(root, 'ws'), cacheDir: path.join(root, 'cache'), worktreesDir: path.join(root, 'projects', '.wt') };
+		deps = {
+			allowedRoots: [path.join(root, 'projects')],
+			workspacesDir: path.join(root, 'ws'),
+			cacheDir: path.join(root, 'cache'),
+			worktreesDir: path.join(root, 'projects', '.wt'),
+		};
 	}, 180_000);
 	afterAll(async () => {
 		await Promise.all([svc?.stop(), fake?.close()]);
 		if (root) fs.rmSync(root, { recursive: true, force: true });
 	});
 
-	const promptFor = (n: number) => `[[bash:echo session-${n} > who.txt]] [[write:mine-${n}.txt::${n}]] [[read:who.txt]]`;
+	const promptFor = (n: number) =>
+		`[[bash:echo session-${n} > who.txt]] [[write:mine-${n}.txt::${n}]] [[read:who.txt]]`;
 
 	it('runs 8 sessions at once in worktrees without mixing files or events', async () => {
 		let t0 = Date.now();
-		await startSession(client, { prompt: promptFor(0), workspace: { type: 'worktree', baseRepository: baseRepo }, options: options(), deps });
+		await startSession(client, {
+			prompt: promptFor(0),
+			workspace: { type: 'worktree', baseRepository: baseRepo },
+			options: options(),
+			deps,
+		});
 		const single = Date.now() - t0;
 
 		t0 = Date.now();
 		const outs = await Promise.all(
-			Array.from({ length: 8 }, (_, i) => startSession(client, { prompt: promptFor(i + 1), workspace: { type: 'worktree', baseRepository: baseRepo }, options: options(), deps })),
+			Array.from({ length: 8 }, (_, i) =>
+				startSession(client, {
+					prompt: promptFor(i + 1),
+					workspace: { type: 'worktree', baseRepository: baseRepo },
+					options: options(),
+					deps,
+				}),
+			),
 		);
 		const parallel = Date.now() - t0;
-		process.stdout.write(`8 worktree sessions at once: ${parallel} ms wall; one session alone: ${single} ms\n`);
+		process.stdout.write(
+			`8 worktree sessions at once: ${parallel} ms wall; one session alone: ${single} ms\n`,
+		);
 
 		expect(new Set(outs.map((o) => o.workspace.path)).size).toBe(8);
 		expect(new Set(outs.map((o) => o.workspace.branch)).size).toBe(8);
 		for (const [i, out] of outs.entries()) {
 			const n = i + 1;
 			expect(out.status).toBe('completed');
-			expect(fs.readFileSync(path.join(out.workspace.path, 'who.txt'), 'utf8')).toBe(`session-${n}\n`);
-			expect(fs.readdirSync(out.workspace.path).filter((f) => f.startsWith('mine-'))).toEqual([`mine-${n}.txt`]);
+			expect(fs.readFileSync(path.join(out.workspace.path, 'who.txt'), 'utf8')).toBe(
+				`session-${n}\n`,
+			);
+			expect(fs.readdirSync(out.workspace.path).filter((f) => f.startsWith('mine-'))).toEqual([
+				`mine-${n}.txt`,
+			]);
 			const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
 			expect(logs.items.map((c: any) => c.input?.command ?? c.input?.file_path)).toEqual([
-				`echo session-${n} > who.txt`, path.join(out.workspace.path, `mine-${n}.txt`), path.join(out.workspace.path, 'who.txt'),
+				`echo session-${n} > who.txt`,
+				path.join(out.workspace.path, `mine-${n}.txt`),
+				path.join(out.workspace.path, 'who.txt'),
 			]);
-			const events = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=200`);
+			const events = await client.request<any>(
+				'GET',
+				`/api/v1/sessions/${out.sessionId}/events?limit=200`,
+			);
 			expect(events.items.every((e: any) => e.payload.session_id === out.sessionId)).toBe(true);
 			// What claude reported ran in this session's worktree (the service's own events, such as RunFinished, have no cwd).
 			const fromClaude = events.items.filter((e: any) => e.payload.source !== 'service');
@@ -75,7 +110,8 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 		const folder = path.join(root, 'projects', 'restart');
 		fs.mkdirSync(folder);
 		const run = startSession(client, {
-			prompt: '[[bash:echo one > 1.txt]] [[delay:2500]] [[bash:echo two > 2.txt]] [[write:3.txt::three]] [[read:3.txt]]',
+			prompt:
+				'[[bash:echo one > 1.txt]] [[delay:2500]] [[bash:echo two > 2.txt]] [[write:3.txt::three]] [[read:3.txt]]',
 			workspace: { type: 'local', workspacePath: folder },
 			options: options(),
 			deps,
@@ -86,7 +122,8 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 			await sleep(100);
 			const list = await client.request<any>('GET', '/api/v1/sessions?q=delay%3A2500');
 			const s = list.items[0];
-			if (s && (await client.request<any>('GET', `/api/v1/sessions/${s.id}/logs`)).items.length > 0) sessionId = s.id;
+			if (s && (await client.request<any>('GET', `/api/v1/sessions/${s.id}/logs`)).items.length > 0)
+				sessionId = s.id;
 		}
 		expect(sessionId).toBeDefined();
 		await svc.restart(3000);
@@ -95,6 +132,8 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 		expect(fs.readFileSync(path.join(folder, '2.txt'), 'utf8')).toBe('two\n');
 		const logs = await client.request<any>('GET', `/api/v1/sessions/${sessionId}/logs`);
 		expect(logs.items.map((c: any) => c.tool)).toEqual(['Bash', 'Bash', 'Write', 'Read']);
-		expect(logs.items.map((c: any) => [c.status, c.sources.includes('stream')])).toEqual(Array(4).fill(['succeeded', true]));
+		expect(logs.items.map((c: any) => [c.status, c.sources.includes('stream')])).toEqual(
+			Array(4).fill(['succeeded', true]),
+		);
 	}, 120_000);
 });

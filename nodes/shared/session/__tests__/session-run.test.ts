@@ -20,10 +20,17 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	let client: OrchestratorClient;
 	let root: string;
 	let baseRepo: string;
-	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string; worktreesDir: string; remoteBaseUrl: string };
+	let deps: {
+		allowedRoots: string[];
+		workspacesDir: string;
+		cacheDir: string;
+		worktreesDir: string;
+		remoteBaseUrl: string;
+	};
 	// One claude home for the suite, as n8n has one: Resume finds the transcript the start wrote there.
 	let claudeEnv: Record<string, string>;
-	const options = (extra: Record<string, unknown> = {}) => parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
+	const options = (extra: Record<string, unknown> = {}) =>
+		parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
 
 	beforeAll(async () => {
 		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
@@ -53,7 +60,12 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 
 	async function expectRecorded(out: SessionOutput, toolCalls = 3) {
 		const detail = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
-		expect(detail).toMatchObject({ status: 'completed', runCount: 1, cliVersion: '2.1.331', hooksHealth: 'ok' });
+		expect(detail).toMatchObject({
+			status: 'completed',
+			runCount: 1,
+			cliVersion: '2.1.331',
+			hooksHealth: 'ok',
+		});
 		expect(detail.costUsd).toBeGreaterThan(0);
 		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
 		expect(logs.items).toHaveLength(toolCalls);
@@ -62,19 +74,47 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 			expect(call.durationMs).toEqual(expect.any(Number));
 		}
 		expect(logs.items.map((c: any) => c.tool)).toEqual(['Bash', 'Write', 'Read']);
-		const events = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=200`);
+		const events = await client.request<any>(
+			'GET',
+			`/api/v1/sessions/${out.sessionId}/events?limit=200`,
+		);
 		const names = events.items.map((e: any) => e.event);
-		for (const name of ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'PostToolBatch', 'Stop', 'SessionEnd']) expect(names).toContain(name);
-		const messages = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/messages?limit=100`);
+		for (const name of [
+			'SessionStart',
+			'UserPromptSubmit',
+			'PreToolUse',
+			'PostToolUse',
+			'PostToolBatch',
+			'Stop',
+			'SessionEnd',
+		])
+			expect(names).toContain(name);
+		const messages = await client.request<any>(
+			'GET',
+			`/api/v1/sessions/${out.sessionId}/messages?limit=100`,
+		);
 		expect(messages.items[0]).toMatchObject({ direction: 'user', content: prompt, source: 'n8n' });
-		expect(messages.items.some((m: any) => m.direction === 'assistant' && m.source === 'stream')).toBe(true);
+		expect(
+			messages.items.some((m: any) => m.direction === 'assistant' && m.source === 'stream'),
+		).toBe(true);
 	}
 
 	it('runs in a local folder: tools change the folder and everything is recorded', async () => {
 		const folder = path.join(root, 'projects', 'local-one');
 		fs.mkdirSync(folder);
-		const out = await startSession(client, { prompt, workspace: { type: 'local', workspacePath: folder }, options: options(), deps });
-		expect(out).toMatchObject({ status: 'completed', isError: false, numTurns: 4, workspace: { type: 'local', path: folder }, hooksReceived: true });
+		const out = await startSession(client, {
+			prompt,
+			workspace: { type: 'local', workspacePath: folder },
+			options: options(),
+			deps,
+		});
+		expect(out).toMatchObject({
+			status: 'completed',
+			isError: false,
+			numTurns: 4,
+			workspace: { type: 'local', path: folder },
+			hooksReceived: true,
+		});
 		expect(out.costUsd).toBeGreaterThan(0);
 		expect(fs.readFileSync(path.join(folder, 'out.txt'), 'utf8')).toBe('hello\n');
 		expect(fs.readFileSync(path.join(folder, 'w.txt'), 'utf8')).toBe('written by fake');
@@ -83,12 +123,22 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 
 	it('refuses a folder outside the allowed roots', async () => {
 		await expect(
-			startSession(client, { prompt, workspace: { type: 'local', workspacePath: path.join(root, 'projects', '..', '..') }, options: options(), deps }),
+			startSession(client, {
+				prompt,
+				workspace: { type: 'local', workspacePath: path.join(root, 'projects', '..', '..') },
+				options: options(),
+				deps,
+			}),
 		).rejects.toThrow(/allowed|outside/i);
 	});
 
 	it('runs in a new git worktree and branch', async () => {
-		const out = await startSession(client, { prompt, workspace: { type: 'worktree', baseRepository: baseRepo }, options: options(), deps });
+		const out = await startSession(client, {
+			prompt,
+			workspace: { type: 'worktree', baseRepository: baseRepo },
+			options: options(),
+			deps,
+		});
 		expect(out.workspace.branch).toMatch(/^claude\//);
 		expect(out.workspace.path).not.toBe(baseRepo);
 		expect(git(out.workspace.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(out.workspace.branch);
@@ -98,7 +148,12 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	});
 
 	it('runs in a clone of a GitHub repository (a local bare repository as the remote)', async () => {
-		const out = await startSession(client, { prompt, workspace: { type: 'github', repository: 'acme/app', branch: 'feature/x' }, options: options(), deps });
+		const out = await startSession(client, {
+			prompt,
+			workspace: { type: 'github', repository: 'acme/app', branch: 'feature/x' },
+			options: options(),
+			deps,
+		});
 		expect(out.workspace).toMatchObject({ type: 'github', branch: 'feature/x' });
 		expect(fs.readFileSync(path.join(out.workspace.path, 'README.md'), 'utf8')).toBe('# app\n');
 		expect(fs.existsSync(path.join(out.workspace.path, 'out.txt'))).toBe(true);
@@ -109,17 +164,39 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		const folder = path.join(root, 'projects', 'resume');
 		fs.mkdirSync(folder);
 		const threadKey = `slack:C42:${Date.now()}.000100`;
-		const first = await startSession(client, { prompt: 'first question [[bash:echo 1 > one.txt]]', workspace: { type: 'local', workspacePath: folder }, threadKey, options: options(), deps });
+		const first = await startSession(client, {
+			prompt: 'first question [[bash:echo 1 > one.txt]]',
+			workspace: { type: 'local', workspacePath: folder },
+			threadKey,
+			options: options(),
+			deps,
+		});
 		expect(first.threadKey).toBe(threadKey);
 		// An id given in upper case is the same session.
-		const second = await resumeSession(client, { sessionId: first.sessionId.toUpperCase(), prompt: 'second question', options: options() , deps });
-		const third = await resumeSession(client, { threadKey, prompt: 'third question', options: options(), deps });
+		const second = await resumeSession(client, {
+			sessionId: first.sessionId.toUpperCase(),
+			prompt: 'second question',
+			options: options(),
+			deps,
+		});
+		const third = await resumeSession(client, {
+			threadKey,
+			prompt: 'third question',
+			options: options(),
+			deps,
+		});
 		expect([second.sessionId, third.sessionId]).toEqual([first.sessionId, first.sessionId]);
 		expect(third.result).toBe('fake: third question');
 		// The last request of the third turn carries the whole conversation.
 		const requests = fake.requestsFor(first.sessionId);
 		const texts = JSON.stringify(requests[requests.length - 1].body.messages);
-		for (const earlier of ['first question', 'second question', 'third question', 'echo 1 > one.txt']) expect(texts).toContain(earlier);
+		for (const earlier of [
+			'first question',
+			'second question',
+			'third question',
+			'echo 1 > one.txt',
+		])
+			expect(texts).toContain(earlier);
 		const detail = await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`);
 		expect(detail.runCount).toBe(3);
 		// Each run had a hook token of its own: the one made with the session and one per run; the last run's ended.
@@ -129,23 +206,52 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 			[first.sessionId],
 		);
 		expect(tokens.rows[0]).toEqual({ generation: 4, ended: true });
-		await expect(resumeSession(client, { threadKey: 'slack:C42:nope', prompt: 'x', options: options(), deps })).rejects.toThrow(/Unknown thread key/);
-		await expect(resumeSession(client, { sessionId: '00000000-0000-4000-8000-000000000000', prompt: 'x', options: options(), deps })).rejects.toThrow(/Unknown session/);
+		await expect(
+			resumeSession(client, { threadKey: 'slack:C42:nope', prompt: 'x', options: options(), deps }),
+		).rejects.toThrow(/Unknown thread key/);
+		await expect(
+			resumeSession(client, {
+				sessionId: '00000000-0000-4000-8000-000000000000',
+				prompt: 'x',
+				options: options(),
+				deps,
+			}),
+		).rejects.toThrow(/Unknown session/);
 	});
 
 	it('runs one turn at a time per session: a second Resume waits, or fails clearly past its bound', async () => {
 		const folder = path.join(root, 'projects', 'busy');
 		fs.mkdirSync(folder);
-		const first = await startSession(client, { prompt: 'start', workspace: { type: 'local', workspacePath: folder }, options: options(), deps });
+		const first = await startSession(client, {
+			prompt: 'start',
+			workspace: { type: 'local', workspacePath: folder },
+			options: options(),
+			deps,
+		});
 		const asked = fake.requestsFor(first.sessionId).length;
-		const slow = resumeSession(client, { sessionId: first.sessionId, prompt: 'slow [[delay:10000]]', options: options(), deps });
+		const slow = resumeSession(client, {
+			sessionId: first.sessionId,
+			prompt: 'slow [[delay:10000]]',
+			options: options(),
+			deps,
+		});
 		// The slow turn holds the session once its claude has asked the model (however long a busy machine takes to
 		// get there), and keeps it for the 10 s the answer takes.
 		while (fake.requestsFor(first.sessionId).length === asked) await sleep(50);
 		await expect(
-			resumeSession(client, { sessionId: first.sessionId, prompt: 'impatient', options: options({ queueTimeoutSeconds: 1 }), deps }),
+			resumeSession(client, {
+				sessionId: first.sessionId,
+				prompt: 'impatient',
+				options: options({ queueTimeoutSeconds: 1 }),
+				deps,
+			}),
 		).rejects.toThrow(/busy with another run/);
-		const patient = await resumeSession(client, { sessionId: first.sessionId, prompt: 'patient', options: options({ queueTimeoutSeconds: 60 }), deps });
+		const patient = await resumeSession(client, {
+			sessionId: first.sessionId,
+			prompt: 'patient',
+			options: options({ queueTimeoutSeconds: 60 }),
+			deps,
+		});
 		expect((await slow).status).toBe('completed');
 		expect(patient).toMatchObject({ status: 'completed', result: 'fake: patient' });
 	});
@@ -155,13 +261,20 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		fs.mkdirSync(folder);
 		// Hooks go to a closed port (as when claude cannot reach the service); the API calls still work.
 		const blind = { ...client, baseUrl: 'http://127.0.0.1:9' };
-		const out = await startSession(blind, { prompt, workspace: { type: 'local', workspacePath: folder }, options: options(), deps });
+		const out = await startSession(blind, {
+			prompt,
+			workspace: { type: 'local', workspacePath: folder },
+			options: options(),
+			deps,
+		});
 		expect(out).toMatchObject({ status: 'completed', hooksReceived: false });
 		const detail = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
 		expect(detail.hooksHealth).toBe('missing');
 		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
 		expect(logs.items.map((c: any) => [c.tool, c.status, c.sources])).toEqual([
-			['Bash', 'succeeded', ['stream']], ['Write', 'succeeded', ['stream']], ['Read', 'succeeded', ['stream']],
+			['Bash', 'succeeded', ['stream']],
+			['Write', 'succeeded', ['stream']],
+			['Read', 'succeeded', ['stream']],
 		]);
 	});
 
@@ -169,7 +282,12 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		const folder = path.join(root, 'projects', 'errors');
 		fs.mkdirSync(folder);
 		await expect(
-			startSession(client, { prompt: 'x', workspace: { type: 'local', workspacePath: folder }, options: options({ claudePath: '/nonexistent/claude' }), deps }),
+			startSession(client, {
+				prompt: 'x',
+				workspace: { type: 'local', workspacePath: folder },
+				options: options({ claudePath: '/nonexistent/claude' }),
+				deps,
+			}),
 		).rejects.toThrow(/npm install -g @anthropic-ai\/claude-code@2\.1\.331/);
 		const env = isolatedClaudeEnv(fs.mkdtempSync(path.join(root, 'nokey-')), fake.url);
 		delete (env as Record<string, string | undefined>).ANTHROPIC_API_KEY;
@@ -177,7 +295,12 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		delete process.env.ANTHROPIC_API_KEY;
 		try {
 			await expect(
-				startSession(client, { prompt: 'x', workspace: { type: 'local', workspacePath: folder }, options: { ...options(), env }, deps }),
+				startSession(client, {
+					prompt: 'x',
+					workspace: { type: 'local', workspacePath: folder },
+					options: { ...options(), env },
+					deps,
+				}),
 			).rejects.toThrow(/No Anthropic credentials/);
 		} finally {
 			if (saved !== undefined) process.env.ANTHROPIC_API_KEY = saved;

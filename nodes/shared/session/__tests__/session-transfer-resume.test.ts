@@ -19,7 +19,11 @@ describe(`a session moved from PGlite to ${target} is resumed there`, () => {
 	let root: string;
 
 	beforeAll(async () => {
-		[from, to, fake] = await Promise.all([startTestService('pglite'), startTestService(target), startFakeAnthropic()]);
+		[from, to, fake] = await Promise.all([
+			startTestService('pglite'),
+			startTestService(target),
+			startFakeAnthropic(),
+		]);
 		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-transfer-')));
 	}, 60_000);
 	afterAll(async () => {
@@ -28,10 +32,19 @@ describe(`a session moved from PGlite to ${target} is resumed there`, () => {
 	});
 
 	it('exports, imports and resumes with the earlier turns', async () => {
-		const deps = { allowedRoots: [path.join(root, 'shared')], workspacesDir: path.join(root, 'ws'), cacheDir: path.join(root, 'cache') };
+		const deps = {
+			allowedRoots: [path.join(root, 'shared')],
+			workspacesDir: path.join(root, 'ws'),
+			cacheDir: path.join(root, 'cache'),
+		};
 		const folder = path.join(root, 'shared', 'app');
 		fs.mkdirSync(folder, { recursive: true });
-		const options = (home: string) => parseRunOptions({ claudePath: claudeBinary(), env: isolatedClaudeEnv(path.join(root, home), fake.url), timeoutSeconds: 60 });
+		const options = (home: string) =>
+			parseRunOptions({
+				claudePath: claudeBinary(),
+				env: isolatedClaudeEnv(path.join(root, home), fake.url),
+				timeoutSeconds: 60,
+			});
 		const threadKey = `email:<moved-${Date.now()}@example.com>`;
 		const first = await startSession(fetchClient(from.url, from.apiKey), {
 			prompt: 'remember the word kumquat [[bash:echo k > k.txt]]',
@@ -42,7 +55,11 @@ describe(`a session moved from PGlite to ${target} is resumed there`, () => {
 		});
 		expect(first.status).toBe('completed');
 
-		const doc = await (await fetch(`${from.url}/api/v1/sessions/${first.sessionId}/export`, { headers: { Authorization: `Bearer ${from.apiKey}` } })).json();
+		const doc = await (
+			await fetch(`${from.url}/api/v1/sessions/${first.sessionId}/export`, {
+				headers: { Authorization: `Bearer ${from.apiKey}` },
+			})
+		).json();
 		const imported = await fetch(`${to.url}/api/v1/sessions/import`, {
 			method: 'POST',
 			headers: { Authorization: `Bearer ${to.apiKey}`, 'content-type': 'application/json' },
@@ -51,10 +68,21 @@ describe(`a session moved from PGlite to ${target} is resumed there`, () => {
 		expect(imported.status).toBe(201);
 
 		const client = fetchClient(to.url, to.apiKey);
-		const resumed = await resumeSession(client, { threadKey, prompt: 'which word?', options: options('new-home'), deps });
-		expect(resumed).toMatchObject({ sessionId: first.sessionId, status: 'completed', result: 'fake: which word?' });
+		const resumed = await resumeSession(client, {
+			threadKey,
+			prompt: 'which word?',
+			options: options('new-home'),
+			deps,
+		});
+		expect(resumed).toMatchObject({
+			sessionId: first.sessionId,
+			status: 'completed',
+			result: 'fake: which word?',
+		});
 		const requests = fake.requestsFor(first.sessionId);
-		expect(JSON.stringify(requests[requests.length - 1].body.messages)).toContain('remember the word kumquat');
+		expect(JSON.stringify(requests[requests.length - 1].body.messages)).toContain(
+			'remember the word kumquat',
+		);
 		const detail = await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`);
 		expect(detail).toMatchObject({ status: 'completed', runCount: 2 });
 	});

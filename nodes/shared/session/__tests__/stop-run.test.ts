@@ -2,7 +2,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startTestService, type TestService } from '../../../../test/support/test-service';
-import { claudeFixture, toolCalls, type ClaudeFixture } from '../../../../test/support/claude-fixture';
+import {
+	claudeFixture,
+	toolCalls,
+	type ClaudeFixture,
+} from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
 import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
@@ -48,33 +52,68 @@ describe(`stopping a running turn (${kind})`, () => {
 			deps: fx.deps,
 		});
 		// The first call is done; claude waits for the (slow) next model answer.
-		expect(await waitUntil(async () => (await toolCalls(client, sessionId).catch(() => [])).some((c) => c.status === 'succeeded'), 60_000)).toBe(true);
+		expect(
+			await waitUntil(
+				async () =>
+					(await toolCalls(client, sessionId).catch(() => [])).some(
+						(c) => c.status === 'succeeded',
+					),
+				60_000,
+			),
+		).toBe(true);
 		const pid = await waitUntil(() => claudePidFor(sessionId), 10_000);
 		expect(pid).toBeDefined();
 
 		const asked = Date.now();
-		const stop = await client.request<any>('POST', `/api/v1/sessions/${sessionId}/stop`, { requestedBy: 'U0ALICE', channel: 'slack', waitSeconds: 30 });
+		const stop = await client.request<any>('POST', `/api/v1/sessions/${sessionId}/stop`, {
+			requestedBy: 'U0ALICE',
+			channel: 'slack',
+			waitSeconds: 30,
+		});
 		const tookMs = Date.now() - asked;
 		process.stdout.write(`stop answered with the run's end ${tookMs} ms after it was asked\n`);
 		expect(groupAlive(pid!)).toBe(false);
-		expect(stop).toMatchObject({ sessionId, status: 'stopped', requestedBy: 'U0ALICE', channel: 'slack', run: { status: 'stopped', toolCalls: 1 } });
+		expect(stop).toMatchObject({
+			sessionId,
+			status: 'stopped',
+			requestedBy: 'U0ALICE',
+			channel: 'slack',
+			run: { status: 'stopped', toolCalls: 1 },
+		});
 		expect(stop.run.costUsd).toBeGreaterThan(0);
 
 		const out = await run;
-		expect(out).toMatchObject({ sessionId, status: 'stopped', isError: false, stoppedBy: { requestedBy: 'U0ALICE', channel: 'slack' } });
+		expect(out).toMatchObject({
+			sessionId,
+			status: 'stopped',
+			isError: false,
+			stoppedBy: { requestedBy: 'U0ALICE', channel: 'slack' },
+		});
 		expect(out.costUsd).toBe(stop.run.costUsd);
 		expect(out.errorMessage).toMatch(/^Stopped by U0ALICE from slack at /);
 		const stored = await client.request<any>('GET', `/api/v1/sessions/${sessionId}`);
 		expect(stored).toMatchObject({ status: 'stopped', isError: false, costUsd: out.costUsd });
-		expect((await toolCalls(client, sessionId)).map((c) => [c.tool, c.status])).toEqual([['Bash', 'succeeded']]);
+		expect((await toolCalls(client, sessionId)).map((c) => [c.tool, c.status])).toEqual([
+			['Bash', 'succeeded'],
+		]);
 		expect(fs.existsSync(path.join(out.workspace.path, 'one.txt'))).toBe(true);
 		expect(fs.existsSync(path.join(out.workspace.path, 'two.txt'))).toBe(false);
 		expect(claudePidFor(sessionId)).toBeUndefined();
 
 		// Nothing holds the session: the next turn runs, continuing the conversation.
-		const next = await resumeSession(client, { sessionId, prompt: 'carry on [[text:carried on]]', options: fx.options(), deps: fx.deps });
+		const next = await resumeSession(client, {
+			sessionId,
+			prompt: 'carry on [[text:carried on]]',
+			options: fx.options(),
+			deps: fx.deps,
+		});
 		expect(next).toMatchObject({ status: 'completed', result: 'carried on' });
-		const again = await client.request<any>('POST', `/api/v1/sessions/${sessionId}/stop`, { requestedBy: 'U0ALICE', channel: 'slack' }).catch((e: { status?: number }) => e);
+		const again = await client
+			.request<any>('POST', `/api/v1/sessions/${sessionId}/stop`, {
+				requestedBy: 'U0ALICE',
+				channel: 'slack',
+			})
+			.catch((e: { status?: number }) => e);
 		expect(again.status).toBe(409);
 	}, 180_000);
 });

@@ -30,7 +30,8 @@ describe(`a Resume on a worker without the session's folder (${kind})`, () => {
 		worktreesDir: path.join(root, 'shared', '.worktrees'),
 		remoteBaseUrl: `file://${remotes}`,
 	});
-	const on = (env: Record<string, string>) => parseRunOptions({ claudePath: claudeBinary(), env, timeoutSeconds: 60 });
+	const on = (env: Record<string, string>) =>
+		parseRunOptions({ claudePath: claudeBinary(), env, timeoutSeconds: 60 });
 
 	beforeAll(async () => {
 		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
@@ -48,25 +49,50 @@ describe(`a Resume on a worker without the session's folder (${kind})`, () => {
 		if (root) fs.rmSync(root, { recursive: true, force: true });
 	});
 
-	const notHere = (folder: string) => new RegExp(`${folder.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.*does not exist on this worker \\(host ${os.hostname()}\\).*removed or moved.*shares`);
+	const notHere = (folder: string) =>
+		new RegExp(
+			`${folder.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.*does not exist on this worker \\(host ${os.hostname()}\\).*removed or moved.*shares`,
+		);
 
 	it('a local folder that is not on this worker fails before claude starts, naming the folder and the host', async () => {
 		const folder = path.join(root, 'shared', 'local-one');
 		fs.mkdirSync(folder);
-		const first = await startSession(client, { prompt: 'one', workspace: { type: 'local', workspacePath: folder }, options: on(homeA), deps: depsOf('a') });
+		const first = await startSession(client, {
+			prompt: 'one',
+			workspace: { type: 'local', workspacePath: folder },
+			options: on(homeA),
+			deps: depsOf('a'),
+		});
 		fs.rmSync(folder, { recursive: true });
 		const before = fake.requestsFor(first.sessionId).length;
-		await expect(resumeSession(client, { sessionId: first.sessionId, prompt: 'two', options: on(homeB), deps: depsOf('b') })).rejects.toThrow(notHere(folder));
+		await expect(
+			resumeSession(client, {
+				sessionId: first.sessionId,
+				prompt: 'two',
+				options: on(homeB),
+				deps: depsOf('b'),
+			}),
+		).rejects.toThrow(notHere(folder));
 		expect(fake.requestsFor(first.sessionId)).toHaveLength(before);
 	});
 
 	it('so does a worktree folder', async () => {
-		const first = await startSession(client, { prompt: 'one', workspace: { type: 'worktree', baseRepository: baseRepo }, options: on(homeA), deps: depsOf('a') });
+		const first = await startSession(client, {
+			prompt: 'one',
+			workspace: { type: 'worktree', baseRepository: baseRepo },
+			options: on(homeA),
+			deps: depsOf('a'),
+		});
 		fs.rmSync(first.workspace.path, { recursive: true });
 		const before = fake.requestsFor(first.sessionId).length;
-		await expect(resumeSession(client, { sessionId: first.sessionId, prompt: 'two', options: on(homeB), deps: depsOf('b') })).rejects.toThrow(
-			notHere(first.workspace.path),
-		);
+		await expect(
+			resumeSession(client, {
+				sessionId: first.sessionId,
+				prompt: 'two',
+				options: on(homeB),
+				deps: depsOf('b'),
+			}),
+		).rejects.toThrow(notHere(first.workspace.path));
 		expect(fake.requestsFor(first.sessionId)).toHaveLength(before);
 	});
 
@@ -82,11 +108,26 @@ describe(`a Resume on a worker without the session's folder (${kind})`, () => {
 		// Both workers share this machine's disk here: take worker A's clone away, as another machine would not have it.
 		fs.rmSync(first.workspace.path, { recursive: true });
 
-		const second = await resumeSession(client, { sessionId: first.sessionId, prompt: 'second question', options: on(homeB), deps: depsOf('b') });
-		expect(second).toMatchObject({ sessionId: first.sessionId, status: 'completed', workspace: { type: 'github', branch: 'feature/elsewhere' } });
+		const second = await resumeSession(client, {
+			sessionId: first.sessionId,
+			prompt: 'second question',
+			options: on(homeB),
+			deps: depsOf('b'),
+		});
+		expect(second).toMatchObject({
+			sessionId: first.sessionId,
+			status: 'completed',
+			workspace: { type: 'github', branch: 'feature/elsewhere' },
+		});
 		expect(second.workspace.path).toBe(path.join(root, 'b', 'workspaces', first.sessionId));
-		expect(git(second.workspace.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('feature/elsewhere');
-		expect(second.notices).toEqual([expect.stringMatching(/was not on this worker .*cloned again.*feature\/elsewhere.*could not be recovered/)]);
+		expect(git(second.workspace.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(
+			'feature/elsewhere',
+		);
+		expect(second.notices).toEqual([
+			expect.stringMatching(
+				/was not on this worker .*cloned again.*feature\/elsewhere.*could not be recovered/,
+			),
+		]);
 		// The uncommitted file of worker A is not here; the conversation is.
 		expect(fs.existsSync(path.join(second.workspace.path, 'notes.txt'))).toBe(false);
 		const requests = fake.requestsFor(first.sessionId);

@@ -1,7 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CleanupUsageError, runCleanupWorktrees, type CleanupWorktreesArgs } from '../cleanup-command';
+import {
+	CleanupUsageError,
+	runCleanupWorktrees,
+	type CleanupWorktreesArgs,
+} from '../cleanup-command';
 import { git, makeRepoWithOrigin } from '../../../../test/support/git';
 import { tempDir } from '../../../../test/support/temp';
 import { api, startTestService, type TestService } from '../../../../test/support/test-service';
@@ -21,7 +25,10 @@ describe(`cleanup-worktrees command (${kind})`, () => {
 		svc = await startTestService(kind);
 		tmp = tempDir('orch-cleanup-cli');
 		projects = path.join(tmp.dir, 'projects');
-		repo = makeRepoWithOrigin(path.join(projects, 'app'), path.join(tmp.dir, 'origins', 'app.git')).path;
+		repo = makeRepoWithOrigin(
+			path.join(projects, 'app'),
+			path.join(tmp.dir, 'origins', 'app.git'),
+		).path;
 	}, 60_000);
 	afterAll(async () => {
 		await svc?.stop();
@@ -36,13 +43,23 @@ describe(`cleanup-worktrees command (${kind})`, () => {
 		const branch = `claude/${id.slice(0, 8)}`;
 		git(repo, 'worktree', 'add', '-q', '-b', branch, wt);
 		if (opts.dirty) fs.writeFileSync(path.join(wt, 'draft.md'), 'half done');
-		const res = await api(svc, 'POST', '/api/v1/sessions', { id, status, workspaceType: 'worktree', workspacePath: wt, workspaceBranch: branch });
+		const res = await api(svc, 'POST', '/api/v1/sessions', {
+			id,
+			status,
+			workspaceType: 'worktree',
+			workspacePath: wt,
+			workspaceBranch: branch,
+		});
 		expect(res.status).toBe(201);
 		return { id, path: wt, branch };
 	}
 	async function run(args: Partial<CleanupWorktreesArgs>, environment: NodeJS.ProcessEnv = env()) {
 		const lines: string[] = [];
-		const code = await runCleanupWorktrees({ serviceUrl: svc.url, sessionIds: [], dryRun: false, json: false, ...args }, environment, (l) => lines.push(l));
+		const code = await runCleanupWorktrees(
+			{ serviceUrl: svc.url, sessionIds: [], dryRun: false, json: false, ...args },
+			environment,
+			(l) => lines.push(l),
+		);
 		return { code, out: lines.join('\n') };
 	}
 
@@ -55,15 +72,25 @@ describe(`cleanup-worktrees command (${kind})`, () => {
 
 		const dry = await run({ olderThan: '0', sessionIds: ours, dryRun: true });
 		expect(dry.code).toBe(0);
-		expect(dry.out).toContain(`would remove  ${done.id}  ${done.path}  (branch ${done.branch} would be kept)`);
+		expect(dry.out).toContain(
+			`would remove  ${done.id}  ${done.path}  (branch ${done.branch} would be kept)`,
+		);
 		expect(dry.out).toContain(`would remove  ${failed.id}  ${failed.path}`);
-		expect(dry.out).toContain(`kept          ${running.id}  ${running.path}: session status is "running", not finished`);
-		expect(dry.out).toMatch(new RegExp(`kept {10}${dirty.id} {2}.*: 1 uncommitted change\\(s\\): draft\\.md`));
-		expect(dry.out).toContain('2 would be removed, 2 kept, 0 not on this host (dry run: nothing was changed)');
+		expect(dry.out).toContain(
+			`kept          ${running.id}  ${running.path}: session status is "running", not finished`,
+		);
+		expect(dry.out).toMatch(
+			new RegExp(`kept {10}${dirty.id} {2}.*: 1 uncommitted change\\(s\\): draft\\.md`),
+		);
+		expect(dry.out).toContain(
+			'2 would be removed, 2 kept, 0 not on this host (dry run: nothing was changed)',
+		);
 		for (const s of [done, failed, running, dirty]) expect(fs.existsSync(s.path)).toBe(true);
 
 		const real = await run({ olderThan: '0', sessionIds: ours });
-		expect(real.out).toContain(`removed       ${done.id}  ${done.path}  (branch ${done.branch} kept)`);
+		expect(real.out).toContain(
+			`removed       ${done.id}  ${done.path}  (branch ${done.branch} kept)`,
+		);
 		expect(real.out).toContain('2 removed, 2 kept, 0 not on this host');
 		for (const s of [done, failed]) expect(fs.existsSync(s.path)).toBe(false);
 		for (const s of [running, dirty]) expect(fs.existsSync(s.path)).toBe(true);
@@ -76,13 +103,17 @@ describe(`cleanup-worktrees command (${kind})`, () => {
 		const again = await run({ olderThan: '0', sessionIds: ours, json: true });
 		const report = JSON.parse(again.out);
 		expect(report.removed).toEqual([]);
-		expect(report.missing.map((m: { sessionId: string }) => m.sessionId).sort()).toEqual([done.id, failed.id].sort());
+		expect(report.missing.map((m: { sessionId: string }) => m.sessionId).sort()).toEqual(
+			[done.id, failed.id].sort(),
+		);
 	});
 
 	it('keeps sessions active within --older-than (7 days unless told), since a thread may still resume them', async () => {
 		const recent = await session('completed');
 		const byDefault = await run({ sessionIds: [recent.id] });
-		expect(byDefault.out).toMatch(new RegExp(`kept {10}${recent.id} .*session was active \\d+ s ago \\(less than 604800 s\\)`));
+		expect(byDefault.out).toMatch(
+			new RegExp(`kept {10}${recent.id} .*session was active \\d+ s ago \\(less than 604800 s\\)`),
+		);
 		const hour = await run({ sessionIds: [recent.id], olderThan: '1h' });
 		expect(hour.out).toMatch(/less than 3600 s/);
 		expect(fs.existsSync(recent.path)).toBe(true);
@@ -90,13 +121,28 @@ describe(`cleanup-worktrees command (${kind})`, () => {
 
 	it('refuses bad options and a wrong key with a message, before it touches anything', async () => {
 		const s = await session('completed');
-		await expect(run({ olderThan: 'soon', sessionIds: [s.id] })).rejects.toThrow(new CleanupUsageError('--older-than takes a duration such as 0, 30m, 12h or 7d, not "soon"'));
-		await expect(run({ sessionIds: ['not-a-uuid'] })).rejects.toThrow(/--session takes a session uuid, not "not-a-uuid"/);
-		await expect(run({ serviceUrl: 'ftp://x', sessionIds: [s.id] })).rejects.toThrow(/must be http or https/);
-		const noKey = { CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: projects, DATA_DIR: path.join(tmp.dir, 'no-data') };
+		await expect(run({ olderThan: 'soon', sessionIds: [s.id] })).rejects.toThrow(
+			new CleanupUsageError('--older-than takes a duration such as 0, 30m, 12h or 7d, not "soon"'),
+		);
+		await expect(run({ sessionIds: ['not-a-uuid'] })).rejects.toThrow(
+			/--session takes a session uuid, not "not-a-uuid"/,
+		);
+		await expect(run({ serviceUrl: 'ftp://x', sessionIds: [s.id] })).rejects.toThrow(
+			/must be http or https/,
+		);
+		const noKey = {
+			CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS: projects,
+			DATA_DIR: path.join(tmp.dir, 'no-data'),
+		};
 		await expect(run({ olderThan: '0', sessionIds: [s.id] }, noKey)).rejects.toThrow(/set API_KEY/);
-		await expect(run({ olderThan: '0', sessionIds: [s.id] }, { ...env(), API_KEY: 'wrong-key-0123456789' })).rejects.toThrow(/401/);
-		await expect(run({ olderThan: '0', sessionIds: [s.id], serviceUrl: 'http://127.0.0.1:9' })).rejects.toThrow(/^cannot reach the service at http:\/\/127\.0\.0\.1:9 \(.+\); pass --service-url/);
+		await expect(
+			run({ olderThan: '0', sessionIds: [s.id] }, { ...env(), API_KEY: 'wrong-key-0123456789' }),
+		).rejects.toThrow(/401/);
+		await expect(
+			run({ olderThan: '0', sessionIds: [s.id], serviceUrl: 'http://127.0.0.1:9' }),
+		).rejects.toThrow(
+			/^cannot reach the service at http:\/\/127\.0\.0\.1:9 \(.+\); pass --service-url/,
+		);
 		expect(fs.existsSync(s.path)).toBe(true);
 	});
 });

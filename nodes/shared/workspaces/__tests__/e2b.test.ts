@@ -2,12 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LaunchSpec, PreparedWorkspace, ProcessLauncher, RunningProcess } from '../../runner/types';
+import type {
+	LaunchSpec,
+	PreparedWorkspace,
+	ProcessLauncher,
+	RunningProcess,
+} from '../../runner/types';
 import { readSandboxFile, sandboxClaudeConfigDir, writeSandboxFile } from '../e2b-files';
 import { E2bLauncher } from '../e2b-launcher';
 import { WorkspaceError } from '../errors';
 import { hookUrlForSandbox } from '../hook-url';
-import { prepareWorkspace, reopenWorkspace, type WorkspaceDeps, type WorkspaceRequest } from '../index';
+import {
+	prepareWorkspace,
+	reopenWorkspace,
+	type WorkspaceDeps,
+	type WorkspaceRequest,
+} from '../index';
 import { FakeE2bCloud, type FakeSandbox } from './fake-e2b';
 import { git, makeRemote } from '../../../../test/support/git';
 import { pwnedMarker, tempDir } from '../../../../test/support/temp';
@@ -55,7 +65,9 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
 describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () => {
 	const tmp = tempDir('ws-e2b');
 	const cloud = new FakeE2bCloud(path.join(tmp.dir, 'sandboxes'), API_KEY);
-	const localLauncher: ProcessLauncher = { launch: () => Promise.reject(new Error('local launcher must not be used for e2b')) };
+	const localLauncher: ProcessLauncher = {
+		launch: () => Promise.reject(new Error('local launcher must not be used for e2b')),
+	};
 	const deps: WorkspaceDeps = {
 		allowedRoots: [tmp.dir],
 		workspacesDir: path.join(tmp.dir, 'workspaces'),
@@ -70,8 +82,14 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 		e2b: { apiKey: API_KEY, template: 'claude-code', idleTimeoutMs: 60_000 },
 		...extra,
 	});
-	const sandboxOf = (workspace: PreparedWorkspace): FakeSandbox => cloud.sandboxes.get(workspace.sandboxId ?? '') as FakeSandbox;
-	const spec = (workspace: PreparedWorkspace, program: keyof typeof PROGRAMS, args: string[] = [], env: Record<string, string> = {}): LaunchSpec => {
+	const sandboxOf = (workspace: PreparedWorkspace): FakeSandbox =>
+		cloud.sandboxes.get(workspace.sandboxId ?? '') as FakeSandbox;
+	const spec = (
+		workspace: PreparedWorkspace,
+		program: keyof typeof PROGRAMS,
+		args: string[] = [],
+		env: Record<string, string> = {},
+	): LaunchSpec => {
 		const file = path.join(workspace.path, program);
 		writeFileSync(file, PROGRAMS[program]);
 		return { command: process.execPath, args: [file, ...args], cwd: workspace.path, env };
@@ -92,7 +110,11 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 			timeoutMs: 60_000,
 			metadata: { sessionId: req.sessionId, createdBy: 'n8n-nodes-claude-orchestrator' },
 		});
-		expect(workspace).toMatchObject({ type: 'e2b', sandboxId: sandbox.sandboxId, path: path.join(sandbox.home, 'workspace') });
+		expect(workspace).toMatchObject({
+			type: 'e2b',
+			sandboxId: sandbox.sandboxId,
+			path: path.join(sandbox.home, 'workspace'),
+		});
 		expect(workspace.launcher).toBeInstanceOf(E2bLauncher);
 		expect(existsSync(workspace.path)).toBe(true);
 	});
@@ -101,17 +123,34 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 		const marker = pwnedMarker();
 		const hostile = hostileArguments(marker);
 		const workspace = await prepareWorkspace(request(), deps);
-		const run = collect(await workspace.launcher.launch(spec(workspace, 'argv.js', hostile, { FOO: 'bar $(id)', PATH: '/host/only', HOME: '/host/home' })));
+		const run = collect(
+			await workspace.launcher.launch(
+				spec(workspace, 'argv.js', hostile, {
+					FOO: 'bar $(id)',
+					PATH: '/host/only',
+					HOME: '/host/home',
+				}),
+			),
+		);
 		expect(await run.exit).toEqual({ code: 0, signal: null });
 		const values = run.lines.map((line) => JSON.parse(line));
 		expect(values.slice(0, -1)).toEqual(hostile);
 		// Host-only variables stay on the host: the sandbox's HOME wins.
-		expect(values.at(-1)).toEqual({ cwd: workspace.path, foo: 'bar $(id)', home: sandboxOf(workspace).home });
+		expect(values.at(-1)).toEqual({
+			cwd: workspace.path,
+			foo: 'bar $(id)',
+			home: sandboxOf(workspace).home,
+		});
 		expect(existsSync(marker)).toBe(false);
 
 		const recorded = sandboxOf(workspace).commandsRun.at(-1);
 		expect(recorded?.cmd.startsWith(`exec '${process.execPath}' `)).toBe(true);
-		expect(recorded?.opts).toMatchObject({ background: true, cwd: workspace.path, timeoutMs: 0, envs: { FOO: 'bar $(id)' } });
+		expect(recorded?.opts).toMatchObject({
+			background: true,
+			cwd: workspace.path,
+			timeoutMs: 0,
+			envs: { FOO: 'bar $(id)' },
+		});
 		expect(recorded?.opts.envs).not.toHaveProperty('PATH');
 	});
 
@@ -121,7 +160,11 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 		await sleep(150);
 		const run = collect(proc);
 		expect(await run.exit).toEqual({ code: 0, signal: null });
-		expect(run.lines).toEqual(['{"type":"system"}', '{"type":"assistant","n":1}', '{"type":"result","ok":true}']);
+		expect(run.lines).toEqual([
+			'{"type":"system"}',
+			'{"type":"assistant","n":1}',
+			'{"type":"result","ok":true}',
+		]);
 	});
 
 	it('SIGINT is sent inside the sandbox with kill -s INT <pid>; a program that handles it exits 0', async () => {
@@ -161,15 +204,29 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 
 	it('Resume reconnects to the same sandbox by id and finds the files of the earlier run', async () => {
 		const workspace = await prepareWorkspace(request(), deps);
-		const first = collect(await workspace.launcher.launch(spec(workspace, 'touch.js', ['made-by-turn-1'])));
+		const first = collect(
+			await workspace.launcher.launch(spec(workspace, 'touch.js', ['made-by-turn-1'])),
+		);
 		expect(await first.exit).toEqual({ code: 0, signal: null });
 
 		const reopened = await reopenWorkspace(
-			{ type: 'e2b', path: workspace.path, sandboxId: workspace.sandboxId, e2b: { apiKey: API_KEY, idleTimeoutMs: 60_000 } },
+			{
+				type: 'e2b',
+				path: workspace.path,
+				sandboxId: workspace.sandboxId,
+				e2b: { apiKey: API_KEY, idleTimeoutMs: 60_000 },
+			},
 			deps,
 		);
-		expect(cloud.connectCalls.at(-1)).toEqual({ sandboxId: workspace.sandboxId, opts: { apiKey: API_KEY, timeoutMs: 60_000 } });
-		expect(reopened).toMatchObject({ type: 'e2b', path: workspace.path, sandboxId: workspace.sandboxId });
+		expect(cloud.connectCalls.at(-1)).toEqual({
+			sandboxId: workspace.sandboxId,
+			opts: { apiKey: API_KEY, timeoutMs: 60_000 },
+		});
+		expect(reopened).toMatchObject({
+			type: 'e2b',
+			path: workspace.path,
+			sandboxId: workspace.sandboxId,
+		});
 		expect(existsSync(path.join(reopened.path, 'made-by-turn-1'))).toBe(true);
 		const second = collect(await reopened.launcher.launch(spec(reopened, 'argv.js', ['turn 2'])));
 		expect(await second.exit).toEqual({ code: 0, signal: null });
@@ -180,7 +237,10 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 		// Idle timeout and run length with room to spare: the steps between creating the sandbox and starting the
 		// run take well over half a second on a busy machine, and the sandbox must not expire in between.
 		const idleTimeoutMs = 3000;
-		const workspace = await prepareWorkspace(request({ e2b: { apiKey: API_KEY, idleTimeoutMs } }), deps);
+		const workspace = await prepareWorkspace(
+			request({ e2b: { apiKey: API_KEY, idleTimeoutMs } }),
+			deps,
+		);
 		const sandbox = sandboxOf(workspace);
 		expect(cloud.createCalls.at(-1)?.timeoutMs).toBe(idleTimeoutMs);
 
@@ -194,37 +254,57 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 
 		// Then nothing resets it, and it expires (waited for, not slept on: timers run late on a busy machine).
 		while (sandbox.alive) await sleep(50);
-		const error = await reopenWorkspace({ type: 'e2b', path: workspace.path, sandboxId: workspace.sandboxId, e2b: { apiKey: API_KEY } }, deps).catch(
-			(e) => e,
-		);
+		const error = await reopenWorkspace(
+			{
+				type: 'e2b',
+				path: workspace.path,
+				sandboxId: workspace.sandboxId,
+				e2b: { apiKey: API_KEY },
+			},
+			deps,
+		).catch((e) => e);
 		expect(error).toBeInstanceOf(WorkspaceError);
 		expect(error.code).toBe('sandbox_gone');
 		expect(error.message).toMatch(/no longer exists: it expired after being idle/);
 	});
 
 	it('(control) without the launcher heartbeats, a sandbox dies under a long command at its timeout', async () => {
-		const workspace = await prepareWorkspace(request({ e2b: { apiKey: API_KEY, idleTimeoutMs: 400 } }), deps);
-		const handle = await sandboxOf(workspace).commands.run('sleep 2', { background: true, timeoutMs: 0 });
+		const workspace = await prepareWorkspace(
+			request({ e2b: { apiKey: API_KEY, idleTimeoutMs: 400 } }),
+			deps,
+		);
+		const handle = await sandboxOf(workspace).commands.run('sleep 2', {
+			background: true,
+			timeoutMs: 0,
+		});
 		await expect(handle.wait()).rejects.toMatchObject({ name: 'SandboxNotFoundError' });
 		expect(sandboxOf(workspace).alive).toBe(false);
 	});
 
-	it('reads and writes files in the sandbox, and finds claude\'s config folder as claude there would', async () => {
+	it("reads and writes files in the sandbox, and finds claude's config folder as claude there would", async () => {
 		const workspace = await prepareWorkspace(request(), deps);
 		const sandbox = sandboxOf(workspace);
 		// Host-only variables do not reach the sandbox: its own HOME decides, unless CLAUDE_CONFIG_DIR is set.
-		expect(await sandboxClaudeConfigDir(sandbox, { HOME: '/host/home' })).toBe(path.join(sandbox.home, '.claude'));
-		expect(await sandboxClaudeConfigDir(sandbox, { CLAUDE_CONFIG_DIR: '/opt/claude config' })).toBe('/opt/claude config');
+		expect(await sandboxClaudeConfigDir(sandbox, { HOME: '/host/home' })).toBe(
+			path.join(sandbox.home, '.claude'),
+		);
+		expect(await sandboxClaudeConfigDir(sandbox, { CLAUDE_CONFIG_DIR: '/opt/claude config' })).toBe(
+			'/opt/claude config',
+		);
 
 		const file = path.join(sandbox.home, '.claude', 'projects', '-x', 'conversation.jsonl');
 		expect(await readSandboxFile(sandbox, file)).toBeUndefined();
-		const data = Buffer.concat([Buffer.alloc(3, 0xff), Buffer.from('{"type":"user"}\n')]).subarray(3);
+		const data = Buffer.concat([Buffer.alloc(3, 0xff), Buffer.from('{"type":"user"}\n')]).subarray(
+			3,
+		);
 		await writeSandboxFile(sandbox, file, data);
 		expect(readFileSync(file, 'utf8')).toBe('{"type":"user"}\n');
 		expect((await readSandboxFile(sandbox, file))?.equals(data)).toBe(true);
 
 		await sandbox.kill();
-		await expect(readSandboxFile(sandbox, file)).rejects.toMatchObject({ name: 'SandboxNotFoundError' });
+		await expect(readSandboxFile(sandbox, file)).rejects.toMatchObject({
+			name: 'SandboxNotFoundError',
+		});
 	});
 
 	it('refuses hostile repositories and branches before any sandbox is created', async () => {
@@ -244,7 +324,9 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 	});
 
 	it('says when E2B refuses the API key', async () => {
-		const error = await prepareWorkspace(request({ e2b: { apiKey: 'e2b_wrong' } }), deps).catch((e) => e);
+		const error = await prepareWorkspace(request({ e2b: { apiKey: 'e2b_wrong' } }), deps).catch(
+			(e) => e,
+		);
 		expect(error).toBeInstanceOf(WorkspaceError);
 		expect(error.code).toBe('auth_failed');
 		expect(error.message).toMatch(/E2B refused the API key/);
@@ -266,9 +348,14 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 				request({ repository: 'acme/widgets', branch: 'claude/sandbox-work', githubToken: token }),
 				{ ...deps, remoteBaseUrl: server.baseUrl },
 			);
-			expect(workspace).toMatchObject({ repository: 'acme/widgets', branch: 'claude/sandbox-work' });
+			expect(workspace).toMatchObject({
+				repository: 'acme/widgets',
+				branch: 'claude/sandbox-work',
+			});
 			expect(git(workspace.path, 'rev-parse', '--is-shallow-repository')).toBe('true');
-			expect(git(workspace.path, 'remote', 'get-url', 'origin')).toBe(`${server.baseUrl}/acme/widgets.git`);
+			expect(git(workspace.path, 'remote', 'get-url', 'origin')).toBe(
+				`${server.baseUrl}/acme/widgets.git`,
+			);
 			const config = readFileSync(path.join(workspace.path, '.git', 'config'), 'utf8');
 			expect(config).not.toContain(token);
 			expect(config).not.toContain(encoded);
@@ -284,7 +371,9 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 				GIT_CONFIG_COUNT: '1',
 				GIT_CONFIG_VALUE_0: `Authorization: Basic ${encoded}`,
 			});
-			expect(server.authorizations.filter(Boolean).every((header) => header === `Basic ${encoded}`)).toBe(true);
+			expect(
+				server.authorizations.filter(Boolean).every((header) => header === `Basic ${encoded}`),
+			).toBe(true);
 		});
 
 		it('checks out a branch that exists on the remote', async () => {
@@ -297,10 +386,13 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 
 		it('kills the sandbox and explains when the clone fails', async () => {
 			const before = new Set(cloud.sandboxes.keys());
-			const error = await prepareWorkspace(request({ repository: 'acme/widgets', githubToken: 'ghp_wrong' }), {
-				...deps,
-				remoteBaseUrl: server.baseUrl,
-			}).catch((e) => e);
+			const error = await prepareWorkspace(
+				request({ repository: 'acme/widgets', githubToken: 'ghp_wrong' }),
+				{
+					...deps,
+					remoteBaseUrl: server.baseUrl,
+				},
+			).catch((e) => e);
 			expect(error).toBeInstanceOf(WorkspaceError);
 			expect(error.code).toBe('auth_failed');
 			expect(error.message).toMatch(/Could not clone acme\/widgets inside the sandbox/);
@@ -312,9 +404,11 @@ describe('e2b workspaces (fake E2B cloud at the SDK seam, real processes)', () =
 
 describe('hook URLs for sandboxes', () => {
 	it('swaps the origin (and the service base) for PUBLIC_URL', () => {
-		expect(hookUrlForSandbox('http://localhost:3001/api/v1/hooks?s=1', { publicUrl: 'https://orch.example.com/' })).toBe(
-			'https://orch.example.com/api/v1/hooks?s=1',
-		);
+		expect(
+			hookUrlForSandbox('http://localhost:3001/api/v1/hooks?s=1', {
+				publicUrl: 'https://orch.example.com/',
+			}),
+		).toBe('https://orch.example.com/api/v1/hooks?s=1');
 		expect(
 			hookUrlForSandbox('http://127.0.0.1:3001/orch/api/v1/hooks', {
 				publicUrl: 'https://tunnel.example.com/base',
@@ -324,12 +418,19 @@ describe('hook URLs for sandboxes', () => {
 	});
 
 	it('keeps a reachable URL, and refuses a loopback one without PUBLIC_URL', () => {
-		expect(hookUrlForSandbox('https://orch.example.com/api/v1/hooks')).toBe('https://orch.example.com/api/v1/hooks');
+		expect(hookUrlForSandbox('https://orch.example.com/api/v1/hooks')).toBe(
+			'https://orch.example.com/api/v1/hooks',
+		);
 		expect(() => hookUrlForSandbox('http://localhost:3001/api/v1/hooks')).toThrow(/Set PUBLIC_URL/);
 	});
 
 	it('is offered by the E2B launcher with the publicUrl it was given', () => {
-		const launcher = new E2bLauncher({} as never, { idleTimeoutMs: 1000, publicUrl: 'https://orch.example.com' });
-		expect(launcher.hookUrl('http://localhost:3001/api/v1/hooks')).toBe('https://orch.example.com/api/v1/hooks');
+		const launcher = new E2bLauncher({} as never, {
+			idleTimeoutMs: 1000,
+			publicUrl: 'https://orch.example.com',
+		});
+		expect(launcher.hookUrl('http://localhost:3001/api/v1/hooks')).toBe(
+			'https://orch.example.com/api/v1/hooks',
+		);
 	});
 });

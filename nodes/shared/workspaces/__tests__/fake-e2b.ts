@@ -84,9 +84,11 @@ export class FakeE2bCloud implements E2bSdk {
 		this.connectCalls.push({ sandboxId, opts });
 		this.authenticate(opts.apiKey);
 		const sandbox = this.sandboxes.get(sandboxId);
-		if (!sandbox || !sandbox.alive) throw new SandboxNotFoundError(`Paused sandbox ${sandboxId} not found`);
+		if (!sandbox || !sandbox.alive)
+			throw new SandboxNotFoundError(`Paused sandbox ${sandboxId} not found`);
 		// As documented: connecting only ever lengthens a running sandbox's timeout.
-		if (opts.timeoutMs !== undefined && opts.timeoutMs > sandbox.remainingMs()) sandbox.schedule(opts.timeoutMs);
+		if (opts.timeoutMs !== undefined && opts.timeoutMs > sandbox.remainingMs())
+			sandbox.schedule(opts.timeoutMs);
 		return sandbox;
 	}
 
@@ -105,7 +107,8 @@ export class FakeSandbox implements E2bSandbox {
 	private expiresAt = 0;
 
 	readonly commands = {
-		run: (cmd: string, opts: CommandStartOpts & { background: true }): Promise<E2bCommandHandle> => this.run(cmd, opts),
+		run: (cmd: string, opts: CommandStartOpts & { background: true }): Promise<E2bCommandHandle> =>
+			this.run(cmd, opts),
 	};
 
 	// Paths in this fake sandbox are paths on this machine (its home is a folder here); the SDK's files API
@@ -169,7 +172,10 @@ export class FakeSandbox implements E2bSandbox {
 		if (!this.alive) throw new SandboxNotFoundError('Sandbox is probably not running anymore');
 	}
 
-	private async run(cmd: string, opts: CommandStartOpts & { background: true }): Promise<E2bCommandHandle> {
+	private async run(
+		cmd: string,
+		opts: CommandStartOpts & { background: true },
+	): Promise<E2bCommandHandle> {
 		this.ensureAlive();
 		const { onStdout, onStderr, ...recorded } = opts;
 		const record: RecordedCommand = { cmd, opts: recorded };
@@ -178,12 +184,20 @@ export class FakeSandbox implements E2bSandbox {
 		// so that bash, git and node are found.
 		const child = spawn('/bin/bash', ['-c', cmd], {
 			cwd: opts.cwd ?? this.home,
-			env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.home, USER: 'user', LOGNAME: 'user', ...opts.envs },
+			env: {
+				PATH: process.env.PATH ?? '/usr/bin:/bin',
+				HOME: this.home,
+				USER: 'user',
+				LOGNAME: 'user',
+				...opts.envs,
+			},
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		await new Promise<void>((resolve, reject) => {
 			child.once('spawn', resolve);
-			child.once('error', (error) => reject(new SandboxError(`failed to start command: ${error.message}`)));
+			child.once('error', (error) =>
+				reject(new SandboxError(`failed to start command: ${error.message}`)),
+			);
 		});
 		this.processes.add(child);
 		record.pid = child.pid;
@@ -200,7 +214,11 @@ export class FakeSandbox implements E2bSandbox {
 	}
 }
 
-const GO_SIGNAL_TEXT: Record<string, string> = { SIGINT: 'interrupt', SIGTERM: 'terminated', SIGKILL: 'killed' };
+const GO_SIGNAL_TEXT: Record<string, string> = {
+	SIGINT: 'interrupt',
+	SIGTERM: 'terminated',
+	SIGKILL: 'killed',
+};
 
 class FakeCommandHandle implements E2bCommandHandle {
 	readonly pid: number;
@@ -230,17 +248,31 @@ class FakeCommandHandle implements E2bCommandHandle {
 			if (text) void onStderr?.(text);
 		});
 		let timedOut = false;
-		const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs) : undefined;
+		const timer =
+			timeoutMs > 0
+				? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs)
+				: undefined;
 		this.result = new Promise<CommandResult>((resolve, reject) => {
 			child.on('close', (code, signal) => {
 				if (timer) clearTimeout(timer);
 				this.running = false;
 				sandbox.forget(child);
 				if (timedOut) return reject(new TimeoutError('context deadline exceeded'));
-				if (!sandbox.alive) return reject(new SandboxNotFoundError('Sandbox is probably not running anymore'));
+				if (!sandbox.alive)
+					return reject(new SandboxNotFoundError('Sandbox is probably not running anymore'));
 				const result: CommandResult = signal
-					? { exitCode: -1, error: `signal: ${GO_SIGNAL_TEXT[signal] ?? signal.toLowerCase()}`, stdout, stderr }
-					: { exitCode: code ?? -1, stdout, stderr, ...(code ? { error: `exit status ${code}` } : {}) };
+					? {
+							exitCode: -1,
+							error: `signal: ${GO_SIGNAL_TEXT[signal] ?? signal.toLowerCase()}`,
+							stdout,
+							stderr,
+						}
+					: {
+							exitCode: code ?? -1,
+							stdout,
+							stderr,
+							...(code ? { error: `exit status ${code}` } : {}),
+						};
 				if (result.exitCode !== 0) reject(new CommandExitError(result));
 				else resolve(result);
 			});

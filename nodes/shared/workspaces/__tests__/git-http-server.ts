@@ -20,9 +20,18 @@ export interface GitHttpServer {
  * `bytesPerSecond` throttles responses, to stand in for the network between n8n and GitHub (loopback
  * is so fast that it hides what a local mirror saves).
  */
-export async function startGitHttpServer(projectRoot: string, token?: string, bytesPerSecond = 0): Promise<GitHttpServer> {
-	const backend = path.join(execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(), 'git-http-backend');
-	const expected = token ? `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}` : undefined;
+export async function startGitHttpServer(
+	projectRoot: string,
+	token?: string,
+	bytesPerSecond = 0,
+): Promise<GitHttpServer> {
+	const backend = path.join(
+		execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(),
+		'git-http-backend',
+	);
+	const expected = token
+		? `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`
+		: undefined;
 	const authorizations: Array<string | undefined> = [];
 	let bytesSent = 0;
 

@@ -22,15 +22,29 @@ describe('github workspaces (local bare repositories standing in for GitHub)', (
 	afterAll(() => tmp.remove());
 
 	const clone = (extra: Partial<Parameters<typeof cloneGithubRepository>[0]> = {}) =>
-		cloneGithubRepository({ repository: 'acme/widgets', sessionId: randomUUID(), remoteBaseUrl, cacheDir, workspacesDir, ...extra });
+		cloneGithubRepository({
+			repository: 'acme/widgets',
+			sessionId: randomUUID(),
+			remoteBaseUrl,
+			cacheDir,
+			workspacesDir,
+			...extra,
+		});
 
 	it('clones shallow by default into <workspacesDir>/<sessionId>, with origin pointing at the real remote', async () => {
 		const sessionId = randomUUID();
 		const result = await clone({ sessionId });
-		expect(result).toEqual({ path: path.join(workspacesDir, sessionId), repository: 'acme/widgets', branch: 'main', mirror: 'created' });
+		expect(result).toEqual({
+			path: path.join(workspacesDir, sessionId),
+			repository: 'acme/widgets',
+			branch: 'main',
+			mirror: 'created',
+		});
 		expect(git(result.path, 'rev-list', '--count', 'HEAD')).toBe('1');
 		expect(git(result.path, 'rev-parse', '--is-shallow-repository')).toBe('true');
-		expect(git(result.path, 'remote', 'get-url', 'origin')).toBe(`${remoteBaseUrl}/acme/widgets.git`);
+		expect(git(result.path, 'remote', 'get-url', 'origin')).toBe(
+			`${remoteBaseUrl}/acme/widgets.git`,
+		);
 		expect(git(result.path, 'rev-parse', 'HEAD')).toBe(git(remote.bare, 'rev-parse', 'main'));
 		expect(existsSync(path.join(cacheDir, 'acme', 'widgets.git', 'HEAD'))).toBe(true);
 	});
@@ -44,7 +58,9 @@ describe('github workspaces (local bare repositories standing in for GitHub)', (
 	it('checks out a branch that exists on the remote, and creates one that does not', async () => {
 		const existing = await clone({ branch: 'feature/existing' });
 		expect(existing.branch).toBe('feature/existing');
-		expect(git(existing.path, 'rev-parse', '--abbrev-ref', '@{upstream}')).toBe('origin/feature/existing');
+		expect(git(existing.path, 'rev-parse', '--abbrev-ref', '@{upstream}')).toBe(
+			'origin/feature/existing',
+		);
 
 		const created = await clone({ branch: 'claude/new-work' });
 		expect(created.branch).toBe('claude/new-work');
@@ -103,7 +119,9 @@ describe('github workspaces (local bare repositories standing in for GitHub)', (
 	it('reopens an existing clone and explains a deleted one', async () => {
 		const result = await clone();
 		await expect(reopenClone(result.path, workspacesDir)).resolves.toBe(result.path);
-		await expect(reopenClone(tmp.dir, workspacesDir)).rejects.toMatchObject({ code: 'outside_roots' });
+		await expect(reopenClone(tmp.dir, workspacesDir)).rejects.toMatchObject({
+			code: 'outside_roots',
+		});
 		await import('node:fs/promises').then((fs) => fs.rm(result.path, { recursive: true }));
 		await expect(reopenClone(result.path, workspacesDir)).rejects.toMatchObject({
 			code: 'not_found',
@@ -148,13 +166,22 @@ describe('github workspaces (local bare repositories standing in for GitHub)', (
 				`github clone of acme/big (32 commits, ~8 MB) over loopback HTTP: first (mirror created) ${Math.round(t1 - t0)} ms, ` +
 					`second (mirror reused) ${Math.round(t2 - t1)} ms, third (full history, mirror reused) ${Math.round(t3 - t2)} ms`,
 			);
-			expect([first.mirror, second.mirror, third.mirror]).toEqual(['created', 'updated', 'updated']);
+			expect([first.mirror, second.mirror, third.mirror]).toEqual([
+				'created',
+				'updated',
+				'updated',
+			]);
 			expect(first.repository).toBe('acme/big');
-			expect(server.authorizations.filter(Boolean).every((header) => header === `Basic ${encoded}`)).toBe(true);
+			expect(
+				server.authorizations.filter(Boolean).every((header) => header === `Basic ${encoded}`),
+			).toBe(true);
 			expect(server.authorizations.some(Boolean)).toBe(true);
 
 			for (const folder of [first.path, second.path, path.join(httpCache, 'acme', 'big.git')]) {
-				const config = readFileSync(path.join(folder, existsSync(path.join(folder, '.git')) ? '.git/config' : 'config'), 'utf8');
+				const config = readFileSync(
+					path.join(folder, existsSync(path.join(folder, '.git')) ? '.git/config' : 'config'),
+					'utf8',
+				);
 				expect(config).not.toContain(token);
 				expect(config).not.toContain(encoded);
 				expect(config).not.toMatch(/extraheader/i);
@@ -165,14 +192,18 @@ describe('github workspaces (local bare repositories standing in for GitHub)', (
 		it('with a throttled link (4 MB/s, a plain office line to GitHub) the mirror saves the download, and no command line shows the token', async () => {
 			const throttled = await startGitHttpServer(remotes, token, 4 * 1024 * 1024);
 			try {
-				const options = { remoteBaseUrl: throttled.baseUrl, cacheDir: path.join(tmp.dir, 'throttled-cache') };
+				const options = {
+					remoteBaseUrl: throttled.baseUrl,
+					cacheDir: path.join(tmp.dir, 'throttled-cache'),
+				};
 				// While git downloads, read every process's command line as another local user could (ps).
 				const gitCommandLines = new Set<string>();
 				const watcher = setInterval(() => {
 					for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
 						try {
 							const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-							if (/\bgit\b/.test(cmdline) && cmdline.includes(throttled.baseUrl)) gitCommandLines.add(cmdline);
+							if (/\bgit\b/.test(cmdline) && cmdline.includes(throttled.baseUrl))
+								gitCommandLines.add(cmdline);
 						} catch {
 							// The process ended while we looked.
 						}

@@ -31,7 +31,9 @@ describe('local workspace roots', () => {
 
 	it('accepts a folder inside a root, and the root itself, as real paths', async () => {
 		await expect(resolveFolderInRoots(app, [root])).resolves.toBe(app);
-		await expect(resolveFolderInRoots(path.join(app, 'src'), [root])).resolves.toBe(path.join(app, 'src'));
+		await expect(resolveFolderInRoots(path.join(app, 'src'), [root])).resolves.toBe(
+			path.join(app, 'src'),
+		);
 		await expect(resolveFolderInRoots(root, [root])).resolves.toBe(root);
 	});
 
@@ -71,13 +73,20 @@ describe('local workspace roots', () => {
 	});
 
 	it('refuses files, missing folders and an empty root list', async () => {
-		expect((await failure(path.join(root, 'notes.txt'))).message).toMatch(/is a file, not a folder/);
+		expect((await failure(path.join(root, 'notes.txt'))).message).toMatch(
+			/is a file, not a folder/,
+		);
 		expect((await failure(path.join(root, 'missing'))).code).toBe('not_found');
 		expect((await failure(app, [])).message).toMatch(/No allowed workspace roots/);
 	});
 
 	it('refuses injection strings without touching the shell', async () => {
-		for (const input of ['$(id)', `${root}/$(id)`, `${root}/a;rm -rf ~`, '--upload-pack=touch /tmp/pwned']) {
+		for (const input of [
+			'$(id)',
+			`${root}/$(id)`,
+			`${root}/a;rm -rf ~`,
+			'--upload-pack=touch /tmp/pwned',
+		]) {
 			await failure(input);
 		}
 	});

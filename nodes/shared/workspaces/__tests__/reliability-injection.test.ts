@@ -1,6 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+	chmodSync,
+	existsSync,
+	mkdirSync,
+	readFileSync,
+	symlinkSync,
+	writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
@@ -17,15 +24,60 @@ import { pwnedMarker, tempDir } from '../../../../test/support/temp';
 // one. (The hand-picked cases live in validate.test.ts, index.test.ts, local.test.ts and github.test.ts.)
 
 const INJECTION = [
-	'owner/repo;rm -rf ~', 'acme/app && touch /tmp/x', 'acme/app|id', 'acme/$(id)', 'acme/`id`', 'acme/app\nid', '--upload-pack=touch /tmp/x',
-	'-c core.sshCommand=touch', 'ext::sh -c touch', 'file:///etc', '../../etc', '/etc/passwd', 'acme/../../etc', 'acme/..', 'acme/.', '~/x',
-	'$HOME', '${IFS}', "'", '"', '\\', '\u0000', '--', '-', 'acme/app.git/../../x', 'https://evil.example/acme/app', 'git@github.com:acme/app.git',
-	'https://user:tok@github.com/acme/app', 'HEAD', '@{-1}', 'refs/heads/x', 'a..b', 'a.lock', 'a/.b', '/a', 'a/', 'a//b', 'a b', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[',
+	'owner/repo;rm -rf ~',
+	'acme/app && touch /tmp/x',
+	'acme/app|id',
+	'acme/$(id)',
+	'acme/`id`',
+	'acme/app\nid',
+	'--upload-pack=touch /tmp/x',
+	'-c core.sshCommand=touch',
+	'ext::sh -c touch',
+	'file:///etc',
+	'../../etc',
+	'/etc/passwd',
+	'acme/../../etc',
+	'acme/..',
+	'acme/.',
+	'~/x',
+	'$HOME',
+	'${IFS}',
+	"'",
+	'"',
+	'\\',
+	'\u0000',
+	'--',
+	'-',
+	'acme/app.git/../../x',
+	'https://evil.example/acme/app',
+	'git@github.com:acme/app.git',
+	'https://user:tok@github.com/acme/app',
+	'HEAD',
+	'@{-1}',
+	'refs/heads/x',
+	'a..b',
+	'a.lock',
+	'a/.b',
+	'/a',
+	'a/',
+	'a//b',
+	'a b',
+	'a~1',
+	'a^',
+	'a:b',
+	'a?',
+	'a*',
+	'a[',
 ];
 const hostile = fc.oneof(
 	fc.constantFrom(...INJECTION),
-	fc.tuple(fc.constantFrom('acme/', 'acme/app', 'feature/', ''), fc.constantFrom(...INJECTION)).map(([a, b]) => a + b),
-	fc.string({ unit: fc.constantFrom(...'-;|&$`\'"\\ \n\t./~:@{}[]*?^<>()!#%+=,aZ09_'), maxLength: 24 }),
+	fc
+		.tuple(fc.constantFrom('acme/', 'acme/app', 'feature/', ''), fc.constantFrom(...INJECTION))
+		.map(([a, b]) => a + b),
+	fc.string({
+		unit: fc.constantFrom(...'-;|&$`\'"\\ \n\t./~:@{}[]*?^<>()!#%+=,aZ09_'),
+		maxLength: 24,
+	}),
 	fc.string({ unit: 'binary', maxLength: 24 }),
 );
 
@@ -34,7 +86,9 @@ describe('workspace inputs built to inject', () => {
 	const root = path.join(tmp.dir, 'root');
 	const log = path.join(tmp.dir, 'git-calls.log');
 	const savedPath = process.env.PATH;
-	const localLauncher: ProcessLauncher = { launch: () => Promise.reject(new Error('nothing is launched here')) };
+	const localLauncher: ProcessLauncher = {
+		launch: () => Promise.reject(new Error('nothing is launched here')),
+	};
 	const deps: WorkspaceDeps = {
 		allowedRoots: [root],
 		workspacesDir: path.join(tmp.dir, 'workspaces'),
@@ -43,7 +97,8 @@ describe('workspace inputs built to inject', () => {
 		localLauncher,
 		remoteBaseUrl: pathToFileURL(path.join(tmp.dir, 'remotes')).href,
 	};
-	const gitCalls = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+	const gitCalls = () =>
+		existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
 
 	beforeAll(() => {
 		makeRepo(path.join(root, 'app'));
@@ -58,7 +113,10 @@ describe('workspace inputs built to inject', () => {
 		const bin = path.join(tmp.dir, 'bin');
 		mkdirSync(bin);
 		const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
-		writeFileSync(path.join(bin, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realGit}' "$@"\n`);
+		writeFileSync(
+			path.join(bin, 'git'),
+			`#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realGit}' "$@"\n`,
+		);
 		chmodSync(path.join(bin, 'git'), 0o755);
 		process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
 	});
@@ -69,14 +127,20 @@ describe('workspace inputs built to inject', () => {
 
 	it('the recording git sees the calls of a valid request (so an empty log below means nothing ran)', async () => {
 		const before = gitCalls().length;
-		await prepareWorkspace({ type: 'github', sessionId: randomUUID(), repository: 'acme/widgets' }, deps);
+		await prepareWorkspace(
+			{ type: 'github', sessionId: randomUUID(), repository: 'acme/widgets' },
+			deps,
+		);
 		expect(gitCalls().length).toBeGreaterThan(before);
 	});
 
 	it('validators: whatever they accept is plain; whatever they refuse comes with a message naming the field', () => {
 		fc.assert(
 			fc.property(hostile, (input) => {
-				for (const [validate, field] of [[validateRepository, 'Repository'], [validateBranch, 'Branch']] as const) {
+				for (const [validate, field] of [
+					[validateRepository, 'Repository'],
+					[validateBranch, 'Branch'],
+				] as const) {
 					let accepted: unknown;
 					try {
 						accepted = validate(input);
@@ -90,7 +154,11 @@ describe('workspace inputs built to inject', () => {
 						expect(accepted).toMatch(/^[A-Za-z0-9._/+@#][A-Za-z0-9._/+@#-]*$/);
 						expect(accepted.split('/')).not.toContain('..');
 					} else {
-						const { owner, name, fullName } = accepted as { owner: string; name: string; fullName: string };
+						const { owner, name, fullName } = accepted as {
+							owner: string;
+							name: string;
+							fullName: string;
+						};
 						expect(fullName).toBe(`${owner}/${name}`);
 						expect(owner).toMatch(/^[A-Za-z0-9][A-Za-z0-9-]*$/);
 						expect(name).toMatch(/^[A-Za-z0-9._][A-Za-z0-9._-]*$/);
@@ -111,7 +179,9 @@ describe('workspace inputs built to inject', () => {
 				} catch {
 					return;
 				}
-				execFileSync('/usr/bin/env', ['git', 'check-ref-format', '--branch', branch], { stdio: 'ignore' });
+				execFileSync('/usr/bin/env', ['git', 'check-ref-format', '--branch', branch], {
+					stdio: 'ignore',
+				});
 			}),
 			{ numRuns: 300 },
 		);
@@ -130,18 +200,50 @@ describe('workspace inputs built to inject', () => {
 		};
 		// Inputs a validator accepts are plain names (checked above) and may well reach git; these are the others.
 		const request = fc.oneof(
-			hostile.filter(refused(validateRepository)).map((repository): WorkspaceRequest => ({ type: 'github', sessionId: randomUUID(), repository })),
-			hostile.map((branch): WorkspaceRequest => ({ type: 'github', sessionId: randomUUID(), repository: 'acme/widgets', branch: `${branch};touch ${marker}` })),
-			hostile.map((branch): WorkspaceRequest => ({ type: 'worktree', sessionId: randomUUID(), baseRepository: path.join(root, 'app'), branch: `$(touch ${marker})${branch}` })),
-			hostile.map((sessionId): WorkspaceRequest => ({ type: 'worktree', sessionId: `../${sessionId}`, baseRepository: path.join(root, 'app') })),
-			hostile.filter((p) => !p.includes('root')).map((p): WorkspaceRequest => ({ type: 'worktree', sessionId: randomUUID(), baseRepository: `${root}/../${p}` })),
-			hostile.map((p): WorkspaceRequest => ({ type: 'local', sessionId: randomUUID(), workspacePath: `../../${p}` })),
+			hostile.filter(refused(validateRepository)).map((repository): WorkspaceRequest => ({
+				type: 'github',
+				sessionId: randomUUID(),
+				repository,
+			})),
+			hostile.map((branch): WorkspaceRequest => ({
+				type: 'github',
+				sessionId: randomUUID(),
+				repository: 'acme/widgets',
+				branch: `${branch};touch ${marker}`,
+			})),
+			hostile.map((branch): WorkspaceRequest => ({
+				type: 'worktree',
+				sessionId: randomUUID(),
+				baseRepository: path.join(root, 'app'),
+				branch: `$(touch ${marker})${branch}`,
+			})),
+			hostile.map((sessionId): WorkspaceRequest => ({
+				type: 'worktree',
+				sessionId: `../${sessionId}`,
+				baseRepository: path.join(root, 'app'),
+			})),
+			hostile
+				.filter((p) => !p.includes('root'))
+				.map((p): WorkspaceRequest => ({
+					type: 'worktree',
+					sessionId: randomUUID(),
+					baseRepository: `${root}/../${p}`,
+				})),
+			hostile.map((p): WorkspaceRequest => ({
+				type: 'local',
+				sessionId: randomUUID(),
+				workspacePath: `../../${p}`,
+			})),
 			fc.constantFrom<WorkspaceRequest>(
 				{ type: 'local', sessionId: randomUUID(), workspacePath: path.join(root, 'etc-link') },
 				{ type: 'local', sessionId: randomUUID(), workspacePath: path.join(root, 'nested', 'up') },
 				{ type: 'local', sessionId: randomUUID(), workspacePath: `${root}/../../etc` },
 				{ type: 'worktree', sessionId: randomUUID(), baseRepository: path.join(root, 'repo-link') },
-				{ type: 'worktree', sessionId: randomUUID(), baseRepository: path.join(root, 'nested', 'up') },
+				{
+					type: 'worktree',
+					sessionId: randomUUID(),
+					baseRepository: path.join(root, 'nested', 'up'),
+				},
 			),
 		);
 		await fc.assert(
@@ -151,7 +253,9 @@ describe('workspace inputs built to inject', () => {
 					(e: unknown) => e,
 				);
 				expect(error).toBeInstanceOf(WorkspaceError);
-				expect((error as Error).message).toMatch(/Repository|Branch|Session id|Base repository|Workspace folder/);
+				expect((error as Error).message).toMatch(
+					/Repository|Branch|Session id|Base repository|Workspace folder/,
+				);
 			}),
 			{ numRuns: 600 },
 		);
@@ -159,6 +263,10 @@ describe('workspace inputs built to inject', () => {
 		// logged call would mean a hostile value reached git.
 		expect(gitCalls().slice(before)).toEqual([]);
 		expect(existsSync(marker)).toBe(false);
-		expect(execFileSync('git', ['-C', path.join(root, 'app'), 'branch', '--list'], { encoding: 'utf8' }).trim()).toBe('* main');
+		expect(
+			execFileSync('git', ['-C', path.join(root, 'app'), 'branch', '--list'], {
+				encoding: 'utf8',
+			}).trim(),
+		).toBe('* main');
 	}, 120_000);
 });

@@ -32,7 +32,8 @@ describe('LineSplitter', () => {
 	it('joins chunks split anywhere into whole lines, drops CR, and flushes the last line at end', () => {
 		const lines: string[] = [];
 		const splitter = new LineSplitter((line) => lines.push(line));
-		for (const chunk of ['{"a":', '1}\n{"b"', ':2}\r\n\n', '{"c":3}\n{"d"', ':4}']) splitter.push(chunk);
+		for (const chunk of ['{"a":', '1}\n{"b"', ':2}\r\n\n', '{"c":3}\n{"d"', ':4}'])
+			splitter.push(chunk);
 		expect(lines).toEqual(['{"a":1}', '{"b":2}', '', '{"c":3}']);
 		splitter.end();
 		expect(lines).toEqual(['{"a":1}', '{"b":2}', '', '{"c":3}', '{"d":4}']);

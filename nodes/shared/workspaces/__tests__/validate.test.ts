@@ -81,14 +81,25 @@ describe('validateRepository', () => {
 	});
 
 	it('says what is wrong and how to write it', () => {
-		refuses(() => validateRepository('owner/repo;rm -rf ~'), /name "repo;rm -rf ~".*";" is not allowed/);
+		refuses(
+			() => validateRepository('owner/repo;rm -rf ~'),
+			/name "repo;rm -rf ~".*";" is not allowed/,
+		);
 		refuses(() => validateRepository('https://token@github.com/o/r'), /GitHub token field/);
 		refuses(() => validateRepository('owner'), /owner\/repo/);
 	});
 });
 
 describe('validateBranch', () => {
-	it.each(['main', 'feature/x-1', 'claude/1234abcd', 'release/v1.2.3', 'fix+tweak', 'user@topic', 'issue#12'])('accepts %s', (name) => {
+	it.each([
+		'main',
+		'feature/x-1',
+		'claude/1234abcd',
+		'release/v1.2.3',
+		'fix+tweak',
+		'user@topic',
+		'issue#12',
+	])('accepts %s', (name) => {
 		expect(validateBranch(name)).toBe(name);
 	});
 
@@ -125,7 +136,9 @@ describe('validateBranch', () => {
 
 	it('agrees with git check-ref-format on everything it accepts', () => {
 		for (const name of ['main', 'feature/x-1', 'a+b', 'user@topic', 'issue#12', 'v1.2.3']) {
-			expect(() => execFileSync('git', ['check-ref-format', '--branch', name], { stdio: 'ignore' })).not.toThrow();
+			expect(() =>
+				execFileSync('git', ['check-ref-format', '--branch', name], { stdio: 'ignore' }),
+			).not.toThrow();
 		}
 	});
 
@@ -138,8 +151,11 @@ describe('validateBranch', () => {
 
 describe('other validators', () => {
 	it('session ids are filename-safe', () => {
-		expect(validateSessionId('3f1c2a9e-1b2c-4d5e-8f90-123456789abc')).toBe('3f1c2a9e-1b2c-4d5e-8f90-123456789abc');
-		for (const bad of [...INJECTIONS, '-x', '.x', 'a/b', 'a'.repeat(129)]) refuses(() => validateSessionId(bad));
+		expect(validateSessionId('3f1c2a9e-1b2c-4d5e-8f90-123456789abc')).toBe(
+			'3f1c2a9e-1b2c-4d5e-8f90-123456789abc',
+		);
+		for (const bad of [...INJECTIONS, '-x', '.x', 'a/b', 'a'.repeat(129)])
+			refuses(() => validateSessionId(bad));
 	});
 
 	it('sandbox ids', () => {
@@ -156,18 +172,26 @@ describe('other validators', () => {
 
 	it('sandbox paths: absolute, no .. parts', () => {
 		expect(validateSandboxPath('/home/user/workspace')).toBe('/home/user/workspace');
-		for (const bad of ['../../etc', '/home/../etc', 'relative', '/a\nb', '']) refuses(() => validateSandboxPath(bad));
+		for (const bad of ['../../etc', '/home/../etc', 'relative', '/a\nb', ''])
+			refuses(() => validateSandboxPath(bad));
 	});
 
 	it('tokens cannot break the header line', () => {
 		expect(validateToken('ghp_abcDEF123', 'GitHub token')).toBe('ghp_abcDEF123');
-		for (const bad of ['ghp_x\r\nX-Evil: 1', 'with space', 'ü', '']) refuses(() => validateToken(bad, 'GitHub token'));
+		for (const bad of ['ghp_x\r\nX-Evil: 1', 'with space', 'ü', ''])
+			refuses(() => validateToken(bad, 'GitHub token'));
 	});
 
 	it('remote base URLs: https, http or file, no credentials', () => {
 		expect(validateRemoteBaseUrl('https://github.com/')).toBe('https://github.com');
 		expect(validateRemoteBaseUrl('file:///tmp/remotes')).toBe('file:///tmp/remotes');
-		for (const bad of ['ext::sh -c id', 'ssh://github.com', 'https://u:p@github.com', 'not a url', 'https://github.com?x']) {
+		for (const bad of [
+			'ext::sh -c id',
+			'ssh://github.com',
+			'https://u:p@github.com',
+			'not a url',
+			'https://github.com?x',
+		]) {
 			refuses(() => validateRemoteBaseUrl(bad));
 		}
 	});

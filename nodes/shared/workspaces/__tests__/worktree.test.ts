@@ -20,12 +20,18 @@ describe('worktree workspaces', () => {
 
 	it('creates 8 worktrees at once from one base repository: distinct folders, each on its own new branch', async () => {
 		const sessions = Array.from({ length: 8 }, () => randomUUID());
-		const created = await Promise.all(sessions.map((sessionId) => createWorktree({ baseRepository: base, sessionId, allowedRoots: roots })));
+		const created = await Promise.all(
+			sessions.map((sessionId) =>
+				createWorktree({ baseRepository: base, sessionId, allowedRoots: roots }),
+			),
+		);
 
 		expect(new Set(created.map((w) => w.path)).size).toBe(8);
 		expect(new Set(created.map((w) => w.branch)).size).toBe(8);
 		created.forEach((worktree, i) => {
-			expect(worktree.path).toBe(path.join(tmp.dir, 'root', '.claude-worktrees', 'app', sessions[i]));
+			expect(worktree.path).toBe(
+				path.join(tmp.dir, 'root', '.claude-worktrees', 'app', sessions[i]),
+			);
 			expect(worktree.branch).toBe(`claude/${sessions[i].slice(0, 8)}`);
 			expect(worktree.baseRepository).toBe(base);
 			// Each folder is really checked out on its own branch.
@@ -46,18 +52,31 @@ describe('worktree workspaces', () => {
 			worktreesDir,
 			allowedRoots: roots,
 		});
-		expect(worktree).toEqual({ path: path.join(worktreesDir, sessionId), branch: 'feature/from-n8n', baseRepository: base });
+		expect(worktree).toEqual({
+			path: path.join(worktreesDir, sessionId),
+			branch: 'feature/from-n8n',
+			baseRepository: base,
+		});
 		expect(git(worktree.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('feature/from-n8n');
 	});
 
 	it('refuses a branch that already exists, and a session folder that already exists', async () => {
-		const error = await createWorktree({ baseRepository: base, sessionId: randomUUID(), branch: 'main', allowedRoots: roots }).catch((e) => e);
+		const error = await createWorktree({
+			baseRepository: base,
+			sessionId: randomUUID(),
+			branch: 'main',
+			allowedRoots: roots,
+		}).catch((e) => e);
 		expect(error).toBeInstanceOf(WorkspaceError);
 		expect(error.message).toMatch(/Branch "main" already exists/);
 
 		const sessionId = randomUUID();
 		await createWorktree({ baseRepository: base, sessionId, allowedRoots: roots });
-		const again = await createWorktree({ baseRepository: base, sessionId, allowedRoots: roots }).catch((e) => e);
+		const again = await createWorktree({
+			baseRepository: base,
+			sessionId,
+			allowedRoots: roots,
+		}).catch((e) => e);
 		expect(again.code).toBe('already_exists');
 	});
 
@@ -70,20 +89,38 @@ describe('worktree workspaces', () => {
 
 	it('refuses base repositories outside the roots, folders that are not repositories, and empty repositories', async () => {
 		const outside = makeRepo(path.join(tmp.dir, 'outside-repo'));
-		expect((await createWorktree({ baseRepository: outside, sessionId: randomUUID(), allowedRoots: roots }).catch((e) => e)).code).toBe(
-			'outside_roots',
-		);
+		expect(
+			(
+				await createWorktree({
+					baseRepository: outside,
+					sessionId: randomUUID(),
+					allowedRoots: roots,
+				}).catch((e) => e)
+			).code,
+		).toBe('outside_roots');
 		const plain = path.join(root, 'plain');
 		mkdirSync(plain);
-		expect((await createWorktree({ baseRepository: plain, sessionId: randomUUID(), allowedRoots: roots }).catch((e) => e)).message).toMatch(
-			/not inside a git repository/,
-		);
+		expect(
+			(
+				await createWorktree({
+					baseRepository: plain,
+					sessionId: randomUUID(),
+					allowedRoots: roots,
+				}).catch((e) => e)
+			).message,
+		).toMatch(/not inside a git repository/);
 		const empty = path.join(root, 'empty');
 		mkdirSync(empty);
 		git(empty, 'init', '-q');
-		expect((await createWorktree({ baseRepository: empty, sessionId: randomUUID(), allowedRoots: roots }).catch((e) => e)).message).toMatch(
-			/no commits yet/,
-		);
+		expect(
+			(
+				await createWorktree({
+					baseRepository: empty,
+					sessionId: randomUUID(),
+					allowedRoots: roots,
+				}).catch((e) => e)
+			).message,
+		).toMatch(/no commits yet/);
 	});
 
 	it('refuses injected branch names and session ids; no command runs', async () => {
@@ -97,7 +134,12 @@ describe('worktree workspaces', () => {
 			{ sessionId: `$(touch ${marker})` },
 		];
 		for (const override of hostile) {
-			const error = await createWorktree({ baseRepository: base, sessionId: randomUUID(), allowedRoots: roots, ...override }).catch((e) => e);
+			const error = await createWorktree({
+				baseRepository: base,
+				sessionId: randomUUID(),
+				allowedRoots: roots,
+				...override,
+			}).catch((e) => e);
 			expect(error).toBeInstanceOf(WorkspaceError);
 		}
 		expect(existsSync(marker)).toBe(false);
@@ -118,31 +160,52 @@ describe('worktree workspaces', () => {
 
 	describe('cleanupWorktree', () => {
 		it('removes a clean worktree whose commits are on another branch, and keeps the branch', async () => {
-			const worktree = await createWorktree({ baseRepository: base, sessionId: randomUUID(), allowedRoots: roots });
+			const worktree = await createWorktree({
+				baseRepository: base,
+				sessionId: randomUUID(),
+				allowedRoots: roots,
+			});
 			const result = await cleanupWorktree(worktree.path);
-			expect(result).toEqual({ removed: true, path: worktree.path, branch: worktree.branch, reasons: [] });
+			expect(result).toEqual({
+				removed: true,
+				path: worktree.path,
+				branch: worktree.branch,
+				reasons: [],
+			});
 			expect(existsSync(worktree.path)).toBe(false);
 			expect(git(base, 'branch', '--list', worktree.branch)).toContain(worktree.branch);
 		});
 
 		it('refuses uncommitted changes and commits that exist nowhere else, saying why; force removes', async () => {
-			const worktree = await createWorktree({ baseRepository: base, sessionId: randomUUID(), allowedRoots: roots });
+			const worktree = await createWorktree({
+				baseRepository: base,
+				sessionId: randomUUID(),
+				allowedRoots: roots,
+			});
 			writeFileSync(path.join(worktree.path, 'draft.txt'), 'wip');
 			const dirty = await cleanupWorktree(worktree.path, { force: false });
 			expect(dirty.removed).toBe(false);
-			expect(dirty.reasons).toEqual([expect.stringMatching(/1 uncommitted change\(s\): draft\.txt/)]);
+			expect(dirty.reasons).toEqual([
+				expect.stringMatching(/1 uncommitted change\(s\): draft\.txt/),
+			]);
 
 			commitFile(worktree.path, 'draft.txt', 'done');
 			const unpushed = await cleanupWorktree(worktree.path);
 			expect(unpushed.removed).toBe(false);
-			expect(unpushed.reasons).toEqual([expect.stringMatching(/1 commit\(s\) on "claude\/.*" are on no other branch or remote/)]);
+			expect(unpushed.reasons).toEqual([
+				expect.stringMatching(/1 commit\(s\) on "claude\/.*" are on no other branch or remote/),
+			]);
 			expect(existsSync(worktree.path)).toBe(true);
 
 			// Once another ref holds the commit (as after a push), it may go.
 			git(base, 'branch', `backup-${path.basename(worktree.path)}`, worktree.branch);
 			expect((await cleanupWorktree(worktree.path)).removed).toBe(true);
 
-			const forced = await createWorktree({ baseRepository: base, sessionId: randomUUID(), allowedRoots: roots });
+			const forced = await createWorktree({
+				baseRepository: base,
+				sessionId: randomUUID(),
+				allowedRoots: roots,
+			});
 			writeFileSync(path.join(forced.path, 'draft.txt'), 'wip');
 			expect((await cleanupWorktree(forced.path, { force: true })).removed).toBe(true);
 			expect(existsSync(forced.path)).toBe(false);
@@ -157,10 +220,19 @@ describe('worktree workspaces', () => {
 	});
 
 	it('reopens an existing worktree, and says clearly when it was deleted', async () => {
-		const worktree = await createWorktree({ baseRepository: base, sessionId: randomUUID(), allowedRoots: roots });
+		const worktree = await createWorktree({
+			baseRepository: base,
+			sessionId: randomUUID(),
+			allowedRoots: roots,
+		});
 		await expect(reopenWorktree(worktree.path, roots)).resolves.toBe(worktree.path);
-		await expect(reopenWorktree(worktree.path, [path.join(tmp.dir, 'other')])).rejects.toMatchObject({ code: 'outside_roots' });
+		await expect(
+			reopenWorktree(worktree.path, [path.join(tmp.dir, 'other')]),
+		).rejects.toMatchObject({ code: 'outside_roots' });
 		rmSync(worktree.path, { recursive: true, force: true });
-		await expect(reopenWorktree(worktree.path, roots)).rejects.toMatchObject({ code: 'not_found', message: expect.stringMatching(/no longer exists/) });
+		await expect(reopenWorktree(worktree.path, roots)).rejects.toMatchObject({
+			code: 'not_found',
+			message: expect.stringMatching(/no longer exists/),
+		});
 	});
 });

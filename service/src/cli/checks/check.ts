@@ -13,8 +13,18 @@ export interface Check {
 }
 
 export const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail });
-export const warn = (name: string, detail: string, fix: string): Check => ({ name, status: 'warn', detail, fix });
-export const fail = (name: string, detail: string, fix: string): Check => ({ name, status: 'fail', detail, fix });
+export const warn = (name: string, detail: string, fix: string): Check => ({
+	name,
+	status: 'warn',
+	detail,
+	fix,
+});
+export const fail = (name: string, detail: string, fix: string): Check => ({
+	name,
+	status: 'fail',
+	detail,
+	fix,
+});
 
 /** Runs a program (never through a shell) and resolves with its output, or rejects with why it did not run. */
 export function run(file: string, args: string[], timeoutMs = 15_000): Promise<string> {
@@ -27,7 +37,11 @@ export function run(file: string, args: string[], timeoutMs = 15_000): Promise<s
 }
 
 /** This package's package.json, the first one named like it above this file (from dist/ or from the sources). */
-export function ownPackage(): { version: string; engines?: { node?: string }; devDependencies?: Record<string, string> } {
+export function ownPackage(): {
+	version: string;
+	engines?: { node?: string };
+	devDependencies?: Record<string, string>;
+} {
 	for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
 		const file = path.join(dir, 'package.json');
 		if (!fs.existsSync(file)) continue;

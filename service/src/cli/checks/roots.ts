@@ -7,7 +7,9 @@ import { fail, ok, type Check } from './check';
 export function checkAllowedRoots(env: NodeJS.ProcessEnv = process.env): Check {
 	const name = 'allowed roots';
 	const { allowedRoots } = orchestratorSettings(env);
-	const source = env.CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS ? 'CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS' : 'the default';
+	const source = env.CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS
+		? 'CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS'
+		: 'the default';
 	const problems: string[] = [];
 	const fixes: string[] = [];
 	for (const root of allowedRoots) {
@@ -21,7 +23,9 @@ export function checkAllowedRoots(env: NodeJS.ProcessEnv = process.env): Check {
 			stat = fs.statSync(root);
 		} catch {
 			problems.push(`${root} does not exist`);
-			fixes.push(`mkdir -p ${root} (owned by the user n8n runs as), or list an existing folder in CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS`);
+			fixes.push(
+				`mkdir -p ${root} (owned by the user n8n runs as), or list an existing folder in CLAUDE_ORCHESTRATOR_ALLOWED_ROOTS`,
+			);
 			continue;
 		}
 		if (!stat.isDirectory()) {
@@ -33,9 +37,12 @@ export function checkAllowedRoots(env: NodeJS.ProcessEnv = process.env): Check {
 			fs.accessSync(root, fs.constants.W_OK | fs.constants.X_OK);
 		} catch {
 			problems.push(`${root} is not writable by this user`);
-			fixes.push(`chown or chmod ${root} so the user n8n runs as can write in it (run doctor as that user)`);
+			fixes.push(
+				`chown or chmod ${root} so the user n8n runs as can write in it (run doctor as that user)`,
+			);
 		}
 	}
-	if (problems.length) return fail(name, `${problems.join('; ')} (from ${source})`, fixes.join('; '));
+	if (problems.length)
+		return fail(name, `${problems.join('; ')} (from ${source})`, fixes.join('; '));
 	return ok(name, `${allowedRoots.join(', ')}: exist, writable (from ${source})`);
 }

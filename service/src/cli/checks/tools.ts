@@ -5,12 +5,19 @@ import { fail, ok, ownPackage, run, satisfiesMinimum, warn, type Check } from '.
 
 export function checkNode(): Check {
 	const need = ownPackage().engines?.node;
-	if (satisfiesMinimum(process.version, need)) return ok('node', `${process.version} (the service needs ${need ?? 'any'})`);
-	return fail('node', `${process.version}, the service needs ${need}`, `install Node.js ${need?.replace('>=', '')} or newer`);
+	if (satisfiesMinimum(process.version, need))
+		return ok('node', `${process.version} (the service needs ${need ?? 'any'})`);
+	return fail(
+		'node',
+		`${process.version}, the service needs ${need}`,
+		`install Node.js ${need?.replace('>=', '')} or newer`,
+	);
 }
 
 /** The claude npm package a binary belongs to: the wrapper's package.json, also for its per-platform native package. */
-function claudePackage(binary: string): { version?: string; engines?: { node?: string } } | undefined {
+function claudePackage(
+	binary: string,
+): { version?: string; engines?: { node?: string } } | undefined {
 	let real: string;
 	try {
 		real = fs.realpathSync(binary);
@@ -20,12 +27,18 @@ function claudePackage(binary: string): { version?: string; engines?: { node?: s
 	for (let dir = path.dirname(real); dir !== path.dirname(dir); dir = path.dirname(dir)) {
 		const file = path.join(dir, 'package.json');
 		if (!fs.existsSync(file)) continue;
-		const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string; engines?: { node?: string } };
+		const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+			name?: string;
+			version?: string;
+			engines?: { node?: string };
+		};
 		if (pkg.name === '@anthropic-ai/claude-code') return pkg;
 		// @anthropic-ai/claude-code-linux-x64 and the like: the engines field is on the wrapper beside it.
 		if (pkg.name?.startsWith('@anthropic-ai/claude-code-')) {
 			const wrapper = path.join(dir, '..', 'claude-code', 'package.json');
-			return fs.existsSync(wrapper) ? JSON.parse(fs.readFileSync(wrapper, 'utf8')) : { version: pkg.version };
+			return fs.existsSync(wrapper)
+				? JSON.parse(fs.readFileSync(wrapper, 'utf8'))
+				: { version: pkg.version };
 		}
 		return undefined;
 	}
@@ -38,7 +51,10 @@ function isNativeBinary(file: string): boolean {
 		const head = Buffer.alloc(4);
 		fs.readSync(fd, head, 0, 4, 0);
 		// ELF (Linux) or Mach-O (macOS); anything else (#!/usr/bin/env node) runs on the Node found on PATH.
-		return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])) || [0xfeedfacf, 0xcffaedfe].includes(head.readUInt32BE(0));
+		return (
+			head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])) ||
+			[0xfeedfacf, 0xcffaedfe].includes(head.readUInt32BE(0))
+		);
 	} finally {
 		fs.closeSync(fd);
 	}
@@ -53,25 +69,41 @@ export async function checkClaude(claudePath: string | undefined): Promise<Check
 		binary = findClaude({ claudePath });
 	} catch (err) {
 		// The error carries the node's install hint; the fix below says it once.
-		const detail = (err instanceof Error ? err.message : String(err)).replace(/^Claude Code CLI not found: /, '').replace(/\. Install it with:.*$/s, '');
-		return fail(name, detail, `${install}; or pass --claude <path> (the node's "Claude Path" option)`);
+		const detail = (err instanceof Error ? err.message : String(err))
+			.replace(/^Claude Code CLI not found: /, '')
+			.replace(/\. Install it with:.*$/s, '');
+		return fail(
+			name,
+			detail,
+			`${install}; or pass --claude <path> (the node's "Claude Path" option)`,
+		);
 	}
 	let version: string;
 	try {
 		version = (await run(binary, ['--version'])).split('\n')[0];
 	} catch (err) {
-		return fail(name, `${binary} --version failed: ${err instanceof Error ? err.message : String(err)}`, `reinstall it: ${install}`);
+		return fail(
+			name,
+			`${binary} --version failed: ${err instanceof Error ? err.message : String(err)}`,
+			`reinstall it: ${install}`,
+		);
 	}
 	const pkg = claudePackage(binary);
 	const needs = pkg?.engines?.node;
 	const native = isNativeBinary(binary);
-	const nodeOnPath = native ? process.version : await run('node', ['--version']).catch(() => 'none');
+	const nodeOnPath = native
+		? process.version
+		: await run('node', ['--version']).catch(() => 'none');
 	const runs = native
 		? `native binary, runs without Node${needs ? `; its npm package declares Node ${needs}` : ''}`
 		: `a Node script: needs Node ${needs ?? '(any)'}, PATH has ${nodeOnPath}`;
 	const detail = `${version} at ${binary} (${runs})`;
 	if (!native && (nodeOnPath === 'none' || !satisfiesMinimum(nodeOnPath, needs))) {
-		return fail(name, detail, `install Node.js ${needs?.replace('>=', '') ?? ''} or newer first on n8n's PATH, or the native binary: ${install}`);
+		return fail(
+			name,
+			detail,
+			`install Node.js ${needs?.replace('>=', '') ?? ''} or newer first on n8n's PATH, or the native binary: ${install}`,
+		);
 	}
 	if (tested && !version.startsWith(tested)) {
 		return warn(name, `${detail}; this package is tested with ${tested}`, install);
@@ -85,7 +117,11 @@ export async function checkGit(): Promise<Check> {
 		out = await run('git', ['--version']);
 	} catch (err) {
 		const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-		return fail('git', missing ? 'not found on PATH' : String(err), 'install git (apt-get install git, apk add git) where n8n and its workers run');
+		return fail(
+			'git',
+			missing ? 'not found on PATH' : String(err),
+			'install git (apt-get install git, apk add git) where n8n and its workers run',
+		);
 	}
 	const m = /(\d+)\.(\d+)/.exec(out);
 	// Worktrees with `git worktree add -b` and `--porcelain` listing: 2.17+.
