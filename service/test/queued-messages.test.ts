@@ -134,6 +134,15 @@ describe.each(DATABASE_KINDS)('replies queued while a turn runs (%s)', (kind) =>
 		);
 		// Nothing left: the end of this turn announces nothing.
 		expect((await release(id, winner)).status).toBe(204);
+		// Slack resends the first reply after the turns have ended: still the reply taken then, never one to run again.
+		const late = await queue(id, {
+			content: 'reply 1',
+			author: 'U0ALICE',
+			channel: 'slack',
+			externalId: 'ts-1',
+		});
+		expect(late.status).toBe(200);
+		expect(late.body).toMatchObject({ duplicate: true, position: 0 });
 		await new Promise((r) => setTimeout(r, 500));
 		expect(announced(id)).toHaveLength(1);
 	});

@@ -89,12 +89,17 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 			{ ...WHO, extra: 1 },
 			{ ...WHO, waitSeconds: 61 },
 			{ ...WHO, channel: 'x'.repeat(101) },
+			// The reason travels in a NOTIFY, which holds 8,000 bytes.
+			{ ...WHO, reason: '\u0001'.repeat(501) },
 		]) {
 			const res = await api(svc, 'POST', `/api/v1/sessions/${id}/stop`, body);
 			expect(res.status).toBe(400);
 		}
 		expect((await api(svc, 'POST', `/api/v1/sessions/not-a-uuid/stop`, WHO)).status).toBe(400);
 		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/stop`)).status).toBe(400);
+		// A NUL cannot be stored: the owner is read as text PostgreSQL takes (no database error), and holds nothing.
+		const nul = await api(svc, 'GET', `/api/v1/sessions/${id}/stop?owner=a%00b`);
+		expect([nul.status, nul.body]).toEqual([200, { stop: null, leaseHeld: false }]);
 		expect(
 			(await api(svc, 'POST', `/api/v1/sessions/${id}/stop`, WHO, { Authorization: 'Bearer nope' }))
 				.status,

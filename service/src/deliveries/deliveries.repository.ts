@@ -152,23 +152,26 @@ export async function claimDue(
 
 /**
  * For subscriptions with a minimum interval: every pending event of a session that a later pending event of the
- * same session can stand for becomes 'superseded', and the later one counts it in `coalesced`. Only rows never
+ * same session and name can stand for becomes 'superseded', and the later one counts it in `coalesced`. Only an
+ * event of the same name stands for another: a run's RunFinished is never replaced by the next run's first
+ * PostToolUse. Only rows never
  * tried are replaced; one in flight or backing off is delivered (or dead-lettered) as it would be anyway. The
  * latest event is never replaced, so the last one of a burst is always delivered, after the window.
  */
 export async function supersedeCoalesced(db: Queryable): Promise<number> {
 	const { rows } = await db.query<{ n: number }>(
 		`WITH latest AS (
-			SELECT DISTINCT ON (d.subscription_id, d.session_id) d.id, d.subscription_id, d.session_id, d.hook_event_id
+			SELECT DISTINCT ON (d.subscription_id, d.session_id, d.event_name) d.id, d.subscription_id, d.session_id,
+				d.event_name, d.hook_event_id
 			FROM subscriptions s
 			JOIN deliveries d ON d.subscription_id = s.id AND d.status = 'pending'
 			WHERE s.min_interval_seconds IS NOT NULL
-			ORDER BY d.subscription_id, d.session_id, d.hook_event_id DESC
+			ORDER BY d.subscription_id, d.session_id, d.event_name, d.hook_event_id DESC
 		), gone AS (
 			UPDATE deliveries o SET status = 'superseded', next_attempt_at = now()
 			FROM latest l
-			WHERE o.subscription_id = l.subscription_id AND o.session_id = l.session_id AND o.status = 'pending'
-				AND o.attempts = 0 AND o.hook_event_id < l.hook_event_id
+			WHERE o.subscription_id = l.subscription_id AND o.session_id = l.session_id AND o.event_name = l.event_name
+				AND o.status = 'pending' AND o.attempts = 0 AND o.hook_event_id < l.hook_event_id
 			RETURNING o.coalesced, l.id AS latest_id
 		), counted AS (
 			UPDATE deliveries d SET coalesced = d.coalesced + g.n

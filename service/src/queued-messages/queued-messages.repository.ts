@@ -53,6 +53,21 @@ export async function queueMessage(
 		[sessionId],
 	);
 	if (!rows[0]) return { ok: false, reason: 'not-found' };
+	// Asked again (a resent Slack event, a retried request) after its turn has ended, it is still the reply queued
+	// then, not a new one to run now: answered before the busy check, so it is never run twice.
+	if (m.externalId !== undefined) {
+		const earlier = await tx.query<Row>(
+			`SELECT ${COLUMNS} FROM queued_messages WHERE session_id = $1 AND external_id = $2`,
+			[sessionId, m.externalId],
+		);
+		if (earlier.rows[0])
+			return {
+				ok: true,
+				message: toMessage(earlier.rows[0]),
+				position: await positionOf(tx, sessionId, earlier.rows[0]),
+				duplicate: true,
+			};
+	}
 	if (!rows[0].held) return { ok: false, reason: 'not-busy' };
 	const inserted = await tx.query<Row>(
 		`INSERT INTO queued_messages (session_id, content, author, channel, external_id) VALUES ($1, $2, $3, $4, $5)
@@ -67,16 +82,22 @@ export async function queueMessage(
 				[sessionId, m.externalId],
 			)
 		).rows[0];
-	const position = await tx.query<{ n: number }>(
-		'SELECT count(*)::int AS n FROM queued_messages WHERE session_id = $1 AND taken_at IS NULL AND id <= $2',
-		[sessionId, row.id],
-	);
 	return {
 		ok: true,
 		message: toMessage(row),
-		position: row.taken_at ? 0 : position.rows[0].n,
+		position: await positionOf(tx, sessionId, row),
 		duplicate: !inserted.rows[0],
 	};
+}
+
+/** Its place among the replies still waiting (0 once a turn has taken it). */
+async function positionOf(tx: Queryable, sessionId: string, row: Row): Promise<number> {
+	if (row.taken_at) return 0;
+	const { rows } = await tx.query<{ n: number }>(
+		'SELECT count(*)::int AS n FROM queued_messages WHERE session_id = $1 AND taken_at IS NULL AND id <= $2',
+		[sessionId, row.id],
+	);
+	return rows[0].n;
 }
 
 /** The replies waiting for the session's next turn, oldest first. */

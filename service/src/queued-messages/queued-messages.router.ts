@@ -21,7 +21,7 @@ const QueueBody = z
 	})
 	.strict();
 
-const TakeBody = z.object({ owner: z.string().min(1).max(200), runId: uuidParam }).strict();
+const TakeBody = z.object({ owner: nonEmpty(200, 'owner'), runId: uuidParam }).strict();
 
 export function queuedMessagesRouter(deps: { db: Database; auth: Auth }): Router {
 	const { db, auth } = deps;

@@ -13,7 +13,8 @@ const StopBody = z
 		requestedBy: storableText(200).pipe(z.string().trim().min(1, 'requestedBy is empty')),
 		/** Where they asked from: slack, email, api, dashboard… */
 		channel: storableText(100).pipe(z.string().trim().min(1, 'channel is empty')),
-		reason: storableText(2000).optional(),
+		// Carried by a NOTIFY (at most 8,000 bytes; a control character is 6 in JSON), with who asked and from where.
+		reason: storableText(500).optional(),
 		/** Answer once the run has ended (with what it did and cost), waiting at most this long. */
 		waitSeconds: z.number().int().min(0).max(60).default(0),
 	})
@@ -21,7 +22,7 @@ const StopBody = z
 
 const WatchQuery = z
 	.object({
-		owner: z.string().min(1).max(200),
+		owner: storableText(200).pipe(z.string().min(1, 'owner is empty')),
 		waitSeconds: z.coerce.number().int().min(0).max(20).default(0),
 	})
 	.strict();
