@@ -141,7 +141,7 @@ const promptFor = (i: number) =>
 		const acknowledged = answered(after, fromClaude) - answered(before, fromClaude);
 		const { rows } = await svc.db.query<{ n: number; starts: number }>(
 			`SELECT count(*) FILTER (WHERE event_name <> 'SessionStart')::int AS n, count(*) FILTER (WHERE event_name = 'SessionStart')::int AS starts
-			FROM hook_events WHERE session_id = ANY($1::uuid[])`,
+			FROM hook_events WHERE session_id = ANY($1::uuid[]) AND payload->>'source' IS DISTINCT FROM 'service'`,
 			[[control, ...outs].map((o) => o.sessionId)],
 		);
 		expect(rows[0].n).toBe(acknowledged);
