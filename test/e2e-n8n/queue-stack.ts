@@ -93,6 +93,9 @@ function workflows(): N8nWorkflow[] {
 						resumeBy: 'threadKey',
 						threadKey: '={{ $json.body.threadKey }}',
 						prompt: '={{ $json.body.prompt }}',
+						// Two Resumes of one session on different workers wait for each other's lease (the node's
+						// default, Queue, would store the second reply for the next turn instead).
+						whenBusy: 'wait',
 						options,
 					},
 					credentials: orchestrator,
