@@ -4,6 +4,45 @@ import type { Queryable } from '../db';
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'superseded'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+/**
+ * Every row of `deliveries` is written by this module. Two ways in:
+ * - insertDeliveries: rows decided in full by the caller (enqueueDeliveries, in the events' transaction);
+ * - plannedDeliveriesInsertSql: a statement fragment hook ingestion composes into the statement that stores the
+ *   events, so a batch and its deliveries cost one round trip (hooks.repository.ts insertHookEvents).
+ */
+export interface NewDelivery {
+	id: string;
+	subscriptionId: string;
+	sessionId: string;
+	hookEventId: number;
+	eventName: string;
+}
+
+/** Queues deliveries; one already queued for the same (subscription, event) is left as it is. Returns the rows added. */
+export async function insertDeliveries(tx: Queryable, rows: NewDelivery[]): Promise<number> {
+	if (!rows.length) return 0;
+	const { rowCount } = await tx.query(
+		`INSERT INTO deliveries (id, subscription_id, session_id, hook_event_id, event_name)
+		SELECT (r->>'id')::uuid, (r->>'subscriptionId')::uuid, (r->>'sessionId')::uuid, (r->>'hookEventId')::bigint, r->>'eventName'
+		FROM jsonb_array_elements($1::jsonb) r
+		ON CONFLICT (subscription_id, hook_event_id) DO NOTHING`,
+		[JSON.stringify(rows)],
+	);
+	return rowCount ?? 0;
+}
+
+/**
+ * The INSERT of planned deliveries for a statement that has just stored events: `plan` is a parameter holding a
+ * JSON array of { id, subscriptionId, sessionId, hash }, `events` the name of a CTE returning the stored events'
+ * id, payload_hash, session_id and event_name. Only events that CTE returns (not redeliveries) get deliveries.
+ */
+export function plannedDeliveriesInsertSql(plan: string, events: string): string {
+	return `INSERT INTO deliveries (id, subscription_id, session_id, hook_event_id, event_name)
+			SELECT (d->>'id')::uuid, (d->>'subscriptionId')::uuid, ev.session_id, ev.id, ev.event_name
+			FROM jsonb_array_elements(${plan}::jsonb) d JOIN ${events} ev ON ev.session_id = (d->>'sessionId')::uuid AND ev.payload_hash = d->>'hash'
+			ON CONFLICT (subscription_id, hook_event_id) DO NOTHING`;
+}
+
 /** A claimed delivery with everything needed to send it, read at claim time so the session summary is current. */
 export interface ClaimedDelivery {
 	id: string;

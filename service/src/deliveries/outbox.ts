@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Queryable } from '../db';
 import type { HookEvent } from '../hooks/hook-event';
+import { insertDeliveries, type NewDelivery } from './deliveries.repository';
 import type { OutboxPlan, StoredEvent } from '../hooks/hooks.repository';
 import {
 	matches,
@@ -56,13 +57,7 @@ export async function enqueueDeliveries(
 	if (filters.some(needsSessionFacts))
 		facts = await loadSessionFacts(tx, [...new Set(events.map((e) => e.sessionId))]);
 
-	const rows: Array<{
-		id: string;
-		subscriptionId: string;
-		sessionId: string;
-		hookEventId: number;
-		eventName: string;
-	}> = [];
+	const rows: NewDelivery[] = [];
 	for (const e of events) {
 		for (const f of filters) {
 			if (matches(f, e, facts.get(e.sessionId))) {
@@ -76,14 +71,7 @@ export async function enqueueDeliveries(
 			}
 		}
 	}
-	if (!rows.length) return 0;
-	const { rowCount } = await tx.query(
-		`INSERT INTO deliveries (id, subscription_id, session_id, hook_event_id, event_name)
-		SELECT (r->>'id')::uuid, (r->>'subscriptionId')::uuid, (r->>'sessionId')::uuid, (r->>'hookEventId')::bigint, r->>'eventName'
-		FROM jsonb_array_elements($1::jsonb) r
-		ON CONFLICT (subscription_id, hook_event_id) DO NOTHING`,
-		[JSON.stringify(rows)],
-	);
+	const rowCount = await insertDeliveries(tx, rows);
 	known?.queued(rowCount);
 	return rowCount;
 }

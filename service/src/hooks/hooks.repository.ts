@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { readSessionRowsAfter } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
+import { plannedDeliveriesInsertSql } from '../deliveries/deliveries.repository';
 import { enqueueDeliveries, type KnownSubscriptions } from '../deliveries/outbox';
 import { toolCallRows, toolCallUpsertSql } from '../tool-calls/tool-calls.repository';
 import { externalStatusAfter, toolCallFromEvent, type HookEvent } from './hook-event';
@@ -145,10 +146,7 @@ export async function insertHookEvents(
 			WHERE s.id = c.session_id AND (a->>'id')::uuid = c.session_id
 			RETURNING 1
 		), dl AS (
-			INSERT INTO deliveries (id, subscription_id, session_id, hook_event_id, event_name)
-			SELECT (d->>'id')::uuid, (d->>'subscriptionId')::uuid, ev.session_id, ev.id, ev.event_name
-			FROM jsonb_array_elements($5::jsonb) d JOIN ev ON ev.session_id = (d->>'sessionId')::uuid AND ev.payload_hash = d->>'hash'
-			ON CONFLICT (subscription_id, hook_event_id) DO NOTHING
+			${plannedDeliveriesInsertSql('$5', 'ev')}
 			RETURNING 1
 		)
 		SELECT id, payload_hash AS hash, session_id, (SELECT count(*)::integer FROM dl) AS queued FROM ev
