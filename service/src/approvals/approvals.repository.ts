@@ -1,3 +1,4 @@
+import { insertImportedRow } from '../db/imported-row';
 import { keysetPage, readBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { storedPolicy, type ApprovalPolicy } from './approval-policy';
@@ -220,4 +221,9 @@ export async function listApprovals(db: Queryable, f: ApprovalFilter) {
 		maxBytes: f.maxBytes,
 	});
 	return keysetPage(rows, f.limit, more, toApproval);
+}
+
+/** An approval of an imported session, as exported. */
+export function importApproval(tx: Queryable, values: Record<string, unknown>): Promise<void> {
+	return insertImportedRow(tx, 'approvals', values);
 }

@@ -1,3 +1,4 @@
+import { insertImportedRow } from '../db/imported-row';
 import crypto from 'node:crypto';
 import { readSessionRowsAfter } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
@@ -284,4 +285,9 @@ export async function insertServiceEvents(
 		outbox,
 	);
 	return stored.rows.length;
+}
+
+/** An event of an imported session, as exported (its id is assigned here). It queues no delivery: it is history, not news. */
+export function importHookEvent(tx: Queryable, values: Record<string, unknown>): Promise<void> {
+	return insertImportedRow(tx, 'hook_events', values);
 }

@@ -1,3 +1,4 @@
+import { insertImportedRow } from '../db/imported-row';
 import { readSessionRowsAfter } from '../db/byte-bounded-page';
 import type { z } from 'zod';
 import type { Queryable } from '../db';
@@ -58,4 +59,9 @@ export async function listMessages(
 		})),
 		more,
 	};
+}
+
+/** A message of an imported session, as exported (its id is assigned here). */
+export function importMessage(tx: Queryable, values: Record<string, unknown>): Promise<void> {
+	return insertImportedRow(tx, 'session_messages', values);
 }

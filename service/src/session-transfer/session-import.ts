@@ -1,6 +1,12 @@
 import type { Database, Queryable } from '../db';
 import { badRequest, conflict, HttpError } from '../http/errors';
+import { importApproval } from '../approvals/approvals.repository';
+import { importHookEvent } from '../hooks/hooks.repository';
+import { importMessage } from '../messages/messages.repository';
 import { scrubValue } from '../scrub';
+import { deleteSession, importRun, importSessionRow } from '../sessions/sessions.repository';
+import { importThread } from '../threads/threads.repository';
+import { importToolCall } from '../tool-calls/tool-calls.repository';
 import { storeTranscript } from '../transcripts/transcripts.router';
 import type { ExportDocument } from './transfer.schema';
 
@@ -9,20 +15,27 @@ import type { ExportDocument } from './transfer.schema';
 // naming them); values are cast by PostgreSQL, and a value that does not fit is the client's 400, not a 500.
 
 interface Part {
+	/** Where its columns are looked up; the rows are written by the table's own repository (`insert`). */
 	table: string;
 	key: Exclude<keyof ExportDocument, 'format' | 'version' | 'exportedAt' | 'transcript'>;
 	/** Columns this service assigns itself (serial ids) or that never travel (the lease). */
 	dropped: string[];
+	insert: (tx: Queryable, values: Record<string, unknown>) => Promise<void>;
 }
 
 const PARTS: Part[] = [
-	{ table: 'sessions', key: 'session', dropped: ['lease_owner', 'lease_expires_at'] },
-	{ table: 'session_runs', key: 'runs', dropped: [] },
-	{ table: 'session_messages', key: 'messages', dropped: ['id'] },
-	{ table: 'tool_calls', key: 'toolCalls', dropped: ['id'] },
-	{ table: 'hook_events', key: 'hookEvents', dropped: ['id'] },
-	{ table: 'approvals', key: 'approvals', dropped: [] },
-	{ table: 'threads', key: 'threads', dropped: [] },
+	{
+		table: 'sessions',
+		key: 'session',
+		dropped: ['lease_owner', 'lease_expires_at'],
+		insert: importSessionRow,
+	},
+	{ table: 'session_runs', key: 'runs', dropped: [], insert: importRun },
+	{ table: 'session_messages', key: 'messages', dropped: ['id'], insert: importMessage },
+	{ table: 'tool_calls', key: 'toolCalls', dropped: ['id'], insert: importToolCall },
+	{ table: 'hook_events', key: 'hookEvents', dropped: ['id'], insert: importHookEvent },
+	{ table: 'approvals', key: 'approvals', dropped: [], insert: importApproval },
+	{ table: 'threads', key: 'threads', dropped: [], insert: importThread },
 ];
 
 // Identifiers a later run reads back exactly as written; everything else is scrubbed like any stored text.
@@ -65,13 +78,9 @@ async function insertRow(
 	const values = Object.fromEntries(
 		kept.map(([c, v]) => [c, VERBATIM.has(c) ? v : scrubValue(v, NO_LIMIT).value]),
 	);
-	// Column names come from the catalog (checked above), never from the document alone.
-	const list = kept.map(([c]) => `"${c}"`).join(', ');
 	try {
-		await tx.query(
-			`INSERT INTO ${part.table} (${list}) SELECT ${list} FROM jsonb_populate_record(NULL::${part.table}, $1::jsonb)`,
-			[JSON.stringify(values)],
-		);
+		// Column names come from the catalog (checked above), never from the document alone.
+		await part.insert(tx, values);
 	} catch (error) {
 		throw asClientError(error, where);
 	}
@@ -115,7 +124,7 @@ export async function importSession(
 					`session ${id} is running here (${held.lease_owner}); wait for its run to end before replacing it`,
 				);
 			}
-			await tx.query('DELETE FROM sessions WHERE id = $1', [id]);
+			await deleteSession(tx, id);
 		}
 		for (const part of PARTS) {
 			const columns = await columnsOf(tx, part.table);

@@ -1,3 +1,4 @@
+import { insertImportedRow } from '../db/imported-row';
 import { keysetPage, readBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import type { z } from 'zod';
@@ -348,4 +349,27 @@ export async function listRuns(db: Queryable, sessionId: string) {
 		endedAt: r.ended_at,
 		statusMessage: r.status_message,
 	}));
+}
+
+/** The thread key a session answers to (the last thread bound to it). */
+export async function setThreadKey(db: Queryable, id: string, key: string): Promise<void> {
+	await db.query('UPDATE sessions SET thread_key = $2, updated_at = now() WHERE id = $1', [
+		id,
+		key,
+	]);
+}
+
+/** An imported session's row, as exported. */
+export function importSessionRow(tx: Queryable, values: Record<string, unknown>): Promise<void> {
+	return insertImportedRow(tx, 'sessions', values);
+}
+
+/** A run of an imported session, as exported. */
+export function importRun(tx: Queryable, values: Record<string, unknown>): Promise<void> {
+	return insertImportedRow(tx, 'session_runs', values);
+}
+
+/** Removes a session and, by cascade, everything recorded for it (an import replacing it). */
+export async function deleteSession(tx: Queryable, id: string): Promise<void> {
+	await tx.query('DELETE FROM sessions WHERE id = $1', [id]);
 }

@@ -1,5 +1,7 @@
 import type { Queryable } from '../db';
+import { insertImportedRow } from '../db/imported-row';
 import { scrubValue } from '../scrub';
+import { setThreadKey } from '../sessions/sessions.repository';
 
 export async function getThread(db: Queryable, key: string) {
 	const { rows } = await db.query<Record<string, any>>(
@@ -34,9 +36,11 @@ export async function putThread(
 		// Shown to Hook Trigger workflows and on the dashboard: secrets masked like every other stored payload.
 		[key, sessionId, metadata ? JSON.stringify(scrubValue(metadata, 64 * 1024).value) : null],
 	);
-	await db.query('UPDATE sessions SET thread_key = $2, updated_at = now() WHERE id = $1', [
-		sessionId,
-		key,
-	]);
+	await setThreadKey(db, sessionId, key);
 	return getThread(db, key);
+}
+
+/** A thread of an imported session, as exported. */
+export function importThread(tx: Queryable, values: Record<string, unknown>): Promise<void> {
+	return insertImportedRow(tx, 'threads', values);
 }

@@ -1,3 +1,4 @@
+import { insertImportedRow } from '../db/imported-row';
 import { readBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { mergeAll, type ToolCallUpsert } from './tool-call';
@@ -122,4 +123,9 @@ export async function listToolCalls(
 		})),
 		more,
 	};
+}
+
+/** A tool call of an imported session, as exported (its id is assigned here). */
+export function importToolCall(tx: Queryable, values: Record<string, unknown>): Promise<void> {
+	return insertImportedRow(tx, 'tool_calls', values);
 }
