@@ -4,10 +4,10 @@ import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { parse, uuidParam } from '../http/validate';
-import { getSession } from '../sessions/sessions.repository';
 import { ThreadMetadata } from '../../../nodes/shared/protocol';
 import { ThreadKey } from '../sessions/sessions.schema';
-import { getThread, putThread } from './threads.repository';
+import { getThread } from './threads.repository';
+import { bindThread } from './threads.service';
 
 const KeyParams = z.object({ key: ThreadKey });
 const PutThreadBody = z
@@ -29,11 +29,7 @@ export function threadsRouter(deps: { db: Database; auth: Auth }): Router {
 	r.put('/:key', auth.requireAdmin, async (req, res) => {
 		const { key } = parse(KeyParams, req.params, 'thread key');
 		const body = parse(PutThreadBody, req.body, 'thread');
-		const thread = await db.transaction(async (tx) => {
-			if (!(await getSession(tx, body.sessionId))) throw notFound(`no session ${body.sessionId}`);
-			return putThread(tx, key, body.sessionId, body.metadata);
-		});
-		res.json(thread);
+		res.json(await bindThread(db, key, body.sessionId, body.metadata));
 	});
 	return r;
 }
