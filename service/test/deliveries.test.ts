@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fixtures from '../../test/fixtures/hook-payloads.json';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
+import { subscribedReceiver } from '../../test/support/service-sessions';
 import { waitFor, sleep } from '../../test/support/wait';
 import { loadConfig } from '../src/config';
 import { backoffMs } from '../src/deliveries/deliverer';
@@ -48,16 +49,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		await svc?.stop();
 	});
 
-	/** A running receiver subscribed with `filters`; it holds the secret the way the node does after create(). */
-	async function subscribed(filters: Payload = {}): Promise<TriggerReceiver> {
-		const r = new TriggerReceiver();
-		receivers.push(r);
-		await r.start();
-		const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: r.url, ...filters });
-		expect(res.status).toBe(201);
-		r.staticData = { subscriptionId: res.body.id, secret: res.body.secret };
-		return r;
-	}
+	const subscribed = (filters: Payload = {}) => subscribedReceiver(svc, filters, receivers);
 	const post = async (payload: Payload) => {
 		const res = await api(svc, 'POST', '/api/v1/hooks', payload);
 		expect(res.status).toBe(200);

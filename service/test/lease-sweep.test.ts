@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { TriggerReceiver } from '../../test/support/trigger-receiver';
+import type { TriggerReceiver } from '../../test/support/trigger-receiver';
+import { newSession, startRun, startServiceWithTrigger } from '../../test/support/service-sessions';
 import { waitFor, sleep } from '../../test/support/wait';
 import { interruptExpiredLeases } from '../src/sessions/lease-sweep';
 import {
@@ -21,16 +22,12 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 	let svc: TestService;
 	let receiver: TriggerReceiver;
 	beforeAll(async () => {
-		svc = await startTestService(kind, ENV);
-		receiver = new TriggerReceiver();
-		await receiver.start();
 		// The Hook Trigger's "Session finished" preset.
-		const sub = await api(svc, 'POST', '/api/v1/subscriptions', {
-			url: receiver.url,
-			events: ['Stop', 'SessionEnd', 'StopFailure'],
-		});
-		expect(sub.status).toBe(201);
-		receiver.staticData = { subscriptionId: sub.body.id, secret: sub.body.secret };
+		({ svc, receiver } = await startServiceWithTrigger(kind, ENV, [
+			'Stop',
+			'SessionEnd',
+			'StopFailure',
+		]));
 	});
 	afterAll(async () => {
 		await receiver?.stop();
@@ -39,31 +36,11 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 
 	/** A session whose run is under way on `owner`, as the runner leaves it before claude starts. */
 	async function running(owner: string) {
-		const id = crypto.randomUUID();
-		expect(
-			(
-				await api(svc, 'POST', '/api/v1/sessions', {
-					id,
-					status: 'running',
-					workspaceType: 'local',
-					workspacePath: '/w',
-				})
-			).status,
-		).toBe(201);
+		const id = await newSession(svc, { status: 'running' });
 		const lease = await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner });
 		expect(lease.status).toBe(200);
 		expect(lease.body.ttlSeconds).toBe(2);
-		const runId = crypto.randomUUID();
-		expect(
-			(
-				await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${runId}`, {
-					kind: 'start',
-					status: 'running',
-					prompt: 'long task',
-				})
-			).status,
-		).toBe(200);
-		return { id, runId };
+		return { id, runId: await startRun(svc, id) };
 	}
 	const session = async (id: string) => (await api(svc, 'GET', `/api/v1/sessions/${id}`)).body;
 	const finishedFor = (id: string) => receiver.emitted.filter((e: any) => e.sessionId === id);

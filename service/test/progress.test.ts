@@ -3,6 +3,10 @@
 // service's RunFinished event, and event keys that make a twice-delivered chat event act once.
 import crypto from 'node:crypto';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
+import {
+	newSession as sessionRecord,
+	subscribedReceiver,
+} from '../../test/support/service-sessions';
 import { waitFor } from '../../test/support/wait';
 import { pruneEventKeys } from '../src/event-keys/event-keys.repository';
 import {
@@ -43,32 +47,12 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		await svc?.stop();
 	});
 
-	async function subscribed(filters: Json): Promise<TriggerReceiver> {
-		const r = new TriggerReceiver();
-		receivers.push(r);
-		await r.start();
-		const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: r.url, ...filters });
-		expect(res.status).toBe(201);
-		r.staticData = { subscriptionId: res.body.id, secret: res.body.secret };
-		return r;
-	}
+	const subscribed = (filters: Json) => subscribedReceiver(svc, filters, receivers);
 	const post = async (payload: Json) => {
 		const res = await api(svc, 'POST', '/api/v1/hooks', payload);
 		expect(res.status).toBe(200);
 	};
-	const newSession = async () => {
-		const id = crypto.randomUUID();
-		expect(
-			(
-				await api(svc, 'POST', '/api/v1/sessions', {
-					id,
-					workspaceType: 'local',
-					workspacePath: '/srv/work/repo',
-				})
-			).status,
-		).toBe(201);
-		return id;
-	};
+	const newSession = () => sessionRecord(svc, { workspacePath: '/srv/work/repo' });
 
 	it('stores the minimum interval with the subscription and refuses one that is not 1 to 3600 whole seconds', async () => {
 		const r = new TriggerReceiver();

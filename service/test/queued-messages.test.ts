@@ -1,12 +1,8 @@
 import crypto from 'node:crypto';
-import { TriggerReceiver } from '../../test/support/trigger-receiver';
+import type { TriggerReceiver } from '../../test/support/trigger-receiver';
+import { startServiceWithTrigger } from '../../test/support/service-sessions';
 import { waitFor } from '../../test/support/wait';
-import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	type TestService,
-} from '../../test/support/test-service';
+import { api, DATABASE_KINDS, type TestService } from '../../test/support/test-service';
 
 const ENV = { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '50' };
 
@@ -14,16 +10,8 @@ describe.each(DATABASE_KINDS)('replies queued while a turn runs (%s)', (kind) =>
 	let svc: TestService;
 	let receiver: TriggerReceiver;
 	beforeAll(async () => {
-		svc = await startTestService(kind, ENV);
-		receiver = new TriggerReceiver();
-		await receiver.start();
 		// The Hook Trigger's "Reply Queued" preset.
-		const sub = await api(svc, 'POST', '/api/v1/subscriptions', {
-			url: receiver.url,
-			events: ['ReplyQueued'],
-		});
-		expect(sub.status).toBe(201);
-		receiver.staticData = { subscriptionId: sub.body.id, secret: sub.body.secret };
+		({ svc, receiver } = await startServiceWithTrigger(kind, ENV, ['ReplyQueued']));
 	});
 	afterAll(async () => {
 		await receiver?.stop();

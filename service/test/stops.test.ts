@@ -1,12 +1,8 @@
 import crypto from 'node:crypto';
-import { TriggerReceiver } from '../../test/support/trigger-receiver';
+import type { TriggerReceiver } from '../../test/support/trigger-receiver';
+import { newSession, startRun, startServiceWithTrigger } from '../../test/support/service-sessions';
 import { waitFor } from '../../test/support/wait';
-import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	type TestService,
-} from '../../test/support/test-service';
+import { api, DATABASE_KINDS, type TestService } from '../../test/support/test-service';
 
 const ENV = { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '50' };
 const WHO = { requestedBy: 'U0ALICE', channel: 'slack' };
@@ -15,51 +11,25 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 	let svc: TestService;
 	let receiver: TriggerReceiver;
 	beforeAll(async () => {
-		svc = await startTestService(kind, ENV);
-		receiver = new TriggerReceiver();
-		await receiver.start();
 		// The Hook Trigger's "Session finished" preset.
-		const sub = await api(svc, 'POST', '/api/v1/subscriptions', {
-			url: receiver.url,
-			events: ['Stop', 'SessionEnd', 'StopFailure'],
-		});
-		expect(sub.status).toBe(201);
-		receiver.staticData = { subscriptionId: sub.body.id, secret: sub.body.secret };
+		({ svc, receiver } = await startServiceWithTrigger(kind, ENV, [
+			'Stop',
+			'SessionEnd',
+			'StopFailure',
+		]));
 	});
 	afterAll(async () => {
 		await receiver?.stop();
 		await svc?.stop();
 	});
 
-	async function session() {
-		const id = crypto.randomUUID();
-		expect(
-			(
-				await api(svc, 'POST', '/api/v1/sessions', {
-					id,
-					status: 'running',
-					workspaceType: 'local',
-					workspacePath: '/w',
-				})
-			).status,
-		).toBe(201);
-		return id;
-	}
+	const session = () => newSession(svc, { status: 'running' });
 	/** A session whose run holds the lease as `owner`, with its hook token, as the runner leaves it when claude starts. */
 	async function running(owner = `worker:1:${crypto.randomUUID()}`) {
 		const id = await session();
 		expect((await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner })).status).toBe(200);
 		const { hookToken } = (await api(svc, 'POST', `/api/v1/sessions/${id}/hook-token`, {})).body;
-		const runId = crypto.randomUUID();
-		expect(
-			(
-				await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${runId}`, {
-					kind: 'start',
-					status: 'running',
-					prompt: 'long task',
-				})
-			).status,
-		).toBe(200);
+		const runId = await startRun(svc, id);
 		return { id, owner, runId, hookToken: hookToken as string };
 	}
 	const hook = (id: string, token: string, event: string, extra: Record<string, unknown> = {}) =>

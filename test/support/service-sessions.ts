@@ -1,0 +1,66 @@
+import crypto from 'node:crypto';
+import { api, startTestService, type TestService } from './test-service';
+import { TriggerReceiver } from './trigger-receiver';
+
+// What the service suites set up before the part they test: sessions and runs made through the API, and Hook
+// Trigger receivers subscribed the way the node subscribes.
+
+/** A running receiver subscribed with `filters` (pushed to `receivers` first, for the suite to stop); it holds the secret the way the node does after create(). */
+export async function subscribedReceiver(
+	svc: TestService,
+	filters: Record<string, unknown>,
+	receivers: TriggerReceiver[],
+): Promise<TriggerReceiver> {
+	const r = new TriggerReceiver();
+	receivers.push(r);
+	await r.start();
+	const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: r.url, ...filters });
+	expect(res.status).toBe(201);
+	r.staticData = { subscriptionId: res.body.id, secret: res.body.secret };
+	return r;
+}
+
+/** A service with one receiver subscribed to `events` (a Hook Trigger preset); both stopped if either fails to start. */
+export async function startServiceWithTrigger(
+	kind: 'pglite' | 'postgres',
+	env: Record<string, string>,
+	events: string[],
+): Promise<{ svc: TestService; receiver: TriggerReceiver }> {
+	const svc = await startTestService(kind, env);
+	const receivers: TriggerReceiver[] = [];
+	try {
+		return { svc, receiver: await subscribedReceiver(svc, { events }, receivers) };
+	} catch (error) {
+		await Promise.all(receivers.map((r) => r.stop()));
+		await svc.stop();
+		throw error;
+	}
+}
+
+/** A new session record with `fields` (a local workspace unless they say otherwise); returns its id. */
+export async function newSession(
+	svc: TestService,
+	fields: Record<string, unknown> = {},
+): Promise<string> {
+	const id = crypto.randomUUID();
+	const res = await api(svc, 'POST', '/api/v1/sessions', {
+		id,
+		workspaceType: 'local',
+		workspacePath: '/w',
+		...fields,
+	});
+	expect(res.status).toBe(201);
+	return id;
+}
+
+/** Starts a run of the session, as the runner records it when claude starts; returns the run's id. */
+export async function startRun(svc: TestService, sessionId: string): Promise<string> {
+	const runId = crypto.randomUUID();
+	const res = await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, {
+		kind: 'start',
+		status: 'running',
+		prompt: 'long task',
+	});
+	expect(res.status).toBe(200);
+	return runId;
+}
