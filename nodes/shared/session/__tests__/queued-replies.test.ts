@@ -1,15 +1,11 @@
 import crypto from 'node:crypto';
-import { startTestService, type TestService } from '../../../../test/support/test-service';
 import {
-	claudeFixture,
-	toolCalls,
-	type ClaudeFixture,
-} from '../../../../test/support/claude-fixture';
-import { waitUntil } from '../../../../test/support/wait';
-import { fetchClient } from '../fetch-client';
-import type { OrchestratorClient } from '../client';
+	serviceWithClaude,
+	startWorktreeTurn,
+	succeededCalls,
+} from '../../../../test/support/claude-service';
 import { SessionBusyError } from '../lease';
-import { resumeOrQueue, startSession } from '../session-run';
+import { resumeOrQueue } from '../session-run';
 
 // Replies while a turn runs (Claude Resume, When Busy): queued in the service and answered at once, then taken all
 // together, in arrival order and marked with who wrote each, by the next turn. Real claude, real service.
@@ -26,38 +22,17 @@ function lastPrompt(body: { messages?: Array<{ role: string; content: unknown }>
 }
 
 describe(`replies while a turn runs (${kind})`, () => {
-	let svc: TestService;
-	let fx: ClaudeFixture;
-	let client: OrchestratorClient;
-
-	beforeAll(async () => {
-		[svc, fx] = await Promise.all([startTestService(kind), claudeFixture('orch-queue')]);
-		client = fetchClient(svc.url, svc.apiKey);
-	}, 180_000);
-	afterAll(async () => {
-		await svc?.stop();
-		await fx?.close();
-	});
+	const h = serviceWithClaude(kind, 'orch-queue');
 
 	it('queues three replies at once, fails at once with When Busy = Fail, and the next turn takes all three in order', async () => {
-		const repo = fx.repo('app');
+		const { fx, client } = h;
 		const sessionId = crypto.randomUUID();
-		const first = startSession(client, {
+		const { run: first } = startWorktreeTurn(
+			h,
 			sessionId,
-			prompt: 'a long job [[bash:echo one > one.txt]] [[delay:8000]] [[text:first turn done]]',
-			workspace: { type: 'worktree', baseRepository: repo.path },
-			options: fx.options(),
-			deps: fx.deps,
-		});
-		expect(
-			await waitUntil(
-				async () =>
-					(await toolCalls(client, sessionId).catch(() => [])).some(
-						(c) => c.status === 'succeeded',
-					),
-				60_000,
-			),
-		).toBe(true);
+			'a long job [[bash:echo one > one.txt]] [[delay:8000]] [[text:first turn done]]',
+		);
+		expect(await succeededCalls(client, sessionId, 1)).toBe(true);
 
 		const replies = [
 			{ prompt: 'first reply: check the logs', author: 'U0ALICE' },

@@ -1,17 +1,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../test/support/test-service';
 import {
-	claudeFixture,
-	toolCalls,
-	type ClaudeFixture,
-} from '../../../../test/support/claude-fixture';
+	serviceWithClaude,
+	startWorktreeTurn,
+	succeededCalls,
+} from '../../../../test/support/claude-service';
+import { toolCalls } from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
 import { git } from '../../../../test/support/git';
-import { fetchClient } from '../fetch-client';
-import type { OrchestratorClient } from '../client';
-import { resumeSession, startSession } from '../session-run';
+import { resumeSession } from '../session-run';
 import { claudePidFor } from '../../../../test/support/claude-pid';
 
 // The claude process dies mid-run from outside (the OOM killer, an operator's kill -9): no result line, no
@@ -20,40 +18,18 @@ import { claudePidFor } from '../../../../test/support/claude-pid';
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
 describe(`claude killed mid-run (${kind})`, () => {
-	let svc: TestService;
-	let fx: ClaudeFixture;
-	let client: OrchestratorClient;
-
-	beforeAll(async () => {
-		[svc, fx] = await Promise.all([startTestService(kind), claudeFixture('orch-killed')]);
-		client = fetchClient(svc.url, svc.apiKey);
-	}, 180_000);
-	afterAll(async () => {
-		await svc?.stop();
-		await fx?.close();
-	});
+	const h = serviceWithClaude(kind, 'orch-killed');
 
 	it('ends the session as failed with the reason and leaves the worktree intact', async () => {
-		const repo = fx.repo('app');
+		const { fx, client } = h;
 		const sessionId = crypto.randomUUID();
-		const run = startSession(client, {
+		const { repo, run } = startWorktreeTurn(
+			h,
 			sessionId,
-			prompt:
-				'[[bash:echo before > before.txt]] [[write:notes.md::work in progress]] [[delay:30000]] [[bash:echo after > after.txt]]',
-			workspace: { type: 'worktree', baseRepository: repo.path },
-			options: fx.options(),
-			deps: fx.deps,
-		});
+			'[[bash:echo before > before.txt]] [[write:notes.md::work in progress]] [[delay:30000]] [[bash:echo after > after.txt]]',
+		);
 		// Both tool calls done: claude now waits for the (slow) next model answer.
-		expect(
-			await waitUntil(
-				async () =>
-					(await toolCalls(client, sessionId).catch(() => [])).filter(
-						(c) => c.status === 'succeeded',
-					).length === 2,
-				60_000,
-			),
-		).toBe(true);
+		expect(await succeededCalls(client, sessionId, 2)).toBe(true);
 		const pid = await waitUntil(() => claudePidFor(sessionId), 10_000);
 		expect(pid).toBeDefined();
 		process.kill(pid!, 'SIGKILL');

@@ -1,16 +1,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../test/support/test-service';
 import {
-	claudeFixture,
-	toolCalls,
-	type ClaudeFixture,
-} from '../../../../test/support/claude-fixture';
+	serviceWithClaude,
+	startWorktreeTurn,
+	succeededCalls,
+} from '../../../../test/support/claude-service';
+import { toolCalls } from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
-import { fetchClient } from '../fetch-client';
-import type { OrchestratorClient } from '../client';
-import { resumeSession, startSession } from '../session-run';
+import { resumeSession } from '../session-run';
 import { claudePidFor } from '../../../../test/support/claude-pid';
 
 // A person stops a turn while it runs (POST /api/v1/sessions/:id/stop): the runner holding the lease hears of it
@@ -28,39 +26,18 @@ function groupAlive(pgid: number): boolean {
 }
 
 describe(`stopping a running turn (${kind})`, () => {
-	let svc: TestService;
-	let fx: ClaudeFixture;
-	let client: OrchestratorClient;
-
-	beforeAll(async () => {
-		[svc, fx] = await Promise.all([startTestService(kind), claudeFixture('orch-stop')]);
-		client = fetchClient(svc.url, svc.apiKey);
-	}, 180_000);
-	afterAll(async () => {
-		await svc?.stop();
-		await fx?.close();
-	});
+	const h = serviceWithClaude(kind, 'orch-stop');
 
 	it('ends the run as stopped with its cost, its process group gone, and no tool call after the request', async () => {
-		const repo = fx.repo('app');
+		const { fx, client } = h;
 		const sessionId = crypto.randomUUID();
-		const run = startSession(client, {
+		const { run } = startWorktreeTurn(
+			h,
 			sessionId,
-			prompt: 'long job [[bash:echo one > one.txt]] [[delay:60000]] [[bash:echo two > two.txt]]',
-			workspace: { type: 'worktree', baseRepository: repo.path },
-			options: fx.options(),
-			deps: fx.deps,
-		});
+			'long job [[bash:echo one > one.txt]] [[delay:60000]] [[bash:echo two > two.txt]]',
+		);
 		// The first call is done; claude waits for the (slow) next model answer.
-		expect(
-			await waitUntil(
-				async () =>
-					(await toolCalls(client, sessionId).catch(() => [])).some(
-						(c) => c.status === 'succeeded',
-					),
-				60_000,
-			),
-		).toBe(true);
+		expect(await succeededCalls(client, sessionId, 1)).toBe(true);
 		const pid = await waitUntil(() => claudePidFor(sessionId), 10_000);
 		expect(pid).toBeDefined();
 
