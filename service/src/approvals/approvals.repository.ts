@@ -1,4 +1,5 @@
 import { insertImportedRow } from '../db/imported-row';
+import { setApprovalPolicy } from '../sessions/sessions.repository';
 import { keysetPage, readBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { storedPolicy, type ApprovalPolicy } from './approval-policy';
@@ -46,11 +47,7 @@ export async function putPolicy(
 	sessionId: string,
 	policy: ApprovalPolicy | null,
 ): Promise<boolean> {
-	const { rowCount } = await db.query(
-		'UPDATE sessions SET approval_policy = $2::jsonb, updated_at = now() WHERE id = $1',
-		[sessionId, policy ? JSON.stringify(policy) : null],
-	);
-	return rowCount > 0;
+	return setApprovalPolicy(db, sessionId, policy);
 }
 
 export async function getPolicy(

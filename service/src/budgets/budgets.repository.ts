@@ -213,3 +213,15 @@ export function spentSentence(b: Budget, target: string, spent: number, now: Dat
 		: 'it does not reset (lifetime budget); raise its limit to continue';
 	return `${describeBudget(b, target)}: ${usdText(spent)} of ${usdText(b.limitUsd)} spent ${PERIOD_WORDS[b.period]}; ${resets}.`;
 }
+
+/** Removes the budget an environment variable made for this rule (one made through the API stays). */
+export async function deleteEnvironmentBudget(
+	db: Queryable,
+	scope: BudgetScope,
+	period: BudgetPeriod,
+): Promise<void> {
+	await db.query(
+		`DELETE FROM budgets WHERE source = 'environment' AND scope = $1 AND scope_value IS NULL AND period = $2`,
+		[scope, period],
+	);
+}

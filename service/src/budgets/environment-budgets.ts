@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import type { BudgetScope } from './budgets.schema';
-import { putBudget } from './budgets.repository';
+import { deleteEnvironmentBudget, putBudget } from './budgets.repository';
 import type { BudgetPeriod } from './periods';
 
 export interface EnvironmentBudgets {
@@ -34,10 +34,7 @@ export async function applyEnvironmentBudgets(
 	for (const rule of RULES) {
 		const limit = env[rule.key];
 		if (limit === undefined) {
-			await db.query(
-				`DELETE FROM budgets WHERE source = 'environment' AND scope = $1 AND scope_value IS NULL AND period = $2`,
-				[rule.scope, rule.period],
-			);
+			await deleteEnvironmentBudget(db, rule.scope, rule.period);
 		} else {
 			await putBudget(
 				db,

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { readSessionRowsAfter } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
 import { plannedDeliveriesInsertSql } from '../deliveries/deliveries.repository';
+import { hookActivityUpdateSql, hookSessionsInsertSql } from '../sessions/sessions.repository';
 import { enqueueDeliveries, type KnownSubscriptions } from '../deliveries/outbox';
 import { toolCallRows, toolCallUpsertSql } from '../tool-calls/tool-calls.repository';
 import { externalStatusAfter, toolCallFromEvent, type HookEvent } from './hook-event';
@@ -114,13 +115,7 @@ export async function insertHookEvents(
 			-- $4: the subscriptions version a plan was made under (NULL: no plan).
 			SELECT $4::bigint IS NULL OR $4::bigint = (SELECT version FROM subscriptions_version) AS ok
 		), new_sessions AS (
-			INSERT INTO sessions (id, origin, status, workspace_type, workspace_path, hook_event_count, last_activity_at, prompt)
-			SELECT (r->>'id')::uuid, r->>'origin', CASE WHEN r->>'origin' = 'external' THEN r->>'status' ELSE 'created' END,
-				CASE WHEN r->>'origin' = 'external' THEN 'external' END, r->>'cwd', (r->>'n')::integer, (r->>'at')::timestamptz,
-				r->>'prompt'
-			FROM jsonb_array_elements($1::jsonb) r
-			WHERE (SELECT ok FROM guard)
-			ON CONFLICT (id) DO NOTHING
+			${hookSessionsInsertSql('$1', '(SELECT ok FROM guard)')}
 			RETURNING id
 		), ev AS (
 			INSERT INTO hook_events (session_id, event_name, tool_name, tool_use_id, prompt_id, payload, payload_hash, received_at)
@@ -135,16 +130,7 @@ export async function insertHookEvents(
 			${toolCallUpsertSql(`CASE WHEN (SELECT ok FROM guard) THEN $3::jsonb ELSE '[]' END`)}
 			RETURNING 1
 		), activity AS (
-			UPDATE sessions s SET
-				hook_event_count = s.hook_event_count + c.n,
-				hooks_missing = s.hooks_missing AND NOT (a->>'hooks')::boolean,
-				last_activity_at = GREATEST(s.last_activity_at, (a->>'at')::timestamptz),
-				status = CASE WHEN s.origin = 'external' THEN a->>'status' ELSE s.status END,
-				prompt = COALESCE(s.prompt, a->>'prompt'),
-				updated_at = now()
-			FROM (SELECT session_id, count(*)::integer AS n FROM ev GROUP BY session_id) c,
-				jsonb_array_elements($1::jsonb) a
-			WHERE s.id = c.session_id AND (a->>'id')::uuid = c.session_id
+			${hookActivityUpdateSql('$1', 'ev')}
 			RETURNING 1
 		), dl AS (
 			${plannedDeliveriesInsertSql('$5', 'ev')}

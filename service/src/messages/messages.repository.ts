@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Queryable } from '../db';
 import type { MessageInput } from '../../../nodes/shared/protocol';
 import { scrubText } from '../scrub';
+import { touchSession } from '../sessions/sessions.repository';
 
 export async function insertMessages(
 	db: Queryable,
@@ -26,7 +27,7 @@ export async function insertMessages(
 		ON CONFLICT (session_id, external_id) DO NOTHING`,
 		[sessionId, JSON.stringify(rows)],
 	);
-	await db.query('UPDATE sessions SET last_activity_at = now() WHERE id = $1', [sessionId]);
+	await touchSession(db, sessionId);
 	return res.rowCount;
 }
 

@@ -4,7 +4,9 @@ import { insertServiceEvents } from '../hooks/hooks.repository';
 import { logger } from '../logger';
 import { periodicTask } from '../periodic-task';
 import { announceWaiting } from '../queued-messages/queued-messages.repository';
+import { dropLease, takeExpiredLeases, type ExpiredLease as Expired } from './lease.repository';
 import { notifyRunSignal } from './run-signals';
+import { endAbandonedRun } from './sessions.repository';
 
 // A run renews its lease while claude runs. A lease that ran out means the worker holding it died (or lost the
 // service for longer than the lease): its run will never report an end. The sweep ends it as `interrupted`, so
@@ -12,13 +14,6 @@ import { notifyRunSignal } from './run-signals';
 // the conversation from its transcript.
 
 export const INTERRUPTED = 'interrupted';
-
-interface Expired {
-	id: string;
-	status: string;
-	lease_owner: string;
-	lease_expires_at: Date;
-}
 
 export const interruptedReason = (owner: string, expiredAt: Date) =>
 	`The worker running this session (${owner}) stopped renewing its lease, which expired at ${expiredAt.toISOString()}: ` +
@@ -34,20 +29,12 @@ export async function interruptExpiredLeases(
 	outbox?: KnownSubscriptions,
 ): Promise<number> {
 	return db.transaction(async (tx) => {
-		const { rows } = await tx.query<Expired>(
-			`SELECT id, status, lease_owner, lease_expires_at FROM sessions
-			WHERE lease_owner IS NOT NULL AND lease_expires_at < now()
-			ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-			[limit],
-		);
+		const rows = await takeExpiredLeases(tx, limit);
 		let interrupted = 0;
 		for (const s of rows) {
 			// A claim that lapsed before its run started (the worker died preparing the workspace) left nothing running.
 			if (s.status !== 'running') {
-				await tx.query(
-					'UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1',
-					[s.id],
-				);
+				await dropLease(tx, s.id);
 				continue;
 			}
 			await interrupt(tx, s, outbox);
@@ -63,19 +50,7 @@ async function interrupt(
 	outbox: KnownSubscriptions | undefined,
 ): Promise<void> {
 	const reason = interruptedReason(s.lease_owner, new Date(s.lease_expires_at));
-	const runs = await tx.query<{ id: string }>(
-		`UPDATE session_runs SET status = $2, is_error = true, error_message = $3, ended_at = now()
-		WHERE session_id = $1 AND status = 'running' RETURNING id`,
-		[s.id, INTERRUPTED, reason],
-	);
-	await tx.query(
-		`UPDATE sessions SET status = $2, is_error = true, error_message = $3, ended_at = now(), lease_owner = NULL,
-			lease_expires_at = NULL, updated_at = now(), last_activity_at = now(),
-			-- The run's worker is gone: its hook token takes nothing more (migration 008).
-			hook_tokens_end_at = COALESCE(hook_tokens_end_at, now())
-		WHERE id = $1`,
-		[s.id, INTERRUPTED, reason],
-	);
+	const runIds = await endAbandonedRun(tx, s.id, INTERRUPTED, reason);
 	// Recorded as the session's end, from the service: "Session finished" subscriptions (Stop, SessionEnd,
 	// StopFailure) receive it through the outbox, with the session's status `interrupted`.
 	const payload = {
@@ -86,7 +61,7 @@ async function interrupt(
 		error: reason,
 		lease_owner: s.lease_owner,
 		lease_expired_at: new Date(s.lease_expires_at).toISOString(),
-		run_ids: runs.rows.map((r) => r.id),
+		run_ids: runIds,
 	};
 	await insertServiceEvents(tx, [{ sessionId: s.id, eventName: 'SessionEnd', payload }], outbox);
 	// Whoever waits on this run hears it ended; replies queued during it are announced (Reply Queued).

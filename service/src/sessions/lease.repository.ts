@@ -45,3 +45,31 @@ export async function releaseLease(
 	);
 	return res.rowCount > 0;
 }
+
+export interface ExpiredLease {
+	id: string;
+	status: string;
+	lease_owner: string;
+	lease_expires_at: Date;
+}
+
+/**
+ * Up to `limit` sessions whose lease ran out, locked for the caller's transaction. Several replicas may sweep at
+ * once: SKIP LOCKED gives each row to one of them, and a lease renewed meanwhile is no longer expired.
+ */
+export async function takeExpiredLeases(tx: Queryable, limit: number): Promise<ExpiredLease[]> {
+	const { rows } = await tx.query<ExpiredLease>(
+		`SELECT id, status, lease_owner, lease_expires_at FROM sessions
+		WHERE lease_owner IS NOT NULL AND lease_expires_at < now()
+		ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+		[limit],
+	);
+	return rows;
+}
+
+/** Drops the session's lease whoever holds it (a claim that lapsed before its run started). */
+export async function dropLease(tx: Queryable, sessionId: string): Promise<void> {
+	await tx.query('UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1', [
+		sessionId,
+	]);
+}

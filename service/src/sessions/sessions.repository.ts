@@ -373,3 +373,77 @@ export function importRun(tx: Queryable, values: Record<string, unknown>): Promi
 export async function deleteSession(tx: Queryable, id: string): Promise<void> {
 	await tx.query('DELETE FROM sessions WHERE id = $1', [id]);
 }
+
+/** The session's approval policy (null removes it); false when there is no such session. */
+export async function setApprovalPolicy(
+	db: Queryable,
+	id: string,
+	policy: unknown,
+): Promise<boolean> {
+	const { rowCount } = await db.query(
+		'UPDATE sessions SET approval_policy = $2::jsonb, updated_at = now() WHERE id = $1',
+		[id, policy ? JSON.stringify(policy) : null],
+	);
+	return rowCount > 0;
+}
+
+/** Something happened in the session now (a message was recorded). */
+export async function touchSession(db: Queryable, id: string): Promise<void> {
+	await db.query('UPDATE sessions SET last_activity_at = now() WHERE id = $1', [id]);
+}
+
+/**
+ * Ends the session's running runs and the session itself with `status` and `reason`, as a run whose worker is
+ * gone: its lease is dropped and its hook tokens take nothing more (migration 008). Returns the runs it ended.
+ */
+export async function endAbandonedRun(
+	tx: Queryable,
+	id: string,
+	status: string,
+	reason: string,
+): Promise<string[]> {
+	const runs = await tx.query<{ id: string }>(
+		`UPDATE session_runs SET status = $2, is_error = true, error_message = $3, ended_at = now()
+		WHERE session_id = $1 AND status = 'running' RETURNING id`,
+		[id, status, reason],
+	);
+	await tx.query(
+		`UPDATE sessions SET status = $2, is_error = true, error_message = $3, ended_at = now(), lease_owner = NULL,
+			lease_expires_at = NULL, updated_at = now(), last_activity_at = now(),
+			hook_tokens_end_at = COALESCE(hook_tokens_end_at, now())
+		WHERE id = $1`,
+		[id, status, reason],
+	);
+	return runs.rows.map((r) => r.id);
+}
+
+/*
+ * Hook ingestion writes a batch's sessions in the statement that stores its events (hooks.repository.ts
+ * insertHookEvents, one round trip): these are its two session writes. `activity` is a parameter holding a JSON
+ * array of { id, origin, cwd, n, at, status, hooks, prompt }, one per session the batch names.
+ */
+
+/** Inserts the sessions not seen before (an unknown id becomes a row with its counts already set), when `when` holds. */
+export function hookSessionsInsertSql(activity: string, when: string): string {
+	return `INSERT INTO sessions (id, origin, status, workspace_type, workspace_path, hook_event_count, last_activity_at, prompt)
+			SELECT (r->>'id')::uuid, r->>'origin', CASE WHEN r->>'origin' = 'external' THEN r->>'status' ELSE 'created' END,
+				CASE WHEN r->>'origin' = 'external' THEN 'external' END, r->>'cwd', (r->>'n')::integer, (r->>'at')::timestamptz,
+				r->>'prompt'
+			FROM jsonb_array_elements(${activity}::jsonb) r
+			WHERE ${when}
+			ON CONFLICT (id) DO NOTHING`;
+}
+
+/** Adds the events a CTE named `events` stored (session_id per row) to the counts and activity of sessions that existed before. */
+export function hookActivityUpdateSql(activity: string, events: string): string {
+	return `UPDATE sessions s SET
+				hook_event_count = s.hook_event_count + c.n,
+				hooks_missing = s.hooks_missing AND NOT (a->>'hooks')::boolean,
+				last_activity_at = GREATEST(s.last_activity_at, (a->>'at')::timestamptz),
+				status = CASE WHEN s.origin = 'external' THEN a->>'status' ELSE s.status END,
+				prompt = COALESCE(s.prompt, a->>'prompt'),
+				updated_at = now()
+			FROM (SELECT session_id, count(*)::integer AS n FROM ${events} GROUP BY session_id) c,
+				jsonb_array_elements(${activity}::jsonb) a
+			WHERE s.id = c.session_id AND (a->>'id')::uuid = c.session_id`;
+}
