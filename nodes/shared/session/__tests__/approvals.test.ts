@@ -45,6 +45,10 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 			channel: 'slack',
 		});
 
+	/** The next turn once an approval is settled, with Bash allowed as the first turn had it. */
+	const resumeWithBash = (sessionId: string) =>
+		resumeSession(client, { sessionId, options: options({ allowedTools: 'Bash' }), deps });
+
 	beforeAll(async () => {
 		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
 		client = fetchClient(svc.url, svc.apiKey);
@@ -100,11 +104,7 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		const requestsBefore = fake.requestsFor(out.sessionId).length;
 
 		// A Resume before anyone decided stops again on the same call, without asking the model anything.
-		const early = await resumeSession(client, {
-			sessionId: out.sessionId,
-			options: options({ allowedTools: 'Bash' }),
-			deps,
-		});
+		const early = await resumeWithBash(out.sessionId);
 		expect(early).toMatchObject({
 			status: 'waiting_approval',
 			pendingApproval: { id: out.pendingApproval!.id },
@@ -112,11 +112,7 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		expect(fake.requestsFor(out.sessionId).length).toBe(requestsBefore);
 
 		expect((await decide(out.pendingApproval!.id!, 'approve')).changed).toBe(true);
-		const resumed = await resumeSession(client, {
-			sessionId: out.sessionId,
-			options: options({ allowedTools: 'Bash' }),
-			deps,
-		});
+		const resumed = await resumeWithBash(out.sessionId);
 		expect(resumed).toMatchObject({
 			status: 'completed',
 			isError: false,
@@ -176,11 +172,7 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		).toEqual([dropped.id]);
 
 		await decide(out.pendingApproval!.id!, 'approve');
-		const resumed = await resumeSession(client, {
-			sessionId: out.sessionId,
-			options: options({ allowedTools: 'Bash' }),
-			deps,
-		});
+		const resumed = await resumeWithBash(out.sessionId);
 		expect(resumed).toMatchObject({
 			status: 'completed',
 			result: 'Done: 3 tool call(s). Last result: (Bash completed with no output)',
@@ -206,11 +198,7 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		});
 		expect(out.status).toBe('waiting_approval');
 		await decide(out.pendingApproval!.id!, 'deny', 'bob@example.com');
-		const resumed = await resumeSession(client, {
-			sessionId: out.sessionId,
-			options: options({ allowedTools: 'Bash' }),
-			deps,
-		});
+		const resumed = await resumeWithBash(out.sessionId);
 		expect(resumed).toMatchObject({
 			status: 'completed',
 			result: 'Done: 2 tool call(s). Last result: (Bash completed with no output)',
@@ -247,11 +235,7 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 			Date.parse(out.pendingApproval!.expiresAt!) - Date.parse(out.pendingApproval!.requestedAt!),
 		).toBe(1000);
 		await sleep(1500);
-		const resumed = await resumeSession(client, {
-			sessionId: out.sessionId,
-			options: options({ allowedTools: 'Bash' }),
-			deps,
-		});
+		const resumed = await resumeWithBash(out.sessionId);
 		expect(resumed.status).toBe('completed');
 		expect(resumed.result).toMatch(/Last result \(error\): .*request expired/);
 		expect(fs.existsSync(path.join(dir, 'late.txt'))).toBe(false);
