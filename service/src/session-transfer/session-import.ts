@@ -7,7 +7,7 @@ import { scrubValue } from '../scrub';
 import { deleteSession, importRun, importSessionRow } from '../sessions/sessions.repository';
 import { importThread } from '../threads/threads.repository';
 import { importToolCall } from '../tool-calls/tool-calls.repository';
-import { storeTranscript } from '../transcripts/transcripts.router';
+import { storeTranscript } from '../transcripts/transcripts.service';
 import type { ExportDocument } from './transfer.schema';
 
 // Loads an exported session into this service, in one transaction: all of it or nothing. Columns are matched

@@ -1,12 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Database, Queryable } from '../db';
+import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { parse, SessionParams, uuidParam } from '../http/validate';
-import { getSession } from '../sessions/sessions.repository';
-import { gunzipUpload, gzip, scrubTranscript, sha256Hex } from './transcript-text';
-import { getTranscript, getTranscriptMeta, putTranscript } from './transcripts.repository';
+import { getTranscript, getTranscriptMeta } from './transcripts.repository';
+import { uploadTranscript } from './transcripts.service';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -16,27 +15,6 @@ export const TranscriptUpload = z
 		runId: uuidParam.optional(),
 	})
 	.strict();
-
-/** Scrubs and stores an uploaded transcript (gzip of the JSONL file); what the service keeps about it. */
-export async function storeTranscript(
-	db: Queryable,
-	sessionId: string,
-	upload: z.output<typeof TranscriptUpload>,
-	maxBytes: number,
-	version?: number,
-) {
-	const source = gunzipUpload(Buffer.from(upload.contentGzipBase64, 'base64'), maxBytes);
-	const text = scrubTranscript(source.toString('utf8'));
-	return putTranscript(db, sessionId, {
-		content: gzip(text),
-		sizeBytes: Buffer.byteLength(text),
-		sha256: sha256Hex(text),
-		sourceSizeBytes: source.length,
-		sourceSha256: sha256Hex(source),
-		runId: upload.runId ?? null,
-		version,
-	});
-}
 
 /**
  * A session's Claude Code transcript, kept by the service so that any worker can resume the conversation:
@@ -53,8 +31,7 @@ export function transcriptsRouter(deps: {
 	r.put('/:id/transcript', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const upload = parse(TranscriptUpload, req.body, 'transcript');
-		if (!(await getSession(db, id))) throw notFound(`no session ${id}`);
-		res.json(await storeTranscript(db, id, upload, deps.transcriptMaxBytes));
+		res.json(await uploadTranscript(db, id, upload, deps.transcriptMaxBytes));
 	});
 
 	// Size, hash and version only: a worker asks this before every Resume, the content only when it needs it.
