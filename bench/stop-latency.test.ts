@@ -36,38 +36,50 @@ function groupAlive(pgid: number): boolean {
 	}
 }
 
+/**
+ * Mentions the bot with `text` in a new Slack thread and waits for the turn it starts to finish its first tool call
+ * (claude then waits on the slow model answer the prompt asks for).
+ */
+async function openLongTurn(trigger: string, text: string) {
+	const opened = await stack.slack.sendUserMessage(trigger, {
+		channel: SLACK_CHANNEL,
+		mention: true,
+		text: `<@${stack.slack.api.bot.userId}> ${text}`,
+	});
+	const threadTs = opened.message.ts;
+	const sessionId = await pollUntil(
+		async () =>
+			(
+				await api(
+					stack.service,
+					'GET',
+					`/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`,
+				)
+			).body?.sessionId as string | undefined,
+		90_000,
+		'the session',
+	);
+	await pollUntil(
+		async () =>
+			(await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/logs`)).body.items.some(
+				(c: { status: string }) => c.status === 'succeeded',
+			)
+				? true
+				: undefined,
+		90_000,
+		'the first tool call',
+	);
+	return { threadTs, sessionId };
+}
+
 it('measures stop → claude process group gone, p50 and p95 over ten tries', async () => {
 	const trigger = `${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
 	const gone: number[] = [];
 	const answered: number[] = [];
 	for (let i = 0; i < TRIES; i++) {
-		const opened = await stack.slack.sendUserMessage(trigger, {
-			channel: SLACK_CHANNEL,
-			mention: true,
-			text: `<@${stack.slack.api.bot.userId}> try ${i} [[bash:echo one > one.txt]] [[delay:60000]] [[bash:echo two > two.txt]]`,
-		});
-		const threadTs = opened.message.ts;
-		const sessionId = await pollUntil(
-			async () =>
-				(
-					await api(
-						stack.service,
-						'GET',
-						`/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`,
-					)
-				).body?.sessionId as string | undefined,
-			90_000,
-			'the session',
-		);
-		await pollUntil(
-			async () =>
-				(await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/logs`)).body.items.some(
-					(c: { status: string }) => c.status === 'succeeded',
-				)
-					? true
-					: undefined,
-			90_000,
-			'the first tool call',
+		const { threadTs, sessionId } = await openLongTurn(
+			trigger,
+			`try ${i} [[bash:echo one > one.txt]] [[delay:60000]] [[bash:echo two > two.txt]]`,
 		);
 		const pgid = await pollUntil(() => claudePidFor(sessionId), 10_000, 'claude');
 
@@ -105,33 +117,9 @@ it('measures stop → claude process group gone, p50 and p95 over ten tries', as
 
 it('measures a reply during a long turn → "still working" in the thread, p50 and p95 over ten replies', async () => {
 	const trigger = `${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
-	const opened = await stack.slack.sendUserMessage(trigger, {
-		channel: SLACK_CHANNEL,
-		mention: true,
-		text: `<@${stack.slack.api.bot.userId}> busy [[bash:echo one > one.txt]] [[delay:120000]] [[text:done]]`,
-	});
-	const threadTs = opened.message.ts;
-	const sessionId = await pollUntil(
-		async () =>
-			(
-				await api(
-					stack.service,
-					'GET',
-					`/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`,
-				)
-			).body?.sessionId as string | undefined,
-		90_000,
-		'the session',
-	);
-	await pollUntil(
-		async () =>
-			(await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/logs`)).body.items.some(
-				(c: { status: string }) => c.status === 'succeeded',
-			)
-				? true
-				: undefined,
-		90_000,
-		'the first tool call',
+	const { threadTs, sessionId } = await openLongTurn(
+		trigger,
+		'busy [[bash:echo one > one.txt]] [[delay:120000]] [[text:done]]',
 	);
 	const stillWorking = (m: { threadTs?: string; text: string }) =>
 		m.threadTs === threadTs && m.text.includes('Still working');

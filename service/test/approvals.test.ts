@@ -75,6 +75,15 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 	const approvalsOf = async (sessionId: string) =>
 		(await api(svc, 'GET', `/api/v1/approvals?sessionId=${sessionId}`)).body.items as Json[];
 
+	/** A session under `policy` whose PreToolUse of `command` was gated: the session, the call and its approval. */
+	const gatedCall = async (policy: Json, command: string) => {
+		const s = await session(policy);
+		const gated = preToolUse(s.id, command);
+		await hook(s, gated);
+		const [a] = await approvalsOf(s.id);
+		return { s, gated, a };
+	};
+
 	it('keeps and checks the policy a session runs under', async () => {
 		const s = await session();
 		const put = await api(svc, 'PUT', `/api/v1/sessions/${s.id}/approval-policy`, {
@@ -162,10 +171,10 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 	});
 
 	it('records a decision once: the second click changes nothing; the resumed PreToolUse is allowed', async () => {
-		const s = await session({ rules: ['Bash(git push *)'], deciders: ['U0ALICE', 'U0BOB'] });
-		const gated = preToolUse(s.id, 'git push origin main');
-		await hook(s, gated);
-		const [a] = await approvalsOf(s.id);
+		const { s, gated, a } = await gatedCall(
+			{ rules: ['Bash(git push *)'], deciders: ['U0ALICE', 'U0BOB'] },
+			'git push origin main',
+		);
 
 		const first = await decide(a.id, {
 			decision: 'approve',
@@ -214,9 +223,10 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 	});
 
 	it('refuses a person the policy does not name, tells them so, and keeps the attempt', async () => {
-		const s = await session({ rules: ['Bash'], deciders: ['U0ALICE', 'alice@example.com'] });
-		await hook(s, preToolUse(s.id, 'rm -rf build'));
-		const [a] = await approvalsOf(s.id);
+		const { a } = await gatedCall(
+			{ rules: ['Bash'], deciders: ['U0ALICE', 'alice@example.com'] },
+			'rm -rf build',
+		);
 		const eve = await decide(a.id, { decision: 'approve', decidedBy: 'U0EVE', channel: 'slack' });
 		expect(eve.status).toBe(403);
 		expect(eve.body.message).toBe(
@@ -239,10 +249,7 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 	});
 
 	it('denies the resumed call and lists it as denied', async () => {
-		const s = await session({ rules: ['Bash(git push *)'] });
-		const gated = preToolUse(s.id, 'git push --force');
-		await hook(s, gated);
-		const [a] = await approvalsOf(s.id);
+		const { s, gated, a } = await gatedCall({ rules: ['Bash(git push *)'] }, 'git push --force');
 		const denied = await decide(a.id, {
 			decision: 'deny',
 			decidedBy: 'someone@example.com',
@@ -358,9 +365,7 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 	});
 
 	it('lets only the API key decide: a hook token is refused, and cannot gate another session', async () => {
-		const s = await session({ rules: ['Bash'] });
-		await hook(s, preToolUse(s.id, 'make'));
-		const [a] = await approvalsOf(s.id);
+		const { s, a } = await gatedCall({ rules: ['Bash'] }, 'make');
 		expect(
 			(
 				await api(

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fixtures from '../../test/fixtures/hook-payloads.json';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
-import { subscribedReceiver } from '../../test/support/service-sessions';
+import { serviceWithReceivers } from '../../test/support/service-sessions';
 import { waitFor, sleep } from '../../test/support/wait';
 import { loadConfig } from '../src/config';
 import { backoffMs } from '../src/deliveries/deliverer';
@@ -14,7 +14,6 @@ import {
 	DATABASE_KINDS,
 	startTestService,
 	TEST_API_KEY,
-	type TestService,
 } from '../../test/support/test-service';
 
 type Payload = Record<string, any>;
@@ -39,27 +38,18 @@ const ENV = {
 };
 
 describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
-	let svc: TestService;
-	const receivers: TriggerReceiver[] = [];
-	beforeAll(async () => {
-		svc = await startTestService(kind, ENV);
-	});
-	afterAll(async () => {
-		await Promise.all(receivers.map((r) => r.stop()));
-		await svc?.stop();
-	});
-
-	const subscribed = (filters: Payload = {}) => subscribedReceiver(svc, filters, receivers);
+	const t = serviceWithReceivers(kind, ENV);
+	const { receivers, subscribed } = t;
 	const post = async (payload: Payload) => {
-		const res = await api(svc, 'POST', '/api/v1/hooks', payload);
+		const res = await api(t.svc, 'POST', '/api/v1/hooks', payload);
 		expect(res.status).toBe(200);
 	};
 	const deliveries = async (query: string) =>
-		(await api(svc, 'GET', `/api/v1/deliveries?${query}`)).body.items as Payload[];
+		(await api(t.svc, 'GET', `/api/v1/deliveries?${query}`)).body.items as Payload[];
 
 	it('delivers a matching event signed, with tool fields and the current session summary', async () => {
 		const sessionId = crypto.randomUUID();
-		const created = await api(svc, 'POST', '/api/v1/sessions', {
+		const created = await api(t.svc, 'POST', '/api/v1/sessions', {
 			id: sessionId,
 			workspaceType: 'local',
 			workspacePath: '/srv/work/repo',
@@ -112,7 +102,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 			sessionId,
 			lastStatusCode: 200,
 		});
-		expect((await api(svc, 'GET', `/api/v1/deliveries/${item.deliveryId}`)).body.status).toBe(
+		expect((await api(t.svc, 'GET', `/api/v1/deliveries/${item.deliveryId}`)).body.status).toBe(
 			'delivered',
 		);
 	});
@@ -120,14 +110,14 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 	it('filters by session, thread key and workspace type', async () => {
 		const [s1, s2, s3] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
 		expect(
-			(await api(svc, 'POST', '/api/v1/sessions', { id: s1, workspaceType: 'worktree' })).status,
+			(await api(t.svc, 'POST', '/api/v1/sessions', { id: s1, workspaceType: 'worktree' })).status,
 		).toBe(201);
 		expect(
-			(await api(svc, 'POST', '/api/v1/sessions', { id: s2, workspaceType: 'github' })).status,
+			(await api(t.svc, 'POST', '/api/v1/sessions', { id: s2, workspaceType: 'github' })).status,
 		).toBe(201);
 		const key = `email:<${crypto.randomUUID()}@example.com>`;
 		expect(
-			(await api(svc, 'PUT', `/api/v1/threads/${encodeURIComponent(key)}`, { sessionId: s2 }))
+			(await api(t.svc, 'PUT', `/api/v1/threads/${encodeURIComponent(key)}`, { sessionId: s2 }))
 				.status,
 		).toBe(200);
 		const bySession = await subscribed({ sessionId: s1, events: ['Notification'] });
@@ -161,9 +151,10 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		const r = await subscribed({ events: ['Stop', 'SessionEnd', 'StopFailure'] });
 		const withRun = crypto.randomUUID();
 		expect(
-			(await api(svc, 'POST', '/api/v1/sessions', { id: withRun, workspaceType: 'local' })).status,
+			(await api(t.svc, 'POST', '/api/v1/sessions', { id: withRun, workspaceType: 'local' }))
+				.status,
 		).toBe(201);
-		const run = await api(svc, 'PUT', `/api/v1/sessions/${withRun}/runs/${crypto.randomUUID()}`, {
+		const run = await api(t.svc, 'PUT', `/api/v1/sessions/${withRun}/runs/${crypto.randomUUID()}`, {
 			kind: 'start',
 			status: 'completed',
 			result: 'All three files written.',
@@ -219,7 +210,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		const r = await subscribed({ events: ['PermissionDenied'] });
 		const sessionId = crypto.randomUUID();
 		expect(
-			(await api(svc, 'POST', '/api/v1/sessions', { id: sessionId, workspaceType: 'local' }))
+			(await api(t.svc, 'POST', '/api/v1/sessions', { id: sessionId, workspaceType: 'local' }))
 				.status,
 		).toBe(201);
 		const hook = fixture('PermissionDenied (Bash)', sessionId); // toolu_fake0d36a182589df8f3dfa0
@@ -234,7 +225,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 			},
 		];
 		const put = (status: string) =>
-			api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, {
+			api(t.svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, {
 				kind: 'start',
 				status,
 				permissionDenials: denials,
@@ -257,7 +248,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 			run_id: runId,
 			hook_event_name: 'PermissionDenied',
 		});
-		const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
+		const events = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
 		// The run's end is the service's own RunFinished, once.
 		expect(events.body.items.map((e: any) => e.event)).toEqual([
 			'PermissionDenied',
@@ -326,7 +317,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		);
 		expect(deadHanging.every((d) => d.attempts === 3 && /timeout/.test(d.lastError))).toBe(true);
 		expect(
-			(await api(svc, 'GET', `/api/v1/subscriptions/${failing.staticData.subscriptionId}`)).body
+			(await api(t.svc, 'GET', `/api/v1/subscriptions/${failing.staticData.subscriptionId}`)).body
 				.deliveries,
 		).toEqual({ pending: 0, dead: total });
 		expect(failing.emitted).toHaveLength(0);
@@ -345,7 +336,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		// Fixed receiver: dead letters go back to pending and are delivered, in order per session.
 		failing.mode = 'ok';
 		const retried = await api(
-			svc,
+			t.svc,
 			'POST',
 			`/api/v1/deliveries/retry?subscriptionId=${failing.staticData.subscriptionId}`,
 		);
@@ -361,11 +352,11 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 
 		hanging.mode = 'ok';
 		const one = deadHanging[0];
-		const retryOne = await api(svc, 'POST', `/api/v1/deliveries/${one.id}/retry`);
+		const retryOne = await api(t.svc, 'POST', `/api/v1/deliveries/${one.id}/retry`);
 		expect(retryOne.status).toBe(200);
 		expect(retryOne.body).toMatchObject({ id: one.id, status: 'pending', attempts: 0 });
 		expect(await waitFor(() => hanging.emitted.length === 1, 60_000)).toBe(true);
-		const again = await api(svc, 'POST', `/api/v1/deliveries/${one.id}/retry`);
+		const again = await api(t.svc, 'POST', `/api/v1/deliveries/${one.id}/retry`);
 		expect(again.status).toBe(409);
 		expect(again.body.message).toContain('only dead deliveries can be retried');
 	}, 300_000);
@@ -477,7 +468,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 	it('stops delivering once the subscription is deleted', async () => {
 		const r = await subscribed();
 		expect(
-			(await api(svc, 'DELETE', `/api/v1/subscriptions/${r.staticData.subscriptionId}`)).status,
+			(await api(t.svc, 'DELETE', `/api/v1/subscriptions/${r.staticData.subscriptionId}`)).status,
 		).toBe(204);
 		await post({
 			session_id: crypto.randomUUID(),
@@ -489,14 +480,14 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 	});
 
 	it('validates delivery queries', async () => {
-		const bad = await api(svc, 'GET', '/api/v1/deliveries?status=lost');
+		const bad = await api(t.svc, 'GET', '/api/v1/deliveries?status=lost');
 		expect(bad.status).toBe(400);
 		expect(bad.body.message).toContain('status');
-		expect((await api(svc, 'GET', `/api/v1/deliveries/${crypto.randomUUID()}`)).status).toBe(404);
-		expect((await api(svc, 'POST', `/api/v1/deliveries/${crypto.randomUUID()}/retry`)).status).toBe(
-			404,
-		);
-		expect((await api(svc, 'GET', '/api/v1/deliveries', undefined, {})).status).toBe(401);
+		expect((await api(t.svc, 'GET', `/api/v1/deliveries/${crypto.randomUUID()}`)).status).toBe(404);
+		expect(
+			(await api(t.svc, 'POST', `/api/v1/deliveries/${crypto.randomUUID()}/retry`)).status,
+		).toBe(404);
+		expect((await api(t.svc, 'GET', '/api/v1/deliveries', undefined, {})).status).toBe(401);
 	});
 });
 

@@ -1,14 +1,8 @@
 import crypto from 'node:crypto';
-import type { TriggerReceiver } from '../../test/support/trigger-receiver';
-import { newSession, startRun, startServiceWithTrigger } from '../../test/support/service-sessions';
+import { newSession, startRun, serviceWithTrigger } from '../../test/support/service-sessions';
 import { waitFor, sleep } from '../../test/support/wait';
 import { interruptExpiredLeases } from '../src/sessions/lease-sweep';
-import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	type TestService,
-} from '../../test/support/test-service';
+import { api, DATABASE_KINDS, startTestService } from '../../test/support/test-service';
 
 // LEASE_TTL 2 s, swept every 200 ms: a run whose worker stops renewing is interrupted within about 2 s.
 const ENV = {
@@ -19,31 +13,19 @@ const ENV = {
 };
 
 describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) => {
-	let svc: TestService;
-	let receiver: TriggerReceiver;
-	beforeAll(async () => {
-		// The Hook Trigger's "Session finished" preset.
-		({ svc, receiver } = await startServiceWithTrigger(kind, ENV, [
-			'Stop',
-			'SessionEnd',
-			'StopFailure',
-		]));
-	});
-	afterAll(async () => {
-		await receiver?.stop();
-		await svc?.stop();
-	});
+	// The Hook Trigger's "Session finished" preset.
+	const t = serviceWithTrigger(kind, ENV, ['Stop', 'SessionEnd', 'StopFailure']);
 
 	/** A session whose run is under way on `owner`, as the runner leaves it before claude starts. */
 	async function running(owner: string) {
-		const id = await newSession(svc, { status: 'running' });
-		const lease = await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner });
+		const id = await newSession(t.svc, { status: 'running' });
+		const lease = await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner });
 		expect(lease.status).toBe(200);
 		expect(lease.body.ttlSeconds).toBe(2);
-		return { id, runId: await startRun(svc, id) };
+		return { id, runId: await startRun(t.svc, id) };
 	}
-	const session = async (id: string) => (await api(svc, 'GET', `/api/v1/sessions/${id}`)).body;
-	const finishedFor = (id: string) => receiver.emitted.filter((e: any) => e.sessionId === id);
+	const session = async (id: string) => (await api(t.svc, 'GET', `/api/v1/sessions/${id}`)).body;
+	const finishedFor = (id: string) => t.receiver.emitted.filter((e: any) => e.sessionId === id);
 
 	it('a lease not renewed for LEASE_TTL ends the run and the session as interrupted and fires Session finished once', async () => {
 		const took = Date.now();
@@ -56,7 +38,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		expect(s.errorMessage).toMatch(
 			/worker running this session \(worker-a:4242:x\) stopped renewing its lease.*Resume the session/,
 		);
-		const runs = (await api(svc, 'GET', `/api/v1/sessions/${id}/runs`)).body.items;
+		const runs = (await api(t.svc, 'GET', `/api/v1/sessions/${id}/runs`)).body.items;
 		expect(runs).toEqual([
 			expect.objectContaining({
 				id: runId,
@@ -74,16 +56,16 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 			session: { status: 'interrupted', isError: true },
 		});
 		expect(delivered.error).toMatch(/stopped renewing its lease/);
-		const events = (await api(svc, 'GET', `/api/v1/sessions/${id}/events`)).body.items;
+		const events = (await api(t.svc, 'GET', `/api/v1/sessions/${id}/events`)).body.items;
 		expect(events.filter((e: any) => e.event === 'SessionEnd')).toHaveLength(1);
 
 		// The lease is free again: a Resume can claim it at once. Later sweeps do not fire again.
 		expect(
-			(await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-b:1:y' })).status,
+			(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-b:1:y' })).status,
 		).toBe(200);
 		await sleep(1_000);
 		expect(finishedFor(id)).toHaveLength(1);
-		await api(svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=worker-b:1:y`);
+		await api(t.svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=worker-b:1:y`);
 	});
 
 	it('a lease that is renewed keeps its run going past LEASE_TTL', async () => {
@@ -91,51 +73,52 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		const until = Date.now() + 4_500;
 		while (Date.now() < until) {
 			expect(
-				(await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:1:alive' }))
+				(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:1:alive' }))
 					.status,
 			).toBe(200);
 			await sleep(500);
 		}
 		expect((await session(id)).status).toBe('running');
-		await api(svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=worker-a:1:alive`);
+		await api(t.svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=worker-a:1:alive`);
 	});
 
 	it('a claim that lapses before its run started is just released', async () => {
 		const id = crypto.randomUUID();
-		await api(svc, 'POST', '/api/v1/sessions', {
+		await api(t.svc, 'POST', '/api/v1/sessions', {
 			id,
 			status: 'completed',
 			workspaceType: 'local',
 			workspacePath: '/w',
 		});
 		expect(
-			(await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:2:prep' })).status,
+			(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:2:prep' }))
+				.status,
 		).toBe(200);
 		expect(
 			await waitFor(
 				async () =>
-					(await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'other' })).status ===
+					(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'other' })).status ===
 					200,
 				6_000,
 				200,
 			),
 		).toBe(true);
 		expect((await session(id)).status).toBe('completed');
-		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/events`)).body.items).toHaveLength(0);
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${id}/events`)).body.items).toHaveLength(0);
 	});
 
 	it('sweeps running at once (several replicas) interrupt each session exactly once', async () => {
 		const ids: string[] = [];
 		for (let i = 0; i < 6; i++) ids.push((await running(`worker-x:${i}:z`)).id);
 		// Expire them all now, then race three sweeps against the service's own.
-		await svc.db.query(
+		await t.svc.db.query(
 			`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`,
 			[ids],
 		);
 		const counts = await Promise.all([
-			interruptExpiredLeases(svc.db),
-			interruptExpiredLeases(svc.db),
-			interruptExpiredLeases(svc.db),
+			interruptExpiredLeases(t.svc.db),
+			interruptExpiredLeases(t.svc.db),
+			interruptExpiredLeases(t.svc.db),
 		]);
 		expect(counts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(6);
 		expect(
@@ -145,7 +128,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 				100,
 			),
 		).toBe(true);
-		const { rows } = await svc.db.query<{ n: number }>(
+		const { rows } = await t.svc.db.query<{ n: number }>(
 			`SELECT count(*)::int AS n FROM hook_events WHERE session_id = ANY($1::uuid[]) AND event_name = 'SessionEnd'`,
 			[ids],
 		);

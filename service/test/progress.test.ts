@@ -5,16 +5,11 @@ import crypto from 'node:crypto';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import {
 	newSession as sessionRecord,
-	subscribedReceiver,
+	serviceWithReceivers,
 } from '../../test/support/service-sessions';
 import { waitFor } from '../../test/support/wait';
 import { pruneEventKeys } from '../src/event-keys/event-keys.repository';
-import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	type TestService,
-} from '../../test/support/test-service';
+import { api, DATABASE_KINDS } from '../../test/support/test-service';
 
 type Json = Record<string, any>;
 
@@ -37,28 +32,19 @@ const toolEvent = (sessionId: string, i: number, eventName = 'PostToolUse') => (
 });
 
 describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) => {
-	let svc: TestService;
-	const receivers: TriggerReceiver[] = [];
-	beforeAll(async () => {
-		svc = await startTestService(kind, ENV);
-	});
-	afterAll(async () => {
-		await Promise.all(receivers.map((r) => r.stop()));
-		await svc?.stop();
-	});
-
-	const subscribed = (filters: Json) => subscribedReceiver(svc, filters, receivers);
+	const t = serviceWithReceivers(kind, ENV);
+	const { receivers, subscribed } = t;
 	const post = async (payload: Json) => {
-		const res = await api(svc, 'POST', '/api/v1/hooks', payload);
+		const res = await api(t.svc, 'POST', '/api/v1/hooks', payload);
 		expect(res.status).toBe(200);
 	};
-	const newSession = () => sessionRecord(svc, { workspacePath: '/srv/work/repo' });
+	const newSession = () => sessionRecord(t.svc, { workspacePath: '/srv/work/repo' });
 
 	it('stores the minimum interval with the subscription and refuses one that is not 1 to 3600 whole seconds', async () => {
 		const r = new TriggerReceiver();
 		receivers.push(r);
 		await r.start();
-		const ok = await api(svc, 'POST', '/api/v1/subscriptions', {
+		const ok = await api(t.svc, 'POST', '/api/v1/subscriptions', {
 			url: r.url,
 			events: ['PostToolUse'],
 			minIntervalSeconds: 5,
@@ -66,10 +52,10 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		expect(ok.status).toBe(201);
 		expect(ok.body.minIntervalSeconds).toBe(5);
 		expect(
-			(await api(svc, 'GET', `/api/v1/subscriptions/${ok.body.id}`)).body.minIntervalSeconds,
+			(await api(t.svc, 'GET', `/api/v1/subscriptions/${ok.body.id}`)).body.minIntervalSeconds,
 		).toBe(5);
 		for (const bad of [0, -1, 1.5, 3601, '5']) {
-			const res = await api(svc, 'POST', '/api/v1/subscriptions', {
+			const res = await api(t.svc, 'POST', '/api/v1/subscriptions', {
 				url: `${r.url}?bad=${String(bad)}`,
 				minIntervalSeconds: bad,
 			});
@@ -77,13 +63,13 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 			expect(JSON.stringify(res.body)).toContain('minIntervalSeconds');
 		}
 		// Registering the same URL again without it goes back to every event.
-		const again = await api(svc, 'POST', '/api/v1/subscriptions', {
+		const again = await api(t.svc, 'POST', '/api/v1/subscriptions', {
 			url: r.url,
 			events: ['PostToolUse'],
 		});
 		expect(again.status).toBe(200);
 		expect(again.body.minIntervalSeconds).toBeNull();
-		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${ok.body.id}`)).status).toBe(204);
+		expect((await api(t.svc, 'DELETE', `/api/v1/subscriptions/${ok.body.id}`)).status).toBe(204);
 	});
 
 	it('sends at most one delivery per window and session, keeping the latest, and never loses the last event', async () => {
@@ -138,7 +124,7 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		const rowsOf = async () =>
 			(
 				await api(
-					svc,
+					t.svc,
 					'GET',
 					`/api/v1/deliveries?subscriptionId=${coalescing.staticData.subscriptionId}&limit=500`,
 				)
@@ -158,7 +144,7 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		const sessionId = await newSession();
 		const runId = crypto.randomUUID();
 		const statusMessage = 'slack:C0PROGRESS:1712345678.000100';
-		const started = await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, {
+		const started = await api(t.svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, {
 			kind: 'start',
 			status: 'running',
 			statusMessage,
@@ -183,13 +169,13 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 			numTurns: 4,
 			endedAt: new Date().toISOString(),
 		};
-		expect((await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, end)).status).toBe(
-			200,
-		);
+		expect(
+			(await api(t.svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, end)).status,
+		).toBe(200);
 		// The run's end recorded again (a retry of the same PUT) is not a second RunFinished.
-		expect((await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, end)).status).toBe(
-			200,
-		);
+		expect(
+			(await api(t.svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, end)).status,
+		).toBe(200);
 		expect(await waitFor(() => r.emitted.some((e) => e.event === 'RunFinished'), 60_000)).toBe(
 			true,
 		);
@@ -206,27 +192,33 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		});
 		expect(finished.source).toBe('service');
 		expect(finished.run).toMatchObject({ id: runId, status: 'completed', statusMessage });
-		const events = (await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`)).body
+		const events = (await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events`)).body
 			.items as Json[];
 		expect(events.filter((e) => e.event === 'RunFinished')).toHaveLength(1);
-		const runs = (await api(svc, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body.items as Json[];
+		const runs = (await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body
+			.items as Json[];
 		expect(runs[0].statusMessage).toBe(statusMessage);
 	}, 120_000);
 
 	it('refuses a status message that is not a reference, and a hook token cannot forge RunFinished', async () => {
 		const sessionId = await newSession();
-		const bad = await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${crypto.randomUUID()}`, {
-			kind: 'start',
-			status: 'running',
-			statusMessage: 'not a ref',
-		});
+		const bad = await api(
+			t.svc,
+			'PUT',
+			`/api/v1/sessions/${sessionId}/runs/${crypto.randomUUID()}`,
+			{
+				kind: 'start',
+				status: 'running',
+				statusMessage: 'not a ref',
+			},
+		);
 		expect(bad.status).toBe(400);
 		expect(JSON.stringify(bad.body)).toContain('status message');
-		expect((await api(svc, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body.items).toEqual([]);
-		const { hookToken } = (await api(svc, 'POST', `/api/v1/sessions/${sessionId}/hook-token`, {}))
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body.items).toEqual([]);
+		const { hookToken } = (await api(t.svc, 'POST', `/api/v1/sessions/${sessionId}/hook-token`, {}))
 			.body;
 		const forged = await api(
-			svc,
+			t.svc,
 			'POST',
 			'/api/v1/hooks',
 			{ session_id: sessionId, hook_event_name: 'RunFinished', status: 'completed' },
@@ -240,7 +232,7 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		const sessions = Array.from({ length: 8 }, () => crypto.randomUUID());
 		const answers = await Promise.all(
 			sessions.map((sessionId, i) =>
-				api(svc, 'POST', '/api/v1/event-keys', {
+				api(t.svc, 'POST', '/api/v1/event-keys', {
 					key,
 					sessionId,
 					action: i % 2 ? 'resume' : 'start',
@@ -258,10 +250,10 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 				first: a.status === 201,
 			});
 		expect(
-			(await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).body.sessionId,
+			(await api(t.svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).body.sessionId,
 		).toBe(first[0].body.sessionId);
 		expect(
-			(await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C0KEYS:none')}`))
+			(await api(t.svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C0KEYS:none')}`))
 				.status,
 		).toBe(404);
 	});
@@ -270,20 +262,20 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		const key = `slack:C0PRUNE:${Date.now()}.000100`;
 		expect(
 			(
-				await api(svc, 'POST', '/api/v1/event-keys', {
+				await api(t.svc, 'POST', '/api/v1/event-keys', {
 					key,
 					sessionId: crypto.randomUUID(),
 					action: 'start',
 				})
 			).status,
 		).toBe(201);
-		expect(await pruneEventKeys(svc.db, 3_600_000)).toBe(0);
-		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(
+		expect(await pruneEventKeys(t.svc.db, 3_600_000)).toBe(0);
+		expect((await api(t.svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(
 			200,
 		);
 		await new Promise((r) => setTimeout(r, 20));
-		expect(await pruneEventKeys(svc.db, 10)).toBeGreaterThanOrEqual(1);
-		expect((await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(
+		expect(await pruneEventKeys(t.svc.db, 10)).toBeGreaterThanOrEqual(1);
+		expect((await api(t.svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(
 			404,
 		);
 	});
@@ -296,11 +288,11 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 			{ key: 'slack:C1:1.2', sessionId, action: 'delete' },
 			{ key: 'slack:C1:1.2', sessionId, action: 'start', extra: true },
 		]) {
-			const res = await api(svc, 'POST', '/api/v1/event-keys', body);
+			const res = await api(t.svc, 'POST', '/api/v1/event-keys', body);
 			expect(res.status).toBe(400);
 		}
 		expect(
-			(await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C1:1.2')}`)).status,
+			(await api(t.svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C1:1.2')}`)).status,
 		).toBe(404);
 	});
 });

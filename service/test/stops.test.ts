@@ -1,40 +1,27 @@
 import crypto from 'node:crypto';
-import type { TriggerReceiver } from '../../test/support/trigger-receiver';
-import { newSession, startRun, startServiceWithTrigger } from '../../test/support/service-sessions';
+import { newSession, startRun, serviceWithTrigger } from '../../test/support/service-sessions';
 import { waitFor } from '../../test/support/wait';
-import { api, DATABASE_KINDS, type TestService } from '../../test/support/test-service';
+import { api, DATABASE_KINDS } from '../../test/support/test-service';
 
 const ENV = { DELIVERY_ALLOWED_HOSTS: '127.0.0.1', DELIVERY_POLL_INTERVAL_MS: '50' };
 const WHO = { requestedBy: 'U0ALICE', channel: 'slack' };
 
 describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
-	let svc: TestService;
-	let receiver: TriggerReceiver;
-	beforeAll(async () => {
-		// The Hook Trigger's "Session finished" preset.
-		({ svc, receiver } = await startServiceWithTrigger(kind, ENV, [
-			'Stop',
-			'SessionEnd',
-			'StopFailure',
-		]));
-	});
-	afterAll(async () => {
-		await receiver?.stop();
-		await svc?.stop();
-	});
+	// The Hook Trigger's "Session finished" preset.
+	const t = serviceWithTrigger(kind, ENV, ['Stop', 'SessionEnd', 'StopFailure']);
 
-	const session = () => newSession(svc, { status: 'running' });
+	const session = () => newSession(t.svc, { status: 'running' });
 	/** A session whose run holds the lease as `owner`, with its hook token, as the runner leaves it when claude starts. */
 	async function running(owner = `worker:1:${crypto.randomUUID()}`) {
 		const id = await session();
-		expect((await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner })).status).toBe(200);
-		const { hookToken } = (await api(svc, 'POST', `/api/v1/sessions/${id}/hook-token`, {})).body;
-		const runId = await startRun(svc, id);
+		expect((await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner })).status).toBe(200);
+		const { hookToken } = (await api(t.svc, 'POST', `/api/v1/sessions/${id}/hook-token`, {})).body;
+		const runId = await startRun(t.svc, id);
 		return { id, owner, runId, hookToken: hookToken as string };
 	}
 	const hook = (id: string, token: string, event: string, extra: Record<string, unknown> = {}) =>
 		api(
-			svc,
+			t.svc,
 			'POST',
 			'/api/v1/hooks',
 			{ session_id: id, hook_event_name: event, ...extra },
@@ -50,7 +37,7 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 	it('refuses bad requests with a 4xx that says what is wrong', async () => {
 		const id = await session();
 		expect(
-			(await api(svc, 'POST', `/api/v1/sessions/${crypto.randomUUID()}/stop`, WHO)).status,
+			(await api(t.svc, 'POST', `/api/v1/sessions/${crypto.randomUUID()}/stop`, WHO)).status,
 		).toBe(404);
 		for (const body of [
 			{},
@@ -62,23 +49,26 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 			// The reason travels in a NOTIFY, which holds 8,000 bytes.
 			{ ...WHO, reason: '\u0001'.repeat(501) },
 		]) {
-			const res = await api(svc, 'POST', `/api/v1/sessions/${id}/stop`, body);
+			const res = await api(t.svc, 'POST', `/api/v1/sessions/${id}/stop`, body);
 			expect(res.status).toBe(400);
 		}
-		expect((await api(svc, 'POST', `/api/v1/sessions/not-a-uuid/stop`, WHO)).status).toBe(400);
-		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/stop`)).status).toBe(400);
+		expect((await api(t.svc, 'POST', `/api/v1/sessions/not-a-uuid/stop`, WHO)).status).toBe(400);
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${id}/stop`)).status).toBe(400);
 		// A NUL cannot be stored: the owner is read as text PostgreSQL takes (no database error), and holds nothing.
-		const nul = await api(svc, 'GET', `/api/v1/sessions/${id}/stop?owner=a%00b`);
+		const nul = await api(t.svc, 'GET', `/api/v1/sessions/${id}/stop?owner=a%00b`);
 		expect([nul.status, nul.body]).toEqual([200, { stop: null, leaseHeld: false }]);
 		expect(
-			(await api(svc, 'POST', `/api/v1/sessions/${id}/stop`, WHO, { Authorization: 'Bearer nope' }))
-				.status,
+			(
+				await api(t.svc, 'POST', `/api/v1/sessions/${id}/stop`, WHO, {
+					Authorization: 'Bearer nope',
+				})
+			).status,
 		).toBe(401);
 	});
 
 	it('answers 409 when no turn runs: there is nothing to stop', async () => {
 		const id = await session();
-		const res = await api(svc, 'POST', `/api/v1/sessions/${id}/stop`, WHO);
+		const res = await api(t.svc, 'POST', `/api/v1/sessions/${id}/stop`, WHO);
 		expect(res.status).toBe(409);
 		expect(res.body).toMatchObject({
 			error: 'not_running',
@@ -92,12 +82,12 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 
 		// The runner's long poll, waiting when the stop comes.
 		const poll = api(
-			svc,
+			t.svc,
 			'GET',
 			`/api/v1/sessions/${id}/stop?owner=${encodeURIComponent(owner)}&waitSeconds=20`,
 		);
 		const asked = Date.now();
-		const res = await api(svc, 'POST', `/api/v1/sessions/${id}/stop`, {
+		const res = await api(t.svc, 'POST', `/api/v1/sessions/${id}/stop`, {
 			...WHO,
 			reason: 'wrong direction',
 		});
@@ -142,10 +132,10 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 			continue: false,
 			stopReason: expect.stringContaining('Stopped by U0ALICE'),
 		});
-		const renewed = await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner });
+		const renewed = await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner });
 		expect(renewed.body.stop).toMatchObject({ requestedBy: 'U0ALICE' });
 		// The same stop asked again is the first one.
-		const again = await api(svc, 'POST', `/api/v1/sessions/${id}/stop`, {
+		const again = await api(t.svc, 'POST', `/api/v1/sessions/${id}/stop`, {
 			requestedBy: 'bob@example.test',
 			channel: 'email',
 		});
@@ -154,16 +144,21 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 
 		// The next run (a new lease and token) is not stopped by it.
 		expect(
-			(await api(svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`))
-				.status,
+			(
+				await api(
+					t.svc,
+					'DELETE',
+					`/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`,
+				)
+			).status,
 		).toBe(204);
 		expect(
-			(await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker:2:next' })).status,
+			(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker:2:next' })).status,
 		).toBe(200);
-		const next = (await api(svc, 'POST', `/api/v1/sessions/${id}/hook-token`, {})).body.hookToken;
+		const next = (await api(t.svc, 'POST', `/api/v1/sessions/${id}/hook-token`, {})).body.hookToken;
 		expect((await preToolUse(id, next)).body).toEqual({});
 		const quiet = await api(
-			svc,
+			t.svc,
 			'GET',
 			`/api/v1/sessions/${id}/stop?owner=worker:2:next&waitSeconds=0`,
 		);
@@ -172,15 +167,15 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 
 	it('with waitSeconds answers once the run has ended: stopped, with what it did and cost; Session finished fires with that status', async () => {
 		const { id, owner, runId } = await running();
-		const stopping = api(svc, 'POST', `/api/v1/sessions/${id}/stop`, { ...WHO, waitSeconds: 30 });
+		const stopping = api(t.svc, 'POST', `/api/v1/sessions/${id}/stop`, { ...WHO, waitSeconds: 30 });
 		// The runner hears of it, records the run's end, and gives the lease back.
 		const heard = await api(
-			svc,
+			t.svc,
 			'GET',
 			`/api/v1/sessions/${id}/stop?owner=${encodeURIComponent(owner)}&waitSeconds=20`,
 		);
 		expect(heard.body.stop).toMatchObject({ requestedBy: 'U0ALICE' });
-		const ended = await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${runId}`, {
+		const ended = await api(t.svc, 'PUT', `/api/v1/sessions/${id}/runs/${runId}`, {
 			kind: 'start',
 			status: 'stopped',
 			isError: false,
@@ -191,8 +186,13 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 		});
 		expect(ended.status).toBe(200);
 		expect(
-			(await api(svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`))
-				.status,
+			(
+				await api(
+					t.svc,
+					'DELETE',
+					`/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`,
+				)
+			).status,
 		).toBe(204);
 
 		const res = await stopping;
@@ -203,13 +203,13 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 			requestedBy: 'U0ALICE',
 			run: { id: runId, status: 'stopped', costUsd: 0.0421, numTurns: 3, toolCalls: 0 },
 		});
-		const s = (await api(svc, 'GET', `/api/v1/sessions/${id}`)).body;
+		const s = (await api(t.svc, 'GET', `/api/v1/sessions/${id}`)).body;
 		expect(s).toMatchObject({ status: 'stopped', costUsd: 0.0421, isError: false });
 
-		expect(await waitFor(() => receiver.emitted.some((e: any) => e.sessionId === id), 10_000)).toBe(
-			true,
-		);
-		const delivered = receiver.emitted.find((e: any) => e.sessionId === id) as any;
+		expect(
+			await waitFor(() => t.receiver.emitted.some((e: any) => e.sessionId === id), 10_000),
+		).toBe(true);
+		const delivered = t.receiver.emitted.find((e: any) => e.sessionId === id) as any;
 		expect(delivered).toMatchObject({
 			event: 'SessionEnd',
 			source: 'service',
@@ -225,13 +225,13 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 	it('a long poll for a lease this owner does not hold answers at once', async () => {
 		const { id } = await running();
 		const res = await api(
-			svc,
+			t.svc,
 			'GET',
 			`/api/v1/sessions/${id}/stop?owner=someone-else&waitSeconds=20`,
 		);
 		expect(res.body).toEqual({ stop: null, leaseHeld: false });
 		expect(
-			(await api(svc, 'GET', `/api/v1/sessions/${crypto.randomUUID()}/stop?owner=x`)).status,
+			(await api(t.svc, 'GET', `/api/v1/sessions/${crypto.randomUUID()}/stop?owner=x`)).status,
 		).toBe(404);
 	});
 });

@@ -37,6 +37,42 @@ export async function startServiceWithTrigger(
 	}
 }
 
+/** A service with a receiver subscribed to `events`, for one describe block: started before its tests, stopped after. */
+export function serviceWithTrigger(
+	kind: 'pglite' | 'postgres',
+	env: Record<string, string>,
+	events: string[],
+): { svc: TestService; receiver: TriggerReceiver } {
+	const t = {} as { svc: TestService; receiver: TriggerReceiver };
+	beforeAll(async () => {
+		Object.assign(t, await startServiceWithTrigger(kind, env, events));
+	});
+	afterAll(async () => {
+		await t.receiver?.stop();
+		await t.svc?.stop();
+	});
+	return t;
+}
+
+/** A service for one describe block, and receivers its tests subscribe (all stopped after the block). */
+export function serviceWithReceivers(kind: 'pglite' | 'postgres', env: Record<string, string>) {
+	const receivers: TriggerReceiver[] = [];
+	const t = {
+		svc: undefined as unknown as TestService,
+		receivers,
+		subscribed: (filters: Record<string, unknown> = {}) =>
+			subscribedReceiver(t.svc, filters, receivers),
+	};
+	beforeAll(async () => {
+		t.svc = await startTestService(kind, env);
+	});
+	afterAll(async () => {
+		await Promise.all(receivers.map((r) => r.stop()));
+		await t.svc?.stop();
+	});
+	return t;
+}
+
 /** A new session record with `fields` (a local workspace unless they say otherwise); returns its id. */
 export async function newSession(
 	svc: TestService,
