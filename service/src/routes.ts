@@ -23,6 +23,7 @@ import { streamRouter } from './stream/stream.router';
 import { subscriptionsRouter } from './subscriptions/subscriptions.router';
 import { threadsRouter } from './threads/threads.router';
 import { eventKeysRouter } from './event-keys/event-keys.router';
+import { telemetryRouter } from './telemetry/telemetry.router';
 import { transcriptsRouter } from './transcripts/transcripts.router';
 
 /** What the routes need: the service's parts and the limits they apply. */
@@ -125,6 +126,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 			['sessions', [transcriptsRouter({ db, auth, transcriptMaxBytes })]],
 			['threads', [threadsRouter({ db, auth })]],
 			['event-keys', [eventKeysRouter({ db, auth })]],
+			['telemetry', [telemetryRouter({ db, auth })]],
 			['stats', [statsRouter({ db, auth })]],
 			[
 				'subscriptions',

@@ -33,6 +33,7 @@ import {
 } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimEventKey, duplicateOutput } from './event-key';
+import { costTelemetryEnv } from './cost-telemetry';
 import { claimSession, SessionBusyError, type SessionLease, type StopRequest } from './lease';
 import {
 	combinedPrompt,
@@ -45,7 +46,12 @@ import {
 } from './queued-replies';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
-import { orchestratorSettings, type RunReport, type Session } from '../protocol';
+import {
+	orchestratorSettings,
+	TELEMETRY_LOGS_PATH,
+	type RunReport,
+	type Session,
+} from '../protocol';
 import {
 	MissingConversationError,
 	localTranscriptFile,
@@ -591,16 +597,23 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		const command = inSandbox
 			? options.claudePath || 'claude'
 			: findClaude({ claudePath: options.claudePath, env });
-		const hookUrl = `${client.baseUrl}/api/v1/hooks`;
-		const built = buildHookSettings({
-			hookUrl: inSandbox
-				? hookUrlForSandbox(hookUrl, {
+		// The service's address as claude reaches it: from a sandbox, its public URL.
+		const serviceUrl = (path: string) =>
+			inSandbox
+				? hookUrlForSandbox(`${client.baseUrl}${path}`, {
 						publicUrl: client.publicUrl,
 						serviceBaseUrl: client.baseUrl,
 					})
-				: hookUrl,
+				: `${client.baseUrl}${path}`;
+		const built = buildHookSettings({
+			hookUrl: serviceUrl('/api/v1/hooks'),
 			tokenEnvVar: HOOK_TOKEN_ENV,
 		});
+		// Each API request's cost as claude reports it, while the run goes on (Hook Trigger deliveries carry it).
+		Object.assign(
+			env,
+			costTelemetryEnv(env, { endpoint: serviceUrl(TELEMETRY_LOGS_PATH), hookToken, runId }),
+		);
 		const settings = turn.gated ? markGatedPreToolUse(built) : built;
 		const args = buildClaudeArgs({
 			prompt: turn.prompt,
