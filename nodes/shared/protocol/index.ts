@@ -11,3 +11,4 @@ export * from './hook-events';
 export * from './delivery';
 export * from './environment';
 export * from './claude-cli';
+export * from './queued-messages';
