@@ -12,3 +12,4 @@ export * from './delivery';
 export * from './environment';
 export * from './claude-cli';
 export * from './telemetry';
+export * from './queued-messages';
