@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { newSession, startRun, serviceWithTrigger } from '../../test/support/service-sessions';
+import { newSession, serviceWithTrigger, startRun } from '../../test/support/service-sessions';
 import { waitFor, sleep } from '../../test/support/wait';
 import { interruptExpiredLeases } from '../src/sessions/lease-sweep';
 import { api, DATABASE_KINDS, startTestService } from '../../test/support/test-service';
@@ -13,8 +13,8 @@ const ENV = {
 };
 
 describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) => {
-	// The Hook Trigger's "Session finished" preset.
-	const t = serviceWithTrigger(kind, ENV, ['Stop', 'SessionEnd', 'StopFailure']);
+	// The Hook Trigger's "Session finished" and "Reply Queued" presets.
+	const t = serviceWithTrigger(kind, ENV, ['Stop', 'SessionEnd', 'StopFailure', 'ReplyQueued']);
 
 	/** A session whose run is under way on `owner`, as the runner leaves it before claude starts. */
 	async function running(owner: string) {
@@ -25,7 +25,22 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		return { id, runId: await startRun(t.svc, id) };
 	}
 	const session = async (id: string) => (await api(t.svc, 'GET', `/api/v1/sessions/${id}`)).body;
-	const finishedFor = (id: string) => t.receiver.emitted.filter((e: any) => e.sessionId === id);
+	const finishedFor = (id: string) =>
+		t.receiver.emitted.filter((e: any) => e.sessionId === id && e.event !== 'ReplyQueued');
+	const announcedFor = (id: string) =>
+		t.receiver.emitted.filter((e: any) => e.sessionId === id && e.event === 'ReplyQueued');
+	const queue = (id: string, content: string) =>
+		api(t.svc, 'POST', `/api/v1/sessions/${id}/queued-messages`, {
+			content,
+			author: 'U0ALICE',
+			channel: 'slack',
+		});
+	const take = (id: string, owner: string, runId: string) =>
+		api(t.svc, 'POST', `/api/v1/sessions/${id}/queued-messages/take`, { owner, runId });
+	const waiting = async (id: string) =>
+		(await api(t.svc, 'GET', `/api/v1/sessions/${id}/queued-messages`)).body.items.map(
+			(m: any) => m.content,
+		);
 
 	it('a lease not renewed for LEASE_TTL ends the run and the session as interrupted and fires Session finished once', async () => {
 		const took = Date.now();
@@ -105,6 +120,42 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		).toBe(true);
 		expect((await session(id)).status).toBe('completed');
 		expect((await api(t.svc, 'GET', `/api/v1/sessions/${id}/events`)).body.items).toHaveLength(0);
+	});
+
+	it('a claim that lapses before its run started gives back the replies it took and announces what waits', async () => {
+		const id = crypto.randomUUID();
+		await api(t.svc, 'POST', '/api/v1/sessions', {
+			id,
+			status: 'completed',
+			workspaceType: 'local',
+			workspacePath: '/w',
+		});
+		const owner = 'worker-a:3:prep';
+		expect((await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner })).status).toBe(200);
+		expect((await queue(id, 'first reply')).status).toBe(201);
+		// A Take Queued took it, then its worker died preparing the workspace: no run was ever recorded.
+		expect((await take(id, owner, crypto.randomUUID())).body.items).toHaveLength(1);
+		expect((await queue(id, 'second reply')).status).toBe(201);
+		expect(await waiting(id)).toEqual(['second reply']);
+
+		expect(await waitFor(() => announcedFor(id).length === 1, 7_000, 100)).toBe(true);
+		expect(announcedFor(id)[0]).toMatchObject({
+			source: 'service',
+			payload: { queued: 2, after_run: owner },
+		});
+		expect(await waiting(id)).toEqual(['first reply', 'second reply']);
+		expect((await session(id)).status).toBe('completed');
+		expect(finishedFor(id)).toHaveLength(0);
+	});
+
+	it('replies taken by a run that recorded its start stay taken when its lease lapses', async () => {
+		const { id, runId } = await running('worker-a:5:gone');
+		expect((await queue(id, 'answered mid-run')).status).toBe(201);
+		expect((await take(id, 'worker-a:5:gone', runId)).body.items).toHaveLength(1);
+		expect(await waitFor(() => finishedFor(id).length === 1, 7_000, 100)).toBe(true);
+		expect((await session(id)).status).toBe('interrupted');
+		expect(await waiting(id)).toEqual([]);
+		expect(announcedFor(id)).toHaveLength(0);
 	});
 
 	it('sweeps running at once (several replicas) interrupt each session exactly once', async () => {

@@ -3,7 +3,7 @@ import type { KnownSubscriptions } from '../deliveries/outbox';
 import { insertServiceEvents } from '../hooks/hooks.repository';
 import { logger } from '../logger';
 import { periodicTask } from '../periodic-task';
-import { announceWaiting } from '../queued-messages/queued-messages.repository';
+import { announceWaiting, returnUnstarted } from '../queued-messages/queued-messages.repository';
 import { dropLease, takeExpiredLeases, type ExpiredLease as Expired } from './lease.repository';
 import { notifyRunSignal } from './run-signals';
 import { endAbandonedRun } from './sessions.repository';
@@ -32,9 +32,15 @@ export async function interruptExpiredLeases(
 		const rows = await takeExpiredLeases(tx, limit);
 		let interrupted = 0;
 		for (const s of rows) {
+			// Replies taken by a run that never got as far as starting claude were never answered: they wait again.
+			await returnUnstarted(tx, s.id);
 			// A claim that lapsed before its run started (the worker died preparing the workspace) left nothing running.
+			// Its end is still the end of a turn: replies that waited for it (or came back above) are announced, as
+			// the holder's own release would have (Reply Queued), or they would wait until some other turn ends.
 			if (s.status !== 'running') {
 				await dropLease(tx, s.id);
+				await notifyRunSignal(tx, { kind: 'released', sessionId: s.id, owner: s.lease_owner });
+				await announceWaiting(tx, s.id, s.lease_owner, outbox);
 				continue;
 			}
 			await interrupt(tx, s, outbox);
