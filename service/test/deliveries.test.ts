@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fixtures from '../../test/fixtures/hook-payloads.json';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
-import { serviceWithReceivers } from '../../test/support/service-sessions';
+import { FAST_DELIVERY_ENV, serviceWithReceivers } from '../../test/support/service-sessions';
 import { waitFor, sleep } from '../../test/support/wait';
 import { loadConfig } from '../src/config';
 import { backoffMs } from '../src/deliveries/deliverer';
@@ -23,16 +23,8 @@ const fixture = (label: string, sessionId: string): Payload => ({
 	session_id: sessionId,
 });
 
-// Fast retries so failure paths finish in seconds: 3 attempts, 50 ms doubling to 400 ms. 5 s per request: long
-// enough that a receiver in this process answers in time however busy the machine (at 500 ms, answers came late
-// under load and were retried), short enough for the hanging receiver's attempts to run out within a minute.
 const ENV = {
-	DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
-	DELIVERY_MAX_ATTEMPTS: '3',
-	DELIVERY_BASE_DELAY_MS: '50',
-	DELIVERY_MAX_DELAY_MS: '400',
-	DELIVERY_TIMEOUT_MS: '5000',
-	DELIVERY_POLL_INTERVAL_MS: '50',
+	...FAST_DELIVERY_ENV,
 	DELIVERY_CONCURRENCY: '6',
 	DELIVERY_PER_SUBSCRIPTION_CONCURRENCY: '2',
 };

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import {
+	FAST_DELIVERY_ENV,
 	newSession as sessionRecord,
 	serviceWithReceivers,
 } from '../../test/support/service-sessions';
@@ -13,14 +14,7 @@ import { api, DATABASE_KINDS } from '../../test/support/test-service';
 
 type Json = Record<string, any>;
 
-const ENV = {
-	DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
-	DELIVERY_MAX_ATTEMPTS: '3',
-	DELIVERY_BASE_DELAY_MS: '50',
-	DELIVERY_MAX_DELAY_MS: '400',
-	DELIVERY_TIMEOUT_MS: '5000',
-	DELIVERY_POLL_INTERVAL_MS: '50',
-};
+const ENV = FAST_DELIVERY_ENV;
 
 const toolEvent = (sessionId: string, i: number, eventName = 'PostToolUse') => ({
 	session_id: sessionId,

@@ -19,6 +19,9 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 		const runId = await startRun(t.svc, id);
 		return { id, owner, runId, hookToken: hookToken as string };
 	}
+	/** The run holding the lease as `owner` ends it, as the runner does when claude exits. */
+	const release = (id: string, owner: string) =>
+		api(t.svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`);
 	const hook = (id: string, token: string, event: string, extra: Record<string, unknown> = {}) =>
 		api(
 			t.svc,
@@ -143,15 +146,7 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 		expect(again.body).toMatchObject({ requestedBy: 'U0ALICE', alreadyRequested: true });
 
 		// The next run (a new lease and token) is not stopped by it.
-		expect(
-			(
-				await api(
-					t.svc,
-					'DELETE',
-					`/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`,
-				)
-			).status,
-		).toBe(204);
+		expect((await release(id, owner)).status).toBe(204);
 		expect(
 			(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker:2:next' })).status,
 		).toBe(200);
@@ -210,15 +205,7 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 			endedAt: new Date().toISOString(),
 		});
 		expect(ended.status).toBe(200);
-		expect(
-			(
-				await api(
-					t.svc,
-					'DELETE',
-					`/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`,
-				)
-			).status,
-		).toBe(204);
+		expect((await release(id, owner)).status).toBe(204);
 
 		const res = await stopping;
 		expect(res.status).toBe(200);

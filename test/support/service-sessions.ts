@@ -5,6 +5,21 @@ import { TriggerReceiver } from './trigger-receiver';
 // What the service suites set up before the part they test: sessions and runs made through the API, and Hook
 // Trigger receivers subscribed the way the node subscribes.
 
+/**
+ * Deliveries to receivers on loopback, retried fast so failure paths finish in seconds: 3 attempts, 50 ms doubling
+ * to 400 ms. 5 s per request: long enough that a receiver in the test's process answers in time however busy the
+ * machine (at 500 ms, answers came late under load and were retried), short enough for a hanging receiver's
+ * attempts to run out within a minute.
+ */
+export const FAST_DELIVERY_ENV = {
+	DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+	DELIVERY_MAX_ATTEMPTS: '3',
+	DELIVERY_BASE_DELAY_MS: '50',
+	DELIVERY_MAX_DELAY_MS: '400',
+	DELIVERY_TIMEOUT_MS: '5000',
+	DELIVERY_POLL_INTERVAL_MS: '50',
+};
+
 /** A running receiver subscribed with `filters` (pushed to `receivers` first, for the suite to stop); it holds the secret the way the node does after create(). */
 export async function subscribedReceiver(
 	svc: TestService,
