@@ -44,6 +44,35 @@ export interface InsertResult {
 	queued: number;
 }
 
+/** The statement insertHookEvents sends, built once: the writes it composes come from their tables' repositories. */
+const INSERT_HOOK_EVENTS_SQL = `WITH guard AS (
+		-- $4: the subscriptions version a plan was made under (NULL: no plan).
+		SELECT $4::bigint IS NULL OR $4::bigint = (SELECT version FROM subscriptions_version) AS ok
+	), new_sessions AS (
+		${hookSessionsInsertSql('$1', '(SELECT ok FROM guard)')}
+		RETURNING id
+	), ev AS (
+		INSERT INTO hook_events (session_id, event_name, tool_name, tool_use_id, prompt_id, payload, payload_hash, received_at)
+		SELECT (r->>'sessionId')::uuid, r->>'eventName', r->>'toolName', r->>'toolUseId', r->>'promptId', r->'payload',
+			r->>'hash', (r->>'receivedAt')::timestamptz
+		FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(r, ord)
+		WHERE (SELECT ok FROM guard)
+		ORDER BY ord
+		ON CONFLICT (session_id, payload_hash) DO NOTHING
+		RETURNING id, payload_hash, session_id, event_name
+	), tc AS (
+		${toolCallUpsertSql(`CASE WHEN (SELECT ok FROM guard) THEN $3::jsonb ELSE '[]' END`)}
+		RETURNING 1
+	), activity AS (
+		${hookActivityUpdateSql('$1', 'ev')}
+		RETURNING 1
+	), dl AS (
+		${plannedDeliveriesInsertSql('$5', 'ev')}
+		RETURNING 1
+	)
+	SELECT id, payload_hash AS hash, session_id, (SELECT count(*)::integer FROM dl) AS queued FROM ev
+	UNION ALL SELECT NULL, NULL, NULL, 0 WHERE NOT (SELECT ok FROM guard)`;
+
 /**
  * Writes a batch of events in one statement (one round trip, atomic on its own): sessions they name (unknown ones
  * become rows), the events themselves (a redelivered one is skipped), the tool calls they report, session
@@ -111,33 +140,7 @@ export async function insertHookEvents(
 		session_id: string;
 		queued: number;
 	}>(
-		`WITH guard AS (
-			-- $4: the subscriptions version a plan was made under (NULL: no plan).
-			SELECT $4::bigint IS NULL OR $4::bigint = (SELECT version FROM subscriptions_version) AS ok
-		), new_sessions AS (
-			${hookSessionsInsertSql('$1', '(SELECT ok FROM guard)')}
-			RETURNING id
-		), ev AS (
-			INSERT INTO hook_events (session_id, event_name, tool_name, tool_use_id, prompt_id, payload, payload_hash, received_at)
-			SELECT (r->>'sessionId')::uuid, r->>'eventName', r->>'toolName', r->>'toolUseId', r->>'promptId', r->'payload',
-				r->>'hash', (r->>'receivedAt')::timestamptz
-			FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(r, ord)
-			WHERE (SELECT ok FROM guard)
-			ORDER BY ord
-			ON CONFLICT (session_id, payload_hash) DO NOTHING
-			RETURNING id, payload_hash, session_id, event_name
-		), tc AS (
-			${toolCallUpsertSql(`CASE WHEN (SELECT ok FROM guard) THEN $3::jsonb ELSE '[]' END`)}
-			RETURNING 1
-		), activity AS (
-			${hookActivityUpdateSql('$1', 'ev')}
-			RETURNING 1
-		), dl AS (
-			${plannedDeliveriesInsertSql('$5', 'ev')}
-			RETURNING 1
-		)
-		SELECT id, payload_hash AS hash, session_id, (SELECT count(*)::integer FROM dl) AS queued FROM ev
-		UNION ALL SELECT NULL, NULL, NULL, 0 WHERE NOT (SELECT ok FROM guard)`,
+		INSERT_HOOK_EVENTS_SQL,
 		[
 			JSON.stringify(sessionRows),
 			eventsJson(batch.map((b) => b.event)),
