@@ -282,6 +282,87 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		).toBe(404);
 	});
 
+	it('answers a claim retried with its own claim id as the first, and any other claim with the first one', async () => {
+		const key = `slack:C0RETRY:${Date.now()}.000100`;
+		const sessionId = crypto.randomUUID();
+		const claimId = crypto.randomUUID();
+		const claim = (body: Json) => api(svc, 'POST', '/api/v1/event-keys', { key, ...body });
+		const first = await claim({ sessionId, action: 'start', claimId });
+		expect(first.status).toBe(201);
+		expect(first.body).toMatchObject({ key, sessionId, action: 'start', first: true });
+		expect(first.body.claimId).toBeUndefined();
+		// The same claim again (its answer was lost): first again, and still one key. Upper case is the same uuid.
+		for (const id of [claimId, claimId.toUpperCase()]) {
+			const retried = await claim({ sessionId, action: 'start', claimId: id });
+			expect(retried.status).toBe(201);
+			expect(retried.body).toMatchObject({
+				sessionId,
+				first: true,
+				createdAt: first.body.createdAt,
+			});
+		}
+		// Another claim of the event (a resend), with or without a claim id: the first one, not first.
+		for (const other of [
+			{ sessionId: crypto.randomUUID(), action: 'start', claimId: crypto.randomUUID() },
+			{ sessionId: crypto.randomUUID(), action: 'start' },
+			// The claim id alone does not make a claim the first: it must be the same session and action.
+			{ sessionId: crypto.randomUUID(), action: 'start', claimId },
+			{ sessionId, action: 'resume', claimId },
+		]) {
+			const dup = await claim(other);
+			expect(dup.status).toBe(200);
+			expect(dup.body).toMatchObject({ sessionId, action: 'start', first: false });
+			expect(dup.body.claimId).toBeUndefined();
+		}
+		const bad = await claim({ sessionId, action: 'start', claimId: 'not-a-uuid' });
+		expect(bad.status).toBe(400);
+		expect(JSON.stringify(bad.body)).toContain('claimId');
+	});
+
+	it('releases an event key to its claimer only: 204, then 404; another claim id 409; none or a bad one 400', async () => {
+		const key = `slack:C0RELEASE:${Date.now()}.000100`;
+		const path = `/api/v1/event-keys/${encodeURIComponent(key)}`;
+		const claimId = crypto.randomUUID();
+		const release = (id?: string) =>
+			api(svc, 'DELETE', id === undefined ? path : `${path}?claimId=${encodeURIComponent(id)}`);
+		expect((await release(claimId)).status).toBe(404);
+		expect(
+			(
+				await api(svc, 'POST', '/api/v1/event-keys', {
+					key,
+					sessionId: crypto.randomUUID(),
+					action: 'start',
+					claimId,
+				})
+			).status,
+		).toBe(201);
+		const wrong = await release(crypto.randomUUID());
+		expect(wrong.status).toBe(409);
+		expect(wrong.body).toMatchObject({
+			error: 'conflict',
+			message: expect.stringMatching(/another claim/),
+		});
+		for (const bad of [undefined, '', 'nope']) {
+			const res = await release(bad);
+			expect(res.status).toBe(400);
+			expect(JSON.stringify(res.body)).toContain('claimId');
+		}
+		expect((await api(svc, 'GET', path)).status).toBe(200);
+		expect((await release(claimId)).status).toBe(204);
+		expect((await api(svc, 'GET', path)).status).toBe(404);
+		expect((await release(claimId)).status).toBe(404);
+		// Released: the event's next arrival claims it afresh.
+		const again = await api(svc, 'POST', '/api/v1/event-keys', {
+			key,
+			sessionId: crypto.randomUUID(),
+			action: 'resume',
+		});
+		expect(again.status).toBe(201);
+		// A key claimed without a claim id is never released.
+		expect((await release(claimId)).status).toBe(409);
+		expect((await api(svc, 'GET', path)).body.sessionId).toBe(again.body.sessionId);
+	});
+
 	it('forgets event keys past their retention, and only those', async () => {
 		const key = `slack:C0PRUNE:${Date.now()}.000100`;
 		expect(
