@@ -4,6 +4,10 @@
 import crypto from 'node:crypto';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor } from '../../test/support/wait';
+import {
+	createDeliveryWindowPruner,
+	pruneDeliveryWindows,
+} from '../src/deliveries/deliveries.repository';
 import { pruneEventKeys } from '../src/event-keys/event-keys.repository';
 import {
 	api,
@@ -228,6 +232,67 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		const runs = (await api(svc, 'GET', `/api/v1/sessions/${sessionId}/runs`)).body.items as Json[];
 		expect(runs[0].statusMessage).toBe(statusMessage);
 	}, 120_000);
+
+	it('forgets coalescing windows older than the longest interval or of a session that is gone, in bounded batches', async () => {
+		const sub = (await subscribed({ events: ['PostToolUse'], minIntervalSeconds: 5 })).staticData
+			.subscriptionId as string;
+		const other = (await subscribed({ events: ['PostToolUse'], minIntervalSeconds: 3600 }))
+			.staticData.subscriptionId as string;
+		const live = await newSession();
+		const window = (subscriptionId: string, sessionId: string, ageSeconds: number) =>
+			svc.db.query(
+				`INSERT INTO delivery_windows (subscription_id, session_id, last_attempt_at)
+				VALUES ($1, $2, now() - make_interval(secs => $3))`,
+				[subscriptionId, sessionId, ageSeconds],
+			);
+		const left = async () =>
+			(
+				await svc.db.query<{ subscription_id: string; session_id: string }>(
+					'SELECT subscription_id, session_id FROM delivery_windows WHERE subscription_id = ANY($1::uuid[])',
+					[[sub, other]],
+				)
+			).rows
+				.map((r) => `${r.subscription_id === sub ? 'sub' : 'other'}:${r.session_id}`)
+				.sort();
+		// Kept: a window of the last hour, even one past its own subscription's 5 s (the interval may be raised).
+		await window(sub, live, 1);
+		await window(other, live, 3000);
+		// Forgotten: past the longest interval any subscription can have, or of a session that does not exist.
+		const stale: string[] = [];
+		for (let i = 0; i < 3; i++) {
+			const s = await newSession();
+			await window(sub, s, 3601 + i * 100);
+			stale.push(s);
+		}
+		const gone = [crypto.randomUUID(), crypto.randomUUID()];
+		for (const s of gone) await window(other, s, 0);
+		const kept = [`other:${live}`, `sub:${live}`].sort();
+		expect(await left()).toHaveLength(7);
+		// Batches of 2: other subscriptions' windows (earlier tests) may be in a batch too, so count until none is left.
+		const batches: number[] = [];
+		for (let i = 0; i < 20; i++) {
+			const n = await pruneDeliveryWindows(svc.db, 2);
+			batches.push(n);
+			if (n === 0) break;
+		}
+		expect(batches.every((n) => n <= 2)).toBe(true);
+		expect(batches.at(-1)).toBe(0);
+		expect(await left()).toEqual(kept);
+		// A deleted subscription takes its windows with it.
+		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${other}`)).status).toBe(204);
+		expect(await left()).toEqual([`sub:${live}`]);
+		// The periodic pruner does the same on its own.
+		await window(sub, stale[0], 7200);
+		expect(await left()).toHaveLength(2);
+		const pruner = createDeliveryWindowPruner(svc.db, { everyMs: 20, batch: 1, maxBatches: 5 });
+		pruner.start();
+		try {
+			expect(await waitFor(async () => (await left()).length === 1, 10_000)).toBe(true);
+		} finally {
+			await pruner.stop();
+		}
+		expect(await left()).toEqual([`sub:${live}`]);
+	});
 
 	it('refuses a status message that is not a reference, and a hook token cannot forge RunFinished', async () => {
 		const sessionId = await newSession();
