@@ -88,6 +88,8 @@ export async function claimDue(
 		SELECT c.*, sub.url, sub.secret, h.tool_name, h.tool_use_id, h.payload, h.received_at,
 			run.id AS run_id, run.status AS run_status, run.started_at AS run_started_at, run.ended_at AS run_ended_at,
 			run.status_message AS run_status_message,
+			-- An index-only range of tool_calls_session_time_idx (migration 018), whatever the session's size: its
+			-- expression must stay COALESCE(t.started_at, t.finished_at) for the index to serve it.
 			(SELECT count(*)::int FROM tool_calls t WHERE run.id IS NOT NULL AND t.session_id = c.session_id
 				AND COALESCE(t.started_at, t.finished_at) >= run.started_at
 				AND (run.ended_at IS NULL OR COALESCE(t.started_at, t.finished_at) <= run.ended_at)) AS run_tool_calls,
