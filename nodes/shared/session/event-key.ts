@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { EventKeyClaim } from '../protocol';
 import type { PreparedWorkspace } from '../runner';
-import { withRetry, type OrchestratorClient } from './client';
+import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import type { SessionOutput } from './session-run';
 
 type Claim = EventKeyClaim;
@@ -33,11 +33,18 @@ export async function claimEventKey(
 	action: 'start' | 'resume',
 ): Promise<{ earlier: Claim } | { held: HeldEventKey }> {
 	const claimId = crypto.randomUUID();
-	const claim = await withRetry(() =>
-		client.request<Claim>('POST', '/api/v1/event-keys', { key, sessionId, action, claimId }),
-	);
+	const post = (body: Record<string, string>) =>
+		withRetry(() => client.request<Claim>('POST', '/api/v1/event-keys', body));
+	let releasable = true;
+	const claim = await post({ key, sessionId, action, claimId }).catch((error: unknown) => {
+		// A service older than claim ids refuses the field (its body is strict; the node checked the rest): claim as it
+		// knows how. As before claim ids, a retried claim then reads as a duplicate, and the key cannot be given back.
+		if (httpStatusOf(error) !== 400) throw error;
+		releasable = false;
+		return post({ key, sessionId, action });
+	});
 	if (!claim.first) return { earlier: claim };
-	let launched = false;
+	let launched = !releasable;
 	return {
 		held: {
 			launched: () => {

@@ -208,6 +208,33 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('ran\n');
 	}, 180_000);
 
+	it('still claims against a service older than claim ids (which refuses the field)', async () => {
+		const eventKey = `slack:C0OLD:${Date.now()}.000100`;
+		const sent: unknown[] = [];
+		const old: OrchestratorClient = {
+			...client,
+			async request(method, route, body, qs) {
+				if (route === '/api/v1/event-keys') {
+					sent.push(body);
+					if ((body as { claimId?: string }).claimId)
+						throw Object.assign(new Error('400 Unrecognized key: "claimId"'), { status: 400 });
+				}
+				return client.request(method, route, body, qs) as never;
+			},
+		};
+		const start = () =>
+			startSession(old, {
+				prompt: '[[text:old service]]',
+				workspace: { type: 'local', workspacePath: folder() },
+				options: options({ eventKey }),
+				deps,
+			});
+		await expect(start()).resolves.toMatchObject({ status: 'completed', result: 'old service' });
+		await expect(start()).resolves.toMatchObject({ status: 'duplicate' });
+		expect(sent).toHaveLength(4);
+		expect(sent[1]).toEqual({ key: eventKey, sessionId: expect.any(String), action: 'start' });
+	}, 120_000);
+
 	it('stores the status message with the run from its first record on', async () => {
 		const statusMessage = `slack:C0STATUS:${Date.now()}.000300`;
 		const out = await startSession(client, {
