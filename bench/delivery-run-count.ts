@@ -1,7 +1,7 @@
 // What one Hook Trigger delivery costs to claim in a long session. Every delivery carries its run's tool calls so
 // far (run.toolCalls), counted when it is claimed. Seeds one session with 5,000 tool calls (BENCH_TOOL_CALLS) over
 // BENCH_RUNS runs, other sessions beside it, and deliveries of the session's last run; then claims them one at a
-// time, with and without the tool_calls (session_id, time) index of migration 018, and reports the claim's
+// time, with and without the tool_calls (session_id, time) index of migration 020, and reports the claim's
 // median and p95 time and the buffers its run count reads. PostgreSQL only (BENCH_DATABASE_URL, default the
 // machine's `test` database; a scratch database is created next to it and dropped afterwards).
 import crypto from 'node:crypto';

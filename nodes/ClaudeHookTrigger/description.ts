@@ -47,7 +47,7 @@ export const properties: INodeProperties[] = [
 				name: 'Progress',
 				value: 'progress',
 				description:
-					"Tool calls as they happen (PostToolUse, PostToolUseFailure) and the run's end (RunFinished, with the result): each delivery has run.toolCalls so far, run.statusMessage, and session.costUsd. Pair it with At Most One Delivery Every N Seconds.",
+					"Tool calls as they happen (PostToolUse, PostToolUseFailure) and the run's end (RunFinished, with the result): each delivery has run.toolCalls and run.costUsd so far (final once run.costFinal is true) and run.statusMessage. Pair it with At Most One Delivery Every N Seconds.",
 			},
 			{
 				name: 'Reply Queued',

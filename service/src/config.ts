@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_QUEUED_MESSAGES_MAX } from '../../nodes/shared/protocol';
 
 // The environment is read here and only here, once, at start-up.
 const DURATION = /^\d+(\.\d+)?\s*(s|m|h|d)?$/i;
@@ -107,6 +108,13 @@ const EnvSchema = z.object({
 		.int()
 		.min(64 * 1024)
 		.default(8 * 1024 * 1024),
+	// Replies that may wait for one session's running turn (Claude Resume, When Busy = Queue); one more is 429.
+	QUEUED_MESSAGES_MAX: z.coerce
+		.number()
+		.int()
+		.min(1)
+		.max(10_000)
+		.default(DEFAULT_QUEUED_MESSAGES_MAX),
 });
 
 /** A variable the service reads (LOG_LEVEL is read by the logger). */
@@ -166,6 +174,7 @@ export interface Config {
 	httpKeepAliveTimeoutMs: number;
 	httpMaxConnections: number;
 	readPageMaxBytes: number;
+	queuedMessagesMax: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -224,5 +233,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		httpKeepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
 		httpMaxConnections: e.HTTP_MAX_CONNECTIONS,
 		readPageMaxBytes: e.READ_PAGE_MAX_BYTES,
+		queuedMessagesMax: e.QUEUED_MESSAGES_MAX,
 	});
 }

@@ -15,6 +15,7 @@ import type { Metrics } from './metrics/metrics';
 import { metricsReport } from './metrics/metrics-report';
 import { transferRouter } from './session-transfer/transfer.router';
 import { queuedMessagesRouter } from './queued-messages/queued-messages.router';
+import { DEFAULT_QUEUED_MESSAGES_MAX } from '../../nodes/shared/protocol';
 import type { RunSignals } from './sessions/run-signals';
 import { sessionsRouter } from './sessions/sessions.router';
 import { stopsRouter } from './sessions/stops.router';
@@ -23,6 +24,7 @@ import { streamRouter } from './stream/stream.router';
 import { subscriptionsRouter } from './subscriptions/subscriptions.router';
 import { threadsRouter } from './threads/threads.router';
 import { eventKeysRouter } from './event-keys/event-keys.router';
+import { telemetryRouter } from './telemetry/telemetry.router';
 import { transcriptsRouter } from './transcripts/transcripts.router';
 
 /** What the routes need: the service's parts and the limits they apply. */
@@ -46,6 +48,8 @@ export interface RouteDeps {
 	hookTokens: { ttlMs: number; graceMs: number };
 	/** The most one page of events, tool calls or messages carries (fewer rows and a cursor beyond it). */
 	readPageMaxBytes: number;
+	/** QUEUED_MESSAGES_MAX: replies that may wait for one session (the contract's default when unset). */
+	queuedMessagesMax?: number;
 	/** Answers PreToolUse for sessions under an approval policy (allow / deny / defer). */
 	hookAnswer?: HookAnswerer;
 	/** Stops of running turns: their hooks' answers, and the waits of POST/GET :id/stop. */
@@ -121,10 +125,20 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 			['sessions', [transferRouter({ db, auth, transcriptMaxBytes })]],
 			['sessions', [sessions]],
 			['sessions', [stopsRouter({ db, auth, signals: deps.runSignals })]],
-			['sessions', [queuedMessagesRouter({ db, auth })]],
+			[
+				'sessions',
+				[
+					queuedMessagesRouter({
+						db,
+						auth,
+						maxWaiting: deps.queuedMessagesMax ?? DEFAULT_QUEUED_MESSAGES_MAX,
+					}),
+				],
+			],
 			['sessions', [transcriptsRouter({ db, auth, transcriptMaxBytes })]],
 			['threads', [threadsRouter({ db, auth })]],
 			['event-keys', [eventKeysRouter({ db, auth })]],
+			['telemetry', [telemetryRouter({ db, auth })]],
 			['stats', [statsRouter({ db, auth })]],
 			[
 				'subscriptions',

@@ -99,6 +99,7 @@ export async function startService(
 		leaseTtlMs: config.leaseTtlMs,
 		hookTokens: { ttlMs: config.hookTokenTtlMs, graceMs: config.hookTokenGraceMs },
 		readPageMaxBytes: config.readPageMaxBytes,
+		queuedMessagesMax: config.queuedMessagesMax,
 		dashboardDir: fs.existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
 		hookAnswer: approvals.answer,
 		runSignals,

@@ -24,10 +24,10 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		svc = await startTestService(kind, ENV);
 		receiver = new TriggerReceiver();
 		await receiver.start();
-		// The Hook Trigger's "Session finished" preset.
+		// The Hook Trigger's "Session finished" and "Reply Queued" presets.
 		const sub = await api(svc, 'POST', '/api/v1/subscriptions', {
 			url: receiver.url,
-			events: ['Stop', 'SessionEnd', 'StopFailure'],
+			events: ['Stop', 'SessionEnd', 'StopFailure', 'ReplyQueued'],
 		});
 		expect(sub.status).toBe(201);
 		receiver.staticData = { subscriptionId: sub.body.id, secret: sub.body.secret };
@@ -66,7 +66,22 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		return { id, runId };
 	}
 	const session = async (id: string) => (await api(svc, 'GET', `/api/v1/sessions/${id}`)).body;
-	const finishedFor = (id: string) => receiver.emitted.filter((e: any) => e.sessionId === id);
+	const finishedFor = (id: string) =>
+		receiver.emitted.filter((e: any) => e.sessionId === id && e.event !== 'ReplyQueued');
+	const announcedFor = (id: string) =>
+		receiver.emitted.filter((e: any) => e.sessionId === id && e.event === 'ReplyQueued');
+	const queue = (id: string, content: string) =>
+		api(svc, 'POST', `/api/v1/sessions/${id}/queued-messages`, {
+			content,
+			author: 'U0ALICE',
+			channel: 'slack',
+		});
+	const take = (id: string, owner: string, runId: string) =>
+		api(svc, 'POST', `/api/v1/sessions/${id}/queued-messages/take`, { owner, runId });
+	const waiting = async (id: string) =>
+		(await api(svc, 'GET', `/api/v1/sessions/${id}/queued-messages`)).body.items.map(
+			(m: any) => m.content,
+		);
 
 	it('a lease not renewed for LEASE_TTL ends the run and the session as interrupted and fires Session finished once', async () => {
 		const took = Date.now();
@@ -145,6 +160,42 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		).toBe(true);
 		expect((await session(id)).status).toBe('completed');
 		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/events`)).body.items).toHaveLength(0);
+	});
+
+	it('a claim that lapses before its run started gives back the replies it took and announces what waits', async () => {
+		const id = crypto.randomUUID();
+		await api(svc, 'POST', '/api/v1/sessions', {
+			id,
+			status: 'completed',
+			workspaceType: 'local',
+			workspacePath: '/w',
+		});
+		const owner = 'worker-a:3:prep';
+		expect((await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner })).status).toBe(200);
+		expect((await queue(id, 'first reply')).status).toBe(201);
+		// A Take Queued took it, then its worker died preparing the workspace: no run was ever recorded.
+		expect((await take(id, owner, crypto.randomUUID())).body.items).toHaveLength(1);
+		expect((await queue(id, 'second reply')).status).toBe(201);
+		expect(await waiting(id)).toEqual(['second reply']);
+
+		expect(await waitFor(() => announcedFor(id).length === 1, 7_000, 100)).toBe(true);
+		expect(announcedFor(id)[0]).toMatchObject({
+			source: 'service',
+			payload: { queued: 2, after_run: owner },
+		});
+		expect(await waiting(id)).toEqual(['first reply', 'second reply']);
+		expect((await session(id)).status).toBe('completed');
+		expect(finishedFor(id)).toHaveLength(0);
+	});
+
+	it('replies taken by a run that recorded its start stay taken when its lease lapses', async () => {
+		const { id, runId } = await running('worker-a:5:gone');
+		expect((await queue(id, 'answered mid-run')).status).toBe(201);
+		expect((await take(id, 'worker-a:5:gone', runId)).body.items).toHaveLength(1);
+		expect(await waitFor(() => finishedFor(id).length === 1, 7_000, 100)).toBe(true);
+		expect((await session(id)).status).toBe('interrupted');
+		expect(await waiting(id)).toEqual([]);
+		expect(announcedFor(id)).toHaveLength(0);
 	});
 
 	it('sweeps running at once (several replicas) interrupt each session exactly once', async () => {

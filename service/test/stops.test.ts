@@ -200,6 +200,31 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 		expect(quiet.body).toEqual({ stop: null, leaseHeld: true });
 	});
 
+	it("a stop that comes between the lease and the run's hook token applies to that token's hooks", async () => {
+		const id = await session();
+		const owner = `worker:1:${crypto.randomUUID()}`;
+		expect((await api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner })).status).toBe(200);
+		expect((await api(svc, 'POST', `/api/v1/sessions/${id}/stop`, WHO)).status).toBe(202);
+		const { hookToken } = (await api(svc, 'POST', `/api/v1/sessions/${id}/hook-token`, {})).body;
+		// The stop is carried over to the token's generation with a signal: heard by this replica within moments.
+		let pre = await preToolUse(id, hookToken);
+		for (let i = 0; i < 50 && pre.body.continue !== false; i++) {
+			await new Promise((r) => setTimeout(r, 100));
+			pre = await preToolUse(id, hookToken);
+		}
+		expect(pre.body).toMatchObject({
+			continue: false,
+			hookSpecificOutput: { permissionDecision: 'deny' },
+		});
+		// A restarted replica reads it back from the database the same way.
+		const { rows } = await svc.db.query<{ same: boolean }>(
+			`SELECT st.hook_generation = s.hook_token_generation AS same
+			FROM session_stops st JOIN sessions s ON s.id = st.session_id WHERE st.session_id = $1`,
+			[id],
+		);
+		expect(rows).toEqual([{ same: true }]);
+	});
+
 	it('with waitSeconds answers once the run has ended: stopped, with what it did and cost; Session finished fires with that status', async () => {
 		const { id, owner, runId } = await running();
 		const stopping = api(svc, 'POST', `/api/v1/sessions/${id}/stop`, { ...WHO, waitSeconds: 30 });

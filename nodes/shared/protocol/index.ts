@@ -11,3 +11,5 @@ export * from './hook-events';
 export * from './delivery';
 export * from './environment';
 export * from './claude-cli';
+export * from './telemetry';
+export * from './queued-messages';

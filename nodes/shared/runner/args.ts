@@ -1,5 +1,6 @@
 // The claude command line for one headless turn. Every flag was checked against `claude --help` of 2.1.331
 // (and --max-turns, which the CLI accepts but no longer lists).
+import { ARGV_STRING_MAX_BYTES } from '../protocol/queued-messages';
 import { ClaudeOptionError } from './errors';
 
 /** What `--permission-mode` accepts. The help lists "manual" instead of "default", but both work (default = manual). */
@@ -113,6 +114,15 @@ export function buildClaudeArgs(options: ClaudeArgsOptions): string[] {
 		options.prompt !== undefined && options.prompt.trim().length > 0 ? options.prompt : undefined;
 	if (!options.resume && prompt === undefined) {
 		throw new ClaudeOptionError('prompt', 'a new session needs a prompt');
+	}
+	// The prompt is one argv string: past Linux's limit the spawn itself fails with a bare E2BIG.
+	const promptBytes = prompt === undefined ? 0 : Buffer.byteLength(prompt, 'utf8');
+	if (promptBytes > ARGV_STRING_MAX_BYTES) {
+		throw new ClaudeOptionError(
+			'prompt',
+			`it is ${promptBytes} bytes (UTF-8), and claude takes its prompt as one command-line argument, which Linux ` +
+				`limits to ${ARGV_STRING_MAX_BYTES} bytes: shorten it, or put the long text in a file in the workspace and ask claude to read it`,
+		);
 	}
 
 	const args = ['-p', '--output-format', 'stream-json', '--verbose'];

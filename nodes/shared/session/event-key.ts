@@ -7,13 +7,14 @@ import type { SessionOutput } from './session-run';
 type Claim = EventKeyClaim;
 
 /**
- * An event key this run holds. Once claude is launched the key is kept whatever happens next: claude may already
- * have acted (edited files, called tools, answered in the thread), and a resend of the event must not do it again.
- * Before that, a failure (workspace, session record, lease, queue) means nothing ran: the key is given back, so
- * the event's resend (Slack's, or a person's retry) runs it instead of being answered "duplicate" and lost.
+ * An event key this run holds. Once the claude process exists the key is kept whatever happens next: claude may
+ * already have acted (edited files, called tools, answered in the thread), and a resend of the event must not do it
+ * again. Before that, a failure (workspace, session record, lease, queue, a claude that cannot be launched) means
+ * nothing ran: the key is given back, so the event's resend (Slack's, or a person's retry) runs it instead of being
+ * answered "duplicate" and lost. A run refused for its budget is an answer, not a failure: its key stays.
  */
 export interface HeldEventKey {
-	/** Called right before claude is launched: from here on the key is never given back. */
+	/** Called once the claude process exists: from here on the key is never given back. */
 	launched(): void;
 	/** Gives the key back unless claude was launched; a failure to do so leaves it claimed (as before), silently. */
 	releaseUnlessLaunched(): Promise<void>;

@@ -1,5 +1,12 @@
 import crypto from 'node:crypto';
-import { httpStatusOf, type OrchestratorClient } from './client';
+import {
+	COMBINED_PROMPT_BUDGET_BYTES,
+	COMBINED_PROMPT_PREAMBLE_BYTES,
+	queuedMessageCost,
+	type ReleaseQueuedResponse,
+	type TakeQueuedRequest,
+} from '../protocol';
+import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimSession, SessionBusyError, type SessionLease } from './lease';
 
 /** What Claude Resume does when the session's turn is still running (option When Busy). */
@@ -108,19 +115,54 @@ export async function leaseOrQueue(
 	}
 }
 
-/** Every waiting reply, oldest first, taken for this run (the lease makes it this run's alone). */
+/**
+ * What is left of the combined prompt's budget for queued replies beside the Resume's own prompt (which goes in
+ * whole): claude gets the prompt as one argument, and Linux refuses one over 128 KiB.
+ */
+export function queuedBudget(own?: { content: string; author: string; channel: string }): number {
+	const left =
+		COMBINED_PROMPT_BUDGET_BYTES -
+		COMBINED_PROMPT_PREAMBLE_BYTES -
+		(own ? queuedMessageCost(own) : 0);
+	return Math.max(0, left);
+}
+
+/**
+ * The waiting replies that fit `maxBytes`, oldest first, taken for this run (the lease makes them this run's
+ * alone); the rest wait for the next turn. Asked again with the same run id (an answer lost on the way), the
+ * service answers the same replies, so a retry never drops them.
+ */
 export async function takeQueued(
 	client: OrchestratorClient,
 	sessionId: string,
 	lease: SessionLease,
 	runId: string,
+	maxBytes = queuedBudget(),
 ): Promise<QueuedMessage[]> {
-	const { items } = await client.request<{ items: QueuedMessage[] }>(
-		'POST',
-		`/api/v1/sessions/${sessionId}/queued-messages/take`,
-		{ owner: lease.owner, runId },
+	const { items } = await withRetry(() =>
+		client.request<{ items: QueuedMessage[] }>(
+			'POST',
+			`/api/v1/sessions/${sessionId}/queued-messages/take`,
+			{ owner: lease.owner, runId, maxBytes } satisfies TakeQueuedRequest,
+		),
 	);
 	return items;
+}
+
+/** Gives back what this run took: its turn failed before claude started, so nobody answered them. */
+export async function releaseQueued(
+	client: OrchestratorClient,
+	sessionId: string,
+	lease: SessionLease,
+	runId: string,
+): Promise<ReleaseQueuedResponse> {
+	return withRetry(() =>
+		client.request<ReleaseQueuedResponse>(
+			'POST',
+			`/api/v1/sessions/${sessionId}/queued-messages/release`,
+			{ owner: lease.owner, runId },
+		),
+	);
 }
 
 /** One prompt for the next turn: the replies that waited, in arrival order, each marked with who wrote it. */

@@ -8,6 +8,7 @@ import {
 	localLauncher,
 	runClaude,
 	type PreparedWorkspace,
+	type ProcessLauncher,
 	type RunOutcome,
 	type WorkspaceType,
 } from '../runner';
@@ -33,11 +34,14 @@ import {
 } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimEventKey, duplicateOutput, type HeldEventKey } from './event-key';
+import { costTelemetryEnv } from './cost-telemetry';
 import { claimSession, SessionBusyError, type SessionLease, type StopRequest } from './lease';
 import {
 	combinedPrompt,
 	leaseOrQueue,
 	newRunId,
+	queuedBudget,
+	releaseQueued,
 	takeQueued,
 	type IdleOutput,
 	type QueuedOutput,
@@ -45,7 +49,12 @@ import {
 } from './queued-replies';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
-import { orchestratorSettings, type RunReport, type Session } from '../protocol';
+import {
+	orchestratorSettings,
+	TELEMETRY_LOGS_PATH,
+	type RunReport,
+	type Session,
+} from '../protocol';
 import {
 	MissingConversationError,
 	localTranscriptFile,
@@ -247,7 +256,7 @@ async function startClaimed(
 			gated: Boolean(policy),
 			signal: req.signal,
 			lease,
-			onLaunch: held?.launched,
+			onSpawned: held?.launched,
 		});
 	} finally {
 		await lease.release();
@@ -356,28 +365,40 @@ async function resumeClaimed(
 		if (!('release' in got)) return got;
 		lease = got;
 	}
+	const runId = newRunId();
+	// Whether claude was started with the taken replies. Before that they were not answered (the workspace is gone,
+	// the budget is spent, claude is missing or refused its arguments, the service failed): they go back to the
+	// queue and are announced again when the lease is released. Once the process exists they count as handed over,
+	// whatever the run's end: claude has read its prompt, and answering them twice is worse than a failed turn.
+	let spawned = false;
+	let took = false;
+	const giveBack = async () => {
+		if (!took || spawned) return;
+		await releaseQueued(client, sessionId, lease, runId).catch(() => undefined);
+	};
 	try {
 		// Replies that waited for the lease go first, in arrival order: this turn answers them with its own prompt.
-		const runId = newRunId();
-		const queued = await takeQueued(client, sessionId, lease, runId).catch((error: unknown) => {
-			if (httpStatusOf(error) === 404) return []; // a service without queued replies
-			throw error;
-		});
+		const ownPrompt = req.takeQueued ? undefined : req.prompt?.trim() || undefined;
+		const own = ownPrompt
+			? {
+					content: ownPrompt,
+					author: req.author?.trim() || 'someone',
+					channel: req.channel?.trim() || 'n8n',
+				}
+			: undefined;
+		// Only as many as fit one argument to claude beside the Resume's own prompt; the rest wait for the next turn
+		// (Reply Queued fires again when this one ends). Take Queued always gets the oldest (each fits alone).
+		const budget = queuedBudget(own);
+		took = budget > 0;
+		const queued = took
+			? await takeQueued(client, sessionId, lease, runId, budget).catch((error: unknown) => {
+					if (httpStatusOf(error) === 404) return []; // a service without queued replies
+					throw error;
+				})
+			: [];
 		if (req.takeQueued && !queued.length)
 			return idle('nothing_queued', 'No reply was waiting: another turn has taken them.');
-		const own = req.takeQueued ? undefined : req.prompt?.trim() || undefined;
-		const prompt = queued.length
-			? combinedPrompt(
-					queued,
-					own
-						? {
-								content: own,
-								author: req.author?.trim() || 'someone',
-								channel: req.channel?.trim() || 'n8n',
-							}
-						: undefined,
-				)
-			: own;
+		const prompt = queued.length ? combinedPrompt(queued, own) : ownPrompt;
 		const stored: StoredWorkspace = {
 			type: ws.type,
 			path: ws.path,
@@ -419,9 +440,14 @@ async function resumeClaimed(
 			signal: req.signal,
 			lease,
 			runId,
-			onLaunch: held?.launched,
+			onSpawned: () => {
+				spawned = true;
+				held?.launched();
+			},
 		});
-		if (!queued.length) return out;
+		// Refused before claude started (the budget is spent): nothing answered the replies.
+		await giveBack();
+		if (!queued.length || !spawned) return out;
 		const takenReplies = queued.map((m) => ({
 			author: m.author,
 			channel: m.channel,
@@ -429,6 +455,9 @@ async function resumeClaimed(
 			queuedAt: m.queuedAt,
 		}));
 		return { ...out, repliesTaken: queued.length, takenReplies };
+	} catch (error) {
+		await giveBack();
+		throw error;
 	} finally {
 		await lease.release();
 	}
@@ -551,8 +580,8 @@ interface Turn {
 	/** The session's lease: its stop signal ends the run as `stopped`. */
 	lease?: SessionLease;
 	runId?: string;
-	/** Called right before claude is launched (a claimed event key is kept from then on). */
-	onLaunch?: () => void;
+	/** Called once the claude process exists (its launch succeeded): from then on the prompt has been handed over. */
+	onSpawned?: () => void;
 }
 
 async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionOutput> {
@@ -634,16 +663,23 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		const command = inSandbox
 			? options.claudePath || 'claude'
 			: findClaude({ claudePath: options.claudePath, env });
-		const hookUrl = `${client.baseUrl}/api/v1/hooks`;
-		const built = buildHookSettings({
-			hookUrl: inSandbox
-				? hookUrlForSandbox(hookUrl, {
+		// The service's address as claude reaches it: from a sandbox, its public URL.
+		const serviceUrl = (path: string) =>
+			inSandbox
+				? hookUrlForSandbox(`${client.baseUrl}${path}`, {
 						publicUrl: client.publicUrl,
 						serviceBaseUrl: client.baseUrl,
 					})
-				: hookUrl,
+				: `${client.baseUrl}${path}`;
+		const built = buildHookSettings({
+			hookUrl: serviceUrl('/api/v1/hooks'),
 			tokenEnvVar: HOOK_TOKEN_ENV,
 		});
+		// Each API request's cost as claude reports it, while the run goes on (Hook Trigger deliveries carry it).
+		Object.assign(
+			env,
+			costTelemetryEnv(env, { endpoint: serviceUrl(TELEMETRY_LOGS_PATH), hookToken, runId }),
+		);
 		const settings = turn.gated ? markGatedPreToolUse(built) : built;
 		const args = buildClaudeArgs({
 			prompt: turn.prompt,
@@ -677,9 +713,10 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 					}),
 			]),
 		);
-		turn.onLaunch?.();
 		outcome = await runClaude({
-			launcher: workspace.launcher,
+			launcher: turn.onSpawned
+				? spawnWatched(workspace.launcher, turn.onSpawned)
+				: workspace.launcher,
 			command,
 			args,
 			cwd: workspace.path,
@@ -771,6 +808,17 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		...(pendingApproval ? { pendingApproval } : {}),
 		...(workspace.notice ? { notices: [workspace.notice] } : {}),
 		...(stoppedBy ? { stoppedBy } : {}),
+	};
+}
+
+/** The same launcher, telling `spawned` once a process it launched exists. */
+function spawnWatched(launcher: ProcessLauncher, spawned: () => void): ProcessLauncher {
+	return {
+		launch: async (spec) => {
+			const proc = await launcher.launch(spec);
+			spawned();
+			return proc;
+		},
 	};
 }
 

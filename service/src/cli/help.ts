@@ -45,6 +45,8 @@ export const SERVICE_ENV_HELP: Record<ServiceEnvVar, string> = {
 	HTTP_MAX_CONNECTIONS: 'open connections beyond this are refused (default 2048)',
 	READ_PAGE_MAX_BYTES:
 		'one page of events, tool calls, messages, sessions or approvals carries about this much at most (default 8 MiB)',
+	QUEUED_MESSAGES_MAX:
+		'replies that may wait for one session while its turn runs (When Busy = Queue); one more is refused with 429 (default 100)',
 	TRANSCRIPT_MAX_BYTES: 'largest session transcript accepted, uncompressed (default 64 MiB)',
 	LEASE_TTL:
 		"a run's lease not renewed for this long has lost its worker: the run ends interrupted (default 30s)",

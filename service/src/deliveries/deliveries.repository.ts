@@ -30,6 +30,10 @@ export interface ClaimedDelivery {
 		endedAt: Date | null;
 		statusMessage: string | null;
 		toolCalls: number;
+		/** The run's cost once it has ended (its final record). */
+		costUsd: number;
+		/** What claude has reported of the run's API requests so far; null when it reported nothing. */
+		costSoFarUsd: number | null;
 	} | null;
 	session: {
 		status: string | null;
@@ -87,8 +91,10 @@ export async function claimDue(
 		)
 		SELECT c.*, sub.url, sub.secret, h.tool_name, h.tool_use_id, h.payload, h.received_at,
 			run.id AS run_id, run.status AS run_status, run.started_at AS run_started_at, run.ended_at AS run_ended_at,
-			run.status_message AS run_status_message,
-			-- An index-only range of tool_calls_session_time_idx (migration 018), whatever the session's size: its
+			run.status_message AS run_status_message, run.cost_usd AS run_cost_usd,
+			(SELECT sum(a.cost_usd) FROM api_request_costs a
+				WHERE run.id IS NOT NULL AND a.session_id = c.session_id AND a.run_id = run.id) AS run_cost_so_far,
+			-- An index-only range of tool_calls_session_time_idx (migration 020), whatever the session's size: its
 			-- expression must stay COALESCE(t.started_at, t.finished_at) for the index to serve it.
 			(SELECT count(*)::int FROM tool_calls t WHERE run.id IS NOT NULL AND t.session_id = c.session_id
 				AND COALESCE(t.started_at, t.finished_at) >= run.started_at
@@ -101,7 +107,7 @@ export async function claimDue(
 		JOIN hook_events h ON h.id = c.hook_event_id
 		LEFT JOIN sessions s ON s.id = c.session_id
 		LEFT JOIN LATERAL (
-			SELECT r.id, r.status, r.started_at, r.ended_at, r.status_message FROM session_runs r
+			SELECT r.id, r.status, r.started_at, r.ended_at, r.status_message, r.cost_usd FROM session_runs r
 			WHERE r.session_id = c.session_id AND r.started_at <= h.received_at
 			ORDER BY r.started_at DESC, r.id DESC LIMIT 1
 		) run ON true
@@ -135,6 +141,8 @@ export async function claimDue(
 					endedAt: r.run_ended_at ?? null,
 					statusMessage: r.run_status_message ?? null,
 					toolCalls: r.run_tool_calls,
+					costUsd: r.run_cost_usd,
+					costSoFarUsd: r.run_cost_so_far ?? null,
 				}
 			: null,
 		session: {

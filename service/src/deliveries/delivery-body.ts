@@ -27,7 +27,7 @@ export function deliveryBody(d: ClaimedDelivery) {
 		payload: p,
 		// A coalescing subscription: how many earlier events of the session this delivery stands for.
 		coalesced: d.coalesced,
-		// The run the event happened in: the workflow's status message for it and its tool calls so far.
+		// The run the event happened in: the workflow's status message for it, its tool calls and cost so far.
 		run: d.run
 			? {
 					id: d.run.id,
@@ -36,6 +36,10 @@ export function deliveryBody(d: ClaimedDelivery) {
 					endedAt: d.run.endedAt ? new Date(d.run.endedAt).toISOString() : null,
 					statusMessage: d.run.statusMessage,
 					toolCalls: d.run.toolCalls,
+					// Once the run has ended, its cost from claude's result; until then, the sum of the API requests claude
+					// has reported (null when it reported none, e.g. telemetry of the user's own is configured).
+					costUsd: d.run.endedAt ? d.run.costUsd : d.run.costSoFarUsd,
+					costFinal: d.run.endedAt !== null,
 				}
 			: null,
 		session: {

@@ -3,7 +3,7 @@ import type { KnownSubscriptions } from '../deliveries/outbox';
 import { insertServiceEvents } from '../hooks/hooks.repository';
 import { logger } from '../logger';
 import { periodicTask } from '../periodic-task';
-import { announceWaiting } from '../queued-messages/queued-messages.repository';
+import { announceWaiting, returnUnstarted } from '../queued-messages/queued-messages.repository';
 import { notifyRunSignal } from './run-signals';
 
 // A run renews its lease while claude runs. A lease that ran out means the worker holding it died (or lost the
@@ -42,12 +42,18 @@ export async function interruptExpiredLeases(
 		);
 		let interrupted = 0;
 		for (const s of rows) {
+			// Replies taken by a run that never got as far as starting claude were never answered: they wait again.
+			await returnUnstarted(tx, s.id);
 			// A claim that lapsed before its run started (the worker died preparing the workspace) left nothing running.
+			// Its end is still the end of a turn: replies that waited for it (or came back above) are announced, as
+			// the holder's own release would have (Reply Queued), or they would wait until some other turn ends.
 			if (s.status !== 'running') {
 				await tx.query(
 					'UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1',
 					[s.id],
 				);
+				await notifyRunSignal(tx, { kind: 'released', sessionId: s.id, owner: s.lease_owner });
+				await announceWaiting(tx, s.id, s.lease_owner, outbox);
 				continue;
 			}
 			await interrupt(tx, s, outbox);

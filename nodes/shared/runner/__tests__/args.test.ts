@@ -115,6 +115,15 @@ describe('buildClaudeArgs', () => {
 		).toEqual(['Bash', '--', '--help me']);
 	});
 
+	it('refuses a prompt longer than Linux passes as one argument, saying so, and takes one at the limit', () => {
+		const atLimit = 'x'.repeat(131_071);
+		expect(buildClaudeArgs({ prompt: atLimit, sessionId: SID }).at(-1)).toBe(atLimit);
+		// 43,691 characters, but 131,073 bytes in UTF-8: spawn would fail with E2BIG.
+		expect(() => buildClaudeArgs({ prompt: '€'.repeat(43_691), sessionId: SID })).toThrow(
+			/prompt: it is 131073 bytes .* limits to 131071 bytes/,
+		);
+	});
+
 	it('adds --include-hook-events on request', () => {
 		expect(buildClaudeArgs({ prompt: 'p', sessionId: SID, includeHookEvents: true })).toContain(
 			'--include-hook-events',

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { startTestService, type TestService } from '../../../../test/support/test-service';
 import {
 	claudeFixture,
@@ -116,5 +117,105 @@ describe(`replies while a turn runs (${kind})`, () => {
 				deps: fx.deps,
 			}),
 		).toMatchObject({ status: 'nothing_queued' });
+	}, 180_000);
+
+	/** A first turn that runs for a while, and replies queued while it runs; resolves once the turn has ended. */
+	async function busyTurnWith(replies: Array<{ prompt: string; author: string }>) {
+		const sessionId = crypto.randomUUID();
+		const first = startSession(client, {
+			sessionId,
+			prompt: 'a long job [[bash:echo one > one.txt]] [[delay:5000]] [[text:first turn done]]',
+			workspace: { type: 'worktree', baseRepository: fx.repo(`app-${sessionId}`).path },
+			options: fx.options(),
+			deps: fx.deps,
+		});
+		expect(
+			await waitUntil(
+				async () =>
+					(await toolCalls(client, sessionId).catch(() => [])).some(
+						(c) => c.status === 'succeeded',
+					),
+				60_000,
+			),
+		).toBe(true);
+		for (const [i, r] of replies.entries()) {
+			const out = await resumeOrQueue(client, {
+				sessionId,
+				...r,
+				channel: 'slack',
+				replyId: `ts-${i}`,
+				whenBusy: 'queue',
+				options: fx.options(),
+				deps: fx.deps,
+			});
+			expect(out).toMatchObject({ status: 'queued', position: i + 1 });
+		}
+		expect(await first).toMatchObject({ status: 'completed', result: 'first turn done' });
+		return sessionId;
+	}
+	const waiting = async (sessionId: string) =>
+		(
+			await client.request<{ items: Array<{ content: string }> }>(
+				'GET',
+				`/api/v1/sessions/${sessionId}/queued-messages`,
+			)
+		).items.map((m) => m.content);
+
+	it('a Take Queued that fails before claude starts gives the replies back, and the next one answers them', async () => {
+		const replies = [
+			{ prompt: 'first reply', author: 'U0ALICE' },
+			{ prompt: 'second reply [[text:answered both]]', author: 'U0BOB' },
+		];
+		const sessionId = await busyTurnWith(replies);
+		await expect(
+			resumeOrQueue(client, {
+				sessionId,
+				takeQueued: true,
+				options: fx.options({ claudePath: path.join(fx.root, 'no-such-claude') }),
+				deps: fx.deps,
+			}),
+		).rejects.toThrow(/Claude Code CLI not found/);
+		expect(await waiting(sessionId)).toEqual(replies.map((r) => r.prompt));
+		const next = await resumeOrQueue(client, {
+			sessionId,
+			takeQueued: true,
+			options: fx.options(),
+			deps: fx.deps,
+		});
+		expect(next).toMatchObject({ status: 'completed', result: 'answered both', repliesTaken: 2 });
+		expect(await waiting(sessionId)).toEqual([]);
+	}, 180_000);
+
+	it('takes only as many long replies as fit one argument to claude; the rest wait for the next turn', async () => {
+		// 60,000 bytes each: any two fit a command-line argument (128 KiB), all three would not (spawn fails E2BIG).
+		const long = (tag: string, directive: string) =>
+			`${tag} ${'x'.repeat(60_000 - tag.length - directive.length - 2)} ${directive}`;
+		const replies = [
+			{ prompt: long('REPLY-ONE', ''), author: 'U0ALICE' },
+			{ prompt: long('REPLY-TWO', '[[text:took two]]'), author: 'U0BOB' },
+			{ prompt: long('REPLY-THREE', '[[text:took the third]]'), author: 'U0CAROL' },
+		];
+		const sessionId = await busyTurnWith(replies);
+		const before = fx.fake.requestsFor(sessionId).length;
+		const next = await resumeOrQueue(client, {
+			sessionId,
+			takeQueued: true,
+			options: fx.options(),
+			deps: fx.deps,
+		});
+		expect(next).toMatchObject({ status: 'completed', result: 'took two', repliesTaken: 2 });
+		const prompt = lastPrompt(fx.fake.requestsFor(sessionId)[before].body);
+		expect(prompt).toContain('Message 2 of 2, from U0BOB');
+		expect(prompt).toContain('REPLY-ONE');
+		expect(prompt).not.toContain('REPLY-THREE');
+		expect((await waiting(sessionId)).map((c) => c.slice(0, 11))).toEqual(['REPLY-THREE']);
+		expect(
+			await resumeOrQueue(client, {
+				sessionId,
+				takeQueued: true,
+				options: fx.options(),
+				deps: fx.deps,
+			}),
+		).toMatchObject({ status: 'completed', result: 'took the third', repliesTaken: 1 });
 	}, 180_000);
 });
