@@ -205,14 +205,14 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 			.staticData.subscriptionId as string;
 		const live = await newSession();
 		const window = (subscriptionId: string, sessionId: string, ageSeconds: number) =>
-			svc.db.query(
+			t.svc.db.query(
 				`INSERT INTO delivery_windows (subscription_id, session_id, last_attempt_at)
 				VALUES ($1, $2, now() - make_interval(secs => $3))`,
 				[subscriptionId, sessionId, ageSeconds],
 			);
 		const left = async () =>
 			(
-				await svc.db.query<{ subscription_id: string; session_id: string }>(
+				await t.svc.db.query<{ subscription_id: string; session_id: string }>(
 					'SELECT subscription_id, session_id FROM delivery_windows WHERE subscription_id = ANY($1::uuid[])',
 					[[sub, other]],
 				)
@@ -236,7 +236,7 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		// Batches of 2: other subscriptions' windows (earlier tests) may be in a batch too, so count until none is left.
 		const batches: number[] = [];
 		for (let i = 0; i < 20; i++) {
-			const n = await pruneDeliveryWindows(svc.db, 2);
+			const n = await pruneDeliveryWindows(t.svc.db, 2);
 			batches.push(n);
 			if (n === 0) break;
 		}
@@ -244,12 +244,12 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		expect(batches.at(-1)).toBe(0);
 		expect(await left()).toEqual(kept);
 		// A deleted subscription takes its windows with it.
-		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${other}`)).status).toBe(204);
+		expect((await api(t.svc, 'DELETE', `/api/v1/subscriptions/${other}`)).status).toBe(204);
 		expect(await left()).toEqual([`sub:${live}`]);
 		// The periodic pruner does the same on its own.
 		await window(sub, stale[0], 7200);
 		expect(await left()).toHaveLength(2);
-		const pruner = createDeliveryWindowPruner(svc.db, { everyMs: 20, batch: 1, maxBatches: 5 });
+		const pruner = createDeliveryWindowPruner(t.svc.db, { everyMs: 20, batch: 1, maxBatches: 5 });
 		pruner.start();
 		try {
 			expect(await waitFor(async () => (await left()).length === 1, 10_000)).toBe(true);
@@ -321,7 +321,7 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		const key = `slack:C0RETRY:${Date.now()}.000100`;
 		const sessionId = crypto.randomUUID();
 		const claimId = crypto.randomUUID();
-		const claim = (body: Json) => api(svc, 'POST', '/api/v1/event-keys', { key, ...body });
+		const claim = (body: Json) => api(t.svc, 'POST', '/api/v1/event-keys', { key, ...body });
 		const first = await claim({ sessionId, action: 'start', claimId });
 		expect(first.status).toBe(201);
 		expect(first.body).toMatchObject({ key, sessionId, action: 'start', first: true });
@@ -359,11 +359,11 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		const path = `/api/v1/event-keys/${encodeURIComponent(key)}`;
 		const claimId = crypto.randomUUID();
 		const release = (id?: string) =>
-			api(svc, 'DELETE', id === undefined ? path : `${path}?claimId=${encodeURIComponent(id)}`);
+			api(t.svc, 'DELETE', id === undefined ? path : `${path}?claimId=${encodeURIComponent(id)}`);
 		expect((await release(claimId)).status).toBe(404);
 		expect(
 			(
-				await api(svc, 'POST', '/api/v1/event-keys', {
+				await api(t.svc, 'POST', '/api/v1/event-keys', {
 					key,
 					sessionId: crypto.randomUUID(),
 					action: 'start',
@@ -382,12 +382,12 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 			expect(res.status).toBe(400);
 			expect(JSON.stringify(res.body)).toContain('claimId');
 		}
-		expect((await api(svc, 'GET', path)).status).toBe(200);
+		expect((await api(t.svc, 'GET', path)).status).toBe(200);
 		expect((await release(claimId)).status).toBe(204);
-		expect((await api(svc, 'GET', path)).status).toBe(404);
+		expect((await api(t.svc, 'GET', path)).status).toBe(404);
 		expect((await release(claimId)).status).toBe(404);
 		// Released: the event's next arrival claims it afresh.
-		const again = await api(svc, 'POST', '/api/v1/event-keys', {
+		const again = await api(t.svc, 'POST', '/api/v1/event-keys', {
 			key,
 			sessionId: crypto.randomUUID(),
 			action: 'resume',
@@ -395,7 +395,7 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		expect(again.status).toBe(201);
 		// A key claimed without a claim id is never released.
 		expect((await release(claimId)).status).toBe(409);
-		expect((await api(svc, 'GET', path)).body.sessionId).toBe(again.body.sessionId);
+		expect((await api(t.svc, 'GET', path)).body.sessionId).toBe(again.body.sessionId);
 	});
 
 	it('forgets event keys past their retention, and only those', async () => {
