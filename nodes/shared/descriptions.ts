@@ -142,7 +142,7 @@ export const runOptions: INodeProperties = {
 			default: '',
 			placeholder: 'slack:C0123ABCD:1712345678.000100',
 			description:
-				'The external event this run answers, such as slack:<channel>:<message ts>. The service remembers it: the same event arriving again (Slack resends events it got no quick answer for) does not run again, and the node outputs status duplicate instead.',
+				'The external event this run answers, such as slack:<channel>:<message ts>. The service remembers it: the same event arriving again (Slack resends events it got no quick answer for) does not run again, and the node outputs status duplicate instead. A run that fails before Claude starts forgets it, so a resend runs.',
 		},
 		{
 			displayName: 'Fallback Model',

@@ -10,6 +10,7 @@ import { createBudgets } from './budgets';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db';
 import { createDeliveries } from './deliveries';
+import { createDeliveryWindowPruner } from './deliveries/deliveries.repository';
 import { KnownSubscriptions } from './deliveries/outbox';
 import { HookIngestor } from './hooks/hook-ingestor';
 import { createAuth } from './http/auth';
@@ -77,6 +78,7 @@ export async function startService(
 	});
 	const leases = createLeaseSweep(db, { sweepMs: config.leaseSweepMs, outbox });
 	const eventKeys = createEventKeyPruner(db);
+	const deliveryWindows = createDeliveryWindowPruner(db);
 	const budgets = createBudgets(db, { environment: config.budgets });
 	await budgets.start();
 	const feed = new ChangeFeed(db);
@@ -127,6 +129,7 @@ export async function startService(
 	approvals.start();
 	leases.start();
 	eventKeys.start();
+	deliveryWindows.start();
 	const { port } = server.address() as AddressInfo;
 	const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 	logger.info('service listening', { url, database: db.kind });
@@ -158,6 +161,7 @@ export async function startService(
 			await approvals.stop();
 			await leases.stop();
 			await eventKeys.stop();
+			await deliveryWindows.stop();
 			if (!opts.db) await db.close();
 		})());
 	return { url, apiKey, db, app, server, close };

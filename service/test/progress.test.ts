@@ -4,6 +4,10 @@
 import crypto from 'node:crypto';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor } from '../../test/support/wait';
+import {
+	createDeliveryWindowPruner,
+	pruneDeliveryWindows,
+} from '../src/deliveries/deliveries.repository';
 import { pruneEventKeys } from '../src/event-keys/event-keys.repository';
 import {
 	api,
@@ -229,6 +233,67 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		expect(runs[0].statusMessage).toBe(statusMessage);
 	}, 120_000);
 
+	it('forgets coalescing windows older than the longest interval or of a session that is gone, in bounded batches', async () => {
+		const sub = (await subscribed({ events: ['PostToolUse'], minIntervalSeconds: 5 })).staticData
+			.subscriptionId as string;
+		const other = (await subscribed({ events: ['PostToolUse'], minIntervalSeconds: 3600 }))
+			.staticData.subscriptionId as string;
+		const live = await newSession();
+		const window = (subscriptionId: string, sessionId: string, ageSeconds: number) =>
+			svc.db.query(
+				`INSERT INTO delivery_windows (subscription_id, session_id, last_attempt_at)
+				VALUES ($1, $2, now() - make_interval(secs => $3))`,
+				[subscriptionId, sessionId, ageSeconds],
+			);
+		const left = async () =>
+			(
+				await svc.db.query<{ subscription_id: string; session_id: string }>(
+					'SELECT subscription_id, session_id FROM delivery_windows WHERE subscription_id = ANY($1::uuid[])',
+					[[sub, other]],
+				)
+			).rows
+				.map((r) => `${r.subscription_id === sub ? 'sub' : 'other'}:${r.session_id}`)
+				.sort();
+		// Kept: a window of the last hour, even one past its own subscription's 5 s (the interval may be raised).
+		await window(sub, live, 1);
+		await window(other, live, 3000);
+		// Forgotten: past the longest interval any subscription can have, or of a session that does not exist.
+		const stale: string[] = [];
+		for (let i = 0; i < 3; i++) {
+			const s = await newSession();
+			await window(sub, s, 3601 + i * 100);
+			stale.push(s);
+		}
+		const gone = [crypto.randomUUID(), crypto.randomUUID()];
+		for (const s of gone) await window(other, s, 0);
+		const kept = [`other:${live}`, `sub:${live}`].sort();
+		expect(await left()).toHaveLength(7);
+		// Batches of 2: other subscriptions' windows (earlier tests) may be in a batch too, so count until none is left.
+		const batches: number[] = [];
+		for (let i = 0; i < 20; i++) {
+			const n = await pruneDeliveryWindows(svc.db, 2);
+			batches.push(n);
+			if (n === 0) break;
+		}
+		expect(batches.every((n) => n <= 2)).toBe(true);
+		expect(batches.at(-1)).toBe(0);
+		expect(await left()).toEqual(kept);
+		// A deleted subscription takes its windows with it.
+		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${other}`)).status).toBe(204);
+		expect(await left()).toEqual([`sub:${live}`]);
+		// The periodic pruner does the same on its own.
+		await window(sub, stale[0], 7200);
+		expect(await left()).toHaveLength(2);
+		const pruner = createDeliveryWindowPruner(svc.db, { everyMs: 20, batch: 1, maxBatches: 5 });
+		pruner.start();
+		try {
+			expect(await waitFor(async () => (await left()).length === 1, 10_000)).toBe(true);
+		} finally {
+			await pruner.stop();
+		}
+		expect(await left()).toEqual([`sub:${live}`]);
+	});
+
 	it('refuses a status message that is not a reference, and a hook token cannot forge RunFinished', async () => {
 		const sessionId = await newSession();
 		const bad = await api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${crypto.randomUUID()}`, {
@@ -280,6 +345,87 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 			(await api(svc, 'GET', `/api/v1/event-keys/${encodeURIComponent('slack:C0KEYS:none')}`))
 				.status,
 		).toBe(404);
+	});
+
+	it('answers a claim retried with its own claim id as the first, and any other claim with the first one', async () => {
+		const key = `slack:C0RETRY:${Date.now()}.000100`;
+		const sessionId = crypto.randomUUID();
+		const claimId = crypto.randomUUID();
+		const claim = (body: Json) => api(svc, 'POST', '/api/v1/event-keys', { key, ...body });
+		const first = await claim({ sessionId, action: 'start', claimId });
+		expect(first.status).toBe(201);
+		expect(first.body).toMatchObject({ key, sessionId, action: 'start', first: true });
+		expect(first.body.claimId).toBeUndefined();
+		// The same claim again (its answer was lost): first again, and still one key. Upper case is the same uuid.
+		for (const id of [claimId, claimId.toUpperCase()]) {
+			const retried = await claim({ sessionId, action: 'start', claimId: id });
+			expect(retried.status).toBe(201);
+			expect(retried.body).toMatchObject({
+				sessionId,
+				first: true,
+				createdAt: first.body.createdAt,
+			});
+		}
+		// Another claim of the event (a resend), with or without a claim id: the first one, not first.
+		for (const other of [
+			{ sessionId: crypto.randomUUID(), action: 'start', claimId: crypto.randomUUID() },
+			{ sessionId: crypto.randomUUID(), action: 'start' },
+			// The claim id alone does not make a claim the first: it must be the same session and action.
+			{ sessionId: crypto.randomUUID(), action: 'start', claimId },
+			{ sessionId, action: 'resume', claimId },
+		]) {
+			const dup = await claim(other);
+			expect(dup.status).toBe(200);
+			expect(dup.body).toMatchObject({ sessionId, action: 'start', first: false });
+			expect(dup.body.claimId).toBeUndefined();
+		}
+		const bad = await claim({ sessionId, action: 'start', claimId: 'not-a-uuid' });
+		expect(bad.status).toBe(400);
+		expect(JSON.stringify(bad.body)).toContain('claimId');
+	});
+
+	it('releases an event key to its claimer only: 204, then 404; another claim id 409; none or a bad one 400', async () => {
+		const key = `slack:C0RELEASE:${Date.now()}.000100`;
+		const path = `/api/v1/event-keys/${encodeURIComponent(key)}`;
+		const claimId = crypto.randomUUID();
+		const release = (id?: string) =>
+			api(svc, 'DELETE', id === undefined ? path : `${path}?claimId=${encodeURIComponent(id)}`);
+		expect((await release(claimId)).status).toBe(404);
+		expect(
+			(
+				await api(svc, 'POST', '/api/v1/event-keys', {
+					key,
+					sessionId: crypto.randomUUID(),
+					action: 'start',
+					claimId,
+				})
+			).status,
+		).toBe(201);
+		const wrong = await release(crypto.randomUUID());
+		expect(wrong.status).toBe(409);
+		expect(wrong.body).toMatchObject({
+			error: 'conflict',
+			message: expect.stringMatching(/another claim/),
+		});
+		for (const bad of [undefined, '', 'nope']) {
+			const res = await release(bad);
+			expect(res.status).toBe(400);
+			expect(JSON.stringify(res.body)).toContain('claimId');
+		}
+		expect((await api(svc, 'GET', path)).status).toBe(200);
+		expect((await release(claimId)).status).toBe(204);
+		expect((await api(svc, 'GET', path)).status).toBe(404);
+		expect((await release(claimId)).status).toBe(404);
+		// Released: the event's next arrival claims it afresh.
+		const again = await api(svc, 'POST', '/api/v1/event-keys', {
+			key,
+			sessionId: crypto.randomUUID(),
+			action: 'resume',
+		});
+		expect(again.status).toBe(201);
+		// A key claimed without a claim id is never released.
+		expect((await release(claimId)).status).toBe(409);
+		expect((await api(svc, 'GET', path)).body.sessionId).toBe(again.body.sessionId);
 	});
 
 	it('forgets event keys past their retention, and only those', async () => {

@@ -72,6 +72,35 @@ export const EventKey = z
 		'event keys look like slack:<channel>:<ts> or email:<message-id>, without spaces',
 	);
 export const EVENT_KEY_ACTIONS = ['start', 'resume'] as const;
+/**
+ * A random id the node makes once per claim of an event key and sends with every try of that claim. The claim is
+ * retried when its answer is lost (a restart, a failover), and the retry must not read as a second arrival of the
+ * event: the same claimId claiming again is answered `first: true`. It is also what gives the key back: only the
+ * claimer knows it, so only the claimer can release the key (DELETE /api/v1/event-keys/:key?claimId=…).
+ */
+export const EventKeyClaimId = z
+	.string()
+	.uuid('claimId must be a uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55')
+	.transform((s) => s.toLowerCase());
+// claimId is optional so that nodes older than it keep working: their retried claim reads as a duplicate, as before.
+export const EventKeyClaimBody = z
+	.object({
+		key: EventKey,
+		sessionId: uuidParam,
+		action: z.enum(EVENT_KEY_ACTIONS),
+		claimId: EventKeyClaimId.optional(),
+	})
+	.strict();
+export type EventKeyClaimBody = z.infer<typeof EventKeyClaimBody>;
+export const EventKeyReleaseQuery = z.object({ claimId: EventKeyClaimId });
+/** The service's answer to a claim: 201 with first: true for this claim, 200 with first: false and the claim that won. */
+export interface EventKeyClaim {
+	key: string;
+	sessionId: string;
+	action: (typeof EVENT_KEY_ACTIONS)[number];
+	createdAt: string;
+	first: boolean;
+}
 
 const metadata = z
 	.record(z.string(), z.unknown())

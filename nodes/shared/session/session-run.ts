@@ -33,7 +33,7 @@ import {
 	type PendingApproval,
 } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
-import { claimEventKey, duplicateOutput } from './event-key';
+import { claimEventKey, duplicateOutput, type HeldEventKey } from './event-key';
 import { costTelemetryEnv } from './cost-telemetry';
 import {
 	claimSession,
@@ -189,15 +189,31 @@ export async function startSession(
 		throw new Error(
 			`Session ID "${req.sessionId}" is not a uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55.`,
 		);
+	let held: HeldEventKey | undefined;
 	if (req.options.eventKey) {
-		const earlier = await claimEventKey(client, req.options.eventKey, sessionId, 'start');
-		if (earlier)
-			return duplicateOutput(earlier, req.threadKey ?? null, {
+		const claim = await claimEventKey(client, req.options.eventKey, sessionId, 'start');
+		if ('earlier' in claim)
+			return duplicateOutput(claim.earlier, req.threadKey ?? null, {
 				type: req.workspace.type,
 				path: '',
 				branch: null,
 			});
+		held = claim.held;
 	}
+	try {
+		return await startClaimed(client, req, sessionId, held);
+	} catch (error) {
+		await held?.releaseUnlessLaunched();
+		throw error;
+	}
+}
+
+async function startClaimed(
+	client: OrchestratorClient,
+	req: StartRequest,
+	sessionId: string,
+	heldKey: HeldEventKey | undefined,
+): Promise<SessionOutput> {
 	const deps = workspaceDeps(client, req.deps);
 	const workspace = await prepareWorkspace(
 		{
@@ -272,6 +288,7 @@ export async function startSession(
 			gated: Boolean(policy),
 			signal: req.signal,
 			lease: held,
+			onSpawned: heldKey?.launched,
 		});
 	} finally {
 		await held.release();
@@ -315,15 +332,38 @@ export async function resumeOrQueue(
 		);
 	}
 	// Before queueing or waiting: a reply delivered twice is queued (or run) once.
+	let held: HeldEventKey | undefined;
 	if (req.options.eventKey && !req.takeQueued) {
-		const earlier = await claimEventKey(client, req.options.eventKey, sessionId, 'resume');
-		if (earlier)
-			return duplicateOutput(earlier, session.threadKey, {
+		const claim = await claimEventKey(client, req.options.eventKey, sessionId, 'resume');
+		if ('earlier' in claim)
+			return duplicateOutput(claim.earlier, session.threadKey, {
 				type: ws.type,
 				path: ws.path,
 				branch: ws.branch,
 			});
+		held = claim.held;
 	}
+	try {
+		// A reply queued for a later turn keeps its key: it is answered by that turn.
+		return await resumeClaimed(client, req, sessionId, session, held);
+	} catch (error) {
+		await held?.releaseUnlessLaunched();
+		throw error;
+	}
+}
+
+async function resumeClaimed(
+	client: OrchestratorClient,
+	req: ResumeRequest,
+	sessionId: string,
+	session: StoredSession,
+	held: HeldEventKey | undefined,
+): Promise<SessionOutput | QueuedOutput | IdleOutput> {
+	// resumeOrQueue has checked that the session has a workspace of its own.
+	const ws = session.workspace as StoredSession['workspace'] & {
+		type: StoredWorkspace['type'];
+		path: string;
+	};
 	// Written beside the lease claim, and done before anything else happens (the run's events carry it, and a
 	// failure is the Resume's error, as before, whether the reply then runs or is queued).
 	const metadataRecorded = req.options.threadMetadata
@@ -466,6 +506,7 @@ export async function resumeOrQueue(
 			runId,
 			onSpawned: () => {
 				spawned = true;
+				held?.launched();
 			},
 		});
 		// Refused before claude started (the budget is spent): nothing answered the replies.

@@ -1,4 +1,6 @@
 import type { Queryable } from '../db';
+import { periodicTask } from '../periodic-task';
+import { MAX_MIN_INTERVAL_SECONDS } from '../subscriptions/subscriptions.schema';
 
 // 'superseded': a coalescing subscription (min_interval_seconds) sent a later event of the session instead.
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'superseded'] as const;
@@ -92,6 +94,8 @@ export async function claimDue(
 			run.status_message AS run_status_message, run.cost_usd AS run_cost_usd,
 			(SELECT sum(a.cost_usd) FROM api_request_costs a
 				WHERE run.id IS NOT NULL AND a.session_id = c.session_id AND a.run_id = run.id) AS run_cost_so_far,
+			-- An index-only range of tool_calls_session_time_idx (migration 020), whatever the session's size: its
+			-- expression must stay COALESCE(t.started_at, t.finished_at) for the index to serve it.
 			(SELECT count(*)::int FROM tool_calls t WHERE run.id IS NOT NULL AND t.session_id = c.session_id
 				AND COALESCE(t.started_at, t.finished_at) >= run.started_at
 				AND (run.ended_at IS NULL OR COALESCE(t.started_at, t.finished_at) <= run.ended_at)) AS run_tool_calls,
@@ -278,6 +282,49 @@ export async function pruneDelivered(
 		[olderThanMs, batch],
 	);
 	return rowCount;
+}
+
+/**
+ * Forgets coalescing windows that can no longer hold a delivery back, a bounded batch at a time: one whose last
+ * request ended longer ago than any subscription's interval can be (a missing window and an elapsed one let the next
+ * delivery go alike, see claimDue), or whose session is gone. A deleted subscription takes its windows with it
+ * (ON DELETE CASCADE); the session has no foreign key, since a window is written with a delivery's outcome and must
+ * not fail for a session deleted meanwhile. The age is checked again on the row being deleted, so a window a
+ * delivery has just renewed stays.
+ */
+export async function pruneDeliveryWindows(db: Queryable, batch = 5000): Promise<number> {
+	const stale = (w: string) =>
+		`(${w}.last_attempt_at < now() - make_interval(secs => $1)
+			OR NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = ${w}.session_id))`;
+	const { rowCount } = await db.query(
+		`DELETE FROM delivery_windows w USING (
+			SELECT subscription_id, session_id FROM delivery_windows x WHERE ${stale('x')} LIMIT $2
+		) old
+		WHERE w.subscription_id = old.subscription_id AND w.session_id = old.session_id AND ${stale('w')}`,
+		[MAX_MIN_INTERVAL_SECONDS, batch],
+	);
+	return rowCount;
+}
+
+/**
+ * Windows are written per (subscription, session) with each coalesced delivery and never read again once the
+ * interval is over: forgotten every 10 minutes, up to 20 batches a pass so a backlog goes without one long pass.
+ * The table holds at most the windows of the last hour, so finding the old ones is a short scan without an index
+ * (one on last_attempt_at would make every window renewal a non-HOT update).
+ */
+export function createDeliveryWindowPruner(
+	db: Queryable,
+	opts = { everyMs: 600_000, batch: 5000, maxBatches: 20 },
+) {
+	return periodicTask('delivery window pruning', opts.everyMs, async () => {
+		let n = 0;
+		for (let i = 0; i < opts.maxBatches; i++) {
+			const deleted = await pruneDeliveryWindows(db, opts.batch);
+			n += deleted;
+			if (deleted < opts.batch) break;
+		}
+		return n;
+	});
 }
 
 interface Row {

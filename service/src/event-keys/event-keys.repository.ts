@@ -10,11 +10,12 @@ export interface EventKey {
 
 /**
  * Claims an external event's key for one session start or resume. The primary key decides between concurrent
- * claims on any replica: the first wins (`first: true`), every later claim gets the first one back.
+ * claims on any replica: the first wins (`first: true`), every later claim gets the first one back. A claim that
+ * comes again with the winner's claim id is the winner retrying (its answer was lost): it is `first: true` again.
  */
 export async function claimEventKey(
 	db: Queryable,
-	k: Omit<EventKey, 'createdAt'>,
+	k: Omit<EventKey, 'createdAt'> & { claimId?: string },
 ): Promise<EventKey & { first: boolean }> {
 	const { rows } = await db.query<{
 		key: string;
@@ -24,14 +25,15 @@ export async function claimEventKey(
 		first: boolean;
 	}>(
 		`WITH ins AS (
-			INSERT INTO event_keys (key, session_id, action) VALUES ($1, $2, $3)
+			INSERT INTO event_keys (key, session_id, action, claim_id) VALUES ($1, $2, $3, $4::uuid)
 			ON CONFLICT (key) DO NOTHING
 			RETURNING key, session_id, action, created_at, true AS first
 		)
 		SELECT * FROM ins
 		UNION ALL
-		SELECT key, session_id, action, created_at, false FROM event_keys WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM ins)`,
-		[k.key, k.sessionId, k.action],
+		SELECT key, session_id, action, created_at, ${SAME_CLAIM} FROM event_keys
+		WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM ins)`,
+		[k.key, k.sessionId, k.action, k.claimId ?? null],
 	);
 	const r = rows[0];
 	if (!r) {
@@ -41,7 +43,13 @@ export async function claimEventKey(
 			session_id: string;
 			action: 'start' | 'resume';
 			created_at: Date;
-		}>('SELECT key, session_id, action, created_at FROM event_keys WHERE key = $1', [k.key]);
+			first: boolean;
+		}>(`SELECT key, session_id, action, created_at, ${SAME_CLAIM} FROM event_keys WHERE key = $1`, [
+			k.key,
+			k.sessionId,
+			k.action,
+			k.claimId ?? null,
+		]);
 		const a = again.rows[0];
 		if (!a) throw new Error(`event key ${k.key} conflicted but cannot be read`);
 		return {
@@ -49,7 +57,7 @@ export async function claimEventKey(
 			sessionId: a.session_id,
 			action: a.action,
 			createdAt: a.created_at,
-			first: false,
+			first: a.first,
 		};
 	}
 	return {
@@ -59,6 +67,29 @@ export async function claimEventKey(
 		createdAt: r.created_at,
 		first: r.first,
 	};
+}
+
+// The stored claim is this one retried: same claim id (never NULL: a claim without one is never a retry), and the
+// same session and action, so a claim id reused for something else is still answered with the claim that won.
+const SAME_CLAIM = `(claim_id IS NOT NULL AND claim_id = $4::uuid AND session_id = $2::uuid AND action = $3::text) AS first`;
+
+/**
+ * Gives a claimed key back, so the event's next arrival is acted on: only with the claim id that claimed it.
+ * 'not_yours': the key is held by another claim (or by one made without a claim id); 'unknown': nobody holds it.
+ */
+export async function releaseEventKey(
+	db: Queryable,
+	key: string,
+	claimId: string,
+): Promise<'released' | 'not_yours' | 'unknown'> {
+	// One statement: the existence check reads the snapshot before the delete, so it sees the row either way.
+	const { rows } = await db.query<{ released: boolean; present: boolean }>(
+		`WITH del AS (DELETE FROM event_keys WHERE key = $1 AND claim_id = $2::uuid RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM del) AS released, EXISTS (SELECT 1 FROM event_keys WHERE key = $1) AS present`,
+		[key, claimId],
+	);
+	const r = rows[0];
+	return r?.released ? 'released' : r?.present ? 'not_yours' : 'unknown';
 }
 
 export async function getEventKey(db: Queryable, key: string): Promise<EventKey | undefined> {

@@ -3,6 +3,9 @@ import { uuidParam } from '../http/validate';
 import { ThreadKey, WORKSPACE_TYPES } from '../sessions/sessions.schema';
 import { parseToolFilter, TOOL_FILTER_HELP, ToolFilterError } from './tool-filter';
 
+/** The longest window a coalescing subscription can ask for (the column's CHECK in migration 016 says the same). */
+export const MAX_MIN_INTERVAL_SECONDS = 3600;
+
 const EventName = z
 	.string()
 	.regex(
@@ -46,7 +49,10 @@ export const CreateSubscriptionBody = z
 			.number({ message: 'minIntervalSeconds must be a number of seconds' })
 			.int('minIntervalSeconds must be a whole number of seconds')
 			.min(1, 'minIntervalSeconds must be at least 1 (or null for every event)')
-			.max(3600, 'minIntervalSeconds must be at most 3600')
+			.max(
+				MAX_MIN_INTERVAL_SECONDS,
+				`minIntervalSeconds must be at most ${MAX_MIN_INTERVAL_SECONDS}`,
+			)
 			.nullish(),
 		secret: z.string().min(16, 'secret must be at least 16 characters').max(256).optional(),
 		workflowId: z.string().max(256).nullish(),

@@ -7,6 +7,7 @@ import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/a
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
 import { fetchClient } from '../fetch-client';
 import type { OrchestratorClient } from '../client';
+import { claimSession } from '../lease';
 import { parseRunOptions } from '../run-options';
 import { resumeSession, startSession } from '../session-run';
 
@@ -101,6 +102,138 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		const runs = await client.request<any>('GET', `/api/v1/sessions/${ran[0].sessionId}/runs`);
 		expect(runs.items).toHaveLength(2);
 	}, 180_000);
+
+	const keyStatus = async (key: string) =>
+		(await fetch(`${svc.url}/api/v1/event-keys/${encodeURIComponent(key)}`, {
+			headers: { Authorization: `Bearer ${svc.apiKey}` },
+		}).then((r) => r.status)) as number;
+
+	it('runs once when the first claim reached the service but its answer was lost, and the retry came', async () => {
+		const workspacePath = folder();
+		const eventKey = `slack:C0LOST:${Date.now()}.000100`;
+		// The service takes the first claim; the answer never comes back (a proxy restart), as a 503 would say.
+		let lost = 0;
+		const losing: OrchestratorClient = {
+			...client,
+			async request(method, route, body, qs) {
+				const answer = await client.request(method, route, body, qs);
+				if (method === 'POST' && route === '/api/v1/event-keys' && lost++ === 0)
+					throw Object.assign(new Error('upstream connect error'), { status: 503 });
+				return answer as never;
+			},
+		};
+		const out = await startSession(losing, {
+			prompt: '[[bash:echo once >> log.txt]] [[text:ran]]',
+			workspace: { type: 'local', workspacePath },
+			options: options({ eventKey }),
+			deps,
+		});
+		expect(lost).toBe(2);
+		expect(out).toMatchObject({ status: 'completed', result: 'ran' });
+		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('once\n');
+		// A resend of the event (another claim) is still a duplicate of this run.
+		const again = await startSession(client, {
+			prompt: '[[bash:echo twice >> log.txt]] [[text:ran again]]',
+			workspace: { type: 'local', workspacePath },
+			options: options({ eventKey }),
+			deps,
+		});
+		expect(again).toMatchObject({ status: 'duplicate', sessionId: out.sessionId });
+		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('once\n');
+	}, 120_000);
+
+	it('gives the key back when a Start fails before claude runs, so the resent event runs', async () => {
+		const eventKey = `slack:C0FAIL:${Date.now()}.000100`;
+		// Outside the allowed roots: workspace preparation refuses it, nothing is created.
+		const outside = fs.mkdtempSync(path.join(root, 'outside-'));
+		await expect(
+			startSession(client, {
+				prompt: '[[bash:echo no >> log.txt]] [[text:never]]',
+				workspace: { type: 'local', workspacePath: outside },
+				options: options({ eventKey }),
+				deps,
+			}),
+		).rejects.toThrow();
+		expect(fs.existsSync(path.join(outside, 'log.txt'))).toBe(false);
+		expect(await keyStatus(eventKey)).toBe(404);
+		const workspacePath = folder();
+		const resent = await startSession(client, {
+			prompt: '[[bash:echo yes >> log.txt]] [[text:ran]]',
+			workspace: { type: 'local', workspacePath },
+			options: options({ eventKey }),
+			deps,
+		});
+		expect(resent).toMatchObject({ status: 'completed', result: 'ran' });
+		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('yes\n');
+		expect(await keyStatus(eventKey)).toBe(200);
+	}, 120_000);
+
+	it('gives the key back when a Resume cannot get the session, and keeps it once claude ran even if the run failed', async () => {
+		const workspacePath = folder();
+		const started = await startSession(client, {
+			prompt: '[[text:started]]',
+			workspace: { type: 'local', workspacePath },
+			options: options(),
+			deps,
+		});
+		expect(started.status).toBe('completed');
+		const replyKey = `slack:C0BUSY:${Date.now()}.000200`;
+		const resume = (prompt: string, extra: Record<string, unknown> = {}) =>
+			resumeSession(client, {
+				sessionId: started.sessionId,
+				prompt,
+				whenBusy: 'fail',
+				options: options({ eventKey: replyKey, ...extra }),
+				deps,
+			});
+		// Another turn holds the session and When Busy is Fail: nothing runs, the key is given back.
+		const other = await claimSession(client, started.sessionId, 0);
+		try {
+			await expect(resume('[[bash:echo busy >> log.txt]] [[text:no]]')).rejects.toThrow(/busy/);
+		} finally {
+			await other.release();
+		}
+		expect(await keyStatus(replyKey)).toBe(404);
+		expect(fs.existsSync(path.join(workspacePath, 'log.txt'))).toBe(false);
+		// The resend runs, and fails after claude acted (an API error): the key is kept, a resend is a duplicate.
+		await expect(resume('[[bash:echo ran >> log.txt]] [[error:400]]')).resolves.toMatchObject({
+			status: 'failed',
+			isError: true,
+		});
+		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('ran\n');
+		expect(await keyStatus(replyKey)).toBe(200);
+		await expect(resume('[[bash:echo again >> log.txt]] [[text:no]]')).resolves.toMatchObject({
+			status: 'duplicate',
+		});
+		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('ran\n');
+	}, 180_000);
+
+	it('still claims against a service older than claim ids (which refuses the field)', async () => {
+		const eventKey = `slack:C0OLD:${Date.now()}.000100`;
+		const sent: unknown[] = [];
+		const old: OrchestratorClient = {
+			...client,
+			async request(method, route, body, qs) {
+				if (route === '/api/v1/event-keys') {
+					sent.push(body);
+					if ((body as { claimId?: string }).claimId)
+						throw Object.assign(new Error('400 Unrecognized key: "claimId"'), { status: 400 });
+				}
+				return client.request(method, route, body, qs) as never;
+			},
+		};
+		const start = () =>
+			startSession(old, {
+				prompt: '[[text:old service]]',
+				workspace: { type: 'local', workspacePath: folder() },
+				options: options({ eventKey }),
+				deps,
+			});
+		await expect(start()).resolves.toMatchObject({ status: 'completed', result: 'old service' });
+		await expect(start()).resolves.toMatchObject({ status: 'duplicate' });
+		expect(sent).toHaveLength(4);
+		expect(sent[1]).toEqual({ key: eventKey, sessionId: expect.any(String), action: 'start' });
+	}, 120_000);
 
 	it('stores the status message with the run from its first record on', async () => {
 		const statusMessage = `slack:C0STATUS:${Date.now()}.000300`;
