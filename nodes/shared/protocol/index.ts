@@ -13,3 +13,4 @@ export * from './environment';
 export * from './claude-cli';
 export * from './telemetry';
 export * from './queued-messages';
+export * from './leases';

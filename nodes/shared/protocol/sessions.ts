@@ -9,6 +9,7 @@ import {
 	type FreeText,
 	type WireDate,
 } from './fields';
+import { SessionLeaseClaim } from './leases';
 import { ThreadMetadata } from './threads';
 
 export const SESSION_STATUSES = [
@@ -145,6 +146,8 @@ export function sessionBodies(text: FreeText = plainText) {
 				id: uuidParam.optional(),
 				threadKey: ThreadKey.optional(),
 				threadMetadata: ThreadMetadata.optional(),
+				/** Take the first run's lease with the session, in one transaction (the answer's `lease`). */
+				lease: SessionLeaseClaim.optional(),
 				...sessionFields,
 			})
 			.strict()

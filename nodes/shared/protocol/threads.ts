@@ -1,6 +1,8 @@
 // What a workflow keeps about a conversation thread, on the wire: PUT /threads/:key, and threadMetadata with a new
 // session (the nodes' Thread Metadata option). Budget Warning / Budget Reached carry it to the mail template.
 import { z } from 'zod';
+import type { WireDate } from './fields';
+import type { Session } from './sessions';
 
 // These values end up in the headers of a mail the service's events ask a workflow to send: a line break would let
 // whoever wrote them add headers (Bcc) to that mail, so one header line each, checked here rather than by every sender.
@@ -42,3 +44,14 @@ export const ThreadMetadata = z
 	.catchall(z.unknown())
 	.refine((m) => JSON.stringify(m).length <= 64 * 1024, 'thread metadata is limited to 64 KB');
 export type ThreadMetadata = z.infer<typeof ThreadMetadata>;
+
+/** GET /threads/:key: the binding; with `?include=session` also the session (as GET /sessions/:id, without totals). */
+export interface Thread<D = WireDate> {
+	key: string;
+	sessionId: string;
+	sessionStatus: string;
+	metadata: Record<string, unknown>;
+	createdAt: D;
+	updatedAt: D;
+	session?: Session<D>;
+}

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
+import type { LeaseGrant, LeaseRequest, TakenReply } from '../protocol';
 import { httpStatusOf, type OrchestratorClient } from './client';
 
 // The service sets how long a lease lasts (LEASE_TTL); this is what an older service without one is told.
@@ -25,7 +26,17 @@ export interface SessionLease {
 	stopSignal: AbortSignal;
 	stopRequest(): StopRequest | undefined;
 	release(): Promise<void>;
+	/** Asked with `takeQueued`: the replies the claim took for the run (undefined: the service did not take them). */
+	taken?: TakenReply[];
+	/** Asked with `withApprovalPolicy`: whether the session has a stored policy (undefined: not said). */
+	approvalPolicy?: boolean;
 }
+
+/** What a claim may do beside the lease, once granted, so that the run need not ask again (LeaseBody). */
+export type ClaimExtras = Pick<LeaseRequest, 'takeQueued' | 'withApprovalPolicy'>;
+
+/** Names the holder of a lease: this process, and one run of it. */
+export const newLeaseOwner = () => `${os.hostname()}:${process.pid}:${crypto.randomUUID()}`;
 
 /**
  * Claims the session for one run (never two claude processes on one session, whichever n8n process runs them):
@@ -37,19 +48,27 @@ export async function claimSession(
 	sessionId: string,
 	waitMs: number,
 	signal?: AbortSignal,
+	extras?: ClaimExtras,
 ): Promise<SessionLease> {
-	const owner = `${os.hostname()}:${process.pid}:${crypto.randomUUID()}`;
+	const owner = newLeaseOwner();
 	const path = `/api/v1/sessions/${sessionId}/lease`;
 	const deadline = Date.now() + waitMs;
 	let delay = 250;
-	let ttlSeconds = FALLBACK_TTL_SECONDS;
+	let asked = extras && (extras.takeQueued || extras.withApprovalPolicy) ? extras : undefined;
+	let granted: LeaseGrant | undefined;
 	for (;;) {
 		try {
-			const granted = await client.request<{ ttlSeconds?: number }>('POST', path, { owner });
-			if (typeof granted?.ttlSeconds === 'number' && granted.ttlSeconds >= 3)
-				ttlSeconds = granted.ttlSeconds;
+			granted = await client.request<LeaseGrant>('POST', path, {
+				owner,
+				...asked,
+			} satisfies LeaseRequest);
 			break;
 		} catch (error) {
+			// A service that knows no extras refuses them (400): claim the plain lease; the caller asks separately.
+			if (httpStatusOf(error) === 400 && asked) {
+				asked = undefined;
+				continue;
+			}
 			if (httpStatusOf(error) !== 409) throw error;
 			if (Date.now() + delay > deadline || signal?.aborted) {
 				throw new SessionBusyError(
@@ -61,6 +80,30 @@ export async function claimSession(
 			delay = Math.min(delay * 2, 2000);
 		}
 	}
+	return {
+		...holdLease(client, sessionId, owner, granted?.ttlSeconds),
+		...(asked?.takeQueued && granted?.taken ? { taken: granted.taken.items } : {}),
+		...(asked?.withApprovalPolicy && typeof granted?.approvalPolicy === 'boolean'
+			? { approvalPolicy: granted.approvalPolicy }
+			: {}),
+	};
+}
+
+/**
+ * A lease already granted to `owner` (by a claim, or with the session's creation): renewed while held, with the
+ * long poll for a stop, until released.
+ */
+export function holdLease(
+	client: OrchestratorClient,
+	sessionId: string,
+	owner: string,
+	grantedTtlSeconds?: number,
+): SessionLease {
+	const path = `/api/v1/sessions/${sessionId}/lease`;
+	const ttlSeconds =
+		typeof grantedTtlSeconds === 'number' && grantedTtlSeconds >= 3
+			? grantedTtlSeconds
+			: FALLBACK_TTL_SECONDS;
 	const stop = new AbortController();
 	let stopRequest: StopRequest | undefined;
 	let released = false;

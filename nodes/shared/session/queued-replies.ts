@@ -7,7 +7,7 @@ import {
 	type TakeQueuedRequest,
 } from '../protocol';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
-import { claimSession, SessionBusyError, type SessionLease } from './lease';
+import { claimSession, SessionBusyError, type ClaimExtras, type SessionLease } from './lease';
 
 /** What Claude Resume does when the session's turn is still running (option When Busy). */
 export type WhenBusy = 'queue' | 'wait' | 'fail';
@@ -68,12 +68,19 @@ export async function leaseOrQueue(
 	reply: Reply,
 	queueTimeoutMs: number,
 	signal?: AbortSignal,
+	claim: {
+		/** Done with the claim once it is granted (the queued replies taken for the run, …); nothing if it is not. */
+		extras?: ClaimExtras;
+		/** Awaited before the reply is queued: what must have succeeded first (a failure queues nothing). */
+		beforeQueueing?: Promise<unknown>;
+	} = {},
 ): Promise<SessionLease | QueuedOutput> {
-	if (whenBusy === 'wait') return claimSession(client, s.sessionId, queueTimeoutMs, signal);
+	const { extras } = claim;
+	if (whenBusy === 'wait') return claimSession(client, s.sessionId, queueTimeoutMs, signal, extras);
 	const prompt = reply.prompt?.trim();
 	for (let attempt = 1; ; attempt++) {
 		try {
-			return await claimSession(client, s.sessionId, 0, signal);
+			return await claimSession(client, s.sessionId, 0, signal, extras);
 		} catch (error) {
 			if (!(error instanceof SessionBusyError)) throw error;
 			if (whenBusy === 'fail' || !prompt) {
@@ -86,6 +93,7 @@ export async function leaseOrQueue(
 				);
 			}
 		}
+		await claim.beforeQueueing;
 		try {
 			const q = await client.request<QueuedMessage & { position: number }>(
 				'POST',

@@ -35,7 +35,14 @@ import {
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimEventKey, duplicateOutput, type HeldEventKey } from './event-key';
 import { costTelemetryEnv } from './cost-telemetry';
-import { claimSession, SessionBusyError, type SessionLease, type StopRequest } from './lease';
+import {
+	claimSession,
+	holdLease,
+	newLeaseOwner,
+	SessionBusyError,
+	type SessionLease,
+	type StopRequest,
+} from './lease';
 import {
 	combinedPrompt,
 	leaseOrQueue,
@@ -52,8 +59,11 @@ import { serviceSink } from './service-sink';
 import {
 	orchestratorSettings,
 	TELEMETRY_LOGS_PATH,
+	type CreateSessionRequest,
+	type LeaseGrant,
 	type RunReport,
 	type Session,
+	type Thread,
 } from '../protocol';
 import {
 	MissingConversationError,
@@ -202,7 +212,7 @@ async function startClaimed(
 	client: OrchestratorClient,
 	req: StartRequest,
 	sessionId: string,
-	held: HeldEventKey | undefined,
+	heldKey: HeldEventKey | undefined,
 ): Promise<SessionOutput> {
 	const deps = workspaceDeps(client, req.deps);
 	const workspace = await prepareWorkspace(
@@ -214,7 +224,9 @@ async function startClaimed(
 		},
 		deps,
 	);
-	const created = await client.request<StoredSession>('POST', '/api/v1/sessions', {
+	// The session is created with its first run's lease taken (one request where there were two).
+	const owner = newLeaseOwner();
+	const body = {
 		id: sessionId,
 		prompt: req.prompt,
 		status: 'running',
@@ -226,26 +238,46 @@ async function startClaimed(
 		model: req.options.model,
 		threadKey: req.threadKey,
 		...(req.options.threadMetadata ? { threadMetadata: req.options.threadMetadata } : {}),
-	});
-	const policy = req.options.approvalPolicy;
-	if (policy) {
-		await sendApprovalPolicy(client, sessionId, policy).catch(async (error: unknown) => {
-			// Nothing ran: say so on the session rather than leave it "running".
-			await client
-				.request('PATCH', `/api/v1/sessions/${sessionId}`, {
-					status: 'failed',
-					errorMessage: (error as Error).message,
-				})
-				.catch(() => undefined);
+	} satisfies CreateSessionRequest;
+	const created = await client
+		.request<StoredSession & { lease?: LeaseGrant }>('POST', '/api/v1/sessions', {
+			...body,
+			lease: { owner },
+		} satisfies CreateSessionRequest)
+		.catch((error: unknown) => {
+			// A service that cannot create with a lease refuses the field: create, then claim, as it expects.
+			if (httpStatusOf(error) === 400 && /\blease\b/.test((error as Error).message))
+				return client.request<StoredSession & { lease?: LeaseGrant }>(
+					'POST',
+					'/api/v1/sessions',
+					body,
+				);
 			throw error;
 		});
+	const lease = created.lease
+		? holdLease(client, sessionId, owner, created.lease.ttlSeconds)
+		: undefined;
+	const policy = req.options.approvalPolicy;
+	try {
+		if (policy) {
+			await sendApprovalPolicy(client, sessionId, policy).catch(async (error: unknown) => {
+				// Nothing ran: say so on the session rather than leave it "running".
+				await client
+					.request('PATCH', `/api/v1/sessions/${sessionId}`, {
+						status: 'failed',
+						errorMessage: (error as Error).message,
+					})
+					.catch(() => undefined);
+				throw error;
+			});
+		}
+	} catch (error) {
+		await lease?.release();
+		throw error;
 	}
-	const lease = await claimSession(
-		client,
-		sessionId,
-		req.options.queueTimeoutSeconds * 1000,
-		req.signal,
-	);
+	const held =
+		lease ??
+		(await claimSession(client, sessionId, req.options.queueTimeoutSeconds * 1000, req.signal));
 	try {
 		return await runTurn(client, {
 			session: created,
@@ -255,11 +287,11 @@ async function startClaimed(
 			options: req.options,
 			gated: Boolean(policy),
 			signal: req.signal,
-			lease,
-			onSpawned: held?.launched,
+			lease: held,
+			onSpawned: heldKey?.launched,
 		});
 	} finally {
-		await lease.release();
+		await held.release();
 	}
 }
 
@@ -279,14 +311,20 @@ export async function resumeOrQueue(
 	client: OrchestratorClient,
 	req: ResumeRequest,
 ): Promise<SessionOutput | QueuedOutput | IdleOutput> {
-	const sessionId = req.sessionId?.trim() || (await sessionForThread(client, req.threadKey));
-	const session = await client
-		.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}`)
-		.catch((error: unknown) => {
-			if (httpStatusOf(error) === 404)
-				throw new Error(`Unknown session ${sessionId}: the service has no session with this id.`);
-			throw error;
-		});
+	const bound = req.sessionId?.trim()
+		? { sessionId: req.sessionId.trim() }
+		: await threadSession(client, req.threadKey);
+	const { sessionId } = bound;
+	// The thread lookup brings the session with it (one request where there were two); an older service does not.
+	const session =
+		bound.session ??
+		(await client
+			.request<StoredSession>('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}`)
+			.catch((error: unknown) => {
+				if (httpStatusOf(error) === 404)
+					throw new Error(`Unknown session ${sessionId}: the service has no session with this id.`);
+				throw error;
+			}));
 	const ws = session.workspace;
 	if (!ws.type || ws.type === 'external' || !ws.path) {
 		throw new Error(
@@ -326,14 +364,14 @@ async function resumeClaimed(
 		type: StoredWorkspace['type'];
 		path: string;
 	};
-	if (req.options.threadMetadata)
-		await recordThreadMetadata(client, session, req.threadKey, req.options.threadMetadata);
-	// Read beside the claim (it writes nothing): whether the session runs under a stored approval policy.
-	const storedPolicy =
-		req.options.approvalPolicy || session.status === 'waiting_approval'
-			? undefined
-			: hasApprovalPolicy(client, sessionId);
-	storedPolicy?.catch(() => undefined);
+	// Written beside the lease claim, and done before anything else happens (the run's events carry it, and a
+	// failure is the Resume's error, as before, whether the reply then runs or is queued).
+	const metadataRecorded = req.options.threadMetadata
+		? recordThreadMetadata(client, session, req.threadKey, req.options.threadMetadata)
+		: undefined;
+	metadataRecorded?.catch(() => undefined);
+	// Whether the session runs under a stored approval policy: said by the lease claim.
+	const needPolicy = !req.options.approvalPolicy && session.status !== 'waiting_approval';
 	const idle = (status: IdleOutput['status'], message: string): IdleOutput => ({
 		sessionId,
 		status,
@@ -342,63 +380,86 @@ async function resumeClaimed(
 		costUsd: 0,
 		message,
 	});
-	let lease: SessionLease;
-	if (req.takeQueued) {
-		try {
-			lease = await claimSession(client, sessionId, 0, req.signal);
-		} catch (error) {
-			if (!(error instanceof SessionBusyError)) throw error;
-			return idle(
-				'busy',
-				'Another turn is running; the replies stay queued, and Reply Queued fires again when it ends.',
-			);
-		}
-	} else {
-		const got = await leaseOrQueue(
-			client,
-			{ sessionId, threadKey: session.threadKey },
-			req.whenBusy ?? 'wait',
-			req,
-			req.options.queueTimeoutSeconds * 1000,
-			req.signal,
-		);
-		if (!('release' in got)) return got;
-		lease = got;
-	}
 	const runId = newRunId();
+	// Replies that waited for the lease go first, in arrival order: this turn answers them with its own prompt.
+	const ownPrompt = req.takeQueued ? undefined : req.prompt?.trim() || undefined;
+	const own = ownPrompt
+		? {
+				content: ownPrompt,
+				author: req.author?.trim() || 'someone',
+				channel: req.channel?.trim() || 'n8n',
+			}
+		: undefined;
+	// Only as many as fit one argument to claude beside the Resume's own prompt; the rest wait for the next turn
+	// (Reply Queued fires again when this one ends). Take Queued always gets the oldest (each fits alone).
+	const budget = queuedBudget(own);
+	// The claim takes them in its own transaction once granted (the take was the next request after it).
+	const extras = {
+		...(budget > 0 ? { takeQueued: { runId, maxBytes: budget } } : {}),
+		...(needPolicy ? { withApprovalPolicy: true } : {}),
+	};
+	let lease: SessionLease;
+	try {
+		if (req.takeQueued) {
+			try {
+				lease = await claimSession(client, sessionId, 0, req.signal, extras);
+			} catch (error) {
+				if (!(error instanceof SessionBusyError)) throw error;
+				await metadataRecorded;
+				return idle(
+					'busy',
+					'Another turn is running; the replies stay queued, and Reply Queued fires again when it ends.',
+				);
+			}
+		} else {
+			const got = await leaseOrQueue(
+				client,
+				{ sessionId, threadKey: session.threadKey },
+				req.whenBusy ?? 'wait',
+				req,
+				req.options.queueTimeoutSeconds * 1000,
+				req.signal,
+				{ extras, beforeQueueing: metadataRecorded },
+			);
+			if (!('release' in got)) {
+				await metadataRecorded;
+				return got;
+			}
+			lease = got;
+		}
+	} catch (error) {
+		await Promise.allSettled([metadataRecorded]);
+		throw error;
+	}
 	// Whether claude was started with the taken replies. Before that they were not answered (the workspace is gone,
 	// the budget is spent, claude is missing or refused its arguments, the service failed): they go back to the
 	// queue and are announced again when the lease is released. Once the process exists they count as handed over,
 	// whatever the run's end: claude has read its prompt, and answering them twice is worse than a failed turn.
 	let spawned = false;
-	let took = false;
+	const took = budget > 0;
 	const giveBack = async () => {
 		if (!took || spawned) return;
 		await releaseQueued(client, sessionId, lease, runId).catch(() => undefined);
 	};
 	try {
-		// Replies that waited for the lease go first, in arrival order: this turn answers them with its own prompt.
-		const ownPrompt = req.takeQueued ? undefined : req.prompt?.trim() || undefined;
-		const own = ownPrompt
-			? {
-					content: ownPrompt,
-					author: req.author?.trim() || 'someone',
-					channel: req.channel?.trim() || 'n8n',
-				}
-			: undefined;
-		// Only as many as fit one argument to claude beside the Resume's own prompt; the rest wait for the next turn
-		// (Reply Queued fires again when this one ends). Take Queued always gets the oldest (each fits alone).
-		const budget = queuedBudget(own);
-		took = budget > 0;
-		const queued = took
-			? await takeQueued(client, sessionId, lease, runId, budget).catch((error: unknown) => {
+		await metadataRecorded;
+		// A service that cannot take them with the claim: asked now.
+		const queued = !took
+			? []
+			: (lease.taken ??
+				(await takeQueued(client, sessionId, lease, runId, budget).catch((error: unknown) => {
 					if (httpStatusOf(error) === 404) return []; // a service without queued replies
 					throw error;
-				})
-			: [];
+				})));
 		if (req.takeQueued && !queued.length)
 			return idle('nothing_queued', 'No reply was waiting: another turn has taken them.');
 		const prompt = queued.length ? combinedPrompt(queued, own) : ownPrompt;
+		// Asked now only of a service whose claim did not say.
+		const storedPolicy =
+			needPolicy && lease.approvalPolicy === undefined
+				? hasApprovalPolicy(client, sessionId)
+				: undefined;
+		storedPolicy?.catch(() => undefined);
 		const stored: StoredWorkspace = {
 			type: ws.type,
 			path: ws.path,
@@ -429,7 +490,10 @@ async function resumeClaimed(
 		if (policy) await sendApprovalPolicy(client, sessionId, policy);
 		// A call deferred earlier is answered from its recorded decision even if the policy has gone since.
 		const gated =
-			Boolean(policy) || session.status === 'waiting_approval' || Boolean(await storedPolicy);
+			Boolean(policy) ||
+			session.status === 'waiting_approval' ||
+			Boolean(lease.approvalPolicy) ||
+			Boolean(await storedPolicy);
 		const out = await runTurn(client, {
 			session,
 			workspace,
@@ -525,6 +589,30 @@ async function transcriptFileFor(
 		read: () => readSandboxFile(sandbox, file),
 		write: (data) => writeSandboxFile(sandbox, file, data),
 	};
+}
+
+/** The session bound to a thread key, with the session itself when the service sends it along. */
+async function threadSession(
+	client: OrchestratorClient,
+	threadKey: string | undefined,
+): Promise<{ sessionId: string; session?: StoredSession }> {
+	if (!threadKey?.trim())
+		throw new Error('Resume needs a session id or a thread key; both are empty.');
+	try {
+		const thread = await client.request<Thread>(
+			'GET',
+			`/api/v1/threads/${encodeURIComponent(threadKey.trim())}`,
+			undefined,
+			{ include: 'session' },
+		);
+		return { sessionId: thread.sessionId, session: thread.session };
+	} catch (error) {
+		if (httpStatusOf(error) === 404)
+			throw new Error(
+				`Unknown thread key ${threadKey}: no session is bound to it. Start a session for this thread first.`,
+			);
+		throw error;
+	}
 }
 
 export async function sessionForThread(

@@ -14,7 +14,12 @@ import {
 import { z } from 'zod';
 import { listHookEvents } from '../hooks/hooks.repository';
 import { insertMessages, listMessages } from '../messages/messages.repository';
-import { PostMessagesBody, PostToolCallsBody } from '../../../nodes/shared/protocol';
+import {
+	LeaseBody,
+	PostMessagesBody,
+	PostToolCallsBody,
+	type LeaseGrant,
+} from '../../../nodes/shared/protocol';
 import { listToolCalls } from '../tool-calls/tool-calls.repository';
 import { recordStreamToolCalls } from '../tool-calls/tool-calls.service';
 import type { KnownSubscriptions } from '../deliveries/outbox';
@@ -28,7 +33,8 @@ import {
 import { acquireLease, releaseLease } from './lease.repository';
 import { issueHookToken, recordRun, revokeHookTokens, startSession } from './sessions.service';
 import { notifyRunSignal } from './run-signals';
-import { announceWaiting } from '../queued-messages/queued-messages.repository';
+import { announceWaiting, takeMessages } from '../queued-messages/queued-messages.repository';
+import { getPolicy } from '../approvals/approvals.repository';
 import { stopFor } from './stops.repository';
 import { searchSessions } from './session-search';
 import {
@@ -43,12 +49,6 @@ import {
 
 const IdCursor = z.object({ after: cursorId });
 const ToolCallCursor = z.object({ t: cursorTime, id: cursorId });
-const LeaseBody = z
-	.object({
-		owner: z.string().min(1).max(200),
-		ttlSeconds: z.number().int().min(5).max(3600).optional(),
-	})
-	.strict();
 const LeaseQuery = z.object({ owner: z.string().min(1).max(200) });
 
 const HookTokenBody = z
@@ -152,15 +152,42 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const body = parse(LeaseBody, req.body, 'lease');
 		const ttlSeconds = body.ttlSeconds ?? deps.leaseTtlSeconds ?? 30;
-		const lease = await acquireLease(db, id, body.owner, ttlSeconds);
-		// A renewal also tells the holder of a stop asked of it (its long poll on GET :id/stop normally did already).
-		if (lease.ok)
-			return void res.json({
+		const { takeQueued } = body;
+		// With takeQueued, the replies are taken in the lease's own transaction: granted means taken, refused means
+		// nothing was (the run's next request would otherwise be the take).
+		const claimed = takeQueued
+			? await db.transaction(async (tx) => {
+					const lease = await acquireLease(tx, id, body.owner, ttlSeconds);
+					if (!lease.ok) return { lease };
+					const taken = await takeMessages(
+						tx,
+						id,
+						body.owner,
+						takeQueued.runId,
+						takeQueued.maxBytes,
+					);
+					if (!taken.ok)
+						throw new Error(`lease on ${id} granted but the take found ${taken.reason}`);
+					return { lease, taken: { items: taken.messages } };
+				})
+			: { lease: await acquireLease(db, id, body.owner, ttlSeconds) };
+		const { lease } = claimed;
+		if (lease.ok) {
+			// A renewal also tells the holder of a stop asked of it (its long poll on GET :id/stop normally did already).
+			const [stop, policy] = await Promise.all([
+				stopFor(db, id, body.owner),
+				body.withApprovalPolicy ? getPolicy(db, id) : undefined,
+			]);
+			const grant = {
 				owner: lease.owner,
-				expiresAt: lease.expiresAt,
+				expiresAt: lease.expiresAt.toISOString(),
 				ttlSeconds,
-				stop: (await stopFor(db, id, body.owner)) ?? null,
-			});
+				stop: stop ?? null,
+				...('taken' in claimed ? { taken: claimed.taken } : {}),
+				...(body.withApprovalPolicy ? { approvalPolicy: Boolean(policy?.policy) } : {}),
+			} satisfies LeaseGrant;
+			return void res.json(grant);
+		}
 		if (lease.reason === 'not-found') throw notFound(`no session ${id}`);
 		throw conflict(
 			`session ${id} is busy: another run (${lease.owner}) holds it until ${lease.expiresAt.toISOString()}`,

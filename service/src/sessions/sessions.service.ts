@@ -11,6 +11,7 @@ import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository
 import { recordRunDenials } from './run-denials';
 import { endsRun, recordRunFinished } from './run-finished-event';
 import { recordServiceEvent } from './service-event';
+import { acquireLease } from './lease.repository';
 import { latestStop } from './stops.repository';
 import { createSession, getSession, runStatusForUpdate, upsertRun } from './sessions.repository';
 import type { CreateSessionBody, RunBody } from './sessions.schema';
@@ -22,6 +23,8 @@ export interface SessionServiceDeps {
 	hookTokens: { ttlMs: number; graceMs: number };
 	/** Signals the deliveries a run's events queue. */
 	outbox?: KnownSubscriptions;
+	/** LEASE_TTL: how long a lease lasts when its claim does not say. */
+	leaseTtlSeconds?: number;
 }
 
 /** A token for the session's next run: earlier ones stop working. Undefined when there is no such session. */
@@ -50,7 +53,10 @@ export async function revokeHookTokens(deps: SessionServiceDeps, id: string): Pr
 	return true;
 }
 
-/** A new session, bound to its thread if it names one, with the token for its first run. */
+/**
+ * A new session, bound to its thread if it names one, with the token for its first run, and with that run's lease
+ * when the body asks for it (what POST :id/lease would grant; the run's first request after the creation).
+ */
 export async function startSession(
 	deps: SessionServiceDeps,
 	body: z.output<typeof CreateSessionBody>,
@@ -60,7 +66,18 @@ export async function startSession(
 		const created = await createSession(tx, id, body);
 		if (!created) throw conflict(`session ${id} already exists`);
 		if (body.threadKey) await putThread(tx, body.threadKey, id, body.threadMetadata);
-		return { ...created, ...(await issueHookToken(deps, tx, id)) };
+		const token = await issueHookToken(deps, tx, id);
+		if (!body.lease) return { ...created, ...token };
+		const ttlSeconds = body.lease.ttlSeconds ?? deps.leaseTtlSeconds ?? 30;
+		const lease = await acquireLease(tx, id, body.lease.owner, ttlSeconds);
+		// A row created in this transaction has no holder: anything else is a fault, and nothing is kept.
+		if (!lease.ok)
+			throw new Error(`the new session ${id} could not take its lease (${lease.reason})`);
+		return {
+			...created,
+			...token,
+			lease: { owner: lease.owner, expiresAt: lease.expiresAt.toISOString(), ttlSeconds },
+		};
 	});
 }
 

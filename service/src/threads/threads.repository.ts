@@ -1,7 +1,7 @@
 import type { Queryable } from '../db';
 import { insertImportedRow } from '../db/imported-row';
 import { scrubValue } from '../scrub';
-import { setThreadKey } from '../sessions/sessions.repository';
+import { SESSION_COLUMNS, setThreadKey, toSession } from '../sessions/sessions.repository';
 
 export async function getThread(db: Queryable, key: string) {
 	const { rows } = await db.query<Record<string, any>>(
@@ -18,6 +18,28 @@ export async function getThread(db: Queryable, key: string) {
 				metadata: r.metadata,
 				createdAt: r.created_at,
 				updatedAt: r.updated_at,
+			}
+		: undefined;
+}
+
+/** The thread with its session as GET /sessions/:id answers it (without the detail's totals), in one query. */
+export async function getThreadWithSession(db: Queryable, key: string) {
+	const { rows } = await db.query<Record<string, any>>(
+		`SELECT t.key AS thread_key_, t.metadata AS thread_metadata, t.created_at AS thread_created_at,
+			t.updated_at AS thread_updated_at, ${SESSION_COLUMNS}
+		FROM threads t JOIN sessions s ON s.id = t.session_id WHERE t.key = $1`,
+		[key],
+	);
+	const r = rows[0];
+	return r
+		? {
+				key: r.thread_key_,
+				sessionId: r.id,
+				sessionStatus: r.status,
+				metadata: r.thread_metadata,
+				createdAt: r.thread_created_at,
+				updatedAt: r.thread_updated_at,
+				session: toSession(r),
 			}
 		: undefined;
 }

@@ -6,10 +6,14 @@ import { notFound } from '../http/errors';
 import { parse, uuidParam } from '../http/validate';
 import { ThreadMetadata } from '../../../nodes/shared/protocol';
 import { ThreadKey } from '../sessions/sessions.schema';
-import { getThread } from './threads.repository';
+import { getThread, getThreadWithSession } from './threads.repository';
 import { bindThread } from './threads.service';
 
 const KeyParams = z.object({ key: ThreadKey });
+// include=session: the bound session comes with the thread (a Resume by thread key needs both).
+const GetThreadQuery = z.object({
+	include: z.enum(['session'], { message: 'include can only be "session"' }).optional(),
+});
 const PutThreadBody = z
 	.object({
 		sessionId: uuidParam,
@@ -22,7 +26,8 @@ export function threadsRouter(deps: { db: Database; auth: Auth }): Router {
 	const r = Router();
 	r.get('/:key', auth.requireReader, async (req, res) => {
 		const { key } = parse(KeyParams, req.params, 'thread key');
-		const thread = await getThread(db, key);
+		const { include } = parse(GetThreadQuery, req.query, 'query');
+		const thread = include ? await getThreadWithSession(db, key) : await getThread(db, key);
 		if (!thread) throw notFound(`no session is bound to thread ${key}`);
 		res.json(thread);
 	});

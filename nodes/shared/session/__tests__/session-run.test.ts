@@ -10,6 +10,7 @@ import { git, makeRepo } from '../../../../test/support/git';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
 import type { OrchestratorClient } from '../client';
 import { sleep } from '../../../../test/support/wait';
+import { localLauncher, type ProcessLauncher } from '../../runner';
 
 // The real claude CLI against the loopback fake API, the real service, real git, real folders.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
@@ -217,6 +218,94 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 				deps,
 			}),
 		).rejects.toThrow(/Unknown session/);
+	});
+
+	it('reaches claude after two rounds of requests on a Start and three on a Resume by thread key', async () => {
+		const folder = path.join(root, 'projects', 'rounds');
+		fs.mkdirSync(folder);
+		// Every request to the service with when it was sent and answered, and when claude was started.
+		type Sent = { what: string; sentAt: number; answeredAt?: number };
+		let sent: Sent[] = [];
+		let spawnedAt: number | undefined;
+		const at = () => performance.now();
+		const traced: OrchestratorClient = {
+			...client,
+			request: async (method, p, body, qs) => {
+				const what = `${method} ${p.replace(/[0-9a-f-]{36}/g, ':id').replace(/threads\/[^/?]+/, 'threads/:key')}${
+					qs?.include ? `?include=${qs.include}` : ''
+				}`;
+				const s: Sent = { what, sentAt: at() };
+				sent.push(s);
+				try {
+					return await client.request(method, p, body, qs);
+				} finally {
+					s.answeredAt = at();
+				}
+			},
+		};
+		const launcher: ProcessLauncher = {
+			launch: async (spec) => {
+				const proc = await localLauncher.launch(spec);
+				spawnedAt ??= at();
+				return proc;
+			},
+		};
+		// What claude waited for: the requests sent before it started, less those written beside it (the run record,
+		// the prompt message) and the stop long poll that lasts the run. Rounds: each waits for the one before.
+		const waitedFor = () => {
+			const beside = /^(PUT .*\/runs\/:id|POST .*\/messages|GET .*\/stop)$/;
+			const before = sent.filter((s) => s.sentAt < spawnedAt! && !beside.test(s.what));
+			const rounds: Sent[][] = [];
+			for (const s of before) {
+				// Sent while one of the round before was still unanswered: it did not wait for that round.
+				const last = rounds[rounds.length - 1];
+				if (last?.some((o) => o.answeredAt! > s.sentAt)) last.push(s);
+				else rounds.push([s]);
+			}
+			return rounds.map((r) => r.map((s) => s.what).sort());
+		};
+		const threadKey = `slack:C43:${Date.now()}.000100`;
+		const started = await startSession(traced, {
+			prompt: 'first [[text:one]]',
+			workspace: { type: 'local', workspacePath: folder },
+			threadKey,
+			options: options(),
+			deps: { ...deps, localLauncher: launcher },
+		});
+		expect(started.status).toBe('completed');
+		expect(waitedFor()).toEqual([
+			['POST /api/v1/sessions'],
+			['POST /api/v1/budgets/reservations', 'POST /api/v1/sessions/:id/hook-token'],
+		]);
+		// The lease came with the session: never claimed on its own, and released at the end.
+		expect(sent.map((s) => s.what)).not.toContain('POST /api/v1/sessions/:id/lease');
+		expect(sent.map((s) => s.what)).toContain('DELETE /api/v1/sessions/:id/lease');
+
+		sent = [];
+		spawnedAt = undefined;
+		const resumed = await resumeSession(traced, {
+			threadKey,
+			prompt: 'second [[text:two]]',
+			options: options(),
+			deps: { ...deps, localLauncher: launcher },
+		});
+		expect(resumed).toMatchObject({ status: 'completed', sessionId: started.sessionId });
+		expect(waitedFor()).toEqual([
+			['GET /api/v1/threads/:key?include=session'],
+			['POST /api/v1/sessions/:id/lease'],
+			[
+				'GET /api/v1/sessions/:id/transcript/meta',
+				'POST /api/v1/budgets/reservations',
+				'POST /api/v1/sessions/:id/hook-token',
+			],
+		]);
+		// The session came with the thread, the queued replies and the policy's presence with the lease.
+		for (const asked of [
+			'GET /api/v1/sessions/:id',
+			'POST /api/v1/sessions/:id/queued-messages/take',
+			'GET /api/v1/sessions/:id/approval-policy',
+		])
+			expect(sent.filter((s) => s.sentAt < spawnedAt!).map((s) => s.what)).not.toContain(asked);
 	});
 
 	it('runs one turn at a time per session: a second Resume waits, or fails clearly past its bound', async () => {
