@@ -1,22 +1,15 @@
 // A run's cost so far: claude's OpenTelemetry log export (OTLP/HTTP JSON) posted with the run's hook token, kept as
 // one row per API request, and handed to Hook Trigger deliveries with the run until its final cost replaces it.
 import crypto from 'node:crypto';
-import { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { waitFor } from '../../test/support/wait';
+import { api, DATABASE_KINDS } from '../../test/support/test-service';
 import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	type TestService,
-} from '../../test/support/test-service';
+	FAST_DELIVERY_ENV,
+	newSession as newSessionOf,
+	serviceWithReceivers,
+} from '../../test/support/service-sessions';
 
 type Json = Record<string, any>;
-
-const ENV = {
-	DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
-	DELIVERY_BASE_DELAY_MS: '50',
-	DELIVERY_POLL_INTERVAL_MS: '50',
-};
 
 /** An export as claude 2.1.331 sends it (attributes trimmed to what matters, plus one it always sends). */
 function exportOf(
@@ -59,37 +52,19 @@ function exportOf(
 }
 
 describe.each(DATABASE_KINDS)('run cost so far from claude telemetry (%s)', (kind) => {
-	let svc: TestService;
-	const receivers: TriggerReceiver[] = [];
-	beforeAll(async () => {
-		svc = await startTestService(kind, ENV);
-	});
-	afterAll(async () => {
-		await Promise.all(receivers.map((r) => r.stop()));
-		await svc?.stop();
-	});
-
-	const newSession = async () => {
-		const id = crypto.randomUUID();
-		const res = await api(svc, 'POST', '/api/v1/sessions', {
-			id,
-			workspaceType: 'local',
-			workspacePath: '/srv/work/repo',
-		});
-		expect(res.status).toBe(201);
-		return id;
-	};
+	const t = serviceWithReceivers(kind, FAST_DELIVERY_ENV);
+	const newSession = () => newSessionOf(t.svc);
 	const tokenFor = async (sessionId: string) =>
-		(await api(svc, 'POST', `/api/v1/sessions/${sessionId}/hook-token`)).body.hookToken as string;
+		(await api(t.svc, 'POST', `/api/v1/sessions/${sessionId}/hook-token`)).body.hookToken as string;
 	const postLogs = (body: unknown, token: string, type = 'application/json') =>
-		fetch(`${svc.url}/api/v1/telemetry/logs`, {
+		fetch(`${t.svc.url}/api/v1/telemetry/logs`, {
 			method: 'POST',
 			headers: { Authorization: `Bearer ${token}`, 'Content-Type': type },
 			body: typeof body === 'string' ? body : JSON.stringify(body),
 		}).then(async (res) => ({ status: res.status, body: (await res.json()) as Json }));
 	const storedCosts = async (sessionId: string) =>
 		(
-			await svc.db.query<{ request_id: string; run_id: string | null; cost_usd: number }>(
+			await t.svc.db.query<{ request_id: string; run_id: string | null; cost_usd: number }>(
 				'SELECT request_id, run_id, cost_usd FROM api_request_costs WHERE session_id = $1 ORDER BY request_id',
 				[sessionId],
 			)
@@ -147,7 +122,7 @@ describe.each(DATABASE_KINDS)('run cost so far from claude telemetry (%s)', (kin
 		expect(partial.body.partialSuccess.rejectedLogRecords).toBe('2');
 		expect(partial.body.partialSuccess.errorMessage).toContain('cost_usd');
 		expect((await storedCosts(sessionId)).map((r) => r.request_id)).toEqual(['req_ok']);
-		const anonymous = await fetch(`${svc.url}/api/v1/telemetry/logs`, {
+		const anonymous = await fetch(`${t.svc.url}/api/v1/telemetry/logs`, {
 			method: 'POST',
 			headers: { 'Content-Type': 'application/json' },
 			body: JSON.stringify(exportOf([{ sessionId, requestId: 'req_x', cost: { doubleValue: 1 } }])),
@@ -157,26 +132,18 @@ describe.each(DATABASE_KINDS)('run cost so far from claude telemetry (%s)', (kin
 	});
 
 	it("hands a delivery its run's cost so far while it runs, and the run's own cost once it has ended", async () => {
-		const r = new TriggerReceiver();
-		receivers.push(r);
-		await r.start();
-		const sub = await api(svc, 'POST', '/api/v1/subscriptions', {
-			url: r.url,
-			events: ['PostToolUse'],
-		});
-		expect(sub.status).toBe(201);
-		r.staticData = { subscriptionId: sub.body.id, secret: sub.body.secret };
+		const r = await t.subscribed({ events: ['PostToolUse'] });
 		const sessionId = await newSession();
 		const token = await tokenFor(sessionId);
 		const runId = crypto.randomUUID();
 		const run = (body: Json) =>
-			api(svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, { kind: 'start', ...body });
+			api(t.svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${runId}`, { kind: 'start', ...body });
 		expect(
 			(await run({ status: 'running', startedAt: new Date(Date.now() - 1000).toISOString() }))
 				.status,
 		).toBe(200);
 		const toolEvent = (i: number) =>
-			api(svc, 'POST', '/api/v1/hooks', {
+			api(t.svc, 'POST', '/api/v1/hooks', {
 				session_id: sessionId,
 				hook_event_name: 'PostToolUse',
 				tool_name: 'Bash',
