@@ -5,6 +5,7 @@ import {
 	queuedMessageCost,
 	type ReleaseQueuedResponse,
 	type TakeQueuedRequest,
+	type TakenReply,
 } from '../protocol';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 import { claimSession, SessionBusyError, type ClaimExtras, type SessionLease } from './lease';
@@ -21,14 +22,8 @@ export interface Reply {
 	replyId?: string;
 }
 
-export interface QueuedMessage {
-	id: number;
-	content: string;
-	author: string;
-	channel: string;
-	externalId?: string | null;
-	queuedAt: string;
-}
+/** A queued reply as the service answers it (the contract's shape). */
+export type QueuedMessage = TakenReply;
 
 /** Claude Resume's output for a reply that waits for the running turn (public: templates answer with it). */
 export interface QueuedOutput {
