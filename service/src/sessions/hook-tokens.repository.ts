@@ -1,51 +1,21 @@
 import type { Queryable } from '../db';
 import type { HookTokenState } from '../http/auth';
-import { notifyRunSignal, stopReasonOf } from './run-signals';
 
 /**
  * Moves the session's token generation on (earlier tokens stop working) and reopens it for a new run; the
- * generation to sign into the new token, or undefined when there is no such session. A stop already asked of the
- * run holding the lease (it came between the lease and this token) moves on with it, so that run's hooks are
- * answered as stopped from its first one.
+ * generation to sign into the new token and the session's lease holder, or undefined when there is no such session.
  */
 export async function nextHookTokenGeneration(
 	db: Queryable,
 	sessionId: string,
-): Promise<number | undefined> {
-	const { rows } = await db.query<{
-		generation: number;
-		lease_owner: string | null;
-		requested_by: string | null;
-		channel: string;
-		reason: string | null;
-	}>(
-		`WITH bumped AS (
-			UPDATE sessions SET hook_token_generation = hook_token_generation + 1, hook_tokens_end_at = NULL
-			WHERE id = $1 RETURNING id, hook_token_generation AS generation, lease_owner
-		), moved AS (
-			UPDATE session_stops st SET hook_generation = b.generation FROM bumped b
-			WHERE st.session_id = b.id AND st.lease_owner = b.lease_owner
-			RETURNING st.requested_by, st.channel, st.reason
-		)
-		SELECT b.generation, b.lease_owner, m.requested_by, m.channel, m.reason
-		FROM bumped b LEFT JOIN moved m ON true`,
+): Promise<{ generation: number; leaseOwner: string | null } | undefined> {
+	const { rows } = await db.query<{ generation: number; lease_owner: string | null }>(
+		`UPDATE sessions SET hook_token_generation = hook_token_generation + 1, hook_tokens_end_at = NULL
+		WHERE id = $1 RETURNING hook_token_generation AS generation, lease_owner`,
 		[sessionId],
 	);
 	const r = rows[0];
-	if (!r) return undefined;
-	if (r.requested_by !== null && r.lease_owner !== null)
-		await notifyRunSignal(db, {
-			kind: 'stop',
-			sessionId,
-			owner: r.lease_owner,
-			generation: r.generation,
-			stopReason: stopReasonOf({
-				requestedBy: r.requested_by,
-				channel: r.channel,
-				reason: r.reason,
-			}),
-		});
-	return r.generation;
+	return r ? { generation: r.generation, leaseOwner: r.lease_owner } : undefined;
 }
 
 /** The run ended: its token takes hooks for the grace period more, then none (set once: a repeated end does not extend it). */

@@ -8,6 +8,7 @@ import type { Auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
 import { putThread } from '../threads/threads.repository';
 import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
+import { carryStopToGeneration } from './stops.repository';
 import { recordRunDenials } from './run-denials';
 import { endsRun, recordRunFinished } from './run-finished-event';
 import { recordServiceEvent } from './service-event';
@@ -34,8 +35,10 @@ export async function issueHookToken(
 	id: string,
 	ttlSeconds?: number,
 ) {
-	const generation = await nextHookTokenGeneration(tx, id);
-	if (generation === undefined) return undefined;
+	const next = await nextHookTokenGeneration(tx, id);
+	if (!next) return undefined;
+	const { generation } = next;
+	if (next.leaseOwner) await carryStopToGeneration(tx, id, next.leaseOwner, generation);
 	deps.auth.forgetHookTokens(id);
 	const expiresAt = new Date(
 		Date.now() + (ttlSeconds ? ttlSeconds * 1000 : deps.hookTokens.ttlMs) + deps.hookTokens.graceMs,

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { notifyRunSignal, stopReasonOf } from './run-signals';
 
 export interface StopRequest {
 	requestedBy: string;
@@ -136,4 +137,34 @@ export async function latestRunSummary(db: Queryable, sessionId: string) {
 		startedAt: new Date(r.started_at).toISOString(),
 		endedAt: r.ended_at ? new Date(r.ended_at).toISOString() : null,
 	};
+}
+
+/**
+ * A stop asked of the run holding the lease as `owner` before that run's hook token was issued applies to the new
+ * token's generation: moved on with it (and announced), so the run's hooks are answered as stopped from its first.
+ */
+export async function carryStopToGeneration(
+	db: Queryable,
+	sessionId: string,
+	owner: string,
+	generation: number,
+): Promise<void> {
+	const { rows } = await db.query<StopRow>(
+		`UPDATE session_stops SET hook_generation = $3 WHERE session_id = $1 AND lease_owner = $2
+		RETURNING requested_by, channel, reason, requested_at`,
+		[sessionId, owner, generation],
+	);
+	const stop = rows[0];
+	if (stop)
+		await notifyRunSignal(db, {
+			kind: 'stop',
+			sessionId,
+			owner,
+			generation,
+			stopReason: stopReasonOf({
+				requestedBy: stop.requested_by,
+				channel: stop.channel,
+				reason: stop.reason,
+			}),
+		});
 }
