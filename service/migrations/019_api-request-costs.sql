@@ -15,4 +15,5 @@ CREATE TABLE api_request_costs (
 	occurred_at timestamptz NOT NULL,
 	PRIMARY KEY (session_id, request_id)
 );
-CREATE INDEX api_request_costs_run_idx ON api_request_costs (session_id, run_id);
+-- A run's sum reads the index alone.
+CREATE INDEX api_request_costs_run_idx ON api_request_costs (session_id, run_id) INCLUDE (cost_usd);

@@ -43,12 +43,11 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		);
 
 	it('a lease not renewed for LEASE_TTL ends the run and the session as interrupted and fires Session finished once', async () => {
-		const took = Date.now();
 		const { id, runId } = await running('worker-a:4242:x');
+		// About LEASE_TTL on a quiet machine; the bound leaves room for a busy one.
 		expect(
-			await waitFor(async () => (await session(id)).status === 'interrupted', 7_000, 100),
+			await waitFor(async () => (await session(id)).status === 'interrupted', 30_000, 100),
 		).toBe(true);
-		expect(Date.now() - took).toBeLessThan(7_000);
 		const s = await session(id);
 		expect(s.errorMessage).toMatch(
 			/worker running this session \(worker-a:4242:x\) stopped renewing its lease.*Resume the session/,
@@ -63,7 +62,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 			}),
 		]);
 
-		expect(await waitFor(() => finishedFor(id).length === 1, 5_000)).toBe(true);
+		expect(await waitFor(() => finishedFor(id).length === 1, 30_000)).toBe(true);
 		const delivered = finishedFor(id)[0] as any;
 		expect(delivered).toMatchObject({
 			event: 'SessionEnd',
@@ -138,7 +137,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		expect((await queue(id, 'second reply')).status).toBe(201);
 		expect(await waiting(id)).toEqual(['second reply']);
 
-		expect(await waitFor(() => announcedFor(id).length === 1, 7_000, 100)).toBe(true);
+		expect(await waitFor(() => announcedFor(id).length === 1, 30_000, 100)).toBe(true);
 		expect(announcedFor(id)[0]).toMatchObject({
 			source: 'service',
 			payload: { queued: 2, after_run: owner },
@@ -152,8 +151,39 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		const { id, runId } = await running('worker-a:5:gone');
 		expect((await queue(id, 'answered mid-run')).status).toBe(201);
 		expect((await take(id, 'worker-a:5:gone', runId)).body.items).toHaveLength(1);
-		expect(await waitFor(() => finishedFor(id).length === 1, 7_000, 100)).toBe(true);
+		expect(await waitFor(() => finishedFor(id).length === 1, 30_000, 100)).toBe(true);
 		expect((await session(id)).status).toBe('interrupted');
+		expect(await waiting(id)).toEqual([]);
+		expect(announcedFor(id)).toHaveLength(0);
+	});
+
+	it('replies taken by a run that has its budget reservation stay taken when its lease lapses (claude may be running them)', async () => {
+		const id = crypto.randomUUID();
+		await api(t.svc, 'POST', '/api/v1/sessions', {
+			id,
+			status: 'completed',
+			workspaceType: 'local',
+			workspacePath: '/w',
+		});
+		const owner = 'worker-a:6:spawning';
+		const runId = crypto.randomUUID();
+		expect((await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner })).status).toBe(200);
+		expect((await queue(id, 'in its prompt')).status).toBe(201);
+		expect((await take(id, owner, runId)).body.items).toHaveLength(1);
+		// The runner has its reservation before it starts claude; the run record is written beside the start and
+		// had not arrived when the worker lost the service.
+		expect(
+			(await api(t.svc, 'POST', '/api/v1/budgets/reservations', { sessionId: id, runId })).status,
+		).toBe(201);
+		expect(
+			await waitFor(
+				async () =>
+					(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'next' })).status ===
+					200,
+				30_000,
+				200,
+			),
+		).toBe(true);
 		expect(await waiting(id)).toEqual([]);
 		expect(announcedFor(id)).toHaveLength(0);
 	});
@@ -175,7 +205,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		expect(
 			await waitFor(
 				async () => (await Promise.all(ids.map(session))).every((s) => s.status === 'interrupted'),
-				5_000,
+				30_000,
 				100,
 			),
 		).toBe(true);
@@ -184,7 +214,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 			[ids],
 		);
 		expect(rows[0].n).toBe(6);
-		expect(await waitFor(() => ids.every((id) => finishedFor(id).length === 1), 5_000)).toBe(true);
+		expect(await waitFor(() => ids.every((id) => finishedFor(id).length === 1), 30_000)).toBe(true);
 	});
 
 	it('refuses a bad LEASE_TTL at start-up', async () => {

@@ -168,10 +168,14 @@ describe.each(DATABASE_KINDS)('stopping a running turn (%s)', (kind) => {
 		const { hookToken } = (await api(t.svc, 'POST', `/api/v1/sessions/${id}/hook-token`, {})).body;
 		// The stop is carried over to the token's generation with a signal: heard by this replica within moments.
 		let pre = await preToolUse(id, hookToken);
-		for (let i = 0; i < 50 && pre.body.continue !== false; i++) {
-			await new Promise((r) => setTimeout(r, 100));
-			pre = await preToolUse(id, hookToken);
-		}
+		await waitFor(
+			async () => {
+				pre = await preToolUse(id, hookToken);
+				return pre.body.continue === false;
+			},
+			15_000,
+			100,
+		);
 		expect(pre.body).toMatchObject({
 			continue: false,
 			hookSpecificOutput: { permissionDecision: 'deny' },

@@ -115,20 +115,53 @@ describe.each(DATABASE_KINDS)('run cost so far from claude telemetry (%s)', (kin
 				{ sessionId, requestId: 'req_ok', cost: { doubleValue: 0.5 } },
 				{ sessionId, requestId: 'req_negative', cost: { doubleValue: -1 } },
 				{ sessionId, requestId: 'req_text', cost: { stringValue: 'a lot' } },
+				// A NUL is made storable (PostgreSQL refuses it), not a 500.
+				{ sessionId, requestId: 'req_nul\u0000', cost: { doubleValue: 0.25 } },
 			]),
 			token,
 		);
 		expect(partial.status).toBe(200);
 		expect(partial.body.partialSuccess.rejectedLogRecords).toBe('2');
 		expect(partial.body.partialSuccess.errorMessage).toContain('cost_usd');
-		expect((await storedCosts(sessionId)).map((r) => r.request_id)).toEqual(['req_ok']);
+		expect((await storedCosts(sessionId)).map((r) => r.request_id)).toEqual([
+			'req_nul\uFFFD',
+			'req_ok',
+		]);
 		const anonymous = await fetch(`${t.svc.url}/api/v1/telemetry/logs`, {
 			method: 'POST',
 			headers: { 'Content-Type': 'application/json' },
 			body: JSON.stringify(exportOf([{ sessionId, requestId: 'req_x', cost: { doubleValue: 1 } }])),
 		});
 		expect(anonymous.status).toBe(401);
-		expect((await storedCosts(sessionId)).map((r) => r.request_id)).toEqual(['req_ok']);
+		expect((await storedCosts(sessionId)).map((r) => r.request_id)).toEqual([
+			'req_nul\uFFFD',
+			'req_ok',
+		]);
+	});
+
+	it('keeps at most 10,000 rows for one run (what a program holding the token could write is bounded)', async () => {
+		const sessionId = await newSession();
+		const token = await tokenFor(sessionId);
+		const runId = crypto.randomUUID();
+		await t.svc.db.query(
+			`INSERT INTO api_request_costs (session_id, request_id, run_id, cost_usd, occurred_at)
+			SELECT $1, 'bulk_' || g, $2, 0.001, now() FROM generate_series(1, 10000) g`,
+			[sessionId, runId],
+		);
+		const more = exportOf([{ sessionId, requestId: 'req_more', cost: { doubleValue: 1 } }], runId);
+		expect((await postLogs(more, token)).status).toBe(200);
+		const { rows } = await t.svc.db.query<{ n: number; more: number }>(
+			"SELECT count(*)::int AS n, count(*) FILTER (WHERE request_id = 'req_more')::int AS more FROM api_request_costs WHERE session_id = $1",
+			[sessionId],
+		);
+		expect(rows[0]).toEqual({ n: 10000, more: 0 });
+		// Another run of the session is not held back by it.
+		const next = exportOf(
+			[{ sessionId, requestId: 'req_next', cost: { doubleValue: 1 } }],
+			crypto.randomUUID(),
+		);
+		expect((await postLogs(next, token)).status).toBe(200);
+		expect((await storedCosts(sessionId)).some((r) => r.request_id === 'req_next')).toBe(true);
 	});
 
 	it("hands a delivery its run's cost so far while it runs, and the run's own cost once it has ended", async () => {
@@ -175,5 +208,20 @@ describe.each(DATABASE_KINDS)('run cost so far from claude telemetry (%s)', (kin
 		expect((await toolEvent(2)).status).toBe(200);
 		expect(await waitFor(() => r.emitted.length >= 3, 60_000)).toBe(true);
 		expect(r.emitted[2].run).toMatchObject({ id: runId, costUsd: 0.4, costFinal: true });
+
+		// A run that ended without claude's result (interrupted: no cost recorded) keeps what claude reported.
+		const cut = crypto.randomUUID();
+		const cutRun = (body: Json) =>
+			api(t.svc, 'PUT', `/api/v1/sessions/${sessionId}/runs/${cut}`, { kind: 'resume', ...body });
+		expect((await cutRun({ status: 'running' })).status).toBe(200);
+		const cutToken = await tokenFor(sessionId);
+		const cutCosts = exportOf([{ sessionId, requestId: 'req_c', cost: { doubleValue: 0.2 } }], cut);
+		expect((await postLogs(cutCosts, cutToken)).body).toEqual({});
+		expect(
+			(await cutRun({ status: 'interrupted', endedAt: new Date().toISOString() })).status,
+		).toBe(200);
+		expect((await toolEvent(3)).status).toBe(200);
+		expect(await waitFor(() => r.emitted.length >= 4, 60_000)).toBe(true);
+		expect(r.emitted[3].run).toMatchObject({ id: cut, costUsd: 0.2, costFinal: true });
 	}, 120_000);
 });

@@ -40,8 +40,8 @@ export function costTelemetryEnv(
 		OTEL_EXPORTER_OTLP_LOGS_HEADERS: `Authorization=Bearer ${run.hookToken}`,
 		// A progress message a second is what a chat thread can show; the default is five seconds.
 		OTEL_LOGS_EXPORT_INTERVAL: '1000',
-		// A slow service must not hold claude's exit: its last batch is sent on the way out.
-		OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: '2000',
+		// A slow service must not hold claude's exit: its last batch is sent on the way out (a value set is kept).
+		OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: env.OTEL_EXPORTER_OTLP_LOGS_TIMEOUT?.trim() || '2000',
 		OTEL_RESOURCE_ATTRIBUTES: resource ? `${resource},${attribute}` : attribute,
 	};
 }

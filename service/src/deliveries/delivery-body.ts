@@ -38,7 +38,10 @@ export function deliveryBody(d: ClaimedDelivery) {
 					toolCalls: d.run.toolCalls,
 					// Once the run has ended, its cost from claude's result; until then, the sum of the API requests claude
 					// has reported (null when it reported none, e.g. telemetry of the user's own is configured).
-					costUsd: d.run.endedAt ? d.run.costUsd : d.run.costSoFarUsd,
+					// A run that ended without claude's result (interrupted, failed) recorded 0: what was reported stands.
+					costUsd: d.run.endedAt
+						? Math.max(d.run.costUsd, d.run.costSoFarUsd ?? 0)
+						: d.run.costSoFarUsd,
 					costFinal: d.run.endedAt !== null,
 				}
 			: null,

@@ -17,6 +17,19 @@ export async function claimEventKey(
 	db: Queryable,
 	k: Omit<EventKey, 'createdAt'> & { claimId?: string },
 ): Promise<EventKey & { first: boolean }> {
+	// The key that conflicted can be given back (DELETE) between the claim and the read after it: then the claim
+	// is simply made again.
+	for (let attempt = 1; ; attempt++) {
+		const claim = await claimOnce(db, k);
+		if (claim) return claim;
+		if (attempt === 3) throw new Error(`event key ${k.key} conflicted but cannot be read`);
+	}
+}
+
+async function claimOnce(
+	db: Queryable,
+	k: Omit<EventKey, 'createdAt'> & { claimId?: string },
+): Promise<(EventKey & { first: boolean }) | undefined> {
 	const { rows } = await db.query<{
 		key: string;
 		session_id: string;
@@ -51,7 +64,7 @@ export async function claimEventKey(
 			k.claimId ?? null,
 		]);
 		const a = again.rows[0];
-		if (!a) throw new Error(`event key ${k.key} conflicted but cannot be read`);
+		if (!a) return undefined;
 		return {
 			key: a.key,
 			sessionId: a.session_id,

@@ -224,17 +224,18 @@ async function giveBack(
 }
 
 /**
- * The lease of a session lapsed (its worker died): replies taken by a run that never recorded its start were
- * taken, but claude never saw them (the runner records the run as it starts claude), so they go back to the
- * queue. A run that did record its start keeps them: its claude may have answered them, and a second answer
- * is worse than none (the run's end says it was interrupted; the replies are in its prompt). In the sweep's
- * transaction, before it announces what waits.
+ * The lease of a session lapsed (its worker died): replies taken by a run that got neither its budget reservation
+ * nor its run record were taken, but claude never saw them (the runner has its reservation before it starts claude,
+ * and writes the run record beside the start), so they go back to the queue. A run with either keeps them: its
+ * claude may have answered them, and a second answer is worse than none (the run's end says it was interrupted;
+ * the replies are in its prompt). In the sweep's transaction, before it announces what waits.
  */
 export function returnUnstarted(tx: Queryable, sessionId: string): Promise<number> {
 	return giveBack(
 		tx,
 		sessionId,
-		'NOT EXISTS (SELECT 1 FROM session_runs r WHERE r.id = queued_messages.taken_by_run)',
+		`NOT EXISTS (SELECT 1 FROM session_runs r WHERE r.id = queued_messages.taken_by_run)
+		AND NOT EXISTS (SELECT 1 FROM budget_reservations b WHERE b.run_id = queued_messages.taken_by_run)`,
 		[],
 	);
 }

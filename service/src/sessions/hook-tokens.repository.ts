@@ -3,7 +3,7 @@ import type { HookTokenState } from '../http/auth';
 
 /**
  * Moves the session's token generation on (earlier tokens stop working) and reopens it for a new run; the
- * generation to sign into the new token and the session's lease holder, or undefined when there is no such session.
+ * generation to sign into the new token and the session's lease holder (while its lease lasts), or undefined when there is no such session.
  */
 export async function nextHookTokenGeneration(
 	db: Queryable,
@@ -11,7 +11,9 @@ export async function nextHookTokenGeneration(
 ): Promise<{ generation: number; leaseOwner: string | null } | undefined> {
 	const { rows } = await db.query<{ generation: number; lease_owner: string | null }>(
 		`UPDATE sessions SET hook_token_generation = hook_token_generation + 1, hook_tokens_end_at = NULL
-		WHERE id = $1 RETURNING hook_token_generation AS generation, lease_owner`,
+		WHERE id = $1
+		RETURNING hook_token_generation AS generation,
+			CASE WHEN lease_expires_at > now() THEN lease_owner END AS lease_owner`,
 		[sessionId],
 	);
 	const r = rows[0];

