@@ -66,6 +66,27 @@ export function lazyDetails(props, summary, buildBody) {
 	return details;
 }
 
+/**
+ * A compact table: one header row of column names over the given rows. A table filled later takes no rows and
+ * replaces the children of its `tBodies[0]`.
+ */
+export function compactTable(columns, rows = [], className = '') {
+	return h(
+		'table',
+		{ class: className ? `compact ${className}` : 'compact' },
+		h(
+			'thead',
+			null,
+			h(
+				'tr',
+				null,
+				columns.map((c) => h('th', { scope: 'col' }, c)),
+			),
+		),
+		h('tbody', null, rows),
+	);
+}
+
 /** A status badge; a running one carries the pulsing dot that marks live work. */
 export function badge(status) {
 	return h(

@@ -1,5 +1,5 @@
 // @ts-check
-import { badge, h, lazyDetails } from '../lib/dom.js';
+import { badge, compactTable, h, lazyDetails } from '../lib/dom.js';
 import { ago, oneLine, shortId, when } from '../lib/format.js';
 import { asText, textBlock } from '../lib/text.js';
 
@@ -85,27 +85,10 @@ function decisionText(a) {
 
 /** A session's decision history: each gated call, its status, who decided how and when, and refused attempts. */
 export function approvalHistory() {
-	const body = h('tbody');
+	const table = compactTable(['Asked', 'Call', 'Rule', 'Status', 'Decision']);
+	const body = table.tBodies[0];
 	const heading = h('h3', null);
-	const el = h(
-		'section',
-		{ class: 'panel approvals', hidden: true },
-		heading,
-		h(
-			'table',
-			{ class: 'compact' },
-			h(
-				'thead',
-				null,
-				h(
-					'tr',
-					null,
-					['Asked', 'Call', 'Rule', 'Status', 'Decision'].map((c) => h('th', { scope: 'col' }, c)),
-				),
-			),
-			body,
-		),
-	);
+	const el = h('section', { class: 'panel approvals', hidden: true }, heading, table);
 	return {
 		el,
 		update(items) {

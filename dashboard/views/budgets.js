@@ -1,5 +1,5 @@
 // @ts-check
-import { h } from '../lib/dom.js';
+import { compactTable, h } from '../lib/dom.js';
 import { count, money, shortId, when } from '../lib/format.js';
 import { startPolling } from '../lib/poller.js';
 import { barChart } from './chart.js';
@@ -43,49 +43,28 @@ function budgetsTable(items) {
 			{ class: 'muted' },
 			'No budgets. Set one with PUT /api/v1/budgets or BUDGET_* variables (see the README).',
 		);
-	return h(
-		'table',
-		{ class: 'compact budgets-table' },
-		h(
-			'thead',
-			null,
+	return compactTable(
+		['Budget', 'Period', 'Spent', 'Held by running runs', 'Remaining', 'Resets', 'Runs held back'],
+		items.map((b) =>
 			h(
 				'tr',
-				null,
-				[
-					'Budget',
-					'Period',
-					'Spent',
-					'Held by running runs',
-					'Remaining',
-					'Resets',
-					'Runs held back',
-				].map((c) => h('th', { scope: 'col' }, c)),
-			),
-		),
-		h(
-			'tbody',
-			null,
-			items.map((b) =>
+				{ dataset: { budget: b.id } },
 				h(
-					'tr',
-					{ dataset: { budget: b.id } },
-					h(
-						'td',
-						null,
-						b.name ? h('strong', null, b.name) : null,
-						b.name ? ' ' : null,
-						h('span', { class: 'mono small' }, whose(b)),
-					),
-					h('td', null, PERIOD[b.period] ?? b.period),
-					spentCell(b),
-					h('td', null, b.each ? '—' : `${money(b.heldUsd)} (${count(b.runningRuns)} runs)`),
-					h('td', null, money(b.remainingUsd)),
-					h('td', { class: 'nowrap' }, b.resetsAt ? when(b.resetsAt) : 'never'),
-					h('td', { class: 'num' }, count(b.heldBackRuns)),
+					'td',
+					null,
+					b.name ? h('strong', null, b.name) : null,
+					b.name ? ' ' : null,
+					h('span', { class: 'mono small' }, whose(b)),
 				),
+				h('td', null, PERIOD[b.period] ?? b.period),
+				spentCell(b),
+				h('td', null, b.each ? '—' : `${money(b.heldUsd)} (${count(b.runningRuns)} runs)`),
+				h('td', null, money(b.remainingUsd)),
+				h('td', { class: 'nowrap' }, b.resetsAt ? when(b.resetsAt) : 'never'),
+				h('td', { class: 'num' }, count(b.heldBackRuns)),
 			),
 		),
+		'budgets-table',
 	);
 }
 
@@ -120,36 +99,21 @@ function perDayCharts(rows, key, labels, what) {
 function topSessions(items) {
 	if (!items.length)
 		return h('p', { class: 'muted' }, 'No session has spent anything in this time.');
-	return h(
-		'table',
-		{ class: 'compact top-sessions' },
-		h(
-			'thead',
-			null,
+	return compactTable(
+		['Session', 'Repository', 'Thread', 'Status', 'Runs', 'Cost'],
+		items.map((s) =>
 			h(
 				'tr',
-				null,
-				['Session', 'Repository', 'Thread', 'Status', 'Runs', 'Cost'].map((c) =>
-					h('th', { scope: 'col' }, c),
-				),
+				{ dataset: { session: s.id } },
+				h('td', null, h('a', { href: `#/sessions/${s.id}`, class: 'mono' }, shortId(s.id))),
+				h('td', { class: 'mono small' }, s.repository ?? '—'),
+				h('td', { class: 'mono small' }, s.threadKey ?? '—'),
+				h('td', null, s.status),
+				h('td', { class: 'num' }, count(s.runs)),
+				h('td', { class: 'num' }, money(s.costUsd)),
 			),
 		),
-		h(
-			'tbody',
-			null,
-			items.map((s) =>
-				h(
-					'tr',
-					{ dataset: { session: s.id } },
-					h('td', null, h('a', { href: `#/sessions/${s.id}`, class: 'mono' }, shortId(s.id))),
-					h('td', { class: 'mono small' }, s.repository ?? '—'),
-					h('td', { class: 'mono small' }, s.threadKey ?? '—'),
-					h('td', null, s.status),
-					h('td', { class: 'num' }, count(s.runs)),
-					h('td', { class: 'num' }, money(s.costUsd)),
-				),
-			),
-		),
+		'top-sessions',
 	);
 }
 

@@ -1,7 +1,7 @@
 // @ts-check
 // The overview's "at a glance": activity, cost, failures and denials over time (uPlot, served by the service
 // from its own node_modules: no request leaves it), the sessions waiting for a person, the busiest repositories.
-import { badge, h } from '../lib/dom.js';
+import { badge, compactTable, h } from '../lib/dom.js';
 import { ago, count, money, oneLine, shortId } from '../lib/format.js';
 
 const COLORS = {
@@ -138,30 +138,16 @@ function repositoriesPanel(repositories) {
 		{ class: 'panel repositories' },
 		h('h3', null, 'Busiest repositories'),
 		repositories.length
-			? h(
-					'table',
-					{ class: 'compact' },
-					h(
-						'thead',
-						null,
+			? compactTable(
+					['Repository', 'Sessions', 'Failed', 'Cost'],
+					repositories.map((r) =>
 						h(
 							'tr',
-							null,
-							['Repository', 'Sessions', 'Failed', 'Cost'].map((c) => h('th', { scope: 'col' }, c)),
-						),
-					),
-					h(
-						'tbody',
-						null,
-						repositories.map((r) =>
-							h(
-								'tr',
-								{ dataset: { repository: r.repository } },
-								h('td', null, r.repository),
-								h('td', { class: 'num' }, count(r.sessions)),
-								h('td', { class: 'num' }, count(r.failed)),
-								h('td', { class: 'num' }, money(r.costUsd)),
-							),
+							{ dataset: { repository: r.repository } },
+							h('td', null, r.repository),
+							h('td', { class: 'num' }, count(r.sessions)),
+							h('td', { class: 'num' }, count(r.failed)),
+							h('td', { class: 'num' }, money(r.costUsd)),
 						),
 					),
 				)

@@ -1,5 +1,5 @@
 // @ts-check
-import { badge, h, lazyDetails } from '../lib/dom.js';
+import { badge, compactTable, h, lazyDetails } from '../lib/dom.js';
 import { ago, count, duration, money, oneLine, threadLabel, when } from '../lib/format.js';
 import { asText, textBlock } from '../lib/text.js';
 
@@ -50,13 +50,6 @@ function tokensPanel(s, runs) {
 		num(u.cacheReadInputTokens) +
 		num(u.cacheCreationInputTokens);
 	const models = byModel(runs);
-	const head = h(
-		'tr',
-		null,
-		['', 'Input', 'Output', 'Cache read', 'Cache write', 'Cost'].map((c) =>
-			h('th', { scope: 'col' }, c),
-		),
-	);
 	const line = (name, i, o, r, w, c) =>
 		h(
 			'tr',
@@ -69,14 +62,10 @@ function tokensPanel(s, runs) {
 		'section',
 		{ class: 'panel tokens' },
 		h('h3', null, 'Cost and tokens'),
-		h(
-			'table',
-			{ class: 'compact' },
-			h('thead', null, head),
-			h(
-				'tbody',
-				null,
-				[...models].map(([model, m]) =>
+		compactTable(
+			['', 'Input', 'Output', 'Cache read', 'Cache write', 'Cost'],
+			[
+				...[...models].map(([model, m]) =>
 					line(model, m.input, m.output, m.cacheRead, m.cacheWrite, m.cost),
 				),
 				line(
@@ -87,7 +76,7 @@ function tokensPanel(s, runs) {
 					u.cacheCreationInputTokens,
 					s.costUsd,
 				),
-			),
+			],
 		),
 		h(
 			'p',
@@ -189,29 +178,9 @@ function runsPanel(runs) {
 		{ class: 'panel runs' },
 		h('h3', null, `Runs (${runs.length})`),
 		runs.length
-			? h(
-					'table',
-					{ class: 'compact' },
-					h(
-						'thead',
-						null,
-						h(
-							'tr',
-							null,
-							[
-								'#',
-								'Kind',
-								'Status',
-								'Started',
-								'Duration',
-								'Turns',
-								'Cost',
-								'Exit',
-								'Outcome',
-							].map((c) => h('th', { scope: 'col' }, c)),
-						),
-					),
-					h('tbody', null, rows),
+			? compactTable(
+					['#', 'Kind', 'Status', 'Started', 'Duration', 'Turns', 'Cost', 'Exit', 'Outcome'],
+					rows,
 				)
 			: h('p', { class: 'muted' }, 'No runs reported yet.'),
 	);
