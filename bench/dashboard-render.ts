@@ -10,9 +10,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { loadConfig } from '../service/src/config';
 import { openDatabase, type Database } from '../service/src/db';
+import { assertChromium, launchChromium } from '../test/support/chromium';
 import { createScratchDatabase } from '../test/support/scratch-database';
 import { startService } from '../service/src/service';
 import { sleep } from '../test/support/wait';
@@ -22,17 +23,6 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 const TARGET_MS = 1000;
 const API_KEY = 'bench-api-key-0123456789abcdef';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-	'--headless',
-	'--no-sandbox',
-	'--disable-gpu',
-	'--disable-quic',
-	'--no-first-run',
-	'--disable-background-networking',
-	'--disable-component-update',
-	'--disable-sync',
-];
 
 async function seed(db: Database): Promise<string> {
 	// Sessions of every status, workspace and thread kind, one every 4 minutes going back about a month.
@@ -135,8 +125,7 @@ async function timelineRender(page: Page, id: string, tab: 'timeline' | 'events'
 }
 
 async function main() {
-	if (!fs.existsSync(CHROMIUM))
-		throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+	assertChromium();
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dashboard-'));
 	const scratch = process.env.BENCH_DATABASE_URL
 		? await createScratchDatabase(process.env.BENCH_DATABASE_URL, 'orch_bench')
@@ -158,13 +147,8 @@ async function main() {
 		`seeded ${SESSIONS} sessions and ${EVENTS} tool calls + ${EVENTS} hook events on ${db.kind} in ${Date.now() - seedStart} ms\n`,
 	);
 	const service = await startService(config, { db });
-	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-chromium-'));
-	const context = await chromium.launchPersistentContext(profile, {
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ARGS,
-		viewport: { width: 1400, height: 900 },
-	});
+	const browser = await launchChromium();
+	const { context } = browser;
 	let failed = false;
 	try {
 		// Signed in, as after the sign-in form: the token is already in this tab's (globalThis as any).sessionStorage.
@@ -247,11 +231,10 @@ async function main() {
 			].join('\n'),
 		);
 	} finally {
-		await context.close();
+		await browser.close();
 		await service.close();
 		await db.close();
 		await scratch?.drop();
-		fs.rmSync(profile, { recursive: true, force: true });
 		fs.rmSync(dataDir, { recursive: true, force: true });
 	}
 	if (failed) process.exitCode = 1;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { api, startTestService, type TestService } from '../support/test-service';
-import { launchChromium, type Chromium } from './chromium';
+import { launchChromium, type Chromium } from '../support/chromium';
 import { createSession, postHook, putRun } from './seed';
 import { sleep } from '../support/wait';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { api, startTestService, type TestService } from '../support/test-service';
-import { launchChromium, type Chromium } from './chromium';
+import { launchChromium, type Chromium } from '../support/chromium';
 
 // The budgets page in a real headless Chromium against the real service: budgets against their limits, cost
 // per day by repository and by model, the most expensive sessions. Screenshot: test-artifacts/dashboard/.

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import { startTestService, type TestService } from '../support/test-service';
-import { launchChromium, type Chromium } from './chromium';
+import { launchChromium, type Chromium } from '../support/chromium';
 import { BIG_OUTPUT, fixture, postHook, putRun, seedSessions, type Seeded } from './seed';
 
 // The dashboard in a real headless Chromium against the real service (PGlite, or PostgreSQL when

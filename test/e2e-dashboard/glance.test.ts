@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startTestService, type TestService } from '../support/test-service';
-import { launchChromium, type Chromium } from './chromium';
+import { launchChromium, type Chromium } from '../support/chromium';
 import { createSession, postToolCalls, putRun } from './seed';
 
 // The overview's "at a glance" charts (uPlot, served by the service) in Chromium, with seeded data. The bars are
@@ -14,13 +14,6 @@ const DASHBOARD_TOKEN = `dash-${crypto.randomBytes(12).toString('hex')}`;
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/dashboard');
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
-const COLORS = {
-	toolCalls: '#4c6ef5',
-	sessions: '#12b886',
-	cost: '#7048e8',
-	failures: '#fa5252',
-	denials: '#fd7e14',
-};
 
 jest.setTimeout(120_000);
 
@@ -60,37 +53,54 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 		).size;
 	}
 
-	/** Bars of each colour crossed by a pixel row 2 px above the chart's x axis. */
-	const barsDrawn = (chart: string, colors: string[]) =>
-		page.evaluate(
-			([name, wanted]) => {
-				const doc = (globalThis as any).document;
-				const fig = doc.querySelector(`figure[data-chart="${name}"]`);
-				const canvas = fig.querySelector('canvas');
-				const over = fig.querySelector('.u-over').getBoundingClientRect();
-				const box = canvas.getBoundingClientRect();
-				const scale = canvas.width / box.width;
-				const y = Math.round((over.bottom - box.top - 2) * scale);
-				const row = canvas.getContext('2d').getImageData(0, y, canvas.width, 1).data;
-				const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-				return (wanted as string[]).map((hex) => {
-					const [r, g, b] = rgb(hex);
-					let runs = 0;
-					let inside = false;
-					for (let x = 0; x < canvas.width; x++) {
-						const hit =
-							Math.abs(row[x * 4] - r) < 8 &&
-							Math.abs(row[x * 4 + 1] - g) < 8 &&
-							Math.abs(row[x * 4 + 2] - b) < 8 &&
-							row[x * 4 + 3] > 200;
-						if (hit && !inside) runs++;
-						inside = hit;
-					}
-					return runs;
-				});
-			},
-			[chart, colors] as const,
-		);
+	/**
+	 * Per series, in legend order, the bars in its colour (its legend marker's) crossed by a pixel row 2 px above
+	 * the chart's x axis.
+	 */
+	const barsDrawn = (chart: string) =>
+		page.evaluate((name) => {
+			const win = globalThis as any;
+			const fig = win.document.querySelector(`figure[data-chart="${name}"]`);
+			const canvas = fig.querySelector('canvas');
+			const over = fig.querySelector('.u-over').getBoundingClientRect();
+			const box = canvas.getBoundingClientRect();
+			const scale = canvas.width / box.width;
+			const y = Math.round((over.bottom - box.top - 2) * scale);
+			const row = canvas.getContext('2d').getImageData(0, y, canvas.width, 1).data;
+			const markers: any[] = [...fig.querySelectorAll('.u-legend .u-series .u-marker')];
+			return markers.map((marker) => {
+				// "rgb(76, 110, 245)"
+				const [r, g, b] = win.getComputedStyle(marker).backgroundColor.match(/\d+/g).map(Number);
+				let runs = 0;
+				let inside = false;
+				for (let x = 0; x < canvas.width; x++) {
+					const hit =
+						Math.abs(row[x * 4] - r) < 8 &&
+						Math.abs(row[x * 4 + 1] - g) < 8 &&
+						Math.abs(row[x * 4 + 2] - b) < 8 &&
+						row[x * 4 + 3] > 200;
+					if (hit && !inside) runs++;
+					inside = hit;
+				}
+				return runs;
+			});
+		}, chart);
+	/** Each chart's bars per series: one in each bucket (hour or day) the seeded data falls in. */
+	async function expectBars(unit: 'hour' | 'day') {
+		const finished = (status?: string) =>
+			calls.filter((c) => !status || c.status === status).map((c) => c.at);
+		expect(await barsDrawn('activity')).toEqual([bucketsHit(finished(), unit), 1]);
+		expect(await barsDrawn('cost')).toEqual([
+			bucketsHit(
+				runs.map((r) => r.at),
+				unit,
+			),
+		]);
+		expect(await barsDrawn('failures')).toEqual([
+			bucketsHit(finished('failed'), unit),
+			bucketsHit(finished('denied'), unit),
+		]);
+	}
 	const legend = (chart: string) =>
 		page.locator(`figure[data-chart="${chart}"] .u-legend .u-series .u-label`).allTextContents();
 
@@ -171,22 +181,7 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 			expect(await page.locator(`figure[data-chart="${chart}"]`).getAttribute('data-buckets')).toBe(
 				'24',
 			);
-		const finished = (status?: string) =>
-			calls.filter((c) => !status || c.status === status).map((c) => c.at);
-		expect(await barsDrawn('activity', [COLORS.toolCalls, COLORS.sessions])).toEqual([
-			bucketsHit(finished(), 'hour'),
-			1,
-		]);
-		expect(await barsDrawn('cost', [COLORS.cost])).toEqual([
-			bucketsHit(
-				runs.map((r) => r.at),
-				'hour',
-			),
-		]);
-		expect(await barsDrawn('failures', [COLORS.failures, COLORS.denials])).toEqual([
-			bucketsHit(finished('failed'), 'hour'),
-			bucketsHit(finished('denied'), 'hour'),
-		]);
+		await expectBars('hour');
 
 		// Axis labels: every third hour of the 24, in UTC, ending with the current hour's bucket in view.
 		const first = Math.floor(now / HOUR) * HOUR - 23 * HOUR;
@@ -229,22 +224,7 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 			expect(await page.locator(`figure[data-chart="${chart}"]`).getAttribute('data-buckets')).toBe(
 				'30',
 			);
-		const finished = (status?: string) =>
-			calls.filter((c) => !status || c.status === status).map((c) => c.at);
-		expect(await barsDrawn('activity', [COLORS.toolCalls, COLORS.sessions])).toEqual([
-			bucketsHit(finished(), 'day'),
-			1,
-		]);
-		expect(await barsDrawn('cost', [COLORS.cost])).toEqual([
-			bucketsHit(
-				runs.map((r) => r.at),
-				'day',
-			),
-		]);
-		expect(await barsDrawn('failures', [COLORS.failures, COLORS.denials])).toEqual([
-			bucketsHit(finished('failed'), 'day'),
-			bucketsHit(finished('denied'), 'day'),
-		]);
+		await expectBars('day');
 		const first = Math.floor(now / DAY) * DAY - 29 * DAY;
 		const days = Array.from({ length: 8 }, (_, i) =>
 			new Date(first + i * 4 * DAY).toISOString().slice(5, 10),

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../service/src/config';
 import { createScratchDatabase } from '../support/scratch-database';
 import { startService, type RunningService } from '../../service/src/service';
 import { api, TEST_API_KEY } from '../support/test-service';
-import { launchChromium, type Chromium } from './chromium';
+import { launchChromium, type Chromium } from '../support/chromium';
 import { createSession, fixture, postHook } from './seed';
 
 // Changes pushed to the dashboard over the live stream, measured in a real Chromium. On PostgreSQL

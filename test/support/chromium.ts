@@ -22,10 +22,15 @@ export interface Chromium {
 	close(): Promise<void>;
 }
 
-/** A headless Chromium with a fresh profile: no cookies, storage or cache from an earlier run. */
-export async function launchChromium(): Promise<Chromium> {
+/** Throws, saying how to install it, when there is no Chromium: a benchmark asks before it spends minutes seeding. */
+export function assertChromium(): void {
 	if (!fs.existsSync(CHROMIUM))
 		throw new Error(`no Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium"`);
+}
+
+/** A headless Chromium with a fresh profile: no cookies, storage or cache from an earlier run. */
+export async function launchChromium(): Promise<Chromium> {
+	assertChromium();
 	const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-chromium-'));
 	const context = await chromium.launchPersistentContext(userDataDir, {
 		executablePath: CHROMIUM,
