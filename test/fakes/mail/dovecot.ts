@@ -16,7 +16,8 @@ import * as net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../scripts/n8n/free-port';
-import { sleep } from '../../support/wait';
+import { groupAlive } from '../../support/process-group';
+import { sleep, waitFor } from '../../support/wait';
 
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -131,15 +132,6 @@ function greets(port: number): Promise<boolean> {
 	});
 }
 
-function groupAlive(pgid: number): boolean {
-	try {
-		process.kill(-pgid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
 export async function startDovecot(users: MailUser[]): Promise<Dovecot> {
 	const binary = findDovecot();
 	const id = identity();
@@ -179,8 +171,7 @@ export async function startDovecot(users: MailUser[]): Promise<Dovecot> {
 		const pgid = child.pid;
 		if (pgid !== undefined && groupAlive(pgid)) {
 			process.kill(-pgid, 'SIGTERM');
-			const deadline = Date.now() + STOP_TIMEOUT_MS;
-			while (groupAlive(pgid) && Date.now() < deadline) await sleep(100);
+			await waitFor(() => !groupAlive(pgid), STOP_TIMEOUT_MS, 100);
 			if (groupAlive(pgid)) process.kill(-pgid, 'SIGKILL');
 		}
 		rmSync(dir, { recursive: true, force: true });
