@@ -4,37 +4,22 @@
 // stop's answer being in the thread. Target (issue 17): the process group gone within 2 s. Then ten replies during
 // one long turn: the time from each reply to "still working" in the thread (target: within 2 s).
 // No jest config has bench/ among its roots: only that script runs it.
-import { COLD_INSTALL_TIMEOUT_MS } from '../scripts/n8n/n8n-instance';
 import { claudePidFor } from '../test/support/claude-pid';
 import { api } from '../test/support/test-service';
-import { SLACK_CHANNEL, startStack, type E2eStack } from '../test/e2e-n8n/stack';
+import { SLACK_CHANNEL, useStack } from '../test/e2e-n8n/stack';
+import { groupAlive } from '../test/support/process-group';
 import { pollUntil } from '../test/support/wait';
 import { triggerWebhookPath } from '../test/e2e-n8n/templates';
 
 const TRIES = Number(process.env.BENCH_TRIES ?? 10);
 const TARGET_MS = 2_000;
 
-let stack: E2eStack;
-beforeAll(async () => {
-	stack = await startStack();
-}, COLD_INSTALL_TIMEOUT_MS + 300_000);
-afterAll(async () => {
-	await stack?.stop();
-}, 120_000);
+const stack = useStack();
 
 const quantile = (xs: number[], q: number) => {
 	const s = [...xs].sort((a, b) => a - b);
 	return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
 };
-
-function groupAlive(pgid: number): boolean {
-	try {
-		process.kill(-pgid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
 
 /**
  * Mentions the bot with `text` in a new Slack thread and waits for the turn it starts to finish its first tool call

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { TEST_API_KEY } from '../support/test-service';
 import { startN8n, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
+import { startedForBlock } from '../support/started-for-block';
 import { pollUntil } from '../support/wait';
 import { WORKFLOWS_DIR, type Template } from './templates';
 import type { E2eStack } from './stack';
@@ -181,4 +182,9 @@ export async function startApprovalsStack(): Promise<ApprovalsStack> {
 		await stop();
 		throw error;
 	}
+}
+
+/** The approvals stack for a file or describe block: started before its tests, stopped after them. */
+export function useApprovalsStack(): ApprovalsStack {
+	return startedForBlock(() => startApprovalsStack(), 300_000, 'the approvals stack');
 }

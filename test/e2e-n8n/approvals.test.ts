@@ -13,8 +13,7 @@ import {
 	FALLBACK_CHANNEL,
 	SLACK_SIGNING_SECRET,
 	START_PATH,
-	startApprovalsStack,
-	type ApprovalsStack,
+	useApprovalsStack,
 } from './approvals-stack';
 import { pollUntil } from '../support/wait';
 
@@ -26,15 +25,7 @@ const MAIL_TIMEOUT_MS = 60_000;
 const CHANNEL = 'C0E2EAPPROVE';
 const ALICE = 'U0ALICE';
 
-let stack: ApprovalsStack;
-
-beforeAll(async () => {
-	stack = await startApprovalsStack();
-}, 300_000);
-
-afterAll(async () => {
-	await stack?.stop();
-}, 120_000);
+const stack = useApprovalsStack();
 
 /** A gated session started through n8n; its answer is Claude Session Start's output. */
 async function startGated(body: {

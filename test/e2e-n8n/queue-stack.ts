@@ -10,6 +10,7 @@ import { claudeBinary } from '../fakes/claude-cli';
 import { ensureN8nCache, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { startN8nQueue, type N8nQueueStack } from '../../scripts/n8n/n8n-queue';
 import { ARTIFACTS, REPO_ROOT } from './backends';
+import { startedForBlock } from '../support/started-for-block';
 import { stopsFor } from '../support/stops';
 
 export const LEASE_TTL_SECONDS = 10;
@@ -216,23 +217,7 @@ export async function startQueueStack(opts: { workers?: number } = {}): Promise<
 	}
 }
 
-/**
- * The stack for one describe block: started before its tests, stopped after them. The value stands for the
- * running stack (every property is read from it when used).
- */
+/** The stack for one describe block: started before its tests, stopped after them. */
 export function useQueueStack(): QueueE2eStack {
-	let stack: QueueE2eStack | undefined;
-	beforeAll(async () => {
-		stack = await startQueueStack();
-	}, 900_000);
-	afterAll(async () => {
-		await stack?.stop();
-	}, 120_000);
-	return new Proxy({} as QueueE2eStack, {
-		get(_target, key) {
-			if (!stack)
-				throw new Error('the queue-mode stack is not running (its start failed, see beforeAll)');
-			return Reflect.get(stack, key);
-		},
-	});
+	return startedForBlock(() => startQueueStack(), 900_000, 'the queue-mode stack');
 }

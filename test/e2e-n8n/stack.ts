@@ -8,12 +8,14 @@ import type { FakeAnthropic } from '../fakes/anthropic-api';
 import type { Dovecot, SmtpSink } from '../fakes/mail';
 import type { FakeSlack } from '../fakes/slack';
 import {
+	COLD_INSTALL_TIMEOUT_MS,
 	ensureN8nCache,
 	startN8n,
 	type N8nCredential,
 	type N8nInstance,
 } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
+import { startedForBlock } from '../support/started-for-block';
 import { pollUntil } from '../support/wait';
 import {
 	configuredTemplate,
@@ -197,4 +199,9 @@ export async function startStack(): Promise<E2eStack> {
 		await stop();
 		throw error;
 	}
+}
+
+/** The stack for a file or describe block: started before its tests (installing n8n when the cache is cold), stopped after them. */
+export function useStack(): E2eStack {
+	return startedForBlock(() => startStack(), COLD_INSTALL_TIMEOUT_MS + 300_000, 'the e2e stack');
 }

@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { api } from '../support/test-service';
-import { COLD_INSTALL_TIMEOUT_MS } from '../../scripts/n8n/n8n-instance';
 import { claudePidFor } from '../support/claude-pid';
 import { imapAppend } from '../fakes/mail';
-import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
+import { MAIL, SLACK_CHANNEL, useStack, WORKFLOW_IDS } from './stack';
+import { groupAlive } from '../support/process-group';
 import { pollUntil } from '../support/wait';
 import { triggerWebhookPath } from './templates';
 
@@ -19,15 +19,7 @@ const RUN_TIMEOUT_MS = 90_000;
 // n8n's IMAP trigger fires 9-15 s after delivery (reference/n8n-slack-email.md).
 const MAIL_TIMEOUT_MS = 120_000;
 
-let stack: E2eStack;
-
-beforeAll(async () => {
-	stack = await startStack();
-}, COLD_INSTALL_TIMEOUT_MS + 300_000);
-
-afterAll(async () => {
-	await stack?.stop();
-}, 120_000);
+const stack = useStack();
 
 async function get(route: string): Promise<Json> {
 	const res = await api(stack.service, 'GET', route);
@@ -58,15 +50,6 @@ async function longTurnUnderWay(sessionId: string): Promise<number> {
 		'the first tool call',
 	);
 	return pollUntil(() => claudePidFor(sessionId), 10_000, 'the claude process');
-}
-
-function groupAlive(pgid: number): boolean {
-	try {
-		process.kill(-pgid, 0);
-		return true;
-	} catch {
-		return false;
-	}
 }
 
 /** What the stop must leave: the group gone, the session stopped with its cost, nothing run after the request. */
