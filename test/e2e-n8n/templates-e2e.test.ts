@@ -9,7 +9,9 @@ import {
 import { imapAppend, imapSearch } from '../fakes/mail';
 import { eventEnvelope, postSignedEvent, type SlackMessage } from '../fakes/slack';
 import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
+import { promptsIn } from '../support/prompts';
 import { pollUntil } from '../support/wait';
+import { email, mailbox } from './alice-mail';
 import { triggerWebhookPath } from './templates';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -142,17 +144,6 @@ describe('Session Initializer (webhook → Claude Session Start → Slack thread
 		expect(roots()).toBe(before);
 	});
 });
-
-/** Every user prompt text the fake Anthropic API saw in one request, in order. */
-function promptsIn(body: { messages?: Array<{ role: string; content: unknown }> }): string[] {
-	return (body.messages ?? [])
-		.filter((m) => m.role === 'user')
-		.flatMap((m) =>
-			typeof m.content === 'string' ? [m.content] : Array.isArray(m.content) ? m.content : [],
-		)
-		.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : ''))
-		.filter((t) => t && !t.trimStart().startsWith('<system-reminder>'));
-}
 
 describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Start → reply in the thread)', () => {
 	const triggerUrl = () =>
@@ -450,43 +441,14 @@ describe("Slack progress and Slack's own retries (one working message, updated i
 	}, 240_000);
 });
 
-function email(h: {
-	messageId: string;
-	subject: string;
-	text: string;
-	inReplyTo?: string;
-	references?: string[];
-}): string {
-	return [
-		'From: Alice Customer <alice@example.test>',
-		`To: ${MAIL.from} <${MAIL.address}>`,
-		`Subject: ${h.subject}`,
-		`Message-ID: ${h.messageId}`,
-		...(h.inReplyTo ? [`In-Reply-To: ${h.inReplyTo}`] : []),
-		...(h.references ? [`References: ${h.references.join(' ')}`] : []),
-		`Date: ${new Date().toUTCString()}`,
-		'MIME-Version: 1.0',
-		'Content-Type: text/plain; charset=utf-8',
-		'',
-		h.text,
-		'',
-	].join('\r\n');
-}
-
 describe('Email Handler (Email Trigger → Claude Resume or Session Start → threaded reply over SMTP)', () => {
-	const mailbox = () => ({
-		host: stack.dovecot.host,
-		port: stack.dovecot.port,
-		user: MAIL.address,
-		password: MAIL.password,
-	});
 	// n8n's IMAP trigger fires 9-15 s after delivery (imapflow idles 15 s after its last command), then claude runs.
 	const MAIL_TIMEOUT_MS = 120_000;
 
 	it('answers a new email in a new session, then continues that session from the reply, keeping the thread headers', async () => {
 		const firstId = '<e2e-first.alice@example.test>';
 		await imapAppend(
-			mailbox(),
+			mailbox(stack),
 			email({
 				messageId: firstId,
 				subject: 'Build question',
@@ -517,7 +479,7 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 		// Alice answers Claude's reply from her mail client: In-Reply-To names Claude's message, References the chain.
 		const secondId = '<e2e-second.alice@example.test>';
 		await imapAppend(
-			mailbox(),
+			mailbox(stack),
 			email({
 				messageId: secondId,
 				subject: 'Re: Build question',
@@ -551,7 +513,7 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 		);
 		expect(resumed).toBeDefined();
 		// The trigger marked both messages read, so a restart does not answer them again.
-		expect(await imapSearch(mailbox(), 'UNSEEN')).toEqual([]);
+		expect(await imapSearch(mailbox(stack), 'UNSEEN')).toEqual([]);
 	}, 300_000);
 
 	it('tells an email thread that went over its budget, in that thread, with the budget, what was spent and when it resets', async () => {
@@ -582,7 +544,7 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 		});
 		expect(put.status).toBe(201);
 		await imapAppend(
-			mailbox(),
+			mailbox(stack),
 			email({
 				messageId: rootId,
 				subject: 'Costly question',

@@ -6,9 +6,11 @@ import path from 'node:path';
 import { api } from '../support/test-service';
 import { claudePidFor } from '../support/claude-pid';
 import { imapAppend } from '../fakes/mail';
-import { MAIL, SLACK_CHANNEL, useStack, WORKFLOW_IDS } from './stack';
+import { SLACK_CHANNEL, useStack, WORKFLOW_IDS } from './stack';
 import { groupAlive } from '../support/process-group';
+import { lastUserPrompt } from '../support/prompts';
 import { pollUntil } from '../support/wait';
+import { email, mailbox } from './alice-mail';
 import { triggerWebhookPath } from './templates';
 
 type Json = Record<string, any>;
@@ -93,28 +95,6 @@ async function expectStopped(
 	return s;
 }
 
-const mailbox = () => ({
-	host: stack.dovecot.host,
-	port: stack.dovecot.port,
-	user: MAIL.address,
-	password: MAIL.password,
-});
-/** An email from Alice, as her mail client would send it (a reply names the thread's first message). */
-const email = (h: { messageId: string; subject: string; text: string; inReplyTo?: string }) =>
-	[
-		'From: Alice Customer <alice@example.test>',
-		`To: ${MAIL.from} <${MAIL.address}>`,
-		`Subject: ${h.subject}`,
-		`Message-ID: ${h.messageId}`,
-		...(h.inReplyTo ? [`In-Reply-To: ${h.inReplyTo}`, `References: ${h.inReplyTo}`] : []),
-		`Date: ${new Date().toUTCString()}`,
-		'MIME-Version: 1.0',
-		'Content-Type: text/plain; charset=utf-8',
-		'',
-		h.text,
-		'',
-	].join('\r\n');
-
 describe('stop from the thread', () => {
 	const slackTrigger = () =>
 		`${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
@@ -171,7 +151,7 @@ describe('stop from the thread', () => {
 	it('`stop` in an email reply does the same, and the answer threads under the reply', async () => {
 		const firstId = '<e2e-stop-first.alice@example.test>';
 		await imapAppend(
-			mailbox(),
+			mailbox(stack),
 			email({ messageId: firstId, subject: 'Long job', text: LONG_TURN }),
 		);
 		const sessionId = await pollUntil(
@@ -191,11 +171,12 @@ describe('stop from the thread', () => {
 		const stopId = '<e2e-stop-reply.alice@example.test>';
 		const askedAt = Date.now();
 		await imapAppend(
-			mailbox(),
+			mailbox(stack),
 			email({
 				messageId: stopId,
 				subject: 'Re: Long job',
 				inReplyTo: firstId,
+				references: [firstId],
 				text: 'Stop.\r\n\r\n-- \r\nAlice',
 			}),
 		);
@@ -210,16 +191,6 @@ describe('stop from the thread', () => {
 		expect(answer.text).toContain('1 tool call');
 	}, 400_000);
 });
-
-/** Every user prompt text in a request to the fake API, the newest last. */
-function lastUserPrompt(body: { messages?: Array<{ role: string; content: unknown }> }): string {
-	const users = (body.messages ?? []).filter((m) => m.role === 'user');
-	const content = users[users.length - 1]?.content;
-	const blocks = typeof content === 'string' ? [content] : Array.isArray(content) ? content : [];
-	return blocks
-		.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : ''))
-		.join('\n');
-}
 
 describe('replies while a turn runs', () => {
 	const slackTrigger = () =>
@@ -321,7 +292,7 @@ describe('email replies while a turn runs', () => {
 	it('a reply during a long turn is answered "still working" at once, and the next turn answers it threaded under it', async () => {
 		const firstId = '<e2e-busy-first.alice@example.test>';
 		await imapAppend(
-			mailbox(),
+			mailbox(stack),
 			email({
 				messageId: firstId,
 				subject: 'Busy job',
@@ -343,11 +314,12 @@ describe('email replies while a turn runs', () => {
 		await longTurnUnderWay(sessionId);
 		const replyId = '<e2e-busy-reply.alice@example.test>';
 		await imapAppend(
-			mailbox(),
+			mailbox(stack),
 			email({
 				messageId: replyId,
 				subject: 'Re: Busy job',
 				inReplyTo: firstId,
+				references: [firstId],
 				text: 'also check the docs [[text:queued email answered]]',
 			}),
 		);
