@@ -8,6 +8,7 @@ import { claudePidFor } from '../test/support/claude-pid';
 import { api } from '../test/support/test-service';
 import { SLACK_CHANNEL, useStack } from '../test/e2e-n8n/stack';
 import { groupAlive } from '../test/support/process-group';
+import { firstCallSucceeded, threadSession } from '../test/support/service-sessions';
 import { pollUntil } from '../test/support/wait';
 import { triggerWebhookPath } from '../test/e2e-n8n/templates';
 
@@ -32,28 +33,12 @@ async function openLongTurn(trigger: string, text: string) {
 		text: `<@${stack.slack.api.bot.userId}> ${text}`,
 	});
 	const threadTs = opened.message.ts;
-	const sessionId = await pollUntil(
-		async () =>
-			(
-				await api(
-					stack.service,
-					'GET',
-					`/api/v1/threads/${encodeURIComponent(`slack:${SLACK_CHANNEL}:${threadTs}`)}`,
-				)
-			).body?.sessionId as string | undefined,
+	const sessionId = await threadSession(
+		stack.service,
+		`slack:${SLACK_CHANNEL}:${threadTs}`,
 		90_000,
-		'the session',
 	);
-	await pollUntil(
-		async () =>
-			(await api(stack.service, 'GET', `/api/v1/sessions/${sessionId}/logs`)).body.items.some(
-				(c: { status: string }) => c.status === 'succeeded',
-			)
-				? true
-				: undefined,
-		90_000,
-		'the first tool call',
-	);
+	await firstCallSucceeded(stack.service, sessionId, 90_000);
 	return { threadTs, sessionId };
 }
 

@@ -9,6 +9,7 @@ import { imapAppend } from '../fakes/mail';
 import { SLACK_CHANNEL, useStack, WORKFLOW_IDS } from './stack';
 import { groupAlive } from '../support/process-group';
 import { lastUserPrompt } from '../support/prompts';
+import { firstCallSucceeded, threadSession } from '../support/service-sessions';
 import { pollUntil } from '../support/wait';
 import { email, mailbox } from './alice-mail';
 import { triggerWebhookPath } from './templates';
@@ -30,27 +31,12 @@ async function get(route: string): Promise<Json> {
 	return res.body;
 }
 
-const sessionOfThread = (threadKey: string) =>
-	pollUntil(
-		async () =>
-			(await api(stack.service, 'GET', `/api/v1/threads/${encodeURIComponent(threadKey)}`)).body
-				?.sessionId as string | undefined,
-		RUN_TIMEOUT_MS,
-		`a session bound to ${threadKey}`,
-	);
+const sessionOfThread = (threadKey: string, timeoutMs = RUN_TIMEOUT_MS) =>
+	threadSession(stack.service, threadKey, timeoutMs);
 
 /** Waits until the session's first tool call has finished and its claude waits on the model; its process group id. */
 async function longTurnUnderWay(sessionId: string): Promise<number> {
-	await pollUntil(
-		async () =>
-			(await get(`/api/v1/sessions/${sessionId}/logs`)).items.some(
-				(c: Json) => c.status === 'succeeded',
-			)
-				? true
-				: undefined,
-		RUN_TIMEOUT_MS,
-		'the first tool call',
-	);
+	await firstCallSucceeded(stack.service, sessionId, RUN_TIMEOUT_MS);
 	return pollUntil(() => claudePidFor(sessionId), 10_000, 'the claude process');
 }
 
@@ -154,17 +140,9 @@ describe('stop from the thread', () => {
 			mailbox(stack),
 			email({ messageId: firstId, subject: 'Long job', text: LONG_TURN }),
 		);
-		const sessionId = await pollUntil(
-			async () =>
-				(
-					await api(
-						stack.service,
-						'GET',
-						`/api/v1/threads/${encodeURIComponent('email:e2e-stop-first.alice@example.test')}`,
-					)
-				).body?.sessionId as string | undefined,
+		const sessionId = await sessionOfThread(
+			'email:e2e-stop-first.alice@example.test',
 			MAIL_TIMEOUT_MS,
-			"the email thread's session",
 		);
 		const pgid = await longTurnUnderWay(sessionId);
 
@@ -299,17 +277,9 @@ describe('email replies while a turn runs', () => {
 				text: 'a long job [[bash:echo one > one.txt]] [[delay:45000]] [[text:first email turn done]]',
 			}),
 		);
-		const sessionId = await pollUntil(
-			async () =>
-				(
-					await api(
-						stack.service,
-						'GET',
-						`/api/v1/threads/${encodeURIComponent('email:e2e-busy-first.alice@example.test')}`,
-					)
-				).body?.sessionId as string | undefined,
+		const sessionId = await sessionOfThread(
+			'email:e2e-busy-first.alice@example.test',
 			MAIL_TIMEOUT_MS,
-			"the email thread's session",
 		);
 		await longTurnUnderWay(sessionId);
 		const replyId = '<e2e-busy-reply.alice@example.test>';

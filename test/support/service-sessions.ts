@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { api, startTestService, type TestService } from './test-service';
 import { TriggerReceiver } from './trigger-receiver';
+import { pollUntil } from './wait';
 
 // What the service suites set up before the part they test: sessions and runs made through the API, and Hook
 // Trigger receivers subscribed the way the node subscribes.
@@ -114,4 +115,39 @@ export async function startRun(svc: TestService, sessionId: string): Promise<str
 	});
 	expect(res.status).toBe(200);
 	return runId;
+}
+
+/** The id of the session bound to `threadKey`, once there is one (the workflow that starts it may still be running). */
+export function threadSession(
+	svc: TestService,
+	threadKey: string,
+	timeoutMs: number,
+): Promise<string> {
+	return pollUntil(
+		async () =>
+			(await api(svc, 'GET', `/api/v1/threads/${encodeURIComponent(threadKey)}`)).body
+				?.sessionId as string | undefined,
+		timeoutMs,
+		`a session bound to ${threadKey}`,
+	);
+}
+
+/** Waits until one of the session's tool calls has succeeded (a scripted long turn then waits on the model). */
+export async function firstCallSucceeded(
+	svc: TestService,
+	sessionId: string,
+	timeoutMs: number,
+): Promise<void> {
+	await pollUntil(
+		async () => {
+			const res = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/logs`);
+			if (res.status !== 200)
+				throw new Error(`GET logs: ${res.status} ${JSON.stringify(res.body)}`);
+			return (res.body.items as Array<{ status: string }>).some((c) => c.status === 'succeeded')
+				? true
+				: undefined;
+		},
+		timeoutMs,
+		'the first tool call',
+	);
 }
