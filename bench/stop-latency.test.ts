@@ -6,11 +6,15 @@
 // No jest config has bench/ among its roots: only that script runs it.
 import { claudePidFor } from '../test/support/claude-pid';
 import { api } from '../test/support/test-service';
-import { SLACK_CHANNEL, useStack } from '../test/e2e-n8n/stack';
+import {
+	mentionInNewThread,
+	SLACK_CHANNEL,
+	slackTriggerUrl,
+	useStack,
+} from '../test/e2e-n8n/stack';
 import { groupAlive } from '../test/support/process-group';
 import { firstCallSucceeded, threadSession } from '../test/support/service-sessions';
 import { pollUntil } from '../test/support/wait';
-import { triggerWebhookPath } from '../test/e2e-n8n/templates';
 
 const TRIES = Number(process.env.BENCH_TRIES ?? 10);
 const TARGET_MS = 2_000;
@@ -26,12 +30,8 @@ const quantile = (xs: number[], q: number) => {
  * Mentions the bot with `text` in a new Slack thread and waits for the turn it starts to finish its first tool call
  * (claude then waits on the slow model answer the prompt asks for).
  */
-async function openLongTurn(trigger: string, text: string) {
-	const opened = await stack.slack.sendUserMessage(trigger, {
-		channel: SLACK_CHANNEL,
-		mention: true,
-		text: `<@${stack.slack.api.bot.userId}> ${text}`,
-	});
+async function openLongTurn(text: string) {
+	const opened = await mentionInNewThread(stack, text);
 	const threadTs = opened.message.ts;
 	const sessionId = await threadSession(
 		stack.service,
@@ -43,12 +43,11 @@ async function openLongTurn(trigger: string, text: string) {
 }
 
 it('measures stop → claude process group gone, p50 and p95 over ten tries', async () => {
-	const trigger = `${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
+	const trigger = slackTriggerUrl(stack);
 	const gone: number[] = [];
 	const answered: number[] = [];
 	for (let i = 0; i < TRIES; i++) {
 		const { threadTs, sessionId } = await openLongTurn(
-			trigger,
 			`try ${i} [[bash:echo one > one.txt]] [[delay:60000]] [[bash:echo two > two.txt]]`,
 		);
 		const pgid = await pollUntil(() => claudePidFor(sessionId), 10_000, 'claude');
@@ -86,9 +85,8 @@ it('measures stop → claude process group gone, p50 and p95 over ten tries', as
 }, 3_600_000);
 
 it('measures a reply during a long turn → "still working" in the thread, p50 and p95 over ten replies', async () => {
-	const trigger = `${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
+	const trigger = slackTriggerUrl(stack);
 	const { threadTs, sessionId } = await openLongTurn(
-		trigger,
 		'busy [[bash:echo one > one.txt]] [[delay:120000]] [[text:done]]',
 	);
 	const stillWorking = (m: { threadTs?: string; text: string }) =>

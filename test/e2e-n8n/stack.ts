@@ -20,6 +20,7 @@ import { pollUntil } from '../support/wait';
 import {
 	configuredTemplate,
 	CREDENTIAL_NAMES,
+	triggerWebhookPath,
 	type Template,
 	type TemplateName,
 } from './templates';
@@ -205,3 +206,15 @@ export async function startStack(): Promise<E2eStack> {
 export function useStack(): E2eStack {
 	return startedForBlock(() => startStack(), COLD_INSTALL_TIMEOUT_MS + 300_000, 'the e2e stack');
 }
+
+/** The URL of the Slack template's trigger, where the fake Slack posts the events a person's messages make. */
+export const slackTriggerUrl = (stack: E2eStack) =>
+	`${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
+
+/** A person's message that mentions the bot with `text`, opening a new thread in the test channel. */
+export const mentionInNewThread = (stack: E2eStack, text: string) =>
+	stack.slack.sendUserMessage(slackTriggerUrl(stack), {
+		channel: SLACK_CHANNEL,
+		mention: true,
+		text: `<@${stack.slack.api.bot.userId}> ${text}`,
+	});

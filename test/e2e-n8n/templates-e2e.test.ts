@@ -8,7 +8,15 @@ import {
 } from '../../scripts/n8n/n8n-instance';
 import { imapAppend, imapSearch } from '../fakes/mail';
 import { eventEnvelope, postSignedEvent, type SlackMessage } from '../fakes/slack';
-import { MAIL, SLACK_CHANNEL, startStack, WORKFLOW_IDS, type E2eStack } from './stack';
+import {
+	MAIL,
+	mentionInNewThread,
+	SLACK_CHANNEL,
+	slackTriggerUrl,
+	startStack,
+	WORKFLOW_IDS,
+	type E2eStack,
+} from './stack';
 import { promptsIn } from '../support/prompts';
 import { pollUntil } from '../support/wait';
 import { email, mailbox } from './alice-mail';
@@ -146,13 +154,10 @@ describe('Session Initializer (webhook → Claude Session Start → Slack thread
 });
 
 describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Start → reply in the thread)', () => {
-	const triggerUrl = () =>
-		`${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
-
 	it('continues the webhook-started session from a reply in its thread and answers in that thread', async () => {
 		if (!started) throw new Error('needs the Session Initializer scenario first');
 		const { sessionId, rootTs } = started;
-		const sent = await stack.slack.sendUserMessage(triggerUrl(), {
+		const sent = await stack.slack.sendUserMessage(slackTriggerUrl(stack), {
 			channel: SLACK_CHANNEL,
 			threadTs: rootTs,
 			text: 'What did you say before? [[text:continued in the Slack thread]]',
@@ -187,11 +192,10 @@ describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Star
 		const before = (await stack.n8n.executions(WORKFLOW_IDS.slack)).filter(
 			(e) => e.data?.resultData.runData['Slack Trigger'],
 		).length;
-		const sent = await stack.slack.sendUserMessage(triggerUrl(), {
-			channel: SLACK_CHANNEL,
-			mention: true,
-			text: `<@${stack.slack.api.bot.userId}> please start fresh [[text:a new session for this thread]]`,
-		});
+		const sent = await mentionInNewThread(
+			stack,
+			'please start fresh [[text:a new session for this thread]]',
+		);
 		expect(sent.status).toBe(200);
 		const threadTs = sent.message.ts;
 		await stack.slack.waitForBotMessage(
@@ -218,7 +222,7 @@ describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Star
 		});
 
 		// Real Slack echoes the bot's own replies back as message events: they must not start another turn.
-		const echo = await stack.slack.sendUserMessage(triggerUrl(), {
+		const echo = await stack.slack.sendUserMessage(slackTriggerUrl(stack), {
 			channel: SLACK_CHANNEL,
 			threadTs,
 			asBot: true,
@@ -236,8 +240,6 @@ describe('Slack Message Handler (Slack Trigger → Claude Resume or Session Star
 });
 
 describe("Slack progress and Slack's own retries (one working message, updated in place; each event once)", () => {
-	const triggerUrl = () =>
-		`${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
 	// The Progress trigger of the Slack template: at most one delivery every 3 s per session.
 	const INTERVAL_MS = 3000;
 	// The thread as this template writes it (the hook notifications workflow also posts its "finished a turn" line).
@@ -253,11 +255,10 @@ describe("Slack progress and Slack's own retries (one working message, updated i
 				{ length: 20 },
 				(_, i) => `[[delay:350]] [[bash:echo step-${i + 1}]]`,
 			).join(' ');
-			const sent = await stack.slack.sendUserMessage(triggerUrl(), {
-				channel: SLACK_CHANNEL,
-				mention: true,
-				text: `<@${stack.slack.api.bot.userId}> a long job ${steps} [[text:finished all twenty steps]]`,
-			});
+			const sent = await mentionInNewThread(
+				stack,
+				`a long job ${steps} [[text:finished all twenty steps]]`,
+			);
 			expect(sent.status).toBe(200);
 			const threadTs = sent.message.ts;
 			const working = await stack.slack.waitForBotMessage(
@@ -380,8 +381,8 @@ describe("Slack progress and Slack's own retries (one working message, updated i
 		// The same envelope (same event_id) twice, the second marked as Slack marks a resend; both at once.
 		const envelope = eventEnvelope(event, stack.slack.api.team.id);
 		const [first, retry] = await Promise.all([
-			postSignedEvent(triggerUrl(), stack.slack.signingSecret, envelope),
-			postSignedEvent(triggerUrl(), stack.slack.signingSecret, envelope, undefined, {
+			postSignedEvent(slackTriggerUrl(stack), stack.slack.signingSecret, envelope),
+			postSignedEvent(slackTriggerUrl(stack), stack.slack.signingSecret, envelope, undefined, {
 				'X-Slack-Retry-Num': '1',
 				'X-Slack-Retry-Reason': 'http_timeout',
 			}),

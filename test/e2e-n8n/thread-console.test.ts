@@ -6,13 +6,18 @@ import path from 'node:path';
 import { api } from '../support/test-service';
 import { claudePidFor } from '../support/claude-pid';
 import { imapAppend } from '../fakes/mail';
-import { SLACK_CHANNEL, useStack, WORKFLOW_IDS } from './stack';
+import {
+	mentionInNewThread,
+	SLACK_CHANNEL,
+	slackTriggerUrl,
+	useStack,
+	WORKFLOW_IDS,
+} from './stack';
 import { groupAlive } from '../support/process-group';
 import { lastUserPrompt } from '../support/prompts';
 import { firstCallSucceeded, threadSession } from '../support/service-sessions';
 import { pollUntil } from '../support/wait';
 import { email, mailbox } from './alice-mail';
-import { triggerWebhookPath } from './templates';
 
 type Json = Record<string, any>;
 // The first tool call runs, then the model's next answer is held back for a minute: the turn is "long".
@@ -82,22 +87,15 @@ async function expectStopped(
 }
 
 describe('stop from the thread', () => {
-	const slackTrigger = () =>
-		`${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
-
 	it('`stop` in a Slack thread during a long turn ends it: group gone, session stopped with its cost, the thread told what it did and cost', async () => {
-		const opened = await stack.slack.sendUserMessage(slackTrigger(), {
-			channel: SLACK_CHANNEL,
-			mention: true,
-			text: `<@${stack.slack.api.bot.userId}> ${LONG_TURN}`,
-		});
+		const opened = await mentionInNewThread(stack, LONG_TURN);
 		expect(opened.status).toBe(200);
 		const threadTs = opened.message.ts;
 		const sessionId = await sessionOfThread(`slack:${SLACK_CHANNEL}:${threadTs}`);
 		const pgid = await longTurnUnderWay(sessionId);
 
 		const askedAt = Date.now();
-		const stop = await stack.slack.sendUserMessage(slackTrigger(), {
+		const stop = await stack.slack.sendUserMessage(slackTriggerUrl(stack), {
 			channel: SLACK_CHANNEL,
 			threadTs,
 			user: 'U0ALICE',
@@ -171,15 +169,11 @@ describe('stop from the thread', () => {
 });
 
 describe('replies while a turn runs', () => {
-	const slackTrigger = () =>
-		`${stack.n8n.url}/webhook/${triggerWebhookPath(stack.workflows.slack, 'Slack Trigger', 'webhook')}`;
-
 	it('three Slack replies during one long turn: each told "still working" at once, no execution waits, the next turn takes all three in order', async () => {
-		const opened = await stack.slack.sendUserMessage(slackTrigger(), {
-			channel: SLACK_CHANNEL,
-			mention: true,
-			text: `<@${stack.slack.api.bot.userId}> a long job [[bash:echo one > one.txt]] [[delay:25000]] [[text:first turn done]]`,
-		});
+		const opened = await mentionInNewThread(
+			stack,
+			'a long job [[bash:echo one > one.txt]] [[delay:25000]] [[text:first turn done]]',
+		);
 		const threadTs = opened.message.ts;
 		const sessionId = await sessionOfThread(`slack:${SLACK_CHANNEL}:${threadTs}`);
 		await longTurnUnderWay(sessionId);
@@ -197,7 +191,7 @@ describe('replies while a turn runs', () => {
 			const sent = Date.now();
 			expect(
 				(
-					await stack.slack.sendUserMessage(slackTrigger(), {
+					await stack.slack.sendUserMessage(slackTriggerUrl(stack), {
 						channel: SLACK_CHANNEL,
 						threadTs,
 						user: r.user,
