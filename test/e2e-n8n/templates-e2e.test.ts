@@ -56,6 +56,30 @@ async function startViaWebhook(body: unknown): Promise<{ status: number; json: J
 	return { status: res.status, json: text ? JSON.parse(text) : {}, ms: Date.now() - t0 };
 }
 
+/** The root message of the Slack thread the Session Initializer opened for the session. */
+const threadRoot = (sessionId: string, what = 'the thread root') =>
+	stack.slack.waitForBotMessage((m) => !m.threadTs && m.text.includes(sessionId), 30_000, what);
+
+/** A session started through the webhook with `prompt`, and the root of the Slack thread opened for it. */
+async function startInThread(prompt: string): Promise<{ sessionId: string; root: SlackMessage }> {
+	const res = await startViaWebhook({ prompt });
+	expect(res.status).toBe(202);
+	const sessionId = res.json.sessionId as string;
+	return { sessionId, root: await threadRoot(sessionId) };
+}
+
+/** A daily budget of $0.005 on the thread; the API's answer. */
+async function putThreadBudget(threadKey: string) {
+	const put = await api(stack.service, 'PUT', '/api/v1/budgets', {
+		scope: 'thread',
+		scopeValue: threadKey,
+		period: 'day',
+		limitUsd: 0.005,
+	});
+	expect(put.status).toBe(201);
+	return put;
+}
+
 /** A template's answer to a person, not the hook workflow's notice that quotes the same result. */
 function isAnswer(m: SlackMessage, text: string): boolean {
 	return m.text.includes(text) && !m.text.startsWith(':checkered_flag:');
@@ -104,11 +128,7 @@ describe('Session Initializer (webhook → Claude Session Start → Slack thread
 		expect(res.ms).toBeLessThan(4_000);
 		const sessionId = res.json.sessionId as string;
 
-		const root = await stack.slack.waitForBotMessage(
-			(m) => !m.threadTs && m.text.includes(sessionId),
-			30_000,
-			'thread root naming the session',
-		);
+		const root = await threadRoot(sessionId, 'thread root naming the session');
 		expect(root.channel).toBe(SLACK_CHANNEL);
 		const outcome = await stack.slack.waitForBotMessage(
 			(m) => m.threadTs === root.ts && isAnswer(m, 'hello from Claude via the webhook'),
@@ -537,13 +557,7 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 			60_000,
 			"the email workflow's Budget Reached subscription",
 		);
-		const put = await api(stack.service, 'PUT', '/api/v1/budgets', {
-			scope: 'thread',
-			scopeValue: threadKey,
-			period: 'day',
-			limitUsd: 0.005,
-		});
-		expect(put.status).toBe(201);
+		const put = await putThreadBudget(threadKey);
 		await imapAppend(
 			mailbox(stack),
 			email({
@@ -635,16 +649,8 @@ describe("Hook notifications (Claude Hook Trigger → a message in the session's
 	it("tells the session's thread that a tool failed, a tool was denied and the session finished", async () => {
 		const before = (await stack.n8n.executions(WORKFLOW_IDS.hooks)).length;
 		// A read-only command inside the workspace that runs and fails, then a network call acceptEdits mode refuses.
-		const res = await startViaWebhook({
-			prompt:
-				'Use two tools [[bash:ls nonexistent-e2e-dir]] [[bash:curl -s http://127.0.0.1:9/never]] [[text:done with the tools]]',
-		});
-		expect(res.status).toBe(202);
-		const sessionId = res.json.sessionId as string;
-		const root = await stack.slack.waitForBotMessage(
-			(m) => !m.threadTs && m.text.includes(sessionId),
-			30_000,
-			'the thread root',
+		const { sessionId, root } = await startInThread(
+			'Use two tools [[bash:ls nonexistent-e2e-dir]] [[bash:curl -s http://127.0.0.1:9/never]] [[text:done with the tools]]',
 		);
 		const inThread = (needle: string, what: string) =>
 			stack.slack.waitForBotMessage(
@@ -695,24 +701,11 @@ describe("Hook notifications (Claude Hook Trigger → a message in the session's
 		// The delay leaves time to set the thread's budget while its first run is still going; whether the budget
 		// lands before the run reserves (the run is capped at it) or after (its cost carries the thread past it),
 		// the run's cost crosses the limit and Budget Reached fires.
-		const res = await startViaWebhook({
-			prompt: 'Spend a little [[delay:3000]] [[bash:echo one]] [[text:spent]]',
-		});
-		expect(res.status).toBe(202);
-		const sessionId = res.json.sessionId as string;
-		const root = await stack.slack.waitForBotMessage(
-			(m) => !m.threadTs && m.text.includes(sessionId),
-			30_000,
-			'the thread root',
+		const { root } = await startInThread(
+			'Spend a little [[delay:3000]] [[bash:echo one]] [[text:spent]]',
 		);
 		const threadKey = `slack:${SLACK_CHANNEL}:${root.ts}`;
-		const put = await api(stack.service, 'PUT', '/api/v1/budgets', {
-			scope: 'thread',
-			scopeValue: threadKey,
-			period: 'day',
-			limitUsd: 0.005,
-		});
-		expect(put.status).toBe(201);
+		const put = await putThreadBudget(threadKey);
 
 		const notice = await stack.slack.waitForBotMessage(
 			(m) => m.threadTs === root.ts && m.text.startsWith(':octagonal_sign: Budget reached'),
