@@ -54,15 +54,11 @@ function slackThread(): { threadKey: string; ts: string } {
 }
 
 /** Slack's block_actions interaction: form-encoded `payload=`, signed over the exact bytes sent. */
-async function click(opts: {
-	approvalId: string;
-	action: 'approve' | 'deny';
-	user: string;
-	messageTs: string;
-	threadTs?: string;
-	secret?: string;
-	timestamp?: number;
-}) {
+async function click(
+	on: { approvalId: string; messageTs: string; threadTs?: string },
+	by: { action: 'approve' | 'deny'; user: string; secret?: string; timestamp?: number },
+) {
+	const opts = { ...on, ...by };
 	const payload = {
 		type: 'block_actions',
 		user: { id: opts.user, username: opts.user.toLowerCase(), team_id: stack.slack.api.team.id },
@@ -182,6 +178,7 @@ describe('approvals in Slack', () => {
 		);
 
 		const asked = await approvalMessage(out.pendingApproval.id);
+		const at = { approvalId: out.pendingApproval.id, messageTs: asked.ts, threadTs: thread.ts };
 		expect(asked.call.body).toMatchObject({ channel: CHANNEL, thread_ts: thread.ts });
 		const buttons = asked.call.body.blocks.find((b: Json) => b.type === 'actions').elements;
 		expect(buttons.map((b: Json) => [b.action_id, b.value])).toEqual([
@@ -191,17 +188,7 @@ describe('approvals in Slack', () => {
 		expect(asked.call.body.blocks[0].text.text).toContain('echo shipped > shipped.txt');
 		await nothingHeld(out.sessionId);
 
-		expect(
-			(
-				await click({
-					approvalId: out.pendingApproval.id,
-					action: 'approve',
-					user: ALICE,
-					messageTs: asked.ts,
-					threadTs: thread.ts,
-				})
-			).status,
-		).toBe(200);
+		expect((await click(at, { action: 'approve', user: ALICE })).status).toBe(200);
 		const reply = await waitForReply(thread.ts, /Approved by U0ALICE via slack/);
 		expect(reply.text).toContain('Done: 3 tool call(s)');
 		expect(fs.readFileSync(path.join(worktree, 'shipped.txt'), 'utf8')).toBe('shipped\n');
@@ -218,17 +205,7 @@ describe('approvals in Slack', () => {
 		]);
 
 		// A second click changes nothing, resumes nothing, and says who decided.
-		expect(
-			(
-				await click({
-					approvalId: out.pendingApproval.id,
-					action: 'deny',
-					user: ALICE,
-					messageTs: asked.ts,
-					threadTs: thread.ts,
-				})
-			).status,
-		).toBe(200);
+		expect((await click(at, { action: 'deny', user: ALICE })).status).toBe(200);
 		await waitForReply(thread.ts, /Already approved by U0ALICE via slack/);
 		expect(await approval(out.pendingApproval.id)).toMatchObject({ status: 'approved' });
 		expect(await runsOf(out.sessionId)).toHaveLength(2);
@@ -244,14 +221,9 @@ describe('approvals in Slack', () => {
 		});
 		expect(out.status).toBe('waiting_approval');
 		const asked = await approvalMessage(out.pendingApproval.id);
+		const at = { approvalId: out.pendingApproval.id, messageTs: asked.ts, threadTs: thread.ts };
 
-		await click({
-			approvalId: out.pendingApproval.id,
-			action: 'approve',
-			user: 'U0EVE',
-			messageTs: asked.ts,
-			threadTs: thread.ts,
-		});
+		await click(at, { action: 'approve', user: 'U0EVE' });
 		await waitForReply(thread.ts, /<@U0EVE>: U0EVE is not allowed to decide this approval/);
 		expect(await approval(out.pendingApproval.id)).toMatchObject({
 			status: 'pending',
@@ -259,13 +231,7 @@ describe('approvals in Slack', () => {
 		});
 		expect(await runsOf(out.sessionId)).toHaveLength(1);
 
-		await click({
-			approvalId: out.pendingApproval.id,
-			action: 'deny',
-			user: ALICE,
-			messageTs: asked.ts,
-			threadTs: thread.ts,
-		});
+		await click(at, { action: 'deny', user: ALICE });
 		const reply = await waitForReply(thread.ts, /Denied by U0ALICE via slack/);
 		expect(reply.text).toContain('Done: 2 tool call(s)');
 		const worktree = out.workspace.path as string;
@@ -298,22 +264,13 @@ describe('approvals in Slack', () => {
 		});
 		expect(out.status).toBe('waiting_approval');
 		const asked = await approvalMessage(out.pendingApproval.id);
+		const at = { approvalId: out.pendingApproval.id, messageTs: asked.ts, threadTs: thread.ts };
 
-		const forged = await click({
-			approvalId: out.pendingApproval.id,
-			action: 'approve',
-			user: ALICE,
-			messageTs: asked.ts,
-			threadTs: thread.ts,
-			secret: 'not-the-secret',
-		});
+		const forged = await click(at, { action: 'approve', user: ALICE, secret: 'not-the-secret' });
 		expect(forged.status).toBe(401);
-		const stale = await click({
-			approvalId: out.pendingApproval.id,
+		const stale = await click(at, {
 			action: 'approve',
 			user: ALICE,
-			messageTs: asked.ts,
-			threadTs: thread.ts,
 			timestamp: Math.floor(Date.now() / 1000) - 600,
 		});
 		expect(stale.status).toBe(401);
@@ -325,13 +282,7 @@ describe('approvals in Slack', () => {
 			10_000,
 			'the request to expire',
 		);
-		await click({
-			approvalId: out.pendingApproval.id,
-			action: 'approve',
-			user: ALICE,
-			messageTs: asked.ts,
-			threadTs: thread.ts,
-		});
+		await click(at, { action: 'approve', user: ALICE });
 		const reply = await waitForReply(
 			thread.ts,
 			/expired at .* without a decision, so the call is denied/,
