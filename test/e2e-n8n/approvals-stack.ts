@@ -6,9 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TEST_API_KEY } from '../support/test-service';
 import { startN8n, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
-import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
+import { ARTIFACTS, imapCredentialData, inboxWatched, REPO_ROOT, startBackends } from './backends';
 import { startedForBlock } from '../support/started-for-block';
-import { pollUntil } from '../support/wait';
 import { WORKFLOWS_DIR, type Template } from './templates';
 import type { E2eStack } from './stack';
 
@@ -107,9 +106,10 @@ function startWorkflow(baseRepository: string): N8nWorkflow {
 }
 
 export async function startApprovalsStack(): Promise<ApprovalsStack> {
+	const approvalsMailbox = { user: APPROVALS_MAIL.address, password: APPROVALS_MAIL.password };
 	const backends = await startBackends({
 		prefix: 'claude-e2e-approvals-',
-		mailbox: { user: APPROVALS_MAIL.address, password: APPROVALS_MAIL.password },
+		mailbox: approvalsMailbox,
 		slackSigningSecret: SLACK_SIGNING_SECRET,
 	});
 	const { baseRepository, anthropic, slack, dovecot, smtp, service, stop } = backends;
@@ -141,14 +141,7 @@ export async function startApprovalsStack(): Promise<ApprovalsStack> {
 					id: 'e2eApprovalsImap',
 					name: 'IMAP Approvals Mailbox',
 					type: 'imap',
-					data: {
-						user: APPROVALS_MAIL.address,
-						password: APPROVALS_MAIL.password,
-						host: dovecot.host,
-						port: dovecot.port,
-						secure: false,
-						allowUnauthorizedCerts: false,
-					},
+					data: imapCredentialData(approvalsMailbox, dovecot),
 				},
 			],
 			workflows: [
@@ -170,11 +163,9 @@ export async function startApprovalsStack(): Promise<ApprovalsStack> {
 		});
 		await n8n.waitForWebhook(START_PATH, { method: 'POST' });
 		await n8n.waitForWebhook('claude/slack-interactions', { method: 'POST' });
-		// Mail that arrives before the IMAP trigger has opened INBOX is only read after the next one arrives.
-		const watching = /imap\(approvals@example\.test\)[^\n]*Mailbox INBOX: Mailbox opened/;
-		await pollUntil(
-			() => (watching.test(dovecot.log()) ? true : undefined),
-			60_000,
+		await inboxWatched(
+			dovecot,
+			APPROVALS_MAIL.address,
 			'the approvals Email Trigger to open INBOX',
 		);
 		return { n8n, service, anthropic, slack, dovecot, smtp, baseRepository, stop };

@@ -9,9 +9,53 @@ import { startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { n8nCachePaths } from '../../scripts/n8n/n8n-instance';
 import { createBaseRepository } from './base-repository';
 import { stopsFor } from '../support/stops';
+import { pollUntil } from '../support/wait';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-n8n');
+
+/**
+ * The service's settings for deliveries to n8n on loopback: the Hook Trigger subscribes n8n's loopback webhook URL,
+ * which the service refuses unless allowed; short polls and back-off keep the scenarios quick.
+ */
+export const LOOPBACK_DELIVERY_ENV = {
+	DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+	DELIVERY_POLL_INTERVAL_MS: '200',
+	DELIVERY_BASE_DELAY_MS: '250',
+};
+
+/**
+ * A folder holding only `claude`, for n8n's PATH: n8n finds it there as in production, and the repo's other bins
+ * stay out.
+ */
+export function claudeOnlyBin(baseDir: string): string {
+	const binDir = path.join(baseDir, 'bin');
+	fs.mkdirSync(binDir);
+	fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
+	return binDir;
+}
+
+/** The data of an n8n IMAP credential for a mailbox on the private dovecot. */
+export function imapCredentialData(mailbox: { user: string; password: string }, dovecot: Dovecot) {
+	return {
+		user: mailbox.user,
+		password: mailbox.password,
+		host: dovecot.host,
+		port: dovecot.port,
+		secure: false,
+		allowUnauthorizedCerts: false,
+	};
+}
+
+/**
+ * Waits until n8n's Email Trigger has opened the INBOX of `address`: mail that arrives before counts as old and is
+ * only read after the next arrival (n8n's IMAP trigger has no catch-up on its first start).
+ */
+export async function inboxWatched(dovecot: Dovecot, address: string, what: string): Promise<void> {
+	const escaped = address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+	const watching = new RegExp(`imap\\(${escaped}\\)[^\\n]*Mailbox INBOX: Mailbox opened`);
+	await pollUntil(() => (watching.test(dovecot.log()) ? true : undefined), 60_000, what);
+}
 
 /** Everything an e2e stack runs beside n8n, and the environment n8n gets to reach it. */
 export interface Backends {
@@ -55,20 +99,12 @@ export async function startBackends(opts: {
 		const smtp = await timed('smtp sink', () => startSmtpSink());
 		stops.push(() => smtp.close());
 		const databaseKind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-		// The Hook Trigger subscribes n8n's loopback webhook URL, which the service refuses unless allowed.
 		const service = await timed(`service (${databaseKind})`, () =>
-			startTestService(databaseKind, {
-				DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
-				DELIVERY_POLL_INTERVAL_MS: '200',
-				DELIVERY_BASE_DELAY_MS: '250',
-			}),
+			startTestService(databaseKind, LOOPBACK_DELIVERY_ENV),
 		);
 		stops.push(() => service.stop());
 
-		// n8n finds `claude` on its PATH, as in production; a folder holding only that keeps the repo's other bins out.
-		const binDir = path.join(baseDir, 'bin');
-		fs.mkdirSync(binDir);
-		fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
+		const binDir = claudeOnlyBin(baseDir);
 		const cache = await n8nCachePaths();
 		const n8nEnv: Record<string, string> = {
 			...isolatedClaudeEnv(path.join(baseDir, 'claude'), anthropic.url),

@@ -6,10 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTestService, TEST_API_KEY, type TestService } from '../support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
-import { claudeBinary } from '../fakes/claude-cli';
 import { ensureN8nCache, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { startN8nQueue, type N8nQueueStack } from '../../scripts/n8n/n8n-queue';
-import { ARTIFACTS, REPO_ROOT } from './backends';
+import { ARTIFACTS, claudeOnlyBin, LOOPBACK_DELIVERY_ENV, REPO_ROOT } from './backends';
 import { startedForBlock } from '../support/started-for-block';
 import { stopsFor } from '../support/stops';
 
@@ -145,14 +144,10 @@ export async function startQueueStack(opts: { workers?: number } = {}): Promise<
 		const service = await startTestService(kind, {
 			LEASE_TTL: `${LEASE_TTL_SECONDS}s`,
 			LEASE_SWEEP_MS: '500',
-			DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
-			DELIVERY_POLL_INTERVAL_MS: '200',
-			DELIVERY_BASE_DELAY_MS: '250',
+			...LOOPBACK_DELIVERY_ENV,
 		});
 		stops.push(() => service.stop());
-		const binDir = path.join(baseDir, 'bin');
-		fs.mkdirSync(binDir);
-		fs.symlinkSync(claudeBinary(), path.join(binDir, 'claude'));
+		const binDir = claudeOnlyBin(baseDir);
 		const homeOf = (i: number) =>
 			path.join(baseDir, `worker-${String.fromCharCode(97 + i)}`, 'home');
 		const cluster = await startN8nQueue({

@@ -14,9 +14,8 @@ import {
 	type N8nCredential,
 	type N8nInstance,
 } from '../../scripts/n8n/n8n-instance';
-import { ARTIFACTS, REPO_ROOT, startBackends } from './backends';
+import { ARTIFACTS, imapCredentialData, inboxWatched, REPO_ROOT, startBackends } from './backends';
 import { startedForBlock } from '../support/started-for-block';
-import { pollUntil } from '../support/wait';
 import {
 	configuredTemplate,
 	CREDENTIAL_NAMES,
@@ -101,14 +100,7 @@ function credentials(service: TestService, slack: FakeSlack, dovecot: Dovecot): 
 			id: 'e2eImapMailbox01',
 			name: CREDENTIAL_NAMES.imap,
 			type: 'imap',
-			data: {
-				user: MAIL.address,
-				password: MAIL.password,
-				host: dovecot.host,
-				port: dovecot.port,
-				secure: false,
-				allowUnauthorizedCerts: false,
-			},
+			data: imapCredentialData({ user: MAIL.address, password: MAIL.password }, dovecot),
 		},
 	];
 }
@@ -174,14 +166,7 @@ export async function startStack(): Promise<E2eStack> {
 		// Activation is asynchronous for webhooks, and the IMAP trigger connects in the background.
 		await timed('webhooks + imap trigger watching', async () => {
 			await n8n.waitForWebhook('claude/start', { method: 'POST' });
-			// Mail that arrives before the trigger has opened INBOX counts as old and is only read after the next
-			// arrival (n8n's IMAP trigger has no catch-up on its first start): wait until it is watching.
-			const watching = /imap\(claude@example\.test\)[^\n]*Mailbox INBOX: Mailbox opened/;
-			await pollUntil(
-				() => (watching.test(dovecot.log()) ? true : undefined),
-				60_000,
-				'the Email Trigger to open INBOX',
-			);
+			await inboxWatched(dovecot, MAIL.address, 'the Email Trigger to open INBOX');
 		});
 		return {
 			n8n,
