@@ -10,6 +10,7 @@ import {
 	mentionInNewThread,
 	SLACK_CHANNEL,
 	slackTriggerUrl,
+	stillWorkingAnswers,
 	useStack,
 } from '../test/e2e-n8n/stack';
 import { groupAlive } from '../test/support/process-group';
@@ -89,8 +90,6 @@ it('measures a reply during a long turn → "still working" in the thread, p50 a
 	const { threadTs, sessionId } = await openLongTurn(
 		'busy [[bash:echo one > one.txt]] [[delay:120000]] [[text:done]]',
 	);
-	const stillWorking = (m: { threadTs?: string; text: string }) =>
-		m.threadTs === threadTs && m.text.includes('Still working');
 	const took: number[] = [];
 	for (let i = 0; i < TRIES; i++) {
 		const sent = Date.now();
@@ -100,15 +99,7 @@ it('measures a reply during a long turn → "still working" in the thread, p50 a
 			user: 'U0BENCH',
 			text: `reply ${i}`,
 		});
-		await pollUntil(
-			() =>
-				stack.slack.botMessages({ threadTs }).filter(stillWorking).length === i + 1
-					? true
-					: undefined,
-			30_000,
-			`"still working" ${i}`,
-			10,
-		);
+		await stillWorkingAnswers(stack, threadTs, i + 1, `"still working" ${i}`, 10);
 		took.push(Date.now() - sent);
 	}
 	// End the turn so the stack stops cleanly; the replies then go to Take Queued.

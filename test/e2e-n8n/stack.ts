@@ -16,6 +16,7 @@ import {
 } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, imapCredentialData, inboxWatched, REPO_ROOT, startBackends } from './backends';
 import { startedForBlock } from '../support/started-for-block';
+import { pollUntil } from '../support/wait';
 import {
 	configuredTemplate,
 	CREDENTIAL_NAMES,
@@ -203,3 +204,29 @@ export const mentionInNewThread = (stack: E2eStack, text: string) =>
 		mention: true,
 		text: `<@${stack.slack.api.bot.userId}> ${text}`,
 	});
+
+/**
+ * Waits until the bot has answered `count` replies in the thread with "still working" (each reply that arrives
+ * while a turn runs gets one at once).
+ */
+export function stillWorkingAnswers(
+	stack: E2eStack,
+	threadTs: string,
+	count: number,
+	what: string,
+	everyMs: number,
+): Promise<true> {
+	return pollUntil(
+		() =>
+			stack.slack
+				.botMessages({ threadTs })
+				.filter(
+					(m) => m.threadTs === threadTs && m.text.includes('Still working, I will take this next'),
+				).length === count
+				? true
+				: undefined,
+		30_000,
+		what,
+		everyMs,
+	);
+}

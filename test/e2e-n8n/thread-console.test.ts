@@ -10,6 +10,7 @@ import {
 	mentionInNewThread,
 	SLACK_CHANNEL,
 	slackTriggerUrl,
+	stillWorkingAnswers,
 	useStack,
 	WORKFLOW_IDS,
 } from './stack';
@@ -184,8 +185,6 @@ describe('replies while a turn runs', () => {
 			{ user: 'U0BOB', text: 'second reply: and the tests' },
 			{ user: 'U0CAROL', text: 'third reply: then sum up [[text:answered all three]]' },
 		];
-		const stillWorking = (m: { threadTs?: string; text: string }) =>
-			m.threadTs === threadTs && m.text.includes('Still working, I will take this next');
 		const answeredInMs: number[] = [];
 		for (const [i, r] of replies.entries()) {
 			const sent = Date.now();
@@ -199,15 +198,7 @@ describe('replies while a turn runs', () => {
 					})
 				).status,
 			).toBe(200);
-			await pollUntil(
-				() =>
-					stack.slack.botMessages({ threadTs }).filter(stillWorking).length === i + 1
-						? true
-						: undefined,
-				30_000,
-				`"still working" for reply ${i + 1}`,
-				50,
-			);
+			await stillWorkingAnswers(stack, threadTs, i + 1, `"still working" for reply ${i + 1}`, 50);
 			answeredInMs.push(Date.now() - sent);
 		}
 		process.stdout.write(
