@@ -344,43 +344,23 @@ async function main() {
 		let n8nRssKb: (() => number | undefined) | undefined;
 		if (withN8n) {
 			const { ensureN8nCache, startN8n } = await import('../scripts/n8n/n8n-instance');
+			const { orchestratorCredential, sessionFinishedTrigger } =
+				await import('../test/e2e-n8n/workflow-nodes');
 			await ensureN8nCache();
 			const n8n = await startN8n({
 				packageDir: root,
-				credentials: [
-					{
-						id: 'loadOrchCred0001',
-						name: 'Claude Orchestrator API',
-						type: 'claudeOrchestratorApi',
-						data: { baseUrl: url, apiKey, publicUrl: '' },
-					},
-				],
+				credentials: [orchestratorCredential('loadOrchCred0001', url, apiKey)],
 				workflows: [
 					{
 						id: 'loadSessionDone1',
 						name: 'Load: session finished',
 						nodes: [
-							{
+							sessionFinishedTrigger({
 								id: 'l1',
 								name: 'Session Finished',
-								type: 'n8n-nodes-claude-orchestrator.claudeHookTrigger',
-								typeVersion: 1,
-								position: [0, 0],
 								webhookId: '7f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f',
-								parameters: {
-									preset: 'sessionFinished',
-									sessionId: '',
-									threadKey: '',
-									workspaceType: '',
-									options: {},
-								},
-								credentials: {
-									claudeOrchestratorApi: {
-										id: 'loadOrchCred0001',
-										name: 'Claude Orchestrator API',
-									},
-								},
-							},
+								credentialId: 'loadOrchCred0001',
+							}),
 							{
 								id: 'l2',
 								name: 'Done',

@@ -9,6 +9,7 @@ import { startN8n, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, imapCredentialData, inboxWatched, REPO_ROOT, startBackends } from './backends';
 import { startedForBlock } from '../support/started-for-block';
 import { WORKFLOWS_DIR, type Template } from './templates';
+import { orchestratorCredential, orchestratorRef, webhookNode } from './workflow-nodes';
 import type { E2eStack } from './stack';
 
 export const APPROVALS_MAIL = {
@@ -16,6 +17,7 @@ export const APPROVALS_MAIL = {
 	password: 'imap-approvals-pass',
 	bot: 'claude@example.test',
 };
+const CREDENTIAL_ID = 'e2eApprovalsOrch';
 export const SLACK_SIGNING_SECRET = 'e2e-approvals-signing-secret';
 export const FALLBACK_CHANNEL = 'C0APPROVALS';
 export const START_PATH = 'claude/approvals-e2e-start';
@@ -57,22 +59,11 @@ export function approvalTemplate(
  * Bash is in Allowed Tools so ungated commands run; the policy decides which ones wait for a person.
  */
 function startWorkflow(baseRepository: string): N8nWorkflow {
-	const orchestrator = {
-		claudeOrchestratorApi: { id: 'e2eApprovalsOrch', name: 'Claude Orchestrator API' },
-	};
 	return {
 		id: APPROVAL_WORKFLOW_IDS.start,
 		name: 'E2E: start a gated session',
 		nodes: [
-			{
-				id: 'start-1',
-				name: 'Webhook',
-				type: 'n8n-nodes-base.webhook',
-				typeVersion: 2,
-				position: [0, 0],
-				webhookId: 'e2e-approvals-start',
-				parameters: { httpMethod: 'POST', path: START_PATH, responseMode: 'lastNode', options: {} },
-			},
+			webhookNode('start-1', START_PATH, 'e2e-approvals-start'),
 			{
 				id: 'start-2',
 				name: 'Claude Session Start',
@@ -95,7 +86,7 @@ function startWorkflow(baseRepository: string): N8nWorkflow {
 						},
 					},
 				},
-				credentials: orchestrator,
+				credentials: orchestratorRef(CREDENTIAL_ID),
 			},
 		],
 		connections: {
@@ -130,12 +121,7 @@ export async function startApprovalsStack(): Promise<ApprovalsStack> {
 			packageDir: REPO_ROOT,
 			env: backends.n8nEnv,
 			credentials: [
-				{
-					id: 'e2eApprovalsOrch',
-					name: 'Claude Orchestrator API',
-					type: 'claudeOrchestratorApi',
-					data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' },
-				},
+				orchestratorCredential(CREDENTIAL_ID, service.url, TEST_API_KEY),
 				{ id: 'e2eApprovalsSlck', name: 'Slack Bot', type: 'slackApi', data: slack.credentialData },
 				{
 					id: 'e2eApprovalsImap',

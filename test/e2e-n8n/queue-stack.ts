@@ -11,6 +11,12 @@ import { startN8nQueue, type N8nQueueStack } from '../../scripts/n8n/n8n-queue';
 import { ARTIFACTS, claudeOnlyBin, LOOPBACK_DELIVERY_ENV, REPO_ROOT } from './backends';
 import { startedForBlock } from '../support/started-for-block';
 import { stopsFor } from '../support/stops';
+import {
+	orchestratorCredential,
+	orchestratorRef,
+	sessionFinishedTrigger,
+	webhookNode,
+} from './workflow-nodes';
 
 export const LEASE_TTL_SECONDS = 10;
 export const QUEUE_WORKFLOW_IDS = {
@@ -33,21 +39,9 @@ export interface QueueE2eStack {
 	stop(): Promise<void>;
 }
 
-const orchestrator = {
-	claudeOrchestratorApi: { id: 'e2eQueueOrch0001', name: 'Claude Orchestrator API' },
-};
-
-function webhook(id: string, pathName: string) {
-	return {
-		id: `${id}-hook`,
-		name: 'Webhook',
-		type: 'n8n-nodes-base.webhook',
-		typeVersion: 2,
-		position: [0, 0],
-		webhookId: `${id}-hook`,
-		parameters: { httpMethod: 'POST', path: pathName, responseMode: 'lastNode', options: {} },
-	};
-}
+const CREDENTIAL_ID = 'e2eQueueOrch0001';
+const orchestrator = orchestratorRef(CREDENTIAL_ID);
+const webhook = (id: string, pathName: string) => webhookNode(`${id}-hook`, pathName, `${id}-hook`);
 
 function workflows(): N8nWorkflow[] {
 	const options = { timeoutSeconds: 300, queueTimeoutSeconds: 300 };
@@ -108,22 +102,12 @@ function workflows(): N8nWorkflow[] {
 			id: QUEUE_WORKFLOW_IDS.finished,
 			name: 'E2E queue: session finished',
 			nodes: [
-				{
+				sessionFinishedTrigger({
 					id: 'queue-finished-trigger',
 					name: 'Claude Hook Trigger',
-					type: 'n8n-nodes-claude-orchestrator.claudeHookTrigger',
-					typeVersion: 1,
-					position: [0, 0],
 					webhookId: 'e2e-queue-finished',
-					parameters: {
-						preset: 'sessionFinished',
-						sessionId: '',
-						threadKey: '',
-						workspaceType: '',
-						options: {},
-					},
-					credentials: orchestrator,
-				},
+					credentialId: CREDENTIAL_ID,
+				}),
 			],
 			connections: {},
 			settings: { executionOrder: 'v1' },
@@ -170,14 +154,7 @@ export async function startQueueStack(opts: { workers?: number } = {}): Promise<
 				CLAUDE_CODE_TMPDIR: path.join(folder, 'tmp'),
 				CLAUDE_ORCHESTRATOR_HOME: path.join(folder, 'orchestrator'),
 			}),
-			credentials: [
-				{
-					id: 'e2eQueueOrch0001',
-					name: 'Claude Orchestrator API',
-					type: 'claudeOrchestratorApi',
-					data: { baseUrl: service.url, apiKey: TEST_API_KEY, publicUrl: '' },
-				},
-			],
+			credentials: [orchestratorCredential(CREDENTIAL_ID, service.url, TEST_API_KEY)],
 			workflows: workflows(),
 		});
 		stops.push(async () => {
