@@ -9,7 +9,7 @@ import { startN8n, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { ARTIFACTS, imapCredentialData, inboxWatched, REPO_ROOT, startBackends } from './backends';
 import { startedForBlock } from '../support/started-for-block';
 import { WORKFLOWS_DIR, type Template } from './templates';
-import { orchestratorCredential, orchestratorRef, webhookNode } from './workflow-nodes';
+import { orchestratorCredential, webhookToNodeWorkflow } from './workflow-nodes';
 import type { E2eStack } from './stack';
 
 export const APPROVALS_MAIL = {
@@ -59,41 +59,33 @@ export function approvalTemplate(
  * Bash is in Allowed Tools so ungated commands run; the policy decides which ones wait for a person.
  */
 function startWorkflow(baseRepository: string): N8nWorkflow {
-	return {
+	return webhookToNodeWorkflow({
 		id: APPROVAL_WORKFLOW_IDS.start,
 		name: 'E2E: start a gated session',
-		nodes: [
-			webhookNode('start-1', START_PATH, 'e2e-approvals-start'),
-			{
-				id: 'start-2',
-				name: 'Claude Session Start',
-				type: 'n8n-nodes-claude-orchestrator.claudeSessionStart',
-				typeVersion: 1,
-				position: [220, 0],
-				parameters: {
-					prompt: '={{ $json.body.prompt }}',
-					workspaceType: 'worktree',
-					baseRepository,
-					threadKey: '={{ $json.body.threadKey }}',
-					options: {
-						allowedTools: 'Bash',
-						approvalPolicy: {
-							policy: {
-								tools: '={{ $json.body.tools }}',
-								deciders: '={{ $json.body.deciders }}',
-								expiresAfterMinutes: '={{ $json.body.expiresAfterMinutes ?? 0 }}',
-							},
+		webhook: { id: 'start-1', webhookId: 'e2e-approvals-start', path: START_PATH },
+		node: {
+			id: 'start-2',
+			name: 'Claude Session Start',
+			type: 'claudeSessionStart',
+			parameters: {
+				prompt: '={{ $json.body.prompt }}',
+				workspaceType: 'worktree',
+				baseRepository,
+				threadKey: '={{ $json.body.threadKey }}',
+				options: {
+					allowedTools: 'Bash',
+					approvalPolicy: {
+						policy: {
+							tools: '={{ $json.body.tools }}',
+							deciders: '={{ $json.body.deciders }}',
+							expiresAfterMinutes: '={{ $json.body.expiresAfterMinutes ?? 0 }}',
 						},
 					},
 				},
-				credentials: orchestratorRef(CREDENTIAL_ID),
 			},
-		],
-		connections: {
-			Webhook: { main: [[{ node: 'Claude Session Start', type: 'main', index: 0 }]] },
 		},
-		settings: { executionOrder: 'v1' },
-	};
+		credentialId: CREDENTIAL_ID,
+	});
 }
 
 export async function startApprovalsStack(): Promise<ApprovalsStack> {

@@ -13,9 +13,8 @@ import { startedForBlock } from '../support/started-for-block';
 import { stopsFor } from '../support/stops';
 import {
 	orchestratorCredential,
-	orchestratorRef,
 	sessionFinishedTrigger,
-	webhookNode,
+	webhookToNodeWorkflow,
 } from './workflow-nodes';
 
 export const LEASE_TTL_SECONDS = 10;
@@ -40,64 +39,48 @@ export interface QueueE2eStack {
 }
 
 const CREDENTIAL_ID = 'e2eQueueOrch0001';
-const orchestrator = orchestratorRef(CREDENTIAL_ID);
-const webhook = (id: string, pathName: string) => webhookNode(`${id}-hook`, pathName, `${id}-hook`);
 
 function workflows(): N8nWorkflow[] {
 	const options = { timeoutSeconds: 300, queueTimeoutSeconds: 300 };
 	return [
-		{
+		webhookToNodeWorkflow({
 			id: QUEUE_WORKFLOW_IDS.start,
 			name: 'E2E queue: start',
-			nodes: [
-				webhook('queue-start', START_PATH),
-				{
-					id: 'queue-start-node',
-					name: 'Claude Session Start',
-					type: 'n8n-nodes-claude-orchestrator.claudeSessionStart',
-					typeVersion: 1,
-					position: [220, 0],
-					parameters: {
-						prompt: '={{ $json.body.prompt }}',
-						workspaceType: 'local',
-						workspacePath: '={{ $json.body.folder }}',
-						threadKey: '={{ $json.body.threadKey }}',
-						options,
-					},
-					credentials: orchestrator,
+			webhook: { id: 'queue-start-hook', webhookId: 'queue-start-hook', path: START_PATH },
+			node: {
+				id: 'queue-start-node',
+				name: 'Claude Session Start',
+				type: 'claudeSessionStart',
+				parameters: {
+					prompt: '={{ $json.body.prompt }}',
+					workspaceType: 'local',
+					workspacePath: '={{ $json.body.folder }}',
+					threadKey: '={{ $json.body.threadKey }}',
+					options,
 				},
-			],
-			connections: {
-				Webhook: { main: [[{ node: 'Claude Session Start', type: 'main', index: 0 }]] },
 			},
-			settings: { executionOrder: 'v1' },
-		},
-		{
+			credentialId: CREDENTIAL_ID,
+		}),
+		webhookToNodeWorkflow({
 			id: QUEUE_WORKFLOW_IDS.resume,
 			name: 'E2E queue: resume',
-			nodes: [
-				webhook('queue-resume', RESUME_PATH),
-				{
-					id: 'queue-resume-node',
-					name: 'Claude Resume',
-					type: 'n8n-nodes-claude-orchestrator.claudeResume',
-					typeVersion: 1,
-					position: [220, 0],
-					parameters: {
-						resumeBy: 'threadKey',
-						threadKey: '={{ $json.body.threadKey }}',
-						prompt: '={{ $json.body.prompt }}',
-						// Two Resumes of one session on different workers wait for each other's lease (the node's
-						// default, Queue, would store the second reply for the next turn instead).
-						whenBusy: 'wait',
-						options,
-					},
-					credentials: orchestrator,
+			webhook: { id: 'queue-resume-hook', webhookId: 'queue-resume-hook', path: RESUME_PATH },
+			node: {
+				id: 'queue-resume-node',
+				name: 'Claude Resume',
+				type: 'claudeResume',
+				parameters: {
+					resumeBy: 'threadKey',
+					threadKey: '={{ $json.body.threadKey }}',
+					prompt: '={{ $json.body.prompt }}',
+					// Two Resumes of one session on different workers wait for each other's lease (the node's
+					// default, Queue, would store the second reply for the next turn instead).
+					whenBusy: 'wait',
+					options,
 				},
-			],
-			connections: { Webhook: { main: [[{ node: 'Claude Resume', type: 'main', index: 0 }]] } },
-			settings: { executionOrder: 'v1' },
-		},
+			},
+			credentialId: CREDENTIAL_ID,
+		}),
 		{
 			id: QUEUE_WORKFLOW_IDS.finished,
 			name: 'E2E queue: session finished',

@@ -1,6 +1,7 @@
 // Pieces of the hand-written workflows the e2e stacks and the load benchmark import into n8n: this package's
-// credential (under the one name the templates use too), a Webhook node and the Hook Trigger's Session Finished preset.
-import type { N8nCredential } from '../../scripts/n8n/n8n-instance';
+// credential (under the one name the templates use too), a Webhook node, a webhook that runs one of this package's
+// nodes, and the Hook Trigger's Session Finished preset.
+import type { N8nCredential, N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { ORCHESTRATOR_CREDENTIAL } from '../../scripts/templates';
 
 /** The orchestrator credential as n8n stores it, pointed at the service. */
@@ -28,6 +29,34 @@ export function webhookNode(id: string, path: string, webhookId: string): Record
 		position: [0, 0],
 		webhookId,
 		parameters: { httpMethod: 'POST', path, responseMode: 'lastNode', options: {} },
+	};
+}
+
+/** Webhook → one of this package's nodes (`type`, e.g. claudeSessionStart) → its output as the HTTP answer. */
+export function webhookToNodeWorkflow(w: {
+	id: string;
+	name: string;
+	webhook: { id: string; webhookId: string; path: string };
+	node: { id: string; name: string; type: string; parameters: Record<string, unknown> };
+	credentialId: string;
+}): N8nWorkflow {
+	return {
+		id: w.id,
+		name: w.name,
+		nodes: [
+			webhookNode(w.webhook.id, w.webhook.path, w.webhook.webhookId),
+			{
+				id: w.node.id,
+				name: w.node.name,
+				type: `n8n-nodes-claude-orchestrator.${w.node.type}`,
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: w.node.parameters,
+				credentials: orchestratorRef(w.credentialId),
+			},
+		],
+		connections: { Webhook: { main: [[{ node: w.node.name, type: 'main', index: 0 }]] } },
+		settings: { executionOrder: 'v1' },
 	};
 }
 
