@@ -1,4 +1,5 @@
 // Mail from Alice to the stack's mailbox, appended over IMAP as if it had arrived from her mail client.
+import { imapAppend } from '../fakes/mail';
 import { MAIL, type E2eStack } from './stack';
 
 /** The IMAP login of the mailbox the Email Trigger watches. */
@@ -10,7 +11,7 @@ export const mailbox = (stack: E2eStack) => ({
 });
 
 /** An email from Alice, as her mail client would send it (a reply names what it answers and the chain). */
-export function email(h: {
+function email(h: {
 	messageId: string;
 	subject: string;
 	text: string;
@@ -32,3 +33,7 @@ export function email(h: {
 		'',
 	].join('\r\n');
 }
+
+/** Delivers an email from Alice into the stack's mailbox, where the Email Trigger finds it. */
+export const mailFromAlice = (stack: E2eStack, h: Parameters<typeof email>[0]) =>
+	imapAppend(mailbox(stack), email(h));

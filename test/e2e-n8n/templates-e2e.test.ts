@@ -6,7 +6,7 @@ import {
 	nodeOutput,
 	type N8nExecution,
 } from '../../scripts/n8n/n8n-instance';
-import { imapAppend, imapSearch } from '../fakes/mail';
+import { imapSearch } from '../fakes/mail';
 import { eventEnvelope, postSignedEvent, type SlackMessage } from '../fakes/slack';
 import {
 	MAIL,
@@ -19,7 +19,7 @@ import {
 } from './stack';
 import { promptsIn } from '../support/prompts';
 import { pollUntil } from '../support/wait';
-import { email, mailbox } from './alice-mail';
+import { mailbox, mailFromAlice } from './alice-mail';
 import { triggerWebhookPath } from './templates';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -468,14 +468,11 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 
 	it('answers a new email in a new session, then continues that session from the reply, keeping the thread headers', async () => {
 		const firstId = '<e2e-first.alice@example.test>';
-		await imapAppend(
-			mailbox(stack),
-			email({
-				messageId: firstId,
-				subject: 'Build question',
-				text: 'Is the build green? [[text:the build is green]]',
-			}),
-		);
+		await mailFromAlice(stack, {
+			messageId: firstId,
+			subject: 'Build question',
+			text: 'Is the build green? [[text:the build is green]]',
+		});
 		const answer = await stack.smtp.waitForMail(
 			(m) => m.inReplyTo === firstId,
 			MAIL_TIMEOUT_MS,
@@ -499,16 +496,13 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 
 		// Alice answers Claude's reply from her mail client: In-Reply-To names Claude's message, References the chain.
 		const secondId = '<e2e-second.alice@example.test>';
-		await imapAppend(
-			mailbox(stack),
-			email({
-				messageId: secondId,
-				subject: 'Re: Build question',
-				inReplyTo: answer.messageId,
-				references: [firstId, answer.messageId!],
-				text: `And the tests? [[text:the tests pass too]]\r\n\r\nOn ${new Date().toUTCString()}, ${MAIL.from} wrote:\r\n> the build is green`,
-			}),
-		);
+		await mailFromAlice(stack, {
+			messageId: secondId,
+			subject: 'Re: Build question',
+			inReplyTo: answer.messageId,
+			references: [firstId, answer.messageId!],
+			text: `And the tests? [[text:the tests pass too]]\r\n\r\nOn ${new Date().toUTCString()}, ${MAIL.from} wrote:\r\n> the build is green`,
+		});
 		const second = await stack.smtp.waitForMail(
 			(m) => m.inReplyTo === secondId,
 			MAIL_TIMEOUT_MS,
@@ -558,14 +552,11 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 			"the email workflow's Budget Reached subscription",
 		);
 		const put = await putThreadBudget(threadKey);
-		await imapAppend(
-			mailbox(stack),
-			email({
-				messageId: rootId,
-				subject: 'Costly question',
-				text: 'Spend a little [[bash:echo one]] [[text:spent]]',
-			}),
-		);
+		await mailFromAlice(stack, {
+			messageId: rootId,
+			subject: 'Costly question',
+			text: 'Spend a little [[bash:echo one]] [[text:spent]]',
+		});
 
 		const notice = await stack.smtp.waitForMail(
 			(m) => m.inReplyTo === rootId && m.text.startsWith('Budget reached'),

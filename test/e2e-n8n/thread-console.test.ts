@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { api } from '../support/test-service';
 import { claudePidFor } from '../support/claude-pid';
-import { imapAppend } from '../fakes/mail';
 import {
 	mentionInNewThread,
 	SLACK_CHANNEL,
@@ -18,7 +17,7 @@ import { groupAlive } from '../support/process-group';
 import { lastUserPrompt } from '../support/prompts';
 import { firstCallSucceeded, threadSession } from '../support/service-sessions';
 import { pollUntil } from '../support/wait';
-import { email, mailbox } from './alice-mail';
+import { mailFromAlice } from './alice-mail';
 
 type Json = Record<string, any>;
 // The first tool call runs, then the model's next answer is held back for a minute: the turn is "long".
@@ -135,10 +134,7 @@ describe('stop from the thread', () => {
 
 	it('`stop` in an email reply does the same, and the answer threads under the reply', async () => {
 		const firstId = '<e2e-stop-first.alice@example.test>';
-		await imapAppend(
-			mailbox(stack),
-			email({ messageId: firstId, subject: 'Long job', text: LONG_TURN }),
-		);
+		await mailFromAlice(stack, { messageId: firstId, subject: 'Long job', text: LONG_TURN });
 		const sessionId = await sessionOfThread(
 			'email:e2e-stop-first.alice@example.test',
 			MAIL_TIMEOUT_MS,
@@ -147,16 +143,13 @@ describe('stop from the thread', () => {
 
 		const stopId = '<e2e-stop-reply.alice@example.test>';
 		const askedAt = Date.now();
-		await imapAppend(
-			mailbox(stack),
-			email({
-				messageId: stopId,
-				subject: 'Re: Long job',
-				inReplyTo: firstId,
-				references: [firstId],
-				text: 'Stop.\r\n\r\n-- \r\nAlice',
-			}),
-		);
+		await mailFromAlice(stack, {
+			messageId: stopId,
+			subject: 'Re: Long job',
+			inReplyTo: firstId,
+			references: [firstId],
+			text: 'Stop.\r\n\r\n-- \r\nAlice',
+		});
 		await expectStopped(sessionId, pgid, askedAt, 'email');
 		const answer = await stack.smtp.waitForMail(
 			(m) => m.inReplyTo === stopId && m.text.includes('Stopped.'),
@@ -254,30 +247,24 @@ describe('replies while a turn runs', () => {
 describe('email replies while a turn runs', () => {
 	it('a reply during a long turn is answered "still working" at once, and the next turn answers it threaded under it', async () => {
 		const firstId = '<e2e-busy-first.alice@example.test>';
-		await imapAppend(
-			mailbox(stack),
-			email({
-				messageId: firstId,
-				subject: 'Busy job',
-				text: 'a long job [[bash:echo one > one.txt]] [[delay:45000]] [[text:first email turn done]]',
-			}),
-		);
+		await mailFromAlice(stack, {
+			messageId: firstId,
+			subject: 'Busy job',
+			text: 'a long job [[bash:echo one > one.txt]] [[delay:45000]] [[text:first email turn done]]',
+		});
 		const sessionId = await sessionOfThread(
 			'email:e2e-busy-first.alice@example.test',
 			MAIL_TIMEOUT_MS,
 		);
 		await longTurnUnderWay(sessionId);
 		const replyId = '<e2e-busy-reply.alice@example.test>';
-		await imapAppend(
-			mailbox(stack),
-			email({
-				messageId: replyId,
-				subject: 'Re: Busy job',
-				inReplyTo: firstId,
-				references: [firstId],
-				text: 'also check the docs [[text:queued email answered]]',
-			}),
-		);
+		await mailFromAlice(stack, {
+			messageId: replyId,
+			subject: 'Re: Busy job',
+			inReplyTo: firstId,
+			references: [firstId],
+			text: 'also check the docs [[text:queued email answered]]',
+		});
 		const waiting = await stack.smtp.waitForMail(
 			(m) => m.inReplyTo === replyId && m.text.includes('Still working, I will take this next'),
 			MAIL_TIMEOUT_MS,
