@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { api, startTestService, type TestService } from '../support/test-service';
 import { launchChromium, type Chromium } from '../support/chromium';
+import { signIn, watchedPage } from './dashboard-page';
 import { createSession, postHook, putRun } from './seed';
 import { sleep } from '../support/wait';
 
@@ -98,13 +99,9 @@ describe(`approvals on the dashboard (${KIND})`, () => {
 		decided = { id: d.id };
 
 		browser = await launchChromium();
-		page = await browser.context.newPage();
-		page.setDefaultTimeout(10_000);
-		page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-		page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+		page = await watchedPage(browser, problems, { timeoutMs: 10_000 });
 		await page.goto(svc.url + '/');
-		await page.fill('#token', DASHBOARD_TOKEN);
-		await page.click('form.sign-in button[type=submit]');
+		await signIn(page, DASHBOARD_TOKEN);
 	});
 
 	afterAll(async () => {

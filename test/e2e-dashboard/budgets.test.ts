@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { api, startTestService, type TestService } from '../support/test-service';
 import { launchChromium, type Chromium } from '../support/chromium';
+import { signIn, watchedPage } from './dashboard-page';
 
 // The budgets page in a real headless Chromium against the real service: budgets against their limits, cost
 // per day by repository and by model, the most expensive sessions. Screenshot: test-artifacts/dashboard/.
@@ -60,11 +61,8 @@ describe(`dashboard budgets page in Chromium (${KIND})`, () => {
 		});
 
 		browser = await launchChromium();
-		page = await browser.context.newPage();
-		page.setDefaultTimeout(10_000);
+		page = await watchedPage(browser, problems, { timeoutMs: 10_000 });
 		page.on('request', (r) => methods.add(r.method()));
-		page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-		page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
 	});
 
 	afterAll(async () => {
@@ -74,8 +72,7 @@ describe(`dashboard budgets page in Chromium (${KIND})`, () => {
 
 	it('shows each budget against its limit, where the money went, and the most expensive sessions', async () => {
 		await page.goto(svc.url + '/#/budgets');
-		await page.fill('#token', DASHBOARD_TOKEN);
-		await page.click('form.sign-in button[type=submit]');
+		await signIn(page, DASHBOARD_TOKEN);
 		await page.locator('table.budgets-table tbody tr').nth(2).waitFor();
 		expect(await page.title()).toBe('Budgets · Claude Orchestrator');
 		expect(await page.locator('a[data-nav="budgets"].current').count()).toBe(1);

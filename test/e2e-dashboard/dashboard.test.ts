@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import { startTestService, type TestService } from '../support/test-service';
 import { launchChromium, type Chromium } from '../support/chromium';
+import { signIn } from './dashboard-page';
 import { BIG_OUTPUT, fixture, postHook, putRun, seedSessions, type Seeded } from './seed';
 
 // The dashboard in a real headless Chromium against the real service (PGlite, or PostgreSQL when
@@ -87,13 +88,11 @@ describe(`dashboard in Chromium (${KIND})`, () => {
 	it('signs in with the read-only dashboard token and lists sessions, newest first, 50 per page', async () => {
 		await page.goto(svc.url + '/');
 		await page.locator('form.sign-in').waitFor();
-		await page.fill('#token', 'not-the-token-at-all');
-		await page.click('form.sign-in button[type=submit]');
+		await signIn(page, 'not-the-token-at-all');
 		await page.locator('form.sign-in .error', { hasText: 'did not accept' }).waitFor();
 		await shot('01-sign-in-refused');
 
-		await page.fill('#token', DASHBOARD_TOKEN);
-		await page.click('form.sign-in button[type=submit]');
+		await signIn(page, DASHBOARD_TOKEN);
 		await rows().nth(49).waitFor();
 		expect(await rows().count()).toBe(50);
 		expect(await rows().nth(0).getAttribute('data-id')).toBe(seeded.alpha.id);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startTestService, type TestService } from '../support/test-service';
 import { launchChromium, type Chromium } from '../support/chromium';
+import { signIn, watchedPage } from './dashboard-page';
 import { createSession, postToolCalls, putRun } from './seed';
 
 // The overview's "at a glance" charts (uPlot, served by the service) in Chromium, with seeded data. The bars are
@@ -154,14 +155,10 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 			})),
 		);
 		browser = await launchChromium();
-		page = await browser.context.newPage();
-		page.setDefaultTimeout(15_000);
-		page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-		page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+		page = await watchedPage(browser, problems, { timeoutMs: 15_000 });
 		page.on('request', (r) => requests.push(r.url()));
 		await page.goto(svc.url + '/');
-		await page.fill('#token', DASHBOARD_TOKEN);
-		await page.click('form.sign-in button[type=submit]');
+		await signIn(page, DASHBOARD_TOKEN);
 		await page.locator('table.sessions').waitFor();
 	});
 

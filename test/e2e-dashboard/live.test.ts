@@ -8,6 +8,7 @@ import { createScratchDatabase } from '../support/scratch-database';
 import { startService, type RunningService } from '../../service/src/service';
 import { api, TEST_API_KEY } from '../support/test-service';
 import { launchChromium, type Chromium } from '../support/chromium';
+import { signIn, watchedPage } from './dashboard-page';
 import { createSession, fixture, postHook } from './seed';
 
 // Changes pushed to the dashboard over the live stream, measured in a real Chromium. On PostgreSQL
@@ -87,12 +88,9 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 		// The embedded database belongs to one process: there, hooks go to the same service.
 		hookSide = scratch ? await replica(config('two')) : browserSide;
 		browser = await launchChromium();
-		page = await browser.context.newPage();
-		page.setDefaultTimeout(15_000);
-		page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+		page = await watchedPage(browser, problems, { timeoutMs: 15_000, consoleErrors: false });
 		await page.goto(browserSide.url + '/');
-		await page.fill('#token', DASHBOARD_TOKEN);
-		await page.click('form.sign-in button[type=submit]');
+		await signIn(page, DASHBOARD_TOKEN);
 		await page.locator('table.sessions').waitFor();
 	});
 
