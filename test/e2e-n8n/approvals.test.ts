@@ -53,6 +53,14 @@ function slackThread(): { threadKey: string; ts: string } {
 	return { threadKey: `slack:${CHANNEL}:${ts}`, ts };
 }
 
+/** A gated session started in a new Slack thread, and that thread. */
+async function startGatedInThread(
+	body: Omit<Parameters<typeof startGated>[0], 'threadKey'>,
+): Promise<{ thread: { threadKey: string; ts: string }; out: Json }> {
+	const thread = slackThread();
+	return { thread, out: await startGated({ ...body, threadKey: thread.threadKey }) };
+}
+
 /** Slack's block_actions interaction: form-encoded `payload=`, signed over the exact bytes sent. */
 async function click(
 	on: { approvalId: string; messageTs: string; threadTs?: string },
@@ -157,11 +165,9 @@ async function nothingHeld(sessionId: string) {
 
 describe('approvals in Slack', () => {
 	it('stops a gated command as waiting_approval, asks with buttons in the thread, and a signed Approve runs it', async () => {
-		const thread = slackThread();
-		const out = await startGated({
+		const { thread, out } = await startGatedInThread({
 			prompt:
 				'[[bash:echo before > before.txt]] [[bash:echo shipped > shipped.txt]] [[bash:echo after > after.txt]]',
-			threadKey: thread.threadKey,
 			tools: 'Bash(echo shipped *)',
 			deciders: `${ALICE}, alice@example.test`,
 		});
@@ -212,10 +218,8 @@ describe('approvals in Slack', () => {
 	});
 
 	it('refuses a person the policy does not name, in the thread; a Deny refuses the call, lists it as denied, and Claude continues', async () => {
-		const thread = slackThread();
-		const out = await startGated({
+		const { thread, out } = await startGatedInThread({
 			prompt: '[[bash:echo pushed > pushed.txt]] [[bash:echo next > next.txt]]',
-			threadKey: thread.threadKey,
 			tools: 'Bash(echo pushed *)',
 			deciders: ALICE,
 		});
@@ -254,10 +258,8 @@ describe('approvals in Slack', () => {
 	});
 
 	it('an approval left too long expires as a deny; a forged or stale click is refused and records nothing', async () => {
-		const thread = slackThread();
-		const out = await startGated({
+		const { thread, out } = await startGatedInThread({
 			prompt: '[[bash:echo late > late.txt]]',
-			threadKey: thread.threadKey,
 			tools: 'Bash(echo late *)',
 			deciders: ALICE,
 			expiresAfterMinutes: 0.05,
