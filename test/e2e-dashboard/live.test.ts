@@ -65,6 +65,9 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 		tool_use_id: `toolu_push_${n}`,
 		tool_input: { pattern: `needle-${n}` },
 	});
+	/** A session in a local folder, made through the service the hooks go to. */
+	const localSession = (prompt: string, workspacePath: string) =>
+		createSession(hookSide, { prompt, workspaceType: 'local', workspacePath });
 	/** How long after `since` the check held. */
 	async function after(since: number, check: () => Promise<unknown>) {
 		await check();
@@ -103,11 +106,7 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 	});
 
 	it('shows each of 5 new tool calls within 1 s of its hook being answered', async () => {
-		const session = await createSession(hookSide, {
-			prompt: 'Find the needles',
-			workspaceType: 'local',
-			workspacePath: '/srv/work/widgets',
-		});
+		const session = await localSession('Find the needles', '/srv/work/widgets');
 		await page.goto(`${browserSide.url}/#/sessions/${session.id}`);
 		await page.locator('[data-list="timeline"]').waitFor();
 		await page.locator('#live[data-transport="stream"]').waitFor();
@@ -137,11 +136,7 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 		await page.goto(`${browserSide.url}/#/sessions`);
 		await page.locator('table.sessions tbody tr').first().waitFor();
 		await page.locator('#live[data-transport="stream"]').waitFor();
-		const created = await createSession(hookSide, {
-			prompt: 'A session made while the list is open',
-			workspaceType: 'local',
-			workspacePath: '/srv/work/new',
-		});
+		const created = await localSession('A session made while the list is open', '/srv/work/new');
 		const since = Date.now();
 		const took = await after(since, () =>
 			page.locator(`table.sessions tbody tr[data-id="${created.id}"]`).waitFor(),
@@ -152,11 +147,7 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 	});
 
 	it('falls back to polling while no stream can be opened, and goes back to the stream when it can', async () => {
-		const session = await createSession(hookSide, {
-			prompt: 'Behind a proxy that refuses streams',
-			workspaceType: 'local',
-			workspacePath: '/srv/work/proxy',
-		});
+		const session = await localSession('Behind a proxy that refuses streams', '/srv/work/proxy');
 		await page.route('**/api/v1/stream**', (route) =>
 			route.fulfill({ status: 502, body: 'Bad Gateway' }),
 		);
@@ -174,11 +165,7 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 	});
 
 	it('finds a session by a word that only one tool output holds, and shows where', async () => {
-		const session = await createSession(hookSide, {
-			prompt: 'Run the flaky suite',
-			workspaceType: 'local',
-			workspacePath: '/srv/work/flaky',
-		});
+		const session = await localSession('Run the flaky suite', '/srv/work/flaky');
 		const call = pre(session.id, 70);
 		await postHook(hookSide, session.hookToken, call);
 		await postHook(hookSide, session.hookToken, {
@@ -207,11 +194,7 @@ describe(`live stream in Chromium (${KIND}${KIND === 'postgres' ? ', two replica
 	});
 
 	it('catches up after the service restarts, with nothing missing or doubled', async () => {
-		const session = await createSession(hookSide, {
-			prompt: 'Survive a restart',
-			workspaceType: 'local',
-			workspacePath: '/srv/work/restart',
-		});
+		const session = await localSession('Survive a restart', '/srv/work/restart');
 		await page.goto(`${browserSide.url}/#/sessions/${session.id}`);
 		await page.locator('#live[data-transport="stream"]').waitFor();
 		await postHook(hookSide, session.hookToken, pre(session.id, 100));
