@@ -16,7 +16,6 @@ import { openDatabase, type Database } from '../service/src/db';
 import { assertChromium, launchChromium } from '../test/support/chromium';
 import { createScratchDatabase } from '../test/support/scratch-database';
 import { startService } from '../service/src/service';
-import { sleep } from '../test/support/wait';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5_000);
@@ -112,7 +111,8 @@ async function timelineRender(page: Page, id: string, tab: 'timeline' | 'events'
 			const list = (globalThis as any).document.querySelector(`[data-list="${t}"]`)!;
 			while (list.dataset.done !== 'true') {
 				list.querySelector('.sentinel')!.scrollIntoView();
-				await sleep(16);
+				// This runs in the page: the test support's sleep is not there.
+				await new Promise((r) => setTimeout(r, 16));
 			}
 			await new Promise((r) => (globalThis as any).requestAnimationFrame(() => setTimeout(r, 0)));
 			if (Number(list.dataset.count) !== total)
