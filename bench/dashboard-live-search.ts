@@ -10,10 +10,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../service/src/db';
 import { createScratchDatabase } from '../test/support/scratch-database';
 import { openStream } from '../test/support/sse';
+import { sleep } from '../test/support/wait';
 import { freePort } from '../scripts/n8n/free-port';
 
 const TOOL_CALLS = Number(process.env.BENCH_TOOL_CALLS ?? 100_000);
