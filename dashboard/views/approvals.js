@@ -33,21 +33,30 @@ function until(iso, now) {
 const deciders = (a) =>
 	a.deciders?.length ? a.deciders.join(', ') : 'anyone the workflow passes on';
 
+/** A panel hidden while it has nothing to list; `show` unhides it with the count in its heading. */
+function countedPanel(className, body) {
+	const heading = h('h3', null);
+	const el = h('section', { class: `panel ${className}`, hidden: true }, heading, body);
+	const show = (count, title) => {
+		el.hidden = count === 0;
+		heading.textContent = `${title} (${count})`;
+	};
+	return { el, show };
+}
+
 /**
  * The sessions page's "Waiting for a person" panel: every pending call, newest first, each linked to its session.
  * Hidden while nothing waits.
  */
 export function pendingApprovals() {
 	const list = h('ul', { class: 'plain approvals-pending' });
-	const heading = h('h3', null);
-	const el = h('section', { class: 'panel waiting-panel', hidden: true }, heading, list);
+	const { el, show } = countedPanel('waiting-panel', list);
 	return {
 		el,
 		update(items) {
 			const now = Date.now();
-			el.hidden = items.length === 0;
+			show(items.length, 'Waiting for a person');
 			el.dataset.count = String(items.length);
-			heading.textContent = `Waiting for a person (${items.length})`;
 			list.replaceChildren(
 				...items.map((a) =>
 					h(
@@ -87,14 +96,12 @@ function decisionText(a) {
 export function approvalHistory() {
 	const table = compactTable(['Asked', 'Call', 'Rule', 'Status', 'Decision']);
 	const body = table.tBodies[0];
-	const heading = h('h3', null);
-	const el = h('section', { class: 'panel approvals', hidden: true }, heading, table);
+	const { el, show } = countedPanel('approvals', table);
 	return {
 		el,
 		update(items) {
 			const now = Date.now();
-			el.hidden = items.length === 0;
-			heading.textContent = `Approvals (${items.length})`;
+			show(items.length, 'Approvals');
 			// Oldest first: the history reads in the order the calls were made.
 			body.replaceChildren(
 				...[...items].reverse().map((a) =>
