@@ -24,13 +24,14 @@ import { listToolCalls } from '../tool-calls/tool-calls.repository';
 import { recordStreamToolCalls } from '../tool-calls/tool-calls.service';
 import type { KnownSubscriptions } from '../deliveries/outbox';
 import {
+	acquireLease,
 	getSession,
 	getSessionDetail,
 	listRuns,
-	listSessions,
+	releaseLease,
 	updateSession,
 } from './sessions.repository';
-import { acquireLease, releaseLease } from './lease.repository';
+import { listSessions } from './session-list.repository';
 import { issueHookToken, recordRun, revokeHookTokens, startSession } from './sessions.service';
 import { notifyRunSignal } from './run-signals';
 import { announceWaiting, takeMessages } from '../queued-messages/queued-messages.repository';
