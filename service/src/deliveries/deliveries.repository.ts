@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { olderThanRetention, pruneBatch } from '../db/retention';
 import { periodicTask } from '../periodic-task';
 import { MAX_MIN_INTERVAL_SECONDS } from '../subscriptions/subscriptions.schema';
 
@@ -309,18 +310,17 @@ export async function pruneDelivered(
 	olderThanMs: number,
 	batch = 5000,
 ): Promise<number> {
-	const { rowCount } = await db.query(
+	return pruneBatch(
+		db,
 		`DELETE FROM deliveries WHERE id IN (
-			(SELECT id FROM deliveries WHERE status = 'delivered'
-				AND delivered_at < now() - make_interval(secs => $1::double precision / 1000)
+			(SELECT id FROM deliveries WHERE status = 'delivered' AND ${olderThanRetention('delivered_at')}
 			ORDER BY hook_event_id LIMIT $2)
 			UNION ALL
-			(SELECT id FROM deliveries WHERE status = 'superseded'
-				AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
+			(SELECT id FROM deliveries WHERE status = 'superseded' AND ${olderThanRetention('next_attempt_at')}
 			ORDER BY hook_event_id LIMIT $2))`,
-		[olderThanMs, batch],
+		olderThanMs,
+		batch,
 	);
-	return rowCount;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { olderThanRetention, pruneBatch } from '../db/retention';
 import { periodicTask } from '../periodic-task';
 
 export interface EventKey {
@@ -124,13 +125,13 @@ export async function pruneEventKeys(
 	olderThanMs: number,
 	batch = 5000,
 ): Promise<number> {
-	const { rowCount } = await db.query(
+	return pruneBatch(
+		db,
 		`DELETE FROM event_keys WHERE key IN (
-			SELECT key FROM event_keys WHERE created_at < now() - make_interval(secs => $1::double precision / 1000)
-			ORDER BY created_at LIMIT $2)`,
-		[olderThanMs, batch],
+			SELECT key FROM event_keys WHERE ${olderThanRetention('created_at')} ORDER BY created_at LIMIT $2)`,
+		olderThanMs,
+		batch,
 	);
-	return rowCount;
 }
 
 /** Chat platforms resend within minutes; a week of keys is plenty. Forgotten hourly, a batch at a time. */
