@@ -70,8 +70,9 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 		payload: Json,
 		query = '?approvals=required',
 	) => api(svc, 'POST', `/api/v1/hooks${query}`, payload, s.hook);
-	const decide = (id: string, body: Json) =>
-		api(svc, 'POST', `/api/v1/approvals/${id}/decision`, body);
+	/** A decision with the API key, unless other `headers` are given. */
+	const decide = (id: string, body: Json, headers?: Record<string, string>) =>
+		api(svc, 'POST', `/api/v1/approvals/${id}/decision`, body, headers);
 	const decideAs = (id: string, decision: string, decidedBy: string, channel: string) =>
 		decide(id, { decision, decidedBy, channel });
 	/** The session's ApprovalDecided events, oldest first. */
@@ -348,28 +349,8 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 
 	it('lets only the API key decide: a hook token is refused, and cannot gate another session', async () => {
 		const { s, a } = await gatedCall({ rules: ['Bash'] }, 'make');
-		expect(
-			(
-				await api(
-					svc,
-					'POST',
-					`/api/v1/approvals/${a.id}/decision`,
-					{ decision: 'approve', decidedBy: 'U1' },
-					s.hook,
-				)
-			).status,
-		).toBe(403);
-		expect(
-			(
-				await api(
-					svc,
-					'POST',
-					`/api/v1/approvals/${a.id}/decision`,
-					{ decision: 'approve', decidedBy: 'U1' },
-					{},
-				)
-			).status,
-		).toBe(401);
+		expect((await decide(a.id, { decision: 'approve', decidedBy: 'U1' }, s.hook)).status).toBe(403);
+		expect((await decide(a.id, { decision: 'approve', decidedBy: 'U1' }, {})).status).toBe(401);
 		expect((await decide(a.id, { decision: 'maybe', decidedBy: 'U1' })).body.message).toMatch(
 			/decision must be "approve" or "deny"/,
 		);

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { lsPreToolUse } from '../../test/support/hook-client';
 import {
 	api,
 	DATABASE_KINDS,
@@ -17,14 +18,7 @@ describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
 		);
 		return Number(rows[0].n);
 	};
-	const hook = (sessionId: string, extra: Record<string, unknown> = {}) => ({
-		session_id: sessionId,
-		hook_event_name: 'PreToolUse',
-		tool_name: 'Bash',
-		tool_use_id: `toolu_${crypto.randomUUID()}`,
-		tool_input: { command: 'ls' },
-		...extra,
-	});
+	const hook = lsPreToolUse;
 
 	it.each([
 		['malformed JSON', '{"session_id": "x", ', 400, /malformed JSON/],

@@ -12,6 +12,28 @@ import {
 describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 	const t = serviceForSuite(kind);
 
+	/** The PostToolUse claude's hook posts, with the session's hook token, for a Bash call that printed `stdout`. */
+	const bashSucceeded = (
+		session: { id: string; hookToken: string },
+		toolUseId: string,
+		stdout: string,
+		durationMs: number,
+	) =>
+		api(
+			t.svc,
+			'POST',
+			'/api/v1/hooks',
+			{
+				session_id: session.id,
+				hook_event_name: 'PostToolUse',
+				tool_name: 'Bash',
+				tool_use_id: toolUseId,
+				tool_response: { stdout },
+				duration_ms: durationMs,
+			},
+			{ Authorization: `Bearer ${session.hookToken}` },
+		);
+
 	it('creates a session with a hook token, binds its thread, and records runs into totals', async () => {
 		const id = crypto.randomUUID();
 		const created = await api(t.svc, 'POST', '/api/v1/sessions', {
@@ -156,20 +178,7 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 				},
 			],
 		});
-		await api(
-			t.svc,
-			'POST',
-			'/api/v1/hooks',
-			{
-				session_id: body.id,
-				hook_event_name: 'PostToolUse',
-				tool_name: 'Bash',
-				tool_use_id: toolUseId,
-				tool_response: { stdout: 'a' },
-				duration_ms: 12,
-			},
-			{ Authorization: `Bearer ${body.hookToken}` },
-		);
+		await bashSucceeded(body, toolUseId, 'a', 12);
 		await api(t.svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
 			toolCalls: [
 				{
@@ -210,20 +219,7 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 			],
 		});
 		// The hook saw the first call succeed; claude was killed before the runner read that result from its output.
-		await api(
-			t.svc,
-			'POST',
-			'/api/v1/hooks',
-			{
-				session_id: body.id,
-				hook_event_name: 'PostToolUse',
-				tool_name: 'Bash',
-				tool_use_id: 'toolu_done',
-				tool_response: { stdout: 'ok' },
-				duration_ms: 7,
-			},
-			{ Authorization: `Bearer ${body.hookToken}` },
-		);
+		await bashSucceeded(body, 'toolu_done', 'ok', 7);
 		const ended = {
 			status: 'failed',
 			unfinished: true,

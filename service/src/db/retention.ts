@@ -7,13 +7,8 @@ import type { Queryable } from './database';
 export const olderThanRetention = (column: string) =>
 	`${column} < now() - make_interval(secs => $1::double precision / 1000)`;
 
-/** Runs a retention delete (see above); how many rows it removed. */
-export async function pruneBatch(
-	db: Queryable,
-	deleteSql: string,
-	olderThanMs: number,
-	batch: number,
-): Promise<number> {
-	const { rowCount } = await db.query(deleteSql, [olderThanMs, batch]);
-	return rowCount;
+/** Runs the retention delete `deleteSql` (see above), 5000 rows unless told; how many rows it removed. */
+export function retentionDelete(deleteSql: string) {
+	return async (db: Queryable, olderThanMs: number, batch = 5000): Promise<number> =>
+		(await db.query(deleteSql, [olderThanMs, batch])).rowCount;
 }
