@@ -6,6 +6,19 @@ import {
 	type BudgetTestService,
 } from '../../test/support/budget-service';
 
+/** Asks for a run's reservation as the runner does: a new run, the service's default amount and time unless given. */
+const reservation = (
+	svc: { url: string },
+	sessionId: string,
+	opts: { requestUsd?: number; runId?: string; ttlSeconds?: number } = {},
+) =>
+	api(svc, 'POST', '/api/v1/budgets/reservations', {
+		sessionId,
+		runId: opts.runId ?? crypto.randomUUID(),
+		...(opts.requestUsd ? { requestUsd: opts.requestUsd } : {}),
+		...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}),
+	});
+
 describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	let svc: BudgetTestService;
 	beforeAll(async () => {
@@ -36,12 +49,8 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 			startedAt,
 			endedAt: startedAt,
 		});
-	const reserve = (sessionId: string, requestUsd?: number, runId: string = crypto.randomUUID()) =>
-		api(svc, 'POST', '/api/v1/budgets/reservations', {
-			sessionId,
-			runId,
-			...(requestUsd ? { requestUsd } : {}),
-		});
+	const reserve = (sessionId: string, requestUsd?: number, runId?: string) =>
+		reservation(svc, sessionId, { requestUsd, runId });
 	const events = async (sessionId: string) =>
 		(await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events?limit=200`)).body.items as Array<{
 			event: string;
@@ -106,23 +115,8 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('refuses bad reservation and budget ids with 4xx', async () => {
 		expect((await api(svc, 'GET', '/api/v1/budgets/nope')).status).toBe(400);
-		expect(
-			(
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: crypto.randomUUID(),
-					runId: crypto.randomUUID(),
-				})
-			).status,
-		).toBe(404);
-		expect(
-			(
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: 'x',
-					runId: crypto.randomUUID(),
-					requestUsd: -2,
-				})
-			).status,
-		).toBe(400);
+		expect((await reserve(crypto.randomUUID())).status).toBe(404);
+		expect((await reserve('x', -2)).status).toBe(400);
 		expect(
 			(await api(svc, 'POST', `/api/v1/budgets/reservations/${crypto.randomUUID()}/renew`, {}))
 				.status,
@@ -254,24 +248,12 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 		const deadRun = crypto.randomUUID();
 		const aliveRun = crypto.randomUUID();
 		expect(
-			(
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: dead,
-					runId: deadRun,
-					requestUsd: 0.6,
-					ttlSeconds: 60,
-				})
-			).body.capUsd,
+			(await reservation(svc, dead, { runId: deadRun, requestUsd: 0.6, ttlSeconds: 60 })).body
+				.capUsd,
 		).toBe(0.6);
 		expect(
-			(
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: alive,
-					runId: aliveRun,
-					requestUsd: 0.6,
-					ttlSeconds: 60,
-				})
-			).body.capUsd,
+			(await reservation(svc, alive, { runId: aliveRun, requestUsd: 0.6, ttlSeconds: 60 })).body
+				.capUsd,
 		).toBeCloseTo(0.4, 6);
 		svc.clock.advance(45_000);
 		expect(
@@ -298,11 +280,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 		});
 		const s = await newSession({ repository: 'acme/released' });
 		const runId = crypto.randomUUID();
-		await api(svc, 'POST', '/api/v1/budgets/reservations', {
-			sessionId: s,
-			runId,
-			requestUsd: 0.9,
-		});
+		await reserve(s, 0.9, runId);
 		expect((await reserve(s, 5)).body.capUsd).toBeCloseTo(0.1, 6);
 		expect((await api(svc, 'DELETE', `/api/v1/budgets/reservations/${runId}`)).status).toBe(204);
 		expect((await reserve(s, 5)).body.capUsd).toBeCloseTo(0.9, 6);
@@ -573,36 +551,17 @@ describe('budgets from the environment', () => {
 			);
 			const s = (await api(svc, 'POST', '/api/v1/sessions', {})).body.id;
 			// No amount asked for: the service's default reservation, within both budgets.
-			expect(
-				(
-					await api(svc, 'POST', '/api/v1/budgets/reservations', {
-						sessionId: s,
-						runId: crypto.randomUUID(),
-					})
-				).body.capUsd,
-			).toBe(0.75);
+			expect((await reservation(svc, s)).body.capUsd).toBe(0.75);
 			await api(svc, 'PUT', `/api/v1/sessions/${s}/runs/${crypto.randomUUID()}`, {
 				kind: 'start',
 				status: 'completed',
 				costUsd: 2.5,
 			});
-			const refused = (
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: s,
-					runId: crypto.randomUUID(),
-				})
-			).body;
+			const refused = (await reservation(svc, s)).body;
 			expect(refused.message).toMatch(/BUDGET_SESSION_USD": \$2\.50 of \$2\.50 spent in all/);
 			// Another session has its own per-session budget.
 			const s2 = (await api(svc, 'POST', '/api/v1/sessions', {})).body.id;
-			expect(
-				(
-					await api(svc, 'POST', '/api/v1/budgets/reservations', {
-						sessionId: s2,
-						runId: crypto.randomUUID(),
-					})
-				).body.granted,
-			).toBe(true);
+			expect((await reservation(svc, s2)).body.granted).toBe(true);
 		} finally {
 			await svc.stop();
 		}

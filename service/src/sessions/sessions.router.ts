@@ -7,6 +7,7 @@ import {
 	cursorTime,
 	decodeCursor,
 	encodeCursor,
+	pageBody,
 	PageQuery,
 	parse,
 	SessionParams,
@@ -112,7 +113,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 					after: decodeCursor(SessionCursor, q.cursor),
 					maxBytes: deps.readPageMaxBytes,
 				});
-		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
+		res.json(pageBody(page));
 	});
 
 	r.get('/:id', auth.requireReader, async (req, res) => {
