@@ -19,6 +19,12 @@ const reservation = (
 		...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}),
 	});
 
+const putBudget = (svc: { url: string }, body: Record<string, unknown>) =>
+	api(svc, 'PUT', '/api/v1/budgets', body);
+/** The budget as stored (created or changed). */
+const budget = async (svc: { url: string }, body: Record<string, unknown>) =>
+	(await putBudget(svc, body)).body;
+
 describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	let svc: BudgetTestService;
 	beforeAll(async () => {
@@ -58,7 +64,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 		}>;
 
 	it('creates, changes, lists, reads and deletes a budget', async () => {
-		const created = await api(svc, 'PUT', '/api/v1/budgets', {
+		const created = await putBudget(svc, {
 			scope: 'thread',
 			scopeValue: 'slack:C1:1.0',
 			period: 'day',
@@ -77,7 +83,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 			source: 'api',
 		});
 		expect(new Date(created.body.resetsAt).getUTCHours()).toBe(0);
-		const changed = await api(svc, 'PUT', '/api/v1/budgets', {
+		const changed = await putBudget(svc, {
 			scope: 'thread',
 			scopeValue: 'slack:C1:1.0',
 			period: 'day',
@@ -107,7 +113,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 		[{ scope: 'all', limitUsd: 5, warningPercent: 150 }, /warningPercent is between 0 and 100/],
 		[{ scope: 'all', limitUsd: 5, colour: 'red' }, /colour/],
 	])('refuses %j with a 400 that names the problem, and stores nothing', async (body, message) => {
-		const res = await api(svc, 'PUT', '/api/v1/budgets', body);
+		const res = await putBudget(svc, body);
 		expect(res.status).toBe(400);
 		expect(res.body.message).toMatch(message);
 		expect((await api(svc, 'GET', '/api/v1/budgets')).body.items).toEqual([]);
@@ -125,21 +131,14 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('overlapping budgets all apply: the run gets the smallest remainder and every budget holds it', async () => {
 		const thread = 'slack:C2:2.0';
-		const all = (
-			await api(svc, 'PUT', '/api/v1/budgets', { scope: 'all', period: 'day', limitUsd: 10 })
-		).body;
-		const mine = (
-			await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, limitUsd: 1 })
-		).body;
-		const each = (await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', limitUsd: 0.5 }))
-			.body;
-		const other = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'repository',
-				scopeValue: 'acme/other',
-				limitUsd: 0.01,
-			})
-		).body;
+		const all = await budget(svc, { scope: 'all', period: 'day', limitUsd: 10 });
+		const mine = await budget(svc, { scope: 'thread', scopeValue: thread, limitUsd: 1 });
+		const each = await budget(svc, { scope: 'thread', limitUsd: 0.5 });
+		const other = await budget(svc, {
+			scope: 'repository',
+			scopeValue: 'acme/other',
+			limitUsd: 0.01,
+		});
 		const s = await newSession({ threadKey: thread, repository: 'acme/app' });
 		await recordRun(s, 0.3);
 		const r = await reserve(s, 5);
@@ -154,14 +153,12 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('holds reservations across runs: together they never exceed what is left, and a spent budget refuses with a message', async () => {
 		const thread = 'slack:C3:3.0';
-		const b = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'thread',
-				scopeValue: thread,
-				period: 'day',
-				limitUsd: 0.1,
-			})
-		).body;
+		const b = await budget(svc, {
+			scope: 'thread',
+			scopeValue: thread,
+			period: 'day',
+			limitUsd: 0.1,
+		});
 		const sessions = await Promise.all([1, 2, 3, 4].map(() => newSession({ threadKey: thread })));
 		const grants = await Promise.all(sessions.map((s) => reserve(s, 0.04)));
 		const caps = grants.filter((g) => g.body.granted).map((g) => g.body.capUsd);
@@ -204,14 +201,12 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	});
 
 	it('a day budget resets at the UTC day boundary', async () => {
-		const b = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'repository',
-				scopeValue: 'acme/day',
-				period: 'day',
-				limitUsd: 1,
-			})
-		).body;
+		const b = await budget(svc, {
+			scope: 'repository',
+			scopeValue: 'acme/day',
+			period: 'day',
+			limitUsd: 1,
+		});
 		const s = await newSession({ repository: 'acme/day' });
 		svc.clock.set('2026-03-10T23:59:30.000Z');
 		await recordRun(s, 1.2, '2026-03-10T23:58:00.000Z');
@@ -234,13 +229,11 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	});
 
 	it('a reservation nobody renews (its run died) stops holding when it expires; a renewed one keeps holding', async () => {
-		const b = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'repository',
-				scopeValue: 'acme/dead',
-				limitUsd: 1,
-			})
-		).body;
+		const b = await budget(svc, {
+			scope: 'repository',
+			scopeValue: 'acme/dead',
+			limitUsd: 1,
+		});
 		const [dead, alive] = [
 			await newSession({ repository: 'acme/dead' }),
 			await newSession({ repository: 'acme/dead' }),
@@ -273,7 +266,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	});
 
 	it('a released reservation gives its amount back at once', async () => {
-		await api(svc, 'PUT', '/api/v1/budgets', {
+		await putBudget(svc, {
 			scope: 'repository',
 			scopeValue: 'acme/released',
 			limitUsd: 1,
@@ -288,7 +281,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('fires Budget Warning at the warning level and Budget Reached at the limit, once each, as service events', async () => {
 		const thread = 'slack:C4:4.0';
-		await api(svc, 'PUT', '/api/v1/budgets', {
+		await putBudget(svc, {
 			scope: 'thread',
 			scopeValue: thread,
 			limitUsd: 1,
@@ -336,7 +329,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 			inReplyTo: '<budget-root.alice@example.test>',
 			references: ['<budget-root.alice@example.test>'],
 		};
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, limitUsd: 1 });
+		await putBudget(svc, { scope: 'thread', scopeValue: thread, limitUsd: 1 });
 		const s = await newSession({ threadKey: thread, threadMetadata: { email: first } });
 		expect(
 			(await api(svc, 'GET', `/api/v1/threads/${encodeURIComponent(thread)}`)).body.metadata,
@@ -369,7 +362,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 			['BudgetReached', thread, { email: latest }],
 		]);
 		// A session with no thread has nothing to carry.
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'session', limitUsd: 1 });
+		await putBudget(svc, { scope: 'session', limitUsd: 1 });
 		const alone = await newSession();
 		await recordRun(alone, 1.5);
 		expect(
@@ -379,7 +372,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('runs of one thread recorded at the same time fire Budget Warning and Budget Reached once in all', async () => {
 		const thread = 'slack:C4:5.0';
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, limitUsd: 1 });
+		await putBudget(svc, { scope: 'thread', scopeValue: thread, limitUsd: 1 });
 		const sessions = await Promise.all(
 			Array.from({ length: 8 }, () => newSession({ threadKey: thread })),
 		);
@@ -419,15 +412,13 @@ describe.each(DATABASE_KINDS)('where the money went: /metrics (%s)', (kind) => {
 		await run(s1, { costUsd: 0.25, modelUsage: { 'claude-opus-5-5': { costUSD: 0.25 } } });
 		await run(s2, { costUsd: 0.125 });
 		await run(s2, { costUsd: 0.5, modelUsage: { 'claude-x': { costUSD: 'lots' } } });
-		const b = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'repository',
-				scopeValue: 'acme/"quoted"',
-				period: 'month',
-				limitUsd: 2,
-			})
-		).body;
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', limitUsd: 2 });
+		const b = await budget(svc, {
+			scope: 'repository',
+			scopeValue: 'acme/"quoted"',
+			period: 'month',
+			limitUsd: 2,
+		});
+		await putBudget(svc, { scope: 'thread', limitUsd: 2 });
 		const res = await fetch(`${svc.url}/metrics`, {
 			headers: { Authorization: `Bearer ${svc.apiKey}` },
 		});
