@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { TriggerReceiver } from '../../test/support/trigger-receiver';
 import { newSession, startServiceWithTrigger } from '../../test/support/service-sessions';
-import { waitFor } from '../../test/support/wait';
+import { sleep, waitFor } from '../../test/support/wait';
 import { api, DATABASE_KINDS, type TestService } from '../../test/support/test-service';
 
 const ENV = {
@@ -119,7 +119,7 @@ describe.each(DATABASE_KINDS)('replies queued while a turn runs (%s)', (kind) =>
 		const late = await slackReply(id, 'reply 1', 'U0ALICE', 'ts-1');
 		expect(late.status).toBe(200);
 		expect(late.body).toMatchObject({ duplicate: true, position: 0 });
-		await new Promise((r) => setTimeout(r, 500));
+		await sleep(500);
 		expect(announced(id)).toHaveLength(1);
 	});
 
