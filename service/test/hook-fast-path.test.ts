@@ -7,6 +7,7 @@ import { hookFastPath } from '../src/hooks/hook-fast-path';
 import type { HookIngestor } from '../src/hooks/hook-ingestor';
 import { createAuth } from '../src/http/auth';
 import { Metrics } from '../src/metrics/metrics';
+import { lsPreToolUse } from '../../test/support/hook-client';
 import {
 	api,
 	DATABASE_KINDS,
@@ -104,14 +105,7 @@ describe.each(DATABASE_KINDS)('hook fast path (%s)', (kind) => {
 	afterAll(() => svc?.stop());
 
 	const event = (sessionId: string, extra: Record<string, unknown> = {}) =>
-		JSON.stringify({
-			session_id: sessionId,
-			hook_event_name: 'PreToolUse',
-			tool_name: 'Bash',
-			tool_use_id: `toolu_${crypto.randomUUID()}`,
-			tool_input: { command: 'ls' },
-			...extra,
-		});
+		JSON.stringify(lsPreToolUse(sessionId, extra));
 
 	async function post(
 		body: string,

@@ -1,11 +1,6 @@
 import crypto from 'node:crypto';
 import fixtures from '../../test/fixtures/hook-payloads.json';
-import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	type TestService,
-} from '../../test/support/test-service';
+import { api, DATABASE_KINDS, serviceForSuite } from '../../test/support/test-service';
 
 type Payload = Record<string, any>;
 
@@ -63,11 +58,7 @@ const untriggered = (sessionId: string): Payload[] =>
 	}));
 
 describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
-	let svc: TestService;
-	beforeAll(async () => {
-		svc = await startTestService(kind);
-	});
-	afterAll(() => svc?.stop());
+	const t = serviceForSuite(kind);
 
 	it('stores every captured payload of every event, visible in arrival order', async () => {
 		const sessionId = crypto.randomUUID();
@@ -79,18 +70,18 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 			...untriggered(sessionId),
 		];
 		for (const p of payloads) {
-			const res = await api(svc, 'POST', '/api/v1/hooks', p);
+			const res = await api(t.svc, 'POST', '/api/v1/hooks', p);
 			expect(res.status).toBe(200);
 			expect(res.body).toEqual({});
 		}
-		const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events?limit=500`);
+		const events = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events?limit=500`);
 		expect(events.status).toBe(200);
 		expect(events.body.items.map((e: any) => e.event)).toEqual(
 			payloads.map((p) => p.hook_event_name),
 		);
 		// Stored raw: every field as posted (none of these hold secrets or oversize strings).
 		expect(events.body.items.map((e: any) => e.payload)).toEqual(payloads);
-		const session = await api(svc, 'GET', `/api/v1/sessions/${sessionId}`);
+		const session = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}`);
 		expect(session.body).toMatchObject({
 			id: sessionId,
 			origin: 'external',
@@ -109,18 +100,18 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 		// The session exists before its first prompt (SessionStart-like event), and a later prompt does not replace it.
 		expect(
 			(
-				await api(svc, 'POST', '/api/v1/hooks', {
+				await api(t.svc, 'POST', '/api/v1/hooks', {
 					...base,
 					hook_event_name: 'Notification',
 					message: 'hi',
 				})
 			).status,
 		).toBe(200);
-		expect((await api(svc, 'GET', `/api/v1/sessions/${sessionId}`)).body.prompt).toBeNull();
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}`)).body.prompt).toBeNull();
 		for (const prompt of ['Fix the flaky login test', 'and then update the changelog']) {
 			expect(
 				(
-					await api(svc, 'POST', '/api/v1/hooks', {
+					await api(t.svc, 'POST', '/api/v1/hooks', {
 						...base,
 						hook_event_name: 'UserPromptSubmit',
 						prompt,
@@ -128,7 +119,7 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 				).status,
 			).toBe(200);
 		}
-		expect((await api(svc, 'GET', `/api/v1/sessions/${sessionId}`)).body).toMatchObject({
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}`)).body).toMatchObject({
 			origin: 'external',
 			prompt: 'Fix the flaky login test',
 		});
@@ -136,7 +127,7 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 		const other = crypto.randomUUID();
 		expect(
 			(
-				await api(svc, 'POST', '/api/v1/hooks', {
+				await api(t.svc, 'POST', '/api/v1/hooks', {
 					...base,
 					session_id: other,
 					hook_event_name: 'UserPromptSubmit',
@@ -144,7 +135,11 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 				})
 			).status,
 		).toBe(200);
-		const listed = await api(svc, 'GET', `/api/v1/sessions?q=${encodeURIComponent('Write docs')}`);
+		const listed = await api(
+			t.svc,
+			'GET',
+			`/api/v1/sessions?q=${encodeURIComponent('Write docs')}`,
+		);
 		expect(listed.body.items.map((s: any) => [s.id, s.prompt])).toEqual([[other, 'Write docs']]);
 	});
 
@@ -162,9 +157,9 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 			'PostToolUseFailure (Bash)',
 			'PermissionDenied (Bash)',
 		]) {
-			expect((await api(svc, 'POST', '/api/v1/hooks', byLabel(label))).status).toBe(200);
+			expect((await api(t.svc, 'POST', '/api/v1/hooks', byLabel(label))).status).toBe(200);
 		}
-		const logs = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/logs?limit=50`);
+		const logs = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/logs?limit=50`);
 		expect(logs.status).toBe(200);
 		const byId = Object.fromEntries(logs.body.items.map((l: any) => [l.toolUseId, l]));
 		expect(logs.body.items).toHaveLength(4);
@@ -205,14 +200,14 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 			tool_use_id: 'toolu_outoforder',
 			tool_input: { file_path: '/w/a' },
 		};
-		await api(svc, 'POST', '/api/v1/hooks', {
+		await api(t.svc, 'POST', '/api/v1/hooks', {
 			...base,
 			hook_event_name: 'PostToolUse',
 			tool_response: { ok: 1 },
 			duration_ms: 5,
 		});
-		await api(svc, 'POST', '/api/v1/hooks', { ...base, hook_event_name: 'PreToolUse' });
-		const logs = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/logs`);
+		await api(t.svc, 'POST', '/api/v1/hooks', { ...base, hook_event_name: 'PreToolUse' });
+		const logs = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/logs`);
 		expect(logs.body.items).toEqual([
 			expect.objectContaining({ status: 'succeeded', durationMs: 5, result: { ok: 1 } }),
 		]);
@@ -221,11 +216,11 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 	it('does not store a redelivered event twice', async () => {
 		const sessionId = crypto.randomUUID();
 		const p = { ...(fixtures as any[])[0].payload, session_id: sessionId };
-		await Promise.all([1, 2, 3].map(() => api(svc, 'POST', '/api/v1/hooks', p)));
-		await api(svc, 'POST', '/api/v1/hooks', p);
-		const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
+		await Promise.all([1, 2, 3].map(() => api(t.svc, 'POST', '/api/v1/hooks', p)));
+		await api(t.svc, 'POST', '/api/v1/hooks', p);
+		const events = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
 		expect(events.body.items).toHaveLength(1);
-		expect((await api(svc, 'GET', `/api/v1/sessions/${sessionId}`)).body.hookEventCount).toBe(1);
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}`)).body.hookEventCount).toBe(1);
 	});
 
 	it('keeps events of many concurrent sessions apart and complete', async () => {
@@ -238,10 +233,10 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 				delta: `m${i}`,
 			})),
 		);
-		const results = await Promise.all(posts.map((p) => api(svc, 'POST', '/api/v1/hooks', p)));
+		const results = await Promise.all(posts.map((p) => api(t.svc, 'POST', '/api/v1/hooks', p)));
 		expect(results.every((r) => r.status === 200)).toBe(true);
 		for (const sessionId of sessions) {
-			const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events?limit=100`);
+			const events = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events?limit=100`);
 			expect(
 				events.body.items.map((e: any) => e.payload.index).sort((a: number, b: number) => a - b),
 			).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -251,7 +246,7 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 	it('pages events with a cursor', async () => {
 		const sessionId = crypto.randomUUID();
 		for (let i = 0; i < 5; i++)
-			await api(svc, 'POST', '/api/v1/hooks', {
+			await api(t.svc, 'POST', '/api/v1/hooks', {
 				session_id: sessionId,
 				hook_event_name: 'CwdChanged',
 				n: i,
@@ -260,7 +255,7 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 		let cursor: string | null = null;
 		for (let page = 0; page < 5; page++) {
 			const res: any = await api(
-				svc,
+				t.svc,
 				'GET',
 				`/api/v1/sessions/${sessionId}/events?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
 			);
@@ -273,23 +268,23 @@ describe.each(DATABASE_KINDS)('POST /api/v1/hooks (%s)', (kind) => {
 
 	it('accepts the seed routes as aliases', async () => {
 		const sessionId = crypto.randomUUID();
-		const tool = await api(svc, 'POST', '/api/hooks/tool-complete', {
+		const tool = await api(t.svc, 'POST', '/api/hooks/tool-complete', {
 			session: sessionId,
 			tool: 'Bash',
 			result: 'hello',
 			input: { command: 'echo hello' },
 		});
 		expect(tool.status).toBe(200);
-		const note = await api(svc, 'POST', '/api/hooks/notification', {
+		const note = await api(t.svc, 'POST', '/api/hooks/notification', {
 			session: sessionId,
 			message: 'waiting for input',
 		});
 		expect(note.status).toBe(200);
-		const logs = await api(svc, 'GET', `/api/sessions/${sessionId}/logs?limit=50`);
+		const logs = await api(t.svc, 'GET', `/api/sessions/${sessionId}/logs?limit=50`);
 		expect(logs.body.items).toEqual([
 			expect.objectContaining({ tool: 'Bash', result: 'hello', status: 'succeeded' }),
 		]);
-		const events = await api(svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
+		const events = await api(t.svc, 'GET', `/api/v1/sessions/${sessionId}/events`);
 		expect(events.body.items.map((e: any) => e.event)).toEqual(['PostToolUse', 'Notification']);
 	});
 });

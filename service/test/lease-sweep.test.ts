@@ -16,14 +16,25 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 	// The Hook Trigger's "Session finished" and "Reply Queued" presets.
 	const t = serviceWithTrigger(kind, ENV, ['Stop', 'SessionEnd', 'StopFailure', 'ReplyQueued']);
 
+	const claimLease = (id: string, owner: string) =>
+		api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner });
 	/** A session whose run is under way on `owner`, as the runner leaves it before claude starts. */
 	async function running(owner: string) {
 		const id = await newSession(t.svc, { status: 'running' });
-		const lease = await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner });
+		const lease = await claimLease(id, owner);
 		expect(lease.status).toBe(200);
 		expect(lease.body.ttlSeconds).toBe(2);
 		return { id, runId: await startRun(t.svc, id) };
 	}
+	/** A finished session whose lease `owner` claimed for a next run that has not started. */
+	async function claimed(owner: string) {
+		const id = await newSession(t.svc, { status: 'completed' });
+		expect((await claimLease(id, owner)).status).toBe(200);
+		return id;
+	}
+	/** Whether another owner could claim the session's lease within `ms` (the sweep let it go). */
+	const leaseFreed = (id: string, owner: string, ms: number) =>
+		waitFor(async () => (await claimLease(id, owner)).status === 200, ms, 200);
 	const session = async (id: string) => (await api(t.svc, 'GET', `/api/v1/sessions/${id}`)).body;
 	const finishedFor = (id: string) =>
 		t.receiver.emitted.filter((e: any) => e.sessionId === id && e.event !== 'ReplyQueued');
@@ -74,9 +85,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		expect(events.filter((e: any) => e.event === 'SessionEnd')).toHaveLength(1);
 
 		// The lease is free again: a Resume can claim it at once. Later sweeps do not fire again.
-		expect(
-			(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-b:1:y' })).status,
-		).toBe(200);
+		expect((await claimLease(id, 'worker-b:1:y')).status).toBe(200);
 		await sleep(1_000);
 		expect(finishedFor(id)).toHaveLength(1);
 		await api(t.svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=worker-b:1:y`);
@@ -86,10 +95,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		const { id } = await running('worker-a:1:alive');
 		const until = Date.now() + 4_500;
 		while (Date.now() < until) {
-			expect(
-				(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:1:alive' }))
-					.status,
-			).toBe(200);
+			expect((await claimLease(id, 'worker-a:1:alive')).status).toBe(200);
 			await sleep(500);
 		}
 		expect((await session(id)).status).toBe('running');
@@ -97,40 +103,15 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 	});
 
 	it('a claim that lapses before its run started is just released', async () => {
-		const id = crypto.randomUUID();
-		await api(t.svc, 'POST', '/api/v1/sessions', {
-			id,
-			status: 'completed',
-			workspaceType: 'local',
-			workspacePath: '/w',
-		});
-		expect(
-			(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'worker-a:2:prep' }))
-				.status,
-		).toBe(200);
-		expect(
-			await waitFor(
-				async () =>
-					(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'other' })).status ===
-					200,
-				6_000,
-				200,
-			),
-		).toBe(true);
+		const id = await claimed('worker-a:2:prep');
+		expect(await leaseFreed(id, 'other', 6_000)).toBe(true);
 		expect((await session(id)).status).toBe('completed');
 		expect((await api(t.svc, 'GET', `/api/v1/sessions/${id}/events`)).body.items).toHaveLength(0);
 	});
 
 	it('a claim that lapses before its run started gives back the replies it took and announces what waits', async () => {
-		const id = crypto.randomUUID();
-		await api(t.svc, 'POST', '/api/v1/sessions', {
-			id,
-			status: 'completed',
-			workspaceType: 'local',
-			workspacePath: '/w',
-		});
 		const owner = 'worker-a:3:prep';
-		expect((await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner })).status).toBe(200);
+		const id = await claimed(owner);
 		expect((await queue(id, 'first reply')).status).toBe(201);
 		// A Take Queued took it, then its worker died preparing the workspace: no run was ever recorded.
 		expect((await take(id, owner, crypto.randomUUID())).body.items).toHaveLength(1);
@@ -158,16 +139,9 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 	});
 
 	it('replies taken by a run that has its budget reservation stay taken when its lease lapses (claude may be running them)', async () => {
-		const id = crypto.randomUUID();
-		await api(t.svc, 'POST', '/api/v1/sessions', {
-			id,
-			status: 'completed',
-			workspaceType: 'local',
-			workspacePath: '/w',
-		});
 		const owner = 'worker-a:6:spawning';
+		const id = await claimed(owner);
 		const runId = crypto.randomUUID();
-		expect((await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner })).status).toBe(200);
 		expect((await queue(id, 'in its prompt')).status).toBe(201);
 		expect((await take(id, owner, runId)).body.items).toHaveLength(1);
 		// The runner has its reservation before it starts claude; the run record is written beside the start and
@@ -175,15 +149,7 @@ describe.each(DATABASE_KINDS)('leases that die with their worker (%s)', (kind) =
 		expect(
 			(await api(t.svc, 'POST', '/api/v1/budgets/reservations', { sessionId: id, runId })).status,
 		).toBe(201);
-		expect(
-			await waitFor(
-				async () =>
-					(await api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner: 'next' })).status ===
-					200,
-				30_000,
-				200,
-			),
-		).toBe(true);
+		expect(await leaseFreed(id, 'next', 30_000)).toBe(true);
 		expect(await waiting(id)).toEqual([]);
 		expect(announcedFor(id)).toHaveLength(0);
 	});

@@ -8,7 +8,7 @@ import {
 	newSession as sessionRecord,
 	serviceWithReceivers,
 } from '../../test/support/service-sessions';
-import { waitFor } from '../../test/support/wait';
+import { sleep, waitFor } from '../../test/support/wait';
 import {
 	createDeliveryWindowPruner,
 	pruneDeliveryWindows,
@@ -83,7 +83,7 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		for (let i = 0; i < n; i++) {
 			await post(toolEvent(s1, i));
 			await post(toolEvent(s2, i));
-			await new Promise((r) => setTimeout(r, 120));
+			await sleep(120);
 		}
 		const last = (s: string) => toolEvent(s, n - 1).tool_use_id;
 		const lastArrived = () =>
@@ -413,7 +413,7 @@ describe.each(DATABASE_KINDS)('progress deliveries and event keys (%s)', (kind) 
 		expect((await api(t.svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(
 			200,
 		);
-		await new Promise((r) => setTimeout(r, 20));
+		await sleep(20);
 		expect(await pruneEventKeys(t.svc.db, 10)).toBeGreaterThanOrEqual(1);
 		expect((await api(t.svc, 'GET', `/api/v1/event-keys/${encodeURIComponent(key)}`)).status).toBe(
 			404,

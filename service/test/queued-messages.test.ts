@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { TriggerReceiver } from '../../test/support/trigger-receiver';
-import { startServiceWithTrigger } from '../../test/support/service-sessions';
-import { waitFor } from '../../test/support/wait';
+import { newSession, startServiceWithTrigger } from '../../test/support/service-sessions';
+import { sleep, waitFor } from '../../test/support/wait';
 import { api, DATABASE_KINDS, type TestService } from '../../test/support/test-service';
 
 const ENV = {
@@ -22,27 +22,16 @@ describe.each(DATABASE_KINDS)('replies queued while a turn runs (%s)', (kind) =>
 		await svc?.stop();
 	});
 
-	async function session(threadKey?: string) {
-		const id = crypto.randomUUID();
-		expect(
-			(
-				await api(svc, 'POST', '/api/v1/sessions', {
-					id,
-					status: 'running',
-					workspaceType: 'local',
-					workspacePath: '/w',
-					threadKey,
-				})
-			).status,
-		).toBe(201);
-		return id;
-	}
+	const session = (threadKey?: string) => newSession(svc, { status: 'running', threadKey });
 	const lease = (id: string, owner: string) =>
 		api(svc, 'POST', `/api/v1/sessions/${id}/lease`, { owner });
 	const release = (id: string, owner: string) =>
 		api(svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`);
 	const queue = (id: string, body: Record<string, unknown>) =>
 		api(svc, 'POST', `/api/v1/sessions/${id}/queued-messages`, body);
+	/** A Slack reply with its message id (Slack's resends carry the same one). */
+	const slackReply = (id: string, content: string, author: string, externalId: string) =>
+		queue(id, { content, author, channel: 'slack', externalId });
 	const take = (
 		id: string,
 		owner: string,
@@ -88,23 +77,13 @@ describe.each(DATABASE_KINDS)('replies queued while a turn runs (%s)', (kind) =>
 		expect((await lease(id, 'worker-a')).status).toBe(200);
 		const positions: number[] = [];
 		for (const [i, who] of ['U0ALICE', 'U0BOB', 'U0CAROL'].entries()) {
-			const res = await queue(id, {
-				content: `reply ${i + 1}`,
-				author: who,
-				channel: 'slack',
-				externalId: `ts-${i + 1}`,
-			});
+			const res = await slackReply(id, `reply ${i + 1}`, who, `ts-${i + 1}`);
 			expect(res.status).toBe(201);
 			positions.push(res.body.position);
 		}
 		expect(positions).toEqual([1, 2, 3]);
 		// Slack sent the second one again: it is the same reply.
-		const again = await queue(id, {
-			content: 'reply 2',
-			author: 'U0BOB',
-			channel: 'slack',
-			externalId: 'ts-2',
-		});
+		const again = await slackReply(id, 'reply 2', 'U0BOB', 'ts-2');
 		expect(again.status).toBe(200);
 		expect(again.body).toMatchObject({ duplicate: true, position: 2 });
 		// Only the lease holder takes them, and not while its own turn is the one running on: nothing fired yet.
@@ -137,15 +116,10 @@ describe.each(DATABASE_KINDS)('replies queued while a turn runs (%s)', (kind) =>
 		// Nothing left: the end of this turn announces nothing.
 		expect((await release(id, winner)).status).toBe(204);
 		// Slack resends the first reply after the turns have ended: still the reply taken then, never one to run again.
-		const late = await queue(id, {
-			content: 'reply 1',
-			author: 'U0ALICE',
-			channel: 'slack',
-			externalId: 'ts-1',
-		});
+		const late = await slackReply(id, 'reply 1', 'U0ALICE', 'ts-1');
 		expect(late.status).toBe(200);
 		expect(late.body).toMatchObject({ duplicate: true, position: 0 });
-		await new Promise((r) => setTimeout(r, 500));
+		await sleep(500);
 		expect(announced(id)).toHaveLength(1);
 	});
 
@@ -251,23 +225,13 @@ describe.each(DATABASE_KINDS)('replies queued while a turn runs (%s)', (kind) =>
 		const id = await session();
 		expect((await lease(id, 'worker-a')).status).toBe(200);
 		for (let n = 1; n <= 5; n++)
-			expect(
-				(await queue(id, { content: `r${n}`, author: 'a', channel: 'slack', externalId: `e${n}` }))
-					.status,
-			).toBe(201);
-		const full = await queue(id, {
-			content: 'r6',
-			author: 'a',
-			channel: 'slack',
-			externalId: 'e6',
-		});
+			expect((await slackReply(id, `r${n}`, 'a', `e${n}`)).status).toBe(201);
+		const full = await slackReply(id, 'r6', 'a', 'e6');
 		expect(full.status).toBe(429);
 		expect(full.body.error).toBe('queue_full');
 		expect(full.body.message).toMatch(/5 replies waiting/);
 		// The same reply sent again is still answered as the one queued.
-		expect(
-			(await queue(id, { content: 'r2', author: 'a', channel: 'slack', externalId: 'e2' })).status,
-		).toBe(200);
+		expect((await slackReply(id, 'r2', 'a', 'e2')).status).toBe(200);
 
 		const first = await waiting(id, '?limit=2');
 		expect(first.items.map((m: any) => m.content)).toEqual(['r1', 'r2']);
@@ -285,9 +249,7 @@ describe.each(DATABASE_KINDS)('replies queued while a turn runs (%s)', (kind) =>
 
 		// Taken, they leave room for more.
 		expect((await take(id, 'worker-a')).body.items).toHaveLength(5);
-		expect(
-			(await queue(id, { content: 'r6', author: 'a', channel: 'slack', externalId: 'e6' })).status,
-		).toBe(201);
+		expect((await slackReply(id, 'r6', 'a', 'e6')).status).toBe(201);
 		expect((await release(id, 'worker-a')).status).toBe(204);
 	});
 

@@ -4,21 +4,39 @@ import { startService } from '../src/service';
 import {
 	api,
 	DATABASE_KINDS,
+	serviceForSuite,
 	startTestService,
 	TEST_API_KEY,
-	type TestService,
 } from '../../test/support/test-service';
 
 describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
-	let svc: TestService;
-	beforeAll(async () => {
-		svc = await startTestService(kind);
-	});
-	afterAll(() => svc?.stop());
+	const t = serviceForSuite(kind);
+
+	/** The PostToolUse claude's hook posts, with the session's hook token, for a Bash call that printed `stdout`. */
+	const bashSucceeded = (
+		session: { id: string; hookToken: string },
+		toolUseId: string,
+		stdout: string,
+		durationMs: number,
+	) =>
+		api(
+			t.svc,
+			'POST',
+			'/api/v1/hooks',
+			{
+				session_id: session.id,
+				hook_event_name: 'PostToolUse',
+				tool_name: 'Bash',
+				tool_use_id: toolUseId,
+				tool_response: { stdout },
+				duration_ms: durationMs,
+			},
+			{ Authorization: `Bearer ${session.hookToken}` },
+		);
 
 	it('creates a session with a hook token, binds its thread, and records runs into totals', async () => {
 		const id = crypto.randomUUID();
-		const created = await api(svc, 'POST', '/api/v1/sessions', {
+		const created = await api(t.svc, 'POST', '/api/v1/sessions', {
 			id,
 			prompt: 'fix the tests',
 			workspaceType: 'worktree',
@@ -35,17 +53,17 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 			workspace: { type: 'worktree', path: '/w/1', branch: 'claude/abc' },
 		});
 		expect(created.body.hookToken).toMatch(/^ht2\./);
-		expect((await api(svc, 'POST', '/api/v1/sessions', { id })).status).toBe(409);
+		expect((await api(t.svc, 'POST', '/api/v1/sessions', { id })).status).toBe(409);
 
 		const thread = await api(
-			svc,
+			t.svc,
 			'GET',
 			`/api/v1/threads/${encodeURIComponent('slack:C123:1700000000.000100')}`,
 		);
 		expect(thread.body).toMatchObject({ sessionId: id });
 
 		const run1 = crypto.randomUUID();
-		const first = await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${run1}`, {
+		const first = await api(t.svc, 'PUT', `/api/v1/sessions/${id}/runs/${run1}`, {
 			kind: 'start',
 			status: 'completed',
 			result: 'done 1',
@@ -60,11 +78,11 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		});
 		expect(first.status).toBe(200);
 		const run2 = crypto.randomUUID();
-		await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${run2}`, {
+		await api(t.svc, 'PUT', `/api/v1/sessions/${id}/runs/${run2}`, {
 			kind: 'resume',
 			status: 'running',
 		});
-		const second = await api(svc, 'PUT', `/api/v1/sessions/${id}/runs/${run2}`, {
+		const second = await api(t.svc, 'PUT', `/api/v1/sessions/${id}/runs/${run2}`, {
 			kind: 'resume',
 			status: 'failed',
 			result: 'API Error',
@@ -89,13 +107,13 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		});
 		expect(second.body.costUsd).toBeCloseTo(0.03);
 		expect(second.body.permissionDenials).toHaveLength(1);
-		const runs = await api(svc, 'GET', `/api/v1/sessions/${id}/runs`);
+		const runs = await api(t.svc, 'GET', `/api/v1/sessions/${id}/runs`);
 		expect(runs.body.items.map((r: any) => r.kind)).toEqual(['start', 'resume']);
 		// A run id is bound to its session.
-		const other = await api(svc, 'POST', '/api/v1/sessions', {});
+		const other = await api(t.svc, 'POST', '/api/v1/sessions', {});
 		expect(
 			(
-				await api(svc, 'PUT', `/api/v1/sessions/${other.body.id}/runs/${run1}`, {
+				await api(t.svc, 'PUT', `/api/v1/sessions/${other.body.id}/runs/${run1}`, {
 					kind: 'start',
 					status: 'completed',
 				})
@@ -104,8 +122,8 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 	});
 
 	it('updates status and result fields with PATCH and merges metadata', async () => {
-		const { body } = await api(svc, 'POST', '/api/v1/sessions', { metadata: { a: 1 } });
-		const patched = await api(svc, 'PATCH', `/api/v1/sessions/${body.id}`, {
+		const { body } = await api(t.svc, 'POST', '/api/v1/sessions', { metadata: { a: 1 } });
+		const patched = await api(t.svc, 'PATCH', `/api/v1/sessions/${body.id}`, {
 			status: 'running',
 			sandboxId: 'sbx_1',
 			metadata: { b: 2 },
@@ -115,29 +133,29 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 			workspace: { sandboxId: 'sbx_1' },
 			metadata: { a: 1, b: 2 },
 		});
-		expect((await api(svc, 'PATCH', `/api/sessions/${body.id}`, {})).status).toBe(400);
+		expect((await api(t.svc, 'PATCH', `/api/sessions/${body.id}`, {})).status).toBe(400);
 	});
 
 	it('stores messages in order, once per external id, and pages them', async () => {
-		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
-		const post = await api(svc, 'POST', `/api/v1/sessions/${body.id}/messages`, {
+		const { body } = await api(t.svc, 'POST', '/api/v1/sessions', {});
+		const post = await api(t.svc, 'POST', `/api/v1/sessions/${body.id}/messages`, {
 			messages: [
 				{ direction: 'user', content: 'hello', source: 'slack', externalId: '1700000000.1' },
 				{ direction: 'assistant', content: 'hi there', source: 'stream', externalId: 'uuid-1' },
 			],
 		});
 		expect(post.body).toEqual({ stored: 2, duplicates: 0 });
-		const again = await api(svc, 'POST', `/api/v1/sessions/${body.id}/messages`, {
+		const again = await api(t.svc, 'POST', `/api/v1/sessions/${body.id}/messages`, {
 			direction: 'user',
 			content: 'hello',
 			source: 'slack',
 			externalId: '1700000000.1',
 		});
 		expect(again.body).toEqual({ stored: 0, duplicates: 1 });
-		const page1 = await api(svc, 'GET', `/api/v1/sessions/${body.id}/messages?limit=1`);
+		const page1 = await api(t.svc, 'GET', `/api/v1/sessions/${body.id}/messages?limit=1`);
 		expect(page1.body.items.map((m: any) => m.content)).toEqual(['hello']);
 		const page2 = await api(
-			svc,
+			t.svc,
 			'GET',
 			`/api/sessions/${body.id}/messages?limit=1&cursor=${page1.body.nextCursor}`,
 		);
@@ -147,9 +165,9 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 	});
 
 	it('upserts tool calls from the stream and merges them with hook events', async () => {
-		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
+		const { body } = await api(t.svc, 'POST', '/api/v1/sessions', {});
 		const toolUseId = 'toolu_stream_1';
-		await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
+		await api(t.svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
 			toolCalls: [
 				{
 					toolUseId,
@@ -160,21 +178,8 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 				},
 			],
 		});
-		await api(
-			svc,
-			'POST',
-			'/api/v1/hooks',
-			{
-				session_id: body.id,
-				hook_event_name: 'PostToolUse',
-				tool_name: 'Bash',
-				tool_use_id: toolUseId,
-				tool_response: { stdout: 'a' },
-				duration_ms: 12,
-			},
-			{ Authorization: `Bearer ${body.hookToken}` },
-		);
-		await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
+		await bashSucceeded(body, toolUseId, 'a', 12);
+		await api(t.svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
 			toolCalls: [
 				{
 					toolUseId,
@@ -185,7 +190,7 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 				},
 			],
 		});
-		const logs = await api(svc, 'GET', `/api/v1/sessions/${body.id}/logs`);
+		const logs = await api(t.svc, 'GET', `/api/v1/sessions/${body.id}/logs`);
 		expect(logs.body.items).toEqual([
 			expect.objectContaining({
 				toolUseId,
@@ -195,39 +200,26 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 				sources: ['hooks', 'stream'],
 			}),
 		]);
-		const detail = await api(svc, 'GET', `/api/v1/sessions/${body.id}`);
+		const detail = await api(t.svc, 'GET', `/api/v1/sessions/${body.id}`);
 		expect(detail.body.totals).toMatchObject({ toolCalls: 1, toolErrors: 0, hookEvents: 1 });
 	});
 
 	it('fails the calls a run ended without, but never one whose result a hook reported', async () => {
-		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
+		const { body } = await api(t.svc, 'POST', '/api/v1/sessions', {});
 		const started = {
 			toolName: 'Bash',
 			input: { command: 'sleep 1' },
 			status: 'running',
 			startedAt: '2026-11-24T10:00:00.000Z',
 		};
-		await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
+		await api(t.svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
 			toolCalls: [
 				{ toolUseId: 'toolu_done', ...started },
 				{ toolUseId: 'toolu_cut', ...started },
 			],
 		});
 		// The hook saw the first call succeed; claude was killed before the runner read that result from its output.
-		await api(
-			svc,
-			'POST',
-			'/api/v1/hooks',
-			{
-				session_id: body.id,
-				hook_event_name: 'PostToolUse',
-				tool_name: 'Bash',
-				tool_use_id: 'toolu_done',
-				tool_response: { stdout: 'ok' },
-				duration_ms: 7,
-			},
-			{ Authorization: `Bearer ${body.hookToken}` },
-		);
+		await bashSucceeded(body, 'toolu_done', 'ok', 7);
 		const ended = {
 			status: 'failed',
 			unfinished: true,
@@ -235,14 +227,14 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 			finishedAt: '2026-11-24T10:00:02.000Z',
 			durationMs: 2000,
 		};
-		const res = await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
+		const res = await api(t.svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
 			toolCalls: [
 				{ toolUseId: 'toolu_done', ...ended },
 				{ toolUseId: 'toolu_cut', ...ended },
 			],
 		});
 		expect(res.status).toBe(200);
-		const logs = (await api(svc, 'GET', `/api/v1/sessions/${body.id}/logs`)).body.items.sort(
+		const logs = (await api(t.svc, 'GET', `/api/v1/sessions/${body.id}/logs`)).body.items.sort(
 			(a: any, b: any) => a.toolUseId.localeCompare(b.toolUseId),
 		);
 		expect(logs.map((c: any) => [c.toolUseId, c.status, c.durationMs])).toEqual([
@@ -252,7 +244,7 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		expect(logs[0].result).toEqual(ended.response);
 		expect(logs[1].result).toEqual({ stdout: 'ok' });
 		// Only the runner's conclusion is `unfinished: true`; anything else is a client's mistake.
-		const bad = await api(svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
+		const bad = await api(t.svc, 'POST', `/api/v1/sessions/${body.id}/tool-calls`, {
 			toolCalls: [{ toolUseId: 'toolu_cut', status: 'failed', unfinished: false }],
 		});
 		expect(bad.status).toBe(400);
@@ -262,7 +254,7 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		const tag = crypto.randomBytes(4).toString('hex');
 		const ids: string[] = [];
 		for (let i = 0; i < 7; i++) {
-			const res = await api(svc, 'POST', '/api/v1/sessions', {
+			const res = await api(t.svc, 'POST', '/api/v1/sessions', {
 				prompt: `task ${tag} number ${i}`,
 				workspaceType: i % 2 ? 'local' : 'github',
 				repository: i === 3 ? `acme/${tag}-repo` : undefined,
@@ -274,7 +266,7 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		let cursor: string | null = null;
 		for (let n = 0; n < 10; n++) {
 			const res: any = await api(
-				svc,
+				t.svc,
 				'GET',
 				`/api/v1/sessions?q=${tag}&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
 			);
@@ -286,22 +278,22 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 		expect([...seen].sort()).toEqual([...ids].sort());
 		expect(seen).toEqual([...ids].reverse());
 
-		const running = await api(svc, 'GET', `/api/v1/sessions?q=${tag}&status=running`);
+		const running = await api(t.svc, 'GET', `/api/v1/sessions?q=${tag}&status=running`);
 		expect(running.body.items.map((s: any) => s.id).sort()).toEqual(ids.slice(0, 2).sort());
 		const local = await api(
-			svc,
+			t.svc,
 			'GET',
 			`/api/v1/sessions?q=${tag}&workspaceType=local&status=running,completed`,
 		);
 		expect(local.body.items).toHaveLength(3);
-		const byRepo = await api(svc, 'GET', `/api/v1/sessions?q=${tag}-repo`);
+		const byRepo = await api(t.svc, 'GET', `/api/v1/sessions?q=${tag}-repo`);
 		expect(byRepo.body.items.map((s: any) => s.id)).toEqual([ids[3]]);
-		const legacy = await api(svc, 'GET', `/api/sessions?q=${tag}&limit=50`);
+		const legacy = await api(t.svc, 'GET', `/api/sessions?q=${tag}&limit=50`);
 		expect(legacy.body.items).toHaveLength(7);
 	});
 
 	it('accepts the seed create shape on /api/sessions', async () => {
-		const res = await api(svc, 'POST', '/api/sessions', {
+		const res = await api(t.svc, 'POST', '/api/sessions', {
 			projectType: 'github',
 			githubRepo: 'owner/repo',
 			initialPrompt: 'Review the codebase',
@@ -315,14 +307,14 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 	});
 
 	it('masks secrets in tool inputs and outputs and marks truncated outputs', async () => {
-		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
+		const { body } = await api(t.svc, 'POST', '/api/v1/sessions', {});
 		const secrets = {
 			anthropic: 'sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789',
 			github: 'ghp_0123456789abcdefghijABCDEFGHIJ012345',
 			aws: 'AKIAIOSFODNN7EXAMPLE',
 			slack: 'xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp',
 		};
-		await api(svc, 'POST', '/api/v1/hooks', {
+		await api(t.svc, 'POST', '/api/v1/hooks', {
 			session_id: body.id,
 			hook_event_name: 'PostToolUse',
 			tool_name: 'Bash',
@@ -335,8 +327,8 @@ describe.each(DATABASE_KINDS)('sessions API (%s)', (kind) => {
 				stdout: `GH=${secrets.github} AWS=${secrets.aws} SLACK=${secrets.slack}\n${'y'.repeat(100_000)}`,
 			},
 		});
-		const events = await api(svc, 'GET', `/api/v1/sessions/${body.id}/events`);
-		const logs = await api(svc, 'GET', `/api/v1/sessions/${body.id}/logs`);
+		const events = await api(t.svc, 'GET', `/api/v1/sessions/${body.id}/events`);
+		const logs = await api(t.svc, 'GET', `/api/v1/sessions/${body.id}/logs`);
 		const stored = JSON.stringify([events.body, logs.body]);
 		for (const secret of [...Object.values(secrets), 'hunter2hunter2'])
 			expect(stored).not.toContain(secret);
@@ -383,16 +375,12 @@ describe('embedded database', () => {
 });
 
 describe.each(DATABASE_KINDS)('session lease (%s)', (kind) => {
-	let svc: TestService;
-	beforeAll(async () => {
-		svc = await startTestService(kind);
-	});
-	afterAll(() => svc?.stop());
+	const t = serviceForSuite(kind);
 
 	it('lets one run hold a session at a time, until released or expired', async () => {
-		const { body } = await api(svc, 'POST', '/api/v1/sessions', {});
+		const { body } = await api(t.svc, 'POST', '/api/v1/sessions', {});
 		const lease = (owner: string, ttlSeconds = 60) =>
-			api(svc, 'POST', `/api/v1/sessions/${body.id}/lease`, { owner, ttlSeconds });
+			api(t.svc, 'POST', `/api/v1/sessions/${body.id}/lease`, { owner, ttlSeconds });
 		const results = await Promise.all(['a', 'b', 'c'].map((o) => lease(o)));
 		expect(results.filter((r) => r.status === 200)).toHaveLength(1);
 		const winner = results.find((r) => r.status === 200)!.body.owner;
@@ -400,16 +388,16 @@ describe.each(DATABASE_KINDS)('session lease (%s)', (kind) => {
 		expect(loser.body.message).toMatch(/is busy: another run/);
 		expect((await lease(winner)).status).toBe(200);
 		expect(
-			(await api(svc, 'DELETE', `/api/v1/sessions/${body.id}/lease?owner=${winner}`)).status,
+			(await api(t.svc, 'DELETE', `/api/v1/sessions/${body.id}/lease?owner=${winner}`)).status,
 		).toBe(204);
 		expect((await lease('d', 5)).status).toBe(200);
-		await svc.db.query(
+		await t.svc.db.query(
 			`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = $1`,
 			[body.id],
 		);
 		expect((await lease('e')).status).toBe(200);
 		expect(
-			(await api(svc, 'POST', `/api/v1/sessions/${crypto.randomUUID()}/lease`, { owner: 'x' }))
+			(await api(t.svc, 'POST', `/api/v1/sessions/${crypto.randomUUID()}/lease`, { owner: 'x' }))
 				.status,
 		).toBe(404);
 	});

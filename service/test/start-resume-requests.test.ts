@@ -1,40 +1,31 @@
 import crypto from 'node:crypto';
-import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	type TestService,
-} from '../../test/support/test-service';
+import { api, DATABASE_KINDS, serviceForSuite } from '../../test/support/test-service';
 
 // What lets a Start or a Resume reach claude in fewer requests: a session created with its lease taken, a thread
 // answered with its session, and a lease claim that takes the queued replies and says whether a policy is stored.
 // Each is optional; callers that do not ask get the answers they always got.
 describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) => {
-	let svc: TestService;
-	beforeAll(async () => {
-		svc = await startTestService(kind, { LEASE_TTL: '45s' });
-	});
-	afterAll(() => svc?.stop());
+	const t = serviceForSuite(kind, { LEASE_TTL: '45s' });
 
 	const claim = (id: string, body: Record<string, unknown>) =>
-		api(svc, 'POST', `/api/v1/sessions/${id}/lease`, body);
+		api(t.svc, 'POST', `/api/v1/sessions/${id}/lease`, body);
 	const release = (id: string, owner: string) =>
-		api(svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`);
+		api(t.svc, 'DELETE', `/api/v1/sessions/${id}/lease?owner=${encodeURIComponent(owner)}`);
 	const queue = (id: string, content: string) =>
-		api(svc, 'POST', `/api/v1/sessions/${id}/queued-messages`, {
+		api(t.svc, 'POST', `/api/v1/sessions/${id}/queued-messages`, {
 			content,
 			author: 'U0ALICE',
 			channel: 'slack',
 		});
 	const waiting = async (id: string) =>
-		(await api(svc, 'GET', `/api/v1/sessions/${id}/queued-messages`)).body.items as Array<{
+		(await api(t.svc, 'GET', `/api/v1/sessions/${id}/queued-messages`)).body.items as Array<{
 			content: string;
 		}>;
 	const thread = () => `slack:C0RT:${Date.now()}.${crypto.randomInt(1e6)}`;
 
 	it('creates a session with its lease taken, in one transaction, for the service lease time unless asked', async () => {
 		const id = crypto.randomUUID();
-		const created = await api(svc, 'POST', '/api/v1/sessions', {
+		const created = await api(t.svc, 'POST', '/api/v1/sessions', {
 			id,
 			status: 'running',
 			workspaceType: 'local',
@@ -60,12 +51,12 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 		expect((await claim(id, { owner: 'worker-b' })).status).toBe(200);
 
 		// Its own time when it says one; without `lease` the answer is as it always was.
-		const timed = await api(svc, 'POST', '/api/v1/sessions', {
+		const timed = await api(t.svc, 'POST', '/api/v1/sessions', {
 			lease: { owner: 'worker-c', ttlSeconds: 300 },
 		});
 		expect(timed.status).toBe(201);
 		expect(timed.body.lease).toMatchObject({ owner: 'worker-c', ttlSeconds: 300 });
-		const plain = await api(svc, 'POST', '/api/v1/sessions', {});
+		const plain = await api(t.svc, 'POST', '/api/v1/sessions', {});
 		expect(plain.status).toBe(201);
 		expect(plain.body).not.toHaveProperty('lease');
 		expect((await claim(plain.body.id, { owner: 'worker-d' })).status).toBe(200);
@@ -85,7 +76,7 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 		] as const) {
 			const id = crypto.randomUUID();
 			const key = thread();
-			const res = await api(svc, 'POST', '/api/v1/sessions', {
+			const res = await api(t.svc, 'POST', '/api/v1/sessions', {
 				id,
 				threadKey: key,
 				prompt: 'never stored',
@@ -93,17 +84,17 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 			});
 			expect(res.status).toBe(400);
 			expect(res.body.message).toMatch(said);
-			expect((await api(svc, 'GET', `/api/v1/sessions/${id}`)).status).toBe(404);
-			expect((await api(svc, 'GET', `/api/v1/threads/${encodeURIComponent(key)}`)).status).toBe(
+			expect((await api(t.svc, 'GET', `/api/v1/sessions/${id}`)).status).toBe(404);
+			expect((await api(t.svc, 'GET', `/api/v1/threads/${encodeURIComponent(key)}`)).status).toBe(
 				404,
 			);
 		}
 		// A session that exists already: 409, and its lease is left with whoever holds it.
 		const id = crypto.randomUUID();
 		expect(
-			(await api(svc, 'POST', '/api/v1/sessions', { id, lease: { owner: 'first' } })).status,
+			(await api(t.svc, 'POST', '/api/v1/sessions', { id, lease: { owner: 'first' } })).status,
 		).toBe(201);
-		const again = await api(svc, 'POST', '/api/v1/sessions', { id, lease: { owner: 'second' } });
+		const again = await api(t.svc, 'POST', '/api/v1/sessions', { id, lease: { owner: 'second' } });
 		expect(again.status).toBe(409);
 		expect((await claim(id, { owner: 'second' })).status).toBe(409);
 		expect((await claim(id, { owner: 'first' })).status).toBe(200);
@@ -111,7 +102,7 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 
 	it('answers a thread with its session when asked (include=session), as GET /sessions/:id has it', async () => {
 		const key = thread();
-		const created = await api(svc, 'POST', '/api/v1/sessions', {
+		const created = await api(t.svc, 'POST', '/api/v1/sessions', {
 			status: 'running',
 			workspaceType: 'worktree',
 			workspacePath: '/w/2',
@@ -124,14 +115,15 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 		expect(created.status).toBe(201);
 		const id = created.body.id;
 		const path = `/api/v1/threads/${encodeURIComponent(key)}`;
-		const plain = await api(svc, 'GET', path);
+		const plain = await api(t.svc, 'GET', path);
 		expect(plain.status).toBe(200);
 		expect(plain.body).not.toHaveProperty('session');
-		const withSession = await api(svc, 'GET', `${path}?include=session`);
+		const withSession = await api(t.svc, 'GET', `${path}?include=session`);
 		expect(withSession.status).toBe(200);
 		// The thread's own fields are what they always were.
 		expect(withSession.body).toMatchObject(plain.body);
-		const { totals: _totals, ...session } = (await api(svc, 'GET', `/api/v1/sessions/${id}`)).body;
+		const { totals: _totals, ...session } = (await api(t.svc, 'GET', `/api/v1/sessions/${id}`))
+			.body;
 		expect(withSession.body.session).toEqual(session);
 		expect(withSession.body.session).toMatchObject({
 			id,
@@ -141,18 +133,18 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 		});
 		expect(withSession.body.metadata).toEqual({ channel: 'C0RT' });
 
-		const bad = await api(svc, 'GET', `${path}?include=runs`);
+		const bad = await api(t.svc, 'GET', `${path}?include=runs`);
 		expect(bad.status).toBe(400);
 		expect(bad.body.message).toMatch(/include can only be "session"/);
 		expect(
-			(await api(svc, 'GET', `/api/v1/threads/${encodeURIComponent(thread())}?include=session`))
+			(await api(t.svc, 'GET', `/api/v1/threads/${encodeURIComponent(thread())}?include=session`))
 				.status,
 		).toBe(404);
 	});
 
 	it('takes the queued replies with a granted claim, and nothing with a refused one', async () => {
 		const id = (
-			await api(svc, 'POST', '/api/v1/sessions', {
+			await api(t.svc, 'POST', '/api/v1/sessions', {
 				status: 'running',
 				workspaceType: 'local',
 				workspacePath: '/w',
@@ -182,7 +174,7 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 		]);
 		expect((await waiting(id)).map((m) => m.content)).toEqual(['third']);
 		// The same run asking with POST …/take gets the same replies (a lost answer is not a lost reply).
-		const again = await api(svc, 'POST', `/api/v1/sessions/${id}/queued-messages/take`, {
+		const again = await api(t.svc, 'POST', `/api/v1/sessions/${id}/queued-messages/take`, {
 			owner: 'worker-b',
 			runId,
 		});
@@ -205,13 +197,13 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 	});
 
 	it('says with a granted claim whether an approval policy is stored, only when asked', async () => {
-		const id = (await api(svc, 'POST', '/api/v1/sessions', {})).body.id as string;
+		const id = (await api(t.svc, 'POST', '/api/v1/sessions', {})).body.id as string;
 		const without = await claim(id, { owner: 'worker-a', withApprovalPolicy: true });
 		expect(without.status).toBe(200);
 		expect(without.body.approvalPolicy).toBe(false);
 		expect(
 			(
-				await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, {
+				await api(t.svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, {
 					rules: ['Bash(git push *)'],
 					deciders: ['U0ALICE'],
 				})
@@ -227,7 +219,7 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 
 	it('refuses bad claim extras with a 400 that names them, taking neither lease nor replies', async () => {
 		const id = (
-			await api(svc, 'POST', '/api/v1/sessions', {
+			await api(t.svc, 'POST', '/api/v1/sessions', {
 				status: 'running',
 				lease: { owner: 'worker-a' },
 			})

@@ -1,64 +1,54 @@
 import crypto from 'node:crypto';
 import { isPublicAddress } from '../src/deliveries/delivery-target';
-import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	type TestService,
-} from '../../test/support/test-service';
+import { api, DATABASE_KINDS, serviceForSuite } from '../../test/support/test-service';
 
 const hookUrl = (host = '127.0.0.1:9') =>
 	`http://${host}/webhook/${crypto.randomUUID()}/claude-hook`;
 
 describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
-	let svc: TestService;
-	beforeAll(async () => {
-		svc = await startTestService(kind, {
-			DELIVERY_ALLOWED_HOSTS: '127.0.0.1, n8n.internal.example',
-		});
+	const t = serviceForSuite(kind, {
+		DELIVERY_ALLOWED_HOSTS: '127.0.0.1, n8n.internal.example',
 	});
-	afterAll(() => svc?.stop());
 
 	it('creates, lists, reads, replaces and deletes a subscription; the secret is returned only by POST', async () => {
 		const url = hookUrl();
 		const sessionId = crypto.randomUUID();
-		const created = await api(svc, 'POST', '/api/v1/subscriptions', {
-			url,
-			events: ['PostToolUse', 'PostToolUseFailure', 'PostToolUse'],
+		// Kept as given; the events lose their repeat.
+		const filters = {
 			toolFilter: 'Edit|Write',
 			sessionId,
 			workspaceType: 'worktree',
 			threadKey: 'slack:C123:1712345678.000100',
 			workflowId: 'wf1',
 			nodeName: 'Claude Hook Trigger',
+		};
+		const created = await api(t.svc, 'POST', '/api/v1/subscriptions', {
+			url,
+			events: ['PostToolUse', 'PostToolUseFailure', 'PostToolUse'],
+			...filters,
 		});
 		expect(created.status).toBe(201);
 		expect(created.body).toMatchObject({
 			url,
 			events: ['PostToolUse', 'PostToolUseFailure'],
-			toolFilter: 'Edit|Write',
-			sessionId,
-			workspaceType: 'worktree',
-			threadKey: 'slack:C123:1712345678.000100',
-			workflowId: 'wf1',
-			nodeName: 'Claude Hook Trigger',
+			...filters,
 		});
 		expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9_-]{40,}$/);
 		const id = created.body.id;
 
-		const one = await api(svc, 'GET', `/api/v1/subscriptions/${id}`);
+		const one = await api(t.svc, 'GET', `/api/v1/subscriptions/${id}`);
 		expect(one.status).toBe(200);
 		expect(one.body).toMatchObject({ id, url, deliveries: { pending: 0, dead: 0 } });
 		expect(one.body).not.toHaveProperty('secret');
 
-		const byUrl = await api(svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`);
+		const byUrl = await api(t.svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`);
 		expect(byUrl.body.items.map((s: any) => s.id)).toEqual([id]);
 		expect(byUrl.body.items[0]).not.toHaveProperty('secret');
-		const all = await api(svc, 'GET', '/api/v1/subscriptions');
+		const all = await api(t.svc, 'GET', '/api/v1/subscriptions');
 		expect(all.body.items.map((s: any) => s.id)).toContain(id);
 
 		// The same URL again (a trigger re-registering after losing its state): same id, new filters and secret.
-		const again = await api(svc, 'POST', '/api/v1/subscriptions', {
+		const again = await api(t.svc, 'POST', '/api/v1/subscriptions', {
 			url,
 			events: ['*'],
 			secret: 'my-own-secret-0123456789',
@@ -74,29 +64,29 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 			secret: 'my-own-secret-0123456789',
 		});
 		expect(
-			(await api(svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body.items,
+			(await api(t.svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body.items,
 		).toHaveLength(1);
 
-		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${id}`)).status).toBe(204);
-		const gone = await api(svc, 'GET', `/api/v1/subscriptions/${id}`);
+		expect((await api(t.svc, 'DELETE', `/api/v1/subscriptions/${id}`)).status).toBe(204);
+		const gone = await api(t.svc, 'GET', `/api/v1/subscriptions/${id}`);
 		expect(gone.status).toBe(404);
 		expect(gone.body.message).toContain(id);
-		expect((await api(svc, 'DELETE', `/api/v1/subscriptions/${id}`)).status).toBe(404);
+		expect((await api(t.svc, 'DELETE', `/api/v1/subscriptions/${id}`)).status).toBe(404);
 	});
 
 	it('deletes by URL', async () => {
 		const url = hookUrl();
-		expect((await api(svc, 'POST', '/api/v1/subscriptions', { url })).status).toBe(201);
+		expect((await api(t.svc, 'POST', '/api/v1/subscriptions', { url })).status).toBe(201);
 		expect(
-			(await api(svc, 'DELETE', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).status,
+			(await api(t.svc, 'DELETE', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).status,
 		).toBe(204);
 		expect(
-			(await api(svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body.items,
+			(await api(t.svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body.items,
 		).toEqual([]);
 		expect(
-			(await api(svc, 'DELETE', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).status,
+			(await api(t.svc, 'DELETE', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).status,
 		).toBe(404);
-		const noUrl = await api(svc, 'DELETE', '/api/v1/subscriptions');
+		const noUrl = await api(t.svc, 'DELETE', '/api/v1/subscriptions');
 		expect(noUrl.status).toBe(400);
 		expect(noUrl.body.message).toContain('url');
 	});
@@ -119,26 +109,26 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 			[{ url: hookUrl(), colour: 'blue' }, 'colour'],
 		];
 		for (const [body, message] of cases) {
-			const res = await api(svc, 'POST', '/api/v1/subscriptions', body);
+			const res = await api(t.svc, 'POST', '/api/v1/subscriptions', body);
 			expect({ body, status: res.status }).toEqual({ body, status: 400 });
 			expect(res.body.message).toContain(message);
 		}
-		const badId = await api(svc, 'GET', '/api/v1/subscriptions/123');
+		const badId = await api(t.svc, 'GET', '/api/v1/subscriptions/123');
 		expect(badId.status).toBe(400);
 		expect(badId.body.message).toContain('subscription id');
 	});
 
 	it('needs the API key', async () => {
 		const url = hookUrl();
-		expect((await api(svc, 'POST', '/api/v1/subscriptions', { url }, {})).status).toBe(401);
+		expect((await api(t.svc, 'POST', '/api/v1/subscriptions', { url }, {})).status).toBe(401);
 		expect(
 			(
-				await api(svc, 'GET', '/api/v1/subscriptions', undefined, {
+				await api(t.svc, 'GET', '/api/v1/subscriptions', undefined, {
 					Authorization: 'Bearer wrong-key-0123456789',
 				})
 			).status,
 		).toBe(401);
-		expect((await api(svc, 'GET', '/api/subscriptions')).status).toBe(200); // the /api alias
+		expect((await api(t.svc, 'GET', '/api/subscriptions')).status).toBe(200); // the /api alias
 	});
 
 	it('refuses targets outside DELIVERY_ALLOWED_HOSTS and non-http schemes', async () => {
@@ -150,14 +140,14 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 			['file:///etc/passwd', 'only http and https'],
 			['http://user:pass@127.0.0.1/x', 'user name or password'],
 		]) {
-			const res = await api(svc, 'POST', '/api/v1/subscriptions', { url });
+			const res = await api(t.svc, 'POST', '/api/v1/subscriptions', { url });
 			expect({ url, status: res.status }).toEqual({ url, status: 400 });
 			expect(res.body.message).toContain(message);
 		}
 		// An allowlisted name is trusted without resolving it (it may only exist inside the operator's network).
 		expect(
 			(
-				await api(svc, 'POST', '/api/v1/subscriptions', {
+				await api(t.svc, 'POST', '/api/v1/subscriptions', {
 					url: `https://n8n.internal.example/webhook/${crypto.randomUUID()}/claude-hook`,
 				})
 			).status,
@@ -166,11 +156,7 @@ describe.each(DATABASE_KINDS)('subscriptions API (%s)', (kind) => {
 });
 
 describe.each(DATABASE_KINDS)('subscription targets without an allowlist (%s)', (kind) => {
-	let svc: TestService;
-	beforeAll(async () => {
-		svc = await startTestService(kind, { DELIVERY_ALLOWED_HOSTS: '' });
-	});
-	afterAll(() => svc?.stop());
+	const t = serviceForSuite(kind, { DELIVERY_ALLOWED_HOSTS: '' });
 
 	it('refuses private, loopback, link-local and metadata addresses, also behind a name', async () => {
 		for (const host of [
@@ -190,14 +176,16 @@ describe.each(DATABASE_KINDS)('subscription targets without an allowlist (%s)', 
 			'[2002:a00:1::]',
 			'localhost:5678', // a name: resolved, and every address it has is checked
 		]) {
-			const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: hookUrl(host) });
+			const res = await api(t.svc, 'POST', '/api/v1/subscriptions', { url: hookUrl(host) });
 			expect({ host, status: res.status }).toEqual({ host, status: 400 });
 			expect(res.body.message).toMatch(/private, loopback or link-local/);
 		}
 	});
 
 	it('accepts a public address', async () => {
-		const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: hookUrl('93.184.215.14') });
+		const res = await api(t.svc, 'POST', '/api/v1/subscriptions', {
+			url: hookUrl('93.184.215.14'),
+		});
 		expect(res.status).toBe(201);
 	});
 });

@@ -1,11 +1,7 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	type TestService,
-} from '../../test/support/test-service';
+import { api, DATABASE_KINDS, serviceForSuite } from '../../test/support/test-service';
+import { newSession } from '../../test/support/service-sessions';
 
 const sha = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
 const upload = (text: string | Buffer, extra: Record<string, unknown> = {}) => ({
@@ -14,28 +10,12 @@ const upload = (text: string | Buffer, extra: Record<string, unknown> = {}) => (
 });
 
 describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
-	let svc: TestService;
-	beforeAll(async () => {
-		svc = await startTestService(kind, { TRANSCRIPT_MAX_BYTES: String(256 * 1024) });
-	});
-	afterAll(() => svc?.stop());
+	const t = serviceForSuite(kind, { TRANSCRIPT_MAX_BYTES: String(256 * 1024) });
 
-	const newSession = async () => {
-		const id = crypto.randomUUID();
-		expect(
-			(
-				await api(svc, 'POST', '/api/v1/sessions', {
-					id,
-					workspaceType: 'local',
-					workspacePath: '/w',
-				})
-			).status,
-		).toBe(201);
-		return id;
-	};
+	const session = () => newSession(t.svc);
 
 	it('stores a transcript gzip-compressed and scrubbed, counts versions, and gives it back', async () => {
-		const id = await newSession();
+		const id = await session();
 		const line1 = JSON.stringify({
 			type: 'user',
 			sessionId: id,
@@ -50,7 +30,7 @@ describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
 		const source = `${line1}\n${line2}\n`;
 		const runId = crypto.randomUUID();
 		const put = await api(
-			svc,
+			t.svc,
 			'PUT',
 			`/api/v1/sessions/${id}/transcript`,
 			upload(source, { runId }),
@@ -64,7 +44,7 @@ describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
 			runId,
 		});
 
-		const got = await api(svc, 'GET', `/api/v1/sessions/${id}/transcript`);
+		const got = await api(t.svc, 'GET', `/api/v1/sessions/${id}/transcript`);
 		expect(got.status).toBe(200);
 		const text = zlib
 			.gunzipSync(Buffer.from(got.body.contentGzipBase64, 'base64'))
@@ -84,38 +64,44 @@ describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
 		});
 
 		const longer = `${source}${JSON.stringify({ type: 'user', message: { content: 'turn 2' } })}\n`;
-		const second = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload(longer));
+		const second = await api(t.svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload(longer));
 		expect(second.body).toMatchObject({
 			version: 2,
 			sourceSizeBytes: Buffer.byteLength(longer),
 			runId: null,
 		});
-		const meta = await api(svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`);
+		const meta = await api(t.svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`);
 		expect(meta.body).toEqual(second.body);
 		expect(meta.body.contentGzipBase64).toBeUndefined();
 	});
 
 	it('answers 404 for a session without one, and refuses what is not a transcript with 400', async () => {
-		const id = await newSession();
-		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`)).status).toBe(404);
-		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/transcript`)).status).toBe(404);
+		const id = await session();
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`)).status).toBe(404);
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${id}/transcript`)).status).toBe(404);
 		expect(
-			(await api(svc, 'PUT', `/api/v1/sessions/${crypto.randomUUID()}/transcript`, upload('{}\n')))
-				.status,
+			(
+				await api(
+					t.svc,
+					'PUT',
+					`/api/v1/sessions/${crypto.randomUUID()}/transcript`,
+					upload('{}\n'),
+				)
+			).status,
 		).toBe(404);
 
-		const notGzip = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, {
+		const notGzip = await api(t.svc, 'PUT', `/api/v1/sessions/${id}/transcript`, {
 			contentGzipBase64: Buffer.from('plain').toString('base64'),
 		});
 		expect(notGzip.status).toBe(400);
 		expect(notGzip.body.message).toMatch(/not gzip/);
-		const notBase64 = await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, {
+		const notBase64 = await api(t.svc, 'PUT', `/api/v1/sessions/${id}/transcript`, {
 			contentGzipBase64: '%%%',
 		});
 		expect(notBase64.status).toBe(400);
 		expect(notBase64.body.message).toMatch(/contentGzipBase64/);
 		const unknownField = await api(
-			svc,
+			t.svc,
 			'PUT',
 			`/api/v1/sessions/${id}/transcript`,
 			upload('{}\n', { extra: 1 }),
@@ -123,23 +109,23 @@ describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
 		expect(unknownField.status).toBe(400);
 		// A gzip bomb is refused by its inflated size, not read whole.
 		const tooBig = await api(
-			svc,
+			t.svc,
 			'PUT',
 			`/api/v1/sessions/${id}/transcript`,
 			upload(Buffer.alloc(300 * 1024, 'a')),
 		);
 		expect(tooBig.status).toBe(400);
 		expect(tooBig.body.message).toMatch(/TRANSCRIPT_MAX_BYTES/);
-		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`)).status).toBe(404);
+		expect((await api(t.svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`)).status).toBe(404);
 	});
 
 	it('needs the API key', async () => {
-		const id = await newSession();
-		expect((await api(svc, 'GET', `/api/v1/sessions/${id}/transcript`, undefined, {})).status).toBe(
-			401,
-		);
+		const id = await session();
 		expect(
-			(await api(svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload('{}\n'), {})).status,
+			(await api(t.svc, 'GET', `/api/v1/sessions/${id}/transcript`, undefined, {})).status,
+		).toBe(401);
+		expect(
+			(await api(t.svc, 'PUT', `/api/v1/sessions/${id}/transcript`, upload('{}\n'), {})).status,
 		).toBe(401);
 	});
 });

@@ -1,10 +1,4 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../service/src/config';
-import { createScratchDatabase } from './scratch-database';
-import { startService, type RunningService } from '../../service/src/service';
-import { TEST_API_KEY } from './test-service';
+import { startTestService, type TestService } from './test-service';
 
 /** A clock the test sets: budgets read their periods from it, so a UTC midnight can be crossed on demand. */
 export interface TestClock {
@@ -22,9 +16,8 @@ export function testClock(start: Date | string = new Date()): TestClock {
 	};
 }
 
-export interface BudgetTestService extends RunningService {
+export interface BudgetTestService extends TestService {
 	clock: TestClock;
-	stop(): Promise<void>;
 }
 
 /** The real service with an injected budget clock, on a fresh database of the given kind. */
@@ -33,24 +26,5 @@ export async function startBudgetService(
 	env: Record<string, string> = {},
 	clock = testClock(),
 ): Promise<BudgetTestService> {
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-budget-'));
-	const scratch =
-		kind === 'postgres' ? await createScratchDatabase(process.env.TEST_DATABASE_URL!) : undefined;
-	const config = loadConfig({
-		PORT: '0',
-		DATA_DIR: dataDir,
-		API_KEY: TEST_API_KEY,
-		...(scratch ? { DATABASE_URL: scratch.url } : {}),
-		...env,
-	});
-	const service = await startService(config, { now: clock.now });
-	return {
-		...service,
-		clock,
-		async stop() {
-			await service.close();
-			await scratch?.drop();
-			fs.rmSync(dataDir, { recursive: true, force: true });
-		},
-	};
+	return Object.assign(await startTestService(kind, env, clock), { clock });
 }

@@ -1,6 +1,8 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 
-// Hook events posted as Claude Code posts them, for the suites that kill or balance the service under load.
+// Hook events as Claude Code posts them: payloads for the service suites, and a plain poster for the suites that
+// kill or balance the service under load.
 
 /** One POST per event, fixed 5 s timeout, no retry whatever the answer; the status, or 0 when none came. */
 export function postHook(url: string, token: string, body: unknown): Promise<number> {
@@ -42,5 +44,17 @@ export function bashHookEvent(
 		...(event === 'PostToolUse'
 			? { tool_response: { stdout: `${toolUseId}\n` }, duration_ms: 12 }
 			: {}),
+	};
+}
+
+/** A PreToolUse of `ls` under a new tool_use_id, with `extra` fields over it. */
+export function lsPreToolUse(sessionId: string, extra: Record<string, unknown> = {}) {
+	return {
+		session_id: sessionId,
+		hook_event_name: 'PreToolUse',
+		tool_name: 'Bash',
+		tool_use_id: `toolu_${crypto.randomUUID()}`,
+		tool_input: { command: 'ls' },
+		...extra,
 	};
 }

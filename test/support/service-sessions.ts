@@ -21,7 +21,18 @@ export const FAST_DELIVERY_ENV = {
 	DELIVERY_POLL_INTERVAL_MS: '50',
 };
 
-/** A running receiver subscribed with `filters` (pushed to `receivers` first, for the suite to stop); it holds the secret the way the node does after create(). */
+/** Subscribes the started receiver `r` with `filters`; it holds the secret the way the node does after create(). */
+export async function subscribeReceiver(
+	svc: { url: string },
+	r: TriggerReceiver,
+	filters: Record<string, unknown>,
+): Promise<void> {
+	const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: r.url, ...filters });
+	expect(res.status).toBe(201);
+	r.staticData = { subscriptionId: res.body.id, secret: res.body.secret };
+}
+
+/** A running receiver subscribed with `filters` (pushed to `receivers` first, for the suite to stop). */
 export async function subscribedReceiver(
 	svc: TestService,
 	filters: Record<string, unknown>,
@@ -30,9 +41,7 @@ export async function subscribedReceiver(
 	const r = new TriggerReceiver();
 	receivers.push(r);
 	await r.start();
-	const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: r.url, ...filters });
-	expect(res.status).toBe(201);
-	r.staticData = { subscriptionId: res.body.id, secret: res.body.secret };
+	await subscribeReceiver(svc, r, filters);
 	return r;
 }
 

@@ -27,10 +27,14 @@ export interface TestService extends RunningService {
 	stop(): Promise<void>;
 }
 
-/** Starts the real service on a free port with a fresh database of the given kind. */
+/**
+ * Starts the real service on a free port with a fresh database of the given kind; `clock`, when given, is the
+ * time the service reads (budgets take their periods from it).
+ */
 export async function startTestService(
 	kind: 'pglite' | 'postgres',
 	env: Record<string, string> = {},
+	clock?: { now(): Date },
 ): Promise<TestService> {
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-test-'));
 	const scratch =
@@ -45,7 +49,8 @@ export async function startTestService(
 		...(scratch ? { DATABASE_URL: scratch.url } : {}),
 		...env,
 	});
-	let service = await startService(config);
+	const opts = clock ? { now: clock.now } : {};
+	let service = await startService(config, opts);
 	const handle: TestService = {
 		...service,
 		dataDir,
@@ -54,7 +59,7 @@ export async function startTestService(
 			const port = new URL(service.url).port;
 			await service.close();
 			await sleep(downMs);
-			service = await startService({ ...config, port: Number(port) });
+			service = await startService({ ...config, port: Number(port) }, opts);
 			Object.assign(handle, {
 				db: service.db,
 				app: service.app,
@@ -69,6 +74,19 @@ export async function startTestService(
 		},
 	};
 	return handle;
+}
+
+/** The service for one describe block (`t.svc` in its tests): started before them, stopped after. */
+export function serviceForSuite(
+	kind: 'pglite' | 'postgres',
+	env: Record<string, string> = {},
+): { svc: TestService } {
+	const t = {} as { svc: TestService };
+	beforeAll(async () => {
+		t.svc = await startTestService(kind, env);
+	});
+	afterAll(() => t.svc?.stop());
+	return t;
 }
 
 /** fetch against the service with the API key unless other headers are given. */

@@ -5,7 +5,7 @@ import type { KnownSubscriptions } from '../deliveries/outbox';
 import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { DecisionBody } from '../../../nodes/shared/protocol';
-import { cursorTime, decodeCursor, encodeCursor, parse, uuidParam } from '../http/validate';
+import { cursorTime, decodeCursor, pageBody, parse, uuidParam } from '../http/validate';
 import { APPROVAL_STATUSES, getApproval, listApprovals } from './approvals.repository';
 import { decideApproval } from './decide';
 
@@ -41,7 +41,7 @@ export function approvalsRouter(deps: {
 			after: decodeCursor(Cursor, q.cursor),
 			maxBytes: deps.readPageMaxBytes,
 		});
-		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
+		res.json(pageBody(page));
 	});
 
 	r.get('/:id', auth.requireReader, async (req, res) => {

@@ -1,7 +1,8 @@
 import type { Queryable } from '../db';
 import type { KnownSubscriptions } from '../deliveries/outbox';
 import { insertServiceEvents } from '../hooks/hooks.repository';
-import { spentSentence, type Budget } from './budgets.repository';
+import { markBudgetAlert, spentSentence, type Budget } from './budgets.repository';
+import { getThreadMetadata } from '../threads/threads.repository';
 import { periodWindow } from './periods';
 
 import { BUDGET_REACHED, BUDGET_WARNING } from '../../../nodes/shared/protocol';
@@ -27,23 +28,12 @@ export async function recordBudgetAlert(
 	outbox?: KnownSubscriptions,
 ): Promise<boolean> {
 	const { start, resetsAt } = periodWindow(a.budget.period, a.at);
-	const fresh = await tx.query(
-		`INSERT INTO budget_alerts (budget_id, target, period_start, level, session_id) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT DO NOTHING`,
-		[a.budget.id, a.target, start, a.level, a.sessionId],
-	);
-	if (!fresh.rowCount) return false;
+	if (!(await markBudgetAlert(tx, a.budget.id, a.target, start, a.level, a.sessionId)))
+		return false;
 	const eventName = a.level === 'warning' ? BUDGET_WARNING : BUDGET_REACHED;
 	// How the thread is answered (for example its email reply address and Message-ID: nodes/shared/protocol/threads.ts),
 	// as the workflow that continues the thread last recorded it: a mail template needs it to answer in the thread.
-	const thread = a.threadKey
-		? (
-				await tx.query<{ metadata: Record<string, unknown> }>(
-					'SELECT metadata FROM threads WHERE key = $1',
-					[a.threadKey],
-				)
-			).rows[0]
-		: undefined;
+	const threadMetadata = a.threadKey ? await getThreadMetadata(tx, a.threadKey) : undefined;
 	const sentence = spentSentence(a.budget, a.target, a.spentUsd, a.at);
 	const payload = {
 		session_id: a.sessionId,
@@ -60,7 +50,7 @@ export async function recordBudgetAlert(
 		warning_percent: a.budget.warningPercent,
 		spent_usd: Math.round(a.spentUsd * 1e6) / 1e6,
 		thread_key: a.threadKey,
-		thread_metadata: thread?.metadata ?? null,
+		thread_metadata: threadMetadata ?? null,
 		message:
 			a.level === 'warning'
 				? `Budget warning: ${a.budget.warningPercent}% used. ${capitalise(sentence)}`

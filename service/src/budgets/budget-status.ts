@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import { standing, type Budget } from './budgets.repository';
 import { periodWindow } from './periods';
+import { countRefused } from './reservations.repository';
 
 export interface BudgetStatus extends Budget {
 	/** The rule applies to each repository / thread / session separately (no single spent figure). */
@@ -19,16 +20,12 @@ export interface BudgetStatus extends Budget {
 export async function budgetStatus(db: Queryable, b: Budget, now: Date): Promise<BudgetStatus> {
 	const { start, resetsAt } = periodWindow(b.period, now);
 	const each = b.scope !== 'all' && b.scopeValue === null;
-	const refused = await db.query<{ n: number }>(
-		`SELECT count(*)::int AS n FROM budget_reservations WHERE refused_budget_id = $1 AND status = 'refused' AND created_at >= $2`,
-		[b.id, start],
-	);
 	const base = {
 		...b,
 		each,
 		periodStart: b.period === 'lifetime' ? null : start.toISOString(),
 		resetsAt: resetsAt?.toISOString() ?? null,
-		heldBackRuns: refused.rows[0].n,
+		heldBackRuns: await countRefused(db, b.id, start),
 	};
 	if (each) return { ...base, spentUsd: null, heldUsd: null, remainingUsd: null, runningRuns: 0 };
 	const target = b.scopeValue ?? '';

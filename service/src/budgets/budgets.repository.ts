@@ -75,6 +75,26 @@ export async function deleteBudget(db: Queryable, id: string): Promise<boolean> 
 	return (await db.query('DELETE FROM budgets WHERE id = $1', [id])).rowCount > 0;
 }
 
+/**
+ * Records that the budget's alert at `level` went out for this target, period and session; false when it had
+ * already (an alert fires once however often a run is re-recorded).
+ */
+export async function markBudgetAlert(
+	tx: Queryable,
+	budgetId: string,
+	target: string,
+	periodStart: Date,
+	level: 'warning' | 'reached',
+	sessionId: string,
+): Promise<boolean> {
+	const fresh = await tx.query(
+		`INSERT INTO budget_alerts (budget_id, target, period_start, level, session_id) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT DO NOTHING`,
+		[budgetId, target, periodStart, level, sessionId],
+	);
+	return fresh.rowCount > 0;
+}
+
 export interface SessionScope {
 	id: string;
 	repository: string | null;

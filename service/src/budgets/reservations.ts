@@ -12,6 +12,16 @@ import {
 	type Budget,
 } from './budgets.repository';
 import { periodWindow } from './periods';
+import {
+	extendReservation,
+	findReservation,
+	holdReservation,
+	refuseReservation,
+	releaseReservation,
+	renewReservation,
+	settleReservation,
+} from './reservations.repository';
+import { runStartedAt } from '../sessions/sessions.repository';
 
 export type Reservation =
 	| {
@@ -54,22 +64,16 @@ export async function reserve(
 	const { sessionId, runId, now } = input;
 	const scope = await sessionScope(tx, sessionId);
 	if (!scope) return undefined;
-	const existing = await tx.query<{ status: string; cap_usd: number | null; expires_at: Date }>(
-		'SELECT status, cap_usd, expires_at FROM budget_reservations WHERE run_id = $1 AND session_id = $2',
-		[runId, sessionId],
-	);
+	const existing = await findReservation(tx, runId, sessionId);
 	const applicable = await budgetsFor(tx, scope, true);
 	const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000);
-	if (existing.rows[0]?.status === 'held') {
+	if (existing?.status === 'held') {
 		// A retried request: the run keeps what it was granted.
-		await tx.query('UPDATE budget_reservations SET expires_at = $2 WHERE run_id = $1', [
-			runId,
-			expiresAt,
-		]);
+		await extendReservation(tx, runId, expiresAt);
 		return {
 			granted: true,
 			runId,
-			capUsd: existing.rows[0].cap_usd,
+			capUsd: existing.cap_usd,
 			expiresAt: expiresAt.toISOString(),
 			budgets: [],
 		};
@@ -86,12 +90,7 @@ export async function reserve(
 				spent >= budget.limitUsd
 					? `Not started: ${spentSentence(budget, target, spent, now)}`
 					: `Not started: ${describeBudget(budget, target)} has nothing left to reserve: ${usdText(spent)} spent and ${usdText(held)} held by ${runs} running run(s) of ${usdText(budget.limitUsd)}; try again when they finish${resetsAt ? ` or after ${resetsAt.toISOString()}` : ''}.`;
-			await tx.query(
-				`INSERT INTO budget_reservations (run_id, session_id, status, message, refused_budget_id, created_at, expires_at, ended_at)
-				VALUES ($1, $2, 'refused', $3, $4, $5, $5, $5)
-				ON CONFLICT (run_id) DO UPDATE SET status = 'refused', message = EXCLUDED.message, refused_budget_id = EXCLUDED.refused_budget_id, ended_at = EXCLUDED.ended_at`,
-				[runId, sessionId, message, budget.id, now],
-			);
+			await refuseReservation(tx, { runId, sessionId, message, budgetId: budget.id, now });
 			if (spent >= budget.limitUsd) {
 				await recordBudgetAlert(
 					tx,
@@ -122,19 +121,11 @@ export async function reserve(
 		grants.push({ budget, target, start, available });
 	}
 	const capUsd = grants.length ? cap : null;
-	await tx.query(
-		`INSERT INTO budget_reservations (run_id, session_id, status, cap_usd, created_at, expires_at) VALUES ($1, $2, 'held', $3, $4, $5)
-		ON CONFLICT (run_id) DO UPDATE SET status = 'held', cap_usd = EXCLUDED.cap_usd, message = NULL, refused_budget_id = NULL,
-			created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, ended_at = NULL`,
-		[runId, sessionId, capUsd, now, expiresAt],
+	await holdReservation(
+		tx,
+		{ runId, sessionId, capUsd, now, expiresAt },
+		grants.map((g) => ({ budgetId: g.budget.id, target: g.target, periodStart: g.start })),
 	);
-	await tx.query('DELETE FROM budget_holds WHERE run_id = $1', [runId]);
-	for (const g of grants) {
-		await tx.query(
-			'INSERT INTO budget_holds (run_id, budget_id, target, period_start, amount_usd) VALUES ($1, $2, $3, $4, $5)',
-			[runId, g.budget.id, g.target, g.start, cap],
-		);
-	}
 	return {
 		granted: true,
 		runId,
@@ -151,20 +142,12 @@ export async function renew(
 	ttlSeconds: number,
 	now: Date,
 ): Promise<boolean> {
-	const res = await db.query(
-		`UPDATE budget_reservations SET expires_at = $2 WHERE run_id = $1 AND status = 'held' AND expires_at > $3`,
-		[runId, new Date(now.getTime() + ttlSeconds * 1000), now],
-	);
-	return res.rowCount > 0;
+	return renewReservation(db, runId, new Date(now.getTime() + ttlSeconds * 1000), now);
 }
 
 /** Gives the held amount back without a cost (the run never started claude). */
 export async function release(db: Queryable, runId: string, now: Date): Promise<boolean> {
-	const res = await db.query(
-		`UPDATE budget_reservations SET status = 'released', ended_at = $2 WHERE run_id = $1 AND status = 'held'`,
-		[runId, now],
-	);
-	return res.rowCount > 0;
+	return releaseReservation(db, runId, now);
 }
 
 /**
@@ -179,18 +162,11 @@ export async function settleRun(
 	costUsd: number,
 	outbox?: KnownSubscriptions,
 ): Promise<void> {
-	await tx.query(
-		`UPDATE budget_reservations SET status = 'settled', cost_usd = $2, ended_at = now() WHERE run_id = $1 AND status = 'held'`,
-		[runId, costUsd],
-	);
+	await settleReservation(tx, runId, costUsd);
 	if (!(costUsd > 0)) return;
 	const scope = await sessionScope(tx, sessionId);
 	if (!scope) return;
-	const { rows } = await tx.query<{ started_at: Date }>(
-		'SELECT started_at FROM session_runs WHERE id = $1',
-		[runId],
-	);
-	const at = rows[0] ? new Date(rows[0].started_at) : new Date();
+	const at = (await runStartedAt(tx, runId)) ?? new Date();
 	// Locked like a reservation: runs of one thread settle one after another, so exactly one of them sees its cost
 	// carry the budget past a level (unlocked, two settling at once each missed the other's cost and both fired).
 	for (const { budget, target } of await budgetsFor(tx, scope, true)) {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { olderThanRetention, retentionDelete } from '../db/retention';
 import { periodicTask } from '../periodic-task';
 import { MAX_MIN_INTERVAL_SECONDS } from '../subscriptions/subscriptions.schema';
 
@@ -304,24 +305,14 @@ export async function releaseClaim(db: Queryable, id: string, attempt: number): 
 }
 
 /** Deletes delivered rows older than the retention, a bounded batch at a time; dead ones stay until retried or deleted. */
-export async function pruneDelivered(
-	db: Queryable,
-	olderThanMs: number,
-	batch = 5000,
-): Promise<number> {
-	const { rowCount } = await db.query(
-		`DELETE FROM deliveries WHERE id IN (
-			(SELECT id FROM deliveries WHERE status = 'delivered'
-				AND delivered_at < now() - make_interval(secs => $1::double precision / 1000)
-			ORDER BY hook_event_id LIMIT $2)
-			UNION ALL
-			(SELECT id FROM deliveries WHERE status = 'superseded'
-				AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
-			ORDER BY hook_event_id LIMIT $2))`,
-		[olderThanMs, batch],
-	);
-	return rowCount;
-}
+export const pruneDelivered = retentionDelete(
+	`DELETE FROM deliveries WHERE id IN (
+		(SELECT id FROM deliveries WHERE status = 'delivered' AND ${olderThanRetention('delivered_at')}
+		ORDER BY hook_event_id LIMIT $2)
+		UNION ALL
+		(SELECT id FROM deliveries WHERE status = 'superseded' AND ${olderThanRetention('next_attempt_at')}
+		ORDER BY hook_event_id LIMIT $2))`,
+);
 
 /**
  * Forgets coalescing windows that can no longer hold a delivery back, a bounded batch at a time: one whose last

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db';
 import type { Auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
-import { cursorId, decodeCursor, encodeCursor, parse, uuidParam } from '../http/validate';
+import { cursorId, decodeCursor, pageBody, parse, uuidParam } from '../http/validate';
 import { getDelivery, listDeliveries, retryDead, DELIVERY_STATUSES } from './deliveries.repository';
 import type { OutboxSignal } from './outbox';
 
@@ -33,7 +33,7 @@ export function deliveriesRouter(deps: { db: Database; auth: Auth; signal: Outbo
 	r.get('/', auth.requireReader, async (req, res) => {
 		const q = parse(ListQuery, req.query, 'query');
 		const page = await listDeliveries(db, { ...q, after: decodeCursor(Cursor, q.cursor) });
-		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
+		res.json(pageBody(page));
 	});
 
 	r.get('/:id', auth.requireReader, async (req, res) => {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { olderThanRetention, retentionDelete } from '../db/retention';
 import { periodicTask } from '../periodic-task';
 
 export interface EventKey {
@@ -119,19 +120,10 @@ export async function getEventKey(db: Queryable, key: string): Promise<EventKey 
 }
 
 /** Forgets keys older than the retention, a bounded batch at a time (chat platforms retry within minutes). */
-export async function pruneEventKeys(
-	db: Queryable,
-	olderThanMs: number,
-	batch = 5000,
-): Promise<number> {
-	const { rowCount } = await db.query(
-		`DELETE FROM event_keys WHERE key IN (
-			SELECT key FROM event_keys WHERE created_at < now() - make_interval(secs => $1::double precision / 1000)
-			ORDER BY created_at LIMIT $2)`,
-		[olderThanMs, batch],
-	);
-	return rowCount;
-}
+export const pruneEventKeys = retentionDelete(
+	`DELETE FROM event_keys WHERE key IN (
+		SELECT key FROM event_keys WHERE ${olderThanRetention('created_at')} ORDER BY created_at LIMIT $2)`,
+);
 
 /** Chat platforms resend within minutes; a week of keys is plenty. Forgotten hourly, a batch at a time. */
 export function createEventKeyPruner(

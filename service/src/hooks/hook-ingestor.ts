@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Queryable } from '../db';
 import { logger } from '../logger';
 import type { HookEvent } from './hook-event';
@@ -157,8 +158,7 @@ export class HookIngestor {
 	async drain(timeoutMs: number): Promise<void> {
 		this.closed = true;
 		const deadline = Date.now() + timeoutMs;
-		while ((this.queue.length || this.inFlight) && Date.now() < deadline)
-			await new Promise((r) => setTimeout(r, 10));
+		while ((this.queue.length || this.inFlight) && Date.now() < deadline) await sleep(10);
 		if (this.retryTimer) clearTimeout(this.retryTimer);
 		if (this.queue.length)
 			logger.warn('shutting down with hook events not written', { events: this.queue.length });

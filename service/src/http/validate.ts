@@ -37,6 +37,11 @@ export function encodeCursor(value: unknown): string {
 	return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
+/** A keyset page as the list routes answer it: the items, and the cursor of the next page (null on the last). */
+export function pageBody<T>(page: { items: T[]; next?: unknown }) {
+	return { items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null };
+}
+
 /**
  * A timestamp as PostgreSQL prints timestamptz::text (what keyset cursors carry): checked before it reaches a
  * `::timestamptz` cast, where anything else was a 500 instead of "invalid cursor".

@@ -1,6 +1,6 @@
 import { budgetMetricsText } from '../budgets/budget-metrics';
 import type { Database } from '../db';
-import { countSessionsByStatus } from '../sessions/sessions.repository';
+import { countSessionsByStatus } from '../sessions/session-list.repository';
 import type { Metrics } from './metrics';
 
 /** GET /metrics: the process's counters, sessions by status, and where the money went. */

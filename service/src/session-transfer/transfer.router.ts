@@ -1,18 +1,13 @@
 import { Router } from 'express';
-import type { Database } from '../db';
-import type { Auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { parse, SessionParams } from '../http/validate';
 import { exportSession } from './session-export';
 import { importSession } from './session-import';
 import { ExportDocument, ImportQuery } from './transfer.schema';
+import type { TranscriptDeps } from '../transcripts/transcripts.router';
 
 /** A session moved between services: GET …/:id/export gives one JSON document, POST …/import loads one. */
-export function transferRouter(deps: {
-	db: Database;
-	auth: Auth;
-	transcriptMaxBytes: number;
-}): Router {
+export function transferRouter(deps: TranscriptDeps): Router {
 	const { db, auth } = deps;
 	const r = Router();
 

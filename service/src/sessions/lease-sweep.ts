@@ -4,9 +4,13 @@ import { insertServiceEvents } from '../hooks/hooks.repository';
 import { logger } from '../logger';
 import { periodicTask } from '../periodic-task';
 import { announceWaiting, returnUnstarted } from '../queued-messages/queued-messages.repository';
-import { dropLease, takeExpiredLeases, type ExpiredLease as Expired } from './lease.repository';
 import { notifyRunSignal } from './run-signals';
-import { endAbandonedRun } from './sessions.repository';
+import {
+	dropLease,
+	endAbandonedRun,
+	takeExpiredLeases,
+	type ExpiredLease as Expired,
+} from './sessions.repository';
 
 // A run renews its lease while claude runs. A lease that ran out means the worker holding it died (or lost the
 // service for longer than the lease): its run will never report an end. The sweep ends it as `interrupted`, so

@@ -1,11 +1,6 @@
 import type { Queryable } from '../db';
-import {
-	likePattern,
-	SESSION_COLUMNS,
-	sessionFilters,
-	toSession,
-	type ListFilter,
-} from './sessions.repository';
+import { SESSION_COLUMNS, toSession } from './sessions.repository';
+import { likePattern, sessionFilters, type ListFilter } from './session-list.repository';
 
 export type MatchSource = 'session' | 'message' | 'tool_call';
 

@@ -1,6 +1,6 @@
 import { insertImportedRow } from '../db/imported-row';
-import { keysetPage, readBoundedPage } from '../db/byte-bounded-page';
 import type { Queryable } from '../db';
+import type { HookTokenState } from '../http/auth';
 import type { z } from 'zod';
 import type { CreateSessionBody, RunBody, UpdateSessionBody } from './sessions.schema';
 import { scrubValue } from '../scrub';
@@ -86,16 +86,6 @@ export async function createSession(
 	return rows[0] ? toSession(rows[0]) : undefined;
 }
 
-/** How many sessions are in each status (for /metrics). */
-export async function countSessionsByStatus(
-	db: Queryable,
-): Promise<Array<{ status: string; n: number }>> {
-	const { rows } = await db.query<{ status: string; n: number }>(
-		'SELECT status, count(*)::int AS n FROM sessions GROUP BY status',
-	);
-	return rows;
-}
-
 export async function getSession(db: Queryable, id: string) {
 	const { rows } = await db.query(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = $1`, [
 		id,
@@ -165,73 +155,6 @@ export async function updateSession(
 		params,
 	);
 	return rows[0] ? toSession(rows[0]) : undefined;
-}
-
-export interface ListFilter {
-	status?: string[];
-	workspaceType?: string;
-	q?: string;
-	limit: number;
-	after?: { t: string; id: string };
-	/** About the most a page carries in prompts, results and other free text (at least one row). */
-	maxBytes?: number;
-}
-
-// What makes a session row large: the free text a client wrote, and the JSON beside it.
-const SESSION_TEXT_BYTES = `COALESCE(octet_length(prompt), 0) + COALESCE(octet_length(result), 0) + COALESCE(octet_length(error_message), 0)
-	+ COALESCE(octet_length(permission_denials::text), 0) + COALESCE(octet_length(metadata::text), 0)`;
-
-/** The list's filters as SQL conditions on `s` (sessions), their values appended to `params`. */
-export function sessionFilters(
-	f: Pick<ListFilter, 'status' | 'workspaceType' | 'q'>,
-	params: unknown[],
-): string[] {
-	const where: string[] = [];
-	const add = (sql: (p: string) => string, value: unknown) => {
-		params.push(value);
-		where.push(sql(`$${params.length}`));
-	};
-	if (f.status?.length) {
-		// 'external' as a status filter means sessions that came from someone's own Claude Code.
-		const statuses = f.status.filter((s) => s !== 'external');
-		const external = f.status.includes('external');
-		params.push(statuses);
-		where.push(
-			`(s.status = ANY($${params.length}::text[])${external ? " OR s.origin = 'external'" : ''})`,
-		);
-	}
-	if (f.workspaceType) add((p) => `s.workspace_type = ${p}`, f.workspaceType);
-	if (f.q)
-		add(
-			(p) =>
-				`(s.prompt ILIKE ${p} OR s.repository ILIKE ${p} OR s.thread_key ILIKE ${p} OR s.id::text ILIKE ${p})`,
-			likePattern(f.q),
-		);
-	return where;
-}
-
-export const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
-export async function listSessions(db: Queryable, f: ListFilter) {
-	const params: unknown[] = [];
-	const where = sessionFilters(f, params);
-	if (f.after) {
-		params.push(f.after.t, f.after.id);
-		where.push(
-			`(s.created_at, s.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`,
-		);
-	}
-	params.push(f.limit + 1);
-	const { rows, more } = await readBoundedPage(db, {
-		sql: `SELECT ${SESSION_COLUMNS} FROM sessions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-			ORDER BY s.created_at DESC, s.id DESC LIMIT $${params.length}`,
-		params,
-		sizeExpr: SESSION_TEXT_BYTES,
-		order: 'created_at DESC, id DESC',
-		limit: f.limit + 1,
-		maxBytes: f.maxBytes,
-	});
-	return keysetPage(rows, f.limit, more, toSession);
 }
 
 /** Records a run and recomputes the session's totals and latest outcome from all its runs, in one transaction. */
@@ -305,6 +228,15 @@ export async function upsertRun(
 		[sessionId],
 	);
 	return rows[0] ? toSession(rows[0]) : undefined;
+}
+
+/** When the run started, or undefined when it is not recorded. */
+export async function runStartedAt(db: Queryable, runId: string): Promise<Date | undefined> {
+	const { rows } = await db.query<{ started_at: Date }>(
+		'SELECT started_at FROM session_runs WHERE id = $1',
+		[runId],
+	);
+	return rows[0] ? new Date(rows[0].started_at) : undefined;
 }
 
 /** A run's status as stored (undefined: not recorded yet), locked until the caller's transaction ends. */
@@ -415,6 +347,133 @@ export async function endAbandonedRun(
 		[id, status, reason],
 	);
 	return runs.rows.map((r) => r.id);
+}
+
+// One turn at a time per session, across every n8n process: a run holds a lease on its session and renews it
+// while claude runs. A crashed holder's lease simply expires.
+
+export type LeaseResult =
+	| { ok: true; owner: string; expiresAt: Date }
+	| { ok: false; reason: 'not-found' }
+	| { ok: false; reason: 'busy'; owner: string; expiresAt: Date };
+
+export async function acquireLease(
+	db: Queryable,
+	sessionId: string,
+	owner: string,
+	ttlSeconds: number,
+): Promise<LeaseResult> {
+	const { rows } = await db.query<{ lease_owner: string; lease_expires_at: Date }>(
+		`UPDATE sessions SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3)
+		WHERE id = $1 AND (lease_owner IS NULL OR lease_expires_at < now() OR lease_owner = $2)
+		RETURNING lease_owner, lease_expires_at`,
+		[sessionId, owner, ttlSeconds],
+	);
+	if (rows[0]) return { ok: true, owner: rows[0].lease_owner, expiresAt: rows[0].lease_expires_at };
+	const current = await db.query<{ lease_owner: string; lease_expires_at: Date }>(
+		'SELECT lease_owner, lease_expires_at FROM sessions WHERE id = $1',
+		[sessionId],
+	);
+	if (!current.rows[0]) return { ok: false, reason: 'not-found' };
+	return {
+		ok: false,
+		reason: 'busy',
+		owner: current.rows[0].lease_owner,
+		expiresAt: current.rows[0].lease_expires_at,
+	};
+}
+
+export async function releaseLease(
+	db: Queryable,
+	sessionId: string,
+	owner: string,
+): Promise<boolean> {
+	const res = await db.query(
+		'UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2',
+		[sessionId, owner],
+	);
+	return res.rowCount > 0;
+}
+
+export interface ExpiredLease {
+	id: string;
+	status: string;
+	lease_owner: string;
+	lease_expires_at: Date;
+}
+
+/**
+ * Up to `limit` sessions whose lease ran out, locked for the caller's transaction. Several replicas may sweep at
+ * once: SKIP LOCKED gives each row to one of them, and a lease renewed meanwhile is no longer expired.
+ */
+export async function takeExpiredLeases(tx: Queryable, limit: number): Promise<ExpiredLease[]> {
+	const { rows } = await tx.query<ExpiredLease>(
+		`SELECT id, status, lease_owner, lease_expires_at FROM sessions
+		WHERE lease_owner IS NOT NULL AND lease_expires_at < now()
+		ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+		[limit],
+	);
+	return rows;
+}
+
+/** Drops the session's lease whoever holds it (a claim that lapsed before its run started). */
+export async function dropLease(tx: Queryable, sessionId: string): Promise<void> {
+	await tx.query('UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1', [
+		sessionId,
+	]);
+}
+
+/**
+ * Moves the session's token generation on (earlier tokens stop working) and reopens it for a new run; the
+ * generation to sign into the new token and the session's lease holder (while its lease lasts), or undefined when there is no such session.
+ */
+export async function nextHookTokenGeneration(
+	db: Queryable,
+	sessionId: string,
+): Promise<{ generation: number; leaseOwner: string | null } | undefined> {
+	const { rows } = await db.query<{ generation: number; lease_owner: string | null }>(
+		`UPDATE sessions SET hook_token_generation = hook_token_generation + 1, hook_tokens_end_at = NULL
+		WHERE id = $1
+		RETURNING hook_token_generation AS generation,
+			CASE WHEN lease_expires_at > now() THEN lease_owner END AS lease_owner`,
+		[sessionId],
+	);
+	const r = rows[0];
+	return r ? { generation: r.generation, leaseOwner: r.lease_owner } : undefined;
+}
+
+/** The run ended: its token takes hooks for the grace period more, then none (set once: a repeated end does not extend it). */
+export async function endHookTokens(
+	db: Queryable,
+	sessionId: string,
+	graceMs: number,
+): Promise<void> {
+	await db.query(
+		`UPDATE sessions SET hook_tokens_end_at = now() + make_interval(secs => $2::double precision / 1000)
+		WHERE id = $1 AND hook_tokens_end_at IS NULL`,
+		[sessionId, graceMs],
+	);
+}
+
+export async function readHookTokenState(
+	db: Queryable,
+	sessionId: string,
+): Promise<HookTokenState | undefined> {
+	const { rows } = await db.query<{
+		hook_token_generation: number;
+		hook_tokens_end_at: Date | null;
+	}>(
+		'SELECT hook_token_generation, hook_tokens_end_at FROM sessions WHERE id = $1',
+		[sessionId],
+		'hook-token-state',
+	);
+	const r = rows[0];
+	return r
+		? {
+				generation: r.hook_token_generation,
+				endsAt: r.hook_tokens_end_at ? new Date(r.hook_tokens_end_at) : null,
+			}
+		: undefined;
 }
 
 /*

@@ -7,6 +7,7 @@ import {
 	cursorTime,
 	decodeCursor,
 	encodeCursor,
+	pageBody,
 	PageQuery,
 	parse,
 	SessionParams,
@@ -24,13 +25,14 @@ import { listToolCalls } from '../tool-calls/tool-calls.repository';
 import { recordStreamToolCalls } from '../tool-calls/tool-calls.service';
 import type { KnownSubscriptions } from '../deliveries/outbox';
 import {
+	acquireLease,
 	getSession,
 	getSessionDetail,
 	listRuns,
-	listSessions,
+	releaseLease,
 	updateSession,
 } from './sessions.repository';
-import { acquireLease, releaseLease } from './lease.repository';
+import { listSessions } from './session-list.repository';
 import { issueHookToken, recordRun, revokeHookTokens, startSession } from './sessions.service';
 import { notifyRunSignal } from './run-signals';
 import { announceWaiting, takeMessages } from '../queued-messages/queued-messages.repository';
@@ -111,7 +113,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 					after: decodeCursor(SessionCursor, q.cursor),
 					maxBytes: deps.readPageMaxBytes,
 				});
-		res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
+		res.json(pageBody(page));
 	});
 
 	r.get('/:id', auth.requireReader, async (req, res) => {

@@ -7,14 +7,20 @@ import type { KnownSubscriptions } from '../deliveries/outbox';
 import type { Auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
 import { putThread } from '../threads/threads.repository';
-import { endHookTokens, nextHookTokenGeneration } from './hook-tokens.repository';
 import { carryStopToGeneration } from './stops.repository';
 import { recordRunDenials } from './run-denials';
 import { endsRun, recordRunFinished } from './run-finished-event';
 import { recordServiceEvent } from './service-event';
-import { acquireLease } from './lease.repository';
 import { latestStop } from './stops.repository';
-import { createSession, getSession, runStatusForUpdate, upsertRun } from './sessions.repository';
+import {
+	acquireLease,
+	createSession,
+	endHookTokens,
+	getSession,
+	nextHookTokenGeneration,
+	runStatusForUpdate,
+	upsertRun,
+} from './sessions.repository';
 import type { CreateSessionBody, RunBody } from './sessions.schema';
 
 export interface SessionServiceDeps {

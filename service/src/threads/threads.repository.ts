@@ -3,45 +3,49 @@ import { insertImportedRow } from '../db/imported-row';
 import { scrubValue } from '../scrub';
 import { SESSION_COLUMNS, setThreadKey, toSession } from '../sessions/sessions.repository';
 
-export async function getThread(db: Queryable, key: string) {
+// Thread columns are aliased: the thread and its session share column names (metadata, created_at, updated_at).
+const THREAD_COLUMNS = `t.key AS thread_key_, t.metadata AS thread_metadata, t.created_at AS thread_created_at,
+	t.updated_at AS thread_updated_at`;
+
+async function readThread(db: Queryable, key: string, sessionColumns: string) {
 	const { rows } = await db.query<Record<string, any>>(
-		`SELECT t.key, t.session_id, t.metadata, t.created_at, t.updated_at, s.status
+		`SELECT ${THREAD_COLUMNS}, ${sessionColumns}
 		FROM threads t JOIN sessions s ON s.id = t.session_id WHERE t.key = $1`,
 		[key],
 	);
 	const r = rows[0];
-	return r
-		? {
-				key: r.key,
-				sessionId: r.session_id,
-				sessionStatus: r.status,
-				metadata: r.metadata,
-				createdAt: r.created_at,
-				updatedAt: r.updated_at,
-			}
-		: undefined;
+	if (!r) return undefined;
+	const thread = {
+		key: r.thread_key_,
+		sessionId: r.id,
+		sessionStatus: r.status,
+		metadata: r.thread_metadata,
+		createdAt: r.thread_created_at,
+		updatedAt: r.thread_updated_at,
+	};
+	return { r, thread };
+}
+
+export async function getThread(db: Queryable, key: string) {
+	return (await readThread(db, key, 's.id, s.status'))?.thread;
 }
 
 /** The thread with its session as GET /sessions/:id answers it (without the detail's totals), in one query. */
 export async function getThreadWithSession(db: Queryable, key: string) {
-	const { rows } = await db.query<Record<string, any>>(
-		`SELECT t.key AS thread_key_, t.metadata AS thread_metadata, t.created_at AS thread_created_at,
-			t.updated_at AS thread_updated_at, ${SESSION_COLUMNS}
-		FROM threads t JOIN sessions s ON s.id = t.session_id WHERE t.key = $1`,
+	const found = await readThread(db, key, SESSION_COLUMNS);
+	return found && { ...found.thread, session: toSession(found.r) };
+}
+
+/** The metadata a thread was last bound with (how it is answered), or undefined for an unknown key. */
+export async function getThreadMetadata(
+	db: Queryable,
+	key: string,
+): Promise<Record<string, unknown> | undefined> {
+	const { rows } = await db.query<{ metadata: Record<string, unknown> }>(
+		'SELECT metadata FROM threads WHERE key = $1',
 		[key],
 	);
-	const r = rows[0];
-	return r
-		? {
-				key: r.thread_key_,
-				sessionId: r.id,
-				sessionStatus: r.status,
-				metadata: r.thread_metadata,
-				createdAt: r.thread_created_at,
-				updatedAt: r.thread_updated_at,
-				session: toSession(r),
-			}
-		: undefined;
+	return rows[0]?.metadata;
 }
 
 /** Binds a thread to a session (re-binding moves it) and records the key on the session. */

@@ -16,15 +16,18 @@ export const TranscriptUpload = z
 	})
 	.strict();
 
+/** What the routes that take or give a transcript need (a session's export carries its transcript too). */
+export interface TranscriptDeps {
+	db: Database;
+	auth: Auth;
+	transcriptMaxBytes: number;
+}
+
 /**
  * A session's Claude Code transcript, kept by the service so that any worker can resume the conversation:
  * the runner uploads it after every run and restores it before a Resume when its own copy is missing or older.
  */
-export function transcriptsRouter(deps: {
-	db: Database;
-	auth: Auth;
-	transcriptMaxBytes: number;
-}): Router {
+export function transcriptsRouter(deps: TranscriptDeps): Router {
 	const { db, auth } = deps;
 	const r = Router();
 

@@ -110,6 +110,15 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 			hook: { Authorization: `Bearer ${created.body.hookToken}` },
 		};
 	}
+	/** A session whose approval policy gates `rules`, decided by alice@example.com. */
+	async function gatedSession(rules: string[]) {
+		const s = await session();
+		const policy = { rules, deciders: ['alice@example.com'] };
+		expect((await api(svc, 'PUT', `/api/v1/sessions/${s.id}/approval-policy`, policy)).status).toBe(
+			200,
+		);
+		return s;
+	}
 	const eventCount = async (id: string) =>
 		Number(
 			(
@@ -141,15 +150,7 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 		});
 
 		it('denies the approved tool_use_id with another command or another tool, and leaves the approval as it was', async () => {
-			const s = await session();
-			expect(
-				(
-					await api(svc, 'PUT', `/api/v1/sessions/${s.id}/approval-policy`, {
-						rules: ['Bash(rm *)', 'Write'],
-						deciders: ['alice@example.com'],
-					})
-				).status,
-			).toBe(200);
+			const s = await gatedSession(['Bash(rm *)', 'Write']);
 			const hook = (p: Json) => api(svc, 'POST', '/api/v1/hooks?approvals=required', p, s.hook);
 			const asked = preToolUse(s.id, 'toolu_X', 'Bash', {
 				command: 'rm -rf /tmp/build',
@@ -202,15 +203,7 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 		});
 
 		it('compares a request recorded before digests were kept on its stored input', async () => {
-			const s = await session();
-			expect(
-				(
-					await api(svc, 'PUT', `/api/v1/sessions/${s.id}/approval-policy`, {
-						rules: ['Bash(rm *)'],
-						deciders: ['alice@example.com'],
-					})
-				).status,
-			).toBe(200);
+			const s = await gatedSession(['Bash(rm *)']);
 			const asked = preToolUse(s.id, 'toolu_OLD', 'Bash', { command: 'rm -rf /tmp/old' });
 			const hook = (p: Json) => api(svc, 'POST', '/api/v1/hooks?approvals=required', p, s.hook);
 			await hook(asked);
@@ -590,6 +583,26 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 	});
 
 	describe('one read returns a bounded amount', () => {
+		/** Every item behind `url` (it has a query already), page by page; each page under the bound plus one row. */
+		async function readPages(url: string) {
+			const items: any[] = [];
+			let cursor: string | null = null;
+			let pages = 0;
+			do {
+				const res: { status: number; body: any } = await api(
+					svc,
+					'GET',
+					`${url}${cursor ? `&cursor=${cursor}` : ''}`,
+				);
+				expect(res.status).toBe(200);
+				expect(JSON.stringify(res.body).length).toBeLessThan(256 * 1024 + 70 * 1024);
+				items.push(...res.body.items);
+				cursor = res.body.nextCursor;
+				pages++;
+			} while (cursor && pages < 20);
+			return { items, pages };
+		}
+
 		it('cuts a page of large events, tool calls and messages by bytes and hands out a cursor that reaches them all', async () => {
 			const s = await session();
 			const blob = 'y'.repeat(60 * 1024);
@@ -624,22 +637,8 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 				).toBe(201);
 			}
 			for (const route of ['events', 'logs', 'messages']) {
-				const seen: unknown[] = [];
-				let cursor: string | null = null;
-				let pages = 0;
-				do {
-					const res: { status: number; body: any } = await api(
-						svc,
-						'GET',
-						`/api/v1/sessions/${s.id}/${route}?limit=500${cursor ? `&cursor=${cursor}` : ''}`,
-					);
-					expect(res.status).toBe(200);
-					expect(JSON.stringify(res.body).length).toBeLessThan(256 * 1024 + 70 * 1024);
-					seen.push(...res.body.items);
-					cursor = res.body.nextCursor;
-					pages++;
-				} while (cursor && pages < 20);
-				expect({ route, n: seen.length }).toEqual({ route, n: 12 });
+				const { items, pages } = await readPages(`/api/v1/sessions/${s.id}/${route}?limit=500`);
+				expect({ route, n: items.length }).toEqual({ route, n: 12 });
 				expect(pages).toBeGreaterThan(2);
 			}
 		});
@@ -648,15 +647,7 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 			const marker = `bounded-${crypto.randomUUID()}`;
 			const blob = 'z'.repeat(60 * 1024);
 			for (let i = 0; i < 12; i++) await session({ prompt: `${marker} ${i} ${blob}` });
-			const s = await session();
-			expect(
-				(
-					await api(svc, 'PUT', `/api/v1/sessions/${s.id}/approval-policy`, {
-						rules: ['Write'],
-						deciders: ['alice@example.com'],
-					})
-				).status,
-			).toBe(200);
+			const s = await gatedSession(['Write']);
 			for (let i = 0; i < 12; i++) {
 				const pre = {
 					session_id: s.id,
@@ -674,22 +665,8 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 				`/api/v1/sessions?q=${marker}&limit=200`,
 				`/api/v1/approvals?sessionId=${s.id}&limit=200`,
 			]) {
-				const seen = new Set<string>();
-				let cursor: string | null = null;
-				let pages = 0;
-				do {
-					const res: { status: number; body: any } = await api(
-						svc,
-						'GET',
-						`${route}${cursor ? `&cursor=${cursor}` : ''}`,
-					);
-					expect(res.status).toBe(200);
-					expect(JSON.stringify(res.body).length).toBeLessThan(256 * 1024 + 70 * 1024);
-					for (const item of res.body.items) seen.add(item.id);
-					cursor = res.body.nextCursor;
-					pages++;
-				} while (cursor && pages < 20);
-				expect({ route, n: seen.size }).toEqual({ route, n: 12 });
+				const { items, pages } = await readPages(route);
+				expect({ route, n: new Set(items.map((item) => item.id)).size }).toEqual({ route, n: 12 });
 				expect(pages).toBeGreaterThan(2);
 			}
 		});
