@@ -20,6 +20,8 @@ export interface ClaudeFixture {
 	folder(name: string): string;
 	/** A git repository with one commit (and a bare "origin" it is pushed to), for worktree sessions. */
 	repo(name: string): { path: string; origin: string };
+	/** The env of another claude home (another worker's HOME), for options({ env }). */
+	home(name: string): Record<string, string>;
 	close(): Promise<void>;
 }
 
@@ -59,11 +61,18 @@ export async function claudeFixture(prefix: string): Promise<ClaudeFixture> {
 				path.join(root, 'origins', `${name}.git`),
 				`# ${name}\n`,
 			),
+		home: (name) => isolatedClaudeEnv(path.join(root, name), fake.url),
 		async close() {
 			await fake.close();
 			fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 });
 		},
 	};
+}
+
+/** The messages of the last request the fake API got for a session, as JSON: the conversation claude sent. */
+export function lastConversation(fake: FakeAnthropic, sessionId: string): string {
+	const requests = fake.requestsFor(sessionId);
+	return JSON.stringify(requests[requests.length - 1].body.messages);
 }
 
 /** Every hook event name stored for a session, in arrival order (all pages). */

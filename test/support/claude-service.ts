@@ -15,11 +15,18 @@ export interface ServiceWithClaude {
 	client: OrchestratorClient;
 }
 
-/** Starts both before the describe block's tests and stops them after; the fields are set once beforeAll ran. */
-export function serviceWithClaude(kind: 'pglite' | 'postgres', prefix: string): ServiceWithClaude {
+/**
+ * Starts both before the describe block's tests and stops them after; the fields are set once beforeAll ran.
+ * `env` is the service's (a short lease, for example).
+ */
+export function serviceWithClaude(
+	kind: 'pglite' | 'postgres',
+	prefix: string,
+	env: Record<string, string> = {},
+): ServiceWithClaude {
 	const h = {} as ServiceWithClaude;
 	beforeAll(async () => {
-		[h.svc, h.fx] = await Promise.all([startTestService(kind), claudeFixture(prefix)]);
+		[h.svc, h.fx] = await Promise.all([startTestService(kind, env), claudeFixture(prefix)]);
 		h.client = fetchClient(h.svc.url, h.svc.apiKey);
 	}, 180_000);
 	afterAll(async () => {
