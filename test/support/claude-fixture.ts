@@ -75,6 +75,16 @@ export function lastConversation(fake: FakeAnthropic, sessionId: string): string
 	return JSON.stringify(requests[requests.length - 1].body.messages);
 }
 
+/** Expects the conversation claude last sent for the session to hold each of `earlier` (the turns it went on from). */
+export function expectConversationHolds(
+	fake: FakeAnthropic,
+	sessionId: string,
+	earlier: string[],
+): void {
+	const conversation = lastConversation(fake, sessionId);
+	for (const text of earlier) expect(conversation).toContain(text);
+}
+
 /** Every hook event name stored for a session, in arrival order (all pages). */
 export async function eventNames(client: OrchestratorClient, sessionId: string): Promise<string[]> {
 	const names: string[] = [];

@@ -1,6 +1,6 @@
 import type { OrchestratorClient } from '../../nodes/shared/session/client';
 import { fetchClient } from '../../nodes/shared/session/fetch-client';
-import { startSession } from '../../nodes/shared/session/session-run';
+import { resumeSession, startSession } from '../../nodes/shared/session/session-run';
 import { claudeFixture, toolCalls, type ClaudeFixture } from './claude-fixture';
 import { startTestService, type TestService } from './test-service';
 import { waitUntil } from './wait';
@@ -47,6 +47,11 @@ export function startWorktreeTurn(h: ServiceWithClaude, sessionId: string, promp
 		deps: h.fx.deps,
 	});
 	return { repo, run };
+}
+
+/** The session's next turn, with the suite's options and folders. */
+export function resumeTurn(h: ServiceWithClaude, sessionId: string, prompt: string) {
+	return resumeSession(h.client, { sessionId, prompt, options: h.fx.options(), deps: h.fx.deps });
 }
 
 /** Whether at least `n` of the session's tool calls succeeded within a minute. */

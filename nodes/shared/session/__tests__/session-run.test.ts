@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { lastConversation } from '../../../../test/support/claude-fixture';
+import { expectConversationHolds } from '../../../../test/support/claude-fixture';
 import { serviceWithClaude } from '../../../../test/support/claude-service';
 import { bareClone, git, makeRepo } from '../../../../test/support/git';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
@@ -156,14 +156,12 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		expect([second.sessionId, third.sessionId]).toEqual([first.sessionId, first.sessionId]);
 		expect(third.result).toBe('fake: third question');
 		// The last request of the third turn carries the whole conversation.
-		const texts = lastConversation(h.fx.fake, first.sessionId);
-		for (const earlier of [
+		expectConversationHolds(h.fx.fake, first.sessionId, [
 			'first question',
 			'second question',
 			'third question',
 			'echo 1 > one.txt',
-		])
-			expect(texts).toContain(earlier);
+		]);
 		const detail = await h.client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`);
 		expect(detail.runCount).toBe(3);
 		// Each run had a hook token of its own: the one made with the session and one per run; the last run's ended.

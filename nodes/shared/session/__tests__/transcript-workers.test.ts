@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { lastConversation } from '../../../../test/support/claude-fixture';
+import { expectConversationHolds, lastConversation } from '../../../../test/support/claude-fixture';
 import { serviceWithClaude } from '../../../../test/support/claude-service';
 import { checkResumedSession, resumeSession, startSession } from '../session-run';
 import { projectSlug, transcriptPath } from '../transcript';
@@ -68,9 +68,11 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 			isError: false,
 		});
 		// The fake API saw worker A's turn in the request worker B sent.
-		const lastOfB = lastConversation(h.fx.fake, first.sessionId);
-		for (const earlier of ['first question', 'echo 1 > one.txt', 'second question'])
-			expect(lastOfB).toContain(earlier);
+		expectConversationHolds(h.fx.fake, first.sessionId, [
+			'first question',
+			'echo 1 > one.txt',
+			'second question',
+		]);
 		expect(fs.readFileSync(path.join(folder, 'one.txt'), 'utf8')).toBe('1\n');
 		expect(fs.readFileSync(path.join(folder, 'two.txt'), 'utf8')).toBe('2\n');
 		expect(fs.existsSync(fileB)).toBe(true);
@@ -85,14 +87,12 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 			status: 'completed',
 			result: 'fake: third question',
 		});
-		const lastOfA = lastConversation(h.fx.fake, first.sessionId);
-		for (const earlier of [
+		expectConversationHolds(h.fx.fake, first.sessionId, [
 			'first question',
 			'second question',
 			'echo 2 > two.txt',
 			'third question',
-		])
-			expect(lastOfA).toContain(earlier);
+		]);
 		expect((await transcriptMeta(first.sessionId)).version).toBe(3);
 	});
 
