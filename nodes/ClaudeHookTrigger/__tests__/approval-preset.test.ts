@@ -1,7 +1,7 @@
-import crypto from 'node:crypto';
 import { api, DATABASE_KINDS } from '../../../test/support/test-service';
 import {
 	LOOPBACK_DELIVERY_ENV,
+	newSession,
 	nodeSubscribedReceiver,
 	serviceWithReceivers,
 } from '../../../test/support/service-sessions';
@@ -19,14 +19,8 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 		);
 		expect(events).toEqual(['ApprovalRequested']);
 
-		const id = crypto.randomUUID();
 		const threadKey = 'slack:C0OPS:1712345678.000100';
-		await api(svc, 'POST', '/api/v1/sessions', {
-			id,
-			workspaceType: 'local',
-			workspacePath: '/srv/repo',
-			threadKey,
-		});
+		const id = await newSession(svc, { workspacePath: '/srv/repo', threadKey });
 		await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, {
 			rules: ['Bash(git push *)'],
 			deciders: ['U0ALICE'],
@@ -74,12 +68,7 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 		);
 		expect(events).toEqual(['ApprovalDecided']);
 
-		const id = crypto.randomUUID();
-		await api(svc, 'POST', '/api/v1/sessions', {
-			id,
-			workspaceType: 'local',
-			workspacePath: '/srv/repo',
-		});
+		const id = await newSession(svc, { workspacePath: '/srv/repo' });
 		await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, {
 			rules: ['Bash(make deploy)'],
 		});
