@@ -9,21 +9,12 @@ import {
 } from '../../../../test/support/claude-service';
 import { toolCalls } from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
-import { claudePidFor } from '../../../../test/support/claude-pid';
+import { claudePidFor, groupAlive } from '../../../../test/support/claude-pid';
 
 // A person stops a turn while it runs (POST /api/v1/sessions/:id/stop): the runner holding the lease hears of it
 // through its long poll, SIGINTs claude (which still prints its result and cost), and the run and the session
 // end `stopped` with that cost. The real claude against the fake API, a real service.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-
-function groupAlive(pgid: number): boolean {
-	try {
-		process.kill(-pgid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
 
 describe(`stopping a running turn (${kind})`, () => {
 	const h = serviceWithClaude(kind, 'orch-stop');
