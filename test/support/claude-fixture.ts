@@ -75,6 +75,16 @@ export function lastConversation(fake: FakeAnthropic, sessionId: string): string
 	return JSON.stringify(requests[requests.length - 1].body.messages);
 }
 
+/** The text of the newest user prompt in a request the fake API received. */
+export function lastPrompt(body: { messages?: Array<{ role: string; content: unknown }> }): string {
+	const users = (body.messages ?? []).filter((m) => m.role === 'user');
+	const content = users[users.length - 1]?.content;
+	const blocks = typeof content === 'string' ? [content] : Array.isArray(content) ? content : [];
+	return blocks
+		.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : ''))
+		.join('\n');
+}
+
 /** Expects the conversation claude last sent for the session to hold each of `earlier` (the turns it went on from). */
 export function expectConversationHolds(
 	fake: FakeAnthropic,

@@ -5,22 +5,13 @@ import {
 	startWorktreeTurn,
 	succeededCalls,
 } from '../../../../test/support/claude-service';
+import { lastPrompt } from '../../../../test/support/claude-fixture';
 import { SessionBusyError } from '../lease';
 import { resumeOrQueue, startSession } from '../session-run';
 
 // Replies while a turn runs (Claude Resume, When Busy): queued in the service and answered at once, then taken all
 // together, in arrival order and marked with who wrote each, by the next turn. Real claude, real service.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
-
-/** The text of the newest user prompt in a request the fake API received. */
-function lastPrompt(body: { messages?: Array<{ role: string; content: unknown }> }): string {
-	const users = (body.messages ?? []).filter((m) => m.role === 'user');
-	const content = users[users.length - 1]?.content;
-	const blocks = typeof content === 'string' ? [content] : Array.isArray(content) ? content : [];
-	return blocks
-		.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : ''))
-		.join('\n');
-}
 
 describe(`replies while a turn runs (${kind})`, () => {
 	const h = serviceWithClaude(kind, 'orch-queue');
