@@ -8,6 +8,7 @@
 //
 //   npm run bench:overhead
 //   OVERHEAD_RUNS=5 OVERHEAD_DATABASES=pglite npm run bench:overhead
+//   OVERHEAD_TELEMETRY=off npm run bench:overhead   (the product's runs without the cost-so-far export)
 //
 // The service runs as its own process (as it does beside n8n), on a scratch database next to BENCH_DATABASE_URL
 // (default the machine's `test` database, dropped afterwards) or on PGlite in a temporary folder.
@@ -34,6 +35,7 @@ import { createScratchDatabase } from '../test/support/scratch-database';
 import { startFakeAnthropic } from '../test/fakes/anthropic-api';
 import { isolatedClaudeEnv } from '../test/fakes/claude-cli';
 import { fetchClient } from '../nodes/shared/session/fetch-client';
+import { cpuSample, cpuUsed, type CpuUse } from './cpu-accounting';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUNS = Number(process.env.OVERHEAD_RUNS ?? 10);
@@ -200,6 +202,8 @@ async function startServiceProcess(kind: 'postgres' | 'pglite', dataDir: string)
 	await waitHealthy(url, Date.now() + 60_000);
 	return {
 		url,
+		/** What to read CPU time from: the service process and, on PostgreSQL, its database's backends. */
+		cpu: () => cpuSample(child.pid, scratch && new URL(scratch.url).pathname.slice(1)),
 		async stop() {
 			child.kill('SIGTERM');
 			await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
@@ -261,7 +265,12 @@ async function benchDatabase(
 	const claudeEnv = isolatedClaudeEnv(path.join(root, `claude-${kind}`), apiUrl);
 	const options = parseRunOptions({
 		claudePath: claudeBinary(),
-		env: claudeEnv,
+		// OVERHEAD_TELEMETRY=off: the product's runs without the cost-so-far export (a telemetry setting of the
+		// user's own turns it off), to see what that export costs claude.
+		env:
+			process.env.OVERHEAD_TELEMETRY === 'off'
+				? { ...claudeEnv, CLAUDE_CODE_ENABLE_TELEMETRY: '0' }
+				: claudeEnv,
 		timeoutSeconds: 120,
 	});
 	const deps = {
@@ -281,10 +290,23 @@ async function benchDatabase(
 			throw new Error(`a product run ended ${out.status}: ${out.errorMessage}`);
 		return out;
 	};
-	const product = async (run: () => Promise<SessionOutput>, phases: Phases) => {
+	const cpu = {
+		alone: [] as CpuUse[],
+		aloneHooks: [] as CpuUse[],
+		start: [] as CpuUse[],
+		resume: [] as CpuUse[],
+	};
+	/** Runs one side and keeps the CPU time each process spent on it. */
+	const metered = async <T>(side: CpuUse[], run: () => Promise<T>): Promise<T> => {
+		const before = service.cpu();
+		const result = await run();
+		side.push(cpuUsed(before, service.cpu()));
+		return result;
+	};
+	const product = async (run: () => Promise<SessionOutput>, phases: Phases, side: CpuUse[]) => {
 		const answersBefore = await hookAnswers(service.url);
 		trace.reset();
-		check(await run());
+		check(await metered(side, run));
 		trace.returned = trace.now();
 		const answersAfter = await hookAnswers(service.url);
 		phases.hooks.push(answersAfter.count - answersBefore.count);
@@ -335,17 +357,21 @@ async function benchDatabase(
 			const sides = [
 				async () =>
 					figures.alone.start.push(
-						await runAlone(aloneDir, claudeEnv, PROMPT(`s${i}`), aloneId, false),
+						await metered(cpu.alone, () =>
+							runAlone(aloneDir, claudeEnv, PROMPT(`s${i}`), aloneId, false),
+						),
 					),
 				async () =>
 					figures.aloneHooks.start.push(
-						await runAlone(
-							hooksDir,
-							claudeEnv,
-							PROMPT(`s${i}`),
-							crypto.randomUUID(),
-							false,
-							trivialHookUrl,
+						await metered(cpu.aloneHooks, () =>
+							runAlone(
+								hooksDir,
+								claudeEnv,
+								PROMPT(`s${i}`),
+								crypto.randomUUID(),
+								false,
+								trivialHookUrl,
+							),
 						),
 					),
 				async () => {
@@ -359,6 +385,7 @@ async function benchDatabase(
 								deps,
 							}),
 						figures.phases.start,
+						cpu.start,
 					);
 					figures.product.start.push(t);
 					timelines.start = timeline(trace);
@@ -373,6 +400,7 @@ async function benchDatabase(
 					const t = await product(
 						() => resumeSession(client, { threadKey, prompt: PROMPT(`r${i}`), options, deps }),
 						figures.phases.resume,
+						cpu.resume,
 					);
 					figures.product.resume.push(t);
 					timelines.resume = timeline(trace);
@@ -408,7 +436,7 @@ async function benchDatabase(
 			);
 			toSpawn.push(trace.spawned!);
 		}
-		return { ...figures, toSpawn, timelines };
+		return { ...figures, toSpawn, timelines, cpu };
 	} finally {
 		await service.stop();
 	}
@@ -460,6 +488,31 @@ async function main() {
 				console.log(
 					`  ${k} phases (median): before claude ${ms(median(ph.before))}, claude ${ms(median(ph.claude))}, after claude ${ms(median(ph.after))}; ` +
 						`${median(ph.hooks)} hook events answered in ${median(ph.hookMs).toFixed(1)} ms in all`,
+				);
+			}
+			console.log(
+				'  CPU time per run (median ms; runner = this process with the fake API, claude = claude and its tools):',
+			);
+			console.log('                          claude   runner  service  database    total');
+			const sides = [
+				['claude alone', r.cpu.alone],
+				['alone, bare hook server', r.cpu.aloneHooks],
+				['Start, product', r.cpu.start],
+				['Resume, product', r.cpu.resume],
+			] as const;
+			for (const [label, runs] of sides) {
+				const col = (k: keyof CpuUse) => median(runs.map((u) => u[k]));
+				const total = median(runs.map((u) => u.claude + u.runner + u.service + u.database));
+				console.log(
+					`  ${label.padEnd(24)}${[
+						col('claude'),
+						col('runner'),
+						col('service'),
+						col('database'),
+						total,
+					]
+						.map((v) => String(Math.round(v)).padStart(8))
+						.join(' ')}`,
 				);
 			}
 			const p50 = percentile(r.toSpawn, 50);

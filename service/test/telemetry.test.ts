@@ -164,6 +164,35 @@ describe.each(DATABASE_KINDS)('run cost so far from claude telemetry (%s)', (kin
 		expect((await storedCosts(sessionId)).some((r) => r.request_id === 'req_next')).toBe(true);
 	});
 
+	it('keeps at most 50,000 rows for one session, whatever run ids the export names', async () => {
+		const sessionId = await newSession();
+		const token = await tokenFor(sessionId);
+		// 50 runs of 1,000 rows: none of them at the cap of a run.
+		await t.svc.db.query(
+			`INSERT INTO api_request_costs (session_id, request_id, run_id, cost_usd, occurred_at)
+			SELECT $1, 'bulk_' || g, md5((g / 1000)::text)::uuid, 0.001, now() FROM generate_series(0, 49999) g`,
+			[sessionId],
+		);
+		const fresh = exportOf(
+			[{ sessionId, requestId: 'req_fresh_run', cost: { doubleValue: 1 } }],
+			crypto.randomUUID(),
+		);
+		expect((await postLogs(fresh, token)).status).toBe(200);
+		const { rows } = await t.svc.db.query<{ n: number; fresh: number }>(
+			"SELECT count(*)::int AS n, count(*) FILTER (WHERE request_id = 'req_fresh_run')::int AS fresh FROM api_request_costs WHERE session_id = $1",
+			[sessionId],
+		);
+		expect(rows[0]).toEqual({ n: 50000, fresh: 0 });
+		// Another session is not held back by it.
+		const other = await newSession();
+		const otherRun = exportOf(
+			[{ sessionId: other, requestId: 'req_other', cost: { doubleValue: 1 } }],
+			crypto.randomUUID(),
+		);
+		expect((await postLogs(otherRun, await tokenFor(other))).status).toBe(200);
+		expect((await storedCosts(other)).map((r) => r.request_id)).toEqual(['req_other']);
+	});
+
 	it("hands a delivery its run's cost so far while it runs, and the run's own cost once it has ended", async () => {
 		const r = await t.subscribed({ events: ['PostToolUse'] });
 		const sessionId = await newSession();
