@@ -18,7 +18,7 @@ export const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'e2e-n8n');
  * The service's settings for deliveries to n8n on loopback: the Hook Trigger subscribes n8n's loopback webhook URL,
  * which the service refuses unless allowed; short polls and back-off keep the scenarios quick.
  */
-export const LOOPBACK_DELIVERY_ENV = {
+export const N8N_DELIVERY_ENV = {
 	DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
 	DELIVERY_POLL_INTERVAL_MS: '200',
 	DELIVERY_BASE_DELAY_MS: '250',
@@ -100,7 +100,7 @@ export async function startBackends(opts: {
 		stops.push(() => smtp.close());
 		const databaseKind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 		const service = await timed(`service (${databaseKind})`, () =>
-			startTestService(databaseKind, LOOPBACK_DELIVERY_ENV),
+			startTestService(databaseKind, N8N_DELIVERY_ENV),
 		);
 		stops.push(() => service.stop());
 

@@ -8,7 +8,7 @@ import { startTestService, TEST_API_KEY, type TestService } from '../support/tes
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api';
 import { ensureN8nCache, type N8nWorkflow } from '../../scripts/n8n/n8n-instance';
 import { startN8nQueue, type N8nQueueStack } from '../../scripts/n8n/n8n-queue';
-import { ARTIFACTS, claudeOnlyBin, LOOPBACK_DELIVERY_ENV, REPO_ROOT } from './backends';
+import { ARTIFACTS, claudeOnlyBin, N8N_DELIVERY_ENV, REPO_ROOT } from './backends';
 import { startedForBlock } from '../support/started-for-block';
 import { stopsFor } from '../support/stops';
 import {
@@ -111,7 +111,7 @@ export async function startQueueStack(opts: { workers?: number } = {}): Promise<
 		const service = await startTestService(kind, {
 			LEASE_TTL: `${LEASE_TTL_SECONDS}s`,
 			LEASE_SWEEP_MS: '500',
-			...LOOPBACK_DELIVERY_ENV,
+			...N8N_DELIVERY_ENV,
 		});
 		stops.push(() => service.stop());
 		const binDir = claudeOnlyBin(baseDir);

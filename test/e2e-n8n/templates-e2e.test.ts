@@ -17,7 +17,7 @@ import {
 	WORKFLOW_IDS,
 	type E2eStack,
 } from './stack';
-import { promptsIn } from '../support/prompts';
+import { promptsIn } from '../support/claude-fixture';
 import { pollUntil } from '../support/wait';
 import { mailbox, mailFromAlice } from './alice-mail';
 import { triggerWebhookPath } from './templates';

@@ -14,7 +14,7 @@ import {
 	WORKFLOW_IDS,
 } from './stack';
 import { groupAlive } from '../support/process-group';
-import { lastUserPrompt } from '../support/prompts';
+import { lastPrompt } from '../support/claude-fixture';
 import { firstCallSucceeded, threadSession } from '../support/service-sessions';
 import { pollUntil } from '../support/wait';
 import { mailFromAlice } from './alice-mail';
@@ -231,9 +231,7 @@ describe('replies while a turn runs', () => {
 		);
 		// The next turn's prompt holds all three, in order, each with who wrote it.
 		const requests = stack.anthropic.requestsFor(sessionId);
-		const prompt = requests
-			.map((r) => lastUserPrompt(r.body))
-			.find((p) => p.includes('third reply'))!;
+		const prompt = requests.map((r) => lastPrompt(r.body)).find((p) => p.includes('third reply'))!;
 		const at = replies.map((r) => prompt.indexOf(r.text));
 		expect(at.every((p) => p >= 0)).toBe(true);
 		expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -287,7 +285,7 @@ describe('email replies while a turn runs', () => {
 		expect(Date.parse(runs[1].startedAt)).toBeGreaterThanOrEqual(Date.parse(runs[0].endedAt));
 		const prompt = stack.anthropic
 			.requestsFor(sessionId)
-			.map((r) => lastUserPrompt(r.body))
+			.map((r) => lastPrompt(r.body))
 			.find((p) => p.includes('also check the docs'))!;
 		expect(prompt).toContain('from alice@example.test via email');
 	}, 400_000);

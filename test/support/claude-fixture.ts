@@ -20,6 +20,8 @@ export interface ClaudeFixture {
 	folder(name: string): string;
 	/** A git repository with one commit (and a bare "origin" it is pushed to), for worktree sessions. */
 	repo(name: string): { path: string; origin: string };
+	/** The env of another claude home (another worker's HOME), for options({ env }). */
+	home(name: string): Record<string, string>;
 	close(): Promise<void>;
 }
 
@@ -59,11 +61,51 @@ export async function claudeFixture(prefix: string): Promise<ClaudeFixture> {
 				path.join(root, 'origins', `${name}.git`),
 				`# ${name}\n`,
 			),
+		home: (name) => isolatedClaudeEnv(path.join(root, name), fake.url),
 		async close() {
 			await fake.close();
 			fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 });
 		},
 	};
+}
+
+/** The messages of the last request the fake API got for a session, as JSON: the conversation claude sent. */
+export function lastConversation(fake: FakeAnthropic, sessionId: string): string {
+	const requests = fake.requestsFor(sessionId);
+	return JSON.stringify(requests[requests.length - 1].body.messages);
+}
+
+/** The text of the newest user prompt in a request the fake API received. */
+export function lastPrompt(body: { messages?: Array<{ role: string; content: unknown }> }): string {
+	const users = (body.messages ?? []).filter((m) => m.role === 'user');
+	const content = users[users.length - 1]?.content;
+	const blocks = typeof content === 'string' ? [content] : Array.isArray(content) ? content : [];
+	return blocks
+		.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : ''))
+		.join('\n');
+}
+
+/** Every user prompt text in one request the fake API received, in order, without claude's system reminders. */
+export function promptsIn(body: {
+	messages?: Array<{ role: string; content: unknown }>;
+}): string[] {
+	return (body.messages ?? [])
+		.filter((m) => m.role === 'user')
+		.flatMap((m) =>
+			typeof m.content === 'string' ? [m.content] : Array.isArray(m.content) ? m.content : [],
+		)
+		.map((b: any) => (typeof b === 'string' ? b : b?.type === 'text' ? String(b.text) : ''))
+		.filter((t) => t && !t.trimStart().startsWith('<system-reminder>'));
+}
+
+/** Expects the conversation claude last sent for the session to hold each of `earlier` (the turns it went on from). */
+export function expectConversationHolds(
+	fake: FakeAnthropic,
+	sessionId: string,
+	earlier: string[],
+): void {
+	const conversation = lastConversation(fake, sessionId);
+	for (const text of earlier) expect(conversation).toContain(text);
 }
 
 /** Every hook event name stored for a session, in arrival order (all pages). */

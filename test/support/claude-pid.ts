@@ -14,3 +14,13 @@ export function claudePidFor(sessionId: string): number | undefined {
 	}
 	return undefined;
 }
+
+/** Whether any process of the group `pgid` (a process started detached leads its own group) still exists. */
+export function groupAlive(pgid: number): boolean {
+	try {
+		process.kill(-pgid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}

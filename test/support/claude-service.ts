@@ -1,6 +1,6 @@
 import type { OrchestratorClient } from '../../nodes/shared/session/client';
 import { fetchClient } from '../../nodes/shared/session/fetch-client';
-import { startSession } from '../../nodes/shared/session/session-run';
+import { resumeSession, startSession } from '../../nodes/shared/session/session-run';
 import { claudeFixture, toolCalls, type ClaudeFixture } from './claude-fixture';
 import { startTestService, type TestService } from './test-service';
 import { waitUntil } from './wait';
@@ -15,11 +15,18 @@ export interface ServiceWithClaude {
 	client: OrchestratorClient;
 }
 
-/** Starts both before the describe block's tests and stops them after; the fields are set once beforeAll ran. */
-export function serviceWithClaude(kind: 'pglite' | 'postgres', prefix: string): ServiceWithClaude {
+/**
+ * Starts both before the describe block's tests and stops them after; the fields are set once beforeAll ran.
+ * `env` is the service's (a short lease, for example).
+ */
+export function serviceWithClaude(
+	kind: 'pglite' | 'postgres',
+	prefix: string,
+	env: Record<string, string> = {},
+): ServiceWithClaude {
 	const h = {} as ServiceWithClaude;
 	beforeAll(async () => {
-		[h.svc, h.fx] = await Promise.all([startTestService(kind), claudeFixture(prefix)]);
+		[h.svc, h.fx] = await Promise.all([startTestService(kind, env), claudeFixture(prefix)]);
 		h.client = fetchClient(h.svc.url, h.svc.apiKey);
 	}, 180_000);
 	afterAll(async () => {
@@ -40,6 +47,11 @@ export function startWorktreeTurn(h: ServiceWithClaude, sessionId: string, promp
 		deps: h.fx.deps,
 	});
 	return { repo, run };
+}
+
+/** The session's next turn, with the suite's options and folders. */
+export function resumeTurn(h: ServiceWithClaude, sessionId: string, prompt: string) {
+	return resumeSession(h.client, { sessionId, prompt, options: h.fx.options(), deps: h.fx.deps });
 }
 
 /** Whether at least `n` of the session's tool calls succeeded within a minute. */

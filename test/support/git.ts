@@ -60,6 +60,14 @@ export function makeRepoWithOrigin(
 	return { path: dir, origin };
 }
 
+/** A bare clone of `repo` at `<remotes>/<owner>/<name>.git`: what a file:// remote base serves as GitHub's `owner/name`. */
+export function bareClone(repo: string, remotes: string, repository: string): string {
+	const bare = path.join(remotes, `${repository}.git`);
+	mkdirSync(path.dirname(bare), { recursive: true });
+	git(remotes, 'clone', '-q', '--bare', repo, bare);
+	return bare;
+}
+
 export interface RemoteFixture {
 	/** Holds `<owner>/<name>.git`, the folder a file:// or http remote base points at. */
 	root: string;

@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
-import { api, startTestService, type TestService } from './test-service';
-import { TriggerReceiver } from './trigger-receiver';
+import type { IDataObject } from 'n8n-workflow';
+import { ClaudeHookTrigger } from '../../nodes/ClaudeHookTrigger/ClaudeHookTrigger.node';
+import { api, startTestService, TEST_API_KEY, type TestService } from './test-service';
+import { hookContext, TriggerReceiver } from './trigger-receiver';
 import { pollUntil } from './wait';
 
 // What the service suites set up before the part they test: sessions and runs made through the API, and Hook
@@ -30,6 +32,40 @@ export async function subscribeReceiver(
 	const res = await api(svc, 'POST', '/api/v1/subscriptions', { url: r.url, ...filters });
 	expect(res.status).toBe(201);
 	r.staticData = { subscriptionId: res.body.id, secret: res.body.secret };
+}
+
+/** The service's env for the Hook Trigger's own suites: deliveries to receivers on loopback, looked for every 50 ms. */
+export const LOOPBACK_DELIVERY_ENV = {
+	DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
+	DELIVERY_POLL_INTERVAL_MS: '50',
+};
+
+/**
+ * A running receiver that the Hook Trigger itself subscribed with `parameters` (its create(), as n8n calls it when
+ * the workflow is activated), pushed to `receivers` first for the suite to stop; with the events the service
+ * registered for it.
+ */
+export async function nodeSubscribedReceiver(
+	svc: TestService,
+	parameters: IDataObject,
+	receivers: TriggerReceiver[],
+): Promise<{ receiver: TriggerReceiver; events: string[] }> {
+	const receiver = new TriggerReceiver();
+	receivers.push(receiver);
+	await receiver.start();
+	const ctx = hookContext({
+		webhookUrl: receiver.url,
+		parameters,
+		staticData: receiver.staticData,
+		credentials: { baseUrl: svc.url, apiKey: TEST_API_KEY },
+	});
+	expect(await new ClaudeHookTrigger().webhookMethods.default.create.call(ctx)).toBe(true);
+	const registered = await api(
+		svc,
+		'GET',
+		`/api/v1/subscriptions/${receiver.staticData.subscriptionId}`,
+	);
+	return { receiver, events: registered.body.events };
 }
 
 /** A running receiver subscribed with `filters` (pushed to `receivers` first, for the suite to stop). */

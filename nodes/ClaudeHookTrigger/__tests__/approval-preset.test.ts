@@ -1,52 +1,26 @@
-import crypto from 'node:crypto';
+import { api, DATABASE_KINDS } from '../../../test/support/test-service';
 import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	TEST_API_KEY,
-	type TestService,
-} from '../../../test/support/test-service';
-import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
-import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';
+	LOOPBACK_DELIVERY_ENV,
+	newSession,
+	nodeSubscribedReceiver,
+	serviceWithReceivers,
+} from '../../../test/support/service-sessions';
 import { waitFor, sleep } from '../../../test/support/wait';
 
 describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind) => {
-	let svc: TestService;
-	const receiver = new TriggerReceiver();
-	beforeAll(async () => {
-		svc = await startTestService(kind, {
-			DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
-			DELIVERY_POLL_INTERVAL_MS: '50',
-		});
-		await receiver.start();
-	});
-	afterAll(async () => {
-		await receiver.stop();
-		await svc?.stop();
-	});
+	const t = serviceWithReceivers(kind, LOOPBACK_DELIVERY_ENV);
 
 	it('registers for ApprovalRequested and starts the workflow once per gated call, with what a message needs', async () => {
-		const methods = new ClaudeHookTrigger().webhookMethods.default;
-		const ctx = hookContext({
-			webhookUrl: receiver.url,
-			parameters: { preset: 'approvalRequested', toolFilter: '' },
-			staticData: receiver.staticData,
-			credentials: { baseUrl: svc.url, apiKey: TEST_API_KEY },
-		});
-		expect(await methods.create.call(ctx)).toBe(true);
-		expect(
-			(await api(svc, 'GET', `/api/v1/subscriptions/${receiver.staticData.subscriptionId}`)).body
-				.events,
-		).toEqual(['ApprovalRequested']);
+		const { svc } = t;
+		const { receiver, events } = await nodeSubscribedReceiver(
+			svc,
+			{ preset: 'approvalRequested', toolFilter: '' },
+			t.receivers,
+		);
+		expect(events).toEqual(['ApprovalRequested']);
 
-		const id = crypto.randomUUID();
 		const threadKey = 'slack:C0OPS:1712345678.000100';
-		await api(svc, 'POST', '/api/v1/sessions', {
-			id,
-			workspaceType: 'local',
-			workspacePath: '/srv/repo',
-			threadKey,
-		});
+		const id = await newSession(svc, { workspacePath: '/srv/repo', threadKey });
 		await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, {
 			rules: ['Bash(git push *)'],
 			deciders: ['U0ALICE'],
@@ -86,64 +60,49 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger approval presets (%s)', (kind
 	});
 
 	it('"Approval Decided" starts the workflow with the outcome, to update the message that asked', async () => {
-		const decided = new TriggerReceiver();
-		await decided.start();
-		try {
-			const ctx = hookContext({
-				webhookUrl: decided.url,
-				parameters: { preset: 'approvalDecided', toolFilter: '' },
-				staticData: decided.staticData,
-				credentials: { baseUrl: svc.url, apiKey: TEST_API_KEY },
-			});
-			expect(await new ClaudeHookTrigger().webhookMethods.default.create.call(ctx)).toBe(true);
-			expect(
-				(await api(svc, 'GET', `/api/v1/subscriptions/${decided.staticData.subscriptionId}`)).body
-					.events,
-			).toEqual(['ApprovalDecided']);
+		const { svc } = t;
+		const { receiver: decided, events } = await nodeSubscribedReceiver(
+			svc,
+			{ preset: 'approvalDecided', toolFilter: '' },
+			t.receivers,
+		);
+		expect(events).toEqual(['ApprovalDecided']);
 
-			const id = crypto.randomUUID();
-			await api(svc, 'POST', '/api/v1/sessions', {
-				id,
-				workspaceType: 'local',
-				workspacePath: '/srv/repo',
-			});
-			await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, {
-				rules: ['Bash(make deploy)'],
-			});
-			await api(svc, 'POST', '/api/v1/hooks', {
-				session_id: id,
-				hook_event_name: 'PreToolUse',
-				tool_name: 'Bash',
-				tool_input: { command: 'make deploy' },
-				tool_use_id: 'toolu_d',
-			});
-			const [approval] = (await api(svc, 'GET', `/api/v1/approvals?sessionId=${id}`)).body.items;
-			expect(
-				(
-					await api(svc, 'POST', `/api/v1/approvals/${approval.id}/decision`, {
-						decision: 'deny',
-						decidedBy: 'U0BOB',
-						channel: 'slack',
-					})
-				).status,
-			).toBe(200);
-
-			expect(await waitFor(() => decided.emitted.length >= 1, 10_000)).toBe(true);
-			await sleep(300);
-			expect(decided.emitted).toHaveLength(1);
-			expect(decided.emitted[0]).toMatchObject({
-				event: 'ApprovalDecided',
-				sessionId: id,
-				toolUseId: 'toolu_d',
-				payload: {
-					approval_id: approval.id,
-					status: 'denied',
-					decided_by: 'U0BOB',
+		const id = await newSession(svc, { workspacePath: '/srv/repo' });
+		await api(svc, 'PUT', `/api/v1/sessions/${id}/approval-policy`, {
+			rules: ['Bash(make deploy)'],
+		});
+		await api(svc, 'POST', '/api/v1/hooks', {
+			session_id: id,
+			hook_event_name: 'PreToolUse',
+			tool_name: 'Bash',
+			tool_input: { command: 'make deploy' },
+			tool_use_id: 'toolu_d',
+		});
+		const [approval] = (await api(svc, 'GET', `/api/v1/approvals?sessionId=${id}`)).body.items;
+		expect(
+			(
+				await api(svc, 'POST', `/api/v1/approvals/${approval.id}/decision`, {
+					decision: 'deny',
+					decidedBy: 'U0BOB',
 					channel: 'slack',
-				},
-			});
-		} finally {
-			await decided.stop();
-		}
+				})
+			).status,
+		).toBe(200);
+
+		expect(await waitFor(() => decided.emitted.length >= 1, 10_000)).toBe(true);
+		await sleep(300);
+		expect(decided.emitted).toHaveLength(1);
+		expect(decided.emitted[0]).toMatchObject({
+			event: 'ApprovalDecided',
+			sessionId: id,
+			toolUseId: 'toolu_d',
+			payload: {
+				approval_id: approval.id,
+				status: 'denied',
+				decided_by: 'U0BOB',
+				channel: 'slack',
+			},
+		});
 	});
 });

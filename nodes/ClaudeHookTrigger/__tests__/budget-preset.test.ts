@@ -1,24 +1,14 @@
 import crypto from 'node:crypto';
+import { api, DATABASE_KINDS } from '../../../test/support/test-service';
 import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	TEST_API_KEY,
-	type TestService,
-} from '../../../test/support/test-service';
-import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
-import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';
+	LOOPBACK_DELIVERY_ENV,
+	nodeSubscribedReceiver,
+	serviceWithReceivers,
+} from '../../../test/support/service-sessions';
 import { waitFor } from '../../../test/support/wait';
 
 describe.each(DATABASE_KINDS)('Claude Hook Trigger budget presets (%s)', (kind) => {
-	let svc: TestService;
-	beforeAll(async () => {
-		svc = await startTestService(kind, {
-			DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
-			DELIVERY_POLL_INTERVAL_MS: '50',
-		});
-	});
-	afterAll(() => svc?.stop());
+	const t = serviceWithReceivers(kind, LOOPBACK_DELIVERY_ENV);
 
 	it.each([
 		[
@@ -36,20 +26,14 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger budget presets (%s)', (kind) 
 	])(
 		'"%s" registers for %s and starts the workflow with the thread and the message',
 		async (preset, event, cost, message) => {
-			const receiver = new TriggerReceiver();
-			await receiver.start();
+			const { svc } = t;
 			try {
-				const ctx = hookContext({
-					webhookUrl: receiver.url,
-					parameters: { preset, toolFilter: '' },
-					staticData: receiver.staticData,
-					credentials: { baseUrl: svc.url, apiKey: TEST_API_KEY },
-				});
-				expect(await new ClaudeHookTrigger().webhookMethods.default.create.call(ctx)).toBe(true);
-				expect(
-					(await api(svc, 'GET', `/api/v1/subscriptions/${receiver.staticData.subscriptionId}`))
-						.body.events,
-				).toEqual([event]);
+				const { receiver, events } = await nodeSubscribedReceiver(
+					svc,
+					{ preset, toolFilter: '' },
+					t.receivers,
+				);
+				expect(events).toEqual([event]);
 
 				const threadKey = 'slack:C0OPS:1712345678.000100';
 				await api(svc, 'PUT', '/api/v1/budgets', {
@@ -75,7 +59,7 @@ describe.each(DATABASE_KINDS)('Claude Hook Trigger budget presets (%s)', (kind) 
 				});
 				expect((receiver.emitted[0] as any).payload.message).toMatch(message);
 			} finally {
-				await receiver.stop();
+				await Promise.all(t.receivers.map((r) => r.stop()));
 				await svc.db.query('DELETE FROM budgets');
 				await svc.db.query('DELETE FROM sessions');
 			}

@@ -1,12 +1,10 @@
 import crypto from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
+import { api, DATABASE_KINDS, TEST_API_KEY } from '../../../test/support/test-service';
 import {
-	api,
-	DATABASE_KINDS,
-	startTestService,
-	TEST_API_KEY,
-	type TestService,
-} from '../../../test/support/test-service';
+	LOOPBACK_DELIVERY_ENV,
+	serviceWithReceivers,
+} from '../../../test/support/service-sessions';
 import { ClaudeHookTrigger } from '../ClaudeHookTrigger.node';
 import type { TriggerStaticData } from '../subscription-lifecycle';
 import { hookContext, TriggerReceiver } from '../../../test/support/trigger-receiver';
@@ -15,18 +13,7 @@ import { waitFor } from '../../../test/support/wait';
 describe.each(DATABASE_KINDS)(
 	'Claude Hook Trigger webhook lifecycle against the service (%s)',
 	(kind) => {
-		let svc: TestService;
-		const receivers: TriggerReceiver[] = [];
-		beforeAll(async () => {
-			svc = await startTestService(kind, {
-				DELIVERY_ALLOWED_HOSTS: '127.0.0.1',
-				DELIVERY_POLL_INTERVAL_MS: '50',
-			});
-		});
-		afterAll(async () => {
-			await Promise.all(receivers.map((r) => r.stop()));
-			await svc?.stop();
-		});
+		const t = serviceWithReceivers(kind, LOOPBACK_DELIVERY_ENV);
 
 		const methods = new ClaudeHookTrigger().webhookMethods.default;
 		const context = (
@@ -40,7 +27,7 @@ describe.each(DATABASE_KINDS)(
 				webhookUrl,
 				parameters,
 				staticData,
-				credentials: { baseUrl: svc.url + '/', apiKey },
+				credentials: { baseUrl: t.svc.url + '/', apiKey },
 				logs,
 			});
 
@@ -62,7 +49,7 @@ describe.each(DATABASE_KINDS)(
 			expect(staticData.subscriptionId).toMatch(/^[0-9a-f-]{36}$/);
 			expect(staticData.secret).toMatch(/^whsec_/);
 			const registered = await api(
-				svc,
+				t.svc,
 				'GET',
 				`/api/v1/subscriptions/${staticData.subscriptionId}`,
 			);
@@ -86,7 +73,8 @@ describe.each(DATABASE_KINDS)(
 			expect(await methods.delete.call(ctx)).toBe(true);
 			expect(staticData).toEqual({});
 			expect(
-				(await api(svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body.items,
+				(await api(t.svc, 'GET', `/api/v1/subscriptions?url=${encodeURIComponent(url)}`)).body
+					.items,
 			).toEqual([]);
 			expect(await methods.checkExists.call(ctx)).toBe(false);
 			// Deleting what is already gone is fine.
@@ -106,7 +94,7 @@ describe.each(DATABASE_KINDS)(
 				),
 			).toBe(true);
 			expect(
-				(await api(svc, 'GET', `/api/v1/subscriptions/${first.subscriptionId}`)).body,
+				(await api(t.svc, 'GET', `/api/v1/subscriptions/${first.subscriptionId}`)).body,
 			).toMatchObject({
 				events: ['Stop', 'SessionEnd', 'StopFailure'],
 				toolFilter: null, // a tool filter would hide every finishing event
@@ -123,7 +111,7 @@ describe.each(DATABASE_KINDS)(
 			expect(second.subscriptionId).toBe(first.subscriptionId);
 			expect(second.secret).not.toBe(first.secret);
 			expect(
-				(await api(svc, 'GET', `/api/v1/subscriptions/${second.subscriptionId}`)).body,
+				(await api(t.svc, 'GET', `/api/v1/subscriptions/${second.subscriptionId}`)).body,
 			).toMatchObject({
 				events: ['PermissionDenied'],
 				sessionId: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
@@ -132,12 +120,12 @@ describe.each(DATABASE_KINDS)(
 
 			expect(await methods.create.call(context(url, { preset: 'toolFailed' }, second))).toBe(true);
 			expect(
-				(await api(svc, 'GET', `/api/v1/subscriptions/${second.subscriptionId}`)).body.events,
+				(await api(t.svc, 'GET', `/api/v1/subscriptions/${second.subscriptionId}`)).body.events,
 			).toEqual(['PostToolUseFailure']);
 			// The service's own event for replies that waited while a turn ran.
 			expect(await methods.create.call(context(url, { preset: 'replyQueued' }, second))).toBe(true);
 			expect(
-				(await api(svc, 'GET', `/api/v1/subscriptions/${second.subscriptionId}`)).body.events,
+				(await api(t.svc, 'GET', `/api/v1/subscriptions/${second.subscriptionId}`)).body.events,
 			).toEqual(['ReplyQueued']);
 			expect(await methods.delete.call(context(url, {}, second))).toBe(true);
 		});
@@ -148,7 +136,7 @@ describe.each(DATABASE_KINDS)(
 			const params = { preset: 'progress', minIntervalSeconds: 3 };
 			expect(await methods.create.call(context(url, params, staticData))).toBe(true);
 			expect(
-				(await api(svc, 'GET', `/api/v1/subscriptions/${staticData.subscriptionId}`)).body,
+				(await api(t.svc, 'GET', `/api/v1/subscriptions/${staticData.subscriptionId}`)).body,
 			).toMatchObject({
 				events: ['PostToolUse', 'PostToolUseFailure', 'RunFinished'],
 				minIntervalSeconds: 3,
@@ -164,7 +152,7 @@ describe.each(DATABASE_KINDS)(
 				await methods.create.call(context(url, { ...params, minIntervalSeconds: 0 }, staticData)),
 			).toBe(true);
 			expect(
-				(await api(svc, 'GET', `/api/v1/subscriptions/${staticData.subscriptionId}`)).body
+				(await api(t.svc, 'GET', `/api/v1/subscriptions/${staticData.subscriptionId}`)).body
 					.minIntervalSeconds,
 			).toBeNull();
 			await expect(
@@ -212,7 +200,7 @@ describe.each(DATABASE_KINDS)(
 
 		it('keeps working across an n8n restart: a new node instance with the stored static data verifies deliveries', async () => {
 			const receiver = new TriggerReceiver();
-			receivers.push(receiver);
+			t.receivers.push(receiver);
 			await receiver.start();
 			expect(
 				await methods.create.call(
@@ -226,7 +214,7 @@ describe.each(DATABASE_KINDS)(
 			Object.assign(receiver, { node: new ClaudeHookTrigger() });
 
 			const sessionId = crypto.randomUUID();
-			const res = await api(svc, 'POST', '/api/v1/hooks', {
+			const res = await api(t.svc, 'POST', '/api/v1/hooks', {
 				session_id: sessionId,
 				hook_event_name: 'PostToolUseFailure',
 				tool_name: 'Bash',

@@ -1,6 +1,7 @@
 import type { SessionStatus } from '../protocol';
 import type { PreparedWorkspace, RunOutcome } from '../runner';
 import { withRetry, type OrchestratorClient } from './client';
+import { outputWorkspace } from './output-workspace';
 import type { SessionOutput } from './session-run';
 
 // A reservation lives this long without renewal: a run whose process died stops holding budget after it.
@@ -86,12 +87,7 @@ export function refusedOutput(
 		numTurns: 0,
 		durationMs: 0,
 		permissionDenials: [],
-		workspace: {
-			type: workspace.type,
-			path: workspace.path,
-			branch: workspace.branch ?? null,
-			...(workspace.sandboxId ? { sandboxId: workspace.sandboxId } : {}),
-		},
+		workspace: outputWorkspace(workspace),
 		threadKey: session.threadKey,
 		errorMessage: message,
 		hooksReceived: false,

@@ -66,6 +66,31 @@ export async function claimEventKey(
 	};
 }
 
+/**
+ * A Start or Resume under the key of the event it acts on (without a key, just the turn): an event claimed before
+ * is answered by `duplicate` and nothing runs; a turn that fails before claude was launched gives the key back, so
+ * the event sent again runs.
+ */
+export async function withEventKey<T>(
+	client: OrchestratorClient,
+	event: { key: string | undefined; sessionId: string; action: 'start' | 'resume' },
+	duplicate: (earlier: Claim) => SessionOutput,
+	turn: (held: HeldEventKey | undefined) => Promise<T>,
+): Promise<T | SessionOutput> {
+	let held: HeldEventKey | undefined;
+	if (event.key) {
+		const claim = await claimEventKey(client, event.key, event.sessionId, event.action);
+		if ('earlier' in claim) return duplicate(claim.earlier);
+		held = claim.held;
+	}
+	try {
+		return await turn(held);
+	} catch (error) {
+		await held?.releaseUnlessLaunched();
+		throw error;
+	}
+}
+
 /** The output for an event that was already acted on: nothing ran, `duplicateOf` says what did. */
 export function duplicateOutput(
 	earlier: Claim,

@@ -33,7 +33,7 @@ import {
 	type PendingApproval,
 } from './approvals';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
-import { claimEventKey, duplicateOutput, type HeldEventKey } from './event-key';
+import { duplicateOutput, withEventKey, type HeldEventKey } from './event-key';
 import { costTelemetryEnv } from './cost-telemetry';
 import {
 	claimSession,
@@ -54,6 +54,7 @@ import {
 	type QueuedOutput,
 	type WhenBusy,
 } from './queued-replies';
+import { outputWorkspace } from './output-workspace';
 import type { RunOptions } from './run-options';
 import { serviceSink } from './service-sink';
 import {
@@ -189,23 +190,17 @@ export async function startSession(
 		throw new Error(
 			`Session ID "${req.sessionId}" is not a uuid such as 1783e529-b137-4c6a-bc9b-97b1e0374b55.`,
 		);
-	let held: HeldEventKey | undefined;
-	if (req.options.eventKey) {
-		const claim = await claimEventKey(client, req.options.eventKey, sessionId, 'start');
-		if ('earlier' in claim)
-			return duplicateOutput(claim.earlier, req.threadKey ?? null, {
+	return withEventKey(
+		client,
+		{ key: req.options.eventKey, sessionId, action: 'start' },
+		(earlier) =>
+			duplicateOutput(earlier, req.threadKey ?? null, {
 				type: req.workspace.type,
 				path: '',
 				branch: null,
-			});
-		held = claim.held;
-	}
-	try {
-		return await startClaimed(client, req, sessionId, held);
-	} catch (error) {
-		await held?.releaseUnlessLaunched();
-		throw error;
-	}
+			}),
+		(held) => startClaimed(client, req, sessionId, held),
+	);
 }
 
 async function startClaimed(
@@ -331,25 +326,15 @@ export async function resumeOrQueue(
 			`Session ${sessionId} was not started by Claude Session Start (it has no workspace recorded), so it cannot be resumed here.`,
 		);
 	}
-	// Before queueing or waiting: a reply delivered twice is queued (or run) once.
-	let held: HeldEventKey | undefined;
-	if (req.options.eventKey && !req.takeQueued) {
-		const claim = await claimEventKey(client, req.options.eventKey, sessionId, 'resume');
-		if ('earlier' in claim)
-			return duplicateOutput(claim.earlier, session.threadKey, {
-				type: ws.type,
-				path: ws.path,
-				branch: ws.branch,
-			});
-		held = claim.held;
-	}
-	try {
-		// A reply queued for a later turn keeps its key: it is answered by that turn.
-		return await resumeClaimed(client, req, sessionId, session, held);
-	} catch (error) {
-		await held?.releaseUnlessLaunched();
-		throw error;
-	}
+	const workspace = { type: ws.type, path: ws.path, branch: ws.branch };
+	// Before queueing or waiting: a reply delivered twice is queued (or run) once. A reply queued for a later turn
+	// keeps its key: it is answered by that turn.
+	return withEventKey(
+		client,
+		{ key: req.takeQueued ? undefined : req.options.eventKey, sessionId, action: 'resume' },
+		(earlier) => duplicateOutput(earlier, session.threadKey, workspace),
+		(held) => resumeClaimed(client, req, sessionId, session, held),
+	);
 }
 
 async function resumeClaimed(
@@ -883,12 +868,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		numTurns: outcome.numTurns ?? 0,
 		durationMs: Math.round(outcome.durationMs ?? 0),
 		permissionDenials: outcome.permissionDenials,
-		workspace: {
-			type: workspace.type,
-			path: workspace.path,
-			branch: workspace.branch ?? null,
-			...(workspace.sandboxId ? { sandboxId: workspace.sandboxId } : {}),
-		},
+		workspace: outputWorkspace(workspace),
 		threadKey: session.threadKey,
 		...(outcome.errorMessage ? { errorMessage: outcome.errorMessage } : {}),
 		hooksReceived,

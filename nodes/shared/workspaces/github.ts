@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WorkspaceError } from './errors';
 import { gitAt, gitFailure } from './git';
-import { isInside, pathExists as exists } from './local';
+import { existingPath, isInside, pathExists as exists } from './local';
 import { retryWhileLocked, withKeyLock } from './locks';
 import {
 	validateAbsolutePath,
@@ -228,17 +228,13 @@ export function gitAuthEnv(
 
 /** Checks a stored GitHub session folder still exists and is one of ours. */
 export async function reopenClone(storedPath: string, workspacesDir: string): Promise<string> {
-	const requested = validateAbsolutePath(storedPath, 'Session folder');
-	let real: string;
-	try {
-		real = await fs.realpath(requested);
-	} catch {
-		throw new WorkspaceError(
-			`The session folder ${JSON.stringify(requested)} no longer exists (it was deleted or cleaned up). ` +
-				'Start a new session to clone the repository again.',
-			'not_found',
-		);
-	}
+	const { requested, real } = await existingPath(
+		storedPath,
+		'Session folder',
+		(given) =>
+			`The session folder ${JSON.stringify(given)} no longer exists (it was deleted or cleaned up). ` +
+			'Start a new session to clone the repository again.',
+	);
 	const root = await fs
 		.realpath(validateAbsolutePath(workspacesDir, 'Workspaces folder'))
 		.catch(() => workspacesDir);

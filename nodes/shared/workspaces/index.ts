@@ -5,7 +5,7 @@ import type { PreparedWorkspace, ProcessLauncher, WorkspaceType } from '../runne
 import { createE2bWorkspace, reconnectE2bWorkspace, type E2bWorkspace } from './e2b';
 import type { E2bSdk } from './e2b-sdk';
 import { WorkspaceError } from './errors';
-import { cloneGithubRepository, reopenClone } from './github';
+import { cloneGithubRepository, reopenClone, type CloneGithubOptions } from './github';
 import { resolveFolderInRoots } from './local';
 import { createWorktree, reopenWorktree } from './worktree';
 
@@ -114,23 +114,16 @@ export async function prepareWorkspace(
 		case 'github': {
 			if (!request.repository)
 				throw new WorkspaceError('Repository is empty: a GitHub session needs owner/repo.');
-			const clone = await cloneGithubRepository({
-				repository: request.repository,
-				sessionId: request.sessionId,
-				branch: request.branch || undefined,
-				token: request.githubToken || undefined,
-				shallow: request.shallow,
-				remoteBaseUrl: deps.remoteBaseUrl,
-				cacheDir: deps.cacheDir,
-				workspacesDir: deps.workspacesDir,
-			});
-			return {
-				type: 'github',
-				path: clone.path,
-				branch: clone.branch,
-				repository: clone.repository,
-				launcher: deps.localLauncher,
-			};
+			return githubClone(
+				{
+					repository: request.repository,
+					sessionId: request.sessionId,
+					branch: request.branch || undefined,
+					token: request.githubToken || undefined,
+					shallow: request.shallow,
+				},
+				deps,
+			);
 		}
 		case 'e2b': {
 			if (!request.e2b?.apiKey)
@@ -235,26 +228,36 @@ async function recloneGithub(
 			'not_found',
 		);
 	}
-	const clone = await cloneGithubRepository({
-		repository: stored.repository,
-		sessionId: stored.sessionId,
-		branch: stored.branch,
-		token: stored.githubToken || undefined,
-		shallow: stored.shallow,
-		remoteBaseUrl: deps.remoteBaseUrl,
-		cacheDir: deps.cacheDir,
-		workspacesDir: deps.workspacesDir,
-	});
+	const clone = await githubClone(
+		{
+			repository: stored.repository,
+			sessionId: stored.sessionId,
+			branch: stored.branch,
+			token: stored.githubToken || undefined,
+			shallow: stored.shallow,
+		},
+		deps,
+	);
 	return {
-		type: 'github',
-		path: clone.path,
-		branch: clone.branch,
-		repository: clone.repository,
-		launcher: deps.localLauncher,
+		...clone,
 		notice:
 			`The session folder ${JSON.stringify(stored.path)} was not on this worker (host ${os.hostname()}), so ${clone.repository} was cloned again ` +
 			`and branch ${clone.branch} checked out as the remote has it. Uncommitted or unpushed work from the earlier turns could not be recovered.`,
 	};
+}
+
+/** A clone of a GitHub repository in the session's folder (through this worker's mirror cache), run locally. */
+async function githubClone(
+	clone: Omit<CloneGithubOptions, 'remoteBaseUrl' | 'cacheDir' | 'workspacesDir'>,
+	deps: WorkspaceDeps,
+): Promise<PreparedWorkspace & { branch: string; repository: string }> {
+	const { path, branch, repository } = await cloneGithubRepository({
+		...clone,
+		remoteBaseUrl: deps.remoteBaseUrl,
+		cacheDir: deps.cacheDir,
+		workspacesDir: deps.workspacesDir,
+	});
+	return { type: 'github', path, branch, repository, launcher: deps.localLauncher };
 }
 
 function fromSandbox(sandbox: E2bWorkspace): PreparedWorkspace {

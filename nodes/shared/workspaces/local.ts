@@ -47,6 +47,23 @@ export function describeRoots(roots: ResolvedRoots): string {
 }
 
 /**
+ * An absolute path that must exist, as given and resolved to its real path; `missing(requested)` is the message when
+ * it does not exist (what that means for the user).
+ */
+export async function existingPath(
+	input: unknown,
+	label: string,
+	missing: (requested: string) => string,
+): Promise<{ requested: string; real: string }> {
+	const requested = validateAbsolutePath(input, label);
+	try {
+		return { requested, real: await fs.realpath(requested) };
+	} catch {
+		throw new WorkspaceError(missing(requested), 'not_found');
+	}
+}
+
+/**
  * Resolves a folder the user asked for to its real path and checks it is an existing directory inside
  * an allowed root. Returns the real path.
  */
@@ -62,16 +79,12 @@ export async function resolveFolderInRoots(
 			'outside_roots',
 		);
 	}
-	const requested = validateAbsolutePath(input, label);
-	let real: string;
-	try {
-		real = await fs.realpath(requested);
-	} catch {
-		throw new WorkspaceError(
-			`${label} ${JSON.stringify(requested)} does not exist. Create it first, or pick a folder under ${describeRoots(roots)}.`,
-			'not_found',
-		);
-	}
+	const { requested, real } = await existingPath(
+		input,
+		label,
+		(given) =>
+			`${label} ${JSON.stringify(given)} does not exist. Create it first, or pick a folder under ${describeRoots(roots)}.`,
+	);
 	if (!roots.roots.some((root) => isInside(real, root))) {
 		const via = real === requested ? '' : ` (it resolves to ${JSON.stringify(real)})`;
 		throw new WorkspaceError(

@@ -5,6 +5,7 @@ import { WorkspaceError } from './errors';
 import { gitAt, gitFailure } from './git';
 import {
 	describeRoots,
+	existingPath,
 	isInside,
 	pathExists as exists,
 	resolveAllowedRoots,
@@ -144,16 +145,11 @@ export async function cleanupWorktree(
 	worktreePath: string,
 	options: CleanupWorktreeOptions = { force: false },
 ): Promise<CleanupWorktreeResult> {
-	const requested = validateAbsolutePath(worktreePath, 'Worktree folder');
-	let real: string;
-	try {
-		real = await fs.realpath(requested);
-	} catch {
-		throw new WorkspaceError(
-			`Worktree folder ${JSON.stringify(requested)} does not exist (already removed?).`,
-			'not_found',
-		);
-	}
+	const { requested, real } = await existingPath(
+		worktreePath,
+		'Worktree folder',
+		(given) => `Worktree folder ${JSON.stringify(given)} does not exist (already removed?).`,
+	);
 	const git = gitAt(real);
 	const [gitDir, commonDir] = await Promise.all([
 		absoluteRevParse(git, '--git-dir'),
@@ -247,17 +243,13 @@ export async function reopenWorktree(
 	storedPath: string,
 	allowedRoots: readonly string[],
 ): Promise<string> {
-	const requested = validateAbsolutePath(storedPath, 'Worktree folder');
-	let real: string;
-	try {
-		real = await fs.realpath(requested);
-	} catch {
-		throw new WorkspaceError(
-			`The worktree folder ${JSON.stringify(requested)} of this session no longer exists (it was removed or moved). ` +
-				'Start a new session, or recreate the worktree to resume.',
-			'not_found',
-		);
-	}
+	const { requested, real } = await existingPath(
+		storedPath,
+		'Worktree folder',
+		(given) =>
+			`The worktree folder ${JSON.stringify(given)} of this session no longer exists (it was removed or moved). ` +
+			'Start a new session, or recreate the worktree to resume.',
+	);
 	let commonDir: string;
 	try {
 		commonDir = await commonDirOf(gitAt(real));

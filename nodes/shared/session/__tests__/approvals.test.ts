@@ -1,14 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../test/support/test-service';
-import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
-import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../fetch-client';
+import { lastConversation } from '../../../../test/support/claude-fixture';
+import { serviceWithClaude } from '../../../../test/support/claude-service';
 import { parseApprovalPolicy } from '../approvals';
 import type { OrchestratorClient } from '../client';
-import { parseRunOptions } from '../run-options';
 import { resumeSession, startSession } from '../session-run';
 import { sleep } from '../../../../test/support/wait';
 
@@ -23,63 +19,52 @@ function processesOf(sessionId: string): string[] {
 }
 
 describe(`approvals with the real claude CLI (${kind})`, () => {
-	let svc: TestService;
-	let fake: FakeAnthropic;
-	let client: OrchestratorClient;
-	let root: string;
-	let claudeEnv: Record<string, string>;
-	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string };
-	const options = (extra: Record<string, unknown> = {}) =>
-		parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
+	const h = serviceWithClaude(kind, 'orch-approvals');
+	const options = (extra: Record<string, unknown> = {}) => h.fx.options(extra);
 	const policy = (p: Record<string, unknown>) => ({ approvalPolicy: { policy: p } });
 	let n = 0;
-	const folder = () => {
-		const dir = path.join(root, 'projects', `ws-${++n}`);
-		fs.mkdirSync(dir, { recursive: true });
-		return dir;
-	};
+	const folder = () => h.fx.folder(`ws-${++n}`);
 	const decide = (id: string, decision: 'approve' | 'deny', decidedBy = 'U0ALICE') =>
-		client.request<any>('POST', `/api/v1/approvals/${id}/decision`, {
+		h.client.request<any>('POST', `/api/v1/approvals/${id}/decision`, {
 			decision,
 			decidedBy,
 			channel: 'slack',
 		});
 
+	/** A first turn in `dir` with Bash allowed and `rules` as its approval policy. */
+	const startWithBash = (
+		dir: string,
+		prompt: string,
+		rules: Record<string, unknown>,
+		{ threadKey, client = h.client }: { threadKey?: string; client?: OrchestratorClient } = {},
+	) =>
+		startSession(client, {
+			prompt,
+			threadKey,
+			workspace: { type: 'local', workspacePath: dir },
+			options: options({ allowedTools: 'Bash', ...policy(rules) }),
+			deps: h.fx.deps,
+		});
+
 	/** The next turn once an approval is settled, with Bash allowed as the first turn had it. */
 	const resumeWithBash = (sessionId: string) =>
-		resumeSession(client, { sessionId, options: options({ allowedTools: 'Bash' }), deps });
-
-	beforeAll(async () => {
-		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
-		client = fetchClient(svc.url, svc.apiKey);
-		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-approvals-')));
-		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
-		deps = {
-			allowedRoots: [path.join(root, 'projects')],
-			workspacesDir: path.join(root, 'workspaces'),
-			cacheDir: path.join(root, 'cache'),
-		};
-	}, 60_000);
-	afterAll(async () => {
-		await Promise.all([svc?.stop(), fake?.close()]);
-		if (root) fs.rmSync(root, { recursive: true, force: true });
-	});
+		resumeSession(h.client, {
+			sessionId,
+			options: options({ allowedTools: 'Bash' }),
+			deps: h.fx.deps,
+		});
 
 	it('stops a gated call as waiting_approval with nothing running, then an approval runs it and Claude goes on', async () => {
 		const dir = folder();
 		const prompt =
 			'[[bash:echo ok > plain.txt]] [[bash:echo shipped > shipped.txt]] [[bash:echo after > after.txt]]';
 		const threadKey = `slack:C0APPROVE:${Date.now()}.000100`;
-		const out = await startSession(client, {
+		const out = await startWithBash(
+			dir,
 			prompt,
-			threadKey,
-			workspace: { type: 'local', workspacePath: dir },
-			options: options({
-				allowedTools: 'Bash',
-				...policy({ tools: 'Bash(echo shipped *)', deciders: 'U0ALICE, alice@example.com' }),
-			}),
-			deps,
-		});
+			{ tools: 'Bash(echo shipped *)', deciders: 'U0ALICE, alice@example.com' },
+			{ threadKey },
+		);
 		expect(out).toMatchObject({ status: 'waiting_approval', isError: false, threadKey });
 		expect(out.pendingApproval).toMatchObject({
 			id: expect.any(String),
@@ -94,14 +79,14 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		expect(fs.existsSync(path.join(dir, 'plain.txt'))).toBe(true);
 		expect(fs.existsSync(path.join(dir, 'shipped.txt'))).toBe(false);
 		expect(processesOf(out.sessionId)).toEqual([]);
-		const waiting = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
+		const waiting = await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
 		expect(waiting).toMatchObject({ status: 'waiting_approval', terminalReason: 'tool_deferred' });
 		expect(
-			(await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/runs`)).items.map(
+			(await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/runs`)).items.map(
 				(r: any) => r.status,
 			),
 		).toEqual(['waiting_approval']);
-		const requestsBefore = fake.requestsFor(out.sessionId).length;
+		const requestsBefore = h.fx.fake.requestsFor(out.sessionId).length;
 
 		// A Resume before anyone decided stops again on the same call, without asking the model anything.
 		const early = await resumeWithBash(out.sessionId);
@@ -109,7 +94,7 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 			status: 'waiting_approval',
 			pendingApproval: { id: out.pendingApproval!.id },
 		});
-		expect(fake.requestsFor(out.sessionId).length).toBe(requestsBefore);
+		expect(h.fx.fake.requestsFor(out.sessionId).length).toBe(requestsBefore);
 
 		expect((await decide(out.pendingApproval!.id!, 'approve')).changed).toBe(true);
 		const resumed = await resumeWithBash(out.sessionId);
@@ -121,25 +106,20 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		expect(resumed.pendingApproval).toBeUndefined();
 		expect(fs.readFileSync(path.join(dir, 'shipped.txt'), 'utf8')).toBe('shipped\n');
 		expect(fs.readFileSync(path.join(dir, 'after.txt'), 'utf8')).toBe('after\n');
-		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+		const logs = await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
 		expect(logs.items.map((c: any) => c.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-		expect((await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`)).status).toBe(
+		expect((await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`)).status).toBe(
 			'completed',
 		);
 	});
 
 	it('parallel gated calls: the run waits on one, the others are settled as dropped, and nothing is left pending', async () => {
 		const dir = folder();
-		const out = await startSession(client, {
-			prompt:
-				'[[bash:echo one > one.txt]]+[[bash:echo two > two.txt]]+[[bash:echo free > free.txt]] [[bash:echo after > after.txt]]',
-			workspace: { type: 'local', workspacePath: dir },
-			options: options({
-				allowedTools: 'Bash',
-				...policy({ tools: 'Bash(echo one *), Bash(echo two *)' }),
-			}),
-			deps,
-		});
+		const out = await startWithBash(
+			dir,
+			'[[bash:echo one > one.txt]]+[[bash:echo two > two.txt]]+[[bash:echo free > free.txt]] [[bash:echo after > after.txt]]',
+			{ tools: 'Bash(echo one *), Bash(echo two *)' },
+		);
 		// Claude Code keeps the last deferred call; the ungated one beside them ran.
 		expect(out).toMatchObject({
 			status: 'waiting_approval',
@@ -147,7 +127,7 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		});
 		expect(fs.readdirSync(dir)).toEqual(['free.txt']);
 		const approvals = async () =>
-			(await client.request<any>('GET', `/api/v1/approvals?sessionId=${out.sessionId}`)).items;
+			(await h.client.request<any>('GET', `/api/v1/approvals?sessionId=${out.sessionId}`)).items;
 		const dropped = (await approvals()).find(
 			(a: any) => a.toolInput.command === 'echo one > one.txt',
 		);
@@ -163,7 +143,7 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		// Deciding the dropped one changes nothing; it is already settled.
 		expect((await decide(dropped.id, 'approve')).changed).toBe(false);
 		const events = (
-			await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=100`)
+			await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/events?limit=100`)
 		).items;
 		expect(
 			events
@@ -178,7 +158,8 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 			result: 'Done: 3 tool call(s). Last result: (Bash completed with no output)',
 		});
 		expect(fs.readdirSync(dir).sort()).toEqual(['after.txt', 'free.txt', 'two.txt']);
-		const logs = (await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`)).items;
+		const logs = (await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`))
+			.items;
 		expect(logs.map((c: any) => [c.input.command, c.status])).toEqual([
 			['echo one > one.txt', 'denied'],
 			['echo two > two.txt', 'succeeded'],
@@ -190,12 +171,11 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 
 	it('a denial refuses the call, lists it as denied, and Claude continues', async () => {
 		const dir = folder();
-		const out = await startSession(client, {
-			prompt: '[[bash:echo pushed > pushed.txt]] [[bash:echo next > next.txt]]',
-			workspace: { type: 'local', workspacePath: dir },
-			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash(echo pushed *)' }) }),
-			deps,
-		});
+		const out = await startWithBash(
+			dir,
+			'[[bash:echo pushed > pushed.txt]] [[bash:echo next > next.txt]]',
+			{ tools: 'Bash(echo pushed *)' },
+		);
 		expect(out.status).toBe('waiting_approval');
 		await decide(out.pendingApproval!.id!, 'deny', 'bob@example.com');
 		const resumed = await resumeWithBash(out.sessionId);
@@ -208,27 +188,22 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		]);
 		expect(fs.existsSync(path.join(dir, 'pushed.txt'))).toBe(false);
 		expect(fs.existsSync(path.join(dir, 'next.txt'))).toBe(true);
-		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+		const logs = await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
 		expect(logs.items[0]).toMatchObject({
 			toolUseId: out.pendingApproval!.toolUseId,
 			status: 'denied',
 			error: expect.stringMatching(/^Denied by bob@example.com via slack/),
 		});
 		// The model was told why.
-		const lastRequest = JSON.stringify(fake.requestsFor(out.sessionId).at(-1)!.body.messages);
+		const lastRequest = lastConversation(h.fx.fake, out.sessionId);
 		expect(lastRequest).toContain('Denied by bob@example.com via slack');
 	});
 
 	it('an approval nobody decides expires as a deny on the next Resume', async () => {
 		const dir = folder();
-		const out = await startSession(client, {
-			prompt: '[[bash:echo late > late.txt]]',
-			workspace: { type: 'local', workspacePath: dir },
-			options: options({
-				allowedTools: 'Bash',
-				...policy({ tools: 'Bash', expiresAfterMinutes: 0.02 }),
-			}),
-			deps,
+		const out = await startWithBash(dir, '[[bash:echo late > late.txt]]', {
+			tools: 'Bash',
+			expiresAfterMinutes: 0.02,
 		});
 		expect(out.status).toBe('waiting_approval');
 		expect(
@@ -240,20 +215,20 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 		expect(resumed.result).toMatch(/Last result \(error\): .*request expired/);
 		expect(fs.existsSync(path.join(dir, 'late.txt'))).toBe(false);
 		expect(
-			await client.request<any>('GET', `/api/v1/approvals/${out.pendingApproval!.id}`),
+			await h.client.request<any>('GET', `/api/v1/approvals/${out.pendingApproval!.id}`),
 		).toMatchObject({ status: 'expired' });
 	});
 
 	it('fails closed: with the service out of reach of the hooks, a gated session runs no tool', async () => {
 		const dir = folder();
 		// The API calls reach the service; the hooks claude sends go to a closed port.
-		const blind = { ...client, baseUrl: 'http://127.0.0.1:9' };
-		const out = await startSession(blind, {
-			prompt: '[[bash:echo shipped > shipped.txt]]',
-			workspace: { type: 'local', workspacePath: dir },
-			options: options({ allowedTools: 'Bash', ...policy({ tools: 'Bash(echo shipped *)' }) }),
-			deps,
-		});
+		const blind = { ...h.client, baseUrl: 'http://127.0.0.1:9' };
+		const out = await startWithBash(
+			dir,
+			'[[bash:echo shipped > shipped.txt]]',
+			{ tools: 'Bash(echo shipped *)' },
+			{ client: blind },
+		);
 		expect(out.status).toBe('completed');
 		expect(fs.existsSync(path.join(dir, 'shipped.txt'))).toBe(false);
 		expect(out.result).toMatch(/blocking because onFailure is "block"|hook error/i);
@@ -261,30 +236,30 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 
 	it('gates anything outside the allowed tools, and a Resume keeps the stored policy', async () => {
 		const dir = folder();
-		const out = await startSession(client, {
+		const out = await startSession(h.client, {
 			prompt: '[[bash:ls]] [[write:new.txt::hello]]',
 			workspace: { type: 'local', workspacePath: dir },
 			options: options({ allowedTools: 'Bash(ls *)', ...policy({ outsideAllowedTools: true }) }),
-			deps,
+			deps: h.fx.deps,
 		});
 		expect(out).toMatchObject({
 			status: 'waiting_approval',
 			pendingApproval: { toolName: 'Write', rule: 'outside allowed tools' },
 		});
 		await decide(out.pendingApproval!.id!, 'approve');
-		const resumed = await resumeSession(client, {
+		const resumed = await resumeSession(h.client, {
 			sessionId: out.sessionId,
 			options: options(),
-			deps,
+			deps: h.fx.deps,
 		});
 		expect(resumed.status).toBe('completed');
 		expect(fs.readFileSync(path.join(dir, 'new.txt'), 'utf8')).toBe('hello');
 		// A later turn is still under the policy.
-		const again = await resumeSession(client, {
+		const again = await resumeSession(h.client, {
 			sessionId: out.sessionId,
 			prompt: '[[write:other.txt::x]]',
 			options: options(),
-			deps,
+			deps: h.fx.deps,
 		});
 		expect(again).toMatchObject({
 			status: 'waiting_approval',
@@ -322,11 +297,11 @@ describe(`approvals with the real claude CLI (${kind})`, () => {
 			/Approval Policy: not valid JSON/,
 		);
 		await expect(
-			startSession(client, {
+			startSession(h.client, {
 				prompt: 'x',
 				workspace: { type: 'local', workspacePath: folder() },
 				options: options(policy({ tools: 'Bash(git push *' })),
-				deps,
+				deps: h.fx.deps,
 			}),
 		).rejects.toThrow(/Invalid Approval Policy: .*rules\.0: .*does not end with/);
 	});

@@ -1,14 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../test/support/test-service';
-import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
-import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../fetch-client';
+import { serviceWithClaude } from '../../../../test/support/claude-service';
 import type { OrchestratorClient } from '../client';
 import { claimSession } from '../lease';
-import { parseRunOptions } from '../run-options';
 import { resumeSession, startSession } from '../session-run';
 
 // The same external event (a Slack message delivered twice) starts or continues a session once, and a run's
@@ -16,51 +11,20 @@ import { resumeSession, startSession } from '../session-run';
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
 describe(`event keys and status messages on Start and Resume (${kind})`, () => {
-	let svc: TestService;
-	let fake: FakeAnthropic;
-	let client: OrchestratorClient;
-	let root: string;
-	let claudeEnv: Record<string, string>;
-	let deps: {
-		allowedRoots: string[];
-		workspacesDir: string;
-		cacheDir: string;
-		worktreesDir: string;
-		remoteBaseUrl: string;
-	};
-	const options = (extra: Record<string, unknown> = {}) =>
-		parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
-
-	beforeAll(async () => {
-		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
-		client = fetchClient(svc.url, svc.apiKey);
-		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-keys-')));
-		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
-		deps = {
-			allowedRoots: [path.join(root, 'projects')],
-			workspacesDir: path.join(root, 'workspaces'),
-			cacheDir: path.join(root, 'cache'),
-			worktreesDir: path.join(root, 'projects', '.worktrees'),
-			remoteBaseUrl: 'file:///nonexistent',
-		};
-	}, 120_000);
-	afterAll(async () => {
-		await Promise.all([svc?.stop(), fake?.close()]);
-		if (root) fs.rmSync(root, { recursive: true, force: true });
+	const h = serviceWithClaude(kind, 'orch-keys');
+	let deps: typeof h.fx.deps & { remoteBaseUrl: string };
+	beforeAll(() => {
+		deps = { ...h.fx.deps, remoteBaseUrl: 'file:///nonexistent' };
 	});
-
-	const folder = () => {
-		const dir = path.join(root, 'projects', crypto.randomUUID());
-		fs.mkdirSync(dir, { recursive: true });
-		return dir;
-	};
+	const options = (extra: Record<string, unknown> = {}) => h.fx.options(extra);
+	const folder = () => h.fx.folder(crypto.randomUUID());
 
 	it('starts one session for an event delivered twice at once, and continues it once for a reply delivered twice', async () => {
 		const workspacePath = folder();
 		const eventKey = `slack:C0KEYS:${Date.now()}.000100`;
 		const threadKey = `slack:C0KEYS:${Date.now()}.000100`;
 		const start = () =>
-			startSession(client, {
+			startSession(h.client, {
 				prompt: 'first [[bash:echo one >> log.txt]] [[text:started]]',
 				workspace: { type: 'local', workspacePath },
 				threadKey,
@@ -79,12 +43,12 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		});
 		// One run, one session: the command ran once.
 		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('one\n');
-		const sessions = await client.request<any>('GET', '/api/v1/sessions?limit=200');
+		const sessions = await h.client.request<any>('GET', '/api/v1/sessions?limit=200');
 		expect(sessions.items.filter((s: any) => s.workspace?.path === workspacePath)).toHaveLength(1);
 
 		const replyKey = `slack:C0KEYS:${Date.now()}.000200`;
 		const resume = () =>
-			resumeSession(client, {
+			resumeSession(h.client, {
 				threadKey,
 				prompt: 'again [[bash:echo two >> log.txt]] [[text:resumed]]',
 				options: options({ eventKey: replyKey }),
@@ -99,13 +63,13 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 			duplicateOf: { eventKey: replyKey, action: 'resume' },
 		});
 		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('one\ntwo\n');
-		const runs = await client.request<any>('GET', `/api/v1/sessions/${ran[0].sessionId}/runs`);
+		const runs = await h.client.request<any>('GET', `/api/v1/sessions/${ran[0].sessionId}/runs`);
 		expect(runs.items).toHaveLength(2);
 	}, 180_000);
 
 	const keyStatus = async (key: string) =>
-		(await fetch(`${svc.url}/api/v1/event-keys/${encodeURIComponent(key)}`, {
-			headers: { Authorization: `Bearer ${svc.apiKey}` },
+		(await fetch(`${h.svc.url}/api/v1/event-keys/${encodeURIComponent(key)}`, {
+			headers: { Authorization: `Bearer ${h.svc.apiKey}` },
 		}).then((r) => r.status)) as number;
 
 	it('runs once when the first claim reached the service but its answer was lost, and the retry came', async () => {
@@ -114,9 +78,9 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		// The service takes the first claim; the answer never comes back (a proxy restart), as a 503 would say.
 		let lost = 0;
 		const losing: OrchestratorClient = {
-			...client,
+			...h.client,
 			async request(method, route, body, qs) {
-				const answer = await client.request(method, route, body, qs);
+				const answer = await h.client.request(method, route, body, qs);
 				if (method === 'POST' && route === '/api/v1/event-keys' && lost++ === 0)
 					throw Object.assign(new Error('upstream connect error'), { status: 503 });
 				return answer as never;
@@ -132,7 +96,7 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		expect(out).toMatchObject({ status: 'completed', result: 'ran' });
 		expect(fs.readFileSync(path.join(workspacePath, 'log.txt'), 'utf8')).toBe('once\n');
 		// A resend of the event (another claim) is still a duplicate of this run.
-		const again = await startSession(client, {
+		const again = await startSession(h.client, {
 			prompt: '[[bash:echo twice >> log.txt]] [[text:ran again]]',
 			workspace: { type: 'local', workspacePath },
 			options: options({ eventKey }),
@@ -145,9 +109,9 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 	it('gives the key back when a Start fails before claude runs, so the resent event runs', async () => {
 		const eventKey = `slack:C0FAIL:${Date.now()}.000100`;
 		// Outside the allowed roots: workspace preparation refuses it, nothing is created.
-		const outside = fs.mkdtempSync(path.join(root, 'outside-'));
+		const outside = fs.mkdtempSync(path.join(h.fx.root, 'outside-'));
 		await expect(
-			startSession(client, {
+			startSession(h.client, {
 				prompt: '[[bash:echo no >> log.txt]] [[text:never]]',
 				workspace: { type: 'local', workspacePath: outside },
 				options: options({ eventKey }),
@@ -157,7 +121,7 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		expect(fs.existsSync(path.join(outside, 'log.txt'))).toBe(false);
 		expect(await keyStatus(eventKey)).toBe(404);
 		const workspacePath = folder();
-		const resent = await startSession(client, {
+		const resent = await startSession(h.client, {
 			prompt: '[[bash:echo yes >> log.txt]] [[text:ran]]',
 			workspace: { type: 'local', workspacePath },
 			options: options({ eventKey }),
@@ -170,7 +134,7 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 
 	it('gives the key back when a Resume cannot get the session, and keeps it once claude ran even if the run failed', async () => {
 		const workspacePath = folder();
-		const started = await startSession(client, {
+		const started = await startSession(h.client, {
 			prompt: '[[text:started]]',
 			workspace: { type: 'local', workspacePath },
 			options: options(),
@@ -179,7 +143,7 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		expect(started.status).toBe('completed');
 		const replyKey = `slack:C0BUSY:${Date.now()}.000200`;
 		const resume = (prompt: string, extra: Record<string, unknown> = {}) =>
-			resumeSession(client, {
+			resumeSession(h.client, {
 				sessionId: started.sessionId,
 				prompt,
 				whenBusy: 'fail',
@@ -187,7 +151,7 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 				deps,
 			});
 		// Another turn holds the session and When Busy is Fail: nothing runs, the key is given back.
-		const other = await claimSession(client, started.sessionId, 0);
+		const other = await claimSession(h.client, started.sessionId, 0);
 		try {
 			await expect(resume('[[bash:echo busy >> log.txt]] [[text:no]]')).rejects.toThrow(/busy/);
 		} finally {
@@ -212,14 +176,14 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 		const eventKey = `slack:C0OLD:${Date.now()}.000100`;
 		const sent: unknown[] = [];
 		const old: OrchestratorClient = {
-			...client,
+			...h.client,
 			async request(method, route, body, qs) {
 				if (route === '/api/v1/event-keys') {
 					sent.push(body);
 					if ((body as { claimId?: string }).claimId)
 						throw Object.assign(new Error('400 Unrecognized key: "claimId"'), { status: 400 });
 				}
-				return client.request(method, route, body, qs) as never;
+				return h.client.request(method, route, body, qs) as never;
 			},
 		};
 		const start = () =>
@@ -237,16 +201,16 @@ describe(`event keys and status messages on Start and Resume (${kind})`, () => {
 
 	it('stores the status message with the run from its first record on', async () => {
 		const statusMessage = `slack:C0STATUS:${Date.now()}.000300`;
-		const out = await startSession(client, {
+		const out = await startSession(h.client, {
 			prompt: '[[bash:echo hi]] [[text:with a status message]]',
 			workspace: { type: 'local', workspacePath: folder() },
 			options: options({ statusMessage }),
 			deps,
 		});
 		expect(out.status).toBe('completed');
-		const runs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/runs`);
+		const runs = await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/runs`);
 		expect(runs.items).toEqual([expect.objectContaining({ status: 'completed', statusMessage })]);
-		const events = await client.request<any>(
+		const events = await h.client.request<any>(
 			'GET',
 			`/api/v1/sessions/${out.sessionId}/events?limit=200`,
 		);

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+	resumeTurn,
 	serviceWithClaude,
 	startWorktreeTurn,
 	succeededCalls,
@@ -9,7 +10,6 @@ import {
 import { toolCalls } from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
 import { git } from '../../../../test/support/git';
-import { resumeSession } from '../session-run';
 import { claudePidFor } from '../../../../test/support/claude-pid';
 
 // The claude process dies mid-run from outside (the OOM killer, an operator's kill -9): no result line, no
@@ -21,7 +21,7 @@ describe(`claude killed mid-run (${kind})`, () => {
 	const h = serviceWithClaude(kind, 'orch-killed');
 
 	it('ends the session as failed with the reason and leaves the worktree intact', async () => {
-		const { fx, client } = h;
+		const { client } = h;
 		const sessionId = crypto.randomUUID();
 		const { repo, run } = startWorktreeTurn(
 			h,
@@ -81,12 +81,11 @@ describe(`claude killed mid-run (${kind})`, () => {
 		expect(claudePidFor(sessionId)).toBeUndefined();
 
 		// And the session goes on from there.
-		const resumed = await resumeSession(client, {
+		const resumed = await resumeTurn(
+			h,
 			sessionId,
-			prompt: '[[read:notes.md]] [[bash:echo again > after.txt]]',
-			options: fx.options(),
-			deps: fx.deps,
-		});
+			'[[read:notes.md]] [[bash:echo again > after.txt]]',
+		);
 		expect(resumed).toMatchObject({ status: 'completed', workspace: { path: wt } });
 		expect(fs.readFileSync(path.join(wt, 'after.txt'), 'utf8')).toBe('again\n');
 		expect((await client.request<any>('GET', `/api/v1/sessions/${sessionId}`)).runCount).toBe(2);

@@ -1,12 +1,6 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../test/support/test-service';
-import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
-import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../fetch-client';
-import type { OrchestratorClient } from '../client';
-import { parseRunOptions } from '../run-options';
+import { serviceWithClaude } from '../../../../test/support/claude-service';
 import { makeRepo } from '../../../../test/support/git';
 import { startSession } from '../session-run';
 import { sleep } from '../../../../test/support/wait';
@@ -14,61 +8,34 @@ import { sleep } from '../../../../test/support/wait';
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
 describe(`parallel sessions and service restarts (${kind})`, () => {
-	let svc: TestService;
-	let fake: FakeAnthropic;
-	let client: OrchestratorClient;
-	let root: string;
+	const h = serviceWithClaude(kind, 'orch-par');
 	let baseRepo: string;
-	let deps: {
-		allowedRoots: string[];
-		workspacesDir: string;
-		cacheDir: string;
-		worktreesDir: string;
-	};
-	let claudeEnv: Record<string, string>;
-	const options = () =>
-		parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 120 });
-
-	beforeAll(async () => {
-		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
-		client = fetchClient(svc.url, svc.apiKey);
-		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-par-')));
-		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
-		baseRepo = path.join(root, 'projects', 'app');
-		makeRepo(baseRepo, '# app\n');
-		deps = {
-			allowedRoots: [path.join(root, 'projects')],
-			workspacesDir: path.join(root, 'ws'),
-			cacheDir: path.join(root, 'cache'),
-			worktreesDir: path.join(root, 'projects', '.wt'),
-		};
-	}, 180_000);
-	afterAll(async () => {
-		await Promise.all([svc?.stop(), fake?.close()]);
-		if (root) fs.rmSync(root, { recursive: true, force: true });
+	beforeAll(() => {
+		baseRepo = makeRepo(path.join(h.fx.projects, 'app'), '# app\n');
 	});
+	const options = () => h.fx.options();
 
 	const promptFor = (n: number) =>
 		`[[bash:echo session-${n} > who.txt]] [[write:mine-${n}.txt::${n}]] [[read:who.txt]]`;
 
 	it('runs 8 sessions at once in worktrees without mixing files or events', async () => {
 		let t0 = Date.now();
-		await startSession(client, {
+		await startSession(h.client, {
 			prompt: promptFor(0),
 			workspace: { type: 'worktree', baseRepository: baseRepo },
 			options: options(),
-			deps,
+			deps: h.fx.deps,
 		});
 		const single = Date.now() - t0;
 
 		t0 = Date.now();
 		const outs = await Promise.all(
 			Array.from({ length: 8 }, (_, i) =>
-				startSession(client, {
+				startSession(h.client, {
 					prompt: promptFor(i + 1),
 					workspace: { type: 'worktree', baseRepository: baseRepo },
 					options: options(),
-					deps,
+					deps: h.fx.deps,
 				}),
 			),
 		);
@@ -88,13 +55,13 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 			expect(fs.readdirSync(out.workspace.path).filter((f) => f.startsWith('mine-'))).toEqual([
 				`mine-${n}.txt`,
 			]);
-			const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+			const logs = await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
 			expect(logs.items.map((c: any) => c.input?.command ?? c.input?.file_path)).toEqual([
 				`echo session-${n} > who.txt`,
 				path.join(out.workspace.path, `mine-${n}.txt`),
 				path.join(out.workspace.path, 'who.txt'),
 			]);
-			const events = await client.request<any>(
+			const events = await h.client.request<any>(
 				'GET',
 				`/api/v1/sessions/${out.sessionId}/events?limit=200`,
 			);
@@ -107,30 +74,32 @@ describe(`parallel sessions and service restarts (${kind})`, () => {
 	}, 180_000);
 
 	it('loses no tool call when the service goes down in the middle of a run and comes back', async () => {
-		const folder = path.join(root, 'projects', 'restart');
-		fs.mkdirSync(folder);
-		const run = startSession(client, {
+		const folder = h.fx.folder('restart');
+		const run = startSession(h.client, {
 			prompt:
 				'[[bash:echo one > 1.txt]] [[delay:2500]] [[bash:echo two > 2.txt]] [[write:3.txt::three]] [[read:3.txt]]',
 			workspace: { type: 'local', workspacePath: folder },
 			options: options(),
-			deps,
+			deps: h.fx.deps,
 		});
 		// Once the first tool call is visible, take the service away for 3 s (hooks and stream writes fail meanwhile).
 		let sessionId: string | undefined;
 		for (let i = 0; i < 100 && !sessionId; i++) {
 			await sleep(100);
-			const list = await client.request<any>('GET', '/api/v1/sessions?q=delay%3A2500');
+			const list = await h.client.request<any>('GET', '/api/v1/sessions?q=delay%3A2500');
 			const s = list.items[0];
-			if (s && (await client.request<any>('GET', `/api/v1/sessions/${s.id}/logs`)).items.length > 0)
+			if (
+				s &&
+				(await h.client.request<any>('GET', `/api/v1/sessions/${s.id}/logs`)).items.length > 0
+			)
 				sessionId = s.id;
 		}
 		expect(sessionId).toBeDefined();
-		await svc.restart(3000);
+		await h.svc.restart(3000);
 		const out = await run;
 		expect(out.status).toBe('completed');
 		expect(fs.readFileSync(path.join(folder, '2.txt'), 'utf8')).toBe('two\n');
-		const logs = await client.request<any>('GET', `/api/v1/sessions/${sessionId}/logs`);
+		const logs = await h.client.request<any>('GET', `/api/v1/sessions/${sessionId}/logs`);
 		expect(logs.items.map((c: any) => c.tool)).toEqual(['Bash', 'Bash', 'Write', 'Read']);
 		expect(logs.items.map((c: any) => [c.status, c.sources.includes('stream')])).toEqual(
 			Array(4).fill(['succeeded', true]),

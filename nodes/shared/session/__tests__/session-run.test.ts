@@ -1,12 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../test/support/test-service';
-import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
-import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../fetch-client';
-import { parseRunOptions } from '../run-options';
-import { git, makeRepo } from '../../../../test/support/git';
+import { expectConversationHolds } from '../../../../test/support/claude-fixture';
+import { serviceWithClaude } from '../../../../test/support/claude-service';
+import { bareClone, git, makeRepo } from '../../../../test/support/git';
 import { resumeSession, startSession, type SessionOutput } from '../session-run';
 import type { OrchestratorClient } from '../client';
 import { sleep } from '../../../../test/support/wait';
@@ -16,51 +12,24 @@ import { localLauncher, type ProcessLauncher } from '../../runner';
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
 describe(`sessions run by the real claude CLI (${kind})`, () => {
-	let svc: TestService;
-	let fake: FakeAnthropic;
-	let client: OrchestratorClient;
-	let root: string;
-	let baseRepo: string;
-	let deps: {
-		allowedRoots: string[];
-		workspacesDir: string;
-		cacheDir: string;
-		worktreesDir: string;
-		remoteBaseUrl: string;
-	};
 	// One claude home for the suite, as n8n has one: Resume finds the transcript the start wrote there.
-	let claudeEnv: Record<string, string>;
-	const options = (extra: Record<string, unknown> = {}) =>
-		parseRunOptions({ claudePath: claudeBinary(), env: claudeEnv, timeoutSeconds: 60, ...extra });
+	const h = serviceWithClaude(kind, 'orch-run');
+	let baseRepo: string;
+	let deps: typeof h.fx.deps & { remoteBaseUrl: string };
+	const options = (extra: Record<string, unknown> = {}) => h.fx.options(extra);
 
-	beforeAll(async () => {
-		[svc, fake] = await Promise.all([startTestService(kind), startFakeAnthropic()]);
-		client = fetchClient(svc.url, svc.apiKey);
-		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-run-')));
-		claudeEnv = isolatedClaudeEnv(path.join(root, 'claude'), fake.url);
-		baseRepo = path.join(root, 'projects', 'app');
-		makeRepo(baseRepo, '# app\n');
+	beforeAll(() => {
+		baseRepo = makeRepo(path.join(h.fx.projects, 'app'), '# app\n');
 		// A bare repository stands in for GitHub: owner "acme", repository "app".
-		const remotes = path.join(root, 'remotes');
-		fs.mkdirSync(path.join(remotes, 'acme'), { recursive: true });
-		git(root, 'clone', '-q', '--bare', baseRepo, path.join(remotes, 'acme', 'app.git'));
-		deps = {
-			allowedRoots: [path.join(root, 'projects')],
-			workspacesDir: path.join(root, 'workspaces'),
-			cacheDir: path.join(root, 'cache'),
-			worktreesDir: path.join(root, 'projects', '.worktrees'),
-			remoteBaseUrl: `file://${remotes}`,
-		};
-	}, 180_000);
-	afterAll(async () => {
-		await Promise.all([svc?.stop(), fake?.close()]);
-		if (root) fs.rmSync(root, { recursive: true, force: true });
+		const remotes = path.join(h.fx.root, 'remotes');
+		bareClone(baseRepo, remotes, 'acme/app');
+		deps = { ...h.fx.deps, remoteBaseUrl: `file://${remotes}` };
 	});
 
 	const prompt = '[[bash:echo hello > out.txt]] [[write:w.txt::written by fake]] [[read:w.txt]]';
 
 	async function expectRecorded(out: SessionOutput, toolCalls = 3) {
-		const detail = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
+		const detail = await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
 		expect(detail).toMatchObject({
 			status: 'completed',
 			runCount: 1,
@@ -68,14 +37,14 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 			hooksHealth: 'ok',
 		});
 		expect(detail.costUsd).toBeGreaterThan(0);
-		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+		const logs = await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
 		expect(logs.items).toHaveLength(toolCalls);
 		for (const call of logs.items) {
 			expect(call).toMatchObject({ status: 'succeeded', sources: ['hooks', 'stream'] });
 			expect(call.durationMs).toEqual(expect.any(Number));
 		}
 		expect(logs.items.map((c: any) => c.tool)).toEqual(['Bash', 'Write', 'Read']);
-		const events = await client.request<any>(
+		const events = await h.client.request<any>(
 			'GET',
 			`/api/v1/sessions/${out.sessionId}/events?limit=200`,
 		);
@@ -90,7 +59,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 			'SessionEnd',
 		])
 			expect(names).toContain(name);
-		const messages = await client.request<any>(
+		const messages = await h.client.request<any>(
 			'GET',
 			`/api/v1/sessions/${out.sessionId}/messages?limit=100`,
 		);
@@ -101,9 +70,8 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	}
 
 	it('runs in a local folder: tools change the folder and everything is recorded', async () => {
-		const folder = path.join(root, 'projects', 'local-one');
-		fs.mkdirSync(folder);
-		const out = await startSession(client, {
+		const folder = h.fx.folder('local-one');
+		const out = await startSession(h.client, {
 			prompt,
 			workspace: { type: 'local', workspacePath: folder },
 			options: options(),
@@ -124,9 +92,9 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 
 	it('refuses a folder outside the allowed roots', async () => {
 		await expect(
-			startSession(client, {
+			startSession(h.client, {
 				prompt,
-				workspace: { type: 'local', workspacePath: path.join(root, 'projects', '..', '..') },
+				workspace: { type: 'local', workspacePath: path.join(h.fx.projects, '..', '..') },
 				options: options(),
 				deps,
 			}),
@@ -134,7 +102,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	});
 
 	it('runs in a new git worktree and branch', async () => {
-		const out = await startSession(client, {
+		const out = await startSession(h.client, {
 			prompt,
 			workspace: { type: 'worktree', baseRepository: baseRepo },
 			options: options(),
@@ -149,7 +117,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	});
 
 	it('runs in a clone of a GitHub repository (a local bare repository as the remote)', async () => {
-		const out = await startSession(client, {
+		const out = await startSession(h.client, {
 			prompt,
 			workspace: { type: 'github', repository: 'acme/app', branch: 'feature/x' },
 			options: options(),
@@ -162,10 +130,9 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	});
 
 	it('resumes the same conversation by session id and by thread key', async () => {
-		const folder = path.join(root, 'projects', 'resume');
-		fs.mkdirSync(folder);
+		const folder = h.fx.folder('resume');
 		const threadKey = `slack:C42:${Date.now()}.000100`;
-		const first = await startSession(client, {
+		const first = await startSession(h.client, {
 			prompt: 'first question [[bash:echo 1 > one.txt]]',
 			workspace: { type: 'local', workspacePath: folder },
 			threadKey,
@@ -174,13 +141,13 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		});
 		expect(first.threadKey).toBe(threadKey);
 		// An id given in upper case is the same session.
-		const second = await resumeSession(client, {
+		const second = await resumeSession(h.client, {
 			sessionId: first.sessionId.toUpperCase(),
 			prompt: 'second question',
 			options: options(),
 			deps,
 		});
-		const third = await resumeSession(client, {
+		const third = await resumeSession(h.client, {
 			threadKey,
 			prompt: 'third question',
 			options: options(),
@@ -189,29 +156,31 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		expect([second.sessionId, third.sessionId]).toEqual([first.sessionId, first.sessionId]);
 		expect(third.result).toBe('fake: third question');
 		// The last request of the third turn carries the whole conversation.
-		const requests = fake.requestsFor(first.sessionId);
-		const texts = JSON.stringify(requests[requests.length - 1].body.messages);
-		for (const earlier of [
+		expectConversationHolds(h.fx.fake, first.sessionId, [
 			'first question',
 			'second question',
 			'third question',
 			'echo 1 > one.txt',
-		])
-			expect(texts).toContain(earlier);
-		const detail = await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`);
+		]);
+		const detail = await h.client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`);
 		expect(detail.runCount).toBe(3);
 		// Each run had a hook token of its own: the one made with the session and one per run; the last run's ended.
 		expect([first, second, third].map((o) => o.hooksReceived)).toEqual([true, true, true]);
-		const tokens = await svc.db.query<{ generation: number; ended: boolean }>(
+		const tokens = await h.svc.db.query<{ generation: number; ended: boolean }>(
 			'SELECT hook_token_generation AS generation, hook_tokens_end_at IS NOT NULL AS ended FROM sessions WHERE id = $1',
 			[first.sessionId],
 		);
 		expect(tokens.rows[0]).toEqual({ generation: 4, ended: true });
 		await expect(
-			resumeSession(client, { threadKey: 'slack:C42:nope', prompt: 'x', options: options(), deps }),
+			resumeSession(h.client, {
+				threadKey: 'slack:C42:nope',
+				prompt: 'x',
+				options: options(),
+				deps,
+			}),
 		).rejects.toThrow(/Unknown thread key/);
 		await expect(
-			resumeSession(client, {
+			resumeSession(h.client, {
 				sessionId: '00000000-0000-4000-8000-000000000000',
 				prompt: 'x',
 				options: options(),
@@ -221,15 +190,14 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	});
 
 	it('reaches claude after only the requests it needs: a Start creates its session with its lease, a Resume by thread key gets thread and session at once and takes replies and the policy with its lease', async () => {
-		const folder = path.join(root, 'projects', 'rounds');
-		fs.mkdirSync(folder);
+		const folder = h.fx.folder('rounds');
 		// Every request to the service with when it was sent and answered, and when claude was started.
 		type Sent = { what: string; sentAt: number; answeredAt?: number };
 		let sent: Sent[] = [];
 		let spawnedAt: number | undefined;
 		const at = () => performance.now();
 		const traced: OrchestratorClient = {
-			...client,
+			...h.client,
 			request: async (method, p, body, qs) => {
 				const what = `${method} ${p.replace(/[0-9a-f-]{36}/g, ':id').replace(/threads\/[^/?]+/, 'threads/:key')}${
 					qs?.include ? `?include=${qs.include}` : ''
@@ -237,7 +205,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 				const s: Sent = { what, sentAt: at() };
 				sent.push(s);
 				try {
-					return await client.request(method, p, body, qs);
+					return await h.client.request(method, p, body, qs);
 				} finally {
 					s.answeredAt = at();
 				}
@@ -304,16 +272,15 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	});
 
 	it('runs one turn at a time per session: a second Resume waits, or fails clearly past its bound', async () => {
-		const folder = path.join(root, 'projects', 'busy');
-		fs.mkdirSync(folder);
-		const first = await startSession(client, {
+		const folder = h.fx.folder('busy');
+		const first = await startSession(h.client, {
 			prompt: 'start',
 			workspace: { type: 'local', workspacePath: folder },
 			options: options(),
 			deps,
 		});
-		const asked = fake.requestsFor(first.sessionId).length;
-		const slow = resumeSession(client, {
+		const asked = h.fx.fake.requestsFor(first.sessionId).length;
+		const slow = resumeSession(h.client, {
 			sessionId: first.sessionId,
 			prompt: 'slow [[delay:10000]]',
 			options: options(),
@@ -321,16 +288,16 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		});
 		// The slow turn holds the session once its claude has asked the model (however long a busy machine takes to
 		// get there), and keeps it for the 10 s the answer takes.
-		while (fake.requestsFor(first.sessionId).length === asked) await sleep(50);
+		while (h.fx.fake.requestsFor(first.sessionId).length === asked) await sleep(50);
 		await expect(
-			resumeSession(client, {
+			resumeSession(h.client, {
 				sessionId: first.sessionId,
 				prompt: 'impatient',
 				options: options({ queueTimeoutSeconds: 1 }),
 				deps,
 			}),
 		).rejects.toThrow(/busy with another run/);
-		const patient = await resumeSession(client, {
+		const patient = await resumeSession(h.client, {
 			sessionId: first.sessionId,
 			prompt: 'patient',
 			options: options({ queueTimeoutSeconds: 60 }),
@@ -341,10 +308,9 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	});
 
 	it('records every tool call from the stream and flags the session when its hooks never arrive', async () => {
-		const folder = path.join(root, 'projects', 'nohooks');
-		fs.mkdirSync(folder);
+		const folder = h.fx.folder('nohooks');
 		// Hooks go to a closed port (as when claude cannot reach the service); the API calls still work.
-		const blind = { ...client, baseUrl: 'http://127.0.0.1:9' };
+		const blind = { ...h.client, baseUrl: 'http://127.0.0.1:9' };
 		const out = await startSession(blind, {
 			prompt,
 			workspace: { type: 'local', workspacePath: folder },
@@ -352,9 +318,9 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 			deps,
 		});
 		expect(out).toMatchObject({ status: 'completed', hooksReceived: false });
-		const detail = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
+		const detail = await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}`);
 		expect(detail.hooksHealth).toBe('missing');
-		const logs = await client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
+		const logs = await h.client.request<any>('GET', `/api/v1/sessions/${out.sessionId}/logs`);
 		expect(logs.items.map((c: any) => [c.tool, c.status, c.sources])).toEqual([
 			['Bash', 'succeeded', ['stream']],
 			['Write', 'succeeded', ['stream']],
@@ -363,23 +329,22 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 	});
 
 	it('says what to do when claude is missing or there are no Anthropic credentials', async () => {
-		const folder = path.join(root, 'projects', 'errors');
-		fs.mkdirSync(folder);
+		const folder = h.fx.folder('errors');
 		await expect(
-			startSession(client, {
+			startSession(h.client, {
 				prompt: 'x',
 				workspace: { type: 'local', workspacePath: folder },
 				options: options({ claudePath: '/nonexistent/claude' }),
 				deps,
 			}),
 		).rejects.toThrow(/npm install -g @anthropic-ai\/claude-code@2\.1\.331/);
-		const env = isolatedClaudeEnv(fs.mkdtempSync(path.join(root, 'nokey-')), fake.url);
+		const env = h.fx.home('nokey');
 		delete (env as Record<string, string | undefined>).ANTHROPIC_API_KEY;
 		const saved = process.env.ANTHROPIC_API_KEY;
 		delete process.env.ANTHROPIC_API_KEY;
 		try {
 			await expect(
-				startSession(client, {
+				startSession(h.client, {
 					prompt: 'x',
 					workspace: { type: 'local', workspacePath: folder },
 					options: { ...options(), env },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startTestService, type TestService } from '../../../../test/support/test-service';
 import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
 import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
+import { lastConversation } from '../../../../test/support/claude-fixture';
 import { fetchClient } from '../fetch-client';
 import { parseRunOptions } from '../run-options';
 import { resumeSession, startSession } from '../session-run';
@@ -79,10 +80,7 @@ describe(`a session moved from PGlite to ${target} is resumed there`, () => {
 			status: 'completed',
 			result: 'fake: which word?',
 		});
-		const requests = fake.requestsFor(first.sessionId);
-		expect(JSON.stringify(requests[requests.length - 1].body.messages)).toContain(
-			'remember the word kumquat',
-		);
+		expect(lastConversation(fake, first.sessionId)).toContain('remember the word kumquat');
 		const detail = await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`);
 		expect(detail).toMatchObject({ status: 'completed', runCount: 2 });
 	});

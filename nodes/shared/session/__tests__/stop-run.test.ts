@@ -2,34 +2,25 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+	resumeTurn,
 	serviceWithClaude,
 	startWorktreeTurn,
 	succeededCalls,
 } from '../../../../test/support/claude-service';
 import { toolCalls } from '../../../../test/support/claude-fixture';
 import { waitUntil } from '../../../../test/support/wait';
-import { resumeSession } from '../session-run';
-import { claudePidFor } from '../../../../test/support/claude-pid';
+import { claudePidFor, groupAlive } from '../../../../test/support/claude-pid';
 
 // A person stops a turn while it runs (POST /api/v1/sessions/:id/stop): the runner holding the lease hears of it
 // through its long poll, SIGINTs claude (which still prints its result and cost), and the run and the session
 // end `stopped` with that cost. The real claude against the fake API, a real service.
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
-function groupAlive(pgid: number): boolean {
-	try {
-		process.kill(-pgid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
 describe(`stopping a running turn (${kind})`, () => {
 	const h = serviceWithClaude(kind, 'orch-stop');
 
 	it('ends the run as stopped with its cost, its process group gone, and no tool call after the request', async () => {
-		const { fx, client } = h;
+		const { client } = h;
 		const sessionId = crypto.randomUUID();
 		const { run } = startWorktreeTurn(
 			h,
@@ -78,12 +69,7 @@ describe(`stopping a running turn (${kind})`, () => {
 		expect(claudePidFor(sessionId)).toBeUndefined();
 
 		// Nothing holds the session: the next turn runs, continuing the conversation.
-		const next = await resumeSession(client, {
-			sessionId,
-			prompt: 'carry on [[text:carried on]]',
-			options: fx.options(),
-			deps: fx.deps,
-		});
+		const next = await resumeTurn(h, sessionId, 'carry on [[text:carried on]]');
 		expect(next).toMatchObject({ status: 'completed', result: 'carried on' });
 		const again = await client
 			.request<any>('POST', `/api/v1/sessions/${sessionId}/stop`, {

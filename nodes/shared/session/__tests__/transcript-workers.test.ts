@@ -2,12 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestService, type TestService } from '../../../../test/support/test-service';
-import { startFakeAnthropic, type FakeAnthropic } from '../../../../test/fakes/anthropic-api';
-import { claudeBinary, isolatedClaudeEnv } from '../../../../test/fakes/claude-cli';
-import { fetchClient } from '../fetch-client';
-import type { OrchestratorClient } from '../client';
-import { parseRunOptions } from '../run-options';
+import { expectConversationHolds, lastConversation } from '../../../../test/support/claude-fixture';
+import { serviceWithClaude } from '../../../../test/support/claude-service';
 import { checkResumedSession, resumeSession, startSession } from '../session-run';
 import { projectSlug, transcriptPath } from '../transcript';
 import { sleep } from '../../../../test/support/wait';
@@ -17,36 +13,27 @@ import { sleep } from '../../../../test/support/wait';
 const kind = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
 describe(`a session's conversation follows it from worker to worker (${kind})`, () => {
-	let svc: TestService;
-	let fake: FakeAnthropic;
-	let client: OrchestratorClient;
-	let root: string;
-	let deps: { allowedRoots: string[]; workspacesDir: string; cacheDir: string };
-	let homeA: Record<string, string>;
-	let homeB: Record<string, string>;
-	const on = (env: Record<string, string>) =>
-		parseRunOptions({ claudePath: claudeBinary(), env, timeoutSeconds: 60 });
-
-	beforeAll(async () => {
-		// A short lease, swept often: a worker that dies is noticed within seconds.
-		[svc, fake] = await Promise.all([
-			startTestService(kind, { LEASE_TTL: '3s', LEASE_SWEEP_MS: '200' }),
-			startFakeAnthropic(),
-		]);
-		client = fetchClient(svc.url, svc.apiKey);
-		root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-workers-')));
-		homeA = isolatedClaudeEnv(path.join(root, 'worker-a'), fake.url);
-		homeB = isolatedClaudeEnv(path.join(root, 'worker-b'), fake.url);
-		deps = {
-			allowedRoots: [path.join(root, 'shared')],
-			workspacesDir: path.join(root, 'workspaces'),
-			cacheDir: path.join(root, 'cache'),
-		};
-	}, 60_000);
-	afterAll(async () => {
-		await Promise.all([svc?.stop(), fake?.close()]);
-		if (root) fs.rmSync(root, { recursive: true, force: true });
-	});
+	// A short lease, swept often: a worker that dies is noticed within seconds.
+	const h = serviceWithClaude(kind, 'orch-workers', { LEASE_TTL: '3s', LEASE_SWEEP_MS: '200' });
+	const workerA = () => h.fx.home('worker-a');
+	const workerB = () => h.fx.home('worker-b');
+	/** A turn on a worker: `home` is its claude home. */
+	const start = (folder: string, prompt: string, home: Record<string, string>) =>
+		startSession(h.client, {
+			prompt,
+			workspace: { type: 'local', workspacePath: folder },
+			options: h.fx.options({ env: home }),
+			deps: h.fx.deps,
+		});
+	const resume = (sessionId: string, prompt: string, home: Record<string, string>) =>
+		resumeSession(h.client, {
+			sessionId,
+			prompt,
+			options: h.fx.options({ env: home }),
+			deps: h.fx.deps,
+		});
+	const transcriptMeta = (sessionId: string) =>
+		h.client.request<any>('GET', `/api/v1/sessions/${sessionId}/transcript/meta`);
 
 	it('names the transcript file as Claude Code does', () => {
 		// Measured with 2.1.331: a folder "/tmp/x/a.b_c d/x-y" is stored under "-tmp-x-a-b-c-d-x-y".
@@ -60,81 +47,58 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 	});
 
 	it('a Resume on worker B continues the conversation worker A started, and back again', async () => {
-		const folder = path.join(root, 'shared', 'app');
-		fs.mkdirSync(folder, { recursive: true });
-		const first = await startSession(client, {
-			prompt: 'first question [[bash:echo 1 > one.txt]]',
-			workspace: { type: 'local', workspacePath: folder },
-			options: on(homeA),
-			deps,
-		});
+		const folder = h.fx.folder('app');
+		const first = await start(folder, 'first question [[bash:echo 1 > one.txt]]', workerA());
 		expect(first.status).toBe('completed');
-		const fileA = transcriptPath(homeA, folder, first.sessionId);
-		const fileB = transcriptPath(homeB, folder, first.sessionId);
+		const fileA = transcriptPath(workerA(), folder, first.sessionId);
+		const fileB = transcriptPath(workerB(), folder, first.sessionId);
 		expect(fs.existsSync(fileA)).toBe(true);
-		const stored = await client.request<any>(
-			'GET',
-			`/api/v1/sessions/${first.sessionId}/transcript/meta`,
-		);
+		const stored = await transcriptMeta(first.sessionId);
 		expect(stored).toMatchObject({ version: 1, sourceSizeBytes: fs.statSync(fileA).size });
 		expect(fs.existsSync(fileB)).toBe(false);
 
-		const second = await resumeSession(client, {
-			sessionId: first.sessionId,
-			prompt: 'second question [[bash:echo 2 > two.txt]]',
-			options: on(homeB),
-			deps,
-		});
+		const second = await resume(
+			first.sessionId,
+			'second question [[bash:echo 2 > two.txt]]',
+			workerB(),
+		);
 		expect(second).toMatchObject({
 			sessionId: first.sessionId,
 			status: 'completed',
 			isError: false,
 		});
 		// The fake API saw worker A's turn in the request worker B sent.
-		const requests = fake.requestsFor(first.sessionId);
-		const lastOfB = JSON.stringify(requests[requests.length - 1].body.messages);
-		for (const earlier of ['first question', 'echo 1 > one.txt', 'second question'])
-			expect(lastOfB).toContain(earlier);
+		expectConversationHolds(h.fx.fake, first.sessionId, [
+			'first question',
+			'echo 1 > one.txt',
+			'second question',
+		]);
 		expect(fs.readFileSync(path.join(folder, 'one.txt'), 'utf8')).toBe('1\n');
 		expect(fs.readFileSync(path.join(folder, 'two.txt'), 'utf8')).toBe('2\n');
 		expect(fs.existsSync(fileB)).toBe(true);
-		const afterB = await client.request<any>(
-			'GET',
-			`/api/v1/sessions/${first.sessionId}/transcript/meta`,
-		);
+		const afterB = await transcriptMeta(first.sessionId);
 		expect(afterB.version).toBe(2);
 		expect(afterB.sourceSizeBytes).toBeGreaterThan(stored.sourceSizeBytes);
 
 		// Worker A still holds its older copy: it is replaced by the service's before claude runs.
-		const third = await resumeSession(client, {
-			sessionId: first.sessionId,
-			prompt: 'third question',
-			options: on(homeA),
-			deps,
-		});
+		const third = await resume(first.sessionId, 'third question', workerA());
 		expect(third).toMatchObject({
 			sessionId: first.sessionId,
 			status: 'completed',
 			result: 'fake: third question',
 		});
-		const all = fake.requestsFor(first.sessionId);
-		const lastOfA = JSON.stringify(all[all.length - 1].body.messages);
-		for (const earlier of [
+		expectConversationHolds(h.fx.fake, first.sessionId, [
 			'first question',
 			'second question',
 			'echo 2 > two.txt',
 			'third question',
-		])
-			expect(lastOfA).toContain(earlier);
-		expect(
-			(await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}/transcript/meta`))
-				.version,
-		).toBe(3);
+		]);
+		expect((await transcriptMeta(first.sessionId)).version).toBe(3);
 	});
 
 	it('refuses to resume when neither this worker nor the service has the conversation, before claude starts', async () => {
-		const folder = path.join(root, 'shared', 'lost');
-		fs.mkdirSync(folder, { recursive: true });
+		const { client } = h;
+		const folder = h.fx.folder('lost');
 		const id = crypto.randomUUID();
 		await client.request('POST', '/api/v1/sessions', {
 			id,
@@ -142,14 +106,12 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 			workspaceType: 'local',
 			workspacePath: folder,
 		});
-		await expect(
-			resumeSession(client, { sessionId: id, prompt: 'hello?', options: on(homeB), deps }),
-		).rejects.toThrow(
+		await expect(resume(id, 'hello?', workerB())).rejects.toThrow(
 			new RegExp(
 				`Session ${id} cannot be resumed: its conversation is neither on this worker \\(${os.hostname()}`,
 			),
 		);
-		expect(fake.requestsFor(id)).toHaveLength(0);
+		expect(h.fx.fake.requestsFor(id)).toHaveLength(0);
 		const runs = await client.request<any>('GET', `/api/v1/sessions/${id}/runs`);
 		expect(runs.items).toEqual([
 			expect.objectContaining({
@@ -161,14 +123,9 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 	});
 
 	it('a turn cut off by a dead worker ends interrupted, and a Resume on another worker continues the conversation', async () => {
-		const folder = path.join(root, 'shared', 'cut');
-		fs.mkdirSync(folder, { recursive: true });
-		const first = await startSession(client, {
-			prompt: 'before the crash [[bash:echo 1 > one.txt]]',
-			workspace: { type: 'local', workspacePath: folder },
-			options: on(homeA),
-			deps,
-		});
+		const { client } = h;
+		const folder = h.fx.folder('cut');
+		const first = await start(folder, 'before the crash [[bash:echo 1 > one.txt]]', workerA());
 		// Worker A claims the session for a second turn and dies: nothing renews its lease, no run end is reported.
 		await client.request('POST', `/api/v1/sessions/${first.sessionId}/lease`, {
 			owner: 'worker-a:999:dead',
@@ -185,21 +142,13 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 			if (status !== 'interrupted') await sleep(200);
 		}
 		expect(status).toBe('interrupted');
-		const resumed = await resumeSession(client, {
-			sessionId: first.sessionId,
-			prompt: 'after the crash',
-			options: on(homeB),
-			deps,
-		});
+		const resumed = await resume(first.sessionId, 'after the crash', workerB());
 		expect(resumed).toMatchObject({
 			sessionId: first.sessionId,
 			status: 'completed',
 			result: 'fake: after the crash',
 		});
-		const requests = fake.requestsFor(first.sessionId);
-		expect(JSON.stringify(requests[requests.length - 1].body.messages)).toContain(
-			'before the crash',
-		);
+		expect(lastConversation(h.fx.fake, first.sessionId)).toContain('before the crash');
 		expect((await client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`)).status).toBe(
 			'completed',
 		);

@@ -16,24 +16,18 @@ import type { E2bCommandHandle, E2bSandbox, E2bSdk } from '../e2b-sdk';
 
 // The SDK's error classes, same names and shapes. They are redeclared because the SDK bundle cannot be
 // loaded under Jest on Node 20 (it requires chalk 5, an ES module; plain Node >= 20.19 loads it fine).
-class SandboxError extends Error {
-	override name = 'SandboxError';
+/** A subclass of `base` whose errors carry `name`, as the SDK's do (a mixin: TypeScript wants `any[]` arguments). */
+function named<B extends new (...args: any[]) => Error>(base: B, name: string) {
+	return class extends base {
+		override name = name;
+	};
 }
-class SandboxNotFoundError extends SandboxError {
-	override name = 'SandboxNotFoundError';
-}
-class NotFoundError extends SandboxError {
-	override name = 'NotFoundError';
-}
-class FileNotFoundError extends NotFoundError {
-	override name = 'FileNotFoundError';
-}
-class TimeoutError extends SandboxError {
-	override name = 'TimeoutError';
-}
-class AuthenticationError extends Error {
-	override name = 'AuthenticationError';
-}
+const SandboxError = named(Error, 'SandboxError');
+const SandboxNotFoundError = named(SandboxError, 'SandboxNotFoundError');
+const NotFoundError = named(SandboxError, 'NotFoundError');
+const FileNotFoundError = named(NotFoundError, 'FileNotFoundError');
+const TimeoutError = named(SandboxError, 'TimeoutError');
+const AuthenticationError = named(Error, 'AuthenticationError');
 class CommandExitError extends SandboxError implements CommandResult {
 	override name = 'CommandExitError';
 	constructor(private readonly result: CommandResult) {

@@ -1,26 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { ProcessLauncher } from '../../runner/types';
 import { WorkspaceError } from '../errors';
-import { prepareWorkspace, reopenWorkspace, type WorkspaceDeps } from '../index';
+import { prepareWorkspace, reopenWorkspace } from '../index';
 import { git, makeRemote, makeRepo } from '../../../../test/support/git';
 import { pwnedMarker, tempDir } from '../../../../test/support/temp';
+import { scratchDeps } from './scratch-deps';
 
 describe('prepareWorkspace / reopenWorkspace', () => {
 	const tmp = tempDir('ws-index');
 	const root = path.join(tmp.dir, 'root');
-	const localLauncher: ProcessLauncher = {
-		launch: () => Promise.reject(new Error('not used here')),
-	};
-	const deps: WorkspaceDeps = {
-		allowedRoots: [root],
-		workspacesDir: path.join(tmp.dir, 'workspaces'),
-		cacheDir: path.join(tmp.dir, 'cache'),
-		localLauncher,
-		remoteBaseUrl: pathToFileURL(path.join(tmp.dir, 'remotes')).href,
-	};
+	const deps = scratchDeps(tmp.dir, root);
+	const { localLauncher } = deps;
 
 	beforeAll(() => {
 		makeRepo(path.join(root, 'app'));

@@ -18,13 +18,21 @@ describe('worktree workspaces', () => {
 	});
 	afterAll(() => tmp.remove());
 
+	/** A worktree of the base repository for a new session (unless `extra` says otherwise), under the roots. */
+	const newWorktree = (extra: Partial<Parameters<typeof createWorktree>[0]> = {}) =>
+		createWorktree({
+			baseRepository: base,
+			sessionId: randomUUID(),
+			allowedRoots: roots,
+			...extra,
+		});
+	/** The error newWorktree fails with. */
+	const refusal = (extra: Partial<Parameters<typeof createWorktree>[0]>) =>
+		newWorktree(extra).catch((e) => e);
+
 	it('creates 8 worktrees at once from one base repository: distinct folders, each on its own new branch', async () => {
 		const sessions = Array.from({ length: 8 }, () => randomUUID());
-		const created = await Promise.all(
-			sessions.map((sessionId) =>
-				createWorktree({ baseRepository: base, sessionId, allowedRoots: roots }),
-			),
-		);
+		const created = await Promise.all(sessions.map((sessionId) => newWorktree({ sessionId })));
 
 		expect(new Set(created.map((w) => w.path)).size).toBe(8);
 		expect(new Set(created.map((w) => w.branch)).size).toBe(8);
@@ -61,66 +69,35 @@ describe('worktree workspaces', () => {
 	});
 
 	it('refuses a branch that already exists, and a session folder that already exists', async () => {
-		const error = await createWorktree({
-			baseRepository: base,
-			sessionId: randomUUID(),
-			branch: 'main',
-			allowedRoots: roots,
-		}).catch((e) => e);
+		const error = await refusal({ branch: 'main' });
 		expect(error).toBeInstanceOf(WorkspaceError);
 		expect(error.message).toMatch(/Branch "main" already exists/);
 
 		const sessionId = randomUUID();
-		await createWorktree({ baseRepository: base, sessionId, allowedRoots: roots });
-		const again = await createWorktree({
-			baseRepository: base,
-			sessionId,
-			allowedRoots: roots,
-		}).catch((e) => e);
+		await newWorktree({ sessionId });
+		const again = await refusal({ sessionId });
 		expect(again.code).toBe('already_exists');
 	});
 
 	it('falls back to the full session id when the short branch name is taken', async () => {
 		const sessionId = randomUUID();
 		git(base, 'branch', `claude/${sessionId.slice(0, 8)}`);
-		const worktree = await createWorktree({ baseRepository: base, sessionId, allowedRoots: roots });
+		const worktree = await newWorktree({ sessionId });
 		expect(worktree.branch).toBe(`claude/${sessionId}`);
 	});
 
 	it('refuses base repositories outside the roots, folders that are not repositories, and empty repositories', async () => {
 		const outside = makeRepo(path.join(tmp.dir, 'outside-repo'));
-		expect(
-			(
-				await createWorktree({
-					baseRepository: outside,
-					sessionId: randomUUID(),
-					allowedRoots: roots,
-				}).catch((e) => e)
-			).code,
-		).toBe('outside_roots');
+		expect((await refusal({ baseRepository: outside })).code).toBe('outside_roots');
 		const plain = path.join(root, 'plain');
 		mkdirSync(plain);
-		expect(
-			(
-				await createWorktree({
-					baseRepository: plain,
-					sessionId: randomUUID(),
-					allowedRoots: roots,
-				}).catch((e) => e)
-			).message,
-		).toMatch(/not inside a git repository/);
+		expect((await refusal({ baseRepository: plain })).message).toMatch(
+			/not inside a git repository/,
+		);
 		const empty = path.join(root, 'empty');
 		mkdirSync(empty);
 		git(empty, 'init', '-q');
-		expect(
-			(
-				await createWorktree({
-					baseRepository: empty,
-					sessionId: randomUUID(),
-					allowedRoots: roots,
-				}).catch((e) => e)
-			).message,
-		).toMatch(/no commits yet/);
+		expect((await refusal({ baseRepository: empty })).message).toMatch(/no commits yet/);
 	});
 
 	it('refuses injected branch names and session ids; no command runs', async () => {
@@ -134,12 +111,7 @@ describe('worktree workspaces', () => {
 			{ sessionId: `$(touch ${marker})` },
 		];
 		for (const override of hostile) {
-			const error = await createWorktree({
-				baseRepository: base,
-				sessionId: randomUUID(),
-				allowedRoots: roots,
-				...override,
-			}).catch((e) => e);
+			const error = await refusal(override);
 			expect(error).toBeInstanceOf(WorkspaceError);
 		}
 		expect(existsSync(marker)).toBe(false);
@@ -154,17 +126,13 @@ describe('worktree workspaces', () => {
 		mkdirSync(path.dirname(lock), { recursive: true });
 		writeFileSync(lock, '');
 		setTimeout(() => rmSync(lock), 400);
-		const worktree = await createWorktree({ baseRepository: base, sessionId, allowedRoots: roots });
+		const worktree = await newWorktree({ sessionId });
 		expect(worktree.branch).toBe(branch);
 	});
 
 	describe('cleanupWorktree', () => {
 		it('removes a clean worktree whose commits are on another branch, and keeps the branch', async () => {
-			const worktree = await createWorktree({
-				baseRepository: base,
-				sessionId: randomUUID(),
-				allowedRoots: roots,
-			});
+			const worktree = await newWorktree();
 			const result = await cleanupWorktree(worktree.path);
 			expect(result).toEqual({
 				removed: true,
@@ -177,11 +145,7 @@ describe('worktree workspaces', () => {
 		});
 
 		it('refuses uncommitted changes and commits that exist nowhere else, saying why; force removes', async () => {
-			const worktree = await createWorktree({
-				baseRepository: base,
-				sessionId: randomUUID(),
-				allowedRoots: roots,
-			});
+			const worktree = await newWorktree();
 			writeFileSync(path.join(worktree.path, 'draft.txt'), 'wip');
 			const dirty = await cleanupWorktree(worktree.path, { force: false });
 			expect(dirty.removed).toBe(false);
@@ -201,11 +165,7 @@ describe('worktree workspaces', () => {
 			git(base, 'branch', `backup-${path.basename(worktree.path)}`, worktree.branch);
 			expect((await cleanupWorktree(worktree.path)).removed).toBe(true);
 
-			const forced = await createWorktree({
-				baseRepository: base,
-				sessionId: randomUUID(),
-				allowedRoots: roots,
-			});
+			const forced = await newWorktree();
 			writeFileSync(path.join(forced.path, 'draft.txt'), 'wip');
 			expect((await cleanupWorktree(forced.path, { force: true })).removed).toBe(true);
 			expect(existsSync(forced.path)).toBe(false);
@@ -220,11 +180,7 @@ describe('worktree workspaces', () => {
 	});
 
 	it('reopens an existing worktree, and says clearly when it was deleted', async () => {
-		const worktree = await createWorktree({
-			baseRepository: base,
-			sessionId: randomUUID(),
-			allowedRoots: roots,
-		});
+		const worktree = await newWorktree();
 		await expect(reopenWorktree(worktree.path, roots)).resolves.toBe(worktree.path);
 		await expect(
 			reopenWorktree(worktree.path, [path.join(tmp.dir, 'other')]),
