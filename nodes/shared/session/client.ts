@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 // What the orchestration needs from the service, independent of n8n: the nodes pass the credential-backed
 // transport, tests pass a plain fetch client. Either throws errors carrying the HTTP status.
 export interface OrchestratorClient {
@@ -42,7 +44,7 @@ export async function withRetry<T>(call: () => Promise<T>, attempts = 8): Promis
 		} catch (error) {
 			const status = httpStatusOf(error);
 			if ((status !== undefined && status < 500) || attempt >= attempts) throw error;
-			await new Promise((r) => setTimeout(r, delay));
+			await sleep(delay);
 			delay = Math.min(delay * 2, 3000);
 		}
 	}

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import type { LeaseGrant, LeaseRequest, TakenReply } from '../protocol';
 import { httpStatusOf, type OrchestratorClient } from './client';
@@ -76,7 +77,7 @@ export async function claimSession(
 						'Only one turn runs at a time per session; try again when it has finished, or raise Queue Timeout.',
 				);
 			}
-			await new Promise((r) => setTimeout(r, delay));
+			await sleep(delay);
 			delay = Math.min(delay * 2, 2000);
 		}
 	}
@@ -145,7 +146,7 @@ export function holdLease(
 			} catch (error) {
 				// A service without stops (404) has nothing to say; anything else is retried.
 				if (httpStatusOf(error) === 404) return;
-				await new Promise((r) => setTimeout(r, STOP_POLL_RETRY_MS).unref());
+				await sleep(STOP_POLL_RETRY_MS, undefined, { ref: false });
 			}
 		}
 	})();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -933,7 +934,7 @@ async function hooksArrived(
 	for (let attempt = 0; attempt < 3; attempt++) {
 		const s = await client.request<{ hookEventCount: number }>('GET', sessionPath);
 		if (s.hookEventCount > before) return true;
-		await new Promise((r) => setTimeout(r, 300));
+		await sleep(300);
 	}
 	return false;
 }

@@ -1,7 +1,7 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { SinkDelivery, type RunSink, type ToolCallUpsert } from '../sink-delivery';
 import type { StreamInit, StreamMessage } from '../stream-parser';
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const message = (i: number): StreamMessage => ({
 	uuid: `m${i}`,
 	direction: 'assistant',
