@@ -4,7 +4,7 @@
 // stop's answer being in the thread. Target (issue 17): the process group gone within 2 s. Then ten replies during
 // one long turn: the time from each reply to "still working" in the thread (target: within 2 s).
 // No jest config has bench/ among its roots: only that script runs it.
-import { claudePidFor } from '../test/support/claude-pid';
+import { claudePidFor, groupAlive } from '../test/support/claude-pid';
 import { api } from '../test/support/test-service';
 import {
 	mentionInNewThread,
@@ -13,7 +13,6 @@ import {
 	stillWorkingAnswers,
 	useStack,
 } from '../test/e2e-n8n/stack';
-import { groupAlive } from '../test/support/process-group';
 import { firstCallSucceeded, threadSession } from '../test/support/service-sessions';
 import { pollUntil } from '../test/support/wait';
 

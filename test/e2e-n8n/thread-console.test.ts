@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { api } from '../support/test-service';
-import { claudePidFor } from '../support/claude-pid';
+import { claudePidFor, groupAlive } from '../support/claude-pid';
 import {
 	mentionInNewThread,
 	SLACK_CHANNEL,
@@ -13,7 +13,6 @@ import {
 	useStack,
 	WORKFLOW_IDS,
 } from './stack';
-import { groupAlive } from '../support/process-group';
 import { lastPrompt } from '../support/claude-fixture';
 import { firstCallSucceeded, threadSession } from '../support/service-sessions';
 import { pollUntil } from '../support/wait';

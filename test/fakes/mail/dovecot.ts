@@ -16,7 +16,7 @@ import * as net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../scripts/n8n/free-port';
-import { groupAlive } from '../../support/process-group';
+import { groupAlive } from '../../support/claude-pid';
 import { sleep, waitFor } from '../../support/wait';
 
 const READY_TIMEOUT_MS = 15_000;
