@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db';
 import type { KnownSubscriptions } from '../deliveries/outbox';
 import type { Auth } from '../http/auth';
-import { notFound } from '../http/errors';
+import { getOne } from '../http/get-one';
 import { DecisionBody } from '../../../nodes/shared/protocol';
 import { cursorTime, decodeCursor, pageBody, parse, uuidParam } from '../http/validate';
 import { APPROVAL_STATUSES, getApproval, listApprovals } from './approvals.repository';
@@ -44,12 +44,7 @@ export function approvalsRouter(deps: {
 		res.json(pageBody(page));
 	});
 
-	r.get('/:id', auth.requireReader, async (req, res) => {
-		const { id } = parse(Params, req.params, 'path');
-		const a = await getApproval(db, id);
-		if (!a) throw notFound(`no approval ${id}`);
-		res.json(a);
-	});
+	getOne(r, auth.requireReader, Params, 'approval', (id) => getApproval(db, id));
 
 	// Idempotent: a decision on a settled approval answers 200 with `changed: false` and the first decision.
 	r.post('/:id/decision', auth.requireAdmin, async (req, res) => {

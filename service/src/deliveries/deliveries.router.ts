@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db';
 import type { Auth } from '../http/auth';
+import { getOne } from '../http/get-one';
 import { conflict, notFound } from '../http/errors';
 import { cursorId, decodeCursor, pageBody, parse, uuidParam } from '../http/validate';
 import { getDelivery, listDeliveries, retryDead, DELIVERY_STATUSES } from './deliveries.repository';
@@ -36,12 +37,7 @@ export function deliveriesRouter(deps: { db: Database; auth: Auth; signal: Outbo
 		res.json(pageBody(page));
 	});
 
-	r.get('/:id', auth.requireReader, async (req, res) => {
-		const { id } = parse(Params, req.params, 'path');
-		const d = await getDelivery(db, id);
-		if (!d) throw notFound(`no delivery ${id}`);
-		res.json(d);
-	});
+	getOne(r, auth.requireReader, Params, 'delivery', (id) => getDelivery(db, id));
 
 	r.post('/:id/retry', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(Params, req.params, 'path');

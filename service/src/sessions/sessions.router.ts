@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Database } from '../db';
 import type { Auth } from '../http/auth';
+import { getOne } from '../http/get-one';
 import { conflict, notFound } from '../http/errors';
 import {
 	cursorId,
@@ -116,12 +117,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		res.json(pageBody(page));
 	});
 
-	r.get('/:id', auth.requireReader, async (req, res) => {
-		const { id } = parse(SessionParams, req.params, 'path');
-		const s = await getSessionDetail(db, id);
-		if (!s) throw notFound(`no session ${id}`);
-		res.json(s);
-	});
+	getOne(r, auth.requireReader, SessionParams, 'session', (id) => getSessionDetail(db, id));
 
 	r.patch('/:id', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SessionParams, req.params, 'path');

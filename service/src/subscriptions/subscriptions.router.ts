@@ -3,6 +3,7 @@ import { Router } from 'express';
 import type { Database } from '../db';
 import { checkTarget, TargetRefused } from '../deliveries/delivery-target';
 import type { Auth } from '../http/auth';
+import { getOne } from '../http/get-one';
 import { badRequest, notFound } from '../http/errors';
 import { parse } from '../http/validate';
 import {
@@ -55,12 +56,7 @@ export function subscriptionsRouter(deps: {
 		res.json({ items: await listSubscriptions(db, q) });
 	});
 
-	r.get('/:id', auth.requireAdmin, async (req, res) => {
-		const { id } = parse(SubscriptionParams, req.params, 'path');
-		const s = await getSubscription(db, id);
-		if (!s) throw notFound(`no subscription ${id}`);
-		res.json(s);
-	});
+	getOne(r, auth.requireAdmin, SubscriptionParams, 'subscription', (id) => getSubscription(db, id));
 
 	r.delete('/:id', auth.requireAdmin, async (req, res) => {
 		const { id } = parse(SubscriptionParams, req.params, 'path');
