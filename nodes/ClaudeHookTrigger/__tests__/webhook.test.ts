@@ -75,8 +75,23 @@ describe('Claude Hook Trigger webhook()', () => {
 		expect(result.noWebhookResponse).toBeUndefined();
 		expect(result.workflowData).toHaveLength(1);
 		expect(result.workflowData![0]).toHaveLength(1);
-		// The item is the delivery as it came: every field, nothing added.
-		expect(result.workflowData![0][0].json).toEqual(body);
+		// The item's shape, spelled out: the fields the node passes on.
+		expect(result.workflowData![0][0].json).toEqual({
+			event: 'PostToolUse',
+			sessionId: body.sessionId,
+			toolName: 'Bash',
+			toolUseId: 'toolu_1',
+			toolInput: { command: 'echo hello' },
+			toolResponse: { stdout: 'hello\n' },
+			error: null,
+			source: 'hook',
+			session: body.session,
+			run: body.run,
+			coalesced: 2,
+			payload: body.payload,
+			deliveryId: body.deliveryId,
+			occurredAt: body.occurredAt,
+		});
 	});
 
 	it('refuses an unsigned delivery with 401 and starts nothing', async () => {

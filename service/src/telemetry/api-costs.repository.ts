@@ -25,11 +25,11 @@ export async function recordApiCosts(db: Queryable, costs: ApiRequestCost[]): Pr
 				AS u (session_id, request_id, run_id, model, cost_usd, input_tokens, output_tokens, cache_read_tokens,
 					cache_creation_tokens, occurred_at)
 		), runs AS (
-			SELECT r.session_id, r.run_id, (SELECT count(*) FROM api_request_costs a
-				WHERE a.session_id = r.session_id AND a.run_id IS NOT DISTINCT FROM r.run_id) AS stored
+			-- Rows are counted only up to each cap: index range scans of at most that many entries.
+			SELECT r.session_id, r.run_id, (SELECT count(*) FROM (SELECT 1 FROM api_request_costs a
+				WHERE a.session_id = r.session_id AND a.run_id IS NOT DISTINCT FROM r.run_id LIMIT $11) x) AS stored
 			FROM (SELECT DISTINCT session_id, run_id FROM u) r
 		), full_sessions AS (
-			-- Counted only up to the cap: an index-only range scan of at most that many entries.
 			SELECT s.session_id FROM (SELECT DISTINCT session_id FROM u) s
 			WHERE (SELECT count(*) FROM (SELECT 1 FROM api_request_costs a WHERE a.session_id = s.session_id LIMIT $12) x) >= $12
 		)
