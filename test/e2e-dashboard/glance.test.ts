@@ -104,6 +104,13 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 	}
 	const legend = (chart: string) =>
 		page.locator(`figure[data-chart="${chart}"] .u-legend .u-series .u-label`).allTextContents();
+	/** Each series' colour as its legend marker shows it (the colour barsDrawn counts bars in). */
+	const markerColors = (chart: string) =>
+		page
+			.locator(`figure[data-chart="${chart}"] .u-legend .u-series .u-marker`)
+			.evaluateAll((markers) =>
+				markers.map((m) => (globalThis as any).getComputedStyle(m).backgroundColor as string),
+			);
 
 	beforeAll(async () => {
 		fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -191,6 +198,10 @@ describe(`overview at a glance in Chromium (${KIND})`, () => {
 		);
 		expect(await legend('activity')).toEqual(['Tool calls', 'Sessions started']);
 		expect(await legend('failures')).toEqual(['Failed', 'Denied']);
+		// The palette: tool calls #4c6ef5, sessions #12b886, cost #7048e8, failures #fa5252, denials #fd7e14.
+		expect(await markerColors('activity')).toEqual(['rgb(76, 110, 245)', 'rgb(18, 184, 134)']);
+		expect(await markerColors('cost')).toEqual(['rgb(112, 72, 232)']);
+		expect(await markerColors('failures')).toEqual(['rgb(250, 82, 82)', 'rgb(253, 126, 20)']);
 		await expect(page.locator('figure[data-chart="cost"] figcaption').textContent()).resolves.toBe(
 			'Cost per hour, last 24 hours: $1.75',
 		);
