@@ -436,7 +436,15 @@ describe('approvals by email', () => {
 		);
 		await answered(/Already approved by alice@example\.test via email/);
 		expect(await runsOf(out.sessionId)).toHaveLength(2);
-		const executions = await stack.n8n.executions(APPROVAL_WORKFLOW_IDS.email);
+		// An execution that sent its answer may still be finishing: wait until none is running.
+		const executions = await pollUntil(
+			async () => {
+				const all = await stack.n8n.executions(APPROVAL_WORKFLOW_IDS.email);
+				return all.every((e) => e.status !== 'running' && e.status !== 'new') ? all : undefined;
+			},
+			60_000,
+			"the email workflow's executions finished",
+		);
 		expect(executions.every((e) => e.status === 'success')).toBe(true);
 	});
 

@@ -519,7 +519,8 @@ describe('Email Handler (Email Trigger → Claude Resume or Session Start → th
 		expect(prompts[prompts.length - 1]).toContain('And the tests?');
 		expect(prompts[prompts.length - 1]).not.toContain('> the build is green');
 
-		const executions = (await stack.n8n.executions(WORKFLOW_IDS.email)).filter(
+		// The mail leaves from the workflow's last node; n8n records the execution as finished just after.
+		const executions = (await finishedExecutions(WORKFLOW_IDS.email, 2)).filter(
 			(e) => e.status === 'success',
 		);
 		expect(executions.length).toBeGreaterThanOrEqual(2);
