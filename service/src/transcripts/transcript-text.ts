@@ -1,4 +1,7 @@
 import crypto from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { badRequest } from '../http/errors';
 import { scrubText, scrubValue } from '../scrub';
@@ -6,30 +9,81 @@ import { scrubText, scrubValue } from '../scrub';
 // A transcript is Claude Code's JSONL conversation file. It is stored like every other text the service keeps:
 // secrets masked. Each line is scrubbed as JSON (values only, so the line stays valid JSON that Claude Code can
 // read back), never cut short: a truncated transcript would be a corrupt conversation.
+//
+// A run uploads its transcript when it ends, and one can be tens of megabytes (TRANSCRIPT_MAX_BYTES). Done in one
+// go on the event loop, 4 MB took about 100 ms of gunzip, scrub, gzip and hashing, and every hook answer of every
+// other session waited behind it. So the (de)compression runs on libuv's thread pool and the scrub and the hashes
+// give the event loop a turn every few milliseconds.
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+/** The longest stretch of scrubbing or hashing before other requests get a turn. */
+const SLICE_MS = 4;
+const HASH_SLICE_BYTES = 1024 * 1024;
+const gunzipAsync = promisify(zlib.gunzip);
+const gzipAsync = promisify(zlib.gzip);
 
-export const sha256Hex = (data: Buffer | string) =>
-	crypto.createHash('sha256').update(data).digest('hex');
+/** What the service stores for an uploaded transcript. */
+export interface PreparedTranscript {
+	/** gzip of the scrubbed text. */
+	content: Buffer;
+	sizeBytes: number;
+	sha256: string;
+	sourceSizeBytes: number;
+	sourceSha256: string;
+}
 
-export function scrubTranscript(text: string): string {
-	return text
-		.split('\n')
-		.map((line) => {
-			if (line.trim() === '') return line;
-			try {
-				return JSON.stringify(scrubValue(JSON.parse(line) as unknown, NO_LIMIT).value);
-			} catch {
-				return scrubText(line);
-			}
-		})
-		.join('\n');
+/** Unpacks, scrubs, packs and hashes an upload (gzip of the JSONL file, base64), without holding the event loop. */
+export async function prepareTranscript(
+	contentGzipBase64: string,
+	maxBytes: number,
+): Promise<PreparedTranscript> {
+	const source = await gunzipUpload(Buffer.from(contentGzipBase64, 'base64'), maxBytes);
+	const sourceSha256 = await sha256Yielding(source);
+	const text = Buffer.from(await scrubTranscript(source.toString('utf8')), 'utf8');
+	return {
+		content: await gzipAsync(text),
+		sizeBytes: text.length,
+		sha256: await sha256Yielding(text),
+		sourceSizeBytes: source.length,
+		sourceSha256,
+	};
+}
+
+async function scrubTranscript(text: string): Promise<string> {
+	const lines = text.split('\n');
+	let since = performance.now();
+	for (let i = 0; i < lines.length; i++) {
+		lines[i] = scrubLine(lines[i]);
+		if (performance.now() - since > SLICE_MS) {
+			await nextTurn();
+			since = performance.now();
+		}
+	}
+	return lines.join('\n');
+}
+
+function scrubLine(line: string): string {
+	if (line.trim() === '') return line;
+	try {
+		return JSON.stringify(scrubValue(JSON.parse(line) as unknown, NO_LIMIT).value);
+	} catch {
+		return scrubText(line);
+	}
+}
+
+async function sha256Yielding(data: Buffer): Promise<string> {
+	const hash = crypto.createHash('sha256');
+	for (let at = 0; at < data.length; at += HASH_SLICE_BYTES) {
+		hash.update(data.subarray(at, at + HASH_SLICE_BYTES));
+		if (at + HASH_SLICE_BYTES < data.length) await nextTurn();
+	}
+	return hash.digest('hex');
 }
 
 /** Unpacks a gzip upload, refusing anything that is not gzip or inflates past `maxBytes`. */
-export function gunzipUpload(gz: Buffer, maxBytes: number): Buffer {
+async function gunzipUpload(gz: Buffer, maxBytes: number): Promise<Buffer> {
 	try {
-		return zlib.gunzipSync(gz, { maxOutputLength: maxBytes });
+		return await gunzipAsync(gz, { maxOutputLength: maxBytes });
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
 		if (code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
@@ -40,5 +94,3 @@ export function gunzipUpload(gz: Buffer, maxBytes: number): Buffer {
 		throw badRequest('invalid transcript: contentGzipBase64 is not gzip-compressed data');
 	}
 }
-
-export const gzip = (data: Buffer | string) => zlib.gzipSync(data);

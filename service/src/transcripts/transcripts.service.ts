@@ -1,7 +1,7 @@
 import type { Database, Queryable } from '../db';
 import { notFound } from '../http/errors';
 import { getSession } from '../sessions/sessions.repository';
-import { gunzipUpload, gzip, scrubTranscript, sha256Hex } from './transcript-text';
+import { prepareTranscript } from './transcript-text';
 import { putTranscript } from './transcripts.repository';
 
 export interface TranscriptUploadBody {
@@ -18,14 +18,8 @@ export async function storeTranscript(
 	maxBytes: number,
 	version?: number,
 ) {
-	const source = gunzipUpload(Buffer.from(upload.contentGzipBase64, 'base64'), maxBytes);
-	const text = scrubTranscript(source.toString('utf8'));
 	return putTranscript(db, sessionId, {
-		content: gzip(text),
-		sizeBytes: Buffer.byteLength(text),
-		sha256: sha256Hex(text),
-		sourceSizeBytes: source.length,
-		sourceSha256: sha256Hex(source),
+		...(await prepareTranscript(upload.contentGzipBase64, maxBytes)),
 		runId: upload.runId ?? null,
 		version,
 	});
