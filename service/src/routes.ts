@@ -117,6 +117,8 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 		hookTokens: deps.hookTokens,
 		readPageMaxBytes: deps.readPageMaxBytes,
 		leaseTtlSeconds: Math.round((deps.leaseTtlMs ?? 30_000) / 1000),
+		now: deps.now,
+		defaultReserveUsd: deps.budgetDefaultReserveUsd,
 	});
 	// /api/... are the seed's documented routes; they answer exactly like /api/v1/....
 	for (const base of ['/api/v1', '/api']) {

@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import { api, DATABASE_KINDS, serviceForSuite } from '../../test/support/test-service';
 
 // What lets a Start or a Resume reach claude in fewer requests: a session created with its lease taken, a thread
-// answered with its session, and a lease claim that takes the queued replies and says whether a policy is stored.
+// answered with its session, and a lease claim (or creation) that takes the queued replies, says whether a policy is
+// stored, and brings the run's hook token, budget reservation and the stored transcript's metadata.
 // Each is optional; callers that do not ask get the answers they always got.
 describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) => {
 	const t = serviceForSuite(kind, { LEASE_TTL: '45s' });
@@ -252,5 +254,157 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 			(await claim(crypto.randomUUID(), { owner: 'w', takeQueued: { runId: crypto.randomUUID() } }))
 				.status,
 		).toBe(404);
+	});
+
+	it('brings with a granted lease what the run would ask for next: its hook token, budget reservation and transcript metadata', async () => {
+		// A budget with less left than the run asks for: the reservation is capped to it, as the route would cap it.
+		expect(
+			(
+				await api(t.svc, 'PUT', '/api/v1/budgets', {
+					name: 'lease extras',
+					scope: 'thread',
+					scopeValue: 'slack:C0RT:extras',
+					period: 'day',
+					limitUsd: 2,
+				})
+			).status,
+		).toBe(201);
+		const startRun = crypto.randomUUID();
+		const created = await api(t.svc, 'POST', '/api/v1/sessions', {
+			threadKey: 'slack:C0RT:extras',
+			status: 'running',
+			lease: {
+				owner: 'worker-a',
+				hookToken: { ttlSeconds: 3600 },
+				budgetReservation: { runId: startRun, requestUsd: 5 },
+			},
+		});
+		expect(created.status).toBe(201);
+		const id = created.body.id as string;
+		const { lease } = created.body;
+		// The creation's token is the run's, for the run's time (plus the grace period): the run asks for no other.
+		expect(lease.hookToken).toEqual({
+			hookToken: created.body.hookToken,
+			hookTokenExpiresAt: created.body.hookTokenExpiresAt,
+		});
+		expect(Date.parse(lease.hookToken.hookTokenExpiresAt) - Date.now()).toBeGreaterThan(3500_000);
+		expect(lease.budgetReservation).toMatchObject({ granted: true, runId: startRun, capUsd: 2 });
+		const held = await api(t.svc, 'GET', '/api/v1/budgets');
+		expect(held.body.items[0]).toMatchObject({ name: 'lease extras', heldUsd: 2 });
+		expect(
+			(
+				await api(t.svc, 'PUT', `/api/v1/sessions/${id}/runs/${startRun}`, {
+					kind: 'start',
+					status: 'completed',
+					costUsd: 0.5,
+					startedAt: new Date().toISOString(),
+				})
+			).status,
+		).toBe(200);
+		expect((await release(id, 'worker-a')).status).toBe(204);
+
+		// A Resume's claim: no transcript stored yet (null), then one.
+		const resumeRun = crypto.randomUUID();
+		const ask = {
+			owner: 'worker-b',
+			hookToken: { ttlSeconds: 600 },
+			budgetReservation: { runId: resumeRun },
+			withTranscriptMeta: true,
+		};
+		const first = await claim(id, ask);
+		expect(first.status).toBe(200);
+		expect(first.body).toMatchObject({
+			owner: 'worker-b',
+			hookToken: { hookToken: expect.stringMatching(/^ht2\./) },
+			budgetReservation: { granted: true, runId: resumeRun, capUsd: 1.5 },
+			transcriptMeta: null,
+		});
+		// The token works for the session's hooks, and the creation's no longer does.
+		const post = (token: string) =>
+			api(
+				t.svc,
+				'POST',
+				'/api/v1/hooks',
+				{ session_id: id, hook_event_name: 'Notification', message: token.slice(-6) },
+				{
+					authorization: `Bearer ${token}`,
+				},
+			);
+		expect((await post(first.body.hookToken.hookToken)).status).toBe(200);
+		expect((await post(created.body.hookToken)).status).toBe(401);
+		const source = '{"type":"user"}\n';
+		expect(
+			(
+				await api(t.svc, 'PUT', `/api/v1/sessions/${id}/transcript`, {
+					contentGzipBase64: zlib.gzipSync(source).toString('base64'),
+				})
+			).status,
+		).toBe(200);
+		expect((await release(id, 'worker-b')).status).toBe(204);
+		// The held reservation is the run's: asked again (a retried claim), it stays the one reservation.
+		const again = await claim(id, { ...ask, owner: 'worker-c' });
+		expect(again.body.budgetReservation).toMatchObject({
+			granted: true,
+			runId: resumeRun,
+			capUsd: 1.5,
+		});
+		expect(again.body.transcriptMeta).toMatchObject({
+			version: 1,
+			sourceSizeBytes: source.length,
+			sourceSha256: crypto.createHash('sha256').update(source).digest('hex'),
+		});
+		// A budget with nothing left: granted lease, refused reservation, and the message saying why.
+		expect((await release(id, 'worker-c')).status).toBe(204);
+		expect(
+			(
+				await api(t.svc, 'PUT', `/api/v1/sessions/${id}/runs/${resumeRun}`, {
+					kind: 'resume',
+					status: 'completed',
+					costUsd: 1.5,
+					startedAt: new Date().toISOString(),
+				})
+			).status,
+		).toBe(200);
+		const spent = await claim(id, {
+			...ask,
+			owner: 'worker-d',
+			budgetReservation: { runId: crypto.randomUUID() },
+		});
+		expect(spent.status).toBe(200);
+		expect(spent.body.budgetReservation).toMatchObject({ granted: false });
+		expect(spent.body.budgetReservation.message).toMatch(/lease extras/);
+	});
+
+	it('refuses a bad reservation or token ask with a 400 that names it, taking no lease and creating no session', async () => {
+		const id = (await api(t.svc, 'POST', '/api/v1/sessions', {})).body.id as string;
+		for (const [extra, said] of [
+			[{ budgetReservation: { runId: 'nope' } }, /budgetReservation.*runId/],
+			[
+				{ budgetReservation: { runId: crypto.randomUUID(), requestUsd: -1 } },
+				/requestUsd must be more than 0/,
+			],
+			[{ budgetReservation: { runId: crypto.randomUUID(), sessionId: id } }, /sessionId/],
+			[{ hookToken: { ttlSeconds: 5 } }, /hookToken\.ttlSeconds is at least 60/],
+			[{ withTranscriptMeta: 'yes' }, /withTranscriptMeta/],
+		] as const) {
+			const res = await claim(id, { owner: 'w', ...extra });
+			expect(res.status).toBe(400);
+			expect(res.body.message).toMatch(said);
+			const sid = crypto.randomUUID();
+			if (!('withTranscriptMeta' in extra)) {
+				const create = await api(t.svc, 'POST', '/api/v1/sessions', {
+					id: sid,
+					lease: { owner: 'w', ...extra },
+				});
+				expect(create.status).toBe(400);
+				expect(create.body.message).toMatch(said);
+				expect((await api(t.svc, 'GET', `/api/v1/sessions/${sid}`)).status).toBe(404);
+			}
+		}
+		// No lease was taken by any of them, and no reservation made.
+		expect((await claim(id, { owner: 'someone-else' })).status).toBe(200);
+		expect(
+			(await t.svc.db.query('SELECT 1 FROM budget_reservations WHERE session_id = $1', [id])).rows,
+		).toHaveLength(0);
 	});
 });

@@ -33,15 +33,17 @@ export async function reserveBudget(
 	sessionId: string,
 	runId: string,
 	maxBudgetUsd?: number,
+	/** The service's answer when the run's lease brought it (reservationAsk); asked for when undefined. */
+	answered?: ReservationAnswer,
 ): Promise<BudgetGrant> {
-	const answer = await withRetry(() =>
-		client.request<ReservationAnswer>('POST', '/api/v1/budgets/reservations', {
-			sessionId,
-			runId,
-			ttlSeconds: RESERVATION_TTL_SECONDS,
-			...(maxBudgetUsd !== undefined ? { requestUsd: maxBudgetUsd } : {}),
-		}),
-	);
+	const answer =
+		answered ??
+		(await withRetry(() =>
+			client.request<ReservationAnswer>('POST', '/api/v1/budgets/reservations', {
+				sessionId,
+				...reservationAsk(runId, maxBudgetUsd),
+			}),
+		));
 	if (!answer.granted)
 		return { granted: false, message: answer.message ?? 'Not started: a budget has nothing left.' };
 	const reserved = typeof answer.capUsd === 'number' ? floorCents(answer.capUsd) : undefined;
@@ -60,6 +62,24 @@ export async function reserveBudget(
 	);
 	timer.unref();
 	return { granted: true, capUsd, stop: () => clearInterval(timer) };
+}
+
+/** The reservation a run asks for, on its own or with its lease. */
+export const reservationAsk = (runId: string, maxBudgetUsd?: number) => ({
+	runId,
+	ttlSeconds: RESERVATION_TTL_SECONDS,
+	...(maxBudgetUsd !== undefined ? { requestUsd: maxBudgetUsd } : {}),
+});
+
+/**
+ * Gives back a reservation its run will not use (the run ended before claude, with nothing recorded that would
+ * settle it); one already settled or released stays as it is.
+ */
+export function releaseReservation(client: OrchestratorClient, runId: string): Promise<void> {
+	return client.request('DELETE', `/api/v1/budgets/reservations/${runId}`).then(
+		() => undefined,
+		() => undefined,
+	);
 }
 
 // Rounded down to a hundredth of a cent so the printed flag never asks for more than was reserved; never 0,

@@ -31,10 +31,24 @@ export interface SessionLease {
 	taken?: TakenReply[];
 	/** Asked with `withApprovalPolicy`: whether the session has a stored policy (undefined: not said). */
 	approvalPolicy?: boolean;
+	/** What claude needs before it starts, as far as the service answered it with the lease (RunStart). */
+	prepared: RunStart;
 }
 
 /** What a claim may do beside the lease, once granted, so that the run need not ask again (LeaseBody). */
-export type ClaimExtras = Pick<LeaseRequest, 'takeQueued' | 'withApprovalPolicy'>;
+export type ClaimExtras = Pick<
+	LeaseRequest,
+	'takeQueued' | 'withApprovalPolicy' | 'hookToken' | 'budgetReservation' | 'withTranscriptMeta'
+>;
+
+/** The hook token, budget reservation and transcript metadata a grant brought; each absent when not answered. */
+export type RunStart = Pick<LeaseGrant, 'hookToken' | 'budgetReservation' | 'transcriptMeta'>;
+
+const runStartOf = (g: RunStart | undefined): RunStart => ({
+	...(g?.hookToken ? { hookToken: g.hookToken } : {}),
+	...(g?.budgetReservation ? { budgetReservation: g.budgetReservation } : {}),
+	...(g?.transcriptMeta !== undefined ? { transcriptMeta: g.transcriptMeta } : {}),
+});
 
 /** Names the holder of a lease: this process, and one run of it. */
 export const newLeaseOwner = () => `${os.hostname()}:${process.pid}:${crypto.randomUUID()}`;
@@ -55,7 +69,7 @@ export async function claimSession(
 	const path = `/api/v1/sessions/${sessionId}/lease`;
 	const deadline = Date.now() + waitMs;
 	let delay = 250;
-	let asked = extras && (extras.takeQueued || extras.withApprovalPolicy) ? extras : undefined;
+	let asked = extras && Object.values(extras).some((v) => v !== undefined) ? extras : undefined;
 	let granted: LeaseGrant | undefined;
 	for (;;) {
 		try {
@@ -82,7 +96,7 @@ export async function claimSession(
 		}
 	}
 	return {
-		...holdLease(client, sessionId, owner, granted?.ttlSeconds),
+		...holdLease(client, sessionId, owner, granted?.ttlSeconds, granted),
 		...(asked?.takeQueued && granted?.taken ? { taken: granted.taken.items } : {}),
 		...(asked?.withApprovalPolicy && typeof granted?.approvalPolicy === 'boolean'
 			? { approvalPolicy: granted.approvalPolicy }
@@ -99,6 +113,8 @@ export function holdLease(
 	sessionId: string,
 	owner: string,
 	grantedTtlSeconds?: number,
+	/** What the grant brought for the run's start (a claim's, or a creation's `lease`). */
+	grant?: RunStart,
 ): SessionLease {
 	const path = `/api/v1/sessions/${sessionId}/lease`;
 	const ttlSeconds =
@@ -152,6 +168,7 @@ export function holdLease(
 	})();
 	return {
 		owner,
+		prepared: runStartOf(grant),
 		stopSignal: stop.signal,
 		stopRequest: () => stopRequest,
 		async release() {

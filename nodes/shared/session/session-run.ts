@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import crypto from 'node:crypto';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -25,7 +26,13 @@ import {
 } from '../workspaces';
 import { readSandboxFile, sandboxClaudeConfigDir, writeSandboxFile } from '../workspaces/e2b-files';
 import { assertAnthropicCredentials } from './anthropic-credentials';
-import { budgetStatus, refusedOutput, reserveBudget } from './budget';
+import {
+	budgetStatus,
+	refusedOutput,
+	releaseReservation,
+	reservationAsk,
+	reserveBudget,
+} from './budget';
 import {
 	hasApprovalPolicy,
 	markGatedPreToolUse,
@@ -41,6 +48,7 @@ import {
 	holdLease,
 	newLeaseOwner,
 	SessionBusyError,
+	type ClaimExtras,
 	type SessionLease,
 	type StopRequest,
 } from './lease';
@@ -82,6 +90,32 @@ export const HOOK_TOKEN_ENV = 'CLAUDE_ORCHESTRATOR_HOOK_TOKEN';
 // The run's own timeout plus the time to wait out a service restart (drainMs) and start claude; capped as the service caps it.
 const HOOK_TOKEN_MARGIN_SECONDS = 120;
 const HOOK_TOKEN_MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * What claude needs before it starts, asked for with the run's lease (a Resume's claim, a Start's creation): the
+ * service answers it once the lease is granted, and the run starts claude a round of requests sooner. What the
+ * grant does not bring, runTurn asks for itself.
+ */
+/**
+ * A hook token's life and a reservation's lease start when they are issued, and runTurn renews the reservation
+ * from its start: they are asked for with the claim only for a workspace that opens at once, not for a sandbox to
+ * reconnect or a clone to make again on this worker (minutes, for a large repository).
+ */
+const opensAtOnce = (ws: { type: StoredWorkspace['type']; path: string }) =>
+	ws.type === 'local' || ws.type === 'worktree' || (ws.type === 'github' && existsSync(ws.path));
+
+function runStartAsk(runId: string, options: RunOptions, resume: boolean): ClaimExtras {
+	return {
+		hookToken: { ttlSeconds: hookTokenTtlSeconds(options) },
+		budgetReservation: reservationAsk(runId, options.maxBudgetUsd),
+		...(resume ? { withTranscriptMeta: true } : {}),
+	};
+}
+
+// A token for this run only, asked for while the run holds the session's lease: the previous run's token stops
+// working, and this one ends with the run (plus the service's grace period for late hooks) or past its timeout.
+const hookTokenTtlSeconds = (options: RunOptions) =>
+	Math.min(HOOK_TOKEN_MAX_TTL_SECONDS, options.timeoutSeconds + HOOK_TOKEN_MARGIN_SECONDS);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** One output item of Claude Session Start / Claude Resume (public: workflows read these fields). */
@@ -220,8 +254,10 @@ async function startClaimed(
 		},
 		deps,
 	);
-	// The session is created with its first run's lease taken (one request where there were two).
+	// The session is created with its first run's lease taken (one request where there were two), and with what
+	// claude needs before it starts (runStartAsk).
 	const owner = newLeaseOwner();
+	const runId = newRunId();
 	const body = {
 		id: sessionId,
 		prompt: req.prompt,
@@ -238,7 +274,7 @@ async function startClaimed(
 	const created = await client
 		.request<StoredSession & { lease?: LeaseGrant }>('POST', '/api/v1/sessions', {
 			...body,
-			lease: { owner },
+			lease: { owner, ...runStartAsk(runId, req.options, false) },
 		} satisfies CreateSessionRequest)
 		.catch((error: unknown) => {
 			// A service that cannot create with a lease refuses the field: create, then claim, as it expects.
@@ -251,7 +287,7 @@ async function startClaimed(
 			throw error;
 		});
 	const lease = created.lease
-		? holdLease(client, sessionId, owner, created.lease.ttlSeconds)
+		? holdLease(client, sessionId, owner, created.lease.ttlSeconds, created.lease)
 		: undefined;
 	const policy = req.options.approvalPolicy;
 	try {
@@ -268,6 +304,7 @@ async function startClaimed(
 			});
 		}
 	} catch (error) {
+		if (lease?.prepared.budgetReservation?.granted) await releaseReservation(client, runId);
 		await lease?.release();
 		throw error;
 	}
@@ -284,6 +321,7 @@ async function startClaimed(
 			gated: Boolean(policy),
 			signal: req.signal,
 			lease: held,
+			runId,
 			onSpawned: heldKey?.launched,
 		});
 	} finally {
@@ -383,6 +421,7 @@ async function resumeClaimed(
 	const extras = {
 		...(budget > 0 ? { takeQueued: { runId, maxBytes: budget } } : {}),
 		...(needPolicy ? { withApprovalPolicy: true } : {}),
+		...(opensAtOnce(ws) ? runStartAsk(runId, req.options, true) : {}),
 	};
 	let lease: SessionLease;
 	try {
@@ -422,6 +461,8 @@ async function resumeClaimed(
 	// queue and are announced again when the lease is released. Once the process exists they count as handed over,
 	// whatever the run's end: claude has read its prompt, and answering them twice is worse than a failed turn.
 	let spawned = false;
+	// From runTurn on, the run's records settle the reservation its lease brought; before, nothing would.
+	let turnStarted = false;
 	const took = budget > 0;
 	const giveBack = async () => {
 		if (!took || spawned) return;
@@ -480,6 +521,7 @@ async function resumeClaimed(
 			session.status === 'waiting_approval' ||
 			Boolean(lease.approvalPolicy) ||
 			Boolean(await storedPolicy);
+		turnStarted = true;
 		const out = await runTurn(client, {
 			session,
 			workspace,
@@ -509,6 +551,8 @@ async function resumeClaimed(
 		await giveBack();
 		throw error;
 	} finally {
+		if (!turnStarted && lease.prepared.budgetReservation?.granted)
+			await releaseReservation(client, runId);
 		await lease.release();
 	}
 }
@@ -682,8 +726,14 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	// What claude needs before it starts is asked for at once, not one request after another: the budget
 	// (its cap is a flag), the run's hook token and, on a resume, this worker's copy of the conversation. The lease is
 	// already held, so nothing else touches the session meanwhile.
+	// What the lease's grant brought need not be asked for again.
+	const prepared = turn.lease?.prepared ?? {};
 	const transcript = {
-		file: await transcriptFileFor(workspace, env, session.id),
+		file: await transcriptFileFor(workspace, env, session.id).catch(async (error: unknown) => {
+			// Nothing will record this run, which would settle the reservation its lease brought: give it back.
+			if (prepared.budgetReservation?.granted) await releaseReservation(client, runId);
+			throw error;
+		}),
 		knownSha256: undefined as string | undefined,
 	};
 	const saveTranscript = () =>
@@ -695,27 +745,29 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	const tokenAnswer = settled(
 		(async () => {
 			assertAnthropicCredentials(env);
-			// A token for this run only, asked for while the run holds the session's lease: the previous run's token stops
-			// working, and this one ends with the run (plus the service's grace period for late hooks) or past its timeout.
-			return client.request<{ hookToken: string }>('POST', `${sessionPath}/hook-token`, {
-				ttlSeconds: Math.min(
-					HOOK_TOKEN_MAX_TTL_SECONDS,
-					options.timeoutSeconds + HOOK_TOKEN_MARGIN_SECONDS,
-				),
-			});
+			return (
+				prepared.hookToken ??
+				client.request<{ hookToken: string }>('POST', `${sessionPath}/hook-token`, {
+					ttlSeconds: hookTokenTtlSeconds(options),
+				})
+			);
 		})(),
 	);
 	// Another worker (or an expired sandbox) may hold the last turn: bring its conversation here before claude looks for it.
 	const restored =
 		turn.kind === 'resume'
-			? settled(restoreTranscript(client, session.id, transcript.file))
+			? settled(restoreTranscript(client, session.id, transcript.file, prepared.transcriptMeta))
 			: undefined;
-	const budget = await reserveBudget(client, session.id, runId, options.maxBudgetUsd).catch(
-		async (error: unknown) => {
-			await Promise.allSettled([tokenAnswer, restored]);
-			throw error;
-		},
-	);
+	const budget = await reserveBudget(
+		client,
+		session.id,
+		runId,
+		options.maxBudgetUsd,
+		prepared.budgetReservation,
+	).catch(async (error: unknown) => {
+		await Promise.allSettled([tokenAnswer, restored]);
+		throw error;
+	});
 	if (!budget.granted) {
 		await Promise.allSettled([tokenAnswer, restored]);
 		await record({

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
+import type { StoredTranscriptMeta } from '../protocol';
 import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 
 // Claude Code keeps a session's conversation in one file on the machine that ran it
@@ -14,14 +15,8 @@ import { httpStatusOf, withRetry, type OrchestratorClient } from './client';
 const gzip = promisify(zlib.gzip);
 const gunzip = promisify(zlib.gunzip);
 
-export interface TranscriptMeta {
-	version: number;
-	sizeBytes: number;
-	sha256: string;
-	sourceSizeBytes: number;
-	sourceSha256: string;
-	updatedAt: string;
-}
+/** What the service keeps about a session's stored conversation. */
+export type TranscriptMeta = StoredTranscriptMeta;
 
 export class MissingConversationError extends Error {}
 
@@ -114,10 +109,12 @@ export async function restoreTranscript(
 	client: OrchestratorClient,
 	sessionId: string,
 	file: string | TranscriptFile,
+	/** The stored copy's metadata when already known (null: none is stored); asked for when undefined. */
+	known?: TranscriptMeta | null,
 ): Promise<RestoreResult> {
 	const target = asFile(file);
 	const [meta, local] = await Promise.all([
-		storedTranscriptMeta(client, sessionId),
+		known === undefined ? storedTranscriptMeta(client, sessionId) : (known ?? undefined),
 		readLocal(target),
 	]);
 	if (!meta && !local) {

@@ -15,7 +15,7 @@ import {
 	ReservationParams,
 	ReserveBody,
 } from './budgets.schema';
-import { release, renew, reserve } from './reservations';
+import { release, renew, reserveForRun } from './reservations';
 
 export interface BudgetRouterDeps {
 	db: Database;
@@ -47,14 +47,7 @@ export function budgetsRouter(deps: BudgetRouterDeps): Router {
 	// Reservations: the runner's side of a budget (nodes/shared/session/budget.ts).
 	r.post('/reservations', auth.requireAdmin, async (req, res) => {
 		const body = parse(ReserveBody, req.body, 'reservation');
-		const result = await db.transaction((tx) =>
-			reserve(tx, {
-				...body,
-				requestUsd: body.requestUsd ?? deps.defaultReserveUsd,
-				now: now(),
-				outbox: deps.outbox,
-			}),
-		);
+		const result = await reserveForRun(db, body, deps);
 		if (!result) throw notFound(`no session ${body.sessionId}`);
 		res.status(result.granted ? 201 : 200).json(result);
 	});

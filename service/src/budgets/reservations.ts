@@ -1,4 +1,5 @@
-import type { Queryable } from '../db';
+import type { z } from 'zod';
+import type { Database, Queryable } from '../db';
 import type { KnownSubscriptions } from '../deliveries/outbox';
 import { recordBudgetAlert } from './budget-events';
 import {
@@ -11,6 +12,7 @@ import {
 	usdText,
 	type Budget,
 } from './budgets.repository';
+import type { ReserveBody } from './budgets.schema';
 import { periodWindow } from './periods';
 import {
 	extendReservation,
@@ -50,6 +52,29 @@ export interface ReserveInput {
 	now: Date;
 	/** Where a budget alert's deliveries are signalled. */
 	outbox?: KnownSubscriptions;
+}
+
+/** What the reservations route needs beside the request: the amount a run gets when it asks for none, and the clock. */
+export interface ReserveDeps {
+	defaultReserveUsd: number;
+	now: () => Date;
+	outbox?: KnownSubscriptions;
+}
+
+/** A run's reservation request, in its own transaction (POST /budgets/reservations, or with the run's lease). */
+export function reserveForRun(
+	db: Database,
+	body: z.output<typeof ReserveBody>,
+	deps: ReserveDeps,
+): Promise<Reservation | undefined> {
+	return db.transaction((tx) =>
+		reserve(tx, {
+			...body,
+			requestUsd: body.requestUsd ?? deps.defaultReserveUsd,
+			now: deps.now(),
+			outbox: deps.outbox,
+		}),
+	);
 }
 
 /**

@@ -36,6 +36,7 @@ import {
 import { listSessions } from './session-list.repository';
 import { issueHookToken, recordRun, revokeHookTokens, startSession } from './sessions.service';
 import { notifyRunSignal } from './run-signals';
+import { prepareRunStart, runStartReservation } from './run-start';
 import { announceWaiting, takeMessages } from '../queued-messages/queued-messages.repository';
 import { getPolicy } from '../approvals/approvals.repository';
 import { stopFor } from './stops.repository';
@@ -75,6 +76,9 @@ export interface SessionsDeps {
 	leaseTtlSeconds?: number;
 	/** Signals the deliveries a run's events queue. */
 	outbox: KnownSubscriptions;
+	/** For a budget reservation asked for with a lease: the clock, and what a run gets when it asks for no amount. */
+	now: () => Date;
+	defaultReserveUsd: number;
 }
 
 export function sessionsRouter(deps: SessionsDeps): Router {
@@ -98,7 +102,22 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 
 	r.post('/', auth.requireAdmin, async (req, res) => {
 		const body = parse(CreateSessionBody, req.body, 'session');
-		res.status(201).json(await startSession(deps, body));
+		const reservation = body.lease && runStartReservation(body.lease);
+		const created = await startSession(deps, body);
+		if (!('lease' in created) || !body.lease) return void res.status(201).json(created);
+		// The token was issued with the session (for the run's time when its lease asked for it); the reservation
+		// follows in its own transaction, as when the run asked for it after the creation.
+		const { hookToken, hookTokenExpiresAt } = created;
+		res.status(201).json({
+			...created,
+			lease: {
+				...created.lease,
+				...(body.lease.hookToken && hookToken && hookTokenExpiresAt
+					? { hookToken: { hookToken, hookTokenExpiresAt } }
+					: {}),
+				...(await prepareRunStart(deps, created.id, {}, reservation)),
+			},
+		});
 	});
 
 	r.get('/', auth.requireReader, async (req, res) => {
@@ -150,6 +169,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const { id } = parse(SessionParams, req.params, 'path');
 		const body = parse(LeaseBody, req.body, 'lease');
 		const ttlSeconds = body.ttlSeconds ?? deps.leaseTtlSeconds ?? 30;
+		const reservation = runStartReservation(body);
 		const { takeQueued } = body;
 		// With takeQueued, the replies are taken in the lease's own transaction: granted means taken, refused means
 		// nothing was (the run's next request would otherwise be the take).
@@ -172,9 +192,10 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 		const { lease } = claimed;
 		if (lease.ok) {
 			// A renewal also tells the holder of a stop asked of it (its long poll on GET :id/stop normally did already).
-			const [stop, policy] = await Promise.all([
+			const [stop, policy, runStart] = await Promise.all([
 				stopFor(db, id, body.owner),
 				body.withApprovalPolicy ? getPolicy(db, id) : undefined,
+				prepareRunStart(deps, id, body, reservation),
 			]);
 			const grant = {
 				owner: lease.owner,
@@ -183,6 +204,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
 				stop: stop ?? null,
 				...('taken' in claimed ? { taken: claimed.taken } : {}),
 				...(body.withApprovalPolicy ? { approvalPolicy: Boolean(policy?.policy) } : {}),
+				...runStart,
 			} satisfies LeaseGrant;
 			return void res.json(grant);
 		}

@@ -75,7 +75,8 @@ export async function startSession(
 		const created = await createSession(tx, id, body);
 		if (!created) throw conflict(`session ${id} already exists`);
 		if (body.threadKey) await putThread(tx, body.threadKey, id, body.threadMetadata);
-		const token = await issueHookToken(deps, tx, id);
+		// For the first run's time when its lease asks for the token (the run then needs no other).
+		const token = await issueHookToken(deps, tx, id, body.lease?.hookToken?.ttlSeconds);
 		if (!body.lease) return { ...created, ...token };
 		const ttlSeconds = body.lease.ttlSeconds ?? deps.leaseTtlSeconds ?? 30;
 		const lease = await acquireLease(tx, id, body.lease.owner, ttlSeconds);

@@ -84,6 +84,16 @@ describe(`replies while a turn runs (${kind})`, () => {
 		expect(prompt).toContain('Message 2 of 3, from U0BOB via slack');
 		// Each reply answered once: nothing is left to take.
 		expect(await takeQueued(sessionId)).toMatchObject({ status: 'nothing_queued' });
+		// That claim brought a budget reservation for a turn that did not run: given back, not left held.
+		const reservations = await h.svc.db.query<{ status: string }>(
+			'SELECT status FROM budget_reservations WHERE session_id = $1',
+			[sessionId],
+		);
+		expect(reservations.rows.map((r) => r.status).sort()).toEqual([
+			'released',
+			'settled',
+			'settled',
+		]);
 	}, 180_000);
 
 	/** A first turn that runs for a while, and replies queued while it runs; resolves once the turn has ended. */

@@ -164,13 +164,14 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		]);
 		const detail = await h.client.request<any>('GET', `/api/v1/sessions/${first.sessionId}`);
 		expect(detail.runCount).toBe(3);
-		// Each run had a hook token of its own: the one made with the session and one per run; the last run's ended.
+		// Each run had a hook token of its own (the Start's made with its session, each Resume's with its lease); the
+		// last run's ended.
 		expect([first, second, third].map((o) => o.hooksReceived)).toEqual([true, true, true]);
 		const tokens = await h.svc.db.query<{ generation: number; ended: boolean }>(
 			'SELECT hook_token_generation AS generation, hook_tokens_end_at IS NOT NULL AS ended FROM sessions WHERE id = $1',
 			[first.sessionId],
 		);
-		expect(tokens.rows[0]).toEqual({ generation: 4, ended: true });
+		expect(tokens.rows[0]).toEqual({ generation: 3, ended: true });
 		await expect(
 			resumeSession(h.client, {
 				threadKey: 'slack:C42:nope',
@@ -189,7 +190,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		).rejects.toThrow(/Unknown session/);
 	});
 
-	it('reaches claude after only the requests it needs: a Start creates its session with its lease, a Resume by thread key gets thread and session at once and takes replies and the policy with its lease', async () => {
+	it('reaches claude after only the requests it needs: a Start creates its session with its lease, token and budget, a Resume by thread key gets thread and session at once and the rest with its lease', async () => {
 		const folder = h.fx.folder('rounds');
 		// Every request to the service with when it was sent and answered, and when claude was started.
 		type Sent = { what: string; sentAt: number; answeredAt?: number };
@@ -237,11 +238,7 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 			deps: { ...deps, localLauncher: launcher },
 		});
 		expect(started.status).toBe('completed');
-		expect(waitedFor()).toEqual([
-			'POST /api/v1/budgets/reservations',
-			'POST /api/v1/sessions',
-			'POST /api/v1/sessions/:id/hook-token',
-		]);
+		expect(waitedFor()).toEqual(['POST /api/v1/sessions']);
 		// The lease came with the session: never claimed on its own, and released at the end.
 		expect(sent.map((s) => s.what)).not.toContain('POST /api/v1/sessions/:id/lease');
 		expect(sent.map((s) => s.what)).toContain('DELETE /api/v1/sessions/:id/lease');
@@ -256,19 +253,64 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 		});
 		expect(resumed).toMatchObject({ status: 'completed', sessionId: started.sessionId });
 		expect(waitedFor()).toEqual([
-			'GET /api/v1/sessions/:id/transcript/meta',
 			'GET /api/v1/threads/:key?include=session',
-			'POST /api/v1/budgets/reservations',
-			'POST /api/v1/sessions/:id/hook-token',
 			'POST /api/v1/sessions/:id/lease',
 		]);
-		// The session came with the thread, the queued replies and the policy's presence with the lease.
+		// The session came with the thread; the queued replies, the policy's presence, the hook token, the budget
+		// reservation and the stored transcript's metadata with the lease.
 		for (const asked of [
 			'GET /api/v1/sessions/:id',
 			'POST /api/v1/sessions/:id/queued-messages/take',
 			'GET /api/v1/sessions/:id/approval-policy',
+			'POST /api/v1/sessions/:id/hook-token',
+			'POST /api/v1/budgets/reservations',
+			'GET /api/v1/sessions/:id/transcript/meta',
 		])
 			expect(sent.filter((s) => s.sentAt < spawnedAt!).map((s) => s.what)).not.toContain(asked);
+	});
+
+	it('asks for the hook token, budget and transcript itself when the lease did not bring them (an older service)', async () => {
+		const asked: string[] = [];
+		// A service that grants leases but answers none of the run's start with them.
+		const older: OrchestratorClient = {
+			...h.client,
+			request: async (method, p, body, qs) => {
+				asked.push(`${method} ${p.replace(/[0-9a-f-]{36}/g, ':id')}`);
+				const answer = await h.client.request<any>(method, p, body, qs);
+				const grant = p.endsWith('/lease')
+					? answer
+					: p === '/api/v1/sessions'
+						? answer?.lease
+						: undefined;
+				if (grant && method === 'POST')
+					for (const k of ['hookToken', 'budgetReservation', 'transcriptMeta']) delete grant[k];
+				return answer;
+			},
+		};
+		const started = await startSession(older, {
+			prompt: 'first [[text:one]]',
+			workspace: { type: 'local', workspacePath: h.fx.folder('older') },
+			options: options(),
+			deps,
+		});
+		const resumed = await resumeSession(older, {
+			sessionId: started.sessionId,
+			prompt: 'second [[text:two]]',
+			options: options(),
+			deps,
+		});
+		expect([started.status, resumed.status]).toEqual(['completed', 'completed']);
+		expect([started.hooksReceived, resumed.hooksReceived]).toEqual([true, true]);
+		const count = (what: string) => asked.filter((a) => a === what).length;
+		expect(count('POST /api/v1/sessions/:id/hook-token')).toBe(2);
+		expect(count('POST /api/v1/budgets/reservations')).toBe(2);
+		expect(count('GET /api/v1/sessions/:id/transcript/meta')).toBe(1);
+		// Each run's reservation was settled by its record, not left held.
+		const held = await h.svc.db.query(
+			`SELECT 1 FROM budget_reservations WHERE session_id = $1 AND status = 'held'`,
+			[started.sessionId],
+		);
+		expect(held.rows).toHaveLength(0);
 	});
 
 	it('runs one turn at a time per session: a second Resume waits, or fails clearly past its bound', async () => {
