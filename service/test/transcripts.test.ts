@@ -119,6 +119,101 @@ describe.each(DATABASE_KINDS)('session transcripts (%s)', (kind) => {
 		expect((await api(t.svc, 'GET', `/api/v1/sessions/${id}/transcript/meta`)).status).toBe(404);
 	});
 
+	it('appends what a run added to the stored transcript, scrubbed, and refuses an append that continues something else', async () => {
+		const id = await session();
+		const path = `/api/v1/sessions/${id}/transcript`;
+		const first = `${JSON.stringify({ type: 'user', message: { content: 'hello' } })}\n`;
+		expect((await api(t.svc, 'PUT', path, upload(first))).status).toBe(200);
+		const added = `${JSON.stringify({ type: 'user', message: { content: 'key sk-ant-api03-abcdefghijklmnopqrstuv' } })}\n`;
+		const whole = first + added;
+		const appendTo = { sourceSha256: sha(first), sourceSizeBytes: Buffer.byteLength(first) };
+		const appended = await api(
+			t.svc,
+			'PUT',
+			path,
+			upload(added, { appendTo, sourceSha256: sha(whole), runId: crypto.randomUUID() }),
+		);
+		expect(appended.status).toBe(200);
+		expect(appended.body).toMatchObject({
+			version: 2,
+			sourceSizeBytes: Buffer.byteLength(whole),
+			sourceSha256: sha(whole),
+		});
+		// The same as if the whole file had been sent: every line scrubbed, the text hashed whole.
+		const got = await api(t.svc, 'GET', path);
+		const text = zlib
+			.gunzipSync(Buffer.from(got.body.contentGzipBase64, 'base64'))
+			.toString('utf8');
+		expect(text.split('\n')).toHaveLength(3);
+		expect(text.startsWith(first)).toBe(true);
+		expect(text).not.toContain('sk-ant-api03-abcdefghijklmnopqrstuv');
+		expect(got.body).toMatchObject({ sha256: sha(text), sizeBytes: Buffer.byteLength(text) });
+
+		// An append that continues another version, or none: 409, saying to send the whole file; nothing changes.
+		for (const [to, said] of [
+			[appendTo, /version 2 is \d+ bytes with sha256/],
+			[{ ...appendTo, sourceSizeBytes: Buffer.byteLength(whole) }, /version 2 is/],
+		] as const) {
+			const stale = await api(
+				t.svc,
+				'PUT',
+				path,
+				upload('{}\n', { appendTo: to, sourceSha256: sha('x') }),
+			);
+			expect(stale.status).toBe(409);
+			expect(stale.body.message).toMatch(said);
+			expect(stale.body.message).toMatch(/send the whole file/);
+		}
+		const other = await session();
+		const none = await api(
+			t.svc,
+			'PUT',
+			`/api/v1/sessions/${other}/transcript`,
+			upload('{}\n', { appendTo, sourceSha256: sha('x') }),
+		);
+		expect(none.status).toBe(409);
+		expect(none.body.message).toMatch(/none is stored/);
+		// A stored transcript that does not end with a whole line cannot be continued line by line.
+		const partial = '{"type":"user"}';
+		expect(
+			(await api(t.svc, 'PUT', `/api/v1/sessions/${other}/transcript`, upload(partial))).status,
+		).toBe(200);
+		const cut = await api(
+			t.svc,
+			'PUT',
+			`/api/v1/sessions/${other}/transcript`,
+			upload('{}\n', {
+				appendTo: { sourceSha256: sha(partial), sourceSizeBytes: partial.length },
+				sourceSha256: sha(partial + '{}\n'),
+			}),
+		);
+		expect(cut.status).toBe(409);
+		expect(cut.body.message).toMatch(/does not end with a whole line/);
+		// Within the size limit on its own, past it with what is stored: 400, as for a whole file.
+		const tooBig = await api(
+			t.svc,
+			'PUT',
+			path,
+			upload(Buffer.alloc(256 * 1024 - 50, 'a'), {
+				appendTo: { sourceSha256: sha(whole), sourceSizeBytes: Buffer.byteLength(whole) },
+				sourceSha256: sha('x'),
+			}),
+		);
+		expect(tooBig.status).toBe(400);
+		expect(tooBig.body.message).toMatch(/TRANSCRIPT_MAX_BYTES/);
+		// appendTo and sourceSha256 come together, and are what they say.
+		for (const extra of [
+			{ appendTo },
+			{ sourceSha256: sha(whole) },
+			{ appendTo: { ...appendTo, sourceSha256: 'nope' }, sourceSha256: sha(whole) },
+			{ appendTo: { ...appendTo, sourceSizeBytes: 0 }, sourceSha256: sha(whole) },
+		]) {
+			const bad = await api(t.svc, 'PUT', path, upload('{}\n', extra));
+			expect(bad.status).toBe(400);
+		}
+		expect((await api(t.svc, 'GET', `${path}/meta`)).body.version).toBe(2);
+	});
+
 	it('needs the API key', async () => {
 		const id = await session();
 		expect(

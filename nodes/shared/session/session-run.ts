@@ -84,6 +84,7 @@ import {
 	transcriptPath,
 	uploadTranscript,
 	type TranscriptFile,
+	type TranscriptMeta,
 } from './transcript';
 
 export const HOOK_TOKEN_ENV = 'CLAUDE_ORCHESTRATOR_HOOK_TOKEN';
@@ -735,11 +736,13 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			throw error;
 		}),
 		knownSha256: undefined as string | undefined,
+		stored: undefined as TranscriptMeta | undefined,
 	};
 	const saveTranscript = () =>
 		uploadTranscript(client, session.id, transcript.file, {
 			runId,
 			knownSha256: transcript.knownSha256,
+			stored: transcript.stored,
 		});
 	const settled = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
 	const tokenAnswer = settled(
@@ -823,7 +826,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			maxBudgetUsd: budget.capUsd,
 			trustProjectSettings: options.trustProjectSettings,
 		});
-		if (restored) transcript.knownSha256 = (await restored).sha256;
+		if (restored) ({ sha256: transcript.knownSha256, stored: transcript.stored } = await restored);
 		const promptAt = new Date().toISOString();
 		running = settled(
 			Promise.all([

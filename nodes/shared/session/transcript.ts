@@ -98,6 +98,8 @@ export interface RestoreResult {
 	action: 'kept' | 'restored' | 'local-only';
 	/** The sha256 of the file as it now is on this worker. */
 	sha256: string;
+	/** What the service holds (undefined: nothing); the run's upload may continue it (uploadTranscript). */
+	stored?: TranscriptMeta;
 }
 
 /**
@@ -125,7 +127,7 @@ export async function restoreTranscript(
 	}
 	if (!meta) return { action: 'local-only', sha256: local!.sha256 };
 	if (local && (local.sha256 === meta.sourceSha256 || local.data.length > meta.sourceSizeBytes))
-		return { action: 'kept', sha256: local.sha256 };
+		return { action: 'kept', sha256: local.sha256, stored: meta };
 	const stored = await withRetry(() =>
 		client.request<{ contentGzipBase64: string; sha256: string }>(
 			'GET',
@@ -134,26 +136,66 @@ export async function restoreTranscript(
 	);
 	const text = await gunzip(Buffer.from(stored.contentGzipBase64, 'base64'));
 	await target.write(text);
-	return { action: 'restored', sha256: crypto.createHash('sha256').update(text).digest('hex') };
+	return {
+		action: 'restored',
+		sha256: crypto.createHash('sha256').update(text).digest('hex'),
+		stored: meta,
+	};
 }
 
 /**
  * Sends the session's conversation to the service after a run, unless it is unchanged since `knownSha256`.
- * No file means claude never got as far as writing one (it did not start): nothing to send.
+ * No file means claude never got as far as writing one (it did not start): nothing to send. When the file begins
+ * with what the service was last sent (`stored`), only the lines added since go: the work on both sides follows
+ * the turn, not the whole conversation. A service that holds something else (409), or knows no appends (400),
+ * is sent the whole file.
  */
 export async function uploadTranscript(
 	client: OrchestratorClient,
 	sessionId: string,
 	file: string | TranscriptFile,
-	opts: { runId: string; knownSha256?: string },
+	opts: {
+		runId: string;
+		knownSha256?: string;
+		stored?: Pick<TranscriptMeta, 'sourceSha256' | 'sourceSizeBytes'>;
+	},
 ): Promise<TranscriptMeta | undefined> {
 	const local = await readLocal(asFile(file));
 	if (!local || local.sha256 === opts.knownSha256) return undefined;
-	const contentGzipBase64 = (await gzip(local.data)).toString('base64');
-	return withRetry(() =>
-		client.request<TranscriptMeta>('PUT', `/api/v1/sessions/${sessionId}/transcript`, {
-			contentGzipBase64,
-			runId: opts.runId,
-		}),
-	);
+	const path = `/api/v1/sessions/${sessionId}/transcript`;
+	const send = async (data: Buffer, append?: object) => {
+		const contentGzipBase64 = (await gzip(data)).toString('base64');
+		return withRetry(() =>
+			client.request<TranscriptMeta>('PUT', path, {
+				contentGzipBase64,
+				runId: opts.runId,
+				...append,
+			}),
+		);
+	};
+	const { stored } = opts;
+	const from = stored && continues(local.data, stored);
+	if (stored && from !== undefined) {
+		try {
+			return await send(local.data.subarray(from), {
+				appendTo: { sourceSha256: stored.sourceSha256, sourceSizeBytes: stored.sourceSizeBytes },
+				sourceSha256: local.sha256,
+			});
+		} catch (error) {
+			const status = httpStatusOf(error);
+			if (status !== 409 && status !== 400) throw error;
+		}
+	}
+	return send(local.data);
+}
+
+/** Where the lines added to `data` since `stored` begin; undefined when `data` does not begin with it, line for line. */
+function continues(
+	data: Buffer,
+	stored: Pick<TranscriptMeta, 'sourceSha256' | 'sourceSizeBytes'>,
+): number | undefined {
+	const at = stored.sourceSizeBytes;
+	if (at <= 0 || at >= data.length || data[at - 1] !== 0x0a) return undefined;
+	const prefix = crypto.createHash('sha256').update(data.subarray(0, at)).digest('hex');
+	return prefix === stored.sourceSha256 ? at : undefined;
 }

@@ -39,7 +39,7 @@ export async function prepareTranscript(
 ): Promise<PreparedTranscript> {
 	const source = await gunzipUpload(Buffer.from(contentGzipBase64, 'base64'), maxBytes);
 	const sourceSha256 = await sha256Yielding(source);
-	const text = Buffer.from(await scrubTranscript(source.toString('utf8')), 'utf8');
+	const text = await scrubbed(source);
 	return {
 		content: await gzipAsync(text),
 		sizeBytes: text.length,
@@ -48,6 +48,45 @@ export async function prepareTranscript(
 		sourceSha256,
 	};
 }
+
+/** What a transcript becomes with the lines an appended upload brings (AppendedUpload). */
+export interface AppendedTranscript {
+	/** The stored gzip with a gzip member of the new lines after it: one gzip stream, as gunzip reads it. */
+	content: Buffer;
+	sizeBytes: number;
+	sha256: string;
+	sourceSizeBytes: number;
+}
+
+/**
+ * The lines a run added, scrubbed and packed on their own, put after the stored text. A conversation only grows, so
+ * after its first upload a run sends just what it added: the work here follows what was added, not the whole
+ * conversation (a long Slack thread's turns re-scrubbed megabytes each). The stored text must end with a whole line.
+ */
+export async function appendToTranscript(
+	stored: { content: Buffer; sourceSizeBytes: number },
+	tailGzipBase64: string,
+	maxBytes: number,
+): Promise<AppendedTranscript | 'not-at-a-line-end'> {
+	const tail = await gunzipUpload(
+		Buffer.from(tailGzipBase64, 'base64'),
+		maxBytes,
+		stored.sourceSizeBytes,
+	);
+	const before = await gunzipAsync(stored.content);
+	if (before.length > 0 && before[before.length - 1] !== 0x0a) return 'not-at-a-line-end';
+	const added = await scrubbed(tail);
+	const text = Buffer.concat([before, added]);
+	return {
+		content: Buffer.concat([stored.content, await gzipAsync(added)]),
+		sizeBytes: text.length,
+		sha256: await sha256Yielding(text),
+		sourceSizeBytes: stored.sourceSizeBytes + tail.length,
+	};
+}
+
+const scrubbed = async (source: Buffer) =>
+	Buffer.from(await scrubTranscript(source.toString('utf8')), 'utf8');
 
 async function scrubTranscript(text: string): Promise<string> {
 	const lines = text.split('\n');
@@ -80,10 +119,11 @@ async function sha256Yielding(data: Buffer): Promise<string> {
 	return hash.digest('hex');
 }
 
-/** Unpacks a gzip upload, refusing anything that is not gzip or inflates past `maxBytes`. */
-async function gunzipUpload(gz: Buffer, maxBytes: number): Promise<Buffer> {
+/** Unpacks a gzip upload, refusing anything that is not gzip or inflates past `maxBytes` with what is `stored`. */
+async function gunzipUpload(gz: Buffer, maxBytes: number, stored = 0): Promise<Buffer> {
 	try {
-		return await gunzipAsync(gz, { maxOutputLength: maxBytes });
+		if (stored >= maxBytes) throw new RangeError('nothing more fits');
+		return await gunzipAsync(gz, { maxOutputLength: maxBytes - stored });
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
 		if (code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {

@@ -94,12 +94,14 @@ export async function getTranscriptMeta(
 	return rows[0] ? toMeta(rows[0]) : undefined;
 }
 
+/** The stored transcript; `forUpdate` locks it until the caller's transaction ends (an append is made to it). */
 export async function getTranscript(
 	db: Queryable,
 	sessionId: string,
+	forUpdate = false,
 ): Promise<StoredTranscript | undefined> {
 	const { rows } = await db.query<Row>(
-		`SELECT ${META}, content FROM session_transcripts WHERE session_id = $1`,
+		`SELECT ${META}, content FROM session_transcripts WHERE session_id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
 		[sessionId],
 	);
 	const r = rows[0];

@@ -9,12 +9,30 @@ import { uploadTranscript } from './transcripts.service';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in lowercase hex');
+
 export const TranscriptUpload = z
 	.object({
 		contentGzipBase64: z.string().min(1).regex(BASE64, 'must be base64 (standard alphabet)'),
 		runId: uuidParam.optional(),
+		appendTo: z
+			.object({
+				sourceSha256: SHA256,
+				sourceSizeBytes: z
+					.number()
+					.int('appendTo.sourceSizeBytes is a whole number')
+					.min(1, 'appendTo.sourceSizeBytes is at least 1'),
+			})
+			.strict()
+			.optional(),
+		sourceSha256: SHA256.optional(),
 	})
-	.strict();
+	.strict()
+	.refine((u) => Boolean(u.appendTo) === Boolean(u.sourceSha256), {
+		message:
+			'appendTo and sourceSha256 come together: an append names the upload it continues and the whole file it makes',
+		path: ['appendTo'],
+	});
 
 /** What the routes that take or give a transcript need (a session's export carries its transcript too). */
 export interface TranscriptDeps {

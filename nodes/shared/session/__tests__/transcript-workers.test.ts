@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { expectConversationHolds, lastConversation } from '../../../../test/support/claude-fixture';
 import { serviceWithClaude } from '../../../../test/support/claude-service';
 import { checkResumedSession, resumeSession, startSession } from '../session-run';
@@ -94,6 +95,78 @@ describe(`a session's conversation follows it from worker to worker (${kind})`, 
 			'third question',
 		]);
 		expect((await transcriptMeta(first.sessionId)).version).toBe(3);
+	});
+
+	it('a turn on the worker that ran the last one sends only the lines it added, and another worker still gets the whole conversation', async () => {
+		const folder = h.fx.folder('append');
+		const first = await start(folder, 'first question [[bash:echo 1 > one.txt]]', workerA());
+		const fileA = transcriptPath(workerA(), folder, first.sessionId);
+		const sizeAfterFirst = (await transcriptMeta(first.sessionId)).sourceSizeBytes;
+		// What each upload sent: the whole file, or what it added to the stored one.
+		const uploads: Array<{ bytes: number; appendTo?: { sourceSizeBytes: number } }> = [];
+		const traced: typeof h.client = {
+			...h.client,
+			request: (method, p, body, qs) => {
+				if (method === 'PUT' && p.endsWith('/transcript')) {
+					const b = body as { contentGzipBase64: string; appendTo?: { sourceSizeBytes: number } };
+					uploads.push({
+						bytes: zlib.gunzipSync(Buffer.from(b.contentGzipBase64, 'base64')).length,
+						appendTo: b.appendTo,
+					});
+				}
+				return h.client.request(method, p, body, qs);
+			},
+		};
+		for (const prompt of ['second question [[bash:echo 2 > two.txt]]', 'third question'])
+			expect(
+				await resumeSession(traced, {
+					sessionId: first.sessionId,
+					prompt,
+					options: h.fx.options({ env: workerA() }),
+					deps: h.fx.deps,
+				}),
+			).toMatchObject({ status: 'completed' });
+		expect(uploads).toHaveLength(2);
+		for (const u of uploads) {
+			expect(u.appendTo).toBeDefined();
+			expect(u.bytes).toBeLessThan(fs.statSync(fileA).size / 2);
+		}
+		// The stored conversation is the file's, whole: its hash, its size and its lines.
+		const file = fs.readFileSync(fileA);
+		const meta = await transcriptMeta(first.sessionId);
+		expect(meta).toMatchObject({
+			version: 3,
+			sourceSizeBytes: file.length,
+			sourceSha256: crypto.createHash('sha256').update(file).digest('hex'),
+		});
+		expect(sizeAfterFirst).toBeLessThan(file.length);
+		const stored = await h.client.request<{ contentGzipBase64: string; sha256: string }>(
+			'GET',
+			`/api/v1/sessions/${first.sessionId}/transcript`,
+		);
+		const text = zlib.gunzipSync(Buffer.from(stored.contentGzipBase64, 'base64'));
+		expect(crypto.createHash('sha256').update(text).digest('hex')).toBe(stored.sha256);
+		expect(
+			text
+				.toString('utf8')
+				.split('\n')
+				.map((l) => (l ? JSON.parse(l).type : '')),
+		).toEqual(
+			file
+				.toString('utf8')
+				.split('\n')
+				.map((l) => (l ? JSON.parse(l).type : '')),
+		);
+
+		// Worker B has nothing: it gets the stored conversation (one gzip stream of three parts) and continues it.
+		const fourth = await resume(first.sessionId, 'fourth question', workerB());
+		expect(fourth).toMatchObject({ status: 'completed', result: 'fake: fourth question' });
+		expectConversationHolds(h.fx.fake, first.sessionId, [
+			'first question',
+			'second question',
+			'third question',
+			'fourth question',
+		]);
 	});
 
 	it('refuses to resume when neither this worker nor the service has the conversation, before claude starts', async () => {
