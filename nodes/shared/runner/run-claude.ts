@@ -51,6 +51,8 @@ export interface RunClaudeOptions {
 	stopGraceMs?: number;
 	/** Upper bound for delivering what is left to the sink once the process has ended. */
 	drainMs?: number;
+	/** Called once claude has exited (or was given up on), before what is left goes to the sink. */
+	onExited?: () => void;
 	/** Sees every parsed record (hook lifecycle lines included), synchronously; errors it throws are ignored. */
 	onRecord?: (record: StreamRecord) => void;
 }
@@ -263,6 +265,7 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 		}
 	}
 
+	options.onExited?.();
 	const undelivered = await delivery.finish(options.drainMs ?? DEFAULT_DRAIN_MS);
 
 	const outcome: RunOutcome = {

@@ -738,12 +738,18 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 		knownSha256: undefined as string | undefined,
 		stored: undefined as TranscriptMeta | undefined,
 	};
+	// Sent as soon as claude has exited (the file is complete then), beside the stream's drain; asked again after the
+	// drain when that failed (the drain rides out a service restart, the early upload may have met it).
+	let transcriptSaved: Promise<unknown> | undefined;
 	const saveTranscript = () =>
-		uploadTranscript(client, session.id, transcript.file, {
+		(transcriptSaved ??= uploadTranscript(client, session.id, transcript.file, {
 			runId,
 			knownSha256: transcript.knownSha256,
 			stored: transcript.stored,
-		});
+		}).catch((error: unknown) => {
+			transcriptSaved = undefined;
+			throw error;
+		}));
 	const settled = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
 	const tokenAnswer = settled(
 		(async () => {
@@ -856,6 +862,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 			stopSignal: turn.lease?.stopSignal,
 			// What the stream showed is the record of the run: wait out a service restart before giving up on it.
 			drainMs: 30_000,
+			onExited: () => void saveTranscript().catch(() => undefined),
 		});
 		await running;
 	} catch (error) {
@@ -885,7 +892,7 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	// Independent writes and reads, made at once; all are done before the lease is released (the caller's finally),
 	// so the next turn, on whichever worker, finds this one's conversation and its settled run.
 	const [, , hooksReceived] = await Promise.all([
-		saveTranscript(),
+		saveTranscript().catch(saveTranscript),
 		record({
 			status,
 			result: outcome.result ?? null,
