@@ -51,7 +51,7 @@ export interface RunClaudeOptions {
 	stopGraceMs?: number;
 	/** Upper bound for delivering what is left to the sink once the process has ended. */
 	drainMs?: number;
-	/** Called once claude has exited (or was given up on), before what is left goes to the sink. */
+	/** Called once claude has exited, before what is left goes to the sink. */
 	onExited?: () => void;
 	/** Sees every parsed record (hook lifecycle lines included), synchronously; errors it throws are ignored. */
 	onRecord?: (record: StreamRecord) => void;
@@ -265,7 +265,8 @@ export async function runClaude(options: RunClaudeOptions): Promise<RunOutcome> 
 		}
 	}
 
-	options.onExited?.();
+	// Not for a process given up on (it survived SIGKILL): what it was writing may not be complete.
+	if (exit.code !== null || exit.signal !== null) options.onExited?.();
 	const undelivered = await delivery.finish(options.drainMs ?? DEFAULT_DRAIN_MS);
 
 	const outcome: RunOutcome = {

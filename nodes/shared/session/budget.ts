@@ -71,17 +71,6 @@ export const reservationAsk = (runId: string, maxBudgetUsd?: number) => ({
 	...(maxBudgetUsd !== undefined ? { requestUsd: maxBudgetUsd } : {}),
 });
 
-/**
- * Gives back a reservation its run will not use (the run ended before claude, with nothing recorded that would
- * settle it); one already settled or released stays as it is.
- */
-export function releaseReservation(client: OrchestratorClient, runId: string): Promise<void> {
-	return client.request('DELETE', `/api/v1/budgets/reservations/${runId}`).then(
-		() => undefined,
-		() => undefined,
-	);
-}
-
 // Rounded down to a hundredth of a cent so the printed flag never asks for more than was reserved; never 0,
 // which claude would refuse.
 const floorCents = (usd: number) => Math.max(0.0001, Math.floor(usd * 10_000) / 10_000);

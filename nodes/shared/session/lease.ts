@@ -31,8 +31,8 @@ export interface SessionLease {
 	taken?: TakenReply[];
 	/** Asked with `withApprovalPolicy`: whether the session has a stored policy (undefined: not said). */
 	approvalPolicy?: boolean;
-	/** What claude needs before it starts, as far as the service answered it with the lease (RunStart). */
-	prepared: RunStart;
+	/** What claude needs before it starts, as far as the service answered it with the lease (RunStart), and when. */
+	prepared: RunStart & { receivedAt: number };
 }
 
 /** What a claim may do beside the lease, once granted, so that the run need not ask again (LeaseBody). */
@@ -43,6 +43,26 @@ export type ClaimExtras = Pick<
 
 /** The hook token, budget reservation and transcript metadata a grant brought; each absent when not answered. */
 export type RunStart = Pick<LeaseGrant, 'hookToken' | 'budgetReservation' | 'transcriptMeta'>;
+
+/**
+ * Gives back what a lease brought for a run that will not start claude (nothing will record it): the budget
+ * reservation goes back at once instead of being held until it lapses, and the hook token stops working instead of
+ * living out its run's timeout. Best effort: both end on their own.
+ */
+export async function giveBackRunStart(
+	client: OrchestratorClient,
+	sessionId: string,
+	runId: string,
+	prepared: RunStart,
+): Promise<void> {
+	const ignore = () => undefined;
+	await Promise.all([
+		prepared.budgetReservation?.granted &&
+			client.request('DELETE', `/api/v1/budgets/reservations/${runId}`).catch(ignore),
+		prepared.hookToken &&
+			client.request('DELETE', `/api/v1/sessions/${sessionId}/hook-token`).catch(ignore),
+	]);
+}
 
 const runStartOf = (g: RunStart | undefined): RunStart => ({
 	...(g?.hookToken ? { hookToken: g.hookToken } : {}),
@@ -168,7 +188,7 @@ export function holdLease(
 	})();
 	return {
 		owner,
-		prepared: runStartOf(grant),
+		prepared: { ...runStartOf(grant), receivedAt: Date.now() },
 		stopSignal: stop.signal,
 		stopRequest: () => stopRequest,
 		async release() {

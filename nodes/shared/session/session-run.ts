@@ -26,13 +26,7 @@ import {
 } from '../workspaces';
 import { readSandboxFile, sandboxClaudeConfigDir, writeSandboxFile } from '../workspaces/e2b-files';
 import { assertAnthropicCredentials } from './anthropic-credentials';
-import {
-	budgetStatus,
-	refusedOutput,
-	releaseReservation,
-	reservationAsk,
-	reserveBudget,
-} from './budget';
+import { budgetStatus, refusedOutput, reservationAsk, reserveBudget } from './budget';
 import {
 	hasApprovalPolicy,
 	markGatedPreToolUse,
@@ -45,10 +39,12 @@ import { duplicateOutput, withEventKey, type HeldEventKey } from './event-key';
 import { costTelemetryEnv } from './cost-telemetry';
 import {
 	claimSession,
+	giveBackRunStart,
 	holdLease,
 	newLeaseOwner,
 	SessionBusyError,
 	type ClaimExtras,
+	type RunStart,
 	type SessionLease,
 	type StopRequest,
 } from './lease';
@@ -91,6 +87,8 @@ export const HOOK_TOKEN_ENV = 'CLAUDE_ORCHESTRATOR_HOOK_TOKEN';
 // The run's own timeout plus the time to wait out a service restart (drainMs) and start claude; capped as the service caps it.
 const HOOK_TOKEN_MARGIN_SECONDS = 120;
 const HOOK_TOKEN_MAX_TTL_SECONDS = 7 * 24 * 3600;
+// How long a token and a reservation brought by the lease are used as they are (the reservation lives 120 s).
+const RUN_START_FRESH_MS = 30_000;
 
 /**
  * What claude needs before it starts, asked for with the run's lease (a Resume's claim, a Start's creation): the
@@ -305,7 +303,7 @@ async function startClaimed(
 			});
 		}
 	} catch (error) {
-		if (lease?.prepared.budgetReservation?.granted) await releaseReservation(client, runId);
+		if (lease) await giveBackRunStart(client, sessionId, runId, lease.prepared);
 		await lease?.release();
 		throw error;
 	}
@@ -552,8 +550,7 @@ async function resumeClaimed(
 		await giveBack();
 		throw error;
 	} finally {
-		if (!turnStarted && lease.prepared.budgetReservation?.granted)
-			await releaseReservation(client, runId);
+		if (!turnStarted) await giveBackRunStart(client, sessionId, runId, lease.prepared);
 		await lease.release();
 	}
 }
@@ -727,12 +724,17 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 	// What claude needs before it starts is asked for at once, not one request after another: the budget
 	// (its cap is a flag), the run's hook token and, on a resume, this worker's copy of the conversation. The lease is
 	// already held, so nothing else touches the session meanwhile.
-	// What the lease's grant brought need not be asked for again.
-	const prepared = turn.lease?.prepared ?? {};
+	// What the lease's grant brought need not be asked for again, while it is fresh: a token's life and a
+	// reservation's lease run from when they were issued, and renewing starts below. Past that (a slow workspace, a
+	// service restart ridden out), the run asks again: the same run's reservation is extended, a new token issued.
+	const prepared: RunStart =
+		turn.lease && Date.now() - turn.lease.prepared.receivedAt < RUN_START_FRESH_MS
+			? turn.lease.prepared
+			: {};
 	const transcript = {
 		file: await transcriptFileFor(workspace, env, session.id).catch(async (error: unknown) => {
 			// Nothing will record this run, which would settle the reservation its lease brought: give it back.
-			if (prepared.budgetReservation?.granted) await releaseReservation(client, runId);
+			if (turn.lease) await giveBackRunStart(client, session.id, runId, turn.lease.prepared);
 			throw error;
 		}),
 		knownSha256: undefined as string | undefined,

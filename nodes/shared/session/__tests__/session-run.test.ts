@@ -269,49 +269,68 @@ describe(`sessions run by the real claude CLI (${kind})`, () => {
 			expect(sent.filter((s) => s.sentAt < spawnedAt!).map((s) => s.what)).not.toContain(asked);
 	});
 
-	it('asks for the hook token, budget and transcript itself when the lease did not bring them (an older service)', async () => {
-		const asked: string[] = [];
-		// A service that grants leases but answers none of the run's start with them.
-		const older: OrchestratorClient = {
-			...h.client,
-			request: async (method, p, body, qs) => {
-				asked.push(`${method} ${p.replace(/[0-9a-f-]{36}/g, ':id')}`);
-				const answer = await h.client.request<any>(method, p, body, qs);
-				const grant = p.endsWith('/lease')
-					? answer
-					: p === '/api/v1/sessions'
-						? answer?.lease
-						: undefined;
-				if (grant && method === 'POST')
-					for (const k of ['hookToken', 'budgetReservation', 'transcriptMeta']) delete grant[k];
-				return answer;
-			},
-		};
-		const started = await startSession(older, {
-			prompt: 'first [[text:one]]',
-			workspace: { type: 'local', workspacePath: h.fx.folder('older') },
-			options: options(),
-			deps,
-		});
-		const resumed = await resumeSession(older, {
-			sessionId: started.sessionId,
-			prompt: 'second [[text:two]]',
-			options: options(),
-			deps,
-		});
-		expect([started.status, resumed.status]).toEqual(['completed', 'completed']);
-		expect([started.hooksReceived, resumed.hooksReceived]).toEqual([true, true]);
-		const count = (what: string) => asked.filter((a) => a === what).length;
-		expect(count('POST /api/v1/sessions/:id/hook-token')).toBe(2);
-		expect(count('POST /api/v1/budgets/reservations')).toBe(2);
-		expect(count('GET /api/v1/sessions/:id/transcript/meta')).toBe(1);
-		// Each run's reservation was settled by its record, not left held.
-		const held = await h.svc.db.query(
-			`SELECT 1 FROM budget_reservations WHERE session_id = $1 AND status = 'held'`,
-			[started.sessionId],
-		);
-		expect(held.rows).toHaveLength(0);
-	});
+	it.each(['ignores', 'refuses'] as const)(
+		'asks for the hook token, budget and transcript itself when the lease did not bring them (a service that %s them)',
+		async (older) => {
+			const asked: string[] = [];
+			const RUN_START = ['hookToken', 'budgetReservation', 'withTranscriptMeta'];
+			const client: OrchestratorClient = {
+				...h.client,
+				request: async (method, p, body, qs) => {
+					asked.push(`${method} ${p.replace(/[0-9a-f-]{36}/g, ':id')}`);
+					// What the service checks: a creation's `lease`, or a claim's body.
+					const claim = (
+						p === '/api/v1/sessions'
+							? (body as any)?.lease
+							: p.endsWith('/lease')
+								? body
+								: undefined
+					) as Record<string, unknown> | undefined;
+					const extra = RUN_START.filter((k) => claim && k in claim);
+					if (older === 'refuses' && method === 'POST' && extra.length)
+						throw Object.assign(
+							new Error(
+								`400 ${p === '/api/v1/sessions' ? 'lease: ' : ''}Unrecognized key(s) in object: '${extra.join("', '")}'`,
+							),
+							{ status: 400 },
+						);
+					const answer = await h.client.request<any>(method, p, body, qs);
+					const grant = p.endsWith('/lease')
+						? answer
+						: p === '/api/v1/sessions'
+							? answer?.lease
+							: undefined;
+					if (grant && method === 'POST')
+						for (const k of ['hookToken', 'budgetReservation', 'transcriptMeta']) delete grant[k];
+					return answer;
+				},
+			};
+			const started = await startSession(client, {
+				prompt: 'first [[text:one]]',
+				workspace: { type: 'local', workspacePath: h.fx.folder(`older-${older}`) },
+				options: options(),
+				deps,
+			});
+			const resumed = await resumeSession(client, {
+				sessionId: started.sessionId,
+				prompt: 'second [[text:two]]',
+				options: options(),
+				deps,
+			});
+			expect([started.status, resumed.status]).toEqual(['completed', 'completed']);
+			expect([started.hooksReceived, resumed.hooksReceived]).toEqual([true, true]);
+			const count = (what: string) => asked.filter((a) => a === what).length;
+			expect(count('POST /api/v1/sessions/:id/hook-token')).toBe(2);
+			expect(count('POST /api/v1/budgets/reservations')).toBe(2);
+			expect(count('GET /api/v1/sessions/:id/transcript/meta')).toBe(1);
+			// Each run's reservation was settled by its record, not left held.
+			const held = await h.svc.db.query(
+				`SELECT 1 FROM budget_reservations WHERE session_id = $1 AND status = 'held'`,
+				[started.sessionId],
+			);
+			expect(held.rows).toHaveLength(0);
+		},
+	);
 
 	it('runs one turn at a time per session: a second Resume waits, or fails clearly past its bound', async () => {
 		const folder = h.fx.folder('busy');
