@@ -91,11 +91,6 @@ const HOOK_TOKEN_MAX_TTL_SECONDS = 7 * 24 * 3600;
 const RUN_START_FRESH_MS = 30_000;
 
 /**
- * What claude needs before it starts, asked for with the run's lease (a Resume's claim, a Start's creation): the
- * service answers it once the lease is granted, and the run starts claude a round of requests sooner. What the
- * grant does not bring, runTurn asks for itself.
- */
-/**
  * A hook token's life and a reservation's lease start when they are issued, and runTurn renews the reservation
  * from its start: they are asked for with the claim only for a workspace that opens at once, not for a sandbox to
  * reconnect or a clone to make again on this worker (minutes, for a large repository).
@@ -103,6 +98,11 @@ const RUN_START_FRESH_MS = 30_000;
 const opensAtOnce = (ws: { type: StoredWorkspace['type']; path: string }) =>
 	ws.type === 'local' || ws.type === 'worktree' || (ws.type === 'github' && existsSync(ws.path));
 
+/**
+ * What claude needs before it starts, asked for with the run's lease (a Resume's claim, a Start's creation): the
+ * service answers it once the lease is granted, and the run starts claude a round of requests sooner. What the
+ * grant does not bring, runTurn asks for itself.
+ */
 function runStartAsk(runId: string, options: RunOptions, resume: boolean): ClaimExtras {
 	return {
 		hookToken: { ttlSeconds: hookTokenTtlSeconds(options) },
@@ -115,6 +115,7 @@ function runStartAsk(runId: string, options: RunOptions, resume: boolean): Claim
 // working, and this one ends with the run (plus the service's grace period for late hooks) or past its timeout.
 const hookTokenTtlSeconds = (options: RunOptions) =>
 	Math.min(HOOK_TOKEN_MAX_TTL_SECONDS, options.timeoutSeconds + HOOK_TOKEN_MARGIN_SECONDS);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** One output item of Claude Session Start / Claude Resume (public: workflows read these fields). */
@@ -721,12 +722,12 @@ async function runTurn(client: OrchestratorClient, turn: Turn): Promise<SessionO
 				...body,
 			} satisfies RunReport),
 		);
-	// What claude needs before it starts is asked for at once, not one request after another: the budget
-	// (its cap is a flag), the run's hook token and, on a resume, this worker's copy of the conversation. The lease is
-	// already held, so nothing else touches the session meanwhile.
-	// What the lease's grant brought need not be asked for again, while it is fresh: a token's life and a
-	// reservation's lease run from when they were issued, and renewing starts below. Past that (a slow workspace, a
-	// service restart ridden out), the run asks again: the same run's reservation is extended, a new token issued.
+	// What claude needs before it starts: the budget (its cap is a flag), the run's hook token and, on a resume, this
+	// worker's copy of the conversation. The lease's grant usually brought them; what it did not is asked for at once,
+	// not one request after another (the lease is held, so nothing else touches the session meanwhile). What the
+	// grant brought is used while fresh: a token's life and a reservation's lease run from when they were issued, and
+	// renewing starts below. Past that (a slow workspace, a service restart ridden out) the run asks again: the same
+	// run's reservation is extended, a new token issued.
 	const prepared: RunStart =
 		turn.lease && Date.now() - turn.lease.prepared.receivedAt < RUN_START_FRESH_MS
 			? turn.lease.prepared
