@@ -23,6 +23,14 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 		(await api(t.svc, 'GET', `/api/v1/sessions/${id}/queued-messages`)).body.items as Array<{
 			content: string;
 		}>;
+	/** A run's end recorded, with what it cost: settles its reservation. */
+	const finishRun = (id: string, runId: string, kind: 'start' | 'resume', costUsd: number) =>
+		api(t.svc, 'PUT', `/api/v1/sessions/${id}/runs/${runId}`, {
+			kind,
+			status: 'completed',
+			costUsd,
+			startedAt: new Date().toISOString(),
+		});
 	const thread = () => `slack:C0RT:${Date.now()}.${crypto.randomInt(1e6)}`;
 
 	it('creates a session with its lease taken, in one transaction, for the service lease time unless asked', async () => {
@@ -291,16 +299,7 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 		expect(lease.budgetReservation).toMatchObject({ granted: true, runId: startRun, capUsd: 2 });
 		const held = await api(t.svc, 'GET', '/api/v1/budgets');
 		expect(held.body.items[0]).toMatchObject({ name: 'lease extras', heldUsd: 2 });
-		expect(
-			(
-				await api(t.svc, 'PUT', `/api/v1/sessions/${id}/runs/${startRun}`, {
-					kind: 'start',
-					status: 'completed',
-					costUsd: 0.5,
-					startedAt: new Date().toISOString(),
-				})
-			).status,
-		).toBe(200);
+		expect((await finishRun(id, startRun, 'start', 0.5)).status).toBe(200);
 		expect((await release(id, 'worker-a')).status).toBe(204);
 
 		// A Resume's claim: no transcript stored yet (null), then one.
@@ -355,16 +354,7 @@ describe.each(DATABASE_KINDS)('Start and Resume in fewer requests (%s)', (kind) 
 		});
 		// A budget with nothing left: granted lease, refused reservation, and the message saying why.
 		expect((await release(id, 'worker-c')).status).toBe(204);
-		expect(
-			(
-				await api(t.svc, 'PUT', `/api/v1/sessions/${id}/runs/${resumeRun}`, {
-					kind: 'resume',
-					status: 'completed',
-					costUsd: 1.5,
-					startedAt: new Date().toISOString(),
-				})
-			).status,
-		).toBe(200);
+		expect((await finishRun(id, resumeRun, 'resume', 1.5)).status).toBe(200);
 		const spent = await claim(id, {
 			...ask,
 			owner: 'worker-d',
